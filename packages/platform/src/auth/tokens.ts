@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import {
+  SignJWT,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { UnauthenticatedError, UnavailableError } from '../errors/domain-errors.js';
+import { systemClock, type Clock } from '../rpc/clock.js';
+import type { Caller, UserRole } from './caller.js';
+import { userRoles } from './caller.js';
+
+/** Audience of service credentials; user tokens never carry it, so the two cannot be confused. */
+export const serviceTokenAudience = 'streambet-internal';
+/** Issuer of service credentials. */
+export const serviceTokenIssuer = 'streambet-service';
+/** Signing algorithm of service credentials (Ed25519). */
+export const serviceTokenAlgorithm = 'EdDSA';
+
+/** Where verification keys come from: a JWKS URL (cluster), a JWKS object, or a getter (embedded mode). */
+export type JwksSource = URL | JSONWebKeySet | (() => Promise<JSONWebKeySet> | JSONWebKeySet);
+
+/** Checks a bearer token and returns the caller it proves, or throws UnauthenticatedError. */
+export type TokenVerifier<C extends Caller = Caller> = (token: string) => Promise<C>;
+
+/** Options of {@link createUserTokenVerifier}. */
+export interface UserTokenVerifierOptions {
+  readonly jwks: JwksSource;
+  /** Expected `iss` claim (the user service's issuer URL). */
+  readonly issuer: string;
+  /** Expected `aud` claim. */
+  readonly audience: string;
+  /** Allowed clock skew between issuer and verifier in seconds; default 5. */
+  readonly clockToleranceSeconds?: number;
+  /** Accepted algorithms; default asymmetric only: EdDSA, ES256, RS256. */
+  readonly algorithms?: readonly string[];
+  readonly clock?: Clock;
+}
+
+/**
+ * Verifies user access tokens issued by the user service: signature against the JWKS, `iss`,
+ * `aud`, `exp`/`nbf` with a small tolerance, and a `sub` plus a known `role` claim. Failures throw
+ * {@link UnauthenticatedError} with a reason a client can act on; an unreachable JWKS throws
+ * {@link UnavailableError} (our fault, not the caller's).
+ */
+export function createUserTokenVerifier(
+  options: UserTokenVerifierOptions,
+): TokenVerifier<Extract<Caller, { kind: 'user' }>> {
+  const getKey = keyResolver(options.jwks);
+  const clock = options.clock ?? systemClock;
+  return async (token) => {
+    const { payload } = await verifyOrExplain(() =>
+      jwtVerify(token, getKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: options.clockToleranceSeconds ?? 5,
+        algorithms: [...(options.algorithms ?? ['EdDSA', 'ES256', 'RS256'])],
+        currentDate: new Date(clock.now()),
+      }),
+    );
+    const role = payload.role;
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new UnauthenticatedError('bearer token has no subject (sub) claim; sign in again');
+    }
+    if (typeof role !== 'string' || !(userRoles as readonly string[]).includes(role)) {
+      throw new UnauthenticatedError('bearer token has no valid role claim; sign in again');
+    }
+    return {
+      kind: 'user',
+      userId: payload.sub,
+      role: role as UserRole,
+      ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+    };
+  };
+}
+
+/** Options of {@link createServiceTokenVerifier}. */
+export interface ServiceTokenVerifierOptions {
+  /** Public keys of service credentials (from config). */
+  readonly publicJwks: JwksSource;
+  /** Allowed clock skew in seconds; default 5. */
+  readonly clockToleranceSeconds?: number;
+  readonly clock?: Clock;
+}
+
+/** Verifies service credentials (EdDSA JWTs, audience `streambet-internal`) minted by {@link createServiceTokenIssuer}. */
+export function createServiceTokenVerifier(
+  options: ServiceTokenVerifierOptions,
+): TokenVerifier<Extract<Caller, { kind: 'service' }>> {
+  const getKey = keyResolver(options.publicJwks);
+  const clock = options.clock ?? systemClock;
+  return async (token) => {
+    const { payload } = await verifyOrExplain(() =>
+      jwtVerify(token, getKey, {
+        issuer: serviceTokenIssuer,
+        audience: serviceTokenAudience,
+        clockTolerance: options.clockToleranceSeconds ?? 5,
+        algorithms: [serviceTokenAlgorithm],
+        currentDate: new Date(clock.now()),
+      }),
+    );
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new UnauthenticatedError('service token has no subject (sub) claim');
+    }
+    return { kind: 'service', service: payload.sub };
+  };
+}
+
+/** Options of {@link createServiceTokenIssuer}. */
+export interface ServiceTokenIssuerOptions {
+  /** Private Ed25519 JWK (with `kid`) from config; see {@link generateSigningKeyPair}. */
+  readonly privateJwk: JWK;
+  /** Name of the calling service; becomes the token's `sub`. */
+  readonly service: string;
+  /** Lifetime of each token in seconds; default 300. Short, so a leaked token expires soon. */
+  readonly ttlSeconds?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * Returns a function producing this service's bearer token for internal calls (pass it as
+ * `credentials` to `createServiceClient`). The token is cached and re-minted once less than a
+ * fifth of its lifetime is left, so calls never carry a token about to expire.
+ */
+export function createServiceTokenIssuer(
+  options: ServiceTokenIssuerOptions,
+): () => Promise<string> {
+  const ttlSeconds = options.ttlSeconds ?? 300;
+  const clock = options.clock ?? systemClock;
+  const keyPromise = importJWK(options.privateJwk, serviceTokenAlgorithm);
+  let cached: { token: string; refreshAtMs: number } | undefined;
+  let pending: Promise<string> | undefined;
+
+  const mint = async (): Promise<string> => {
+    const nowSeconds = Math.floor(clock.now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({
+        alg: serviceTokenAlgorithm,
+        typ: 'JWT',
+        ...(options.privateJwk.kid === undefined ? {} : { kid: options.privateJwk.kid }),
+      })
+      .setIssuer(serviceTokenIssuer)
+      .setAudience(serviceTokenAudience)
+      .setSubject(options.service)
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + ttlSeconds)
+      .setJti(randomUUID())
+      .sign(await keyPromise);
+    cached = { token, refreshAtMs: (nowSeconds + ttlSeconds * 0.8) * 1000 };
+    return token;
+  };
+
+  return async () => {
+    if (cached !== undefined && clock.now() < cached.refreshAtMs) return cached.token;
+    pending ??= mint().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+}
+
+/** A signing key pair as JWKs, ready to be put in config or served as a JWKS. */
+export interface SigningKeyPair {
+  /** Keep secret: signs tokens. */
+  readonly privateJwk: JWK;
+  readonly publicJwk: JWK;
+  /** `{ keys: [publicJwk] }`, what verifiers take. */
+  readonly publicJwks: JSONWebKeySet;
+}
+
+/** Generates an Ed25519 (EdDSA) key pair with a random `kid`, for embedded mode and tests. */
+export async function generateSigningKeyPair(kid: string = randomUUID()): Promise<SigningKeyPair> {
+  const { privateKey, publicKey } = await generateKeyPair(serviceTokenAlgorithm, {
+    crv: 'Ed25519',
+    extractable: true,
+  });
+  const common = { kid, alg: serviceTokenAlgorithm, use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), ...common };
+  const publicJwk = { ...(await exportJWK(publicKey)), ...common };
+  return { privateJwk, publicJwk, publicJwks: { keys: [publicJwk] } };
+}
+
+function keyResolver(source: JwksSource): JWTVerifyGetKey {
+  if (source instanceof URL) {
+    const remote = createRemoteJWKSet(source);
+    return async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (error) {
+        if (error instanceof joseErrors.JOSEError) throw error;
+        throw new UnavailableError(
+          `cannot fetch token signing keys from ${source.origin}; try again shortly`,
+          {
+            cause: error,
+          },
+        );
+      }
+    };
+  }
+  if (typeof source !== 'function') return createLocalJWKSet(source);
+  let last: { jwks: JSONWebKeySet; resolve: JWTVerifyGetKey } | undefined;
+  return async (header, token) => {
+    const jwks = await source();
+    if (last?.jwks !== jwks) last = { jwks, resolve: createLocalJWKSet(jwks) };
+    return last.resolve(header, token);
+  };
+}
+
+async function verifyOrExplain<T>(verify: () => Promise<T>): Promise<T> {
+  try {
+    return await verify();
+  } catch (error) {
+    throw explain(error);
+  }
+}
+
+function explain(error: unknown): Error {
+  if (error instanceof joseErrors.JWTExpired) {
+    return new UnauthenticatedError('bearer token expired; obtain a new token (sign in again)', {
+      cause: error,
+    });
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return new UnauthenticatedError(
+      `bearer token rejected: ${error.message} (claim "${error.claim}")`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new UnauthenticatedError('bearer token signature is invalid', { cause: error });
+  }
+  if (
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JWKSMultipleMatchingKeys
+  ) {
+    return new UnauthenticatedError(
+      'bearer token is signed with an unknown key (kid); sign in again',
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) {
+    return new UnauthenticatedError('bearer token uses a signing algorithm that is not accepted', {
+      cause: error,
+    });
+  }
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+    return new UnavailableError('cannot load the keys to verify bearer tokens; try again shortly', {
+      cause: error,
+    });
+  }
+  if (error instanceof joseErrors.JOSEError) {
+    return new UnauthenticatedError('bearer token is malformed', { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

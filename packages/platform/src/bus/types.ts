@@ -1,0 +1,63 @@
+/**
+ * The event-bus port. Three adapters implement it: in-process (embedded), Redis Streams
+ * (multi-process on this machine) and Kafka (cluster). Delivery is at-least-once; consumers
+ * make their effects exactly-once with the inbox (see ../outbox).
+ */
+
+/** One event on the wire. `payload` is the protobuf binary of an event message in proto/streambet/events. */
+export interface EventEnvelope {
+  /** Globally unique, chosen by the producer (the outbox row id); consumers dedupe on it. */
+  readonly id: string;
+  /** Fully-qualified protobuf message name, e.g. `streambet.events.v1.MarketOpened`. */
+  readonly type: string;
+  /** The event family, one topic each: `market`, `bet`, `wallet` ... */
+  readonly topic: string;
+  /**
+   * Aggregate id (e.g. the market id). Events with the same key are delivered in publish order,
+   * one at a time (a key's next event waits for the previous one, retries included). Scope per
+   * adapter: memory and Kafka across the whole group; Redis Streams within one consumer process
+   * (see redis-streams.ts).
+   */
+  readonly key: string;
+  readonly payload: Uint8Array;
+  /** Trace context (`traceparent`), request id, producer service. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** When the state change committed (producer's clock), ms since the epoch. */
+  readonly occurredAtMs: number;
+}
+
+/** Handles one delivered event. Throwing means "not processed": the bus redelivers with backoff. */
+export type EventHandler = (event: EventEnvelope) => Promise<void>;
+
+export interface SubscribeOptions {
+  /**
+   * Consumer group: every group receives every event once (at least once); members of one
+   * group share the work. Use the consuming service's name.
+   */
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly handler: EventHandler;
+  /**
+   * Attempts before an event goes to the dead-letter topic `<topic>.dlq` (default 5), with the
+   * `dlq-*` headers of envelope.ts saying why. Backoff between attempts grows exponentially.
+   */
+  readonly maxAttempts?: number;
+  /** Where a new group starts: `earliest` (default) or only events published from now on. */
+  readonly fromBeginning?: boolean;
+}
+
+export interface Subscription {
+  /** Stops receiving; resolves after in-flight handlers finish. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'memory' | 'redis-streams' | 'kafka';
+  /** Resolves once every event is durably accepted by the bus (in publish order per key). */
+  publish(events: readonly EventEnvelope[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Resolves when the bus is reachable (readiness). */
+  ping(): Promise<void>;
+  /** Closes subscriptions and connections this object opened. Idempotent. */
+  close(): Promise<void>;
+}

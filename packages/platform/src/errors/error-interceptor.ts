@@ -1,0 +1,91 @@
+import { Code, ConnectError, type Interceptor, type StreamResponse } from '@connectrpc/connect';
+import type { Logger } from '../log/logger.js';
+import { requestIdKey } from '../rpc/request-context.js';
+import { DomainError, type DomainErrorKind, retryAfterSeconds } from './domain-errors.js';
+
+/** Status code for each domain error kind: the one place this mapping exists. */
+export const codeForDomainErrorKind: Readonly<Record<DomainErrorKind, Code>> = {
+  validation: Code.InvalidArgument,
+  'not-found': Code.NotFound,
+  'illegal-state': Code.FailedPrecondition,
+  'already-exists': Code.AlreadyExists,
+  concurrency: Code.Aborted,
+  'permission-denied': Code.PermissionDenied,
+  unauthenticated: Code.Unauthenticated,
+  'resource-exhausted': Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+};
+
+/**
+ * Translates anything a handler throws into what a client may see:
+ * - a {@link DomainError} becomes its status code with the domain message (plus a `retry-after`
+ *   header/trailer in seconds when the error carries `retryAfterMs`);
+ * - a ConnectError passes through unchanged (it was already meant for the client);
+ * - anything else becomes INTERNAL "internal error; reference <requestId>", and the original,
+ *   stack included, is logged — never sent.
+ */
+export function errorInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const requestId = req.contextValues.get(requestIdKey);
+    const translate = (error: unknown): ConnectError =>
+      toClientError(error, {
+        logger,
+        requestId,
+        procedure: `${req.service.typeName}/${req.method.name}`,
+      });
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: mapStreamErrors(res.message, translate) } satisfies StreamResponse;
+    } catch (error) {
+      throw translate(error);
+    }
+  };
+}
+
+/**
+ * The client-facing form of `error` (see {@link errorInterceptor}). Exported for edges that are
+ * not Connect handlers (webhooks, socket.io) but must apply the same rules.
+ */
+export function toClientError(
+  error: unknown,
+  context: { logger: Logger; requestId: string; procedure: string },
+): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof DomainError) {
+    const metadata = new Headers();
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof retryAfterMs === 'number')
+      metadata.set('retry-after', String(retryAfterSeconds(retryAfterMs)));
+    return new ConnectError(
+      error.message,
+      codeForDomainErrorKind[error.kind],
+      metadata,
+      undefined,
+      error,
+    );
+  }
+  context.logger.error(
+    { err: error, procedure: context.procedure, requestId: context.requestId },
+    'unhandled error in handler',
+  );
+  const reference = context.requestId === '' ? 'unknown' : context.requestId;
+  return new ConnectError(
+    `internal error; reference ${reference}`,
+    Code.Internal,
+    undefined,
+    undefined,
+    error,
+  );
+}
+
+async function* mapStreamErrors<T>(
+  messages: AsyncIterable<T>,
+  translate: (error: unknown) => ConnectError,
+): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw translate(error);
+  }
+}

@@ -1,0 +1,302 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Code, ConnectError, createClient, type Client } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { SignJWT, importJWK, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authInterceptor,
+  definePolicy,
+  type AccessPolicy,
+} from '../../src/auth/auth-interceptor.js';
+import {
+  createServiceTokenIssuer,
+  createServiceTokenVerifier,
+  createUserTokenVerifier,
+  generateSigningKeyPair,
+  type SigningKeyPair,
+} from '../../src/auth/tokens.js';
+import { EchoService, startEchoServer, type EchoServer } from '../fixtures/echo-service.js';
+
+const issuer = 'https://user.streambet.test';
+const audience = 'streambet-api';
+
+let userKeys: SigningKeyPair;
+let serviceKeys: SigningKeyPair;
+let jwksServer: http.Server;
+let jwksUrl: URL;
+let echo: EchoServer;
+let client: Client<typeof EchoService>;
+
+async function userToken(
+  claims: { sub?: string; role?: string },
+  options: { key?: JWK; iss?: string; aud?: string; expiresInSeconds?: number } = {},
+): Promise<string> {
+  const key = options.key ?? userKeys.privateJwk;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  return new SignJWT({ role: claims.role })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+    .setSubject(claims.sub ?? 'user-1')
+    .setIssuer(options.iss ?? issuer)
+    .setAudience(options.aud ?? audience)
+    .setIssuedAt(nowSeconds - 60)
+    .setExpirationTime(nowSeconds + (options.expiresInSeconds ?? 300))
+    .sign(await importJWK(key, 'EdDSA'));
+}
+
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+async function failure(call: Promise<unknown>): Promise<{ code: Code; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    return { code: connectError.code, message: connectError.rawMessage };
+  }
+  throw new Error('call unexpectedly succeeded');
+}
+
+beforeAll(async () => {
+  userKeys = await generateSigningKeyPair('user-key-1');
+  serviceKeys = await generateSigningKeyPair('service-key-1');
+  jwksServer = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(userKeys.publicJwks));
+  });
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+  jwksUrl = new URL(
+    `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`,
+  );
+
+  const fullPolicy = definePolicy(EchoService, {
+    echo: ['public'],
+    mutate: ['streamer', 'admin'],
+    slow: ['service'],
+    fail: ['admin', 'service'],
+    count: ['viewer'],
+  });
+  const { ['streambet.testing.v1.EchoService/Count']: _withoutCount, ...policy } = fullPolicy;
+  expect(Object.keys(policy)).toHaveLength(4);
+
+  echo = await startEchoServer({
+    auth: authInterceptor({
+      verifyUserToken: createUserTokenVerifier({ jwks: jwksUrl, issuer, audience }),
+      verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceKeys.publicJwks }),
+      policy: policy satisfies AccessPolicy,
+    }),
+  });
+  client = createClient(
+    EchoService,
+    createConnectTransport({ baseUrl: echo.address.url, httpVersion: '1.1' }),
+  );
+});
+
+afterAll(async () => {
+  await echo.server.shutdown(1000);
+  await new Promise((resolve) => jwksServer.close(resolve));
+});
+
+describe('authInterceptor with user JWTs from a remote JWKS', () => {
+  it('accepts a valid user token and hands the caller to the handler', async () => {
+    const res = await client.mutate(
+      { text: 'x' },
+      bearer(await userToken({ sub: 'u-42', role: 'streamer' })),
+    );
+    expect(JSON.parse(res.caller)).toEqual({ kind: 'user', userId: 'u-42', role: 'streamer' });
+  });
+
+  it('lets anyone call a public method, anonymously without a token', async () => {
+    expect(JSON.parse((await client.echo({ text: 'x' })).caller)).toEqual({ kind: 'anonymous' });
+    const res = await client.echo({ text: 'x' }, bearer(await userToken({ role: 'viewer' })));
+    expect(JSON.parse(res.caller)).toMatchObject({ kind: 'user', role: 'viewer' });
+  });
+
+  it('rejects a missing token on a non-public method with UNAUTHENTICATED saying what to send', async () => {
+    expect(await failure(client.mutate({ text: 'x' }))).toEqual({
+      code: Code.Unauthenticated,
+      message:
+        'method streambet.testing.v1.EchoService/Mutate requires authentication: send "authorization: Bearer <token>"',
+    });
+    expect(
+      (await failure(client.mutate({ text: 'x' }, { headers: { authorization: 'Basic abc' } })))
+        .code,
+    ).toBe(Code.Unauthenticated);
+  });
+
+  it('rejects an expired token', async () => {
+    const token = await userToken({ role: 'admin' }, { expiresInSeconds: -120 });
+    expect(await failure(client.mutate({ text: 'x' }, bearer(token)))).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token expired; obtain a new token (sign in again)',
+    });
+  });
+
+  it('rejects a token from the wrong issuer or for the wrong audience', async () => {
+    const wrongIssuer = await failure(
+      client.mutate(
+        { text: 'x' },
+        bearer(await userToken({ role: 'admin' }, { iss: 'https://evil.test' })),
+      ),
+    );
+    expect(wrongIssuer.code).toBe(Code.Unauthenticated);
+    expect(wrongIssuer.message).toMatch(/claim "iss"/);
+    const wrongAudience = await failure(
+      client.mutate(
+        { text: 'x' },
+        bearer(await userToken({ role: 'admin' }, { aud: 'other-api' })),
+      ),
+    );
+    expect(wrongAudience.code).toBe(Code.Unauthenticated);
+    expect(wrongAudience.message).toMatch(/claim "aud"/);
+  });
+
+  it('rejects a tampered token (role raised after signing) and one signed by an unknown key', async () => {
+    const [header, payload, signature] = (await userToken({ role: 'viewer' })).split('.');
+    const raised = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload!, 'base64url').toString()),
+        role: 'admin',
+      }),
+    ).toString('base64url');
+    expect(
+      await failure(client.mutate({ text: 'x' }, bearer(`${header}.${raised}.${signature}`))),
+    ).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token signature is invalid',
+    });
+
+    const stranger = await generateSigningKeyPair('user-key-1');
+    const forged = await userToken({ role: 'admin' }, { key: stranger.privateJwk });
+    expect(await failure(client.mutate({ text: 'x' }, bearer(forged)))).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token signature is invalid',
+    });
+    expect((await failure(client.mutate({ text: 'x' }, bearer('not-a-jwt')))).code).toBe(
+      Code.Unauthenticated,
+    );
+  });
+
+  it('checks the role against the policy, naming the required roles', async () => {
+    expect(
+      await failure(client.mutate({ text: 'x' }, bearer(await userToken({ role: 'viewer' })))),
+    ).toEqual({
+      code: Code.PermissionDenied,
+      message:
+        'method streambet.testing.v1.EchoService/Mutate requires role streamer or admin; caller has role viewer',
+    });
+    await expect(
+      client.mutate({ text: 'x' }, bearer(await userToken({ role: 'admin' }))),
+    ).resolves.toBeDefined();
+  });
+
+  it('denies a method that has no access policy, whoever calls', async () => {
+    const denied = {
+      code: Code.PermissionDenied,
+      message: 'method streambet.testing.v1.EchoService/Count has no access policy',
+    };
+    const drain = async (options = {}) => {
+      for await (const _ of client.count({ count: 1 }, options)) void _;
+    };
+    expect(await failure(drain())).toEqual(denied);
+    expect(await failure(drain(bearer(await userToken({ role: 'viewer' }))))).toEqual(denied);
+    expect(echo.state.attempts.get('Count')).toBeUndefined();
+  });
+});
+
+describe('authInterceptor with service credentials', () => {
+  it('accepts a service token on a service method, over gRPC too', async () => {
+    const credentials = createServiceTokenIssuer({
+      privateJwk: serviceKeys.privateJwk,
+      service: 'bet-engine',
+    });
+    const res = await client.slow({ text: 'x', delayMs: 1 }, bearer(await credentials()));
+    expect(JSON.parse(res.caller)).toEqual({ kind: 'service', service: 'bet-engine' });
+
+    const grpc = createClient(EchoService, createGrpcTransport({ baseUrl: echo.address.url }));
+    const viaGrpc = await grpc.slow({ text: 'x', delayMs: 1 }, bearer(await credentials()));
+    expect(JSON.parse(viaGrpc.caller)).toEqual({ kind: 'service', service: 'bet-engine' });
+  });
+
+  it('refuses user tokens on service methods, even an admin one', async () => {
+    expect(
+      await failure(
+        client.slow({ text: 'x', delayMs: 1 }, bearer(await userToken({ role: 'admin' }))),
+      ),
+    ).toEqual({
+      code: Code.PermissionDenied,
+      message:
+        'method streambet.testing.v1.EchoService/Slow is internal: only services may call it',
+    });
+  });
+
+  it('refuses service tokens on user-only methods', async () => {
+    const credentials = createServiceTokenIssuer({
+      privateJwk: serviceKeys.privateJwk,
+      service: 'pool',
+    });
+    expect(await failure(client.mutate({ text: 'x' }, bearer(await credentials())))).toEqual({
+      code: Code.PermissionDenied,
+      message:
+        'method streambet.testing.v1.EchoService/Mutate requires a user with role streamer or admin; service credentials are not accepted',
+    });
+  });
+
+  it('refuses service tokens signed with another key, or expired', async () => {
+    const rogue = await generateSigningKeyPair('service-key-1');
+    const forged = await createServiceTokenIssuer({
+      privateJwk: rogue.privateJwk,
+      service: 'payment',
+    })();
+    expect((await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(forged)))).code).toBe(
+      Code.Unauthenticated,
+    );
+
+    const past = { now: () => Date.now() - 3_600_000 };
+    const stale = await createServiceTokenIssuer({
+      privateJwk: serviceKeys.privateJwk,
+      service: 'payment',
+      clock: past,
+    })();
+    expect(await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(stale)))).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token expired; obtain a new token (sign in again)',
+    });
+  });
+});
+
+describe('service token issuer', () => {
+  it('caches its token until a fifth of the lifetime is left', async () => {
+    let nowMs = Date.UTC(2030, 0, 1);
+    const clock = { now: () => nowMs };
+    const issue = createServiceTokenIssuer({
+      privateJwk: serviceKeys.privateJwk,
+      service: 'user',
+      ttlSeconds: 100,
+      clock,
+    });
+    const first = await issue();
+    nowMs += 79_000;
+    expect(await issue()).toBe(first);
+    nowMs += 2_000;
+    const second = await issue();
+    expect(second).not.toBe(first);
+    const verify = createServiceTokenVerifier({ publicJwks: serviceKeys.publicJwks, clock });
+    await expect(verify(second)).resolves.toEqual({ kind: 'service', service: 'user' });
+  });
+
+  it('verifies user tokens against a local JWKS getter (embedded mode)', async () => {
+    const verify = createUserTokenVerifier({
+      jwks: () => Promise.resolve(userKeys.publicJwks),
+      issuer,
+      audience,
+    });
+    await expect(verify(await userToken({ sub: 'u-1', role: 'viewer' }))).resolves.toEqual({
+      kind: 'user',
+      userId: 'u-1',
+      role: 'viewer',
+    });
+    await expect(verify(await userToken({ sub: 'u-1', role: 'superuser' }))).rejects.toThrow(
+      /no valid role claim/,
+    );
+  });
+});
