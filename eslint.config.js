@@ -2,6 +2,7 @@
 // in an async service mesh; the domain folders may not import I/O (style.md: pure domain code).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/data/**', '**/dist/**', 'packages/contracts/src/gen/**', '**/test/fixtures/gen/**', '.tmp/**', 'apps/**'] },
@@ -39,4 +40,5 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
 );
