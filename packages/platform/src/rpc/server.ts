@@ -49,7 +49,18 @@ export interface RpcServerOptions {
   readonly port: number;
   /** Largest deadline a client may ask for, in ms; longer ones are capped. Default: no cap. */
   readonly maxTimeoutMs?: number;
+  /**
+   * Plain HTTP routes served on the same port before Connect (webhooks that need the raw body,
+   * a JWKS document, a status page). Returns true when it took the request.
+   */
+  readonly http?: HttpRoute;
 }
+
+/** A plain HTTP handler; returns false (leaving the response untouched) for paths it does not serve. */
+export type HttpRoute = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => boolean;
 
 /** Where a started server listens. */
 export interface ListeningAddress {
@@ -142,7 +153,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
       const path = (req.url ?? '').split('?')[0];
       if (path === '/metrics' && req.method === 'GET') {
         serveMetrics(options.registry, res, logger);
-      } else if (!options.health.handleHttp(req, res)) {
+      } else if (!options.health.handleHttp(req, res) && options.http?.(req, res) !== true) {
         connectHandler(req, res);
       }
     });

@@ -78,7 +78,7 @@ export async function migrate(
       'set onUnknownApplied: "warn" if the newer migrations are backward compatible.';
     if ((options.onUnknownApplied ?? 'error') === 'error')
       throw new MigrationError(message, row.id);
-    options.logger?.warn({ service: serviceName, migrationId: row.id }, message);
+    options.logger?.warn({ migrationId: row.id }, message);
   }
 
   const appliedNow: string[] = [];
@@ -111,7 +111,7 @@ export async function migrate(
     if (ran) {
       appliedNow.push(migration.id);
       options.logger?.info(
-        { service: serviceName, migrationId: migration.id },
+        { migrationId: migration.id },
         'migration applied',
       );
     }

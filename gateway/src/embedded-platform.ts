@@ -1,0 +1,222 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { JSONWebKeySet, JWK } from 'jose';
+import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { createMemoryBus } from '@streambet/platform/bus/memory';
+import { createMemoryCache } from '@streambet/platform/cache/memory';
+import { exitOnConfigError, type Environment } from '@streambet/platform/config/load-config';
+import { createLogger } from '@streambet/platform/log/logger';
+import { openEmbeddedDatabase } from '@streambet/platform/sql/pglite';
+import { schemaName, settleAll } from '@streambet/platform/runtime/infra';
+import {
+  serviceUrlVariable,
+  servicePorts,
+  type DownstreamName,
+  type PlatformConfig,
+} from '@streambet/platform/runtime/platform-config';
+import {
+  startService,
+  type RunningService,
+  type ServiceDefinition,
+} from '@streambet/platform/runtime/service-host';
+import { analyticsService } from '@streambet/analytics/app';
+import { loadAnalyticsConfig } from '@streambet/analytics/config';
+import { betEngineService } from '@streambet/bet-engine/app';
+import { loadBetEngineConfig } from '@streambet/bet-engine/config';
+import { integrationService } from '@streambet/integration/app';
+import { loadIntegrationConfig } from '@streambet/integration/config';
+import { paymentService } from '@streambet/payment/app';
+import { loadPaymentConfig } from '@streambet/payment/config';
+import { poolService } from '@streambet/pool/app';
+import { loadPoolConfig } from '@streambet/pool/config';
+import { realtimeService } from '@streambet/realtime/app';
+import { loadRealtimeConfig } from '@streambet/realtime/config';
+import { settlementService } from '@streambet/settlement/app';
+import { loadSettlementConfig } from '@streambet/settlement/config';
+import { userService } from '@streambet/user/app';
+import { loadUserConfig } from '@streambet/user/config';
+import { loadGatewayConfig } from './config.js';
+import { startGateway, type RunningGateway } from './gateway.js';
+
+/** A service of the mesh with its own config reader, types erased so the list can be iterated. */
+interface EmbeddedEntry {
+  readonly name: DownstreamName;
+  start(env: Environment, deps: EntryDeps): Promise<RunningService>;
+}
+
+interface EntryDeps {
+  readonly sqlFor: (schema: string) => ReturnType<Awaited<ReturnType<typeof openEmbeddedDatabase>>['forSchema']>;
+  readonly bus: ReturnType<typeof createMemoryBus>;
+}
+
+function entry<C extends PlatformConfig>(
+  definition: ServiceDefinition<C>,
+  load: (env: Environment) => C,
+): EmbeddedEntry {
+  return {
+    name: definition.name as DownstreamName,
+    async start(env, deps) {
+      const config = exitOnConfigError(() => load(env));
+      const sql = await deps.sqlFor(schemaName(definition.name));
+      // Each service gets its own in-process cache, as each gets its own key prefix on Redis.
+      const cache = createMemoryCache();
+      return startService(definition, {
+        config,
+        infra: { sql, bus: deps.bus, cache, close: () => cache.close() },
+        ownsInfra: true,
+      });
+    },
+  };
+}
+
+/** The services in start order: the user service first (it publishes the JWKS everyone verifies with). */
+const entries: readonly EmbeddedEntry[] = [
+  entry(userService, loadUserConfig),
+  entry(poolService, loadPoolConfig),
+  entry(betEngineService, loadBetEngineConfig),
+  entry(settlementService, loadSettlementConfig),
+  entry(paymentService, loadPaymentConfig),
+  entry(integrationService, loadIntegrationConfig),
+  entry(realtimeService, loadRealtimeConfig),
+  entry(analyticsService, loadAnalyticsConfig),
+];
+
+/** Keys of the embedded platform, generated once and kept under the data folder. */
+interface EmbeddedKeys {
+  readonly servicePrivateJwk: JWK;
+  readonly servicePublicJwks: JSONWebKeySet;
+}
+
+async function loadOrCreateKeys(dataDir: string): Promise<EmbeddedKeys> {
+  const file = path.join(dataDir, 'keys.json');
+  try {
+    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as EmbeddedKeys;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const pair = await generateSigningKeyPair('embedded-service');
+  const keys: EmbeddedKeys = { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks };
+  await fs.promises.writeFile(file, JSON.stringify(keys), { mode: 0o600 });
+  return keys;
+}
+
+/** Ports the OS says are free right now (for tests that run beside a developer's `npm start`). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Options of {@link startEmbeddedPlatform}. */
+export interface EmbeddedPlatformOptions {
+  /** Where PGlite and the generated keys live; undefined = in memory (tests). */
+  readonly dataDir?: string;
+  /** `default`: 7001–7008 and 8080 (npm start); `free`: whatever the OS gives (tests). */
+  readonly ports: 'default' | 'free';
+  /** Base environment (LOG_LEVEL, …); the embedded values override it. Default process.env. */
+  readonly env?: Environment;
+  /** A data-folder template for in-memory PGlite (tests: skips initdb). */
+  readonly template?: Blob;
+}
+
+/** The whole platform in one process. */
+export interface EmbeddedPlatform {
+  readonly gatewayUrl: string;
+  readonly serviceUrls: ReadonlyMap<DownstreamName, string>;
+  readonly startupMs: number;
+  /** Gateway first, then services in reverse start order, then bus and database. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts every service and the gateway in this process on the embedded defaults: one PGlite with a
+ * schema per service, one in-process bus, an in-process cache per service. Each service still
+ * listens on its own port and calls the others over HTTP/2, exactly as in cluster mode.
+ */
+export async function startEmbeddedPlatform(
+  options: EmbeddedPlatformOptions,
+): Promise<EmbeddedPlatform> {
+  const startedAtMs = Date.now();
+  const baseEnv = options.env ?? process.env;
+  const logger = createLogger({
+    service: 'streambet',
+    level: (baseEnv.LOG_LEVEL as 'info' | undefined) ?? 'info',
+  });
+  if (options.dataDir !== undefined) await fs.promises.mkdir(options.dataDir, { recursive: true });
+  const keys =
+    options.dataDir === undefined
+      ? await (async () => {
+          const pair = await generateSigningKeyPair('embedded-service');
+          return { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks };
+        })()
+      : await loadOrCreateKeys(options.dataDir);
+  const db = await openEmbeddedDatabase({
+    ...(options.dataDir === undefined ? {} : { dataDir: path.join(options.dataDir, 'pglite') }),
+    ...(options.template === undefined ? {} : { template: options.template }),
+  });
+  const bus = createMemoryBus({ logger: logger.child({ component: 'bus' }) });
+
+  const ports =
+    options.ports === 'default'
+      ? [...entries.map((e) => servicePorts[e.name]), servicePorts.gateway]
+      : await freePorts(entries.length + 1);
+  const urls = new Map<DownstreamName, string>(
+    entries.map((e, i) => [e.name, `http://127.0.0.1:${ports[i] ?? 0}`]),
+  );
+  const sharedEnv: Record<string, string | undefined> = {
+    ...baseEnv,
+    HOST: '127.0.0.1',
+    DATABASE_URL: '',
+    EVENT_BUS: 'memory',
+    CACHE: 'memory',
+    ...(options.dataDir === undefined ? {} : { DATA_DIR: options.dataDir }),
+    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.servicePrivateJwk),
+    SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(keys.servicePublicJwks),
+    USER_JWKS_URL: `${urls.get('user')}/.well-known/jwks.json`,
+  };
+  for (const [name, url] of urls) sharedEnv[serviceUrlVariable(name)] = url;
+
+  const running: RunningService[] = [];
+  let gateway: RunningGateway | undefined;
+  const shutdown = async (): Promise<void> => {
+    await settleAll(logger, [
+      async () => gateway?.shutdown(),
+      ...[...running].reverse().map((service) => () => service.shutdown()),
+      () => bus.close(),
+      () => db.close(),
+    ]);
+  };
+  try {
+    for (const [i, e] of entries.entries()) {
+      running.push(
+        await e.start({ ...sharedEnv, PORT: String(ports[i]) }, { sqlFor: (s) => db.forSchema(s), bus }),
+      );
+    }
+    const gatewayConfig = exitOnConfigError(() =>
+      loadGatewayConfig({ ...sharedEnv, PORT: String(ports[entries.length]) }),
+    );
+    gateway = await startGateway({ config: gatewayConfig });
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    gatewayUrl: gateway.url,
+    serviceUrls: urls,
+    startupMs: Date.now() - startedAtMs,
+    shutdown: () => (stopping ??= shutdown()),
+  };
+}

@@ -1,0 +1,108 @@
+import type { DescMethod, DescService } from '@bufbuild/protobuf';
+import {
+  Code,
+  ConnectError,
+  type CallOptions,
+  type HandlerContext,
+  type ServiceImpl,
+} from '@connectrpc/connect';
+import { requestIdHeader, requestIdKey } from '@streambet/platform/rpc/request-context';
+
+type ForwardedCall = (request: unknown, options: CallOptions) => unknown;
+
+/**
+ * Headers the gateway passes on. The user's bearer token goes through unchanged: the gateway
+ * verified it, and each service verifies it again and checks the role its policy demands
+ * (defence in depth: a service never trusts the network it sits on).
+ */
+function forwardedHeaders(ctx: HandlerContext): Headers {
+  const headers = new Headers();
+  const authorization = ctx.requestHeader.get('authorization');
+  if (authorization !== null) headers.set('authorization', authorization);
+  const requestId = ctx.values.get(requestIdKey);
+  if (requestId !== '') headers.set(requestIdHeader, requestId);
+  return headers;
+}
+
+function callOptions(ctx: HandlerContext): CallOptions {
+  const timeoutMs = ctx.timeoutMs();
+  return {
+    headers: forwardedHeaders(ctx),
+    signal: ctx.signal,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+/**
+ * What a client may learn from a failed downstream call. Errors a service produced on purpose
+ * (validation, permissions, state) pass through untouched; transport failures (connection refused,
+ * reset, open circuit) carry internal host names, so they become a plain "temporarily unavailable".
+ */
+export function toEdgeError(error: unknown, downstream: string): unknown {
+  if (!(error instanceof ConnectError)) return error;
+  if (error.code === Code.Unavailable) {
+    return new ConnectError(
+      `the ${downstream} service is temporarily unavailable; retry shortly`,
+      Code.Unavailable,
+      error.metadata,
+      undefined,
+      error,
+    );
+  }
+  if (
+    (error.code === Code.Unknown || error.code === Code.Internal) &&
+    !error.rawMessage.startsWith('internal error; reference')
+  ) {
+    return new ConnectError(
+      `the ${downstream} service failed to answer`,
+      Code.Internal,
+      undefined,
+      undefined,
+      error,
+    );
+  }
+  return error;
+}
+
+/**
+ * An implementation of `service` that forwards every call to `client` (a typed client of the
+ * service that owns it). Unary and server-streaming methods are supported — the only kinds our
+ * public contracts use; anything else answers UNIMPLEMENTED.
+ */
+export function createForwardingImpl(
+  service: DescService,
+  client: unknown,
+  downstream: string,
+): Partial<ServiceImpl<DescService>> {
+  const calls = client as Record<string, ForwardedCall>;
+  const impl: Record<string, unknown> = {};
+  for (const method of service.methods) {
+    const call = calls[method.localName];
+    if (call === undefined) continue;
+    impl[method.localName] = forwarder(method, call, downstream);
+  }
+  return impl as Partial<ServiceImpl<DescService>>;
+}
+
+function forwarder(method: DescMethod, call: ForwardedCall, downstream: string): unknown {
+  switch (method.methodKind) {
+    case 'unary':
+      return async (request: unknown, ctx: HandlerContext) => {
+        try {
+          return await (call(request, callOptions(ctx)) as Promise<unknown>);
+        } catch (error) {
+          throw toEdgeError(error, downstream);
+        }
+      };
+    case 'server_streaming':
+      return async function* (request: unknown, ctx: HandlerContext) {
+        try {
+          yield* call(request, callOptions(ctx)) as AsyncIterable<unknown>;
+        } catch (error) {
+          throw toEdgeError(error, downstream);
+        }
+      };
+    default:
+      return undefined;
+  }
+}

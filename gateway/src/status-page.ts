@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { HttpRoute } from '@streambet/platform/rpc/server';
+import type { DownstreamName } from '@streambet/platform/runtime/platform-config';
+import { publicRoutes } from './public-services.js';
+
+/** One downstream's readiness as the gateway sees it. */
+export interface DownstreamStatus {
+  readonly name: DownstreamName;
+  readonly ready: boolean;
+  /** Why it is not ready (probe body or connection error). */
+  readonly detail?: string;
+}
+
+const probeTimeoutMs = 1500;
+
+/** Asks every downstream's /health/ready, in parallel, each bounded by a short timeout. */
+export async function probeDownstreams(
+  urls: ReadonlyMap<DownstreamName, string>,
+): Promise<DownstreamStatus[]> {
+  return Promise.all(
+    [...urls].map(async ([name, url]): Promise<DownstreamStatus> => {
+      try {
+        const res = await fetch(`${url}/health/ready`, {
+          signal: AbortSignal.timeout(probeTimeoutMs),
+        });
+        if (res.ok) return { name, ready: true };
+        return { name, ready: false, detail: await res.text() };
+      } catch (error) {
+        return { name, ready: false, detail: error instanceof Error ? error.message : 'unreachable' };
+      }
+    }),
+  );
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function renderPage(statuses: readonly DownstreamStatus[]): string {
+  const rows = publicRoutes
+    .map((route) => {
+      const status = statuses.find((s) => s.name === route.downstream);
+      const state = status?.ready === true ? 'ready' : 'not ready';
+      const methods = route.service.methods.map((m) => m.name).join(', ');
+      return `<tr><td><code>${escapeHtml(route.service.typeName)}</code></td><td>${escapeHtml(route.downstream)}</td><td class="${status?.ready === true ? 'ok' : 'bad'}">${state}</td><td>${escapeHtml(methods)}</td></tr>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>StreamBet gateway</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.ok{color:#0a0}.bad{color:#c00}code{font-size:.9em}</style>
+</head><body>
+<h1>StreamBet</h1>
+<p>Betting on live streams. This is the gateway: every public API below is served here over Connect, gRPC and gRPC-Web
+(POST <code>/&lt;service&gt;/&lt;Method&gt;</code>). Internal services are not reachable from here.</p>
+<table><thead><tr><th>API</th><th>service</th><th>state</th><th>methods</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<p>Machine-readable: <a href="/status.json">/status.json</a> · probes: <a href="/health/ready">/health/ready</a> · metrics: <a href="/metrics">/metrics</a></p>
+</body></html>`;
+}
+
+/** Serves `GET /` (a human status page) and `GET /status.json` (the same, for scripts). */
+export function statusRoute(urls: ReadonlyMap<DownstreamName, string>): HttpRoute {
+  return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || (path !== '/' && path !== '/status.json')) return false;
+    void probeDownstreams(urls).then((statuses) => {
+      if (path === '/status.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ services: statuses }));
+      } else {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(renderPage(statuses));
+      }
+    });
+    return true;
+  };
+}

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import {
+  ConfigError,
+  configSchemas,
+  defineConfig,
+  type Config,
+  type ConfigProblem,
+  type ConfigSpec,
+} from '../config/load-config.js';
+
+/** The deployables of the mesh, with the port each listens on by default (k8s, compose and `npm start` agree). */
+export const servicePorts = Object.freeze({
+  user: 7001,
+  'bet-engine': 7002,
+  pool: 7003,
+  settlement: 7004,
+  payment: 7005,
+  integration: 7006,
+  realtime: 7007,
+  analytics: 7008,
+  gateway: 8080,
+} as const);
+
+/** A deployable's name: `user`, `bet-engine`, …, `gateway`. */
+export type ServiceName = keyof typeof servicePorts;
+
+/** A service other services call; its URL variable is `<NAME>_SERVICE_URL` (`BET_ENGINE_SERVICE_URL`). */
+export type DownstreamName = Exclude<ServiceName, 'gateway'>;
+
+/** `bet-engine` → `BET_ENGINE_SERVICE_URL`. */
+export function serviceUrlVariable(name: DownstreamName): `${string}_SERVICE_URL` {
+  return `${name.toUpperCase().replaceAll('-', '_')}_SERVICE_URL`;
+}
+
+const jwkSchema = z
+  .object({ kty: z.string(), kid: z.string().optional() })
+  .loose()
+  .refine((jwk) => jwk.kid !== undefined && jwk.kid !== '', 'the key needs a "kid"');
+const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1, 'needs at least one key') });
+
+/** Variables of any process that serves RPCs: where it listens, how it logs, how it stops. */
+export function serverConfigSpec(name: ServiceName) {
+  return defineConfig({
+    HOST: {
+      schema: configSchemas.string(),
+      description: 'Interface to listen on: 0.0.0.0 in containers, 127.0.0.1 to stay local',
+      default: '0.0.0.0',
+    },
+    PORT: {
+      schema: configSchemas.port(),
+      description: 'TCP port for Connect, gRPC, gRPC-Web, /metrics and /health/* (0 picks a free port)',
+      default: String(servicePorts[name]),
+    },
+    LOG_LEVEL: {
+      schema: configSchemas.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      description: 'Lowest pino log level written to stdout',
+      default: 'info',
+    },
+    SHUTDOWN_GRACE_MS: {
+      schema: configSchemas.int(0, 600_000),
+      description:
+        'How long in-flight calls may take to finish on SIGTERM before they are aborted, in ms',
+      default: '10000',
+    },
+  });
+}
+
+/** Variables for verifying user access tokens (issued by the user service). */
+export const userTokenConfigSpec = defineConfig({
+  USER_JWKS_URL: {
+    schema: configSchemas.url(['http:', 'https:']),
+    description: 'Where the user service publishes its JWKS (public keys of user access tokens)',
+    default: `http://127.0.0.1:${servicePorts.user}/.well-known/jwks.json`,
+  },
+  USER_TOKEN_ISSUER: {
+    schema: configSchemas.string(),
+    description: 'Expected iss claim of user access tokens',
+    default: 'streambet-user',
+  },
+  USER_TOKEN_AUDIENCE: {
+    schema: configSchemas.string(),
+    description: 'Expected aud claim of user access tokens',
+    default: 'streambet',
+  },
+});
+
+/** Variables of a process that calls other services: their URLs and the default deadline. */
+export function downstreamConfigSpec(downstreams: readonly DownstreamName[]) {
+  const urls: Record<string, { schema: ReturnType<typeof configSchemas.url>; description: string; default: string }> = {};
+  for (const downstream of downstreams) {
+    urls[serviceUrlVariable(downstream)] = {
+      schema: configSchemas.url(['http:', 'https:']),
+      description: `Base URL of the ${downstream} service, e.g. http://${downstream}:${servicePorts[downstream]}`,
+      default: `http://127.0.0.1:${servicePorts[downstream]}`,
+    };
+  }
+  return defineConfig({
+    RPC_TIMEOUT_MS: {
+      schema: configSchemas.int(1, 120_000),
+      description: 'Default deadline of every call to another service, in ms',
+      default: '5000',
+    },
+    ...(urls as Record<`${string}_SERVICE_URL`, (typeof urls)[string]>),
+  });
+}
+
+/** Variables choosing the cache adapter (also used by the gateway's rate limits). */
+export const cacheConfigSpec = defineConfig({
+  CACHE: {
+    schema: configSchemas.oneOf(['memory', 'redis']),
+    description:
+      'Cache, leaderboard and rate-limit store: memory (one process only) or redis (REDIS_URL)',
+    default: 'memory',
+  },
+  REDIS_URL: {
+    schema: configSchemas.url(['redis:', 'rediss:']),
+    description: 'Redis for CACHE=redis and EVENT_BUS=redis-streams, redis://host:6379/0',
+    default: 'redis://127.0.0.1:6379',
+  },
+});
+
+/** Variables of a service's own storage and event bus. */
+export const storageConfigSpec = defineConfig({
+  DATABASE_URL: {
+    schema: z.union([z.literal(''), configSchemas.url(['postgres:', 'postgresql:'])]),
+    description:
+      "This service's own PostgreSQL database, postgres://user:pass@host:5432/db; empty = embedded PGlite under DATA_DIR",
+    default: '',
+    secret: true,
+  },
+  DATABASE_POOL_SIZE: {
+    schema: configSchemas.int(1, 100),
+    description:
+      'Connections in the PostgreSQL pool (replicas x pool must stay under max_connections)',
+    default: '10',
+  },
+  DATA_DIR: {
+    schema: configSchemas.string(),
+    description: 'Folder for embedded data (PGlite, generated keys) when DATABASE_URL is empty',
+    default: './data',
+  },
+  EVENT_BUS: {
+    schema: configSchemas.oneOf(['memory', 'redis-streams', 'kafka']),
+    description:
+      'Event bus adapter: memory (one process only), redis-streams (REDIS_URL) or kafka (KAFKA_BROKERS)',
+    default: 'memory',
+  },
+  KAFKA_BROKERS: {
+    schema: configSchemas.list(),
+    description: 'Comma-separated Kafka bootstrap brokers host:port; required when EVENT_BUS=kafka',
+    default: '',
+  },
+});
+
+/** Variables of the service credential that internal RPCs require. */
+export const serviceTokenConfigSpec = defineConfig({
+  SERVICE_TOKEN_PRIVATE_JWK: {
+    schema: configSchemas.json(jwkSchema),
+    description:
+      "This service's Ed25519 private JWK (JSON, with kid) for minting service credentials; `npm run keys` makes one",
+    secret: true,
+  },
+  SERVICE_TOKEN_PUBLIC_JWKS: {
+    schema: configSchemas.json(jwksSchema),
+    description:
+      'JWKS (JSON) of every service credential key accepted on internal RPCs; `npm run keys` makes one',
+  },
+});
+
+/**
+ * The variables every StreamBet service reads, in one place so they are named, defaulted and
+ * documented the same way everywhere. A service's `config.ts` spreads this into its own spec and
+ * adds its own variables; `loadConfig` then reads them all at once. Defaults suit a developer's
+ * machine; containers set HOST, DATABASE_URL, EVENT_BUS, CACHE and the keys (k8s/).
+ */
+export function platformConfigSpec(name: ServiceName, downstreams: readonly DownstreamName[] = []) {
+  return defineConfig({
+    ...serverConfigSpec(name),
+    ...storageConfigSpec,
+    ...cacheConfigSpec,
+    ...userTokenConfigSpec,
+    ...serviceTokenConfigSpec,
+    ...downstreamConfigSpec(downstreams),
+  });
+}
+
+/** The platform part of any service's loaded config. */
+export type PlatformConfig = Config<ReturnType<typeof platformConfigSpec>>;
+
+/**
+ * Checks that span variables (loadConfig checks one variable at a time): a bus or cache adapter
+ * needs its server. Throws a ConfigError naming the variable, like loadConfig.
+ */
+export function checkPlatformConfig<C extends PlatformConfig>(config: C): C {
+  const problems: ConfigProblem[] = [];
+  if (config.EVENT_BUS === 'kafka' && config.KAFKA_BROKERS.length === 0) {
+    problems.push({
+      name: 'KAFKA_BROKERS',
+      problem: 'is not set but EVENT_BUS=kafka',
+      expected: 'comma-separated Kafka brokers host:port',
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** A service's config spec: the platform's variables plus its own. */
+export type ServiceConfigSpec = ReturnType<typeof platformConfigSpec> & ConfigSpec;
+
+/**
+ * The base URL of a downstream from a loaded config (its `<NAME>_SERVICE_URL`). Throws when the
+ * service's config spec did not declare that downstream: a wiring mistake, caught at start.
+ */
+export function serviceUrl(config: object, downstream: DownstreamName): string {
+  const variable = serviceUrlVariable(downstream);
+  const value = (config as Record<string, unknown>)[variable];
+  if (typeof value !== 'string') {
+    throw new Error(`${variable} is not part of this service's config: add '${downstream}' to its downstreams`);
+  }
+  return value;
+}

@@ -1,0 +1,272 @@
+import type { DescService } from '@bufbuild/protobuf';
+import type { Client, ConnectRouter } from '@connectrpc/connect';
+import type { Registry } from 'prom-client';
+import { authInterceptor, type AccessPolicy } from '../auth/auth-interceptor.js';
+import {
+  createServiceTokenIssuer,
+  createServiceTokenVerifier,
+  createUserTokenVerifier,
+  type JwksSource,
+} from '../auth/tokens.js';
+import type { EventBus, EventEnvelope, Subscription } from '../bus/types.js';
+import type { Cache } from '../cache/types.js';
+import { createHealth, type HealthCheck } from '../health/health.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { runWithLogContext } from '../log/log-context.js';
+import { createMetricsRegistry } from '../obs/metrics.js';
+import { withExtractedContext } from '../obs/tracing.js';
+import { handleOnce } from '../outbox/inbox.js';
+import { platformMigrations } from '../outbox/migrations.js';
+import { createOutboxRelay } from '../outbox/relay.js';
+import {
+  createCircuitBreakerRegistry,
+  systemClock,
+  type CircuitBreakerRegistry,
+  type Clock,
+} from '../rpc/circuit-breaker.js';
+import { createServiceClient, type ServiceClient } from '../rpc/client.js';
+import { createRpcServer, type HttpRoute } from '../rpc/server.js';
+import { migrate } from '../sql/migrate.js';
+import type { Migration, Sql, SqlExecutor } from '../sql/types.js';
+import type { Infra } from './infra.js';
+import { settleAll } from './infra.js';
+import type { PlatformConfig, ServiceName } from './platform-config.js';
+
+/** What a service's wiring gets to build its parts: its config, its resources and helpers. */
+export interface ServiceContext<C extends PlatformConfig = PlatformConfig> {
+  readonly name: ServiceName;
+  readonly config: C;
+  /** This service's own database (its schema when embedded); migrations are applied. */
+  readonly sql: Sql;
+  readonly bus: EventBus;
+  readonly cache: Cache;
+  readonly logger: Logger;
+  /** This service's Prometheus registry (served on /metrics); add domain metrics here. */
+  readonly registry: Registry;
+  readonly clock: Clock;
+  /**
+   * A typed client for another service with the platform's call discipline (deadline, retries of
+   * idempotent methods, circuit breaker, this service's credential). Closed on shutdown.
+   */
+  client<T extends DescService>(service: T, baseUrl: string): Client<T>;
+  /** Call after committing outbox rows: the relay publishes them now instead of at its next poll. */
+  outboxCommitted(): void;
+}
+
+/**
+ * An event consumer. Its effect runs in the same transaction as its inbox row (exactly-once
+ * effect under at-least-once delivery); its consumer group is `<service>.<name>`.
+ */
+export interface EventConsumer {
+  readonly name: string;
+  readonly topics: readonly string[];
+  handle(event: EventEnvelope, tx: SqlExecutor): Promise<void>;
+  /** Attempts before the event goes to the dead-letter topic; default the bus's (5). */
+  readonly maxAttempts?: number;
+}
+
+/** Work a service does on its own (expiry sweeps, auto-lock timers); stopped before the outbox flush. */
+export interface BackgroundTask {
+  readonly name: string;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** What a service is made of, as its `app.ts` builds it from a {@link ServiceContext}. */
+export interface ServiceParts {
+  /** Registers the Connect services: `router.service(BetEngineService, impl)`. */
+  routes(router: ConnectRouter): void;
+  /** Who may call each method (definePolicy); a method without an entry is denied. */
+  readonly policy: AccessPolicy;
+  readonly consumers?: readonly EventConsumer[];
+  readonly tasks?: readonly BackgroundTask[];
+  /** Plain HTTP routes on the same port (webhooks with raw bodies, JWKS). */
+  readonly http?: HttpRoute;
+  /** Extra readiness checks beyond database and bus. */
+  readonly readiness?: Readonly<Record<string, HealthCheck>>;
+  /** Releases what `create` acquired; runs after consumers and tasks stopped, before the outbox flush. */
+  stop?(): Promise<void>;
+}
+
+/** A deployable: its name, its schema and how to build it. Each service exports one from `app.ts`. */
+export interface ServiceDefinition<C extends PlatformConfig = PlatformConfig> {
+  readonly name: ServiceName;
+  /** This service's own migrations; the platform's (outbox, inbox) are applied first. */
+  readonly migrations: readonly Migration[];
+  create(context: ServiceContext<C>): Promise<ServiceParts> | ServiceParts;
+}
+
+/** Options of {@link startService}. */
+export interface StartServiceOptions<C extends PlatformConfig> {
+  readonly config: C;
+  readonly infra: Infra;
+  /** Default: a pino logger at LOG_LEVEL named after the service. */
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Where this service's downstream circuit breakers live; default: one registry per service. */
+  readonly breakers?: CircuitBreakerRegistry;
+  /** Overrides USER_JWKS_URL (embedded mode hands the key set over directly). */
+  readonly userJwks?: JwksSource;
+  /** Close `infra` on shutdown (standalone processes own it; embedded mode shares it). */
+  readonly ownsInfra?: boolean;
+}
+
+/** A started service. */
+export interface RunningService {
+  readonly name: ServiceName;
+  /** Base URL clients use, e.g. `http://127.0.0.1:7002`. */
+  readonly url: string;
+  readonly port: number;
+  readonly logger: Logger;
+  /**
+   * Graceful shutdown, in order: readiness turns 503 and new calls are refused; in-flight calls get
+   * SHUTDOWN_GRACE_MS to finish; background tasks and consumers stop; the outbox is flushed to the
+   * bus; clients and (if owned) infrastructure close. Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts one service on the platform: migrations, outbox relay, event consumers, background tasks
+ * and the RPC server with auth, probes and metrics. The same function runs a service alone in its
+ * own process (cluster mode) and next to the others in one process (`npm start`).
+ */
+export async function startService<C extends PlatformConfig>(
+  definition: ServiceDefinition<C>,
+  options: StartServiceOptions<C>,
+): Promise<RunningService> {
+  const { config, infra } = options;
+  const name = definition.name;
+  const logger = options.logger ?? createLogger({ service: name, level: config.LOG_LEVEL });
+  const clock = options.clock ?? systemClock;
+  const registry = createMetricsRegistry({ service: name });
+  const breakers = options.breakers ?? createCircuitBreakerRegistry();
+  const { sql, bus, cache } = infra;
+
+  await migrate(sql, name, [...platformMigrations, ...definition.migrations], { logger });
+
+  const relay = createOutboxRelay({ sql, bus, logger: logger.child({ component: 'outbox' }) });
+  const serviceToken = createServiceTokenIssuer({
+    privateJwk: config.SERVICE_TOKEN_PRIVATE_JWK,
+    service: name,
+    clock,
+  });
+  const clients: Array<ServiceClient<DescService>> = [];
+  const context: ServiceContext<C> = {
+    name,
+    config,
+    sql,
+    bus,
+    cache,
+    logger,
+    registry,
+    clock,
+    client(service, baseUrl) {
+      const created = createServiceClient(service, {
+        baseUrl,
+        timeoutMs: config.RPC_TIMEOUT_MS,
+        credentials: serviceToken,
+        logger,
+        registry,
+        breakers,
+        clock,
+      });
+      clients.push(created as ServiceClient<DescService>);
+      return created.client;
+    },
+    outboxCommitted: () => relay.wake(),
+  };
+
+  const parts = await definition.create(context);
+  const health = createHealth({
+    checks: {
+      database: () => sql.ping(),
+      bus: () => bus.ping(),
+      ...parts.readiness,
+    },
+  });
+  const auth = authInterceptor({
+    verifyUserToken: createUserTokenVerifier({
+      jwks: options.userJwks ?? new URL(config.USER_JWKS_URL),
+      issuer: config.USER_TOKEN_ISSUER,
+      audience: config.USER_TOKEN_AUDIENCE,
+      clock,
+    }),
+    verifyServiceToken: createServiceTokenVerifier({
+      publicJwks: config.SERVICE_TOKEN_PUBLIC_JWKS,
+      clock,
+    }),
+    policy: parts.policy,
+  });
+  const server = createRpcServer({
+    name,
+    routes: (router) => parts.routes(router),
+    auth,
+    logger,
+    registry,
+    health,
+    host: config.HOST,
+    port: config.PORT,
+    ...(parts.http === undefined ? {} : { http: parts.http }),
+  });
+
+  relay.start();
+  const subscriptions: Subscription[] = [];
+  for (const consumer of parts.consumers ?? []) {
+    subscriptions.push(await subscribeConsumer(name, consumer, { sql, bus, logger }));
+  }
+  for (const task of parts.tasks ?? []) task.start();
+  const address = await server.listen();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    url: address.url,
+    port: address.port,
+    logger,
+    shutdown() {
+      stopping ??= (async () => {
+        const startedAtMs = clock.now();
+        await server.shutdown(config.SHUTDOWN_GRACE_MS);
+        await settleAll(logger, [
+          ...(parts.tasks ?? []).map((task) => () => task.stop()),
+          ...subscriptions.map((subscription) => () => subscription.close()),
+          async () => parts.stop?.(),
+          () => relay.flush(),
+          () => relay.stop(),
+          async () => {
+            for (const client of clients) client.close();
+          },
+          ...(options.ownsInfra === true ? [() => infra.close()] : []),
+        ]);
+        logger.info({ shutdownMs: clock.now() - startedAtMs }, 'service stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function subscribeConsumer(
+  service: ServiceName,
+  consumer: EventConsumer,
+  deps: { sql: Sql; bus: EventBus; logger: Logger },
+): Promise<Subscription> {
+  const group = `${service}.${consumer.name}`;
+  return deps.bus.subscribe({
+    group,
+    topics: consumer.topics,
+    ...(consumer.maxAttempts === undefined ? {} : { maxAttempts: consumer.maxAttempts }),
+    handler: (event) =>
+      withExtractedContext(
+        event.headers,
+        () =>
+          runWithLogContext({ requestId: event.headers['request-id'] ?? event.id }, async () => {
+            const applied = await handleOnce(deps.sql, group, event, (tx) =>
+              consumer.handle(event, tx),
+            );
+            if (!applied) deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
+          }),
+        { spanName: `consume ${event.type}` },
+      ),
+  });
+}

@@ -1,0 +1,53 @@
+import { exitOnConfigError } from '../config/load-config.js';
+import { createLogger } from '../log/logger.js';
+import { initTracing } from '../obs/tracing.js';
+import { openInfra } from './infra.js';
+import { checkPlatformConfig, type PlatformConfig } from './platform-config.js';
+import { startService, type RunningService, type ServiceDefinition } from './service-host.js';
+
+/**
+ * Entry point of a service's `main.ts` in cluster mode: reads its config (a bad or missing variable
+ * exits 78 naming it), opens its own database, bus and cache, starts the service, and shuts it down
+ * gracefully on SIGTERM / SIGINT (exit 0) — the signal Kubernetes sends before killing a pod.
+ */
+export async function runStandalone<C extends PlatformConfig>(
+  definition: ServiceDefinition<C>,
+  loadConfig: () => C,
+): Promise<RunningService> {
+  const config = exitOnConfigError(() => checkPlatformConfig(loadConfig()));
+  const tracing = initTracing({ serviceName: definition.name });
+  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const startedAtMs = Date.now();
+  let service: RunningService;
+  try {
+    const infra = await openInfra(definition.name, config, logger);
+    service = await startService(definition, { config, infra, logger, ownsInfra: true });
+  } catch (error) {
+    logger.fatal({ err: error }, 'service failed to start');
+    process.exit(1);
+  }
+  logger.info({ url: service.url, startupMs: Date.now() - startedAtMs }, 'service ready');
+
+  let signalled = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    service
+      .shutdown()
+      .then(() => tracing.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return service;
+}

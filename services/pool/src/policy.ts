@@ -1,0 +1,26 @@
+import { definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
+import { PoolService, PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+
+/**
+ * Who may call each pool RPC. Internal services take only service credentials (the gateway
+ * never routes them); streamer actions are checked again against channel ownership in the handler.
+ */
+export const poolPolicy: AccessPolicy = {
+  ...definePolicy(PoolService, {
+    createMarket: ['streamer', 'admin'],
+    openMarket: ['streamer', 'admin'],
+    lockMarket: ['streamer', 'admin'],
+    resolveMarket: ['streamer', 'admin'],
+    cancelMarket: ['streamer', 'admin'],
+    voidResolvedMarket: ['admin'],
+    getMarket: ['public'],
+    listMarkets: ['public'],
+    getChannelSettings: ['public'],
+    updateChannelSettings: ['streamer', 'admin'],
+    getLeaderboard: ['public'],
+  }),
+  ...definePolicy(PoolInternalService, {
+    getMarketForBetting: ['service'],
+    getMarketForSettlement: ['service'],
+  }),
+};

@@ -1,0 +1,6 @@
+/** The ledger's pure rules: types, account and transfer validation, balance math, batch planning. */
+export * from './types.js';
+export * from './balance.js';
+export * from './account-rules.js';
+export * from './transfer-rules.js';
+export * from './batch.js';
