@@ -46,7 +46,9 @@ interface EmbeddedEntry {
 }
 
 interface EntryDeps {
-  readonly sqlFor: (schema: string) => ReturnType<Awaited<ReturnType<typeof openEmbeddedDatabase>>['forSchema']>;
+  readonly sqlFor: (
+    schema: string,
+  ) => ReturnType<Awaited<ReturnType<typeof openEmbeddedDatabase>>['forSchema']>;
   readonly bus: ReturnType<typeof createMemoryBus>;
 }
 
@@ -83,7 +85,7 @@ const entries: readonly EmbeddedEntry[] = [
 ];
 
 /** Keys of the embedded platform, generated once and kept under the data folder. */
-interface EmbeddedKeys {
+export interface EmbeddedKeys {
   readonly servicePrivateJwk: JWK;
   readonly servicePublicJwks: JSONWebKeySet;
 }
@@ -96,7 +98,10 @@ async function loadOrCreateKeys(dataDir: string): Promise<EmbeddedKeys> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const pair = await generateSigningKeyPair('embedded-service');
-  const keys: EmbeddedKeys = { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks };
+  const keys: EmbeddedKeys = {
+    servicePrivateJwk: pair.privateJwk,
+    servicePublicJwks: pair.publicJwks,
+  };
   await fs.promises.writeFile(file, JSON.stringify(keys), { mode: 0o600 });
   return keys;
 }
@@ -129,6 +134,8 @@ export interface EmbeddedPlatformOptions {
   readonly env?: Environment;
   /** A data-folder template for in-memory PGlite (tests: skips initdb). */
   readonly template?: Blob;
+  /** Service-credential keys to use (tests mint tokens with them); default: generated, kept in dataDir. */
+  readonly keys?: EmbeddedKeys;
 }
 
 /** The whole platform in one process. */
@@ -156,12 +163,13 @@ export async function startEmbeddedPlatform(
   });
   if (options.dataDir !== undefined) await fs.promises.mkdir(options.dataDir, { recursive: true });
   const keys =
-    options.dataDir === undefined
+    options.keys ??
+    (options.dataDir === undefined
       ? await (async () => {
           const pair = await generateSigningKeyPair('embedded-service');
           return { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks };
         })()
-      : await loadOrCreateKeys(options.dataDir);
+      : await loadOrCreateKeys(options.dataDir));
   const db = await openEmbeddedDatabase({
     ...(options.dataDir === undefined ? {} : { dataDir: path.join(options.dataDir, 'pglite') }),
     ...(options.template === undefined ? {} : { template: options.template }),
@@ -201,7 +209,10 @@ export async function startEmbeddedPlatform(
   try {
     for (const [i, e] of entries.entries()) {
       running.push(
-        await e.start({ ...sharedEnv, PORT: String(ports[i]) }, { sqlFor: (s) => db.forSchema(s), bus }),
+        await e.start(
+          { ...sharedEnv, PORT: String(ports[i]) },
+          { sqlFor: (s) => db.forSchema(s), bus },
+        ),
       );
     }
     const gatewayConfig = exitOnConfigError(() =>

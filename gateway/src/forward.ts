@@ -33,18 +33,28 @@ function callOptions(ctx: HandlerContext): CallOptions {
   };
 }
 
+/** Downstream response metadata a client may see; the rest (content-type, grpc-status, …) belongs to the hop. */
+const passedMetadata = ['retry-after'] as const;
+
 /**
  * What a client may learn from a failed downstream call. Errors a service produced on purpose
- * (validation, permissions, state) pass through untouched; transport failures (connection refused,
- * reset, open circuit) carry internal host names, so they become a plain "temporarily unavailable".
+ * (validation, permissions, state) keep their code, message and details; transport failures
+ * (connection refused, reset, open circuit) carry internal host names, so they become a plain
+ * "temporarily unavailable". Only end-to-end metadata (retry-after) is kept: the downstream hop's
+ * own headers (gRPC content-type and status) must not leak into the client's protocol.
  */
 export function toEdgeError(error: unknown, downstream: string): unknown {
   if (!(error instanceof ConnectError)) return error;
+  const metadata = new Headers();
+  for (const name of passedMetadata) {
+    const value = error.metadata.get(name);
+    if (value !== null) metadata.set(name, value);
+  }
   if (error.code === Code.Unavailable) {
     return new ConnectError(
       `the ${downstream} service is temporarily unavailable; retry shortly`,
       Code.Unavailable,
-      error.metadata,
+      metadata,
       undefined,
       error,
     );
@@ -56,12 +66,14 @@ export function toEdgeError(error: unknown, downstream: string): unknown {
     return new ConnectError(
       `the ${downstream} service failed to answer`,
       Code.Internal,
-      undefined,
+      metadata,
       undefined,
       error,
     );
   }
-  return error;
+  const edge = new ConnectError(error.rawMessage, error.code, metadata, undefined, error);
+  edge.details.push(...error.details);
+  return edge;
 }
 
 /**

@@ -10,10 +10,7 @@ import {
 } from '@streambet/platform/rpc/circuit-breaker';
 import { createServiceClient, type ServiceClient } from '@streambet/platform/rpc/client';
 import { createRpcServer } from '@streambet/platform/rpc/server';
-import {
-  serviceUrl,
-  type DownstreamName,
-} from '@streambet/platform/runtime/platform-config';
+import { serviceUrl, type DownstreamName } from '@streambet/platform/runtime/platform-config';
 import type { GatewayConfig } from './config.js';
 import { createForwardingImpl } from './forward.js';
 import { downstreamNames, publicRoutes } from './public-services.js';

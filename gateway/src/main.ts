@@ -1,9 +1,10 @@
 import { exitOnConfigError } from '@streambet/platform/config/load-config';
-import { createLogger } from '@streambet/platform/log/logger';
 import { loadGatewayConfig } from './config.js';
-import { startGateway } from './gateway.js';
 
+// Configuration first, before the rest is loaded: a bad variable stops the process at once (exit 78).
 const config = exitOnConfigError(() => loadGatewayConfig());
+const { createLogger } = await import('@streambet/platform/log/logger');
+const { startGateway } = await import('./gateway.js');
 const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 const gateway = await startGateway({ config, logger });
 logger.info({ url: gateway.url }, 'gateway ready');

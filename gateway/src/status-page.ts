@@ -27,7 +27,11 @@ export async function probeDownstreams(
         if (res.ok) return { name, ready: true };
         return { name, ready: false, detail: await res.text() };
       } catch (error) {
-        return { name, ready: false, detail: error instanceof Error ? error.message : 'unreachable' };
+        return {
+          name,
+          ready: false,
+          detail: error instanceof Error ? error.message : 'unreachable',
+        };
       }
     }),
   );

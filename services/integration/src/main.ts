@@ -1,5 +1,9 @@
-import { runStandalone } from '@streambet/platform/runtime/standalone';
-import { integrationService } from './app.js';
+import { exitOnConfigError } from '@streambet/platform/config/load-config';
 import { loadIntegrationConfig } from './config.js';
 
-await runStandalone(integrationService, () => loadIntegrationConfig());
+// Configuration is read and checked before the rest of the service is even loaded: a bad or
+// missing variable stops the process at once (exit 78) with a message naming it.
+const config = exitOnConfigError(() => loadIntegrationConfig());
+const { runStandalone } = await import('@streambet/platform/runtime/standalone');
+const { integrationService } = await import('./app.js');
+await runStandalone(integrationService, config);

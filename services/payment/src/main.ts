@@ -1,5 +1,9 @@
-import { runStandalone } from '@streambet/platform/runtime/standalone';
-import { paymentService } from './app.js';
+import { exitOnConfigError } from '@streambet/platform/config/load-config';
 import { loadPaymentConfig } from './config.js';
 
-await runStandalone(paymentService, () => loadPaymentConfig());
+// Configuration is read and checked before the rest of the service is even loaded: a bad or
+// missing variable stops the process at once (exit 78) with a message naming it.
+const config = exitOnConfigError(() => loadPaymentConfig());
+const { runStandalone } = await import('@streambet/platform/runtime/standalone');
+const { paymentService } = await import('./app.js');
+await runStandalone(paymentService, config);

@@ -1,5 +1,9 @@
-import { runStandalone } from '@streambet/platform/runtime/standalone';
-import { poolService } from './app.js';
+import { exitOnConfigError } from '@streambet/platform/config/load-config';
 import { loadPoolConfig } from './config.js';
 
-await runStandalone(poolService, () => loadPoolConfig());
+// Configuration is read and checked before the rest of the service is even loaded: a bad or
+// missing variable stops the process at once (exit 78) with a message naming it.
+const config = exitOnConfigError(() => loadPoolConfig());
+const { runStandalone } = await import('@streambet/platform/runtime/standalone');
+const { poolService } = await import('./app.js');
+await runStandalone(poolService, config);

@@ -48,7 +48,8 @@ export function serverConfigSpec(name: ServiceName) {
     },
     PORT: {
       schema: configSchemas.port(),
-      description: 'TCP port for Connect, gRPC, gRPC-Web, /metrics and /health/* (0 picks a free port)',
+      description:
+        'TCP port for Connect, gRPC, gRPC-Web, /metrics and /health/* (0 picks a free port)',
       default: String(servicePorts[name]),
     },
     LOG_LEVEL: {
@@ -86,7 +87,10 @@ export const userTokenConfigSpec = defineConfig({
 
 /** Variables of a process that calls other services: their URLs and the default deadline. */
 export function downstreamConfigSpec(downstreams: readonly DownstreamName[]) {
-  const urls: Record<string, { schema: ReturnType<typeof configSchemas.url>; description: string; default: string }> = {};
+  const urls: Record<
+    string,
+    { schema: ReturnType<typeof configSchemas.url>; description: string; default: string }
+  > = {};
   for (const downstream of downstreams) {
     urls[serviceUrlVariable(downstream)] = {
       schema: configSchemas.url(['http:', 'https:']),
@@ -215,7 +219,9 @@ export function serviceUrl(config: object, downstream: DownstreamName): string {
   const variable = serviceUrlVariable(downstream);
   const value = (config as Record<string, unknown>)[variable];
   if (typeof value !== 'string') {
-    throw new Error(`${variable} is not part of this service's config: add '${downstream}' to its downstreams`);
+    throw new Error(
+      `${variable} is not part of this service's config: add '${downstream}' to its downstreams`,
+    );
   }
   return value;
 }

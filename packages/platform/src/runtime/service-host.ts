@@ -264,7 +264,8 @@ async function subscribeConsumer(
             const applied = await handleOnce(deps.sql, group, event, (tx) =>
               consumer.handle(event, tx),
             );
-            if (!applied) deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
+            if (!applied)
+              deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
           }),
         { spanName: `consume ${event.type}` },
       ),

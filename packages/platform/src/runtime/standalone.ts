@@ -1,20 +1,18 @@
-import { exitOnConfigError } from '../config/load-config.js';
 import { createLogger } from '../log/logger.js';
 import { initTracing } from '../obs/tracing.js';
 import { openInfra } from './infra.js';
-import { checkPlatformConfig, type PlatformConfig } from './platform-config.js';
+import type { PlatformConfig } from './platform-config.js';
 import { startService, type RunningService, type ServiceDefinition } from './service-host.js';
 
 /**
- * Entry point of a service's `main.ts` in cluster mode: reads its config (a bad or missing variable
- * exits 78 naming it), opens its own database, bus and cache, starts the service, and shuts it down
- * gracefully on SIGTERM / SIGINT (exit 0) — the signal Kubernetes sends before killing a pod.
+ * Entry point of a service's `main.ts` in cluster mode, given its already validated config: opens
+ * its own database, bus and cache, starts the service, and shuts it down gracefully on SIGTERM /
+ * SIGINT (exit 0) — the signal Kubernetes sends before killing a pod.
  */
 export async function runStandalone<C extends PlatformConfig>(
   definition: ServiceDefinition<C>,
-  loadConfig: () => C,
+  config: C,
 ): Promise<RunningService> {
-  const config = exitOnConfigError(() => checkPlatformConfig(loadConfig()));
   const tracing = initTracing({ serviceName: definition.name });
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const startedAtMs = Date.now();

@@ -1,0 +1,142 @@
+import { createClient, Code, ConnectError, type Transport } from '@connectrpc/connect';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from '@connectrpc/connect-node';
+import type { DescService } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  createServiceTokenIssuer,
+  generateSigningKeyPair,
+} from '@streambet/platform/auth/tokens';
+import { pgliteTemplate } from '@streambet/testkit/sql';
+import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
+import { publicRoutes } from '../src/public-services.js';
+import { allContractServices } from './contract-services.js';
+
+let platform: EmbeddedPlatform;
+let serviceToken: () => Promise<string>;
+
+beforeAll(async () => {
+  const pair = await generateSigningKeyPair('test-service-key');
+  serviceToken = createServiceTokenIssuer({ privateJwk: pair.privateJwk, service: 'settlement' });
+  platform = await startEmbeddedPlatform({
+    ports: 'free',
+    env: { LOG_LEVEL: 'silent' },
+    template: await pgliteTemplate(),
+    keys: { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks },
+  });
+});
+afterAll(async () => {
+  await platform?.shutdown();
+});
+
+async function codeOf(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error('call unexpectedly succeeded');
+}
+
+const transports: Record<string, (baseUrl: string) => Transport> = {
+  Connect: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: '1.1' }),
+  gRPC: (baseUrl) => createGrpcTransport({ baseUrl }),
+  'gRPC-Web': (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: '1.1' }),
+};
+
+describe('the embedded platform (npm start)', () => {
+  it('given every service started, then each is live and ready (database and bus checked) and serves /metrics', async () => {
+    expect(platform.serviceUrls.size).toBe(8);
+    for (const [name, url] of platform.serviceUrls) {
+      const ready = await fetch(`${url}/health/ready`);
+      expect({ name, status: ready.status, body: await ready.json() }).toEqual({
+        name,
+        status: 200,
+        body: { status: 'ok' },
+      });
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain(`service="${name}"`);
+    }
+  });
+
+  it('given the gateway, when a person opens /, then it lists every public API and its service state', async () => {
+    const page = await fetch(`${platform.gatewayUrl}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    for (const route of publicRoutes) expect(html).toContain(route.service.typeName);
+    const status = (await (await fetch(`${platform.gatewayUrl}/status.json`)).json()) as {
+      services: Array<{ name: string; ready: boolean }>;
+    };
+    expect(status.services.map((s) => s.ready)).toEqual(Array(8).fill(true));
+  });
+
+  for (const [protocol, transport] of Object.entries(transports)) {
+    it(`given a public RPC whose logic comes later, when called through the gateway over ${protocol}, then it answers UNIMPLEMENTED`, async () => {
+      const pool = createClient(PoolService, transport(platform.gatewayUrl));
+      const error = await codeOf(pool.listMarkets({}));
+      expect(error.code).toBe(Code.Unimplemented);
+      expect(error.rawMessage).toContain('ListMarkets is not implemented');
+    });
+  }
+
+  it('given every service in the contracts, then the gateway routes exactly the public ones', () => {
+    const routed = publicRoutes.map((r) => r.service.typeName).sort();
+    const expected = allContractServices()
+      .filter((s) => !s.typeName.endsWith('InternalService'))
+      .map((s) => s.typeName)
+      .sort();
+    expect(routed).toEqual(expected);
+  });
+
+  it('given a valid service credential, when an internal RPC is called through the gateway, then it is not routable (UNIMPLEMENTED) for every internal service', async () => {
+    const internal: DescService[] = allContractServices().filter((s) =>
+      s.typeName.endsWith('InternalService'),
+    );
+    expect(internal.length).toBeGreaterThanOrEqual(6);
+    const headers = { authorization: `Bearer ${await serviceToken()}` };
+    for (const service of internal) {
+      const client = createClient(service, createGrpcTransport({ baseUrl: platform.gatewayUrl }));
+      const first = service.methods.find((m) => m.methodKind === 'unary')!;
+      const call = (client as Record<string, (req: object, opts: object) => Promise<unknown>>)[
+        first.localName
+      ]!;
+      const error = await codeOf(call({}, { headers }));
+      expect({ service: service.typeName, code: Code[error.code] }).toEqual({
+        service: service.typeName,
+        code: 'Unimplemented',
+      });
+    }
+  });
+
+  it('given an internal RPC called on the service itself, then it needs a service credential: none is UNAUTHENTICATED, a valid one passes auth', async () => {
+    const ledger = createClient(
+      LedgerInternalService,
+      createGrpcTransport({ baseUrl: platform.serviceUrls.get('user')! }),
+    );
+    const anonymous = await codeOf(ledger.getLedgerTotals({}));
+    expect(anonymous.code).toBe(Code.Unauthenticated);
+    const withCredential = await codeOf(
+      ledger.getLedgerTotals({}, { headers: { authorization: `Bearer ${await serviceToken()}` } }),
+    );
+    expect(withCredential.code).not.toBe(Code.Unauthenticated);
+    expect(withCredential.code).not.toBe(Code.PermissionDenied);
+  });
+
+  it('given a forged or a service token, when sent to the gateway, then it stops there with UNAUTHENTICATED', async () => {
+    const pool = createClient(PoolService, createGrpcTransport({ baseUrl: platform.gatewayUrl }));
+    const forged = await codeOf(
+      pool.listMarkets({}, { headers: { authorization: 'Bearer not.a.jwt' } }),
+    );
+    expect(forged.code).toBe(Code.Unauthenticated);
+    const service = await codeOf(
+      pool.listMarkets({}, { headers: { authorization: `Bearer ${await serviceToken()}` } }),
+    );
+    expect(service.code).toBe(Code.Unauthenticated);
+  });
+});

@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient, Code, ConnectError } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { generateSigningKeyPair, type SigningKeyPair } from '@streambet/platform/auth/tokens';
+import { realServers } from '@streambet/testkit/env';
+import { spawnService, type ServiceProcess } from '@streambet/testkit/process';
+import { POSTGRES_SKIP_REASON, sqlTargets, type SqlTestUrl } from '@streambet/testkit/sql';
+
+/** Every deployable's cluster-mode entry point. */
+const entryPoints = {
+  user: 'services/user/src/main.ts',
+  'bet-engine': 'services/bet-engine/src/main.ts',
+  pool: 'services/pool/src/main.ts',
+  settlement: 'services/settlement/src/main.ts',
+  payment: 'services/payment/src/main.ts',
+  integration: 'services/integration/src/main.ts',
+  realtime: 'services/realtime/src/main.ts',
+  analytics: 'services/analytics/src/main.ts',
+  gateway: 'gateway/src/main.ts',
+} as const;
+
+let keys: SigningKeyPair;
+const running: ServiceProcess[] = [];
+beforeAll(async () => {
+  keys = await generateSigningKeyPair('process-test');
+});
+afterAll(async () => {
+  for (const proc of running) {
+    if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+});
+
+function start(entry: string, env: Record<string, string>): ServiceProcess {
+  const proc = spawnService(entry, env);
+  running.push(proc);
+  return proc;
+}
+
+function keyEnv(): Record<string, string> {
+  return {
+    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+    SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(keys.publicJwks),
+  };
+}
+
+async function listMarketsCode(baseUrl: string): Promise<Code> {
+  try {
+    await createClient(PoolService, createGrpcTransport({ baseUrl })).listMarkets({});
+  } catch (error) {
+    return ConnectError.from(error).code;
+  }
+  throw new Error('ListMarkets unexpectedly succeeded');
+}
+
+describe('every deployable as its own process', () => {
+  it('given a bad PORT and (for services) no service key, when it starts, then it exits 78 naming each variable', async () => {
+    const results = await Promise.all(
+      Object.entries(entryPoints).map(async ([name, entry]) => {
+        const proc = start(entry, { PORT: 'eighty' });
+        const code = await proc.exited;
+        return { name, code, stderr: proc.stderr() };
+      }),
+    );
+    for (const { name, code, stderr } of results) {
+      expect({ name, code }).toEqual({ name, code: 78 });
+      expect(stderr).toMatch(/PORT: "eighty" is invalid \(must be a whole number\)/);
+      if (name !== 'gateway') {
+        expect(stderr).toContain('SERVICE_TOKEN_PRIVATE_JWK: is not set');
+        expect(stderr).toContain('SERVICE_TOKEN_PUBLIC_JWKS: is not set');
+      }
+    }
+  });
+
+  it('given embedded storage and a bus that is down, then it serves calls, readiness names the bus, and SIGTERM stops it cleanly', async () => {
+    const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
+    try {
+      const pool = start(entryPoints.pool, {
+        ...keyEnv(),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATA_DIR: dataDir,
+        EVENT_BUS: 'redis-streams',
+        // Nothing listens on port 1: the bus cannot connect.
+        REDIS_URL: 'redis://127.0.0.1:1',
+      });
+      const ready = await pool.waitForLog('service ready');
+      const url = String(ready.url);
+      expect(await listMarketsCode(url)).toBe(Code.Unimplemented);
+      const probe = await fetch(`${url}/health/ready`);
+      expect(probe.status).toBe(503);
+      const body = (await probe.json()) as { status: string; failing: Record<string, string> };
+      expect(body.status).toBe('failing');
+      expect(Object.keys(body.failing)).toEqual(['bus']);
+      pool.child.kill('SIGTERM');
+      expect(await pool.exited).toBe(0);
+      expect(pool.stdout()).toContain('"msg":"service stopped"');
+    } finally {
+      await fs.promises.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  const postgres = sqlTargets().find((target) => target.name === 'postgres');
+  describe.skipIf(postgres === undefined || realServers.redisUrl === '')(
+    `cluster mode on real PostgreSQL, Redis Streams and Redis cache${postgres === undefined ? ` (${POSTGRES_SKIP_REASON})` : realServers.redisUrl === '' ? ' (skipped: TEST_REDIS_URL not set)' : ''}`,
+    () => {
+      let database: SqlTestUrl;
+      beforeAll(async () => {
+        database = await postgres!.createUrl();
+      });
+      afterAll(async () => {
+        for (const proc of running) {
+          if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+          await proc.exited;
+        }
+        await database?.dispose();
+      });
+
+      it('given a service and the gateway as separate processes, then the service is ready on PostgreSQL and Redis, calls flow through the gateway, and both stop on SIGTERM', async () => {
+        const pool = start(entryPoints.pool, {
+          ...keyEnv(),
+          HOST: '127.0.0.1',
+          PORT: '0',
+          DATABASE_URL: database.url,
+          EVENT_BUS: 'redis-streams',
+          CACHE: 'redis',
+          REDIS_URL: realServers.redisUrl,
+        });
+        const poolUrl = String((await pool.waitForLog('service ready')).url);
+        const probe = await fetch(`${poolUrl}/health/ready`);
+        expect({ status: probe.status, body: await probe.json() }).toEqual({
+          status: 200,
+          body: { status: 'ok' },
+        });
+
+        const gateway = start(entryPoints.gateway, {
+          HOST: '127.0.0.1',
+          PORT: '0',
+          POOL_SERVICE_URL: poolUrl,
+        });
+        const gatewayUrl = String((await gateway.waitForLog('gateway ready')).url);
+        expect(await listMarketsCode(gatewayUrl)).toBe(Code.Unimplemented);
+
+        gateway.child.kill('SIGTERM');
+        pool.child.kill('SIGTERM');
+        expect(await gateway.exited).toBe(0);
+        expect(await pool.exited).toBe(0);
+        expect(pool.stdout()).toContain('"msg":"service stopped"');
+      });
+    },
+  );
+});
