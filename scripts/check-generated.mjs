@@ -25,7 +25,9 @@ try {
       problems.push(`differs from proto/: ${p}`);
   }
   if (problems.length > 0) {
-    console.error(`Generated code is stale; run \`npm run generate\` and commit.\n${problems.join('\n')}`);
+    console.error(
+      `Generated code is stale; run \`npm run generate\` and commit.\n${problems.join('\n')}`,
+    );
     process.exit(1);
   }
   console.log(`generated code is fresh (${a.length} files, ${relative('.', committed)})`);

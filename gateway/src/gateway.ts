@@ -70,7 +70,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       registry,
       breakers,
     });
-    clients.push(client as ServiceClient<DescService>);
+    clients.push(client);
     return { route, impl: createForwardingImpl(route.service, client.client, route.downstream) };
   });
   const server = createRpcServer({

@@ -27,7 +27,9 @@ export function allContractServices(): DescService[] {
   return modules.flatMap((module) =>
     Object.values(module).filter(
       (value): value is DescService =>
-        typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'service',
+        typeof value === 'object' &&
+        value !== null &&
+        (value as { kind?: unknown }).kind === 'service',
     ),
   );
 }

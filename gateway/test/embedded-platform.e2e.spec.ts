@@ -8,10 +8,7 @@ import type { DescService } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
-import {
-  createServiceTokenIssuer,
-  generateSigningKeyPair,
-} from '@streambet/platform/auth/tokens';
+import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
 import { publicRoutes } from '../src/public-services.js';

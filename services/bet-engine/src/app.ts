@@ -1,5 +1,8 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
-import { BetEngineService, BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  BetEngineService,
+  BetEngineInternalService,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import type { BetEngineConfig } from './config.js';
 import { betEngineMigrations } from './migrations/index.js';
 import { betEnginePolicy } from './policy.js';

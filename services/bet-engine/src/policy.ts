@@ -1,5 +1,12 @@
-import { anyUser, definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
-import { BetEngineService, BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  anyUser,
+  definePolicy,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
+import {
+  BetEngineService,
+  BetEngineInternalService,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 
 /**
  * Who may call each bet-engine RPC. Internal services take only service credentials (the gateway

@@ -1,4 +1,8 @@
-import { anyUser, definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
+import {
+  anyUser,
+  definePolicy,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
 import { IntegrationService } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 
 /**

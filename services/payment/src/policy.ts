@@ -1,4 +1,8 @@
-import { anyUser, definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
+import {
+  anyUser,
+  definePolicy,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
 import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/payment_pb';
 
 /**

@@ -1,5 +1,8 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
-import { PoolService, PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  PoolService,
+  PoolInternalService,
+} from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { PoolConfig } from './config.js';
 import { poolMigrations } from './migrations/index.js';
 import { poolPolicy } from './policy.js';

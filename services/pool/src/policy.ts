@@ -1,5 +1,8 @@
 import { definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
-import { PoolService, PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  PoolService,
+  PoolInternalService,
+} from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 
 /**
  * Who may call each pool RPC. Internal services take only service credentials (the gateway

@@ -1,5 +1,8 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
-import { RealtimeService, RealtimeInternalService } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
+import {
+  RealtimeService,
+  RealtimeInternalService,
+} from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import type { RealtimeConfig } from './config.js';
 import { realtimeMigrations } from './migrations/index.js';
 import { realtimePolicy } from './policy.js';

@@ -1,5 +1,8 @@
 import { definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
-import { RealtimeService, RealtimeInternalService } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
+import {
+  RealtimeService,
+  RealtimeInternalService,
+} from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 
 /**
  * Who may call each realtime RPC. Internal services take only service credentials (the gateway

@@ -1,5 +1,8 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
-import { SettlementService, SettlementInternalService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import {
+  SettlementService,
+  SettlementInternalService,
+} from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import type { SettlementConfig } from './config.js';
 import { settlementMigrations } from './migrations/index.js';
 import { settlementPolicy } from './policy.js';

@@ -4,7 +4,10 @@ import {
   type Config,
   type Environment,
 } from '@streambet/platform/config/load-config';
-import { checkPlatformConfig, platformConfigSpec } from '@streambet/platform/runtime/platform-config';
+import {
+  checkPlatformConfig,
+  platformConfigSpec,
+} from '@streambet/platform/runtime/platform-config';
 
 /**
  * Every environment variable the settlement service reads; this file is the only reader of the

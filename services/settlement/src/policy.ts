@@ -1,5 +1,12 @@
-import { anyUser, definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
-import { SettlementService, SettlementInternalService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import {
+  anyUser,
+  definePolicy,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
+import {
+  SettlementService,
+  SettlementInternalService,
+} from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 
 /**
  * Who may call each settlement RPC. Internal services take only service credentials (the gateway

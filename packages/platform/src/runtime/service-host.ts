@@ -171,7 +171,7 @@ export async function startService<C extends PlatformConfig>(
         breakers,
         clock,
       });
-      clients.push(created as ServiceClient<DescService>);
+      clients.push(created);
       return created.client;
     },
     outboxCommitted: () => relay.wake(),
@@ -234,8 +234,9 @@ export async function startService<C extends PlatformConfig>(
           async () => parts.stop?.(),
           () => relay.flush(),
           () => relay.stop(),
-          async () => {
+          () => {
             for (const client of clients) client.close();
+            return Promise.resolve();
           },
           ...(options.ownsInfra === true ? [() => infra.close()] : []),
         ]);

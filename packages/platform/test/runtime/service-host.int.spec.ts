@@ -48,7 +48,9 @@ const notesService: ServiceDefinition = {
           return { text: req.text };
         },
         async echo() {
-          const rows = await ctx.sql.query<{ n: bigint }>('SELECT count(*)::bigint AS n FROM received');
+          const rows = await ctx.sql.query<{ n: bigint }>(
+            'SELECT count(*)::bigint AS n FROM received',
+          );
           return { text: String(rows.rows[0]?.n) };
         },
       });
