@@ -7,20 +7,13 @@
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { EventMetadataSchema } from '@streambet/contracts/gen/streambet/events/v1/envelope_pb';
+import { injectTraceHeaders } from '@streambet/platform/obs/tracing';
 import { appendToOutbox, newEventId } from '@streambet/platform/outbox/index';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
-import {
-  formatCalendarDate,
-  parseCalendarDate,
-  type CalendarDate,
-} from './domain/identity/age.js';
+import { formatCalendarDate, parseCalendarDate, type CalendarDate } from './domain/identity/age.js';
 import { normalizeRoles, type RoleName } from './domain/identity/roles.js';
-import type {
-  KycCaseState,
-  KycDocumentTypeName,
-  KycStatusName,
-} from './domain/kyc/kyc.js';
+import type { KycCaseState, KycDocumentTypeName, KycStatusName } from './domain/kyc/kyc.js';
 import {
   noLimit,
   type DatedAmount,
@@ -142,7 +135,7 @@ const caseColumns = `id, user_id, status, legal_name, document_type, document_nu
   submitted_at_ms, reviewed_at_ms, reviewer_user_id, review_reason`;
 
 function ms(value: unknown): number {
-  return Number(value as bigint | number);
+  return Number(value);
 }
 
 function msOrNull(value: unknown): number | null {
@@ -197,7 +190,8 @@ function toLimit(row: Row): LimitState {
   return {
     amountMinor: amount,
     pending: {
-      amountMinor: row.pending_amount_minor === null ? null : BigInt(row.pending_amount_minor as bigint),
+      amountMinor:
+        row.pending_amount_minor === null ? null : BigInt(row.pending_amount_minor as bigint),
       requestedAtMs: ms(row.pending_requested_at_ms),
       effectiveAtMs: ms(row.pending_effective_at_ms),
     },
@@ -230,7 +224,9 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
 
     /** Reads a user by normalized email. */
     async getUserByEmail(db: SqlExecutor, email: string): Promise<UserRecord | undefined> {
-      const result = await db.query<Row>(`SELECT ${userColumns} FROM users WHERE email = $1`, [email]);
+      const result = await db.query<Row>(`SELECT ${userColumns} FROM users WHERE email = $1`, [
+        email,
+      ]);
       const row = result.rows[0];
       return row === undefined ? undefined : toUser(row);
     },
@@ -238,9 +234,10 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     /** Reads users by id; unknown ids are absent from the map. */
     async getUsers(db: SqlExecutor, userIds: readonly string[]): Promise<Map<string, UserRecord>> {
       if (userIds.length === 0) return new Map();
-      const result = await db.query<Row>(`SELECT ${userColumns} FROM users WHERE id = ANY($1::text[])`, [
-        [...new Set(userIds)],
-      ]);
+      const result = await db.query<Row>(
+        `SELECT ${userColumns} FROM users WHERE id = ANY($1::text[])`,
+        [[...new Set(userIds)]],
+      );
       return new Map(result.rows.map((row) => [row.id as string, toUser(row)]));
     },
 
@@ -316,11 +313,18 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
 
     /** Sets the end of the cool-off. */
     async setCoolOff(db: SqlExecutor, userId: string, untilMs: number): Promise<void> {
-      await db.query('UPDATE users SET cool_off_until_ms = $2 WHERE id = $1', [userId, BigInt(untilMs)]);
+      await db.query('UPDATE users SET cool_off_until_ms = $2 WHERE id = $1', [
+        userId,
+        BigInt(untilMs),
+      ]);
     },
 
     /** Stores the self-exclusion in force. */
-    async setSelfExclusion(db: SqlExecutor, userId: string, state: SelfExclusionState): Promise<void> {
+    async setSelfExclusion(
+      db: SqlExecutor,
+      userId: string,
+      state: SelfExclusionState,
+    ): Promise<void> {
       await db.query(
         `UPDATE users SET self_exclusion_duration = $2, self_exclusion_started_at_ms = $3,
            self_exclusion_until_ms = $4 WHERE id = $1`,
@@ -357,6 +361,44 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
         params,
       );
       return result.rows.map(toUser);
+    },
+
+    /** Failed logins recorded for an email, if any. */
+    async getLoginFailures(
+      db: SqlExecutor,
+      email: string,
+    ): Promise<{ windowStartedAtMs: number; failures: number } | undefined> {
+      const result = await db.query<Row>(
+        'SELECT window_started_at_ms, failures FROM login_failures WHERE email = $1',
+        [email],
+      );
+      const row = result.rows[0];
+      return row === undefined
+        ? undefined
+        : { windowStartedAtMs: ms(row.window_started_at_ms), failures: Number(row.failures) };
+    },
+
+    /** Counts one failed login atomically, opening a new window when the last one has ended. */
+    async recordLoginFailure(
+      db: SqlExecutor,
+      email: string,
+      nowMs: number,
+      windowMs: number,
+    ): Promise<void> {
+      await db.query(
+        `INSERT INTO login_failures (email, window_started_at_ms, failures) VALUES ($1, $2, 1)
+         ON CONFLICT (email) DO UPDATE SET
+           failures = CASE WHEN login_failures.window_started_at_ms + $3 <= $2 THEN 1
+                           ELSE login_failures.failures + 1 END,
+           window_started_at_ms = CASE WHEN login_failures.window_started_at_ms + $3 <= $2 THEN $2
+                                       ELSE login_failures.window_started_at_ms END`,
+        [email, BigInt(nowMs), BigInt(windowMs)],
+      );
+    },
+
+    /** Forgets failed logins of an email (after a successful one). */
+    async clearLoginFailures(db: SqlExecutor, email: string): Promise<void> {
+      await db.query('DELETE FROM login_failures WHERE email = $1', [email]);
     },
 
     /** Starts a session (a refresh-token family). */
@@ -416,7 +458,12 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     },
 
     /** Revokes one session if live; returns how many were revoked (0 or 1). */
-    async revokeSession(db: SqlExecutor, sessionId: string, atMs: number, reason: string): Promise<number> {
+    async revokeSession(
+      db: SqlExecutor,
+      sessionId: string,
+      atMs: number,
+      reason: string,
+    ): Promise<number> {
       const result = await db.query(
         'UPDATE sessions SET revoked_at_ms = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at_ms IS NULL',
         [sessionId, BigInt(atMs), reason],
@@ -425,7 +472,12 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     },
 
     /** Revokes every live session of a user; returns how many. */
-    async revokeAllSessions(db: SqlExecutor, userId: string, atMs: number, reason: string): Promise<number> {
+    async revokeAllSessions(
+      db: SqlExecutor,
+      userId: string,
+      atMs: number,
+      reason: string,
+    ): Promise<number> {
       const result = await db.query(
         'UPDATE sessions SET revoked_at_ms = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at_ms IS NULL',
         [userId, BigInt(atMs), reason],
@@ -434,7 +486,11 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     },
 
     /** Stores a new KYC case (PENDING_REVIEW); false when the user already has a pending one. */
-    async insertKycCase(db: SqlExecutor, kase: KycCaseState, providerReference: string): Promise<boolean> {
+    async insertKycCase(
+      db: SqlExecutor,
+      kase: KycCaseState,
+      providerReference: string,
+    ): Promise<boolean> {
       const result = await db.query(
         `INSERT INTO kyc_cases (id, user_id, status, legal_name, document_type, document_number,
            document_country, submitted_at_ms, provider_reference)
@@ -502,7 +558,13 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
       await db.query(
         `UPDATE kyc_cases SET status = $2, reviewed_at_ms = $3, reviewer_user_id = $4, review_reason = $5
          WHERE id = $1`,
-        [kase.caseId, kase.status, BigInt(kase.reviewedAtMs), kase.reviewerUserId, kase.reviewReason],
+        [
+          kase.caseId,
+          kase.status,
+          BigInt(kase.reviewedAtMs),
+          kase.reviewerUserId,
+          kase.reviewReason,
+        ],
       );
     },
 
@@ -530,7 +592,11 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
         'SELECT * FROM rg_limits WHERE user_id = $1 AND kind = $2',
         [userId, kind],
       );
-      const limits: Record<LimitPeriodName, LimitState> = { daily: noLimit, weekly: noLimit, monthly: noLimit };
+      const limits: Record<LimitPeriodName, LimitState> = {
+        daily: noLimit,
+        weekly: noLimit,
+        monthly: noLimit,
+      };
       for (const row of result.rows) limits[row.period as LimitPeriodName] = toLimit(row);
       return limits;
     },
@@ -548,12 +614,14 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
         });
       }
       if (userIds.length === 0) return byUser;
-      const result = await db.query<Row>('SELECT * FROM rg_limits WHERE user_id = ANY($1::text[])', [
-        [...new Set(userIds)],
-      ]);
+      const result = await db.query<Row>(
+        'SELECT * FROM rg_limits WHERE user_id = ANY($1::text[])',
+        [[...new Set(userIds)]],
+      );
       for (const row of result.rows) {
         const entry = byUser.get(row.user_id as string);
-        if (entry !== undefined) entry[row.kind as LimitKindName][row.period as LimitPeriodName] = toLimit(row);
+        if (entry !== undefined)
+          entry[row.kind as LimitKindName][row.period as LimitPeriodName] = toLimit(row);
       }
       return byUser;
     },
@@ -605,12 +673,24 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     /** Records a succeeded deposit once per payment id; false when already recorded. */
     async insertDeposit(
       db: SqlExecutor,
-      deposit: { paymentId: string; userId: string; amountMinor: bigint; currency: string; atMs: number },
+      deposit: {
+        paymentId: string;
+        userId: string;
+        amountMinor: bigint;
+        currency: string;
+        atMs: number;
+      },
     ): Promise<boolean> {
       const result = await db.query(
         `INSERT INTO rg_deposits (payment_id, user_id, amount_minor, currency, occurred_at_ms)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-        [deposit.paymentId, deposit.userId, deposit.amountMinor, deposit.currency, BigInt(deposit.atMs)],
+        [
+          deposit.paymentId,
+          deposit.userId,
+          deposit.amountMinor,
+          deposit.currency,
+          BigInt(deposit.atMs),
+        ],
       );
       return result.rowCount === 1;
     },
@@ -668,6 +748,8 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
       if (events.length === 0) return;
       const nowMs = clock.now();
       const ids = events.map(() => newEventId());
+      const headers = injectTraceHeaders({ producer: 'user' });
+      const traceParent = headers.traceparent ?? '';
       let next = 0;
       await appendToOutbox(
         db,
@@ -675,11 +757,12 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
           topic: userEventTopic,
           key: event.userId,
           type: event.typeName,
-          headers: { producer: 'user' },
+          headers,
           payload: event.encode({
             eventId: ids[index]!,
             occurredAtMs: BigInt(nowMs),
             producer: 'user',
+            traceParent,
             aggregateId: event.userId,
             actorUserId: event.actor?.userId ?? '',
             actorRole: event.actor?.role ?? Role.UNSPECIFIED,

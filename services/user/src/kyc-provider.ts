@@ -70,7 +70,9 @@ export function createFakeKycProvider(options: {
         reason: decisionOptions.reason ?? '',
       });
       const rawBody = new TextEncoder().encode(body);
-      const timestampSeconds = Math.floor((decisionOptions.timestampMs ?? options.clock.now()) / 1000);
+      const timestampSeconds = Math.floor(
+        (decisionOptions.timestampMs ?? options.clock.now()) / 1000,
+      );
       return {
         rawBody,
         headers: {

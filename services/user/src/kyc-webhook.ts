@@ -19,7 +19,11 @@ export const kycTimestampHeader = 'x-kyc-timestamp';
 export const kycSignatureHeader = 'x-kyc-signature';
 
 /** The signature header value for a delivery (what the provider sends). */
-export function signKycWebhook(secret: string, timestampSeconds: number, rawBody: Uint8Array): string {
+export function signKycWebhook(
+  secret: string,
+  timestampSeconds: number | string,
+  rawBody: Uint8Array,
+): string {
   const mac = createHmac('sha256', secret);
   mac.update(`${timestampSeconds}.`);
   mac.update(rawBody);
@@ -105,20 +109,27 @@ export function createKycWebhookHandler(
     if (!/^\d{1,12}$/.test(timestamp)) {
       return reply(401, { error: `${kycTimestampHeader} must be Unix seconds` });
     }
-    const expected = Buffer.from(signKycWebhook(options.secret, Number(timestamp), rawBody));
+    const expected = Buffer.from(signKycWebhook(options.secret, timestamp, rawBody));
     const given = Buffer.from(signature.trim());
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return reply(401, { error: 'signature does not match' });
     }
     const nowMs = options.clock.now();
     if (Math.abs(nowMs - Number(timestamp) * 1000) > toleranceMs) {
-      return reply(401, { error: 'timestamp outside the accepted window; stale or replayed delivery' });
+      return reply(401, {
+        error: 'timestamp outside the accepted window; stale or replayed delivery',
+      });
     }
     const body = parseBody(rawBody);
     if (typeof body === 'string') return reply(400, { error: body });
     try {
       const outcome = await options.sql.transaction(async (tx) => {
-        const fresh = await options.store.recordKycWebhookEvent(tx, body.eventId, body.caseId, nowMs);
+        const fresh = await options.store.recordKycWebhookEvent(
+          tx,
+          body.eventId,
+          body.caseId,
+          nowMs,
+        );
         if (!fresh) return 'duplicate' as const;
         await decideKycCase(options.store, tx, {
           caseId: body.caseId,
@@ -134,7 +145,13 @@ export function createKycWebhookHandler(
     } catch (error) {
       if (error instanceof DomainError) {
         const status =
-          error.kind === 'not-found' ? 404 : error.kind === 'illegal-state' ? 409 : error.kind === 'validation' ? 400 : 503;
+          error.kind === 'not-found'
+            ? 404
+            : error.kind === 'illegal-state'
+              ? 409
+              : error.kind === 'validation'
+                ? 400
+                : 503;
         return reply(status, { error: error.message });
       }
       throw error;

@@ -60,11 +60,19 @@ function publicPart(jwk: JWK): JWK {
 /** Creates the issuer; throws when the signing key is not a private Ed25519 JWK with a kid. */
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { signingKey } = options;
-  if (signingKey.kty !== 'OKP' || signingKey.crv !== 'Ed25519' || typeof signingKey.d !== 'string') {
-    throw new TypeError('the JWT signing key must be a private Ed25519 JWK (kty OKP, crv Ed25519, d)');
+  if (
+    signingKey.kty !== 'OKP' ||
+    signingKey.crv !== 'Ed25519' ||
+    typeof signingKey.d !== 'string'
+  ) {
+    throw new TypeError(
+      'the JWT signing key must be a private Ed25519 JWK (kty OKP, crv Ed25519, d)',
+    );
   }
   if (typeof signingKey.kid !== 'string' || signingKey.kid === '') {
-    throw new TypeError('the JWT signing key needs a kid, so verifiers can pick it during rotation');
+    throw new TypeError(
+      'the JWT signing key needs a kid, so verifiers can pick it during rotation',
+    );
   }
   const kid = signingKey.kid;
   const ttlSeconds = options.accessTokenTtlSeconds ?? 900;

@@ -392,7 +392,7 @@ for (const target of targets) {
           await expect(
             migrate(fresh.sql, 'pool', older, { onUnknownApplied: 'warn', logger }),
           ).resolves.toEqual({ applied: [] });
-          expect(warnings).toEqual([{ service: 'pool', migrationId: '0003_seed' }]);
+          expect(warnings).toEqual([{ migrationId: '0003_seed' }]);
         } finally {
           await fresh.dispose();
         }

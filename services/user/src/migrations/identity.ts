@@ -107,4 +107,14 @@ CREATE TABLE rg_losses (
 CREATE INDEX rg_losses_user_time ON rg_losses (user_id, occurred_at_ms);
 `,
   },
+  {
+    id: '0004_identity_login_failures',
+    sql: `
+CREATE TABLE login_failures (
+  email text PRIMARY KEY,
+  window_started_at_ms bigint NOT NULL,
+  failures integer NOT NULL
+);
+`,
+  },
 ];

@@ -159,7 +159,14 @@ export function planBatch(input: BatchInput): BatchPlan {
     if (hold === undefined) {
       const stored = input.holds.get(id);
       if (stored === undefined || stored.kind !== TransferKind.PENDING) return undefined;
-      hold = { transfer: stored, status: stored.pendingStatus, resolvedAtMs: stored.resolvedAtMs, resolvedBy: '', expiryIndex: -1, isNew: false };
+      hold = {
+        transfer: stored,
+        status: stored.pendingStatus,
+        resolvedAtMs: stored.resolvedAtMs,
+        resolvedBy: '',
+        expiryIndex: -1,
+        isNew: false,
+      };
       holds.set(id, hold);
     }
     return hold;
@@ -168,8 +175,14 @@ export function planBatch(input: BatchInput): BatchPlan {
   // Not undone when the chain fails: the timeout elapsed whatever the chain does.
   const expire = (hold: HoldState): void => {
     const amount = hold.transfer.amountMinor;
-    const debit = { accountId: hold.transfer.debitAccountId, delta: delta({ debitsPending: -amount }) };
-    const credit = { accountId: hold.transfer.creditAccountId, delta: delta({ creditsPending: -amount }) };
+    const debit = {
+      accountId: hold.transfer.debitAccountId,
+      delta: delta({ debitsPending: -amount }),
+    };
+    const credit = {
+      accountId: hold.transfer.creditAccountId,
+      delta: delta({ creditsPending: -amount }),
+    };
     move(debit.accountId, debit.delta);
     move(credit.accountId, credit.delta);
     hold.status = PendingStatus.EXPIRED;
@@ -195,7 +208,15 @@ export function planBatch(input: BatchInput): BatchPlan {
 
   const newTransfer = (
     command: TransferCommand,
-    fields: Pick<Transfer, 'debitAccountId' | 'creditAccountId' | 'amountMinor' | 'currency' | 'expiresAtMs' | 'pendingStatus'>,
+    fields: Pick<
+      Transfer,
+      | 'debitAccountId'
+      | 'creditAccountId'
+      | 'amountMinor'
+      | 'currency'
+      | 'expiresAtMs'
+      | 'pendingStatus'
+    >,
   ): Transfer => ({
     transferId: command.transferId,
     kind: command.kind as TransferKind,
@@ -217,10 +238,20 @@ export function planBatch(input: BatchInput): BatchPlan {
     const debitAccount = input.accounts.get(command.debitAccountId);
     const creditAccount = input.accounts.get(command.creditAccountId);
     if (debitAccount === undefined) {
-      return { refusal: { code: TransferResultCode.ACCOUNT_NOT_FOUND, detail: `debit account ${command.debitAccountId} does not exist` } };
+      return {
+        refusal: {
+          code: TransferResultCode.ACCOUNT_NOT_FOUND,
+          detail: `debit account ${command.debitAccountId} does not exist`,
+        },
+      };
     }
     if (creditAccount === undefined) {
-      return { refusal: { code: TransferResultCode.ACCOUNT_NOT_FOUND, detail: `credit account ${command.creditAccountId} does not exist` } };
+      return {
+        refusal: {
+          code: TransferResultCode.ACCOUNT_NOT_FOUND,
+          detail: `credit account ${command.creditAccountId} does not exist`,
+        },
+      };
     }
     for (const account of [debitAccount, creditAccount]) {
       if (account.currency !== command.currency) {
@@ -234,13 +265,27 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     const amount = command.amountMinor;
     const pending = command.kind === TransferKind.PENDING;
-    const debit = { accountId: debitAccount.accountId, delta: delta(pending ? { debitsPending: amount } : { debitsPosted: amount }) };
-    const credit = { accountId: creditAccount.accountId, delta: delta(pending ? { creditsPending: amount } : { creditsPosted: amount }) };
+    const debit = {
+      accountId: debitAccount.accountId,
+      delta: delta(pending ? { debitsPending: amount } : { debitsPosted: amount }),
+    };
+    const credit = {
+      accountId: creditAccount.accountId,
+      delta: delta(pending ? { creditsPending: amount } : { creditsPosted: amount }),
+    };
     const debitBefore = balances.get(debitAccount.accountId) ?? zeroBalance;
     const debitAfter = addBalance(debitBefore, debit.delta);
-    const creditAfter = addBalance(balances.get(creditAccount.accountId) ?? zeroBalance, credit.delta);
+    const creditAfter = addBalance(
+      balances.get(creditAccount.accountId) ?? zeroBalance,
+      credit.delta,
+    );
     if (!isRepresentable(debitAfter) || !isRepresentable(creditAfter)) {
-      return { refusal: { code: TransferResultCode.INVALID_AMOUNT, detail: 'amount_minor would overflow an account total' } };
+      return {
+        refusal: {
+          code: TransferResultCode.INVALID_AMOUNT,
+          detail: 'amount_minor would overflow an account total',
+        },
+      };
     }
     if (isConstrainedKind(debitAccount.kind) && availableOf(debitAfter) < 0n) {
       return {
@@ -250,7 +295,8 @@ export function planBatch(input: BatchInput): BatchPlan {
         },
       };
     }
-    const expiresAtMs = pending && command.timeoutSeconds > 0n ? nowMs + Number(command.timeoutSeconds) * 1000 : 0;
+    const expiresAtMs =
+      pending && command.timeoutSeconds > 0n ? nowMs + Number(command.timeoutSeconds) * 1000 : 0;
     const transfer = newTransfer(command, {
       debitAccountId: debitAccount.accountId,
       creditAccountId: creditAccount.accountId,
@@ -260,7 +306,14 @@ export function planBatch(input: BatchInput): BatchPlan {
       pendingStatus: pending ? PendingStatus.PENDING : PendingStatus.NONE,
     });
     if (pending) {
-      holds.set(transfer.transferId, { transfer, status: PendingStatus.PENDING, resolvedAtMs: 0, resolvedBy: '', expiryIndex: -1, isNew: true });
+      holds.set(transfer.transferId, {
+        transfer,
+        status: PendingStatus.PENDING,
+        resolvedAtMs: 0,
+        resolvedBy: '',
+        expiryIndex: -1,
+        isNew: true,
+      });
       undo.push(() => holds.delete(transfer.transferId));
     }
     return record({ type: 'transfer', transfer, fingerprint, heldAmountMinor: 0n, debit, credit });
@@ -269,7 +322,12 @@ export function planBatch(input: BatchInput): BatchPlan {
   const applyResolution = (command: TransferCommand, fingerprint: string): Evaluation => {
     const hold = holdOf(command.pendingId);
     if (hold === undefined) {
-      return { refusal: { code: TransferResultCode.PENDING_NOT_FOUND, detail: `no pending transfer ${command.pendingId}` } };
+      return {
+        refusal: {
+          code: TransferResultCode.PENDING_NOT_FOUND,
+          detail: `no pending transfer ${command.pendingId}`,
+        },
+      };
     }
     const held = hold.transfer;
     if (
@@ -292,9 +350,15 @@ export function planBatch(input: BatchInput): BatchPlan {
         },
       };
     }
-    if (hold.status === PendingStatus.PENDING && held.expiresAtMs > 0 && held.expiresAtMs <= nowMs) expire(hold);
+    if (hold.status === PendingStatus.PENDING && held.expiresAtMs > 0 && held.expiresAtMs <= nowMs)
+      expire(hold);
     if (hold.status === PendingStatus.EXPIRED) {
-      return { refusal: { code: TransferResultCode.PENDING_EXPIRED, detail: `pending transfer ${held.transferId} expired` } };
+      return {
+        refusal: {
+          code: TransferResultCode.PENDING_EXPIRED,
+          detail: `pending transfer ${held.transferId} expired`,
+        },
+      };
     }
     const post = command.kind === TransferKind.POST_PENDING;
     const amount = post ? command.amountMinor : held.amountMinor;
@@ -306,12 +370,23 @@ export function planBatch(input: BatchInput): BatchPlan {
         },
       };
     }
-    const debit = { accountId: held.debitAccountId, delta: delta({ debitsPending: -held.amountMinor, debitsPosted: post ? amount : 0n }) };
-    const credit = { accountId: held.creditAccountId, delta: delta({ creditsPending: -held.amountMinor, creditsPosted: post ? amount : 0n }) };
+    const debit = {
+      accountId: held.debitAccountId,
+      delta: delta({ debitsPending: -held.amountMinor, debitsPosted: post ? amount : 0n }),
+    };
+    const credit = {
+      accountId: held.creditAccountId,
+      delta: delta({ creditsPending: -held.amountMinor, creditsPosted: post ? amount : 0n }),
+    };
     const debitAfter = addBalance(balances.get(debit.accountId) ?? zeroBalance, debit.delta);
     const creditAfter = addBalance(balances.get(credit.accountId) ?? zeroBalance, credit.delta);
     if (!isRepresentable(debitAfter) || !isRepresentable(creditAfter)) {
-      return { refusal: { code: TransferResultCode.INVALID_AMOUNT, detail: 'amount_minor would overflow an account total' } };
+      return {
+        refusal: {
+          code: TransferResultCode.INVALID_AMOUNT,
+          detail: 'amount_minor would overflow an account total',
+        },
+      };
     }
     const transfer = newTransfer(command, {
       debitAccountId: held.debitAccountId,
@@ -321,12 +396,23 @@ export function planBatch(input: BatchInput): BatchPlan {
       expiresAtMs: 0,
       pendingStatus: PendingStatus.NONE,
     });
-    const before = { status: hold.status, resolvedAtMs: hold.resolvedAtMs, resolvedBy: hold.resolvedBy };
+    const before = {
+      status: hold.status,
+      resolvedAtMs: hold.resolvedAtMs,
+      resolvedBy: hold.resolvedBy,
+    };
     hold.status = post ? PendingStatus.POSTED : PendingStatus.VOIDED;
     hold.resolvedAtMs = nowMs;
     hold.resolvedBy = transfer.transferId;
     undo.push(() => Object.assign(hold, before));
-    return record({ type: 'transfer', transfer, fingerprint, heldAmountMinor: held.amountMinor, debit, credit });
+    return record({
+      type: 'transfer',
+      transfer,
+      fingerprint,
+      heldAmountMinor: held.amountMinor,
+      debit,
+      credit,
+    });
   };
 
   const evaluate = (command: TransferCommand, fingerprint: string): Evaluation => {
@@ -405,7 +491,12 @@ export function planBatch(input: BatchInput): BatchPlan {
     const evaluation = evaluations[index]!;
     if ('refusal' in evaluation) return { transferId: command.transferId, ...evaluation.refusal };
     if (evaluation.existing !== undefined) {
-      return { transferId: command.transferId, code: TransferResultCode.ALREADY_EXISTS_SAME, detail: '', existing: evaluation.existing };
+      return {
+        transferId: command.transferId,
+        code: TransferResultCode.ALREADY_EXISTS_SAME,
+        detail: '',
+        existing: evaluation.existing,
+      };
     }
     const step = offset + evaluation.transferIndex;
     const code = evaluation.repeat ? TransferResultCode.ALREADY_EXISTS_SAME : TransferResultCode.OK;
@@ -415,14 +506,19 @@ export function planBatch(input: BatchInput): BatchPlan {
   const deltas = new Map<string, BalanceDelta>();
   for (const step of steps) {
     for (const change of [step.debit, step.credit]) {
-      deltas.set(change.accountId, addBalance(deltas.get(change.accountId) ?? zeroBalance, change.delta));
+      deltas.set(
+        change.accountId,
+        addBalance(deltas.get(change.accountId) ?? zeroBalance, change.delta),
+      );
     }
   }
   const holdResolutions: HoldResolution[] = [];
   const newHolds: NewHoldState[] = [];
   for (const hold of holds.values()) {
     const stepOf = (): number =>
-      hold.status === PendingStatus.EXPIRED ? hold.expiryIndex : offset + (committed.get(hold.resolvedBy) ?? -1 - offset);
+      hold.status === PendingStatus.EXPIRED
+        ? hold.expiryIndex
+        : offset + (committed.get(hold.resolvedBy) ?? -1 - offset);
     if (hold.isNew) {
       if (!committed.has(hold.transfer.transferId)) continue;
       newHolds.push({
@@ -458,19 +554,26 @@ export function finishOutcomes(plan: BatchPlan, sequences: readonly bigint[]): T
       const transfer =
         resolved === undefined
           ? outcome.existing
-          : { ...outcome.existing, pendingStatus: resolved.status, resolvedAtMs: resolved.resolvedAtMs };
+          : {
+              ...outcome.existing,
+              pendingStatus: resolved.status,
+              resolvedAtMs: resolved.resolvedAtMs,
+            };
       return { transferId: outcome.transferId, code: outcome.code, detail: '', transfer };
     }
     if (outcome.step === undefined) {
       return { transferId: outcome.transferId, code: outcome.code, detail: outcome.detail };
     }
     const step = plan.steps[outcome.step];
-    if (step?.type !== 'transfer') throw new Error('planned outcome points at a step that is not a transfer');
+    if (step?.type !== 'transfer')
+      throw new Error('planned outcome points at a step that is not a transfer');
     const hold = holdState.get(step.transfer.transferId);
     const transfer: Transfer = {
       ...step.transfer,
       sequence: sequences[outcome.step] ?? 0n,
-      ...(hold === undefined ? {} : { pendingStatus: hold.status, resolvedAtMs: hold.resolvedAtMs }),
+      ...(hold === undefined
+        ? {}
+        : { pendingStatus: hold.status, resolvedAtMs: hold.resolvedAtMs }),
     };
     return { transferId: outcome.transferId, code: outcome.code, detail: '', transfer };
   });

@@ -101,10 +101,7 @@ export function checkCommandShape(command: TransferCommand): Refusal | undefined
       return refuse(TransferResultCode.INVALID_FIELD, 'credit_account_id is required');
     }
   }
-  if (
-    command.debitAccountId !== '' &&
-    command.debitAccountId === command.creditAccountId
-  ) {
+  if (command.debitAccountId !== '' && command.debitAccountId === command.creditAccountId) {
     return refuse(
       TransferResultCode.ACCOUNTS_MUST_DIFFER,
       'debit_account_id and credit_account_id must differ',
@@ -150,7 +147,10 @@ export function checkCommandShape(command: TransferCommand): Refusal | undefined
     }
   }
   if (command.memo.length > MAX_MEMO_LENGTH) {
-    return refuse(TransferResultCode.INVALID_FIELD, `memo must be at most ${MAX_MEMO_LENGTH} characters`);
+    return refuse(
+      TransferResultCode.INVALID_FIELD,
+      `memo must be at most ${MAX_MEMO_LENGTH} characters`,
+    );
   }
   if (command.code === TransferCode.ADJUSTMENT && command.memo === '') {
     return refuse(TransferResultCode.INVALID_FIELD, 'memo is required for ADJUSTMENT (the reason)');

@@ -115,7 +115,13 @@ export function evaluateEligibility(
   }
   if (realMoney && action === 'DEPOSIT') {
     reasons.push(
-      ...limitReasons('DEPOSIT_LIMIT_EXCEEDED', facts.depositLimits, facts.deposits, amountMinor, nowMs),
+      ...limitReasons(
+        'DEPOSIT_LIMIT_EXCEEDED',
+        facts.depositLimits,
+        facts.deposits,
+        amountMinor,
+        nowMs,
+      ),
     );
   }
   if (realMoney && action === 'BET') {

@@ -56,6 +56,8 @@ export interface LimitChange {
   readonly effectiveAtMs: number;
   /** True for a loosening that is not in force yet. */
   readonly scheduled: boolean;
+  /** True when the user's request caused it; false for an earlier loosening coming into force. */
+  readonly byRequest: boolean;
 }
 
 /** Outcome of a limit request. */
@@ -85,8 +87,7 @@ export function decideLimitChange(
     changes.push(dueChange(stored.amountMinor, stored.pending));
   }
   const amount = current.amountMinor;
-  const tightening =
-    requestedMinor !== null && (amount === null || requestedMinor < amount);
+  const tightening = requestedMinor !== null && (amount === null || requestedMinor < amount);
   const same = requestedMinor === amount;
   if (tightening || same) {
     const hadPending = current.pending !== null;
@@ -97,6 +98,7 @@ export function decideLimitChange(
         amountMinor: requestedMinor,
         effectiveAtMs: nowMs,
         scheduled: false,
+        byRequest: true,
       });
     }
     return { state, effectiveAtMs: nowMs, appliedImmediately: true, changes };
@@ -119,6 +121,7 @@ export function decideLimitChange(
     amountMinor: requestedMinor,
     effectiveAtMs: pending.effectiveAtMs,
     scheduled: true,
+    byRequest: true,
   });
   return {
     state: { amountMinor: amount, pending },
@@ -149,6 +152,7 @@ function dueChange(previous: bigint | null, pending: PendingLimit): LimitChange 
     amountMinor: pending.amountMinor,
     effectiveAtMs: pending.effectiveAtMs,
     scheduled: false,
+    byRequest: false,
   };
 }
 
@@ -166,7 +170,8 @@ export function usedInWindow(
 ): bigint {
   const from = nowMs - periodMs[period];
   let sum = 0n;
-  for (const entry of entries) if (entry.atMs > from && entry.atMs <= nowMs) sum += entry.amountMinor;
+  for (const entry of entries)
+    if (entry.atMs > from && entry.atMs <= nowMs) sum += entry.amountMinor;
   return sum < 0n ? 0n : sum;
 }
 

@@ -87,9 +87,7 @@ export function decideSelfExclusion(
     ]);
   }
   const untilMs =
-    duration === 'PERMANENT'
-      ? null
-      : addCalendarMonths(nowMs, duration === 'SIX_MONTHS' ? 6 : 12);
+    duration === 'PERMANENT' ? null : addCalendarMonths(nowMs, duration === 'SIX_MONTHS' ? 6 : 12);
   const requested: SelfExclusionState = { duration, startedAtMs: nowMs, untilMs };
   if (current !== null && selfExclusionActive(current, nowMs)) {
     const currentLonger =
