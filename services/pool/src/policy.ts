@@ -18,7 +18,7 @@ export const poolPolicy: AccessPolicy = {
     voidResolvedMarket: ['admin'],
     getMarket: ['public'],
     listMarkets: ['public'],
-    getChannelSettings: ['public'],
+    getChannelSettings: ['streamer', 'admin'],
     updateChannelSettings: ['streamer', 'admin'],
     getLeaderboard: ['public'],
   }),

@@ -268,18 +268,26 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
       return taken.rowCount > 0 ? 'email-taken' : 'display-name-taken';
     },
 
-    /** Changes the display name; `taken` when another user has it (case-insensitively). */
+    /**
+     * Changes the display name; `taken` when another user has it (case-insensitively), also when a
+     * concurrent rename wins the unique index (the transaction is then unusable: throw to roll back).
+     */
     async updateDisplayName(
       db: SqlExecutor,
       userId: string,
       displayName: string,
     ): Promise<'updated' | 'taken'> {
-      const result = await db.query(
-        `UPDATE users SET display_name = $2, display_name_key = lower($2)
-         WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE display_name_key = lower($2) AND id <> $1)`,
-        [userId, displayName],
-      );
-      return result.rowCount === 1 ? 'updated' : 'taken';
+      try {
+        const result = await db.query(
+          `UPDATE users SET display_name = $2, display_name_key = lower($2)
+           WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM users WHERE display_name_key = lower($2) AND id <> $1)`,
+          [userId, displayName],
+        );
+        return result.rowCount === 1 ? 'updated' : 'taken';
+      } catch (error) {
+        if ((error as { code?: unknown }).code === '23505') return 'taken';
+        throw error;
+      }
     },
 
     /** Replaces the password hash (rehash on login after a cost change). */

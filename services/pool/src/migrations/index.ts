@@ -10,6 +10,8 @@ import type { Migration } from '@streambet/platform/sql/types';
  * - `pool_create_requests`: CreateMarket idempotency (caller, key) → request hash and market.
  * - `pool_leaderboard_scores`: the source of truth of the leaderboards (the cache's sorted sets
  *   are a projection rebuilt from it after a cache loss).
+ * - `pool_market_odds`, `pool_user_names`: projections of the bet engine's odds snapshots and of
+ *   users' display names (see projections.ts).
  */
 export const poolMigrations: readonly Migration[] = [
   {
@@ -60,6 +62,20 @@ export const poolMigrations: readonly Migration[] = [
         market_count bigint NOT NULL,
         expires_at_ms bigint,
         PRIMARY KEY (board_key, user_id)
+      );
+    `,
+  },
+  {
+    id: '0002_pool_projections',
+    sql: `
+      CREATE TABLE pool_market_odds (
+        market_id text PRIMARY KEY,
+        version bigint NOT NULL,
+        snapshot jsonb NOT NULL
+      );
+      CREATE TABLE pool_user_names (
+        user_id text PRIMARY KEY,
+        display_name text NOT NULL
       );
     `,
   },

@@ -36,7 +36,7 @@ CREATE SEQUENCE ledger_seq AS bigint START 1;
 
 CREATE TABLE ledger_transfers (
   id text COLLATE "C" PRIMARY KEY,
-  seq bigint NOT NULL UNIQUE,
+  seq bigint NOT NULL,
   kind smallint NOT NULL,
   debit_account_id text COLLATE "C" NOT NULL,
   credit_account_id text COLLATE "C" NOT NULL,

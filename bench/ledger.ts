@@ -1,0 +1,253 @@
+/**
+ * Ledger throughput on real PostgreSQL, next to pgbench measured in the same run on the same
+ * server with the same client count (issue 3, "Must show"):
+ *   (a) one transfer per SubmitTransfers (one transaction each)   target ≥ 0.5× pgbench TPS
+ *   (b) batches of 1000 (BENCH_BATCH) transfers per transaction    target ≥ 5× pgbench TPS
+ *   (c) the same batches, every transfer crediting one market escrow  target ≥ 0.8× (b)
+ *   (a') as (a), but through withGroupCommit (concurrent calls share a commit), for reference
+ * Each client owns its own wallets (as the bet engine's batches would), so (a)/(b) measure the
+ * ledger and (c) isolates the hot account. Bounded: about 50 s in all.
+ *
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
+ * bench creates and drops its own database. BENCH_CLIENTS (default 10), BENCH_SECONDS (default 8).
+ */
+import { migrate } from '@streambet/platform/sql/migrate';
+import { createPostgresSql } from '@streambet/platform/sql/postgres';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+  TransferResultCode,
+  type NewAccount,
+  type TransferCommand,
+} from '@streambet/user/domain/ledger/index';
+import { createLedgerStore, withGroupCommit, type LedgerStore } from '@streambet/user/ledger-store';
+import { ledgerMigrations } from '@streambet/user/migrations/ledger';
+import { compare, printResults } from './lib/report.js';
+import { createBenchDatabase, pgbenchInsertTps } from './lib/postgres.js';
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WALLETS_PER_CLIENT = 200;
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const CURRENCY = 'BRL';
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+function ulid(n: number): string {
+  let out = '';
+  let value = n;
+  for (let i = 0; i < 26; i += 1) {
+    out = CROCKFORD[value % 32]! + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+const walletOf = (n: number): NewAccount => {
+  const ownerId = ulid(n + 1);
+  return {
+    accountId: `wallet:${ownerId}:${CURRENCY}`,
+    kind: AccountKind.USER_WALLET,
+    currency: CURRENCY,
+    ownerId,
+  };
+};
+const marketId = ulid(999_999_999);
+const escrowAccount: NewAccount = {
+  accountId: `market:${marketId}:escrow`,
+  kind: AccountKind.MARKET_ESCROW,
+  currency: CURRENCY,
+  ownerId: marketId,
+};
+const houseAccount: NewAccount = {
+  accountId: `house:${CURRENCY}`,
+  kind: AccountKind.HOUSE,
+  currency: CURRENCY,
+  ownerId: '',
+};
+
+function base(transferId: string): TransferCommand {
+  return {
+    transferId,
+    kind: TransferKind.SINGLE_PHASE,
+    debitAccountId: '',
+    creditAccountId: '',
+    amountMinor: 1n,
+    currency: CURRENCY,
+    pendingId: '',
+    timeoutSeconds: 0n,
+    linked: false,
+    code: TransferCode.ADJUSTMENT,
+    marketId: '',
+    betId: '',
+    paymentId: '',
+    settlementId: '',
+    memo: 'bench',
+  };
+}
+
+/** Runs `clients` loops until the deadline; each call returns how many transfers it committed. */
+async function measure(
+  clients: number,
+  seconds: number,
+  step: (client: number, iteration: number) => Promise<number>,
+): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  const startedAt = performance.now();
+  const counts = await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      let committed = 0;
+      for (let iteration = 0; performance.now() < deadline; iteration += 1) {
+        committed += await step(client, iteration);
+      }
+      return committed;
+    }),
+  );
+  const elapsedSeconds = (performance.now() - startedAt) / 1000;
+  return counts.reduce((a, b) => a + b, 0) / elapsedSeconds;
+}
+
+async function submitCounting(store: LedgerStore, commands: TransferCommand[]): Promise<number> {
+  const results = await store.submitTransfers(commands);
+  let ok = 0;
+  for (const result of results) {
+    if (result.code === TransferResultCode.OK) ok += 1;
+    else
+      throw new Error(
+        `bench transfer ${result.transferId} failed: ${result.code} ${result.detail}`,
+      );
+  }
+  return ok;
+}
+
+async function main(): Promise<void> {
+  const database = await createBenchDatabase('ledger');
+  const sql = createPostgresSql({
+    connectionString: database.url,
+    maxConnections: CLIENTS,
+    applicationName: 'bench-ledger',
+  });
+  try {
+    await migrate(sql, 'user', ledgerMigrations);
+    const store = createLedgerStore(sql, {
+      clock: { now: () => Date.now() },
+      currencies: { real: CURRENCY },
+    });
+    const wallets = Array.from({ length: CLIENTS * WALLETS_PER_CLIENT }, (_, n) => walletOf(n));
+    for (let start = 0; start < wallets.length; start += 1000) {
+      await store.createAccounts(wallets.slice(start, start + 1000));
+    }
+    await store.createAccounts([houseAccount, escrowAccount]);
+    for (let start = 0; start < wallets.length; start += 1000) {
+      await submitCounting(
+        store,
+        wallets.slice(start, start + 1000).map((w) => ({
+          ...base(`fund:${w.accountId}`),
+          debitAccountId: houseAccount.accountId,
+          creditAccountId: w.accountId,
+          amountMinor: 1_000_000_000n,
+        })),
+      );
+    }
+    const walletFor = (client: number, index: number): string =>
+      wallets[client * WALLETS_PER_CLIENT + (index % WALLETS_PER_CLIENT)]!.accountId;
+
+    const baseline = await pgbenchInsertTps(database.url, CLIENTS, SECONDS);
+
+    const single = await measure(CLIENTS, SECONDS, (client, i) =>
+      submitCounting(store, [
+        {
+          ...base(`a:${client}:${i}`),
+          debitAccountId: walletFor(client, i),
+          creditAccountId: walletFor(client, i + 1),
+        },
+      ]),
+    );
+
+    const grouped = withGroupCommit(store, {
+      maxInFlight: Number(process.env.BENCH_GROUP_IN_FLIGHT ?? 2),
+    });
+    const groupCommitted = await measure(CLIENTS, SECONDS, (client, i) =>
+      submitCounting(grouped, [
+        {
+          ...base(`g:${client}:${i}`),
+          debitAccountId: walletFor(client, i),
+          creditAccountId: walletFor(client, i + 1),
+        },
+      ]),
+    );
+
+    const batched = await measure(CLIENTS, SECONDS, (client, i) =>
+      submitCounting(
+        store,
+        Array.from({ length: BATCH }, (_, k) => ({
+          ...base(`b:${client}:${i}:${k}`),
+          debitAccountId: walletFor(client, i * 7 + k),
+          creditAccountId: walletFor(client, i * 7 + k + 101),
+        })),
+      ),
+    );
+
+    const hot = await measure(CLIENTS, SECONDS, (client, i) =>
+      submitCounting(
+        store,
+        Array.from({ length: BATCH }, (_, k) => {
+          const betId = ulid((client * 1_000_000 + i) * BATCH + k + 1);
+          return {
+            ...base(`bet:${betId}:stake`),
+            debitAccountId: walletFor(client, i * BATCH + k),
+            creditAccountId: escrowAccount.accountId,
+            code: TransferCode.BET_STAKE,
+            marketId,
+            betId,
+            memo: '',
+          };
+        }),
+      ),
+    );
+
+    const totals = await store.getLedgerTotals(CURRENCY);
+    const balanced = totals.every(
+      (t) =>
+        t.totals.debitsPosted === t.totals.creditsPosted &&
+        t.totals.debitsPending === t.totals.creditsPending,
+    );
+    if (!balanced) throw new Error('ledger totals do not balance after the bench');
+
+    printResults('ledger', [
+      compare(
+        `(a) 1 transfer/transaction, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
+        single,
+        'transfers/s',
+        baseline,
+        0.5,
+      ),
+      compare(
+        `(a') 1 transfer per call with group commit (withGroupCommit), ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
+        groupCommitted,
+        'transfers/s',
+        baseline,
+        0.5,
+      ),
+      compare(
+        `(b) batches of ${BATCH}, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
+        batched,
+        'transfers/s',
+        baseline,
+        5,
+      ),
+      compare(
+        `(c) batches of ${BATCH} transfers all crediting one market escrow, ${CLIENTS} clients vs (b)`,
+        hot,
+        'transfers/s',
+        batched,
+        0.8,
+      ),
+    ]);
+  } finally {
+    await sql.close();
+    await database.drop();
+  }
+}
+
+await main();

@@ -1,0 +1,348 @@
+import { create } from '@bufbuild/protobuf';
+import type { ServiceImpl } from '@connectrpc/connect';
+import { definePolicy } from '@streambet/platform/auth/auth-interceptor';
+import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import {
+  LedgerInternalService,
+  LedgerTotalsSchema,
+  type TransferCommand as ProtoTransferCommand,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  AccountBalanceSchema,
+  AccountSchema,
+  TransferSchema,
+  type AccountBalance,
+  type Account as ProtoAccount,
+  type AccountKind as ProtoAccountKind,
+  type PendingStatus as ProtoPendingStatus,
+  type Transfer as ProtoTransfer,
+  type TransferCode as ProtoTransferCode,
+  type TransferKind as ProtoTransferKind,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
+import {
+  CURRENCY,
+  MAX_BATCH,
+  ULID,
+  availableOf,
+  isTransferCode,
+  postedOf,
+  type Account,
+  type Transfer,
+  type TransferCode,
+  type TransferCommand,
+} from './domain/ledger/index.js';
+import type { LedgerStore } from './ledger-store.js';
+
+/** Dependencies of {@link createLedgerInternalService}. */
+export interface LedgerServiceDeps {
+  readonly store: LedgerStore;
+}
+
+/** Default and largest page of ListAccountTransfers (common.v1.PageRequest). */
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
+const PAGE_TOKEN_PREFIX = 'ledger-seq:';
+
+function invalid(method: string, violations: FieldViolation[]): never {
+  throw new ValidationError(`${method} request is invalid`, violations);
+}
+
+function checkCount(method: string, field: string, count: number, what: string): void {
+  if (count < 1 || count > MAX_BATCH) {
+    invalid(method, [{ field, description: `must hold 1–${MAX_BATCH} ${what} (got ${count})` }]);
+  }
+}
+
+/** Cursor of ListAccountTransfers: the last sequence returned, opaque to clients. */
+function encodePageToken(sequence: bigint): string {
+  return Buffer.from(`${PAGE_TOKEN_PREFIX}${sequence}`, 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): bigint | undefined {
+  if (token === '') return undefined;
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const digits = text.startsWith(PAGE_TOKEN_PREFIX) ? text.slice(PAGE_TOKEN_PREFIX.length) : '';
+  if (!/^[1-9][0-9]{0,18}$/.test(digits)) {
+    invalid('ListAccountTransfers', [
+      {
+        field: 'page.page_token',
+        description: 'is not a token from a previous response; omit it for the first page',
+      },
+    ]);
+  }
+  return BigInt(digits);
+}
+
+function balanceToProto(account: Account): AccountBalance {
+  return create(AccountBalanceSchema, {
+    accountId: account.accountId,
+    currency: account.currency,
+    debitsPendingMinor: account.balance.debitsPending,
+    debitsPostedMinor: account.balance.debitsPosted,
+    creditsPendingMinor: account.balance.creditsPending,
+    creditsPostedMinor: account.balance.creditsPosted,
+    postedMinor: postedOf(account.balance),
+    availableMinor: availableOf(account.balance),
+  });
+}
+
+function accountToProto(account: Account): ProtoAccount {
+  return create(AccountSchema, {
+    accountId: account.accountId,
+    kind: account.kind as number as ProtoAccountKind,
+    currency: account.currency,
+    ownerId: account.ownerId,
+    createdAtMs: BigInt(account.createdAtMs),
+    balance: balanceToProto(account),
+  });
+}
+
+function transferToProto(transfer: Transfer): ProtoTransfer {
+  return create(TransferSchema, {
+    transferId: transfer.transferId,
+    kind: transfer.kind as number as ProtoTransferKind,
+    debitAccountId: transfer.debitAccountId,
+    creditAccountId: transfer.creditAccountId,
+    amountMinor: transfer.amountMinor,
+    currency: transfer.currency,
+    pendingId: transfer.pendingId,
+    timeoutSeconds: transfer.timeoutSeconds,
+    expiresAtMs: BigInt(transfer.expiresAtMs),
+    code: transfer.code as number as ProtoTransferCode,
+    marketId: transfer.marketId,
+    betId: transfer.betId,
+    paymentId: transfer.paymentId,
+    settlementId: transfer.settlementId,
+    memo: transfer.memo,
+    committedAtMs: BigInt(transfer.committedAtMs),
+    pendingStatus: transfer.pendingStatus as number as ProtoPendingStatus,
+    resolvedAtMs: BigInt(transfer.resolvedAtMs),
+    sequence: transfer.sequence,
+  });
+}
+
+function commandFromProto(command: ProtoTransferCommand): TransferCommand {
+  return {
+    transferId: command.transferId,
+    kind: command.kind,
+    debitAccountId: command.debitAccountId,
+    creditAccountId: command.creditAccountId,
+    amountMinor: command.amountMinor,
+    currency: command.currency,
+    pendingId: command.pendingId,
+    timeoutSeconds: command.timeoutSeconds,
+    linked: command.linked,
+    code: command.code,
+    marketId: command.marketId,
+    betId: command.betId,
+    paymentId: command.paymentId,
+    settlementId: command.settlementId,
+    memo: command.memo,
+  };
+}
+
+/**
+ * LedgerInternalService over a {@link LedgerStore}: request limits checked at the edge
+ * (INVALID_ARGUMENT naming the field), proto ↔ domain translation, nothing else. Per-command and
+ * per-account failures are result codes, as the contract says, never RPC errors.
+ */
+export function createLedgerInternalService(
+  deps: LedgerServiceDeps,
+): ServiceImpl<typeof LedgerInternalService> {
+  const { store } = deps;
+  return {
+    async createAccounts(request) {
+      checkCount('CreateAccounts', 'accounts', request.accounts.length, 'accounts');
+      const outcomes = await store.createAccounts(
+        request.accounts.map((account) => ({
+          accountId: account.accountId,
+          kind: account.kind,
+          currency: account.currency,
+          ownerId: account.ownerId,
+        })),
+      );
+      return {
+        results: outcomes.map((outcome) => ({
+          accountId: outcome.accountId,
+          code: outcome.code,
+          ...(outcome.account === undefined ? {} : { account: accountToProto(outcome.account) }),
+        })),
+      };
+    },
+
+    async lookupAccounts(request) {
+      checkCount('LookupAccounts', 'account_ids', request.accountIds.length, 'account ids');
+      const accounts = await store.lookupAccounts(request.accountIds);
+      return { accounts: accounts.map(accountToProto) };
+    },
+
+    async submitTransfers(request) {
+      checkCount('SubmitTransfers', 'commands', request.commands.length, 'commands');
+      const outcomes = await store.submitTransfers(request.commands.map(commandFromProto));
+      return {
+        results: outcomes.map((outcome) => ({
+          transferId: outcome.transferId,
+          code: outcome.code,
+          detail: outcome.detail,
+          ...(outcome.transfer === undefined
+            ? {}
+            : { transfer: transferToProto(outcome.transfer) }),
+        })),
+      };
+    },
+
+    async lookupTransfers(request) {
+      checkCount('LookupTransfers', 'transfer_ids', request.transferIds.length, 'transfer ids');
+      const transfers = await store.lookupTransfers(request.transferIds);
+      return { transfers: transfers.map(transferToProto) };
+    },
+
+    async getAccountBalances(request) {
+      const byIds = request.accountIds.length > 0;
+      const byOwner = request.ownerId !== '';
+      if (byIds === byOwner) {
+        invalid('GetAccountBalances', [
+          { field: 'account_ids', description: 'set exactly one of account_ids and owner_id' },
+        ]);
+      }
+      if (byIds) {
+        checkCount('GetAccountBalances', 'account_ids', request.accountIds.length, 'account ids');
+        const accounts = await store.lookupAccounts(request.accountIds);
+        return { balances: accounts.map(balanceToProto) };
+      }
+      if (!ULID.test(request.ownerId)) {
+        invalid('GetAccountBalances', [
+          { field: 'owner_id', description: 'must be a user or market id (26-character ULID)' },
+        ]);
+      }
+      const accounts = await store.accountsOfOwner(request.ownerId);
+      return { balances: accounts.map(balanceToProto) };
+    },
+
+    async listAccountTransfers(request) {
+      const violations: FieldViolation[] = [];
+      if (request.accountId === '')
+        violations.push({ field: 'account_id', description: 'is required' });
+      const pageSize = request.page?.pageSize ?? 0;
+      if (pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
+        violations.push({
+          field: 'page.page_size',
+          description: `must be 0 (default ${DEFAULT_PAGE_SIZE}) to ${MAX_PAGE_SIZE}`,
+        });
+      }
+      if (request.fromMs < 0n)
+        violations.push({ field: 'from_ms', description: 'must be 0 or a positive instant' });
+      if (request.toMs < 0n)
+        violations.push({ field: 'to_ms', description: 'must be 0 or a positive instant' });
+      if (request.fromMs > 0n && request.toMs > 0n && request.toMs <= request.fromMs) {
+        violations.push({ field: 'to_ms', description: 'must be after from_ms' });
+      }
+      const badCode = request.codes.find((code) => !isTransferCode(code));
+      if (badCode !== undefined)
+        violations.push({ field: 'codes', description: `contains an unknown code ${badCode}` });
+      if (violations.length > 0) invalid('ListAccountTransfers', violations);
+      const afterSequence = decodePageToken(request.page?.pageToken ?? '');
+      const page = await store.listAccountTransfers({
+        accountId: request.accountId,
+        codes: request.codes.map((code) => code as number as TransferCode),
+        fromMs: Number(request.fromMs),
+        toMs: Number(request.toMs),
+        newestFirst: request.newestFirst,
+        limit: pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize,
+        ...(afterSequence === undefined ? {} : { afterSequence }),
+      });
+      return {
+        transfers: page.transfers.map(transferToProto),
+        page: {
+          nextPageToken:
+            page.nextAfterSequence === undefined ? '' : encodePageToken(page.nextAfterSequence),
+        },
+      };
+    },
+
+    async getLedgerTotals(request) {
+      if (request.currency !== '' && !CURRENCY.test(request.currency)) {
+        invalid('GetLedgerTotals', [
+          { field: 'currency', description: 'must be empty (all) or an ISO 4217 code / PTS' },
+        ]);
+      }
+      const totals = await store.getLedgerTotals(request.currency);
+      return {
+        totals: totals.map((entry) =>
+          create(LedgerTotalsSchema, {
+            currency: entry.currency,
+            debitsPendingMinor: entry.totals.debitsPending,
+            debitsPostedMinor: entry.totals.debitsPosted,
+            creditsPendingMinor: entry.totals.creditsPending,
+            creditsPostedMinor: entry.totals.creditsPosted,
+            accountCount: BigInt(entry.accountCount),
+          }),
+        ),
+      };
+    },
+  };
+}
+
+/**
+ * Who may call the ledger: internal services only. User tokens are refused on every method
+ * (PERMISSION_DENIED "internal: only services may call it"), calls without a credential get
+ * UNAUTHENTICATED.
+ */
+export const ledgerPolicy = definePolicy(LedgerInternalService, {
+  createAccounts: ['service'],
+  lookupAccounts: ['service'],
+  submitTransfers: ['service'],
+  lookupTransfers: ['service'],
+  getAccountBalances: ['service'],
+  listAccountTransfers: ['service'],
+  getLedgerTotals: ['service'],
+});
+
+/** Options of {@link startHoldExpiry}. */
+export interface HoldExpiryOptions {
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  /** How often to look for holds past their timeout; default 1000 ms. */
+  readonly intervalMs?: number;
+  /** Called when a sweep fails (logged by the caller); the next tick tries again. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Releases holds whose timeout elapsed, every `intervalMs`, by calling
+ * `store.expirePendingTransfers(clock.now())` until a sweep finds fewer than a full page. Posts
+ * and voids also expire a hold they meet past its timeout, so this only bounds how long an
+ * abandoned hold keeps money unavailable. `stop()` waits for a running sweep.
+ */
+export function startHoldExpiry(options: HoldExpiryOptions): { stop(): Promise<void> } {
+  const limit = 1000;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const sweep = async (): Promise<void> => {
+    try {
+      while (
+        !stopped &&
+        (await options.store.expirePendingTransfers(options.clock.now(), limit)) === limit
+      ) {
+        // a full page: more may be due
+      }
+    } catch (error) {
+      options.onError?.(error);
+    }
+  };
+  const timer = setInterval(() => {
+    if (running !== undefined) return;
+    running = sweep().finally(() => {
+      running = undefined;
+    });
+  }, options.intervalMs ?? 1000);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,782 @@
+import { createHash } from 'node:crypto';
+import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
+import {
+  CreateAccountResultCode,
+  PendingStatus,
+  TransferKind,
+  addBalance,
+  canonicalContent,
+  chainsOf,
+  checkNewAccount,
+  compareLockOrder,
+  finishOutcomes,
+  isConstrainedKind,
+  lockClassOf,
+  planBatch,
+  subtractBalance,
+  zeroBalance,
+  type Account,
+  type AccountKind,
+  type Balance,
+  type BalanceDelta,
+  type BatchPlan,
+  type CreateAccountOutcome,
+  type LedgerCurrencies,
+  type NewAccount,
+  type StoredTransfer,
+  type Transfer,
+  type TransferCode,
+  type TransferCommand,
+  type TransferOutcome,
+} from './domain/ledger/index.js';
+
+/** An account's balance right after a change, as wallet.* events carry it. */
+export interface BalanceSnapshot {
+  readonly accountId: string;
+  readonly currency: string;
+  readonly balance: Balance;
+}
+
+/**
+ * One committed change, handed to {@link LedgerStoreOptions.onCommitted} inside the transaction
+ * (to append wallet.* events to the outbox): a new transfer, or a hold released by its timeout.
+ */
+export type LedgerEffect =
+  | {
+      readonly type: 'transfer';
+      /** The committed transfer with its sequence number. */
+      readonly transfer: Transfer;
+      /** For POST/VOID: the hold's amount as placed; 0 otherwise. */
+      readonly heldAmountMinor: bigint;
+      readonly debit: BalanceSnapshot;
+      readonly credit: BalanceSnapshot;
+    }
+  | {
+      readonly type: 'expiry';
+      /** The hold, now EXPIRED with resolvedAtMs set. */
+      readonly hold: Transfer;
+      /** Sequence number of the expiry (same sequence as transfers). */
+      readonly sequence: bigint;
+      readonly debit: BalanceSnapshot;
+      readonly credit: BalanceSnapshot;
+    };
+
+/** Options of {@link createLedgerStore}. */
+export interface LedgerStoreOptions {
+  /** The ledger clock: commit times and the instant holds are checked for expiry. */
+  readonly clock: Clock;
+  /** The deployment's real currency (PTS is always allowed). */
+  readonly currencies: LedgerCurrencies;
+  /**
+   * Runs inside each committing transaction with what it committed, in sequence order (append the
+   * wallet.* events to the outbox here). Throwing rolls the whole batch back.
+   */
+  readonly onCommitted?: (tx: SqlExecutor, effects: readonly LedgerEffect[]) => Promise<void>;
+  /** Attempts per batch on deadlock, unique-id race or an optimistic check failure; default 8. */
+  readonly maxAttempts?: number;
+}
+
+/** Query of {@link LedgerStore.listAccountTransfers}. */
+export interface ListTransfersQuery {
+  readonly accountId: string;
+  /** Only these codes; empty means all. */
+  readonly codes: readonly TransferCode[];
+  /** Lower bound on committed_at_ms (inclusive); 0 means none. */
+  readonly fromMs: number;
+  /** Upper bound on committed_at_ms (exclusive); 0 means none. */
+  readonly toMs: number;
+  readonly newestFirst: boolean;
+  /** 1–200. */
+  readonly limit: number;
+  /** Continue after this sequence (exclusive), in the listing's direction. */
+  readonly afterSequence?: bigint;
+}
+
+/** One page of {@link LedgerStore.listAccountTransfers}. */
+export interface TransferPage {
+  readonly transfers: Transfer[];
+  /** Sequence to continue after, when there are more. */
+  readonly nextAfterSequence?: bigint;
+}
+
+/** Sums of the four totals over all accounts of one currency. */
+export interface LedgerCurrencyTotals {
+  readonly currency: string;
+  readonly totals: Balance;
+  readonly accountCount: number;
+}
+
+/** The ledger's storage: every operation of LedgerInternalService, each in one SQL transaction. */
+export interface LedgerStore {
+  /** Creates accounts (each on its own); results in request order. */
+  createAccounts(accounts: readonly NewAccount[]): Promise<CreateAccountOutcome[]>;
+  /** The accounts that exist among `ids`, in request order. */
+  lookupAccounts(ids: readonly string[]): Promise<Account[]>;
+  /** Accounts owned by a user or market, by id. */
+  accountsOfOwner(ownerId: string): Promise<Account[]>;
+  /**
+   * Applies a batch of commands in one SQL transaction (linked chains all-or-nothing, idempotent by
+   * transfer id); one result per command, in order.
+   */
+  submitTransfers(commands: readonly TransferCommand[]): Promise<TransferOutcome[]>;
+  /** The transfers that exist among `ids`, in request order, with hold status as of now. */
+  lookupTransfers(ids: readonly string[]): Promise<Transfer[]>;
+  /** Transfers debiting or crediting one account; NotFoundError when the account does not exist. */
+  listAccountTransfers(query: ListTransfersQuery): Promise<TransferPage>;
+  /** Sums per currency (all currencies when `currency` is empty), ordered by currency. */
+  getLedgerTotals(currency: string): Promise<LedgerCurrencyTotals[]>;
+  /**
+   * Releases open holds whose timeout is at or before `nowMs` (at most `limit`, default 1000, per
+   * call; holds locked by a running batch are skipped and left for the next call). Returns how many
+   * expired. The service calls it periodically with its clock.
+   */
+  expirePendingTransfers(nowMs: number, limit?: number): Promise<number>;
+}
+
+const TRANSFER_JSON = 'ledger_transfer_json(t, h.status, h.resolved_at_ms)';
+const ACCOUNT_JSON = 'ledger_account_json(a)';
+
+/**
+ * First statement of a batch: locks (holds, per-user accounts, debited system accounts, in the
+ * ledger's order), then with a fresh snapshot reads the rest and the already committed ids.
+ * Credit-only system accounts (a market escrow receiving stakes, the house receiving breakage)
+ * are not locked here: their balance decides no result. Every result that depends on a balance
+ * therefore depends on a locked row, so two batches carrying the same command serialize on it and
+ * the later one sees the earlier one's transfer.
+ */
+const READ_BATCH =
+  'SELECT k, j FROM ledger_read_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean)';
+
+/** Second statement: apply deltas, take sequence numbers, insert transfers and holds. */
+const COMMIT_BATCH = `SELECT * FROM ledger_commit_batch(
+  $1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer,
+  $7::integer[], $8::text[], $9::smallint[], $10::text[], $11::text[], $12::bigint[], $13::text[],
+  $14::text[], $15::bigint[], $16::bigint[], $17::smallint[], $18::text[], $19::text[], $20::text[],
+  $21::text[], $22::text[], $23::bigint[], $24::text[],
+  $25::text[], $26::smallint[], $27::bigint[], $28::bigint[], $29::text[],
+  $30::text[], $31::smallint[], $32::bigint[], $33::text[], $34::integer[])`;
+
+/** SQLSTATEs after which the whole batch is retried: serialization, deadlock, unique race, check. */
+const RETRYABLE = new Set(['40001', '40P01', '23505', '23514']);
+const CHECK_VIOLATION = '23514';
+
+type Json = readonly unknown[];
+
+function parseTransfer(row: Json): StoredTransfer {
+  const text = (index: number): string => row[index] as string;
+  const transfer: Transfer = {
+    transferId: text(0),
+    kind: Number(row[1]) as TransferKind,
+    debitAccountId: text(2),
+    creditAccountId: text(3),
+    amountMinor: BigInt(text(4)),
+    currency: text(5),
+    pendingId: text(6),
+    timeoutSeconds: BigInt(text(7)),
+    expiresAtMs: Number(text(8)),
+    code: Number(row[9]) as TransferCode,
+    marketId: text(10),
+    betId: text(11),
+    paymentId: text(12),
+    settlementId: text(13),
+    memo: text(14),
+    committedAtMs: Number(text(15)),
+    sequence: BigInt(text(16)),
+    pendingStatus: Number(row[17]) as PendingStatus,
+    resolvedAtMs: Number(text(18)),
+  };
+  return { transfer, fingerprint: text(19) };
+}
+
+function parseAccount(row: Json): Account {
+  const text = (index: number): string => row[index] as string;
+  return {
+    accountId: text(0),
+    kind: Number(row[1]) as AccountKind,
+    currency: text(2),
+    ownerId: text(3),
+    constrained: row[4] === true,
+    createdAtMs: Number(text(5)),
+    balance: {
+      debitsPending: BigInt(text(6)),
+      debitsPosted: BigInt(text(7)),
+      creditsPending: BigInt(text(8)),
+      creditsPosted: BigInt(text(9)),
+    },
+  };
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const unique = (values: Iterable<string>): string[] => [...new Set(values)];
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/**
+ * Fingerprints for idempotency: the hash of a command's content, and for members of a linked chain
+ * also of the whole chain, so a transfer committed in one chain is never taken as "the same" by a
+ * different chain (or alone).
+ */
+export function fingerprintsOf(commands: readonly TransferCommand[]): string[] {
+  const contents = commands.map(canonicalContent);
+  const fingerprints = new Array<string>(commands.length);
+  for (const chain of chainsOf(commands)) {
+    const members = contents.slice(chain.start, chain.end + 1);
+    const chainDigest = members.length > 1 ? sha256(members.join('\n')) : '';
+    for (let index = chain.start; index <= chain.end; index += 1) {
+      fingerprints[index] = sha256(`${contents[index]!}|${chainDigest}`);
+    }
+  }
+  return fingerprints;
+}
+
+/**
+ * The ledger over the platform's SQL port (PostgreSQL or PGlite). A batch is one READ COMMITTED
+ * transaction of four statements: lock the holds, per-user accounts and debited system accounts in
+ * (class, id) order; read the rest and the already committed ids with a fresh snapshot; plan in
+ * memory ({@link planBatch}); apply one aggregated delta per account in (class, id) order and take
+ * sequence numbers (credit-only system accounts — the hot ones — are locked only here, for the
+ * last two statements); insert the transfers and hold states with one multi-row statement. A
+ * CHECK constraint guarantees constrained accounts never go below zero available whatever
+ * happens; should it fire (a credit-only account turned out to be debited by a later command of
+ * the batch), the batch is replayed with every account locked up front. Deadlocks, unique-id races
+ * and serialization failures replay the batch too (bounded), so callers only see UNAVAILABLE when
+ * contention never lets up.
+ */
+export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): LedgerStore {
+  const maxAttempts = options.maxAttempts ?? 8;
+
+  async function withRetries<T>(run: (strict: boolean) => Promise<T>): Promise<T> {
+    let strict = false;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      try {
+        return await run(strict);
+      } catch (error) {
+        const state = sqlState(error);
+        if (state === undefined || !RETRYABLE.has(state)) throw error;
+        if (state === CHECK_VIOLATION) strict = true;
+        lastError = error;
+      }
+    }
+    throw new UnavailableError(
+      `the ledger could not commit the batch after ${maxAttempts} attempts under contention; nothing was committed, retry the same commands`,
+      { cause: lastError },
+    );
+  }
+
+  /**
+   * Persists a plan with one statement ({@link COMMIT_BATCH}); returns each touched account's new
+   * totals and one sequence number per step.
+   */
+  async function commitPlan(
+    tx: SqlExecutor,
+    plan: Pick<BatchPlan, 'steps' | 'deltas' | 'newHolds' | 'holdResolutions'>,
+  ): Promise<{ finals: Map<string, Balance>; seqs: bigint[] }> {
+    const ids = [...plan.deltas.keys()].sort(compareLockOrder);
+    const column = (pick: (delta: BalanceDelta) => bigint): string[] =>
+      ids.map((id) => pick(plan.deltas.get(id)!).toString());
+    const transferSteps = plan.steps.flatMap((step, index) =>
+      step.type === 'transfer' ? [{ step, index }] : [],
+    );
+    const t = transferSteps.map(({ step }) => step.transfer);
+    const result = await tx.query<{
+      o_id: string | null;
+      o_dpend: bigint | null;
+      o_dpost: bigint | null;
+      o_cpend: bigint | null;
+      o_cpost: bigint | null;
+      o_seqs: (bigint | string)[] | null;
+    }>(COMMIT_BATCH, [
+      ids,
+      column((d) => d.debitsPending),
+      column((d) => d.debitsPosted),
+      column((d) => d.creditsPending),
+      column((d) => d.creditsPosted),
+      plan.steps.length,
+      transferSteps.map(({ index }) => index + 1),
+      t.map((x) => x.transferId),
+      t.map((x) => x.kind),
+      t.map((x) => x.debitAccountId),
+      t.map((x) => x.creditAccountId),
+      t.map((x) => x.amountMinor.toString()),
+      t.map((x) => x.currency),
+      t.map((x) => x.pendingId),
+      t.map((x) => x.timeoutSeconds.toString()),
+      t.map((x) => String(x.expiresAtMs)),
+      t.map((x) => x.code),
+      t.map((x) => x.marketId),
+      t.map((x) => x.betId),
+      t.map((x) => x.paymentId),
+      t.map((x) => x.settlementId),
+      t.map((x) => x.memo),
+      t.map((x) => String(x.committedAtMs)),
+      transferSteps.map(({ step }) => step.fingerprint),
+      plan.newHolds.map((h) => h.holdId),
+      plan.newHolds.map((h) => h.status),
+      plan.newHolds.map((h) => String(h.expiresAtMs)),
+      plan.newHolds.map((h) => String(h.resolvedAtMs)),
+      plan.newHolds.map((h) => h.resolvedBy),
+      plan.holdResolutions.map((h) => h.holdId),
+      plan.holdResolutions.map((h) => h.status),
+      plan.holdResolutions.map((h) => String(h.resolvedAtMs)),
+      plan.holdResolutions.map((h) => h.resolvedBy),
+      plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
+    ]);
+    const finals = new Map<string, Balance>();
+    let seqs: bigint[] = [];
+    for (const row of result.rows) {
+      if (row.o_id === null) {
+        seqs = (row.o_seqs ?? []).map((value) => BigInt(value));
+      } else {
+        finals.set(row.o_id, {
+          debitsPending: BigInt(row.o_dpend!),
+          debitsPosted: BigInt(row.o_dpost!),
+          creditsPending: BigInt(row.o_cpend!),
+          creditsPosted: BigInt(row.o_cpost!),
+        });
+      }
+    }
+    if (finals.size !== ids.length || seqs.length !== plan.steps.length) {
+      throw new Error(
+        `ledger_commit_batch updated ${finals.size} of ${ids.length} accounts and returned ${seqs.length} of ${plan.steps.length} sequence numbers`,
+      );
+    }
+    return { finals, seqs };
+  }
+
+  /** Balance snapshots after each step: walk forward from (final − net delta) of each account. */
+  function effectsOf(
+    plan: BatchPlan,
+    outcomes: readonly TransferOutcome[],
+    seqs: readonly bigint[],
+    finals: ReadonlyMap<string, Balance>,
+    currencyOf: (accountId: string) => string,
+    nowMs: number,
+  ): LedgerEffect[] {
+    const running = new Map<string, Balance>();
+    for (const [id, final] of finals)
+      running.set(id, subtractBalance(final, plan.deltas.get(id) ?? zeroBalance));
+    const finalTransfers = new Map<string, Transfer>();
+    for (const outcome of outcomes) {
+      if (outcome.transfer !== undefined)
+        finalTransfers.set(outcome.transfer.transferId, outcome.transfer);
+    }
+    const snapshot = (accountId: string, change: BalanceDelta): BalanceSnapshot => {
+      const balance = addBalance(running.get(accountId) ?? zeroBalance, change);
+      running.set(accountId, balance);
+      return { accountId, currency: currencyOf(accountId), balance };
+    };
+    return plan.steps.map((step, index): LedgerEffect => {
+      const sequence = seqs[index]!;
+      if (step.type === 'expiry') {
+        return {
+          type: 'expiry',
+          hold: { ...step.hold, pendingStatus: PendingStatus.EXPIRED, resolvedAtMs: nowMs },
+          sequence,
+          debit: snapshot(step.debit.accountId, step.debit.delta),
+          credit: snapshot(step.credit.accountId, step.credit.delta),
+        };
+      }
+      return {
+        type: 'transfer',
+        transfer: finalTransfers.get(step.transfer.transferId) ?? { ...step.transfer, sequence },
+        heldAmountMinor: step.heldAmountMinor,
+        debit: snapshot(step.debit.accountId, step.debit.delta),
+        credit: snapshot(step.credit.accountId, step.credit.delta),
+      };
+    });
+  }
+
+  async function submitTransfers(commands: readonly TransferCommand[]): Promise<TransferOutcome[]> {
+    if (commands.length === 0) return [];
+    const fingerprints = fingerprintsOf(commands);
+    const transferIds = unique(commands.map((c) => c.transferId).filter((id) => id !== ''));
+    const holdIds = unique(
+      commands
+        .filter((c) => c.kind === TransferKind.POST_PENDING || c.kind === TransferKind.VOID_PENDING)
+        .map((c) => c.pendingId)
+        .filter((id) => id !== ''),
+    );
+    const accountIds = unique(
+      commands.flatMap((c) => [c.debitAccountId, c.creditAccountId]).filter((id) => id !== ''),
+    );
+    const debitedSystemIds = unique(
+      commands
+        .filter((c) => c.kind === TransferKind.SINGLE_PHASE || c.kind === TransferKind.PENDING)
+        .map((c) => c.debitAccountId)
+        .filter((id) => id !== '' && lockClassOf(id) === 1),
+    );
+
+    return withRetries((strict) =>
+      sql.transaction(async (tx) => {
+        const accounts = new Map<string, Account>();
+        const existing = new Map<string, StoredTransfer>();
+        const holds = new Map<string, Transfer>();
+        const absorb = (rows: readonly { k: string; j: Json }[]): void => {
+          for (const row of rows) {
+            if (row.k === 'a') {
+              const account = parseAccount(row.j);
+              accounts.set(account.accountId, account);
+            } else if (row.k === 'h') {
+              const hold = parseTransfer(row.j).transfer;
+              holds.set(hold.transferId, hold);
+            } else {
+              const stored = parseTransfer(row.j);
+              existing.set(stored.transfer.transferId, stored);
+            }
+          }
+        };
+        const read = await tx.query<{ k: string; j: Json }>(READ_BATCH, [
+          holdIds,
+          accountIds,
+          debitedSystemIds,
+          transferIds,
+          strict,
+        ]);
+        absorb(read.rows);
+        const nowMs = options.clock.now();
+        const plan = planBatch({ commands, fingerprints, nowMs, accounts, existing, holds });
+        if (plan.steps.length === 0) return finishOutcomes(plan, []);
+        const { finals, seqs } = await commitPlan(tx, plan);
+        const outcomes = finishOutcomes(plan, seqs);
+        if (options.onCommitted !== undefined) {
+          const currencyOf = (id: string): string => accounts.get(id)?.currency ?? '';
+          await options.onCommitted(tx, effectsOf(plan, outcomes, seqs, finals, currencyOf, nowMs));
+        }
+        return outcomes;
+      }),
+    );
+  }
+
+  async function expirePendingTransfers(nowMs: number, limit = 1000): Promise<number> {
+    return withRetries(() =>
+      sql.transaction(async (tx) => {
+        const due = await tx.query<{ j: Json }>(
+          `SELECT ${TRANSFER_JSON} AS j
+           FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+           WHERE h.transfer_id IN (
+             SELECT transfer_id FROM ledger_holds
+             WHERE status = 1 AND expires_at_ms > 0 AND expires_at_ms <= $1
+             ORDER BY expires_at_ms LIMIT $2)
+           ORDER BY h.transfer_id
+           FOR UPDATE OF h SKIP LOCKED`,
+          [String(nowMs), limit],
+        );
+        const holds = due.rows
+          .map((row) => parseTransfer(row.j).transfer)
+          .filter((hold) => hold.pendingStatus === PendingStatus.PENDING);
+        if (holds.length === 0) return 0;
+        const deltas = new Map<string, BalanceDelta>();
+        const add = (id: string, change: Partial<Balance>): void => {
+          deltas.set(id, addBalance(deltas.get(id) ?? zeroBalance, { ...zeroBalance, ...change }));
+        };
+        for (const hold of holds) {
+          add(hold.debitAccountId, { debitsPending: -hold.amountMinor });
+          add(hold.creditAccountId, { creditsPending: -hold.amountMinor });
+        }
+        const steps = holds.map((hold) => ({
+          type: 'expiry' as const,
+          hold,
+          debit: {
+            accountId: hold.debitAccountId,
+            delta: { ...zeroBalance, debitsPending: -hold.amountMinor },
+          },
+          credit: {
+            accountId: hold.creditAccountId,
+            delta: { ...zeroBalance, creditsPending: -hold.amountMinor },
+          },
+        }));
+        const holdResolutions = holds.map((hold, step) => ({
+          holdId: hold.transferId,
+          status: PendingStatus.EXPIRED,
+          resolvedAtMs: nowMs,
+          resolvedBy: '',
+          step,
+        }));
+        const { finals, seqs } = await commitPlan(tx, {
+          steps,
+          deltas,
+          newHolds: [],
+          holdResolutions,
+        });
+        if (options.onCommitted !== undefined) {
+          const plan: BatchPlan = { outcomes: [], steps, holdResolutions, newHolds: [], deltas };
+          const currencyOf = (id: string): string =>
+            holds.find((h) => h.debitAccountId === id || h.creditAccountId === id)?.currency ?? '';
+          await options.onCommitted(tx, effectsOf(plan, [], seqs, finals, currencyOf, nowMs));
+        }
+        return holds.length;
+      }),
+    );
+  }
+
+  async function createAccounts(
+    newAccounts: readonly NewAccount[],
+  ): Promise<CreateAccountOutcome[]> {
+    const seen = new Set<string>();
+    const checks = newAccounts.map((account) => {
+      if (seen.has(account.accountId))
+        return { code: CreateAccountResultCode.DUPLICATE_IN_REQUEST };
+      const refusal = checkNewAccount(options.currencies, account);
+      if (refusal === undefined) seen.add(account.accountId);
+      return refusal;
+    });
+    const valid = newAccounts.filter((_, index) => checks[index] === undefined);
+    const nowMs = options.clock.now();
+    const { inserted, stored } = await withRetries(() =>
+      sql.transaction(async (tx) => {
+        const insert = await tx.query<{ id: string }>(
+          `INSERT INTO ledger_accounts (id, kind, currency, owner_id, constrained, created_at_ms)
+           SELECT * FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::boolean[], $6::bigint[])
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [
+            valid.map((a) => a.accountId),
+            valid.map((a) => a.kind),
+            valid.map((a) => a.currency),
+            valid.map((a) => a.ownerId),
+            valid.map((a) => isConstrainedKind(a.kind as AccountKind)),
+            valid.map(() => String(nowMs)),
+          ],
+        );
+        const rows = await tx.query<{ j: Json }>(
+          `SELECT ${ACCOUNT_JSON} AS j FROM ledger_accounts a WHERE a.id = ANY($1::text[])`,
+          [valid.map((a) => a.accountId)],
+        );
+        return {
+          inserted: new Set(insert.rows.map((row) => row.id)),
+          stored: new Map(
+            rows.rows.map((row) => {
+              const account = parseAccount(row.j);
+              return [account.accountId, account] as const;
+            }),
+          ),
+        };
+      }),
+    );
+    return newAccounts.map((account, index): CreateAccountOutcome => {
+      const refusal = checks[index];
+      if (refusal !== undefined) return { accountId: account.accountId, code: refusal.code };
+      const existing = stored.get(account.accountId)!;
+      if (inserted.has(account.accountId)) {
+        return {
+          accountId: account.accountId,
+          code: CreateAccountResultCode.OK,
+          account: existing,
+        };
+      }
+      const same =
+        existing.kind === account.kind &&
+        existing.currency === account.currency &&
+        existing.ownerId === account.ownerId;
+      return {
+        accountId: account.accountId,
+        code: same
+          ? CreateAccountResultCode.ALREADY_EXISTS_SAME
+          : CreateAccountResultCode.ID_REUSED_DIFFERENT_CONTENT,
+        account: existing,
+      };
+    });
+  }
+
+  async function lookupAccounts(ids: readonly string[]): Promise<Account[]> {
+    const rows = await sql.query<{ j: Json }>(
+      `SELECT ${ACCOUNT_JSON} AS j FROM ledger_accounts a WHERE a.id = ANY($1::text[])`,
+      [unique(ids)],
+    );
+    const byId = new Map(
+      rows.rows.map((row) => {
+        const account = parseAccount(row.j);
+        return [account.accountId, account] as const;
+      }),
+    );
+    return ids.flatMap((id) => {
+      const account = byId.get(id);
+      if (account === undefined) return [];
+      byId.delete(id);
+      return [account];
+    });
+  }
+
+  async function accountsOfOwner(ownerId: string): Promise<Account[]> {
+    const rows = await sql.query<{ j: Json }>(
+      `SELECT ${ACCOUNT_JSON} AS j FROM ledger_accounts a WHERE a.owner_id = $1 AND a.owner_id <> '' ORDER BY a.id`,
+      [ownerId],
+    );
+    return rows.rows.map((row) => parseAccount(row.j));
+  }
+
+  async function lookupTransfers(ids: readonly string[]): Promise<Transfer[]> {
+    const rows = await sql.query<{ j: Json }>(
+      `SELECT ${TRANSFER_JSON} AS j FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       WHERE t.id = ANY($1::text[])`,
+      [unique(ids)],
+    );
+    const byId = new Map(
+      rows.rows.map((row) => {
+        const { transfer } = parseTransfer(row.j);
+        return [transfer.transferId, transfer] as const;
+      }),
+    );
+    return ids.flatMap((id) => {
+      const transfer = byId.get(id);
+      if (transfer === undefined) return [];
+      byId.delete(id);
+      return [transfer];
+    });
+  }
+
+  async function listAccountTransfers(query: ListTransfersQuery): Promise<TransferPage> {
+    const account = await sql.query('SELECT 1 FROM ledger_accounts WHERE id = $1', [
+      query.accountId,
+    ]);
+    if (account.rows.length === 0)
+      throw new NotFoundError(`account ${query.accountId} does not exist`);
+    const direction = query.newestFirst ? 'DESC' : 'ASC';
+    const cursorOp = query.newestFirst ? '<' : '>';
+    const rows = await sql.query<{ j: Json }>(
+      `SELECT ${TRANSFER_JSON} AS j FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
+         AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
+         AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
+         AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
+         AND ($5::bigint IS NULL OR t.seq ${cursorOp} $5::bigint)
+       ORDER BY t.seq ${direction}
+       LIMIT $6`,
+      [
+        query.accountId,
+        [...query.codes],
+        String(query.fromMs),
+        String(query.toMs),
+        query.afterSequence === undefined ? null : query.afterSequence.toString(),
+        query.limit + 1,
+      ],
+    );
+    const transfers = rows.rows.map((row) => parseTransfer(row.j).transfer);
+    if (transfers.length <= query.limit) return { transfers };
+    transfers.length = query.limit;
+    return { transfers, nextAfterSequence: transfers[transfers.length - 1]!.sequence };
+  }
+
+  async function getLedgerTotals(currency: string): Promise<LedgerCurrencyTotals[]> {
+    const rows = await sql.query<{
+      currency: string;
+      dpend: string;
+      dpost: string;
+      cpend: string;
+      cpost: string;
+      n: string;
+    }>(
+      `SELECT currency, sum(debits_pending)::text AS dpend, sum(debits_posted)::text AS dpost,
+         sum(credits_pending)::text AS cpend, sum(credits_posted)::text AS cpost, count(*)::text AS n
+       FROM ledger_accounts WHERE ($1 = '' OR currency = $1)
+       GROUP BY currency ORDER BY currency COLLATE "C"`,
+      [currency],
+    );
+    return rows.rows.map((row) => ({
+      currency: row.currency,
+      totals: {
+        debitsPending: BigInt(row.dpend),
+        debitsPosted: BigInt(row.dpost),
+        creditsPending: BigInt(row.cpend),
+        creditsPosted: BigInt(row.cpost),
+      },
+      accountCount: Number(row.n),
+    }));
+  }
+
+  return {
+    createAccounts,
+    lookupAccounts,
+    accountsOfOwner,
+    submitTransfers,
+    lookupTransfers,
+    listAccountTransfers,
+    getLedgerTotals,
+    expirePendingTransfers,
+  };
+}
+
+/** Options of {@link withGroupCommit}. */
+export interface GroupCommitOptions {
+  /** Most commands in one shared transaction; default 1000 (the contract's batch limit). */
+  readonly maxCommands?: number;
+  /** Shared transactions running at once; default 2 (keeps pool connections for reads). */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * Group commit (ledger.proto: "concurrent calls may share one commit without changing their
+ * results"): concurrent `submitTransfers` calls are queued and applied together as one batch in
+ * one SQL transaction, each caller getting exactly its own results, in its own order, only after
+ * the shared commit. A call runs alone when it is large, ends with an open linked chain (which
+ * would otherwise swallow the next call's commands) or reuses an id of a call already in the
+ * group (so it sees that call's committed transfer, as it would sequentially). Calls are grouped
+ * in arrival order; a lone call is not delayed. Other operations pass through unchanged.
+ */
+export function withGroupCommit(store: LedgerStore, options: GroupCommitOptions = {}): LedgerStore {
+  const maxCommands = options.maxCommands ?? 1000;
+  const maxInFlight = options.maxInFlight ?? 2;
+  interface Waiting {
+    readonly commands: readonly TransferCommand[];
+    resolve(results: TransferOutcome[]): void;
+    reject(error: unknown): void;
+  }
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+
+  async function run(group: readonly Waiting[]): Promise<void> {
+    try {
+      const results = await store.submitTransfers(group.flatMap((waiting) => waiting.commands));
+      let offset = 0;
+      for (const waiting of group) {
+        waiting.resolve(results.slice(offset, offset + waiting.commands.length));
+        offset += waiting.commands.length;
+      }
+    } catch (error) {
+      for (const waiting of group) waiting.reject(error);
+    }
+  }
+
+  function pump(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const group: Waiting[] = [];
+      const ids = new Set<string>();
+      let size = 0;
+      for (let next = queue[0]; next !== undefined; next = queue[0]) {
+        if (size + next.commands.length > maxCommands) break;
+        if (group.length > 0 && next.commands.some((c) => ids.has(c.transferId))) break;
+        queue.shift();
+        group.push(next);
+        size += next.commands.length;
+        for (const c of next.commands) ids.add(c.transferId);
+      }
+      inFlight += 1;
+      void run(group).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+  }
+
+  return {
+    ...store,
+    submitTransfers(commands) {
+      const last = commands[commands.length - 1];
+      if (last === undefined || last.linked || commands.length >= maxCommands) {
+        return store.submitTransfers(commands);
+      }
+      return new Promise<TransferOutcome[]>((resolve, reject) => {
+        queue.push({ commands, resolve, reject });
+        pump();
+      });
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Who may call each user-service RPC (contract comments in user.proto and internal.proto). The
+ * interceptor enforces the role; handlers then enforce ownership (a viewer reads only their own
+ * data) and, for internal RPCs, which service may call.
+ */
+import {
+  anyUser,
+  definePolicy,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
+import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
+
+const ownPlayer = ['viewer', 'streamer'] as const;
+
+/** Access policy of UserService (Register, Login, Refresh, Logout and GetJwks need no token). */
+export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
+  register: ['public'],
+  login: ['public'],
+  refresh: ['public'],
+  logout: ['public'],
+  getJwks: ['public'],
+  getProfile: anyUser,
+  updateProfile: anyUser,
+  startKyc: ownPlayer,
+  getKycStatus: anyUser,
+  listKycCases: ['admin'],
+  reviewKyc: ['admin'],
+  getLimits: anyUser,
+  setDepositLimit: ownPlayer,
+  setLossLimit: ownPlayer,
+  startCoolOff: ownPlayer,
+  selfExclude: ownPlayer,
+  freezeAccount: ['admin'],
+  unfreezeAccount: ['admin'],
+  listUsers: ['admin'],
+  getWallet: anyUser,
+  listTransactions: anyUser,
+});
+
+/** Access policy of UserInternalService: services only, never user tokens. */
+export const userInternalServicePolicy: AccessPolicy = definePolicy(UserInternalService, {
+  checkEligibility: ['service'],
+  getUsers: ['service'],
+  grantRole: ['service'],
+});
