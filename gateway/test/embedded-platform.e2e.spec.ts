@@ -7,6 +7,7 @@ import {
 import type { DescService } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { pgliteTemplate } from '@streambet/testkit/sql';
@@ -75,10 +76,10 @@ describe('the embedded platform (npm start)', () => {
 
   for (const [protocol, transport] of Object.entries(transports)) {
     it(`given a public RPC whose logic comes later, when called through the gateway over ${protocol}, then it answers UNIMPLEMENTED`, async () => {
-      const pool = createClient(PoolService, transport(platform.gatewayUrl));
-      const error = await codeOf(pool.listMarkets({}));
+      const settlement = createClient(SettlementService, transport(platform.gatewayUrl));
+      const error = await codeOf(settlement.getSettlement({ marketId: 'm-1' }));
       expect(error.code).toBe(Code.Unimplemented);
-      expect(error.rawMessage).toContain('ListMarkets is not implemented');
+      expect(error.rawMessage).toContain('GetSettlement is not implemented');
     });
   }
 

@@ -5,6 +5,7 @@ import { createClient, Code, ConnectError } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { generateSigningKeyPair, type SigningKeyPair } from '@streambet/platform/auth/tokens';
 import { realServers } from '@streambet/testkit/env';
 import { spawnService, type ServiceProcess } from '@streambet/testkit/process';
@@ -48,13 +49,16 @@ function keyEnv(): Record<string, string> {
   };
 }
 
-async function listMarketsCode(baseUrl: string): Promise<Code> {
+/** The code of a public call whose logic comes later (SettlementService.GetSettlement). */
+async function getSettlementCode(baseUrl: string): Promise<Code> {
   try {
-    await createClient(PoolService, createGrpcTransport({ baseUrl })).listMarkets({});
+    await createClient(SettlementService, createGrpcTransport({ baseUrl })).getSettlement({
+      marketId: 'm-1',
+    });
   } catch (error) {
     return ConnectError.from(error).code;
   }
-  throw new Error('ListMarkets unexpectedly succeeded');
+  throw new Error('GetSettlement unexpectedly succeeded');
 }
 
 describe('every deployable as its own process', () => {
@@ -76,7 +80,7 @@ describe('every deployable as its own process', () => {
     }
   });
 
-  it('given embedded storage and a bus that is down, then it serves calls, readiness names the bus, and SIGTERM stops it cleanly', async () => {
+  it('given embedded storage and a bus that is down, then it serves calls, readiness names the bus and its consumers, and SIGTERM stops it cleanly', async () => {
     const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
     try {
       const pool = start(entryPoints.pool, {
@@ -90,12 +94,20 @@ describe('every deployable as its own process', () => {
       });
       const ready = await pool.waitForLog('service ready');
       const url = String(ready.url);
-      expect(await listMarketsCode(url)).toBe(Code.Unimplemented);
+      const unknownMarket = await createClient(PoolService, createGrpcTransport({ baseUrl: url }))
+        .getMarket({ marketId: 'no-such-market' })
+        .then(
+          () => undefined,
+          (error: unknown) => ConnectError.from(error).code,
+        );
+      expect(unknownMarket).toBe(Code.NotFound);
       const probe = await fetch(`${url}/health/ready`);
       expect(probe.status).toBe(503);
       const body = (await probe.json()) as { status: string; failing: Record<string, string> };
       expect(body.status).toBe('failing');
-      expect(Object.keys(body.failing)).toEqual(['bus']);
+      // The pool's event consumers cannot subscribe yet: readiness names them too.
+      expect(Object.keys(body.failing)).toEqual(expect.arrayContaining(['bus', 'consumers']));
+      expect(Object.keys(body.failing)).not.toContain('database');
       pool.child.kill('SIGTERM');
       expect(await pool.exited).toBe(0);
       expect(pool.stdout()).toContain('"msg":"service stopped"');
@@ -121,7 +133,7 @@ describe('every deployable as its own process', () => {
       });
 
       it('given a service and the gateway as separate processes, then the service is ready on PostgreSQL and Redis, calls flow through the gateway, and both stop on SIGTERM', async () => {
-        const pool = start(entryPoints.pool, {
+        const settlement = start(entryPoints.settlement, {
           ...keyEnv(),
           HOST: '127.0.0.1',
           PORT: '0',
@@ -130,8 +142,8 @@ describe('every deployable as its own process', () => {
           CACHE: 'redis',
           REDIS_URL: realServers.redisUrl,
         });
-        const poolUrl = String((await pool.waitForLog('service ready')).url);
-        const probe = await fetch(`${poolUrl}/health/ready`);
+        const settlementUrl = String((await settlement.waitForLog('service ready')).url);
+        const probe = await fetch(`${settlementUrl}/health/ready`);
         expect({ status: probe.status, body: await probe.json() }).toEqual({
           status: 200,
           body: { status: 'ok' },
@@ -140,16 +152,16 @@ describe('every deployable as its own process', () => {
         const gateway = start(entryPoints.gateway, {
           HOST: '127.0.0.1',
           PORT: '0',
-          POOL_SERVICE_URL: poolUrl,
+          SETTLEMENT_SERVICE_URL: settlementUrl,
         });
         const gatewayUrl = String((await gateway.waitForLog('gateway ready')).url);
-        expect(await listMarketsCode(gatewayUrl)).toBe(Code.Unimplemented);
+        expect(await getSettlementCode(gatewayUrl)).toBe(Code.Unimplemented);
 
         gateway.child.kill('SIGTERM');
-        pool.child.kill('SIGTERM');
+        settlement.child.kill('SIGTERM');
         expect(await gateway.exited).toBe(0);
-        expect(await pool.exited).toBe(0);
-        expect(pool.stdout()).toContain('"msg":"service stopped"');
+        expect(await settlement.exited).toBe(0);
+        expect(settlement.stdout()).toContain('"msg":"service stopped"');
       });
     },
   );

@@ -178,10 +178,14 @@ export async function startService<C extends PlatformConfig>(
   };
 
   const parts = await definition.create(context);
+  relay.start();
+  const consumers = createConsumerSet(name, parts.consumers ?? [], { sql, bus, logger });
+  await consumers.firstAttempt;
   const health = createHealth({
     checks: {
       database: () => sql.ping(),
       bus: () => bus.ping(),
+      consumers: () => consumers.check(),
       ...parts.readiness,
     },
   });
@@ -210,11 +214,6 @@ export async function startService<C extends PlatformConfig>(
     ...(parts.http === undefined ? {} : { http: parts.http }),
   });
 
-  relay.start();
-  const subscriptions: Subscription[] = [];
-  for (const consumer of parts.consumers ?? []) {
-    subscriptions.push(await subscribeConsumer(name, consumer, { sql, bus, logger }));
-  }
   for (const task of parts.tasks ?? []) task.start();
   const address = await server.listen();
 
@@ -230,7 +229,7 @@ export async function startService<C extends PlatformConfig>(
         await server.shutdown(config.SHUTDOWN_GRACE_MS);
         await settleAll(logger, [
           ...(parts.tasks ?? []).map((task) => () => task.stop()),
-          ...subscriptions.map((subscription) => () => subscription.close()),
+          () => consumers.close(),
           async () => parts.stop?.(),
           () => relay.flush(),
           () => relay.stop(),
@@ -271,4 +270,67 @@ async function subscribeConsumer(
         { spanName: `consume ${event.type}` },
       ),
   });
+}
+
+/** The service's consumers, subscribed now or, while the bus is unreachable, retried in the background. */
+interface ConsumerSet {
+  /** Settles once every consumer had one try (subscribed or scheduled for retry). */
+  readonly firstAttempt: Promise<void>;
+  /** Readiness: rejects while a consumer is not subscribed. */
+  check(): Promise<void>;
+  /** Stops retrying and closes every subscription (in-flight handlers finish first). */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes every consumer. A bus that is down at start must not stop the service: its RPCs still
+ * serve (a failing dependency degrades one feature, not the mesh), readiness says which consumers
+ * are missing, and each is retried with backoff (0.2 s doubling to 10 s) until it subscribes.
+ */
+function createConsumerSet(
+  service: ServiceName,
+  consumers: readonly EventConsumer[],
+  deps: { sql: Sql; bus: EventBus; logger: Logger },
+): ConsumerSet {
+  const subscriptions: Subscription[] = [];
+  const missing = new Set(consumers.map((consumer) => consumer.name));
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  const attempt = async (consumer: EventConsumer, delayMs: number): Promise<void> => {
+    if (closed) return;
+    try {
+      const subscription = await subscribeConsumer(service, consumer, deps);
+      if (closed) {
+        await subscription.close();
+        return;
+      }
+      subscriptions.push(subscription);
+      missing.delete(consumer.name);
+    } catch (error) {
+      deps.logger.warn(
+        { err: error, consumer: consumer.name, retryInMs: delayMs },
+        'subscribing an event consumer failed; retrying',
+      );
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void attempt(consumer, Math.min(delayMs * 2, 10_000));
+      }, delayMs);
+      timers.add(timer);
+    }
+  };
+
+  return {
+    firstAttempt: Promise.all(consumers.map((consumer) => attempt(consumer, 200))).then(() => {}),
+    check: () =>
+      missing.size === 0
+        ? Promise.resolve()
+        : Promise.reject(new Error(`not subscribed yet: ${[...missing].join(', ')}`)),
+    async close() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
+    },
+  };
 }
