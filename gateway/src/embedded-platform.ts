@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -84,25 +85,43 @@ const entries: readonly EmbeddedEntry[] = [
   entry(analyticsService, loadAnalyticsConfig),
 ];
 
-/** Keys of the embedded platform, generated once and kept under the data folder. */
+/** Keys and secrets of the embedded platform, generated once and kept under the data folder. */
 export interface EmbeddedKeys {
   readonly servicePrivateJwk: JWK;
   readonly servicePublicJwks: JSONWebKeySet;
+  readonly userTokenPrivateJwk: JWK;
+  readonly kycWebhookSecret: string;
+  readonly deviceIdHashKey: string;
+}
+
+/** Fills in whatever `given` lacks with fresh keys (an older keys.json, or a test's partial set). */
+async function completeKeys(given: Partial<EmbeddedKeys>): Promise<EmbeddedKeys> {
+  const service =
+    given.servicePrivateJwk !== undefined && given.servicePublicJwks !== undefined
+      ? { privateJwk: given.servicePrivateJwk, publicJwks: given.servicePublicJwks }
+      : await generateSigningKeyPair('embedded-service');
+  return {
+    servicePrivateJwk: service.privateJwk,
+    servicePublicJwks: service.publicJwks,
+    userTokenPrivateJwk:
+      given.userTokenPrivateJwk ?? (await generateSigningKeyPair('embedded-user')).privateJwk,
+    kycWebhookSecret: given.kycWebhookSecret ?? randomBytes(24).toString('base64url'),
+    deviceIdHashKey: given.deviceIdHashKey ?? randomBytes(24).toString('base64url'),
+  };
 }
 
 async function loadOrCreateKeys(dataDir: string): Promise<EmbeddedKeys> {
   const file = path.join(dataDir, 'keys.json');
+  let stored: Partial<EmbeddedKeys> = {};
   try {
-    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as EmbeddedKeys;
+    stored = JSON.parse(await fs.promises.readFile(file, 'utf8')) as Partial<EmbeddedKeys>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const pair = await generateSigningKeyPair('embedded-service');
-  const keys: EmbeddedKeys = {
-    servicePrivateJwk: pair.privateJwk,
-    servicePublicJwks: pair.publicJwks,
-  };
-  await fs.promises.writeFile(file, JSON.stringify(keys), { mode: 0o600 });
+  const keys = await completeKeys(stored);
+  if (JSON.stringify(keys) !== JSON.stringify(stored)) {
+    await fs.promises.writeFile(file, JSON.stringify(keys), { mode: 0o600 });
+  }
   return keys;
 }
 
@@ -134,8 +153,8 @@ export interface EmbeddedPlatformOptions {
   readonly env?: Environment;
   /** A data-folder template for in-memory PGlite (tests: skips initdb). */
   readonly template?: Blob;
-  /** Service-credential keys to use (tests mint tokens with them); default: generated, kept in dataDir. */
-  readonly keys?: EmbeddedKeys;
+  /** Keys to use (tests mint tokens with them); missing ones are generated (and kept in dataDir). */
+  readonly keys?: Partial<EmbeddedKeys>;
 }
 
 /** The whole platform in one process. */
@@ -163,13 +182,9 @@ export async function startEmbeddedPlatform(
   });
   if (options.dataDir !== undefined) await fs.promises.mkdir(options.dataDir, { recursive: true });
   const keys =
-    options.keys ??
-    (options.dataDir === undefined
-      ? await (async () => {
-          const pair = await generateSigningKeyPair('embedded-service');
-          return { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks };
-        })()
-      : await loadOrCreateKeys(options.dataDir));
+    options.dataDir === undefined
+      ? await completeKeys(options.keys ?? {})
+      : await loadOrCreateKeys(options.dataDir);
   const db = await openEmbeddedDatabase({
     ...(options.dataDir === undefined ? {} : { dataDir: path.join(options.dataDir, 'pglite') }),
     ...(options.template === undefined ? {} : { template: options.template }),
@@ -192,6 +207,9 @@ export async function startEmbeddedPlatform(
     ...(options.dataDir === undefined ? {} : { DATA_DIR: options.dataDir }),
     SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.servicePrivateJwk),
     SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(keys.servicePublicJwks),
+    USER_TOKEN_PRIVATE_JWK: JSON.stringify(keys.userTokenPrivateJwk),
+    KYC_WEBHOOK_SECRET: keys.kycWebhookSecret,
+    DEVICE_ID_HASH_KEY: keys.deviceIdHashKey,
     USER_JWKS_URL: `${urls.get('user')}/.well-known/jwks.json`,
   };
   for (const [name, url] of urls) sharedEnv[serviceUrlVariable(name)] = url;

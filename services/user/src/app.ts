@@ -1,59 +1,189 @@
-import { anyUser, definePolicy } from '@streambet/platform/auth/auth-interceptor';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { UserConfig } from './config.js';
+import { createIdentityStore } from './identity-store.js';
+import { createFakeKycProvider } from './kyc-provider.js';
+import { createKycWebhookHandler } from './kyc-webhook.js';
+import { createLedgerInternalService, ledgerPolicy, startHoldExpiry } from './ledger-service.js';
+import { createLedgerStore, withGroupCommit } from './ledger-store.js';
 import { userMigrations } from './migrations/index.js';
+import { createPasswordHasher } from './password-hasher.js';
+import { createPaymentEventHandler, createSettlementEventHandler } from './payment-events.js';
+import { createTokenIssuer } from './token-issuer.js';
+import { createUserInternalService } from './user-internal-service.js';
+import { userInternalServicePolicy, userServicePolicy } from './user-policy.js';
+import {
+  applyDueLimitChanges,
+  createUserService,
+  type UserServiceSettings,
+} from './user-service.js';
 
-/** The user service as the platform runs it: identity, KYC, limits and the ledger (issue 3). */
+/** Where the user service publishes the public keys of its access tokens. */
+export const jwksPath = '/.well-known/jwks.json';
+/** Where the KYC provider posts its decisions (signed; the raw body is verified). */
+export const kycWebhookPath = '/webhooks/kyc';
+const maxWebhookBytes = 64 * 1024;
+const limitSweepIntervalMs = 60_000;
+
+/**
+ * The user service: identity, KYC, responsible-gambling limits and the ledger. GetWallet and
+ * ListTransactions (the wallet view over the ledger) are not wired yet and answer UNIMPLEMENTED.
+ */
 export const userService: ServiceDefinition<UserConfig> = {
   name: 'user',
   migrations: userMigrations,
-  create: () => ({
-    routes(router) {
-      router.service(UserService, {});
-      router.service(UserInternalService, {});
-      router.service(LedgerInternalService, {});
-    },
-    policy: {
-      ...definePolicy(UserService, {
-        register: ['public'],
-        login: ['public'],
-        refresh: ['public'],
-        logout: anyUser,
-        getProfile: anyUser,
-        updateProfile: anyUser,
-        getJwks: ['public'],
-        startKyc: anyUser,
-        getKycStatus: anyUser,
-        listKycCases: ['admin'],
-        reviewKyc: ['admin'],
-        getLimits: anyUser,
-        setDepositLimit: anyUser,
-        setLossLimit: anyUser,
-        startCoolOff: anyUser,
-        selfExclude: anyUser,
-        freezeAccount: ['admin'],
-        unfreezeAccount: ['admin'],
-        listUsers: ['admin'],
-        getWallet: anyUser,
-        listTransactions: anyUser,
-      }),
-      ...definePolicy(UserInternalService, {
-        checkEligibility: ['service'],
-        getUsers: ['service'],
-        grantRole: ['service'],
-      }),
-      ...definePolicy(LedgerInternalService, {
-        createAccounts: ['service'],
-        lookupAccounts: ['service'],
-        submitTransfers: ['service'],
-        lookupTransfers: ['service'],
-        getAccountBalances: ['service'],
-        listAccountTransfers: ['service'],
-        getLedgerTotals: ['service'],
-      }),
-    },
-  }),
+  create(ctx) {
+    const { sql, clock, config } = ctx;
+    const settings: UserServiceSettings = {
+      realCurrency: config.REAL_CURRENCY,
+      kycThresholdMinor: BigInt(config.KYC_DEPOSIT_THRESHOLD_MINOR),
+      refreshTokenTtlSeconds: config.USER_REFRESH_TOKEN_TTL_SECONDS,
+      deviceIdHashKey: config.DEVICE_ID_HASH_KEY,
+    };
+    const store = createIdentityStore(sql, { clock });
+    const tokens = createTokenIssuer({
+      signingKey: config.USER_TOKEN_PRIVATE_JWK,
+      issuer: config.USER_TOKEN_ISSUER,
+      audience: config.USER_TOKEN_AUDIENCE,
+      accessTokenTtlSeconds: config.USER_ACCESS_TOKEN_TTL_SECONDS,
+      clock,
+    });
+    const ledger = withGroupCommit(
+      createLedgerStore(sql, { clock, currencies: { real: config.REAL_CURRENCY } }),
+    );
+    const handleKycWebhook = createKycWebhookHandler({
+      sql,
+      store,
+      clock,
+      secret: config.KYC_WEBHOOK_SECRET,
+    });
+    const paymentEvents = createPaymentEventHandler({
+      sql,
+      store,
+      realCurrency: config.REAL_CURRENCY,
+    });
+    const settlementEvents = createSettlementEventHandler({
+      sql,
+      store,
+      realCurrency: config.REAL_CURRENCY,
+    });
+    let holdExpiry: { stop(): Promise<void> } | undefined;
+    let limitSweep: NodeJS.Timeout | undefined;
+
+    return {
+      routes(router) {
+        router.service(
+          UserService,
+          createUserService({
+            sql,
+            store,
+            clock,
+            settings,
+            hasher: createPasswordHasher(),
+            tokens,
+            // No real KYC provider can be reached from here yet; the fake accepts submissions and
+            // decisions arrive through the signed webhook, exactly as a real provider's would.
+            kycProvider: createFakeKycProvider({ secret: config.KYC_WEBHOOK_SECRET, clock }),
+          }),
+        );
+        router.service(
+          UserInternalService,
+          createUserInternalService({ sql, store, clock, settings }),
+        );
+        router.service(LedgerInternalService, createLedgerInternalService({ store: ledger }));
+      },
+      policy: { ...userServicePolicy, ...userInternalServicePolicy, ...ledgerPolicy },
+      http: (req, res) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (req.method === 'GET' && path === jwksPath) {
+          res.writeHead(200, {
+            'content-type': 'application/jwk-set+json',
+            'cache-control': `public, max-age=${tokens.jwksMaxAgeSeconds}`,
+          });
+          res.end(tokens.jwksJson());
+          return true;
+        }
+        if (req.method === 'POST' && path === kycWebhookPath) {
+          void serveWebhook(req, res, handleKycWebhook, ctx.logger);
+          return true;
+        }
+        return false;
+      },
+      consumers: [
+        {
+          name: 'payment-deposits',
+          topics: ['payment'],
+          handleIdempotently: async (e) => void (await paymentEvents(e)),
+        },
+        {
+          name: 'settlement-losses',
+          topics: ['settlement'],
+          handleIdempotently: async (e) => void (await settlementEvents(e)),
+        },
+      ],
+      tasks: [
+        {
+          name: 'hold-expiry',
+          start() {
+            holdExpiry = startHoldExpiry({
+              store: ledger,
+              clock,
+              onError: (error) => ctx.logger.error({ err: error }, 'hold expiry sweep failed'),
+            });
+          },
+          async stop() {
+            await holdExpiry?.stop();
+          },
+        },
+        {
+          name: 'limit-sweep',
+          start() {
+            limitSweep = setInterval(() => {
+              applyDueLimitChanges({ sql, store, clock, settings }).catch((error: unknown) =>
+                ctx.logger.error({ err: error }, 'applying due limit changes failed'),
+              );
+            }, limitSweepIntervalMs);
+            limitSweep.unref();
+          },
+          stop() {
+            clearInterval(limitSweep);
+            return Promise.resolve();
+          },
+        },
+      ],
+    };
+  },
 };
+
+/** Reads the raw body (bounded) and answers with the webhook handler's verdict. */
+async function serveWebhook(
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+  handle: ReturnType<typeof createKycWebhookHandler>,
+  logger: { error(fields: object, message: string): void },
+): Promise<void> {
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxWebhookBytes) {
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: `body larger than ${maxWebhookBytes} bytes` }));
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const answer = await handle(new Uint8Array(Buffer.concat(chunks)), req.headers);
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer.body));
+  } catch (error) {
+    logger.error({ err: error }, 'KYC webhook failed');
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'internal error' }));
+  }
+}

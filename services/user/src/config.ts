@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import {
+  configSchemas,
   defineConfig,
   loadConfig,
   type Config,
@@ -15,6 +17,54 @@ import {
  */
 export const userConfigSpec = defineConfig({
   ...platformConfigSpec('user'),
+  USER_TOKEN_PRIVATE_JWK: {
+    schema: configSchemas.json(
+      z
+        .object({
+          kty: z.literal('OKP'),
+          crv: z.literal('Ed25519'),
+          d: z.string(),
+          kid: z.string().min(1),
+        })
+        .loose(),
+    ),
+    description:
+      'Ed25519 private JWK (JSON, with kid) that signs user access tokens; its public half is served at /.well-known/jwks.json',
+    secret: true,
+  },
+  USER_ACCESS_TOKEN_TTL_SECONDS: {
+    schema: configSchemas.int(60, 3600),
+    description: 'Lifetime of a user access token, in seconds (short: a stolen token expires soon)',
+    default: '900',
+  },
+  USER_REFRESH_TOKEN_TTL_SECONDS: {
+    schema: configSchemas.int(3600, 90 * 86_400),
+    description: 'Lifetime of a refresh token (a session without activity), in seconds',
+    default: '2592000',
+  },
+  REAL_CURRENCY: {
+    schema: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as BRL or USD'),
+    description:
+      "The deployment's one real-money currency (ISO 4217); PTS is always the play currency",
+    default: 'BRL',
+  },
+  KYC_DEPOSIT_THRESHOLD_MINOR: {
+    schema: configSchemas.int(0),
+    description:
+      'Lifetime deposits (minor units of REAL_CURRENCY) above which KYC becomes required',
+    default: '200000',
+  },
+  KYC_WEBHOOK_SECRET: {
+    schema: z.string().min(16, 'must be at least 16 characters'),
+    description: "Shared secret of the KYC provider's webhook signature (HMAC-SHA256)",
+    secret: true,
+  },
+  DEVICE_ID_HASH_KEY: {
+    schema: z.string().min(16, 'must be at least 16 characters'),
+    description:
+      'Key for hashing device ids before they go into events (fraud analysis without raw ids)',
+    secret: true,
+  },
 });
 
 /** The user service's configuration, validated and frozen. */

@@ -54,13 +54,19 @@ export interface ServiceContext<C extends PlatformConfig = PlatformConfig> {
 }
 
 /**
- * An event consumer. Its effect runs in the same transaction as its inbox row (exactly-once
- * effect under at-least-once delivery); its consumer group is `<service>.<name>`.
+ * An event consumer, subscribed as consumer group `<service>.<name>`. Either the platform makes its
+ * effect exactly-once — `handle` runs in the same transaction as the event's inbox row — or the
+ * consumer does it itself (`handleIdempotently`, e.g. when its store records the event id in its
+ * own transaction).
  */
-export interface EventConsumer {
+export type EventConsumer =
+  | (ConsumerBase & { handle(event: EventEnvelope, tx: SqlExecutor): Promise<void> })
+  | (ConsumerBase & { handleIdempotently(event: EventEnvelope): Promise<void> });
+
+/** What every {@link EventConsumer} has. */
+export interface ConsumerBase {
   readonly name: string;
   readonly topics: readonly string[];
-  handle(event: EventEnvelope, tx: SqlExecutor): Promise<void>;
   /** Attempts before the event goes to the dead-letter topic; default the bus's (5). */
   readonly maxAttempts?: number;
 }
@@ -252,6 +258,15 @@ async function subscribeConsumer(
   deps: { sql: Sql; bus: EventBus; logger: Logger },
 ): Promise<Subscription> {
   const group = `${service}.${consumer.name}`;
+  const apply: (event: EventEnvelope) => Promise<void> =
+    'handleIdempotently' in consumer
+      ? (event) => consumer.handleIdempotently(event)
+      : async (event) => {
+          const applied = await handleOnce(deps.sql, group, event, (tx) =>
+            consumer.handle(event, tx),
+          );
+          if (!applied) deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
+        };
   return deps.bus.subscribe({
     group,
     topics: consumer.topics,
@@ -260,13 +275,9 @@ async function subscribeConsumer(
       withExtractedContext(
         event.headers,
         () =>
-          runWithLogContext({ requestId: event.headers['request-id'] ?? event.id }, async () => {
-            const applied = await handleOnce(deps.sql, group, event, (tx) =>
-              consumer.handle(event, tx),
-            );
-            if (!applied)
-              deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
-          }),
+          runWithLogContext({ requestId: event.headers['request-id'] ?? event.id }, () =>
+            apply(event),
+          ),
         { spanName: `consume ${event.type}` },
       ),
   });
