@@ -10,6 +10,11 @@ import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb'
 import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
@@ -159,6 +164,45 @@ describe('the embedded platform (npm start)', () => {
     const headers = { authorization: `Bearer ${login.tokens!.accessToken}` };
     const profile = await users.getProfile({ userId }, { headers });
     expect(profile.user?.displayName).toBe('Ana');
+    // The house grants play money through the internal ledger API (a service credential, straight
+    // to the user service); the viewer sees it in their wallet through the gateway.
+    const ledger = createClient(
+      LedgerInternalService,
+      createGrpcTransport({ baseUrl: platform.serviceUrls.get('user')! }),
+    );
+    const asService = { headers: { authorization: `Bearer ${await serviceToken()}` } };
+    const wallet = `wallet:${userId}:PTS`;
+    await ledger.createAccounts(
+      {
+        accounts: [
+          { accountId: wallet, kind: AccountKind.USER_WALLET, currency: 'PTS', ownerId: userId },
+          { accountId: 'house:PTS', kind: AccountKind.HOUSE, currency: 'PTS' },
+        ],
+      },
+      asService,
+    );
+    const grant = {
+      transferId: `grant-${userId}`,
+      kind: TransferKind.SINGLE_PHASE,
+      debitAccountId: 'house:PTS',
+      creditAccountId: wallet,
+      amountMinor: 50_000n,
+      currency: 'PTS',
+      code: TransferCode.PLAY_MONEY_GRANT,
+    };
+    await ledger.submitTransfers({ commands: [grant] }, asService);
+    // A retry with the same id moves nothing.
+    await ledger.submitTransfers({ commands: [grant] }, asService);
+    const balances = (await users.getWallet({}, { headers })).balances;
+    expect(balances.map((b) => [b.currency, b.availableMinor])).toEqual([
+      ['BRL', 0n],
+      ['PTS', 50_000n],
+    ]);
+    const otherUsersWallet = await codeOf(
+      users.getWallet({ userId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }, { headers }),
+    );
+    expect(otherUsersWallet.code).toBe(Code.PermissionDenied);
+
     const wrongPassword = await codeOf(
       users.login({ email: 'ana@example.com', password: 'not the password at all' }),
     );

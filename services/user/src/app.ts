@@ -15,6 +15,7 @@ import { createPasswordHasher } from './password-hasher.js';
 import { createPaymentEventHandler, createSettlementEventHandler } from './payment-events.js';
 import { createTokenIssuer } from './token-issuer.js';
 import { createUserInternalService } from './user-internal-service.js';
+import { createWalletService } from './wallet-service.js';
 import { userInternalServicePolicy, userServicePolicy } from './user-policy.js';
 import {
   applyDueLimitChanges,
@@ -30,8 +31,8 @@ const maxWebhookBytes = 64 * 1024;
 const limitSweepIntervalMs = 60_000;
 
 /**
- * The user service: identity, KYC, responsible-gambling limits and the ledger. GetWallet and
- * ListTransactions (the wallet view over the ledger) are not wired yet and answer UNIMPLEMENTED.
+ * The user service: identity, KYC, responsible-gambling limits and the ledger. The wallet view
+ * (GetWallet) reads the ledger; ListTransactions is not wired yet and answers UNIMPLEMENTED.
  */
 export const userService: ServiceDefinition<UserConfig> = {
   name: 'user',
@@ -76,9 +77,9 @@ export const userService: ServiceDefinition<UserConfig> = {
 
     return {
       routes(router) {
-        router.service(
-          UserService,
-          createUserService({
+        router.service(UserService, {
+          ...createWalletService({ ledger, realCurrency: config.REAL_CURRENCY }),
+          ...createUserService({
             sql,
             store,
             clock,
@@ -89,7 +90,7 @@ export const userService: ServiceDefinition<UserConfig> = {
             // decisions arrive through the signed webhook, exactly as a real provider's would.
             kycProvider: createFakeKycProvider({ secret: config.KYC_WEBHOOK_SECRET, clock }),
           }),
-        );
+        });
         router.service(
           UserInternalService,
           createUserInternalService({ sql, store, clock, settings }),

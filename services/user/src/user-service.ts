@@ -288,13 +288,13 @@ function amountLimitProto(
 // ---------------------------------------------------------------------------------------------
 // Callers and request checks
 
-interface UserCaller {
+export interface UserCaller {
   readonly userId: string;
   readonly role: RoleName;
   readonly sessionId: string | undefined;
 }
 
-function userCaller(ctx: HandlerContext): UserCaller {
+export function userCaller(ctx: HandlerContext): UserCaller {
   const caller = ctx.values.get(callerKey);
   if (caller.kind !== 'user') {
     throw new UnauthenticatedError(
@@ -325,7 +325,7 @@ export function requireUlid(field: string, value: string): string {
  * The user a read is about: the caller when `requested` is empty; another user only for admins
  * (PERMISSION_DENIED otherwise, before revealing whether that user exists).
  */
-function targetUser(caller: UserCaller, requested: string, what: string): string {
+export function targetUser(caller: UserCaller, requested: string, what: string): string {
   if (requested === '' || requested === caller.userId) return caller.userId;
   requireUlid('user_id', requested);
   if (caller.role !== 'admin') {
