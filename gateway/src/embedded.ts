@@ -1,5 +1,6 @@
 import { createLogger } from '@streambet/platform/log/logger';
 import { initTracing } from '@streambet/platform/obs/tracing';
+import { exitOnShutdownSignal } from '@streambet/platform/runtime/signals';
 import { startEmbeddedPlatform } from './embedded-platform.js';
 
 /**
@@ -16,21 +17,7 @@ logger.info(
   `StreamBet is ready: open ${platform.gatewayUrl}`,
 );
 
-let signalled = false;
-const stop = (signal: NodeJS.Signals): void => {
-  if (signalled) process.exit(1);
-  signalled = true;
-  logger.info({ signal }, 'shutting down');
-  platform
-    .shutdown()
-    .then(() => tracing.shutdown())
-    .then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+exitOnShutdownSignal(logger, async () => {
+  await platform.shutdown();
+  await tracing.shutdown();
+});

@@ -36,7 +36,7 @@ import {
   type Platform,
   type StakeLimits,
 } from './domain/market.js';
-import { encodeUlid } from './domain/ulid.js';
+import { encodeUlid } from '@streambet/platform/ids/ulid';
 import type { PoolSettings } from './config.js';
 import {
   channelSettingsToProto,

@@ -25,7 +25,7 @@ import {
 } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
-import { isUlid } from './domain/identity/ulid.js';
+import { isUlid } from '@streambet/platform/ids/ulid';
 import { normalizeRoles } from './domain/identity/roles.js';
 import {
   describeIneligibility,

@@ -66,7 +66,7 @@ import {
   loginRetryAfterMs,
   type LoginThrottlePolicy,
 } from './domain/identity/throttle.js';
-import { encodeUlid, isUlid } from './domain/identity/ulid.js';
+import { encodeUlid, isUlid } from '@streambet/platform/ids/ulid';
 import {
   displayNameViolation,
   normalizeEmail,

@@ -1,6 +1,7 @@
 import { createLogger } from '../log/logger.js';
 import { initTracing } from '../obs/tracing.js';
 import { openInfra } from './infra.js';
+import { exitOnShutdownSignal } from './signals.js';
 import type { PlatformConfig } from './platform-config.js';
 import { startService, type RunningService, type ServiceDefinition } from './service-host.js';
 
@@ -26,26 +27,9 @@ export async function runStandalone<C extends PlatformConfig>(
   }
   logger.info({ url: service.url, startupMs: Date.now() - startedAtMs }, 'service ready');
 
-  let signalled = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (signalled) {
-      logger.warn({ signal }, 'second signal: exiting without waiting');
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info({ signal }, 'shutting down');
-    service
-      .shutdown()
-      .then(() => tracing.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnShutdownSignal(logger, async () => {
+    await service.shutdown();
+    await tracing.shutdown();
+  });
   return service;
 }

@@ -110,10 +110,7 @@ export async function migrate(
     });
     if (ran) {
       appliedNow.push(migration.id);
-      options.logger?.info(
-        { migrationId: migration.id },
-        'migration applied',
-      );
+      options.logger?.info({ migrationId: migration.id }, 'migration applied');
     }
   }
   return { applied: appliedNow };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { adulthoodStartsAtMs, isAdultAt, isRealDate } from '../../src/domain/identity/age.js';
 import { normalizeRoles, primaryRole } from '../../src/domain/identity/roles.js';
 import { decideRefresh } from '../../src/domain/identity/session.js';
-import { encodeUlid, isUlid } from '../../src/domain/identity/ulid.js';
+import { encodeUlid, isUlid } from '@streambet/platform/ids/ulid';
 import { validateRegistration } from '../../src/domain/identity/validation.js';
 
 const now = Date.UTC(2026, 10, 20, 12);

@@ -1,9 +1,11 @@
 /**
- * ULIDs (26 chars of Crockford base32: 48-bit ms timestamp then 80 random bits), the id format of
- * markets and outcomes in the contract. Pure: time and randomness come in as arguments.
+ * ULIDs (26 chars of Crockford base32: 48-bit ms timestamp then 80 random bits), the id format the
+ * contracts use for users, sessions, KYC cases, markets and outcomes. Shared by every service. Pure: time and randomness come in as arguments,
+ * so the caller decides where entropy comes from and tests can fix both.
  */
 
 const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ulidPattern = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
 /** Encodes a ULID from a timestamp (ms since epoch, 0 ≤ t < 2^48) and 10 random bytes. */
 export function encodeUlid(timeMs: number, random: Uint8Array): string {
@@ -25,4 +27,9 @@ export function encodeUlid(timeMs: number, random: Uint8Array): string {
     bits >>= 5n;
   }
   return time + rand;
+}
+
+/** True when `value` is a well-formed ULID (upper-case canonical form). */
+export function isUlid(value: string): boolean {
+  return ulidPattern.test(value);
 }
