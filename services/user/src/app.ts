@@ -9,8 +9,11 @@ import { createIdentityStore } from './identity-store.js';
 import { createFakeKycProvider } from './kyc-provider.js';
 import { createKycWebhookHandler } from './kyc-webhook.js';
 import { createLedgerInternalService, ledgerPolicy, startHoldExpiry } from './ledger-service.js';
-import { createLedgerStore, withGroupCommit } from './ledger-store.js';
+import { createLedgerStore, withGroupCommit, type LedgerStore } from './ledger-store.js';
 import { userMigrations } from './migrations/index.js';
+import { walletEvents } from './wallet-events.js';
+import { appendToOutbox } from '@streambet/platform/outbox/outbox';
+import { newEventId } from '@streambet/platform/outbox/event-id';
 import { createPasswordHasher } from './password-hasher.js';
 import { createPaymentEventHandler, createSettlementEventHandler } from './payment-events.js';
 import { createTokenIssuer } from './token-issuer.js';
@@ -53,8 +56,22 @@ export const userService: ServiceDefinition<UserConfig> = {
       accessTokenTtlSeconds: config.USER_ACCESS_TOKEN_TTL_SECONDS,
       clock,
     });
-    const ledger = withGroupCommit(
-      createLedgerStore(sql, { clock, currencies: { real: config.REAL_CURRENCY } }),
+    const ledger = wakeRelayAfterCommits(
+      withGroupCommit(
+        createLedgerStore(sql, {
+          clock,
+          currencies: { real: config.REAL_CURRENCY },
+          // wallet.* events go to the outbox in the transaction that moves the money.
+          onCommitted: async (tx, effects) => {
+            const { ids, events } = walletEvents(effects, newEventId);
+            await appendToOutbox(tx, events, {
+              clock: () => clock.now(),
+              newId: () => ids.shift()!,
+            });
+          },
+        }),
+      ),
+      () => ctx.outboxCommitted(),
     );
     const handleKycWebhook = createKycWebhookHandler({
       sql,
@@ -159,6 +176,23 @@ export const userService: ServiceDefinition<UserConfig> = {
     };
   },
 };
+
+/** The ledger with the outbox relay woken after every commit, so wallet events leave at once. */
+function wakeRelayAfterCommits(store: LedgerStore, wake: () => void): LedgerStore {
+  return {
+    ...store,
+    async submitTransfers(commands) {
+      const outcomes = await store.submitTransfers(commands);
+      wake();
+      return outcomes;
+    },
+    async expirePendingTransfers(nowMs, limit) {
+      const expired = await store.expirePendingTransfers(nowMs, limit);
+      if (expired > 0) wake();
+      return expired;
+    },
+  };
+}
 
 /** Reads the raw body (bounded) and answers with the webhook handler's verdict. */
 async function serveWebhook(

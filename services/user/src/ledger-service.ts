@@ -74,7 +74,9 @@ function decodePageToken(token: string): bigint | undefined {
   return BigInt(digits);
 }
 
-function balanceToProto(account: Account): AccountBalance {
+export function balanceToProto(
+  account: Pick<Account, 'accountId' | 'currency' | 'balance'>,
+): AccountBalance {
   return create(AccountBalanceSchema, {
     accountId: account.accountId,
     currency: account.currency,
@@ -98,7 +100,7 @@ function accountToProto(account: Account): ProtoAccount {
   });
 }
 
-function transferToProto(transfer: Transfer): ProtoTransfer {
+export function transferToProto(transfer: Transfer): ProtoTransfer {
   return create(TransferSchema, {
     transferId: transfer.transferId,
     kind: transfer.kind as number as ProtoTransferKind,
