@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
+import { serviceUrl } from '@streambet/platform/runtime/platform-config';
 import {
   PoolService,
   PoolInternalService,
@@ -40,25 +41,15 @@ export function createPoolServiceDefinition(
       });
       const leaderboards = createLeaderboards({ sql: ctx.sql, cache: ctx.cache });
       const projections = createProjections(ctx.sql);
-      // The calls to the bet engine and settlement are made only where the config names their
-      // URLs. config.ts does not declare BET_ENGINE_SERVICE_URL / SETTLEMENT_SERVICE_URL for the
-      // pool yet (adding them changes the README's generated variable table): until then LockMarket
-      // answers voids_confirmed=false, and VoidResolvedMarket commits the void and settlement
-      // reverses the payouts from MarketVoided.
-      const urls = ctx.config as unknown as Readonly<Record<string, unknown>>;
-      const betEngineUrl = urls.BET_ENGINE_SERVICE_URL;
-      const settlementUrl = urls.SETTLEMENT_SERVICE_URL;
+      // LockMarket asks the bet engine to void late bets (for the counts in its answer), and
+      // VoidResolvedMarket has settlement reverse the payouts before the void commits.
       const downstreams: Downstreams = {
-        ...(typeof betEngineUrl === 'string'
-          ? { voidBetsAfter: betEngineVoider(ctx.client(BetEngineInternalService, betEngineUrl)) }
-          : {}),
-        ...(typeof settlementUrl === 'string'
-          ? {
-              reverseSettlement: settlementReverser(
-                ctx.client(SettlementInternalService, settlementUrl),
-              ),
-            }
-          : {}),
+        voidBetsAfter: betEngineVoider(
+          ctx.client(BetEngineInternalService, serviceUrl(ctx.config, 'bet-engine')),
+        ),
+        reverseSettlement: settlementReverser(
+          ctx.client(SettlementInternalService, serviceUrl(ctx.config, 'settlement')),
+        ),
       };
       const consumerDeps = {
         store,

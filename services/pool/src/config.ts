@@ -15,7 +15,7 @@ import type { ChannelSettingsDocument } from './domain/channel-settings.js';
  * environment in the service (style.md). The README's variable table is generated from it.
  */
 export const poolConfigSpec = defineConfig({
-  ...platformConfigSpec('pool', ['user', 'integration']),
+  ...platformConfigSpec('pool', ['user', 'integration', 'bet-engine', 'settlement']),
 });
 
 /** The pool service's configuration, validated and frozen. */
