@@ -8,7 +8,10 @@ import { createMemoryBus } from '@streambet/platform/bus/memory';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { exitOnConfigError, type Environment } from '@streambet/platform/config/load-config';
 import { createLogger } from '@streambet/platform/log/logger';
+import type { EventBus } from '@streambet/platform/bus/types';
 import { openEmbeddedDatabase } from '@streambet/platform/sql/pglite';
+import { createPostgresSql } from '@streambet/platform/sql/postgres';
+import type { Sql } from '@streambet/platform/sql/types';
 import { schemaName, settleAll } from '@streambet/platform/runtime/infra';
 import {
   serviceUrlVariable,
@@ -47,9 +50,9 @@ interface EmbeddedEntry {
 }
 
 interface EntryDeps {
-  readonly sqlFor: (
-    schema: string,
-  ) => ReturnType<Awaited<ReturnType<typeof openEmbeddedDatabase>>['forSchema']>;
+  readonly sqlFor: (service: DownstreamName) => Promise<Sql>;
+  /** True when each service's SQL is its own pool (PostgreSQL), which the service then closes. */
+  readonly servicesOwnSql: boolean;
   readonly bus: ReturnType<typeof createMemoryBus>;
 }
 
@@ -61,12 +64,20 @@ function entry<C extends PlatformConfig>(
     name: definition.name as DownstreamName,
     async start(env, deps) {
       const config = exitOnConfigError(() => load(env));
-      const sql = await deps.sqlFor(schemaName(definition.name));
+      const sql = await deps.sqlFor(definition.name as DownstreamName);
       // Each service gets its own in-process cache, as each gets its own key prefix on Redis.
       const cache = createMemoryCache();
       return startService(definition, {
         config,
-        infra: { sql, bus: deps.bus, cache, close: () => cache.close() },
+        infra: {
+          sql,
+          bus: deps.bus,
+          cache,
+          close: async () => {
+            await cache.close();
+            if (deps.servicesOwnSql) await sql.close();
+          },
+        },
         ownsInfra: true,
       });
     },
@@ -155,6 +166,11 @@ export interface EmbeddedPlatformOptions {
   readonly template?: Blob;
   /** Keys to use (tests mint tokens with them); missing ones are generated (and kept in dataDir). */
   readonly keys?: Partial<EmbeddedKeys>;
+  /**
+   * A PostgreSQL URL per service instead of the shared PGlite (benchmarks that read PostgreSQL's
+   * own statistics per service database). The databases must exist; the platform closes the pools.
+   */
+  readonly postgresUrlFor?: (service: DownstreamName) => string;
 }
 
 /** The whole platform in one process. */
@@ -162,6 +178,11 @@ export interface EmbeddedPlatform {
   readonly gatewayUrl: string;
   readonly serviceUrls: ReadonlyMap<DownstreamName, string>;
   readonly startupMs: number;
+  /**
+   * The in-process event bus every service shares. Lets a test or the demo seed publish what a
+   * service that is not in the flow (e.g. integration's ChannelLinked) would publish.
+   */
+  readonly bus: EventBus;
   /** Gateway first, then services in reverse start order, then bus and database. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -185,10 +206,24 @@ export async function startEmbeddedPlatform(
     options.dataDir === undefined
       ? await completeKeys(options.keys ?? {})
       : await loadOrCreateKeys(options.dataDir);
-  const db = await openEmbeddedDatabase({
-    ...(options.dataDir === undefined ? {} : { dataDir: path.join(options.dataDir, 'pglite') }),
-    ...(options.template === undefined ? {} : { template: options.template }),
-  });
+  const postgresUrlFor = options.postgresUrlFor;
+  const db =
+    postgresUrlFor === undefined
+      ? await openEmbeddedDatabase({
+          ...(options.dataDir === undefined
+            ? {}
+            : { dataDir: path.join(options.dataDir, 'pglite') }),
+          ...(options.template === undefined ? {} : { template: options.template }),
+        })
+      : undefined;
+  const sqlFor = async (service: DownstreamName): Promise<Sql> =>
+    postgresUrlFor === undefined
+      ? db!.forSchema(schemaName(service))
+      : createPostgresSql({
+          connectionString: postgresUrlFor(service),
+          maxConnections: 20,
+          applicationName: service,
+        });
   const bus = createMemoryBus({ logger: logger.child({ component: 'bus' }) });
 
   const ports =
@@ -221,7 +256,7 @@ export async function startEmbeddedPlatform(
       async () => gateway?.shutdown(),
       ...[...running].reverse().map((service) => () => service.shutdown()),
       () => bus.close(),
-      () => db.close(),
+      async () => db?.close(),
     ]);
   };
   try {
@@ -229,7 +264,7 @@ export async function startEmbeddedPlatform(
       running.push(
         await e.start(
           { ...sharedEnv, PORT: String(ports[i]) },
-          { sqlFor: (s) => db.forSchema(s), bus },
+          { sqlFor, servicesOwnSql: postgresUrlFor !== undefined, bus },
         ),
       );
     }
@@ -246,6 +281,7 @@ export async function startEmbeddedPlatform(
     gatewayUrl: gateway.url,
     serviceUrls: urls,
     startupMs: Date.now() - startedAtMs,
+    bus,
     shutdown: () => (stopping ??= shutdown()),
   };
 }

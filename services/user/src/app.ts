@@ -101,7 +101,11 @@ export const userService: ServiceDefinition<UserConfig> = {
             store,
             clock,
             settings,
-            hasher: createPasswordHasher(),
+            hasher: createPasswordHasher({
+              logN: config.USER_SCRYPT_LOG_N,
+              r: 8,
+              p: config.USER_SCRYPT_P,
+            }),
             tokens,
             // No real KYC provider can be reached from here yet; the fake accepts submissions and
             // decisions arrive through the signed webhook, exactly as a real provider's would.

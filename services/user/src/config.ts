@@ -59,6 +59,17 @@ export const userConfigSpec = defineConfig({
     description: "Shared secret of the KYC provider's webhook signature (HMAC-SHA256)",
     secret: true,
   },
+  USER_SCRYPT_LOG_N: {
+    schema: configSchemas.int(10, 20),
+    description:
+      'scrypt cost of password hashes, log2 N (15 = 32 MiB, ≈ 240 ms here); old hashes stay valid and are upgraded at login',
+    default: '15',
+  },
+  USER_SCRYPT_P: {
+    schema: configSchemas.int(1, 16),
+    description: 'scrypt parallelisation of password hashes (OWASP: 3 with log2 N = 15)',
+    default: '1',
+  },
   DEVICE_ID_HASH_KEY: {
     schema: z.string().min(16, 'must be at least 16 characters'),
     description:
