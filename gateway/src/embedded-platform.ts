@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { exitOnConfigError, type Environment } from '@streambet/platform/config/load-config';
@@ -42,6 +42,7 @@ import { userService } from '@streambet/user/app';
 import { loadUserConfig } from '@streambet/user/config';
 import { loadGatewayConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
+import { startDemo, type DemoOptions, type RunningDemo } from './seed/demo.js';
 
 /** A service of the mesh with its own config reader, types erased so the list can be iterated. */
 interface EmbeddedEntry {
@@ -171,6 +172,8 @@ export interface EmbeddedPlatformOptions {
    * own statistics per service database). The databases must exist; the platform closes the pools.
    */
   readonly postgresUrlFor?: (service: DownstreamName) => string;
+  /** Seed and run the live demo (npm start): a channel, an open market and simulated bettors. */
+  readonly demo?: DemoOptions;
 }
 
 /** The whole platform in one process. */
@@ -183,6 +186,10 @@ export interface EmbeddedPlatform {
    * service that is not in the flow (e.g. integration's ChannelLinked) would publish.
    */
   readonly bus: EventBus;
+  /** A service credential signed with the platform's service key (seeding, tests). */
+  serviceToken(): Promise<string>;
+  /** The demo's channel, when the demo runs. */
+  readonly demoChannelId: string | undefined;
   /** Gateway first, then services in reverse start order, then bus and database. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -251,8 +258,14 @@ export async function startEmbeddedPlatform(
 
   const running: RunningService[] = [];
   let gateway: RunningGateway | undefined;
+  let demo: RunningDemo | undefined;
+  const serviceToken = createServiceTokenIssuer({
+    privateJwk: keys.servicePrivateJwk,
+    service: 'integration',
+  });
   const shutdown = async (): Promise<void> => {
     await settleAll(logger, [
+      async () => demo?.stop(),
       async () => gateway?.shutdown(),
       ...[...running].reverse().map((service) => () => service.shutdown()),
       () => bus.close(),
@@ -272,6 +285,13 @@ export async function startEmbeddedPlatform(
       loadGatewayConfig({ ...sharedEnv, PORT: String(ports[entries.length]) }),
     );
     gateway = await startGateway({ config: gatewayConfig });
+    if (options.demo !== undefined) {
+      demo = await startDemo(
+        { gatewayUrl: gateway.url, userServiceUrl: urls.get('user')!, serviceToken, bus },
+        logger.child({ component: 'demo' }),
+        options.demo,
+      );
+    }
   } catch (error) {
     await shutdown();
     throw error;
@@ -282,6 +302,8 @@ export async function startEmbeddedPlatform(
     serviceUrls: urls,
     startupMs: Date.now() - startedAtMs,
     bus,
+    serviceToken,
+    demoChannelId: demo?.channelId,
     shutdown: () => (stopping ??= shutdown()),
   };
 }

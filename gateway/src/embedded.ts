@@ -8,9 +8,15 @@ import { startEmbeddedPlatform } from './embedded-platform.js';
  * in-process bus and caches). Nothing to install; Ctrl-C stops it gracefully.
  */
 const dataDir = process.env.DATA_DIR ?? './data';
+// DEMO=off starts the platform without the demo channel and its simulated bettors.
+const demo = process.env.DEMO === 'off' ? undefined : {};
 const tracing = initTracing({ serviceName: 'streambet' });
 const logger = createLogger({ service: 'streambet' });
-const platform = await startEmbeddedPlatform({ dataDir, ports: 'default' });
+const platform = await startEmbeddedPlatform({
+  dataDir,
+  ports: 'default',
+  ...(demo === undefined ? {} : { demo }),
+});
 const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 logger.info(
   { gateway: platform.gatewayUrl, startupMs: platform.startupMs, rssMb, dataDir },
