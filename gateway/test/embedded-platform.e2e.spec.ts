@@ -7,7 +7,7 @@ import {
 import type { DescService } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import { IntegrationService } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import {
@@ -82,10 +82,10 @@ describe('the embedded platform (npm start)', () => {
 
   for (const [protocol, transport] of Object.entries(transports)) {
     it(`given a public RPC whose logic comes later, when called through the gateway over ${protocol}, then it answers UNIMPLEMENTED`, async () => {
-      const settlement = createClient(SettlementService, transport(platform.gatewayUrl));
-      const error = await codeOf(settlement.getSettlement({ marketId: 'm-1' }));
+      const integration = createClient(IntegrationService, transport(platform.gatewayUrl));
+      const error = await codeOf(integration.getChannel({ channelId: 'c-1' }));
       expect(error.code).toBe(Code.Unimplemented);
-      expect(error.rawMessage).toContain('GetSettlement is not implemented');
+      expect(error.rawMessage).toContain('GetChannel is not implemented');
     });
   }
 
