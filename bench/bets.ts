@@ -25,12 +25,17 @@ import {
   BetStatus,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { servicePorts, serviceUrlVariable } from '@streambet/platform/runtime/platform-config';
 import { loadGatewayConfig } from '@streambet/gateway/config';
 import { startEmbeddedPlatform } from '@streambet/gateway/embedded-platform';
 import { startGateway } from '@streambet/gateway/gateway';
-import { createSeedKit, newChannelId, seedPassword } from '@streambet/gateway/seed/actors';
+import {
+  createSeedKit,
+  newChannelId,
+  seedPassword,
+  serviceTokensFrom,
+} from '@streambet/gateway/seed/actors';
 import pg from 'pg';
 import { printResults, type BenchResult } from './lib/report.js';
 import { createBenchDatabase, type BenchDatabase } from './lib/postgres.js';
@@ -51,10 +56,14 @@ interface LoadResult {
 /** Runs the load generator in its own process and returns its summary. */
 function runLoad(spec: object): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'lib/unary-load.ts')], {
-      env: { ...process.env, LOAD_SPEC: JSON.stringify(spec) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'lib/unary-load.ts')],
+      {
+        env: { ...process.env, LOAD_SPEC: JSON.stringify(spec) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);
@@ -158,20 +167,22 @@ try {
   const kit = createSeedKit({
     gatewayUrl: platform.gatewayUrl,
     userServiceUrl: platform.serviceUrls.get('user')!,
-    serviceToken: createServiceTokenIssuer({ privateJwk: pair.privateJwk, service: 'payment' }),
+    serviceToken: serviceTokensFrom(pair.privateJwk),
     bus: platform.bus,
   });
   const channelId = newChannelId();
   const streamer = await kit.makeStreamer(
-    await kit.register('bench-streamer@example.com', 'Bench Streamer'),
+    await kit.register('bench-streamer@example.com', 'BenchStreamer'),
     seedPassword,
     channelId,
     'benchstreamer',
   );
   const viewers = await Promise.all(
-    Array.from({ length: CLIENTS }, (_, i) => kit.register(`bench${i}@example.com`, `Bench ${i}`)),
+    Array.from({ length: CLIENTS }, (_, i) => kit.register(`bench${i}@example.com`, `Bench_${i}`)),
   );
-  await Promise.all(viewers.map((v) => kit.grantPoints(v.userId, 10_000_000n, `bench-${v.userId}`)));
+  await Promise.all(
+    viewers.map((v) => kit.grantPoints(v.userId, 10_000_000n, `bench-${v.userId}`)),
+  );
   const created = await kit.pool.createMarket(
     {
       idempotencyKey: 'bench-market',
@@ -201,10 +212,12 @@ try {
   const commitsAfter = await commitsOf(hot);
   // Commits over the whole run (warm-up included) per bet accepted over the whole run.
   const acceptedTotal = Number(
-    (await kit.ledger.getAccountBalances(
-      { accountIds: [`market:${market.marketId}:escrow`] },
-      await kit.asService(),
-    )).balances[0]?.creditsPendingMinor ?? 0n,
+    (
+      await kit.ledger.getAccountBalances(
+        { accountIds: [`market:${market.marketId}:escrow`] },
+        await kit.asService(),
+      )
+    ).balances[0]?.creditsPendingMinor ?? 0n,
   );
   const commitsPerBet = acceptedTotal > 0 ? (commitsAfter - commitsBefore) / acceptedTotal : 0;
   const baselinePerSecond = baseline.ok / baseline.seconds;

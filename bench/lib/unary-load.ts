@@ -63,7 +63,8 @@ async function loop(index: number): Promise<void> {
 
 await Promise.all(spec.tokens.map((_, i) => loop(i)));
 latenciesMs.sort((a, b) => a - b);
-const pick = (q: number) => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))] ?? 0;
+const pick = (q: number) =>
+  latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))] ?? 0;
 process.stdout.write(
   `${JSON.stringify({ ok, errors, seconds: spec.durationMs / 1000, p50Ms: pick(0.5), p99Ms: pick(0.99) })}\n`,
 );

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { exitOnConfigError, type Environment } from '@streambet/platform/config/load-config';
@@ -42,6 +42,7 @@ import { userService } from '@streambet/user/app';
 import { loadUserConfig } from '@streambet/user/config';
 import { loadGatewayConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
+import { serviceTokensFrom } from './seed/actors.js';
 import { startDemo, type DemoOptions, type RunningDemo } from './seed/demo.js';
 
 /** A service of the mesh with its own config reader, types erased so the list can be iterated. */
@@ -186,8 +187,8 @@ export interface EmbeddedPlatform {
    * service that is not in the flow (e.g. integration's ChannelLinked) would publish.
    */
   readonly bus: EventBus;
-  /** A service credential signed with the platform's service key (seeding, tests). */
-  serviceToken(): Promise<string>;
+  /** A service credential signed with the platform's service key, as `service` (seeding, tests). */
+  serviceToken(service: string): Promise<string>;
   /** The demo's channel, when the demo runs. */
   readonly demoChannelId: string | undefined;
   /** Gateway first, then services in reverse start order, then bus and database. Idempotent. */
@@ -259,10 +260,7 @@ export async function startEmbeddedPlatform(
   const running: RunningService[] = [];
   let gateway: RunningGateway | undefined;
   let demo: RunningDemo | undefined;
-  const serviceToken = createServiceTokenIssuer({
-    privateJwk: keys.servicePrivateJwk,
-    service: 'integration',
-  });
+  const serviceToken = serviceTokensFrom(keys.servicePrivateJwk);
   const shutdown = async (): Promise<void> => {
     await settleAll(logger, [
       async () => demo?.stop(),

@@ -19,13 +19,14 @@ import {
   SettlementStatus,
   type Settlement,
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
-import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
 import {
   createSeedKit,
   newChannelId,
   seedPassword,
+  serviceTokensFrom,
   type Actor,
   type SeedKit,
 } from '../src/seed/actors.js';
@@ -56,7 +57,7 @@ beforeAll(async () => {
   kit = createSeedKit({
     gatewayUrl: platform.gatewayUrl,
     userServiceUrl: platform.serviceUrls.get('user')!,
-    serviceToken: createServiceTokenIssuer({ privateJwk: pair.privateJwk, service: 'payment' }),
+    serviceToken: serviceTokensFrom(pair.privateJwk),
     bus: platform.bus,
   });
   betsOverConnect = createClient(BetEngineService, kit.connect);
@@ -64,11 +65,11 @@ beforeAll(async () => {
   settlements = createClient(SettlementService, kit.connect);
 
   channelId = newChannelId();
-  const owner = await kit.register('streamer@example.com', 'The Streamer');
+  const owner = await kit.register('streamer@example.com', 'TheStreamer');
   streamer = await kit.makeStreamer(owner, seedPassword, channelId, 'thestreamer');
   viewers = await Promise.all(
     Array.from({ length: viewerCount }, (_, i) =>
-      kit.register(`viewer${i}@example.com`, `Viewer ${i}`),
+      kit.register(`viewer${i}@example.com`, `Viewer_${i}`),
     ),
   );
   await Promise.all(viewers.map((v) => kit.grantPoints(v.userId, grantMinor, `e2e-${v.userId}`)));
@@ -188,7 +189,11 @@ async function betStatuses(placed: PlacedBet[], marketId: string, statuses: BetS
 
 describe('parimutuel markets end to end through the gateway', () => {
   it(`given ${viewerCount} viewers betting concurrently, when the market locks and resolves, then every wallet, the streamer's share, the rake and the house end where the formula says and escrow is zero`, async () => {
-    const { marketId, outcomeIds } = await openMarket('Who wins the match?', ['Red', 'Blue', 'Draw']);
+    const { marketId, outcomeIds } = await openMarket('Who wins the match?', [
+      'Red',
+      'Blue',
+      'Draw',
+    ]);
     const before = new Map(
       await Promise.all(viewers.map(async (v) => [v.userId, await available(v)] as const)),
     );
@@ -239,7 +244,10 @@ describe('parimutuel markets end to end through the gateway', () => {
     const distributable = losing - commission;
     const payoutOf = (p: PlacedBet) =>
       p.outcomeId === winner ? p.stakeMinor + (p.stakeMinor * distributable) / winningStake : 0n;
-    const paid = placed.reduce((sum, p) => sum + (payoutOf(p) - p.stakeMinor > 0n ? payoutOf(p) - p.stakeMinor : 0n), 0n);
+    const paid = placed.reduce(
+      (sum, p) => sum + (payoutOf(p) - p.stakeMinor > 0n ? payoutOf(p) - p.stakeMinor : 0n),
+      0n,
+    );
     const breakage = distributable - paid;
     const streamerShare = (commission * streamerShareBps) / 10_000n;
     expect({
@@ -302,7 +310,9 @@ describe('parimutuel markets end to end through the gateway', () => {
     const early = viewers.slice(0, 40);
     const late = viewers.slice(40, 60);
     const before = new Map(
-      await Promise.all([...early, ...late].map(async (v) => [v.userId, await available(v)] as const)),
+      await Promise.all(
+        [...early, ...late].map(async (v) => [v.userId, await available(v)] as const),
+      ),
     );
     const earlyBets = await placeAll(marketId, outcomeIds, early, 'retro-early');
     const eventAtMs = Math.max(...earlyBets.map((p) => Number(p.bet.placedAtMs)));
@@ -321,7 +331,10 @@ describe('parimutuel markets end to end through the gateway', () => {
     for (const v of late) expect(await available(v)).toBe(before.get(v.userId));
 
     const winner = outcomeIds[0]!;
-    await kit.pool.resolveMarket({ marketId, winningOutcomeId: winner }, { headers: streamer.headers });
+    await kit.pool.resolveMarket(
+      { marketId, winningOutcomeId: winner },
+      { headers: streamer.headers },
+    );
     const settlement = await finalSettlement(marketId);
     const total = earlyBets.reduce((sum, p) => sum + p.stakeMinor, 0n);
     expect(settlement.totalStakedMinor).toBe(total);

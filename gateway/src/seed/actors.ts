@@ -4,13 +4,7 @@
  * money granted by the house through the ledger's internal API (a service credential, straight to
  * the user service — never through the gateway, which does not route internal RPCs).
  */
-import {
-  Code,
-  ConnectError,
-  createClient,
-  type Client,
-  type Transport,
-} from '@connectrpc/connect';
+import { Code, ConnectError, createClient, type Client, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
@@ -25,6 +19,8 @@ import {
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
+import type { JWK } from 'jose';
+import { createServiceTokenIssuer } from '@streambet/platform/auth/tokens';
 import type { EventBus } from '@streambet/platform/bus/types';
 import { randomBytes } from 'node:crypto';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
@@ -42,8 +38,11 @@ export interface Actor {
 export interface SeedTargets {
   readonly gatewayUrl: string;
   readonly userServiceUrl: string;
-  /** A fresh service credential (the platform's service key). */
-  serviceToken(): Promise<string>;
+  /**
+   * A fresh service credential signed with the platform's service key, as `service` (the user
+   * service checks which service may call each internal RPC: integration grants roles).
+   */
+  serviceToken(service: string): Promise<string>;
   /** The bus the integration service would publish ChannelLinked on. */
   readonly bus: EventBus;
 }
@@ -68,7 +67,8 @@ export interface SeedKit {
   grantPoints(userId: string, amountMinor: bigint, grantId: string): Promise<void>;
   /** The ledger's internal API with a service credential (balances, totals). */
   readonly ledger: Client<typeof LedgerInternalService>;
-  asService(): Promise<{ headers: Record<string, string> }>;
+  /** Call options with a service credential (default: as the payment service). */
+  asService(service?: string): Promise<{ headers: Record<string, string> }>;
 }
 
 /** The password every seeded account uses (the demo shows it; tests log in with it). */
@@ -83,8 +83,8 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
   const direct = createGrpcTransport({ baseUrl: targets.userServiceUrl });
   const ledger = createClient(LedgerInternalService, direct);
   const userInternal = createClient(UserInternalService, direct);
-  const asService = async () => ({
-    headers: { authorization: `Bearer ${await targets.serviceToken()}` },
+  const asService = async (service = 'payment') => ({
+    headers: { authorization: `Bearer ${await targets.serviceToken(service)}` },
   });
   const actorOf = (
     user: { userId: string } | undefined,
@@ -127,7 +127,10 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
       }
     },
     async makeStreamer(actor, password, channelId, handle) {
-      await userInternal.grantRole({ userId: actor.userId, role: Role.STREAMER }, await asService());
+      await userInternal.grantRole(
+        { userId: actor.userId, role: Role.STREAMER },
+        await asService('integration'),
+      );
       await publishChannelLinked(targets.bus, {
         channelId,
         ownerUserId: actor.userId,
@@ -184,7 +187,9 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
         result?.code !== TransferResultCode.OK &&
         result?.code !== TransferResultCode.ALREADY_EXISTS_SAME
       ) {
-        throw new Error(`the play-money grant ${grantId} was refused: ${result?.detail ?? 'no result'}`);
+        throw new Error(
+          `the play-money grant ${grantId} was refused: ${result?.detail ?? 'no result'}`,
+        );
       }
     },
   };
@@ -193,4 +198,17 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
 /** A new channel id (ULID) for a seeded channel. */
 export function newChannelId(nowMs: number = Date.now()): string {
   return encodeUlid(nowMs, randomBytes(10));
+}
+
+/** Service credentials per calling service, signed with one key (tests, benches, the demo). */
+export function serviceTokensFrom(privateJwk: JWK): (service: string) => Promise<string> {
+  const issuers = new Map<string, () => Promise<string>>();
+  return (service) => {
+    let issuer = issuers.get(service);
+    if (issuer === undefined) {
+      issuer = createServiceTokenIssuer({ privateJwk, service });
+      issuers.set(service, issuer);
+    }
+    return issuer();
+  };
 }
