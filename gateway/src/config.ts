@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import {
+  configSchemas,
   defineConfig,
   loadConfig,
   type Config,
@@ -12,16 +14,76 @@ import {
 } from '@streambet/platform/runtime/platform-config';
 import { downstreamNames } from './public-services.js';
 
+/** An origin as browsers send it: scheme, host and optional port, no path (or `*` for any). */
+const originSchema = z
+  .string()
+  .refine(
+    (value) => value === '*' || /^https?:\/\/[^/\s]+$/.test(value),
+    'each entry must be an origin such as https://app.example.com (no path, no trailing slash) or *',
+  );
+
+/** What the edge itself decides: rate limits, CORS, webhook bodies, the web app's files. */
+const edgeConfigSpec = defineConfig({
+  RATE_LIMIT_IP_BURST: {
+    schema: configSchemas.int(1, 1_000_000),
+    description:
+      'Calls one client address may make in a burst before it is refused (RESOURCE_EXHAUSTED)',
+    default: '200',
+  },
+  RATE_LIMIT_IP_PER_SECOND: {
+    schema: configSchemas.int(0, 1_000_000),
+    description:
+      'Sustained calls per second allowed per client address (token refill rate); 0 turns the per-address limit off',
+    default: '50',
+  },
+  RATE_LIMIT_USER_BURST: {
+    schema: configSchemas.int(1, 1_000_000),
+    description:
+      'Calls one signed-in user (JWT subject) may make in a burst before they are refused',
+    default: '60',
+  },
+  RATE_LIMIT_USER_PER_SECOND: {
+    schema: configSchemas.int(0, 1_000_000),
+    description:
+      'Sustained calls per second allowed per signed-in user; 0 turns the per-user limit off',
+    default: '20',
+  },
+  TRUSTED_PROXY_HOPS: {
+    schema: configSchemas.int(0, 10),
+    description:
+      'Reverse proxies in front of the gateway whose X-Forwarded-For entries are trusted for the client address (0 = use the TCP peer)',
+    default: '0',
+  },
+  CORS_ALLOWED_ORIGINS: {
+    schema: configSchemas.list().pipe(z.array(originSchema)),
+    description:
+      'Comma-separated web origins allowed to call the API from a browser (e.g. http://localhost:5173), or * for any; empty = same origin only',
+    default: '',
+  },
+  WEBHOOK_MAX_BODY_BYTES: {
+    schema: configSchemas.int(1, 64 * 1024 * 1024),
+    description: 'Largest webhook body passed on to a service; bigger ones are refused with 413',
+    default: String(1024 * 1024),
+  },
+  WEB_DIR: {
+    schema: z.string(),
+    description:
+      "Folder of the built web app served at /; empty = the repo's apps/web/dist when it has an index.html, none = no web app (the status page is then at /)",
+    default: '',
+  },
+});
+
 /**
  * Every environment variable the gateway reads (the only reader of the environment in the gateway).
  * The gateway keeps no state of its own: it needs where to listen, how to check user tokens, where
- * each service is, and the cache its rate limits will use.
+ * each service is, the cache its rate limits use, and its edge policies.
  */
 export const gatewayConfigSpec = defineConfig({
   ...serverConfigSpec('gateway'),
   ...userTokenConfigSpec,
   ...downstreamConfigSpec(downstreamNames),
   ...cacheConfigSpec,
+  ...edgeConfigSpec,
 });
 
 /** The gateway's configuration, validated and frozen. */

@@ -64,17 +64,24 @@ ${rows}
 </body></html>`;
 }
 
-/** Serves `GET /` (a human status page) and `GET /status.json` (the same, for scripts). */
-export function statusRoute(urls: ReadonlyMap<DownstreamName, string>): HttpRoute {
+/**
+ * Serves a human status page at `/status` (and at `/` too unless the web app takes it, `atRoot`)
+ * and `GET /status.json` (the same, for scripts).
+ */
+export function statusRoute(urls: ReadonlyMap<DownstreamName, string>, atRoot = true): HttpRoute {
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' || (path !== '/' && path !== '/status.json')) return false;
+    const page = path === '/status' || (atRoot && path === '/');
+    if (req.method !== 'GET' || (!page && path !== '/status.json')) return false;
     void probeDownstreams(urls).then((statuses) => {
       if (path === '/status.json') {
-        res.writeHead(200, { 'content-type': 'application/json' });
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify({ services: statuses }));
       } else {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+        });
         res.end(renderPage(statuses));
       }
     });

@@ -24,6 +24,9 @@ const entryPoints = {
   gateway: 'gateway/src/main.ts',
 } as const;
 
+/** Spawning tsx processes (and PGlite's first start) is slow on 2 cores shared with other work. */
+const processTimeoutMs = 180_000;
+
 let keys: SigningKeyPair;
 const running: ServiceProcess[] = [];
 beforeAll(async () => {
@@ -49,7 +52,7 @@ function keyEnv(): Record<string, string> {
   };
 }
 
-/** The code of a public call whose logic comes later (SettlementService.GetSettlement). */
+/** The code of SettlementService.GetSettlement for a market nobody created (NOT_FOUND from the service). */
 async function getSettlementCode(baseUrl: string): Promise<Code> {
   try {
     await createClient(SettlementService, createGrpcTransport({ baseUrl })).getSettlement({
@@ -62,59 +65,67 @@ async function getSettlementCode(baseUrl: string): Promise<Code> {
 }
 
 describe('every deployable as its own process', () => {
-  it('given a bad PORT and (for services) no service key, when it starts, then it exits 78 naming each variable', async () => {
-    const results = await Promise.all(
-      Object.entries(entryPoints).map(async ([name, entry]) => {
-        const proc = start(entry, { PORT: 'eighty' });
-        const code = await proc.exited;
-        return { name, code, stderr: proc.stderr() };
-      }),
-    );
-    for (const { name, code, stderr } of results) {
-      expect({ name, code }).toEqual({ name, code: 78 });
-      expect(stderr).toMatch(/PORT: "eighty" is invalid \(must be a whole number\)/);
-      if (name !== 'gateway') {
-        expect(stderr).toContain('SERVICE_TOKEN_PRIVATE_JWK: is not set');
-        expect(stderr).toContain('SERVICE_TOKEN_PUBLIC_JWKS: is not set');
+  it(
+    'given a bad PORT and (for services) no service key, when it starts, then it exits 78 naming each variable',
+    async () => {
+      const results = await Promise.all(
+        Object.entries(entryPoints).map(async ([name, entry]) => {
+          const proc = start(entry, { PORT: 'eighty' });
+          const code = await proc.exited;
+          return { name, code, stderr: proc.stderr() };
+        }),
+      );
+      for (const { name, code, stderr } of results) {
+        expect({ name, code }).toEqual({ name, code: 78 });
+        expect(stderr).toMatch(/PORT: "eighty" is invalid \(must be a whole number\)/);
+        if (name !== 'gateway') {
+          expect(stderr).toContain('SERVICE_TOKEN_PRIVATE_JWK: is not set');
+          expect(stderr).toContain('SERVICE_TOKEN_PUBLIC_JWKS: is not set');
+        }
       }
-    }
-  });
+    },
+    processTimeoutMs,
+  );
 
-  it('given embedded storage and a bus that is down, then it serves calls, readiness names the bus and its consumers, and SIGTERM stops it cleanly', async () => {
-    const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
-    try {
-      const pool = start(entryPoints.pool, {
-        ...keyEnv(),
-        HOST: '127.0.0.1',
-        PORT: '0',
-        DATA_DIR: dataDir,
-        EVENT_BUS: 'redis-streams',
-        // Nothing listens on port 1: the bus cannot connect.
-        REDIS_URL: 'redis://127.0.0.1:1',
-      });
-      const ready = await pool.waitForLog('service ready');
-      const url = String(ready.url);
-      const unknownMarket = await createClient(PoolService, createGrpcTransport({ baseUrl: url }))
-        .getMarket({ marketId: 'no-such-market' })
-        .then(
-          () => undefined,
-          (error: unknown) => ConnectError.from(error).code,
-        );
-      expect(unknownMarket).toBe(Code.NotFound);
-      const probe = await fetch(`${url}/health/ready`);
-      expect(probe.status).toBe(503);
-      const body = (await probe.json()) as { status: string; failing: Record<string, string> };
-      expect(body.status).toBe('failing');
-      // The pool's event consumers cannot subscribe yet: readiness names them too.
-      expect(Object.keys(body.failing)).toEqual(expect.arrayContaining(['bus', 'consumers']));
-      expect(Object.keys(body.failing)).not.toContain('database');
-      pool.child.kill('SIGTERM');
-      expect(await pool.exited).toBe(0);
-      expect(pool.stdout()).toContain('"msg":"service stopped"');
-    } finally {
-      await fs.promises.rm(dataDir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'given embedded storage and a bus that is down, then it serves calls, readiness names the bus and its consumers, and SIGTERM stops it cleanly',
+    async () => {
+      const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
+      try {
+        const pool = start(entryPoints.pool, {
+          ...keyEnv(),
+          HOST: '127.0.0.1',
+          PORT: '0',
+          DATA_DIR: dataDir,
+          EVENT_BUS: 'redis-streams',
+          // Nothing listens on port 1: the bus cannot connect.
+          REDIS_URL: 'redis://127.0.0.1:1',
+        });
+        const ready = await pool.waitForLog('service ready');
+        const url = String(ready.url);
+        const unknownMarket = await createClient(PoolService, createGrpcTransport({ baseUrl: url }))
+          .getMarket({ marketId: 'no-such-market' })
+          .then(
+            () => undefined,
+            (error: unknown) => ConnectError.from(error).code,
+          );
+        expect(unknownMarket).toBe(Code.NotFound);
+        const probe = await fetch(`${url}/health/ready`);
+        expect(probe.status).toBe(503);
+        const body = (await probe.json()) as { status: string; failing: Record<string, string> };
+        expect(body.status).toBe('failing');
+        // The pool's event consumers cannot subscribe yet: readiness names them too.
+        expect(Object.keys(body.failing)).toEqual(expect.arrayContaining(['bus', 'consumers']));
+        expect(Object.keys(body.failing)).not.toContain('database');
+        pool.child.kill('SIGTERM');
+        expect(await pool.exited).toBe(0);
+        expect(pool.stdout()).toContain('"msg":"service stopped"');
+      } finally {
+        await fs.promises.rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    processTimeoutMs,
+  );
 
   const postgres = sqlTargets().find((target) => target.name === 'postgres');
   describe.skipIf(postgres === undefined || realServers.redisUrl === '')(
@@ -132,37 +143,45 @@ describe('every deployable as its own process', () => {
         await database?.dispose();
       });
 
-      it('given a service and the gateway as separate processes, then the service is ready on PostgreSQL and Redis, calls flow through the gateway, and both stop on SIGTERM', async () => {
-        const settlement = start(entryPoints.settlement, {
-          ...keyEnv(),
-          HOST: '127.0.0.1',
-          PORT: '0',
-          DATABASE_URL: database.url,
-          EVENT_BUS: 'redis-streams',
-          CACHE: 'redis',
-          REDIS_URL: realServers.redisUrl,
-        });
-        const settlementUrl = String((await settlement.waitForLog('service ready')).url);
-        const probe = await fetch(`${settlementUrl}/health/ready`);
-        expect({ status: probe.status, body: await probe.json() }).toEqual({
-          status: 200,
-          body: { status: 'ok' },
-        });
+      it(
+        'given a service and the gateway as separate processes, then the service is ready on PostgreSQL and Redis, calls flow through the gateway, and both stop on SIGTERM',
+        async () => {
+          const settlement = start(entryPoints.settlement, {
+            ...keyEnv(),
+            HOST: '127.0.0.1',
+            PORT: '0',
+            DATABASE_URL: database.url,
+            EVENT_BUS: 'redis-streams',
+            CACHE: 'redis',
+            REDIS_URL: realServers.redisUrl,
+          });
+          const settlementUrl = String((await settlement.waitForLog('service ready')).url);
+          const probe = await fetch(`${settlementUrl}/health/ready`);
+          expect({ status: probe.status, body: await probe.json() }).toEqual({
+            status: 200,
+            body: { status: 'ok' },
+          });
 
-        const gateway = start(entryPoints.gateway, {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          SETTLEMENT_SERVICE_URL: settlementUrl,
-        });
-        const gatewayUrl = String((await gateway.waitForLog('gateway ready')).url);
-        expect(await getSettlementCode(gatewayUrl)).toBe(Code.Unimplemented);
+          const gateway = start(entryPoints.gateway, {
+            HOST: '127.0.0.1',
+            PORT: '0',
+            SETTLEMENT_SERVICE_URL: settlementUrl,
+            // Rate-limit buckets in Redis, shared by every gateway replica.
+            CACHE: 'redis',
+            REDIS_URL: realServers.redisUrl,
+          });
+          const gatewayUrl = String((await gateway.waitForLog('gateway ready')).url);
+          // NOT_FOUND comes from the settlement service's own logic: the call crossed the gateway.
+          expect(await getSettlementCode(gatewayUrl)).toBe(Code.NotFound);
 
-        gateway.child.kill('SIGTERM');
-        settlement.child.kill('SIGTERM');
-        expect(await gateway.exited).toBe(0);
-        expect(await settlement.exited).toBe(0);
-        expect(settlement.stdout()).toContain('"msg":"service stopped"');
-      });
+          gateway.child.kill('SIGTERM');
+          settlement.child.kill('SIGTERM');
+          expect(await gateway.exited).toBe(0);
+          expect(await settlement.exited).toBe(0);
+          expect(settlement.stdout()).toContain('"msg":"service stopped"');
+        },
+        processTimeoutMs,
+      );
     },
   );
 });

@@ -1,5 +1,6 @@
 import {
   createServer as createHttp1Server,
+  type Server as Http1Server,
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
@@ -54,7 +55,16 @@ export interface RpcServerOptions {
    * a JWKS document, a status page). Returns true when it took the request.
    */
   readonly http?: HttpRoute;
+  /**
+   * Called once with the HTTP/1.1 server (before `listen`) so a protocol that needs its `upgrade`
+   * event or its own request handling (socket.io's `attach`) can hook in. Connections it takes
+   * over are not counted as in-flight calls; shutdown ends them like other HTTP/1.1 connections.
+   */
+  readonly attachHttpServer?: (server: Http1Server) => void;
 }
+
+/** The node HTTP/1.1 server type handed to {@link RpcServerOptions.attachHttpServer}. */
+export type { Http1Server };
 
 /** A plain HTTP handler; returns false (leaving the response untouched) for paths it does not serve. */
 export type HttpRoute = (
@@ -160,6 +170,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
   };
 
   const http1 = createHttp1Server(handleRequest);
+  options.attachHttpServer?.(http1);
   const http2 = createHttp2Server({}, handleRequest);
   http2.on('session', (session: ServerHttp2Session) => {
     http2Sessions.add(session);

@@ -7,7 +7,9 @@ import {
   createServiceTokenVerifier,
   createUserTokenVerifier,
   type JwksSource,
+  type TokenVerifier,
 } from '../auth/tokens.js';
+import type { Caller } from '../auth/caller.js';
 import type { EventBus, EventEnvelope, Subscription } from '../bus/types.js';
 import type { Cache } from '../cache/types.js';
 import { createHealth, type HealthCheck } from '../health/health.js';
@@ -25,7 +27,7 @@ import {
   type Clock,
 } from '../rpc/circuit-breaker.js';
 import { createServiceClient, type ServiceClient } from '../rpc/client.js';
-import { createRpcServer, type HttpRoute } from '../rpc/server.js';
+import { createRpcServer, type HttpRoute, type Http1Server } from '../rpc/server.js';
 import { migrate } from '../sql/migrate.js';
 import type { Migration, Sql, SqlExecutor } from '../sql/types.js';
 import type { Infra } from './infra.js';
@@ -51,6 +53,11 @@ export interface ServiceContext<C extends PlatformConfig = PlatformConfig> {
   client<T extends DescService>(service: T, baseUrl: string): Client<T>;
   /** Call after committing outbox rows: the relay publishes them now instead of at its next poll. */
   outboxCommitted(): void;
+  /**
+   * Verifies a user access token exactly as this service's auth interceptor does (same JWKS,
+   * issuer, audience, clock), for protocols outside Connect such as a socket.io handshake.
+   */
+  readonly verifyUserToken: TokenVerifier<Extract<Caller, { kind: 'user' }>>;
 }
 
 /**
@@ -88,6 +95,12 @@ export interface ServiceParts {
   readonly tasks?: readonly BackgroundTask[];
   /** Plain HTTP routes on the same port (webhooks with raw bodies, JWKS). */
   readonly http?: HttpRoute;
+  /**
+   * Called once with the port's HTTP/1.1 server before it listens, for protocols that take over
+   * requests or the `upgrade` event themselves (socket.io). Their long-lived connections are not
+   * counted as in-flight calls; shutdown ends them with the other HTTP/1.1 connections.
+   */
+  attachHttpServer?(server: Http1Server): void;
   /** Extra readiness checks beyond database and bus. */
   readonly readiness?: Readonly<Record<string, HealthCheck>>;
   /** Releases what `create` acquired; runs after consumers and tasks stopped, before the outbox flush. */
@@ -158,6 +171,12 @@ export async function startService<C extends PlatformConfig>(
     clock,
   });
   const clients: Array<ServiceClient<DescService>> = [];
+  const verifyUserToken = createUserTokenVerifier({
+    jwks: options.userJwks ?? new URL(config.USER_JWKS_URL),
+    issuer: config.USER_TOKEN_ISSUER,
+    audience: config.USER_TOKEN_AUDIENCE,
+    clock,
+  });
   const context: ServiceContext<C> = {
     name,
     config,
@@ -181,6 +200,7 @@ export async function startService<C extends PlatformConfig>(
       return created.client;
     },
     outboxCommitted: () => relay.wake(),
+    verifyUserToken,
   };
 
   const parts = await definition.create(context);
@@ -196,12 +216,7 @@ export async function startService<C extends PlatformConfig>(
     },
   });
   const auth = authInterceptor({
-    verifyUserToken: createUserTokenVerifier({
-      jwks: options.userJwks ?? new URL(config.USER_JWKS_URL),
-      issuer: config.USER_TOKEN_ISSUER,
-      audience: config.USER_TOKEN_AUDIENCE,
-      clock,
-    }),
+    verifyUserToken,
     verifyServiceToken: createServiceTokenVerifier({
       publicJwks: config.SERVICE_TOKEN_PUBLIC_JWKS,
       clock,
@@ -218,6 +233,9 @@ export async function startService<C extends PlatformConfig>(
     host: config.HOST,
     port: config.PORT,
     ...(parts.http === undefined ? {} : { http: parts.http }),
+    ...(parts.attachHttpServer === undefined
+      ? {}
+      : { attachHttpServer: (http1: Http1Server) => parts.attachHttpServer?.(http1) }),
   });
 
   for (const task of parts.tasks ?? []) task.start();
