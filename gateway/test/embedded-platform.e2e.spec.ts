@@ -69,8 +69,8 @@ describe('the embedded platform (npm start)', () => {
     }
   });
 
-  it('given the gateway, when a person opens /, then it lists every public API and its service state', async () => {
-    const page = await fetch(`${platform.gatewayUrl}/`);
+  it('given the gateway, when a person opens /status, then it lists every public API and its service state', async () => {
+    const page = await fetch(`${platform.gatewayUrl}/status`);
     expect(page.headers.get('content-type')).toContain('text/html');
     const html = await page.text();
     for (const route of publicRoutes) expect(html).toContain(route.service.typeName);
@@ -172,6 +172,10 @@ describe('the embedded platform (npm start)', () => {
     );
     const asService = { headers: { authorization: `Bearer ${await serviceToken()}` } };
     const wallet = `wallet:${userId}:PTS`;
+    // New accounts may start with a play-money welcome grant: measure from what is there.
+    const startingPoints =
+      (await users.getWallet({}, { headers })).balances.find((b) => b.currency === 'PTS')
+        ?.availableMinor ?? 0n;
     await ledger.createAccounts(
       {
         accounts: [
@@ -196,7 +200,7 @@ describe('the embedded platform (npm start)', () => {
     const balances = (await users.getWallet({}, { headers })).balances;
     expect(balances.map((b) => [b.currency, b.availableMinor])).toEqual([
       ['BRL', 0n],
-      ['PTS', 50_000n],
+      ['PTS', startingPoints + 50_000n],
     ]);
     const otherUsersWallet = await codeOf(
       users.getWallet({ userId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' }, { headers }),
