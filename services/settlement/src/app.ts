@@ -1,25 +1,66 @@
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
+import { serviceUrl } from '@streambet/platform/runtime/platform-config';
+import { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   SettlementService,
   SettlementInternalService,
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { SettlementConfig } from './config.js';
+import { createMarketConsumer } from './consumers.js';
+import { betSourceFromClient, ledgerFromClient, termsFromClient } from './downstreams.js';
 import { settlementMigrations } from './migrations/index.js';
 import { settlementPolicy } from './policy.js';
+import { createSettlementInternalServiceImpl, createSettlementServiceImpl } from './routes.js';
+import { createSettlementRunner } from './runner.js';
+import { createSettlementStore } from './store.js';
+import { createSettlementTask } from './task.js';
 
 /**
- * The settlement service as the platform runs it. Its contract is served, checked by its access policy
- * and health probes, but its logic arrives with issue 4 (parimutuel markets end to end): until then every RPC answers
- * UNIMPLEMENTED rather than pretending.
+ * The settlement service: records a run per resolved or canceled POOL market from the pool's
+ * `market` events, runs it in the background (bets from the bet engine, money through the user
+ * service's ledger, resumable and idempotent by derived transfer ids), serves the results
+ * (SettlementService) and reverses a completed settlement when an admin voids the market
+ * (SettlementInternalService).
  */
 export const settlementService: ServiceDefinition<SettlementConfig> = {
   name: 'settlement',
   migrations: settlementMigrations,
-  create: () => ({
-    routes(router) {
-      router.service(SettlementService, {});
-      router.service(SettlementInternalService, {});
-    },
-    policy: settlementPolicy,
-  }),
+  create(ctx) {
+    const store = createSettlementStore({
+      sql: ctx.sql,
+      clock: ctx.clock,
+      onCommitted: () => ctx.outboxCommitted(),
+    });
+    const runner = createSettlementRunner({
+      store,
+      bets: betSourceFromClient(
+        ctx.client(BetEngineInternalService, serviceUrl(ctx.config, 'bet-engine')),
+      ),
+      ledger: ledgerFromClient(ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user'))),
+      terms: termsFromClient(ctx.client(PoolInternalService, serviceUrl(ctx.config, 'pool'))),
+      logger: ctx.logger,
+    });
+    const task = createSettlementTask({ store, runner, logger: ctx.logger });
+    return {
+      routes(router) {
+        router.service(SettlementService, createSettlementServiceImpl({ store, runner }));
+        router.service(
+          SettlementInternalService,
+          createSettlementInternalServiceImpl({ store, runner }),
+        );
+      },
+      policy: settlementPolicy,
+      consumers: [
+        createMarketConsumer({
+          store,
+          clock: ctx.clock,
+          logger: ctx.logger,
+          onRunRecorded: () => task.wake(),
+        }),
+      ],
+      tasks: [task],
+    };
+  },
 };

@@ -1,0 +1,213 @@
+/**
+ * The settlement service's view of the services it calls, as narrow ports the runner depends on,
+ * with their Connect adapters: the bet engine's ListMarketBets (the bets to settle), the user
+ * service's ledger (the only way money moves) and the pool's GetMarketForSettlement (terms a run
+ * was recorded without).
+ */
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import type { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  MarketState,
+  type PoolInternalService,
+} from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  CreateAccountResultCode,
+  TransferCommandSchema,
+  TransferResultCode,
+  type LedgerInternalService,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
+import { NotFoundError } from '@streambet/platform/errors/domain-errors';
+import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  accounts,
+  defaultHoldId,
+  type LedgerCommand,
+  type SettlementBet,
+} from './domain/settlement.js';
+import type { MarketTerms } from './store.js';
+
+/** One streamed batch of a market's bets, in bet_id order. */
+export interface BetBatch {
+  readonly bets: readonly SettlementBet[];
+  readonly currency: string;
+  readonly kind: MarketKind;
+}
+
+/** Where a run reads a market's bets (the bet engine). */
+export interface BetSource {
+  /** Every bet after `afterBetId` ('' = all) in bet_id order; UNAVAILABLE while bets are pending. */
+  list(marketId: string, afterBetId: string): AsyncIterable<BetBatch>;
+}
+
+/** Correlation every settlement transfer carries. */
+export interface LedgerContext {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly currency: string;
+}
+
+/** One command's outcome: committed (now or before) or refused with the ledger's reason. */
+export interface LedgerOutcome {
+  readonly transferId: string;
+  readonly committed: boolean;
+  /** The ledger's result code name and detail, for errors and logs. */
+  readonly detail: string;
+}
+
+/** The ledger operations a settlement needs. */
+export interface SettlementLedger {
+  /** Submits ≤ 1000 commands in order; one outcome per command. */
+  submit(commands: readonly LedgerCommand[], context: LedgerContext): Promise<LedgerOutcome[]>;
+  /** Creates the streamer's revenue account if missing (idempotent). */
+  ensureStreamerRevenueAccount(userId: string, currency: string): Promise<void>;
+  /** Available balance of each existing account among `accountIds` (≤ 1000). */
+  available(accountIds: readonly string[]): Promise<Map<string, bigint>>;
+  /** Which of `transferIds` (≤ 1000) are committed. */
+  existing(transferIds: readonly string[]): Promise<Set<string>>;
+}
+
+/** A market's terms plus its outcome, as the pool reports it. */
+export interface MarketOutcome extends MarketTerms {
+  readonly canceled: boolean;
+  readonly winningOutcomeId: string;
+}
+
+/** Where a run fetches terms it was recorded without (the pool). */
+export interface TermsSource {
+  get(marketId: string): Promise<MarketOutcome>;
+}
+
+/** Bets from BetEngineInternalService.ListMarketBets (a server stream). */
+export function betSourceFromClient(
+  client: Client<typeof BetEngineInternalService>,
+  batchSize = 5000,
+): BetSource {
+  return {
+    async *list(marketId, afterBetId) {
+      for await (const response of client.listMarketBets({ marketId, afterBetId, batchSize })) {
+        yield {
+          currency: response.currency,
+          kind: response.kind,
+          bets: response.bets.map((bet) => ({
+            betId: bet.betId,
+            userId: bet.userId,
+            outcomeId: bet.outcomeId,
+            stakeMinor: bet.stakeMinor,
+            holdTransferId:
+              bet.holdTransferId === '' ? defaultHoldId(bet.betId) : bet.holdTransferId,
+          })),
+        };
+      }
+    },
+  };
+}
+
+const kindToProto = {
+  SINGLE_PHASE: TransferKind.SINGLE_PHASE,
+  POST_PENDING: TransferKind.POST_PENDING,
+  VOID_PENDING: TransferKind.VOID_PENDING,
+} as const;
+
+const codeToProto = {
+  BET_STAKE: TransferCode.BET_STAKE,
+  PAYOUT: TransferCode.PAYOUT,
+  COMMISSION: TransferCode.COMMISSION,
+  STREAMER_SHARE: TransferCode.STREAMER_SHARE,
+  BREAKAGE: TransferCode.BREAKAGE,
+  REFUND: TransferCode.REFUND,
+  PAYOUT_REVERSAL: TransferCode.PAYOUT_REVERSAL,
+} as const;
+
+/** The ledger through LedgerInternalService. */
+export function ledgerFromClient(client: Client<typeof LedgerInternalService>): SettlementLedger {
+  return {
+    async submit(commands, context) {
+      const response = await client.submitTransfers({
+        commands: commands.map((command) =>
+          create(TransferCommandSchema, {
+            transferId: command.transferId,
+            kind: kindToProto[command.kind],
+            debitAccountId: command.debitAccountId,
+            creditAccountId: command.creditAccountId,
+            amountMinor: command.amountMinor,
+            currency: context.currency,
+            pendingId: command.pendingId,
+            linked: command.linked,
+            code: codeToProto[command.code],
+            marketId: context.marketId,
+            betId: command.betId,
+            settlementId: context.settlementId,
+          }),
+        ),
+      });
+      return response.results.map((result) => ({
+        transferId: result.transferId,
+        committed:
+          result.code === TransferResultCode.OK ||
+          result.code === TransferResultCode.ALREADY_EXISTS_SAME,
+        detail: `${TransferResultCode[result.code] ?? result.code}${result.detail ? `: ${result.detail}` : ''}`,
+      }));
+    },
+    async ensureStreamerRevenueAccount(userId, currency) {
+      const response = await client.createAccounts({
+        accounts: [
+          {
+            accountId: accounts.streamerRevenue(userId, currency),
+            kind: AccountKind.STREAMER_REVENUE,
+            currency,
+            ownerId: userId,
+          },
+        ],
+      });
+      const result = response.results[0];
+      // OK and ALREADY_EXISTS_SAME both leave the account in place; anything else cannot be paid.
+      if (
+        result === undefined ||
+        (result.code !== CreateAccountResultCode.OK &&
+          result.code !== CreateAccountResultCode.ALREADY_EXISTS_SAME)
+      ) {
+        throw new ConnectError(
+          `cannot create the streamer revenue account ${accounts.streamerRevenue(userId, currency)} (result ${result?.code ?? 'missing'})`,
+          Code.FailedPrecondition,
+        );
+      }
+    },
+    async available(accountIds) {
+      const response = await client.getAccountBalances({ accountIds: [...accountIds] });
+      return new Map(response.balances.map((b) => [b.accountId, b.availableMinor]));
+    },
+    async existing(transferIds) {
+      const response = await client.lookupTransfers({ transferIds: [...transferIds] });
+      return new Set(response.transfers.map((t) => t.transferId));
+    },
+  };
+}
+
+/** Terms from PoolInternalService.GetMarketForSettlement. */
+export function termsFromClient(client: Client<typeof PoolInternalService>): TermsSource {
+  return {
+    async get(marketId) {
+      const market = await client.getMarketForSettlement({ marketId });
+      if (market.marketId === '')
+        throw new NotFoundError(`the pool does not know market ${marketId}`);
+      return {
+        marketId,
+        channelId: market.channelId,
+        kind: market.kind,
+        currency: market.currency,
+        outcomeIds: market.outcomeIds,
+        commissionBps: market.commissionBps,
+        streamerShareBps: market.streamerRevenueShareBps,
+        streamerUserId: market.streamerUserId,
+        canceled: market.state === MarketState.CANCELED && market.resolvedAtMs === 0n,
+        winningOutcomeId: market.winningOutcomeId,
+      };
+    },
+  };
+}

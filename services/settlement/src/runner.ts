@@ -1,0 +1,444 @@
+/**
+ * Runs POOL settlements, resumably. A run goes through phases persisted in its row:
+ * - HOLDS: pass 1 streams every bet from the bet engine into the parimutuel totals and decides
+ *   payout or refund; pass 2 streams them again through the payout calculator and resolves each
+ *   bet's hold (POST_IN_FULL into escrow, or VOID), ≤ 1000 ledger commands per call, saving the last
+ *   bet id done after each call. A resumed pass 2 recomputes the bets before the cursor (cheap, no
+ *   ledger call) so the per-user sums are whole. At its end the figures and every user's row are
+ *   stored with the move to the next phase, in one transaction.
+ * - PAYOUTS: escrow → wallet per user with a payout (cursor = last user id), then commission to
+ *   rake, the streamer share and the breakage to house. Escrow is then zero.
+ * - FINISH: the final status with SettlementCompleted / MarketRefunded and every PayoutMade.
+ * Every transfer id derives from the market, bet and user ids, so whatever a crash interrupted is
+ * resubmitted with the same ids and the ledger answers ALREADY_EXISTS_SAME: nothing is paid twice.
+ */
+import { Code, ConnectError } from '@connectrpc/connect';
+import {
+  createPoolPayoutCalculator,
+  createPoolTotalsAccumulator,
+  decidePoolSettlement,
+} from '@streambet/parimutuel/settlement';
+import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  ConcurrencyError,
+  IllegalStateError,
+  NotFoundError,
+  UnavailableError,
+} from '@streambet/platform/errors/domain-errors';
+import type { Logger } from '@streambet/platform/log/logger';
+import {
+  LEDGER_BATCH_MAX,
+  accounts,
+  chunk,
+  defaultHoldId,
+  holdCommand,
+  linkAll,
+  payoutCommand,
+  planReversal,
+  retryDelayMs,
+  systemCommands,
+  transferIds,
+  type LedgerCommand,
+  type SettlementBet,
+} from './domain/settlement.js';
+import type { BetSource, LedgerContext, SettlementLedger, TermsSource } from './downstreams.js';
+import type { SettlementRecord } from './proto-codec.js';
+import type { PlannedPayout, SettlementStore } from './store.js';
+
+/** Dependencies of {@link createSettlementRunner}. */
+export interface RunnerDeps {
+  readonly store: SettlementStore;
+  readonly bets: BetSource;
+  readonly ledger: SettlementLedger;
+  /** Absent: a run recorded without terms fails until they can be fetched. */
+  readonly terms?: TermsSource;
+  readonly logger: Logger;
+  /** How long an attempt holds its run against other runners, renewed per batch; default 60 s. */
+  readonly leaseMs?: number;
+  /**
+   * Most bets kept in memory between the two passes (compact columns, ≈ 100 bytes a bet); a bigger
+   * market is streamed from the bet engine twice. Default 2,000,000.
+   */
+  readonly maxBetsInMemory?: number;
+  /** Ledger commands per call, 1–1000; default 1000. */
+  readonly batchSize?: number;
+  /**
+   * Called after each ledger batch is applied and its cursor saved (tests stop or crash a run
+   * here; the crash test's child reports progress). Throwing aborts the attempt like any failure.
+   */
+  readonly afterBatch?: (progress: {
+    marketId: string;
+    phase: 'HOLDS' | 'PAYOUTS';
+    batches: number;
+  }) => void | Promise<void>;
+}
+
+/** Runs settlements: one attempt of one market, or reversal of a completed one. */
+export interface SettlementRunner {
+  /**
+   * One attempt: claims the run (unless final or leased by another runner), runs the remaining
+   * phases and returns the record after it (COMPLETED, REFUNDED, or FAILED/PENDING with last_error
+   * and the next attempt scheduled). `force` ignores the backoff (admin retry).
+   */
+  runOnce(marketId: string, options?: { force?: boolean }): Promise<SettlementRecord | undefined>;
+  /** ReverseSettlement (see settlement.proto). */
+  reverse(marketId: string, reason: string, requestedByUserId: string): Promise<SettlementRecord>;
+}
+
+/** Stream batches of the first pass between two renewals of the lease. */
+const LEASE_RENEWAL_BATCHES = 20;
+
+/** Builds a runner. */
+export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
+  const { store, ledger, logger } = deps;
+  const leaseMs = deps.leaseMs ?? 60_000;
+  const batchSize = Math.min(Math.max(deps.batchSize ?? LEDGER_BATCH_MAX, 1), LEDGER_BATCH_MAX);
+  const maxBetsInMemory = deps.maxBetsInMemory ?? 2_000_000;
+
+  async function submitAll(
+    commands: readonly LedgerCommand[],
+    context: LedgerContext,
+    what: string,
+  ) {
+    const outcomes = await ledger.submit(commands, context);
+    const refused = outcomes.filter((outcome) => !outcome.committed);
+    if (refused.length > 0) {
+      const first = refused[0]!;
+      throw new IllegalStateError(
+        `the ledger refused ${refused.length} of ${commands.length} ${what} transfers; first ${first.transferId}: ${first.detail}`,
+      );
+    }
+  }
+
+  async function ensureTerms(record: SettlementRecord): Promise<SettlementRecord> {
+    if (record.outcomeIds !== null && record.kind !== MarketKind.UNSPECIFIED) return record;
+    if (deps.terms === undefined) {
+      throw new IllegalStateError(`the terms of market ${record.marketId} are unknown`);
+    }
+    const terms = await deps.terms.get(record.marketId);
+    await store.saveTerms(record.marketId, terms);
+    return (await store.get(record.marketId))!;
+  }
+
+  async function runHolds(record: SettlementRecord): Promise<void> {
+    const { marketId } = record;
+    const terms = {
+      outcomeIds: record.outcomeIds ?? [],
+      winningOutcomeId: record.canceled ? null : record.winningOutcomeId,
+      commissionBps: record.commissionBps,
+      streamerShareBps: record.streamerShareBps,
+    };
+    const accumulator = createPoolTotalsAccumulator(terms.outcomeIds, { betIdOrder: 'ascending' });
+    // Pass 1 keeps the bets in compact columns (up to maxBetsInMemory) so pass 2 need not stream
+    // them again; beyond that, pass 2 streams them a second time.
+    const kept = createBetColumns();
+    let keep = true;
+    let streamed = 0;
+    for await (const batch of deps.bets.list(marketId, '')) {
+      if (batch.currency !== '' && batch.currency !== record.currency) {
+        throw new IllegalStateError(
+          `the bet engine reports currency ${batch.currency} for market ${marketId}, settlement expects ${record.currency}`,
+        );
+      }
+      accumulator.add(batch.bets);
+      streamed += 1;
+      // A long first pass keeps the lease (the cursor is unchanged): no other runner starts meanwhile.
+      if (streamed % LEASE_RENEWAL_BATCHES === 0) {
+        await store.saveHoldsCursor(marketId, record.holdsCursor, leaseMs);
+      }
+      if (keep) {
+        for (const bet of batch.bets) kept.push(bet);
+        if (kept.length > maxBetsInMemory) {
+          keep = false;
+          kept.clear();
+        }
+      }
+    }
+    const decision = decidePoolSettlement(accumulator.totals(), terms);
+    const calculator = createPoolPayoutCalculator(decision);
+    const action = decision.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL';
+    const context: LedgerContext = {
+      marketId,
+      settlementId: record.settlementId,
+      currency: record.currency,
+    };
+    let cursor = record.holdsCursor;
+    let pending: LedgerCommand[] = [];
+    let pendingLastBetId = '';
+    let batches = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      await submitAll(pending, context, 'hold');
+      cursor = pendingLastBetId;
+      pending = [];
+      await store.saveHoldsCursor(marketId, cursor, leaseMs);
+      batches += 1;
+      await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
+    };
+    const settleBatch = async (bets: readonly SettlementBet[]): Promise<void> => {
+      calculator.payouts(bets);
+      for (const bet of bets) {
+        if (bet.betId <= cursor) continue;
+        pending.push(holdCommand(marketId, bet, action));
+        pendingLastBetId = bet.betId;
+        if (pending.length >= batchSize) await flush();
+      }
+    };
+    if (keep) {
+      for (let start = 0; start < kept.length; start += LEDGER_BATCH_MAX) {
+        await settleBatch(kept.slice(start, start + LEDGER_BATCH_MAX));
+      }
+    } else {
+      for await (const batch of deps.bets.list(marketId, '')) await settleBatch(batch.bets);
+    }
+    await flush();
+    const result = calculator.finish();
+    const refund = result.kind === 'REFUND';
+    const payouts: PlannedPayout[] = result.users.map((user) => ({
+      userId: user.userId,
+      kind: refund ? 'REFUND' : 'SETTLEMENT',
+      stakeMinor: user.stakeMinor,
+      payoutMinor: user.payoutMinor,
+      netMinor: user.netMinor,
+      transferId: !refund && user.payoutMinor > 0n ? transferIds.payout(marketId, user.userId) : '',
+    }));
+    if (result.figures.streamerShareMinor > 0n) {
+      payouts.push({
+        userId: record.streamerUserId,
+        kind: 'STREAMER_REVENUE_SHARE',
+        stakeMinor: 0n,
+        payoutMinor: result.figures.streamerShareMinor,
+        netMinor: result.figures.streamerShareMinor,
+        transferId: transferIds.streamerShare(marketId),
+      });
+    }
+    const f = result.figures;
+    await store.savePlan(marketId, {
+      figures: {
+        totalStakedMinor: f.totalStakedMinor,
+        winningStakedMinor: f.winningStakedMinor,
+        losingStakedMinor: f.losingStakedMinor,
+        commissionMinor: f.commissionMinor,
+        streamerShareMinor: f.streamerShareMinor,
+        rakeMinor: f.rakeMinor,
+        distributableMinor: f.distributableMinor,
+        breakageMinor: f.breakageMinor,
+        payoutTotalMinor: f.payoutTotalMinor,
+        payoutCount: BigInt(f.payoutCount),
+        winnerCount: BigInt(f.winnerCount),
+        betCount: BigInt(f.betCount),
+      },
+      refundReason: result.refundReason,
+      payouts,
+      next: refund ? 'FINISH' : 'PAYOUTS',
+    });
+  }
+
+  async function runPayouts(record: SettlementRecord): Promise<void> {
+    const { marketId, currency } = record;
+    const context: LedgerContext = { marketId, settlementId: record.settlementId, currency };
+    let cursor = record.payoutsCursor;
+    let batches = 0;
+    for (;;) {
+      const page = await store.payoutPage(marketId, cursor, batchSize);
+      if (page.length === 0) break;
+      await submitAll(
+        page.map((row) => payoutCommand(marketId, currency, row.userId, row.payoutMinor)),
+        context,
+        'payout',
+      );
+      cursor = page[page.length - 1]!.userId;
+      await store.savePayoutsCursor(marketId, cursor, leaseMs);
+      batches += 1;
+      await deps.afterBatch?.({ marketId, phase: 'PAYOUTS', batches });
+    }
+    const f = record.figures;
+    if (f.streamerShareMinor > 0n) {
+      await ledger.ensureStreamerRevenueAccount(record.streamerUserId, currency);
+    }
+    const system = systemCommands(marketId, currency, record.streamerUserId, [
+      { code: 'COMMISSION', amountMinor: f.rakeMinor },
+      { code: 'STREAMER_SHARE', amountMinor: f.streamerShareMinor },
+      { code: 'BREAKAGE', amountMinor: f.breakageMinor },
+    ]);
+    if (system.length > 0) await submitAll(system, context, 'commission/share/breakage');
+    await store.setPhase(marketId, 'FINISH');
+  }
+
+  async function runOnce(
+    marketId: string,
+    options: { force?: boolean } = {},
+  ): Promise<SettlementRecord | undefined> {
+    const claim = await store.claim(marketId, leaseMs, options.force === true);
+    if (!claim.claimed) return claim.record;
+    let record = claim.record;
+    try {
+      record = await ensureTerms(record);
+      if (record.kind !== MarketKind.POOL) {
+        throw new IllegalStateError(
+          `market ${marketId} is ${MarketKind[record.kind]}: only POOL markets are settled here yet`,
+        );
+      }
+      if (record.phase === 'HOLDS') {
+        await runHolds(record);
+        record = (await store.get(marketId))!;
+      }
+      if (record.phase === 'PAYOUTS') {
+        await runPayouts(record);
+        record = (await store.get(marketId))!;
+      }
+      if (record.phase === 'FINISH') return await store.finish(marketId);
+      return record;
+    } catch (error) {
+      const deferred = isUnavailable(error);
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn(
+        { marketId, attempt: record.attemptCount, deferred, err: message },
+        deferred ? 'settlement deferred' : 'settlement attempt failed',
+      );
+      await store.fail(marketId, message, retryDelayMs(record.attemptCount), deferred);
+      return store.get(marketId);
+    }
+  }
+
+  async function reverse(
+    marketId: string,
+    reason: string,
+    requestedByUserId: string,
+  ): Promise<SettlementRecord> {
+    const record = await store.get(marketId);
+    if (record === undefined) throw new NotFoundError(`market ${marketId} has no settlement`);
+    if (record.status === 'REFUNDED' || record.status === 'REVERSED') return record;
+    if (record.status !== 'COMPLETED') {
+      throw new ConcurrencyError(
+        `the settlement of market ${marketId} is still ${record.status}: retry shortly`,
+      );
+    }
+    const rows = await store.payoutsOfMarket(marketId);
+    const plan = planReversal({
+      marketId,
+      currency: record.currency,
+      streamerUserId: record.streamerUserId,
+      rakeMinor: record.figures.rakeMinor,
+      streamerShareMinor: record.figures.streamerShareMinor,
+      breakageMinor: record.figures.breakageMinor,
+      bettors: rows.filter((row) => row.kind === 'SETTLEMENT'),
+    });
+    // Money already taken back by an interrupted earlier attempt is not asked for again.
+    const done = new Set<string>();
+    for (const ids of chunk(plan.inflows.map((c) => c.transferId))) {
+      for (const id of await ledger.existing(ids)) done.add(id);
+    }
+    const needed = new Map<string, bigint>();
+    for (const command of plan.inflows) {
+      if (done.has(command.transferId) || !plan.debits.has(command.debitAccountId)) continue;
+      needed.set(
+        command.debitAccountId,
+        (needed.get(command.debitAccountId) ?? 0n) + command.amountMinor,
+      );
+    }
+    const short: string[] = [];
+    for (const ids of chunk([...needed.keys()])) {
+      const available = await ledger.available(ids);
+      for (const id of ids) {
+        if ((available.get(id) ?? 0n) < needed.get(id)!) short.push(id);
+      }
+    }
+    if (short.length > 0) {
+      throw new IllegalStateError(
+        `${short.length} payout(s) of market ${marketId} are no longer reversible (available balance below the winnings to take back, e.g. ${short.slice(0, 3).join(', ')}); nothing was moved`,
+      );
+    }
+    const context: LedgerContext = {
+      marketId,
+      settlementId: record.settlementId,
+      currency: record.currency,
+    };
+    const all = [...plan.inflows, ...plan.outflows];
+    if (all.length <= LEDGER_BATCH_MAX) {
+      if (all.length > 0) await submitAll(linkAll(all), context, 'reversal');
+    } else {
+      // Larger than one ledger call: balances were checked above; inflows first, then refunds.
+      for (const part of chunk(plan.inflows)) await submitAll(linkAll(part), context, 'reversal');
+      for (const part of chunk(plan.outflows)) await submitAll(linkAll(part), context, 'refund');
+    }
+    return store.markReversed(marketId, reason, requestedByUserId);
+  }
+
+  return { runOnce, reverse };
+}
+
+/**
+ * A market's bets in columns: ids and hold ids as strings, users and outcomes interned (a market
+ * has few outcomes and far fewer users than bets), stakes in a growable BigInt64Array; a hold id
+ * equal to the bet's default is not stored.
+ */
+function createBetColumns() {
+  let betIds: string[] = [];
+  let userIndex: number[] = [];
+  let outcomeIndex: number[] = [];
+  let holdIds: (string | undefined)[] = [];
+  let stakes = new BigInt64Array(1024);
+  const users: string[] = [];
+  const userIds = new Map<string, number>();
+  const outcomes: string[] = [];
+  const outcomeIds = new Map<string, number>();
+  const intern = (value: string, list: string[], index: Map<string, number>): number => {
+    let at = index.get(value);
+    if (at === undefined) {
+      at = list.length;
+      list.push(value);
+      index.set(value, at);
+    }
+    return at;
+  };
+  return {
+    get length(): number {
+      return betIds.length;
+    },
+    push(bet: SettlementBet): void {
+      const at = betIds.length;
+      if (at === stakes.length) {
+        const grown = new BigInt64Array(at * 2);
+        grown.set(stakes);
+        stakes = grown;
+      }
+      betIds.push(bet.betId);
+      userIndex.push(intern(bet.userId, users, userIds));
+      outcomeIndex.push(intern(bet.outcomeId, outcomes, outcomeIds));
+      holdIds.push(
+        bet.holdTransferId === defaultHoldId(bet.betId) ? undefined : bet.holdTransferId,
+      );
+      stakes[at] = bet.stakeMinor;
+    },
+    slice(start: number, end: number): SettlementBet[] {
+      const out: SettlementBet[] = [];
+      for (let i = start; i < Math.min(end, betIds.length); i += 1) {
+        const betId = betIds[i]!;
+        out.push({
+          betId,
+          userId: users[userIndex[i]!]!,
+          outcomeId: outcomes[outcomeIndex[i]!]!,
+          stakeMinor: stakes[i]!,
+          holdTransferId: holdIds[i] ?? defaultHoldId(betId),
+        });
+      }
+      return out;
+    },
+    clear(): void {
+      betIds = [];
+      userIndex = [];
+      outcomeIndex = [];
+      holdIds = [];
+      stakes = new BigInt64Array(0);
+    },
+  };
+}
+
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof UnavailableError) return true;
+  return error instanceof ConnectError && error.code === Code.Unavailable;
+}
+
+/** The ledger account the escrow of a market is (exported for tests and the bench). */
+export const escrowAccountOf = accounts.escrow;

@@ -1,0 +1,675 @@
+/**
+ * The settlement service's storage: market terms, one settlement run per market (status, phase,
+ * cursors, lease, figures) and the payout rows, in SQL. Every change that others must hear about
+ * appends its settlement.* events to the outbox in the same transaction (SettlementStarted with
+ * the claim of an attempt; SettlementCompleted or MarketRefunded plus every PayoutMade with the
+ * final state; SettlementReversed plus every PayoutReversed with the reversal).
+ */
+import { appendToOutbox } from '@streambet/platform/outbox/outbox';
+import { newEventId } from '@streambet/platform/outbox/event-id';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
+import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import type { RefundReason, SettlementPhase, SettlementStatus } from './domain/settlement.js';
+import {
+  encodeCompleted,
+  encodePayoutMade,
+  encodePayoutReversed,
+  encodeRefunded,
+  encodeReversed,
+  encodeStarted,
+  payoutKindFromNumber,
+  payoutKindNumber,
+  refundReasonFromNumber,
+  refundReasonNumber,
+  statusFromNumber,
+  statusNumber,
+  type EncodedEvent,
+  type EventMeta,
+  type PayoutKindName,
+  type PayoutRecord,
+  type SettlementFigures,
+  type SettlementRecord,
+} from './proto-codec.js';
+
+/** Topic of every event the settlement service publishes. */
+export const settlementTopic = 'settlement';
+
+/** A market's terms as MarketCreated or GetMarketForSettlement give them. */
+export interface MarketTerms {
+  readonly marketId: string;
+  readonly channelId: string;
+  readonly kind: MarketKind;
+  readonly currency: string;
+  readonly outcomeIds: readonly string[];
+  readonly commissionBps: number;
+  readonly streamerShareBps: number;
+  readonly streamerUserId: string;
+}
+
+/** A resolved or canceled market to settle. */
+export interface NewRun {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly channelId: string;
+  /** UNSPECIFIED when not known yet (a cancel of a market whose creation was not seen). */
+  readonly kind: MarketKind;
+  readonly currency: string;
+  readonly canceled: boolean;
+  readonly winningOutcomeId: string;
+  readonly commissionBps: number;
+  readonly streamerShareBps: number;
+  readonly streamerUserId: string;
+  readonly marketEventAtMs: number;
+}
+
+/** A user's planned row, written when the amounts are known (before anything is paid). */
+export interface PlannedPayout {
+  readonly userId: string;
+  readonly kind: PayoutKindName;
+  readonly stakeMinor: bigint;
+  readonly payoutMinor: bigint;
+  readonly netMinor: bigint;
+  readonly transferId: string;
+}
+
+/** Result of {@link SettlementStore.claim}. */
+export type ClaimResult =
+  | { readonly claimed: true; readonly record: SettlementRecord }
+  | {
+      readonly claimed: false;
+      /** Undefined when the market has no settlement. */
+      readonly record: SettlementRecord | undefined;
+      /** 'final': nothing left to do; 'leased': another runner holds it. */
+      readonly reason: 'final' | 'leased' | 'missing';
+    };
+
+/** Filters of ListPayouts. */
+export interface PayoutQuery {
+  readonly marketId?: string;
+  readonly userId?: string;
+  readonly kinds: readonly PayoutKindName[];
+  readonly limit: number;
+  readonly after?: {
+    readonly paidAtMs: number;
+    readonly marketId: string;
+    readonly userId: string;
+    readonly kind: number;
+  };
+}
+
+/** Filters of ListSettlements. */
+export interface SettlementQuery {
+  readonly statuses: readonly SettlementStatus[];
+  readonly channelId?: string;
+  readonly limit: number;
+  readonly after?: { readonly marketEventAtMs: number; readonly marketId: string };
+}
+
+/** Dependencies of {@link createSettlementStore}. */
+export interface SettlementStoreDeps {
+  readonly sql: Sql;
+  readonly clock: Clock;
+  /** Wakes the outbox relay after a commit that appended events. */
+  readonly onCommitted?: () => void;
+}
+
+const COLUMNS = `market_id, settlement_id, channel_id, kind, currency, canceled, winning_outcome_id,
+  outcome_ids, commission_bps, streamer_share_bps, streamer_user_id, status, phase, holds_cursor,
+  payouts_cursor, refund_reason, total_staked_minor, winning_staked_minor, losing_staked_minor,
+  commission_minor, streamer_share_minor, rake_minor, distributable_minor, breakage_minor,
+  payout_total_minor, payout_count, winner_count, bet_count, market_event_at_ms, due_at_ms,
+  leased_until_ms, attempt_count, started_at_ms, completed_at_ms, reversed_at_ms, reversal_reason,
+  reversed_by_user_id, last_error`;
+
+type Row = Record<string, unknown>;
+
+const big = (value: unknown): bigint => BigInt(value as bigint | number | string);
+const num = (value: unknown): number => Number(value);
+
+function toRecord(row: Row): SettlementRecord {
+  const figures: SettlementFigures = {
+    totalStakedMinor: big(row.total_staked_minor),
+    winningStakedMinor: big(row.winning_staked_minor),
+    losingStakedMinor: big(row.losing_staked_minor),
+    commissionMinor: big(row.commission_minor),
+    streamerShareMinor: big(row.streamer_share_minor),
+    rakeMinor: big(row.rake_minor),
+    distributableMinor: big(row.distributable_minor),
+    breakageMinor: big(row.breakage_minor),
+    payoutTotalMinor: big(row.payout_total_minor),
+    payoutCount: big(row.payout_count),
+    winnerCount: big(row.winner_count),
+    betCount: big(row.bet_count),
+  };
+  return {
+    marketId: row.market_id as string,
+    settlementId: row.settlement_id as string,
+    channelId: row.channel_id as string,
+    kind: num(row.kind),
+    currency: row.currency as string,
+    canceled: row.canceled === true,
+    winningOutcomeId: row.winning_outcome_id as string,
+    outcomeIds: (row.outcome_ids as string[] | null) ?? null,
+    commissionBps: num(row.commission_bps),
+    streamerShareBps: num(row.streamer_share_bps),
+    streamerUserId: row.streamer_user_id as string,
+    status: statusFromNumber(num(row.status)),
+    phase: row.phase as SettlementPhase,
+    holdsCursor: row.holds_cursor as string,
+    payoutsCursor: row.payouts_cursor as string,
+    refundReason: refundReasonFromNumber(num(row.refund_reason)),
+    figures,
+    marketEventAtMs: num(row.market_event_at_ms),
+    dueAtMs: num(row.due_at_ms),
+    leasedUntilMs: num(row.leased_until_ms),
+    attemptCount: num(row.attempt_count),
+    startedAtMs: num(row.started_at_ms),
+    completedAtMs: num(row.completed_at_ms),
+    reversedAtMs: num(row.reversed_at_ms),
+    reversalReason: row.reversal_reason as string,
+    reversedByUserId: row.reversed_by_user_id as string,
+    lastError: row.last_error as string,
+  };
+}
+
+function toPayout(row: Row): PayoutRecord {
+  return {
+    marketId: row.market_id as string,
+    userId: row.user_id as string,
+    kind: payoutKindFromNumber(num(row.kind)),
+    channelId: row.channel_id as string,
+    currency: row.currency as string,
+    stakeMinor: big(row.stake_minor),
+    payoutMinor: big(row.payout_minor),
+    netMinor: big(row.net_minor),
+    transferId: row.transfer_id as string,
+    paidAtMs: num(row.paid_at_ms),
+    reversedAtMs: num(row.reversed_at_ms),
+  };
+}
+
+const RUNNABLE = [statusNumber('PENDING'), statusNumber('RUNNING'), statusNumber('FAILED')];
+
+/** The settlement service's storage (see the file comment). */
+export type SettlementStore = ReturnType<typeof createSettlementStore>;
+
+/** Builds the store over the service's database. */
+export function createSettlementStore(deps: SettlementStoreDeps) {
+  const { sql, clock } = deps;
+
+  /** Appends events built with fresh ids (metadata.event_id = the envelope id) to the outbox. */
+  async function append(
+    tx: SqlExecutor,
+    marketId: string,
+    build: (meta: () => EventMeta) => EncodedEvent[],
+    actorUserId?: string,
+  ): Promise<void> {
+    const nowMs = clock.now();
+    const ids: string[] = [];
+    const events = build(() => {
+      const eventId = newEventId();
+      ids.push(eventId);
+      return { eventId, occurredAtMs: nowMs, marketId, actorUserId };
+    });
+    await appendToOutbox(
+      tx,
+      events.map((event) => ({
+        topic: settlementTopic,
+        key: marketId,
+        type: event.type,
+        payload: event.payload,
+      })),
+      { clock: () => nowMs, newId: () => ids.shift()! },
+    );
+  }
+
+  async function lockRow(tx: SqlExecutor, marketId: string): Promise<SettlementRecord | undefined> {
+    const result = await tx.query<Row>(
+      `SELECT ${COLUMNS} FROM settlements WHERE market_id = $1 FOR UPDATE`,
+      [marketId],
+    );
+    const row = result.rows[0];
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async function payoutsOf(tx: SqlExecutor, marketId: string): Promise<PayoutRecord[]> {
+    const result = await tx.query<Row>(
+      `SELECT * FROM settlement_payouts WHERE market_id = $1 ORDER BY user_id, kind`,
+      [marketId],
+    );
+    return result.rows.map(toPayout);
+  }
+
+  return {
+    sql,
+
+    /** Keeps a market's terms from MarketCreated (first one wins; terms never change). */
+    async recordMarketTerms(tx: SqlExecutor, terms: MarketTerms): Promise<void> {
+      await tx.query(
+        `INSERT INTO settlement_markets (market_id, channel_id, kind, currency, outcome_ids,
+           commission_bps, streamer_share_bps, streamer_user_id)
+         VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8) ON CONFLICT (market_id) DO NOTHING`,
+        [
+          terms.marketId,
+          terms.channelId,
+          terms.kind,
+          terms.currency,
+          [...terms.outcomeIds],
+          terms.commissionBps,
+          terms.streamerShareBps,
+          terms.streamerUserId,
+        ],
+      );
+    },
+
+    /** The terms MarketCreated gave for a market, if it was seen. */
+    async marketTerms(tx: SqlExecutor, marketId: string): Promise<MarketTerms | undefined> {
+      const result = await tx.query<Row>('SELECT * FROM settlement_markets WHERE market_id = $1', [
+        marketId,
+      ]);
+      const row = result.rows[0];
+      if (row === undefined) return undefined;
+      return {
+        marketId,
+        channelId: row.channel_id as string,
+        kind: num(row.kind) as MarketKind,
+        currency: row.currency as string,
+        outcomeIds: row.outcome_ids as string[],
+        commissionBps: num(row.commission_bps),
+        streamerShareBps: num(row.streamer_share_bps),
+        streamerUserId: row.streamer_user_id as string,
+      };
+    },
+
+    /**
+     * Records the run of a resolved or canceled market, due now; a second record for the same
+     * market (the event delivered again, or resolved then voided) changes nothing. True if new.
+     */
+    async recordRun(
+      tx: SqlExecutor,
+      run: NewRun,
+      outcomeIds: readonly string[] | null,
+    ): Promise<boolean> {
+      const nowMs = clock.now();
+      const result = await tx.query(
+        `INSERT INTO settlements (market_id, settlement_id, channel_id, kind, currency, canceled,
+           winning_outcome_id, outcome_ids, commission_bps, streamer_share_bps, streamer_user_id,
+           status, market_event_at_ms, due_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (market_id) DO NOTHING`,
+        [
+          run.marketId,
+          run.settlementId,
+          run.channelId,
+          run.kind,
+          run.currency,
+          run.canceled,
+          run.winningOutcomeId,
+          outcomeIds === null ? null : [...outcomeIds],
+          run.commissionBps,
+          run.streamerShareBps,
+          run.streamerUserId,
+          statusNumber('PENDING'),
+          run.marketEventAtMs,
+          nowMs,
+        ],
+      );
+      return result.rowCount > 0;
+    },
+
+    /** One market's settlement. */
+    async get(marketId: string): Promise<SettlementRecord | undefined> {
+      const result = await sql.query<Row>(
+        `SELECT ${COLUMNS} FROM settlements WHERE market_id = $1`,
+        [marketId],
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : toRecord(row);
+    },
+
+    /** Markets whose run is due (PENDING, RUNNING with an expired lease, or FAILED past backoff). */
+    async dueMarketIds(limit: number): Promise<string[]> {
+      const nowMs = clock.now();
+      const result = await sql.query<{ market_id: string }>(
+        `SELECT market_id FROM settlements
+         WHERE status = ANY($1::smallint[]) AND due_at_ms <= $2 AND leased_until_ms <= $2
+         ORDER BY due_at_ms, market_id LIMIT $3`,
+        [RUNNABLE, nowMs, limit],
+      );
+      return result.rows.map((row) => row.market_id);
+    },
+
+    /**
+     * Starts an attempt: if the run is not final and nobody holds its lease, marks it RUNNING,
+     * counts the attempt, takes the lease until now + leaseMs and appends SettlementStarted.
+     * `force` (an admin retry) ignores the backoff, never a live lease.
+     */
+    async claim(marketId: string, leaseMs: number, force: boolean): Promise<ClaimResult> {
+      const nowMs = clock.now();
+      const outcome = await sql.transaction(async (tx) => {
+        const record = await lockRow(tx, marketId);
+        if (record === undefined) return { claimed: false, record, reason: 'missing' } as const;
+        if (!RUNNABLE.includes(statusNumber(record.status))) {
+          return { claimed: false, record, reason: 'final' } as const;
+        }
+        if (record.leasedUntilMs > nowMs || (!force && record.dueAtMs > nowMs)) {
+          return { claimed: false, record, reason: 'leased' } as const;
+        }
+        const updated = await tx.query<Row>(
+          `UPDATE settlements SET status = $2, attempt_count = attempt_count + 1,
+             started_at_ms = CASE WHEN started_at_ms = 0 THEN $3 ELSE started_at_ms END,
+             leased_until_ms = $4
+           WHERE market_id = $1 RETURNING ${COLUMNS}`,
+          [marketId, statusNumber('RUNNING'), nowMs, nowMs + leaseMs],
+        );
+        const claimed = toRecord(updated.rows[0]!);
+        await append(tx, marketId, (meta) => [encodeStarted(claimed, meta())]);
+        return { claimed: true, record: claimed } as const;
+      });
+      if (outcome.claimed) deps.onCommitted?.();
+      return outcome;
+    },
+
+    /** Fills in terms fetched from the pool (a run recorded without them). */
+    async saveTerms(marketId: string, terms: MarketTerms): Promise<void> {
+      await sql.query(
+        `UPDATE settlements SET kind = $2, outcome_ids = $3::text[], commission_bps = $4,
+           streamer_share_bps = $5, streamer_user_id = $6, channel_id = $7
+         WHERE market_id = $1`,
+        [
+          marketId,
+          terms.kind,
+          [...terms.outcomeIds],
+          terms.commissionBps,
+          terms.streamerShareBps,
+          terms.streamerUserId,
+          terms.channelId,
+        ],
+      );
+    },
+
+    /** Saves progress of the HOLDS phase (the last bet whose hold is resolved) and renews the lease. */
+    async saveHoldsCursor(marketId: string, lastBetId: string, leaseMs: number): Promise<void> {
+      await sql.query(
+        'UPDATE settlements SET holds_cursor = $2, leased_until_ms = $3 WHERE market_id = $1',
+        [marketId, lastBetId, clock.now() + leaseMs],
+      );
+    },
+
+    /** Saves progress of the PAYOUTS phase (the last user paid) and renews the lease. */
+    async savePayoutsCursor(marketId: string, lastUserId: string, leaseMs: number): Promise<void> {
+      await sql.query(
+        'UPDATE settlements SET payouts_cursor = $2, leased_until_ms = $3 WHERE market_id = $1',
+        [marketId, lastUserId, clock.now() + leaseMs],
+      );
+    },
+
+    /**
+     * Ends the HOLDS phase: stores the figures and every user's planned row in one transaction and
+     * moves to `next` (PAYOUTS, or FINISH for a refund). Rows already planned (a crash after this
+     * commit cannot happen twice: the phase moved) are kept as they are.
+     */
+    async savePlan(
+      marketId: string,
+      plan: {
+        readonly figures: SettlementFigures;
+        readonly refundReason: RefundReason | null;
+        readonly payouts: readonly PlannedPayout[];
+        readonly next: SettlementPhase;
+      },
+    ): Promise<void> {
+      await sql.transaction(async (tx) => {
+        const record = await lockRow(tx, marketId);
+        if (record === undefined || record.phase !== 'HOLDS') return;
+        const rows = plan.payouts;
+        for (let start = 0; start < rows.length; start += 10_000) {
+          const part = rows.slice(start, start + 10_000);
+          await tx.query(
+            `INSERT INTO settlement_payouts (market_id, channel_id, currency, user_id, kind,
+               stake_minor, payout_minor, net_minor, transfer_id)
+             SELECT $1, $2, $3, u, k, s, p, n, t FROM unnest($4::text[], $5::smallint[],
+               $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) AS x(u, k, s, p, n, t)
+             ON CONFLICT DO NOTHING`,
+            [
+              marketId,
+              record.channelId,
+              record.currency,
+              part.map((r) => r.userId),
+              part.map((r) => payoutKindNumber(r.kind)),
+              part.map((r) => r.stakeMinor),
+              part.map((r) => r.payoutMinor),
+              part.map((r) => r.netMinor),
+              part.map((r) => r.transferId),
+            ] as SqlValue[],
+          );
+        }
+        const f = plan.figures;
+        await tx.query(
+          `UPDATE settlements SET phase = $2, refund_reason = $3, total_staked_minor = $4,
+             winning_staked_minor = $5, losing_staked_minor = $6, commission_minor = $7,
+             streamer_share_minor = $8, rake_minor = $9, distributable_minor = $10,
+             breakage_minor = $11, payout_total_minor = $12, payout_count = $13,
+             winner_count = $14, bet_count = $15
+           WHERE market_id = $1`,
+          [
+            marketId,
+            plan.next,
+            refundReasonNumber(plan.refundReason),
+            f.totalStakedMinor,
+            f.winningStakedMinor,
+            f.losingStakedMinor,
+            f.commissionMinor,
+            f.streamerShareMinor,
+            f.rakeMinor,
+            f.distributableMinor,
+            f.breakageMinor,
+            f.payoutTotalMinor,
+            f.payoutCount,
+            f.winnerCount,
+            f.betCount,
+          ],
+        );
+      });
+    },
+
+    /** Planned SETTLEMENT rows with a payout > 0 after `afterUserId`, by user id. */
+    async payoutPage(
+      marketId: string,
+      afterUserId: string,
+      limit: number,
+    ): Promise<PayoutRecord[]> {
+      const result = await sql.query<Row>(
+        `SELECT * FROM settlement_payouts
+         WHERE market_id = $1 AND kind = $2 AND payout_minor > 0 AND user_id > $3
+         ORDER BY user_id LIMIT $4`,
+        [marketId, payoutKindNumber('SETTLEMENT'), afterUserId, limit],
+      );
+      return result.rows.map(toPayout);
+    },
+
+    /** Moves a run to its next phase. */
+    async setPhase(marketId: string, phase: SettlementPhase): Promise<void> {
+      await sql.query('UPDATE settlements SET phase = $2 WHERE market_id = $1', [marketId, phase]);
+    },
+
+    /**
+     * The final state, in one transaction with its events: COMPLETED + SettlementCompleted, or
+     * REFUNDED + MarketRefunded; then one PayoutMade per row (losers with payout 0 included).
+     * A run already DONE is returned unchanged.
+     */
+    async finish(marketId: string): Promise<SettlementRecord> {
+      const nowMs = clock.now();
+      const record = await sql.transaction(async (tx) => {
+        const current = await lockRow(tx, marketId);
+        if (current === undefined) throw new Error(`settlement of ${marketId} vanished`);
+        if (current.phase === 'DONE') return current;
+        const status: SettlementStatus = current.refundReason === null ? 'COMPLETED' : 'REFUNDED';
+        const updated = await tx.query<Row>(
+          `UPDATE settlements SET status = $2, phase = 'DONE', completed_at_ms = $3,
+             leased_until_ms = 0, last_error = ''
+           WHERE market_id = $1 RETURNING ${COLUMNS}`,
+          [marketId, statusNumber(status), nowMs],
+        );
+        await tx.query('UPDATE settlement_payouts SET paid_at_ms = $2 WHERE market_id = $1', [
+          marketId,
+          nowMs,
+        ]);
+        const done = toRecord(updated.rows[0]!);
+        const rows = await payoutsOf(tx, marketId);
+        const bettors = rows.filter((row) => row.kind !== 'STREAMER_REVENUE_SHARE').length;
+        await append(tx, marketId, (meta) => [
+          status === 'COMPLETED'
+            ? encodeCompleted(done, meta())
+            : encodeRefunded(done, bettors, meta()),
+          ...rows.map((row) => encodePayoutMade(row, meta())),
+        ]);
+        return done;
+      });
+      deps.onCommitted?.();
+      return record;
+    },
+
+    /**
+     * Records a failed attempt: FAILED (or back to PENDING when `deferred`, e.g. the bet engine
+     * still has pending bets), the reason, and when the next automatic attempt is due. The lease is
+     * released so the next attempt may start at once when due.
+     */
+    async fail(
+      marketId: string,
+      error: string,
+      retryInMs: number,
+      deferred: boolean,
+    ): Promise<void> {
+      const nowMs = clock.now();
+      await sql.query(
+        `UPDATE settlements SET status = CASE WHEN $5 THEN $6::smallint ELSE $2::smallint END,
+           last_error = $3, due_at_ms = $4, leased_until_ms = 0
+         WHERE market_id = $1 AND status = ANY($7::smallint[])`,
+        [
+          marketId,
+          statusNumber('FAILED'),
+          error.slice(0, 2000),
+          nowMs + retryInMs,
+          deferred,
+          statusNumber('PENDING'),
+          RUNNABLE,
+        ],
+      );
+    },
+
+    /** Every payout row of a market (user id order). */
+    async payoutsOfMarket(marketId: string): Promise<PayoutRecord[]> {
+      return payoutsOf(sql, marketId);
+    },
+
+    /**
+     * Marks a COMPLETED settlement REVERSED with its rows and events (SettlementReversed, one
+     * PayoutReversed per row), in one transaction. Returns the reversed record (unchanged if it
+     * was already reversed).
+     */
+    async markReversed(
+      marketId: string,
+      reason: string,
+      requestedByUserId: string,
+    ): Promise<SettlementRecord> {
+      const nowMs = clock.now();
+      const record = await sql.transaction(async (tx) => {
+        const current = await lockRow(tx, marketId);
+        if (current === undefined) throw new Error(`settlement of ${marketId} vanished`);
+        if (current.status === 'REVERSED') return current;
+        const updated = await tx.query<Row>(
+          `UPDATE settlements SET status = $2, refund_reason = $3, reversed_at_ms = $4,
+             reversal_reason = $5, reversed_by_user_id = $6
+           WHERE market_id = $1 RETURNING ${COLUMNS}`,
+          [
+            marketId,
+            statusNumber('REVERSED'),
+            refundReasonNumber('MARKET_VOIDED'),
+            nowMs,
+            reason,
+            requestedByUserId,
+          ],
+        );
+        await tx.query('UPDATE settlement_payouts SET reversed_at_ms = $2 WHERE market_id = $1', [
+          marketId,
+          nowMs,
+        ]);
+        const reversed = toRecord(updated.rows[0]!);
+        const rows = await payoutsOf(tx, marketId);
+        await append(
+          tx,
+          marketId,
+          (meta) => [
+            encodeReversed(reversed, meta()),
+            ...rows.map((row) => encodePayoutReversed(row, meta())),
+          ],
+          requestedByUserId,
+        );
+        return reversed;
+      });
+      deps.onCommitted?.();
+      return record;
+    },
+
+    /** Paid payout rows, newest first (paid_at_ms, then market, user, kind). */
+    async listPayouts(query: PayoutQuery): Promise<PayoutRecord[]> {
+      const where = ['paid_at_ms > 0'];
+      const params: SqlValue[] = [];
+      const add = (clause: string, value: SqlValue): void => {
+        params.push(value);
+        where.push(clause.replace('?', `$${params.length}`));
+      };
+      if (query.marketId) add('market_id = ?', query.marketId);
+      if (query.userId) add('user_id = ?', query.userId);
+      if (query.kinds.length > 0)
+        add('kind = ANY(?::smallint[])', query.kinds.map(payoutKindNumber));
+      if (query.after) {
+        params.push(
+          query.after.paidAtMs,
+          query.after.marketId,
+          query.after.userId,
+          query.after.kind,
+        );
+        const n = params.length;
+        where.push(
+          `(paid_at_ms, market_id, user_id, kind) < ($${n - 3}::bigint, $${n - 2}, $${n - 1}, $${n}::smallint)`,
+        );
+      }
+      params.push(query.limit);
+      const result = await sql.query<Row>(
+        `SELECT * FROM settlement_payouts WHERE ${where.join(' AND ')}
+         ORDER BY paid_at_ms DESC, market_id DESC, user_id DESC, kind DESC LIMIT $${params.length}`,
+        params,
+      );
+      return result.rows.map(toPayout);
+    },
+
+    /** Settlements, newest market event first. */
+    async listSettlements(query: SettlementQuery): Promise<SettlementRecord[]> {
+      const where = ['TRUE'];
+      const params: SqlValue[] = [];
+      if (query.statuses.length > 0) {
+        params.push(query.statuses.map(statusNumber));
+        where.push(`status = ANY($${params.length}::smallint[])`);
+      }
+      if (query.channelId) {
+        params.push(query.channelId);
+        where.push(`channel_id = $${params.length}`);
+      }
+      if (query.after) {
+        params.push(query.after.marketEventAtMs, query.after.marketId);
+        where.push(
+          `(market_event_at_ms, market_id) < ($${params.length - 1}::bigint, $${params.length})`,
+        );
+      }
+      params.push(query.limit);
+      const result = await sql.query<Row>(
+        `SELECT ${COLUMNS} FROM settlements WHERE ${where.join(' AND ')}
+         ORDER BY market_event_at_ms DESC, market_id DESC LIMIT $${params.length}`,
+        params,
+      );
+      return result.rows.map(toRecord);
+    },
+  };
+}

@@ -1,0 +1,464 @@
+/**
+ * Test harness of the settlement int tests: one fresh database per harness holding the platform's
+ * and the settlement service's tables AND the user service's real ledger (its migrations and
+ * store, served by its real LedgerInternalService implementation on an in-memory Connect
+ * transport, so money moves exactly as in production). The bet engine's ListMarketBets is an
+ * in-test implementation over an in-memory list (the bet engine is another of our services, built
+ * in parallel); the settlement RPCs run behind the production interceptor stack with real signed
+ * tokens. Market events are delivered through the real inbox (handleOnce).
+ */
+import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createRouterTransport,
+  type Client,
+} from '@connectrpc/connect';
+import {
+  BetEngineInternalService,
+  BetSide,
+  BetStatus,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  MarketCanceledSchema,
+  MarketCreatedSchema,
+  MarketResolvedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  SettlementInternalService,
+  SettlementService,
+} from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import { authInterceptor } from '@streambet/platform/auth/auth-interceptor';
+import type { UserRole } from '@streambet/platform/auth/caller';
+import {
+  createServiceTokenVerifier,
+  createUserTokenVerifier,
+} from '@streambet/platform/auth/tokens';
+import { createLogger } from '@streambet/platform/log/logger';
+import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
+import { handleOnce } from '@streambet/platform/outbox/inbox';
+import { platformMigrations } from '@streambet/platform/outbox/index';
+import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
+import { migrate } from '@streambet/platform/sql/migrate';
+import type { Sql } from '@streambet/platform/sql/types';
+import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
+import {
+  createTestTokens,
+  testTokenAudience,
+  testTokenIssuer,
+  type TestTokens,
+} from '@streambet/testkit/tokens';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+  TransferResultCode,
+  type TransferCommand,
+} from '@streambet/user/domain/ledger/index';
+import { createLedgerInternalService } from '@streambet/user/ledger-service';
+import { createLedgerStore, type LedgerStore } from '@streambet/user/ledger-store';
+import { ledgerMigrations } from '@streambet/user/migrations/ledger';
+import { createMarketHandler } from '../src/consumers.js';
+import {
+  betSourceFromClient,
+  ledgerFromClient,
+  type SettlementLedger,
+} from '../src/downstreams.js';
+import { settlementMigrations } from '../src/migrations/index.js';
+import { settlementPolicy } from '../src/policy.js';
+import { createSettlementInternalServiceImpl, createSettlementServiceImpl } from '../src/routes.js';
+import { createSettlementRunner, type RunnerDeps, type SettlementRunner } from '../src/runner.js';
+import { createSettlementStore, type SettlementStore } from '../src/store.js';
+
+/** The real currency of every test. */
+export const CUR = 'BRL';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A deterministic ULID-shaped id from a number (ascending with n). */
+export function ulid(n: number): string {
+  let out = '';
+  let value = BigInt(n);
+  for (let i = 0; i < 26; i += 1) {
+    out = CROCKFORD[Number(value % 32n)]! + out;
+    value /= 32n;
+  }
+  return out;
+}
+
+/** A clock tests move by hand. */
+export interface ManualClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+/** 2026-11-23T12:00:00Z. */
+export function manualClock(start = Date.UTC(2026, 10, 23, 12)): ManualClock {
+  let nowMs = start;
+  return { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
+}
+
+/** A bet in the fake bet engine. */
+export interface TestBet {
+  readonly betId: string;
+  readonly userId: string;
+  readonly outcomeId: string;
+  readonly stakeMinor: bigint;
+}
+
+/** The in-test bet engine: ListMarketBets over in-memory bets. */
+export interface FakeBetEngine {
+  readonly bets: Map<string, TestBet[]>;
+  /** While true, ListMarketBets answers UNAVAILABLE (bets pending). */
+  unavailable: boolean;
+  /** How many ListMarketBets calls were made. */
+  calls: number;
+}
+
+/** Serves BetEngineInternalService.ListMarketBets from `engine` (bet_id order, after_bet_id, batch_size). */
+export function serveFakeBetEngine(engine: FakeBetEngine) {
+  return createRouterTransport((router) => {
+    router.service(BetEngineInternalService, {
+      async *listMarketBets(request) {
+        engine.calls += 1;
+        if (engine.unavailable) {
+          throw new ConnectError('bets are still pending a ledger confirmation', Code.Unavailable);
+        }
+        const all = [...(engine.bets.get(request.marketId) ?? [])].sort((a, b) =>
+          a.betId < b.betId ? -1 : a.betId > b.betId ? 1 : 0,
+        );
+        const size = request.batchSize === 0 ? 1000 : request.batchSize;
+        const rest = all.filter((bet) => bet.betId > request.afterBetId);
+        for (let start = 0; start < rest.length || start === 0; start += size) {
+          await Promise.resolve();
+          yield {
+            currency: CUR,
+            kind: MarketKind.POOL,
+            bets: rest.slice(start, start + size).map((bet) => ({
+              betId: bet.betId,
+              userId: bet.userId,
+              outcomeId: bet.outcomeId,
+              side: BetSide.BACK,
+              status: BetStatus.ACCEPTED,
+              stakeMinor: bet.stakeMinor,
+              holdTransferId: `bet:${bet.betId}:stake`,
+              heldMinor: bet.stakeMinor,
+            })),
+          };
+          if (rest.length === 0) break;
+        }
+      },
+    });
+  });
+}
+
+/** Ledger command with defaults. */
+export function command(
+  partial: Partial<TransferCommand> & Pick<TransferCommand, 'transferId'>,
+): TransferCommand {
+  return {
+    kind: TransferKind.SINGLE_PHASE,
+    debitAccountId: '',
+    creditAccountId: '',
+    amountMinor: 0n,
+    currency: CUR,
+    pendingId: '',
+    timeoutSeconds: 0n,
+    linked: false,
+    code: TransferCode.ADJUSTMENT,
+    marketId: '',
+    betId: '',
+    paymentId: '',
+    settlementId: '',
+    memo: '',
+    ...partial,
+  };
+}
+
+/** Submits and requires every command to commit. */
+export async function submitOk(ledger: LedgerStore, commands: TransferCommand[]): Promise<void> {
+  for (let start = 0; start < commands.length; start += 1000) {
+    const results = await ledger.submitTransfers(commands.slice(start, start + 1000));
+    const bad = results.filter((r) => r.code !== TransferResultCode.OK);
+    if (bad.length > 0)
+      throw new Error(
+        `setup transfer failed: ${JSON.stringify(bad[0], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+      );
+  }
+}
+
+/** A market with its outcomes, set up in the ledger (escrow) and announced (MarketCreated). */
+export interface TestMarket {
+  readonly marketId: string;
+  readonly channelId: string;
+  readonly outcomeIds: readonly string[];
+  readonly streamerUserId: string;
+  readonly commissionBps: number;
+  readonly streamerShareBps: number;
+}
+
+export interface Harness {
+  readonly db: SqlTestDatabase;
+  readonly sql: Sql;
+  readonly clock: ManualClock;
+  readonly ledger: LedgerStore;
+  readonly store: SettlementStore;
+  readonly runner: SettlementRunner;
+  readonly engine: FakeBetEngine;
+  readonly settlement: Client<typeof SettlementService>;
+  readonly internal: Client<typeof SettlementInternalService>;
+  readonly tokens: TestTokens;
+  as(userId: string, role: UserRole): Promise<{ headers: { authorization: string } }>;
+  service(name?: string): Promise<{ headers: { authorization: string } }>;
+  /** A runner with other options (e.g. a hook that stops it after k batches). */
+  runnerWith(options: Partial<RunnerDeps>): SettlementRunner;
+  /** Delivers a market event through the inbox; false when it was a duplicate. */
+  marketEvent<D extends DescMessage>(
+    eventId: string,
+    schema: D,
+    init: MessageInitShape<D>,
+  ): Promise<boolean>;
+  /** Creates wallets funded with `fundMinor` each. */
+  fundUsers(userIds: readonly string[], fundMinor: bigint): Promise<void>;
+  /** Creates a market (escrow, MarketCreated). */
+  createMarket(n: number, options?: Partial<TestMarket>): Promise<TestMarket>;
+  /** Places bets: holds wallet → escrow (`bet:<id>:stake`) and lists them in the bet engine. */
+  placeBets(market: TestMarket, bets: readonly TestBet[]): Promise<void>;
+  /** Delivers MarketResolved. */
+  resolve(market: TestMarket, winningOutcomeId: string, eventId?: string): Promise<boolean>;
+  /** Delivers MarketCanceled. */
+  cancel(market: TestMarket, eventId?: string): Promise<boolean>;
+  /** Posted balance (credits − debits posted) of an account; 0 if missing. */
+  balance(accountId: string): Promise<bigint>;
+  /** Available balance of a wallet. */
+  available(accountId: string): Promise<bigint>;
+  /** Ledger-wide: Σ posted and Σ pending per currency are zero; returns the totals. */
+  expectBalanced(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Builds a harness on a fresh database of `target`. */
+export async function createHarness(
+  target: SqlTarget,
+  options: Partial<RunnerDeps> = {},
+): Promise<Harness> {
+  const db = await target.create();
+  return createHarnessOn(db, options);
+}
+
+/** Builds a harness on an open database (the crash test reopens one). */
+export async function createHarnessOn(
+  db: SqlTestDatabase,
+  options: Partial<RunnerDeps> = {},
+  clock: ManualClock = manualClock(),
+  wrapLedger: (ledger: SettlementLedger) => SettlementLedger = (ledger) => ledger,
+): Promise<Harness> {
+  const sql = db.sql;
+  // Both services' tables share the test database: each migration run tolerates the other's ids.
+  await migrate(sql, 'settlement', [...platformMigrations, ...settlementMigrations], {
+    onUnknownApplied: 'warn',
+  });
+  await migrate(sql, 'user', ledgerMigrations, { onUnknownApplied: 'warn' });
+  const ledger = createLedgerStore(sql, { clock, currencies: { real: CUR } });
+  const engine: FakeBetEngine = { bets: new Map(), unavailable: false, calls: 0 };
+  const ledgerTransport = createRouterTransport((router) =>
+    router.service(LedgerInternalService, createLedgerInternalService({ store: ledger })),
+  );
+  const logger = createLogger({ service: 'settlement', level: 'silent' });
+  const store = createSettlementStore({ sql, clock });
+  const baseDeps: RunnerDeps = {
+    store,
+    bets: betSourceFromClient(createClient(BetEngineInternalService, serveFakeBetEngine(engine))),
+    ledger: wrapLedger(ledgerFromClient(createClient(LedgerInternalService, ledgerTransport))),
+    logger,
+    ...options,
+  };
+  const runner = createSettlementRunner(baseDeps);
+  const tokens = await createTestTokens();
+  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
+    keys: Array<Record<string, unknown>>;
+  };
+  const transport = createRouterTransport(
+    (router) => {
+      router.service(SettlementService, createSettlementServiceImpl({ store, runner }));
+      router.service(
+        SettlementInternalService,
+        createSettlementInternalServiceImpl({ store, runner }),
+      );
+    },
+    {
+      router: {
+        interceptors: createServerInterceptors({
+          logger,
+          registry: createMetricsRegistry({ service: 'settlement', collectDefaultMetrics: false }),
+          auth: authInterceptor({
+            verifyUserToken: createUserTokenVerifier({
+              jwks: tokens.userJwks,
+              issuer: testTokenIssuer,
+              audience: testTokenAudience,
+            }),
+            verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
+            policy: settlementPolicy,
+          }),
+        }),
+      },
+    },
+  );
+  const handler = createMarketHandler({ store, clock, logger });
+  let eventCounter = 0;
+  await ledger.createAccounts([
+    { accountId: `house:${CUR}`, kind: AccountKind.HOUSE, currency: CUR, ownerId: '' },
+    { accountId: `rake:${CUR}`, kind: AccountKind.RAKE, currency: CUR, ownerId: '' },
+  ]);
+
+  const harness: Harness = {
+    db,
+    sql,
+    clock,
+    ledger,
+    store,
+    runner,
+    engine,
+    settlement: createClient(SettlementService, transport),
+    internal: createClient(SettlementInternalService, transport),
+    tokens,
+    async as(userId, role) {
+      return { headers: await tokens.userHeaders(userId, role) };
+    },
+    async service(name = 'pool') {
+      return { headers: { authorization: `Bearer ${await tokens.serviceToken(name)}` } };
+    },
+    runnerWith: (more) => createSettlementRunner({ ...baseDeps, ...more }),
+    marketEvent(eventId, schema, init) {
+      const payload = toBinary(schema, create(schema, init));
+      return handleOnce(sql, 'settlement.market', { id: eventId }, async (tx) => {
+        await handler(schema.typeName, payload, tx);
+      });
+    },
+    async fundUsers(userIds, fundMinor) {
+      await ledger.createAccounts(
+        userIds.map((userId) => ({
+          accountId: `wallet:${userId}:${CUR}`,
+          kind: AccountKind.USER_WALLET,
+          currency: CUR,
+          ownerId: userId,
+        })),
+      );
+      await submitOk(
+        ledger,
+        userIds.map((userId) =>
+          command({
+            transferId: `fund:${userId}`,
+            debitAccountId: `house:${CUR}`,
+            creditAccountId: `wallet:${userId}:${CUR}`,
+            amountMinor: fundMinor,
+            memo: 'test funding',
+          }),
+        ),
+      );
+    },
+    async createMarket(n, overrides = {}) {
+      const market: TestMarket = {
+        marketId: ulid(5_000_000 + n),
+        channelId: `channel-${n}`,
+        outcomeIds: [ulid(6_000_000 + n * 10), ulid(6_000_000 + n * 10 + 1)],
+        streamerUserId: ulid(7_000_000 + n),
+        commissionBps: 500,
+        streamerShareBps: 3000,
+        ...overrides,
+      };
+      await ledger.createAccounts([
+        {
+          accountId: `market:${market.marketId}:escrow`,
+          kind: AccountKind.MARKET_ESCROW,
+          currency: CUR,
+          ownerId: market.marketId,
+        },
+      ]);
+      eventCounter += 1;
+      await harness.marketEvent(`created-${eventCounter}`, MarketCreatedSchema, {
+        marketId: market.marketId,
+        channelId: market.channelId,
+        channelOwnerUserId: market.streamerUserId,
+        title: 'Will she win?',
+        outcomes: market.outcomeIds.map((outcomeId, index) => ({ outcomeId, title: `o${index}` })),
+        currency: CUR,
+        kind: MarketKind.POOL,
+        commissionBps: market.commissionBps,
+        streamerRevenueShareBps: market.streamerShareBps,
+        version: 1n,
+      });
+      return market;
+    },
+    async placeBets(market, bets) {
+      await submitOk(
+        ledger,
+        bets.map((bet) =>
+          command({
+            transferId: `bet:${bet.betId}:stake`,
+            kind: TransferKind.PENDING,
+            debitAccountId: `wallet:${bet.userId}:${CUR}`,
+            creditAccountId: `market:${market.marketId}:escrow`,
+            amountMinor: bet.stakeMinor,
+            code: TransferCode.BET_STAKE,
+            marketId: market.marketId,
+            betId: bet.betId,
+          }),
+        ),
+      );
+      engine.bets.set(market.marketId, [...(engine.bets.get(market.marketId) ?? []), ...bets]);
+    },
+    resolve(market, winningOutcomeId, eventId) {
+      eventCounter += 1;
+      return harness.marketEvent(eventId ?? `resolved-${eventCounter}`, MarketResolvedSchema, {
+        marketId: market.marketId,
+        channelId: market.channelId,
+        winningOutcomeId,
+        kind: MarketKind.POOL,
+        currency: CUR,
+        commissionBps: market.commissionBps,
+        streamerRevenueShareBps: market.streamerShareBps,
+        streamerUserId: market.streamerUserId,
+        resolvedAtMs: BigInt(clock.now()),
+        version: 4n,
+      });
+    },
+    cancel(market, eventId) {
+      eventCounter += 1;
+      return harness.marketEvent(eventId ?? `canceled-${eventCounter}`, MarketCanceledSchema, {
+        marketId: market.marketId,
+        channelId: market.channelId,
+        canceledAtMs: BigInt(clock.now()),
+        currency: CUR,
+        version: 3n,
+      });
+    },
+    async balance(accountId) {
+      const [account] = await ledger.lookupAccounts([accountId]);
+      if (account === undefined) return 0n;
+      return account.balance.creditsPosted - account.balance.debitsPosted;
+    },
+    async available(accountId) {
+      const [account] = await ledger.lookupAccounts([accountId]);
+      if (account === undefined) return 0n;
+      const b = account.balance;
+      return b.creditsPosted - b.debitsPosted - b.debitsPending;
+    },
+    async expectBalanced() {
+      const totals = await ledger.getLedgerTotals('');
+      for (const total of totals) {
+        if (total.totals.debitsPosted !== total.totals.creditsPosted) {
+          throw new Error(`posted unbalanced in ${total.currency}`);
+        }
+        if (total.totals.debitsPending !== total.totals.creditsPending) {
+          throw new Error(`pending unbalanced in ${total.currency}`);
+        }
+      }
+    },
+    dispose: () => db.dispose(),
+  };
+  return harness;
+}

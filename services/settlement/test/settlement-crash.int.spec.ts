@@ -1,0 +1,142 @@
+/**
+ * Crash test: a settlement runs in a child process (real ledger store in the child, same database)
+ * that is SIGKILLed right after a ledger call committed and before the run saved its progress —
+ * mid-holds, mid-payouts, or after the last transfer before the final state. A restarted runner
+ * first respects the dead runner's lease, then (lease expired) resumes: the run completes, every
+ * wallet ends exactly as the formula says, no transfer exists twice, Σ balances = 0 and escrow 0.
+ * PGlite runs from an on-disk data folder opened by one process at a time (the parent closes it
+ * before the child starts and reopens it after the kill).
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { settlePool } from '@streambet/parimutuel/settlement';
+import { SettlementCompletedSchema } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
+import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
+import { CUR, createHarnessOn, manualClock, type Harness, type TestMarket } from './harness.js';
+import { CRASH_BETS, CRASH_USERS, crashBets } from './fixtures/crash-market.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
+const child = path.join(here, 'fixtures', 'crash-child.ts');
+const FUND = 100_000n;
+
+function runAndKill(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let stderr = '';
+    let killed = false;
+    proc.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!killed && output.split('\n').includes('KILL_ME')) {
+        killed = true;
+        proc.kill('SIGKILL');
+      }
+    });
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => {
+      if (killed && signal === 'SIGKILL') resolve(output);
+      else
+        reject(
+          new Error(`crash child exited (${code ?? signal}) before KILL_ME:\n${output}\n${stderr}`),
+        );
+    });
+  });
+}
+
+async function open(url: string, startMs?: number): Promise<Harness> {
+  const sql = await openSqlUrl(url, { applicationName: 'settlement-crash-test' });
+  const clock = startMs === undefined ? manualClock() : manualClock(startMs);
+  return createHarnessOn({ sql, dispose: () => sql.close() }, { batchSize: 10 }, clock);
+}
+
+for (const target of sqlTargets()) {
+  describe(`settlement crash on ${target.name === 'pglite' ? 'PGlite on disk' : 'PostgreSQL'}`, () => {
+    // Ledger calls: 6 for the holds (57 bets by 10), 1 for the payouts (the paying users), 1 for
+    // commission/share/breakage. Each PGlite round costs three engine starts: one case there.
+    const cases =
+      target.name === 'pglite'
+        ? ([['mid-holds', 3]] as const)
+        : ([
+            ['mid-holds', 3],
+            ['mid-payouts', 7],
+            ['after the last transfer', 8],
+          ] as const);
+    it.each(cases)(
+      'killed %s: the restart completes it once',
+      { timeout: 180_000 },
+      async (_name, killAfterCall) => {
+        const database = await target.createUrl();
+        try {
+          let market: TestMarket;
+          {
+            const h = await open(database.url);
+            await h.fundUsers(CRASH_USERS, FUND);
+            market = await h.createMarket(1);
+            await h.placeBets(market, crashBets(market));
+            await h.resolve(market, market.outcomeIds[0]!);
+            await h.dispose();
+          }
+          const output = await runAndKill([
+            database.url,
+            market.marketId,
+            market.outcomeIds.join(','),
+            String(killAfterCall),
+          ]);
+          expect(output).toContain(`LEDGER_CALL ${killAfterCall}`);
+
+          const startMs = manualClock().now();
+          const h = await open(database.url, startMs);
+          try {
+            h.engine.bets.set(market.marketId, crashBets(market));
+            // The dead runner's lease still stands: nobody may run it yet.
+            const leased = await h.runner.runOnce(market.marketId);
+            expect(leased?.status).toBe('RUNNING');
+            h.clock.advance(61_000);
+            const done = await h.runner.runOnce(market.marketId);
+            expect(done?.status, done?.lastError).toBe('COMPLETED');
+            expect(done?.attemptCount).toBe(2);
+
+            const expected = settlePool(crashBets(market), {
+              outcomeIds: market.outcomeIds,
+              winningOutcomeId: market.outcomeIds[0]!,
+              commissionBps: market.commissionBps,
+              streamerShareBps: market.streamerShareBps,
+            });
+            for (const user of expected.users) {
+              expect(await h.balance(`wallet:${user.userId}:${CUR}`)).toBe(FUND + user.netMinor);
+              expect(await h.available(`wallet:${user.userId}:${CUR}`)).toBe(FUND + user.netMinor);
+            }
+            expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
+            expect(await h.balance(`rake:${CUR}`)).toBe(expected.figures.rakeMinor);
+            const transfers = await h.sql.query<{ n: bigint }>(
+              `SELECT count(*)::bigint AS n FROM ledger_transfers WHERE id LIKE $1`,
+              [`settle:${market.marketId}:%`],
+            );
+            const paying = expected.users.filter((u) => u.payoutMinor > 0n).length;
+            const system = expected.ledger.escrowTransfers.filter(
+              (t) => t.code !== 'PAYOUT',
+            ).length;
+            expect(Number(transfers.rows[0]!.n)).toBe(CRASH_BETS + paying + system);
+            await h.expectBalanced();
+            const completed = await h.sql.query<{ n: bigint }>(
+              'SELECT count(*)::bigint AS n FROM outbox WHERE key = $1 AND type = $2',
+              [market.marketId, SettlementCompletedSchema.typeName],
+            );
+            expect(Number(completed.rows[0]!.n)).toBe(1);
+          } finally {
+            await h.dispose();
+          }
+        } finally {
+          await database.dispose();
+        }
+      },
+    );
+  });
+}
