@@ -1,25 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { Gauge, type Registry } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
+import { serviceUrl } from '@streambet/platform/runtime/platform-config';
+import { encodeUlid } from '@streambet/platform/ids/ulid';
 import {
   BetEngineService,
   BetEngineInternalService,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
-import type { BetEngineConfig } from './config.js';
+import { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  defaultBetEngineSettings,
+  type BetEngineConfig,
+  type BetEngineSettings,
+} from './config.js';
+import { createMarketConsumer, createSettlementConsumer } from './consumers.js';
+import { eligibilityPort, ledgerPort, poolMarketSource } from './downstreams.js';
+import { createMarkets } from './markets.js';
 import { betEngineMigrations } from './migrations/index.js';
+import { createOddsService, type OddsService } from './odds.js';
+import { createPlacementEngine, type PlacementEngine } from './placement.js';
 import { betEnginePolicy } from './policy.js';
+import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from './routes.js';
+import { createBetEngineStore } from './store.js';
 
 /**
- * The bet-engine service as the platform runs it. Its contract is served, checked by its access policy
- * and health probes, but its logic arrives with issue 4 (parimutuel markets end to end): until then every RPC answers
- * UNIMPLEMENTED rather than pretending.
+ * Builds the bet-engine service for POOL (parimutuel) markets: group-committed placement with
+ * stake holds in the user service's ledger, live odds (cache + conflated OddsChanged), the market
+ * projection and settlement results from events, and the internal reads and voids of the pool and
+ * settlement services. EXCHANGE markets are refused (FAILED_PRECONDITION) until the exchange lands.
  */
-export const betEngineService: ServiceDefinition<BetEngineConfig> = {
-  name: 'bet-engine',
-  migrations: betEngineMigrations,
-  create: () => ({
-    routes(router) {
-      router.service(BetEngineService, {});
-      router.service(BetEngineInternalService, {});
+export function createBetEngineServiceDefinition(
+  settings: BetEngineSettings = defaultBetEngineSettings,
+): ServiceDefinition<BetEngineConfig> {
+  return {
+    name: 'bet-engine',
+    migrations: betEngineMigrations,
+    create(ctx) {
+      const store = createBetEngineStore({
+        sql: ctx.sql,
+        onCommitted: () => ctx.outboxCommitted(),
+      });
+      const ledger = ledgerPort(ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user')));
+      const eligibility = eligibilityPort(
+        ctx.client(UserInternalService, serviceUrl(ctx.config, 'user')),
+      );
+      const markets = createMarkets({
+        store,
+        ledger,
+        source: poolMarketSource(ctx.client(PoolInternalService, serviceUrl(ctx.config, 'pool'))),
+        clock: ctx.clock,
+        logger: ctx.logger,
+      });
+      const odds = createOddsService({
+        store,
+        cache: ctx.cache,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        minIntervalMs: settings.oddsMinIntervalMs,
+      });
+      const placement = createPlacementEngine({
+        store,
+        markets,
+        ledger,
+        eligibility,
+        odds,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        settings,
+        newBetId: (nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
+      });
+      const routeDeps = { store, markets, placement, odds, clock: ctx.clock };
+      registerPlacementMetrics(ctx.registry, placement, odds);
+      const consumerDeps = {
+        store,
+        markets,
+        placement,
+        odds,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        onCommitted: () => ctx.outboxCommitted(),
+      };
+      let reconcileTimer: NodeJS.Timeout | undefined;
+      let reconciling: Promise<unknown> = Promise.resolve();
+      return {
+        routes(router) {
+          router.service(BetEngineService, createBetEngineServiceImpl(routeDeps));
+          router.service(BetEngineInternalService, createBetEngineInternalServiceImpl(routeDeps));
+        },
+        policy: betEnginePolicy,
+        consumers: [createMarketConsumer(consumerDeps), createSettlementConsumer(consumerDeps)],
+        tasks: [
+          {
+            // Finishes bets left PENDING by a crash or a ledger outage (at start, then periodically).
+            name: 'reconcile-pending-bets',
+            start() {
+              let busy = false;
+              const run = (): void => {
+                if (busy) return;
+                busy = true;
+                reconciling = placement
+                  .reconcile()
+                  .catch((error: unknown) =>
+                    ctx.logger.error({ err: error }, 'reconciliation failed'),
+                  )
+                  .finally(() => {
+                    busy = false;
+                  });
+              };
+              run();
+              reconcileTimer = setInterval(run, settings.reconcileIntervalMs);
+              reconcileTimer.unref();
+            },
+            async stop() {
+              clearInterval(reconcileTimer);
+              await reconciling;
+            },
+          },
+        ],
+        async stop() {
+          await placement.drain();
+          await odds.flush();
+        },
+      };
     },
-    policy: betEnginePolicy,
-  }),
-};
+  };
+}
+
+/** Group-commit figures on /metrics: batches, placements, ledger hold calls, OddsChanged published. */
+function registerPlacementMetrics(
+  registry: Registry,
+  placement: PlacementEngine,
+  odds: OddsService,
+): void {
+  const figures: Array<[string, string, () => number]> = [
+    ['bet_engine_batches_total', 'Group-commit batches run', () => placement.stats.batches],
+    [
+      'bet_engine_placements_total',
+      'Placements processed in batches',
+      () => placement.stats.placements,
+    ],
+    [
+      'bet_engine_ledger_hold_calls_total',
+      'SubmitTransfers calls for holds',
+      () => placement.stats.ledgerHoldCalls,
+    ],
+    ['bet_engine_largest_batch', 'Largest batch so far', () => placement.stats.largestBatch],
+    [
+      'bet_engine_queued_placements',
+      'Placements waiting for the next batch',
+      () => placement.queuedPlacements(),
+    ],
+    ['bet_engine_odds_published_total', 'OddsChanged events appended', () => odds.publishedCount()],
+  ];
+  for (const [name, help, read] of figures) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+}
+
+/** The bet-engine service as the platform runs it (embedded `npm start` and its own process). */
+export const betEngineService: ServiceDefinition<BetEngineConfig> =
+  createBetEngineServiceDefinition();

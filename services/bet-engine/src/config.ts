@@ -24,3 +24,29 @@ export type BetEngineConfig = Config<typeof betEngineConfigSpec>;
 export function loadBetEngineConfig(env: Environment = process.env): BetEngineConfig {
   return checkPlatformConfig(loadConfig(betEngineConfigSpec, env));
 }
+
+/** Tunables of the bet engine that are not deployment configuration (tests pass their own). */
+export interface BetEngineSettings {
+  /** Most placements in one group commit (the ledger takes ≤ 1000 commands per call). */
+  readonly maxBatchSize: number;
+  /**
+   * Timeout of every stake hold. Long enough for any market to lock and settle (the ledger's
+   * maximum, 30 days); it only matters if a hold is ever orphaned, which the intent row prevents.
+   */
+  readonly holdTimeoutSeconds: number;
+  /** How often reconciliation looks for PENDING bets and unfinished retroactive voids. */
+  readonly reconcileIntervalMs: number;
+  /** PENDING bets younger than this are left to the batch that wrote them (> the RPC deadline). */
+  readonly reconcileMinAgeMs: number;
+  /** Least time between two OddsChanged of one market (100 ms = at most 10 per second). */
+  readonly oddsMinIntervalMs: number;
+}
+
+/** The deployment's settings. */
+export const defaultBetEngineSettings: BetEngineSettings = Object.freeze({
+  maxBatchSize: 1000,
+  holdTimeoutSeconds: 2_592_000,
+  reconcileIntervalMs: 5_000,
+  reconcileMinAgeMs: 15_000,
+  oddsMinIntervalMs: 100,
+});

@@ -9,8 +9,10 @@ import {
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 
 /**
- * Who may call each bet-engine RPC. Internal services take only service credentials (the gateway
- * never routes them); streamer actions are checked again against channel ownership in the handler.
+ * Who may call each bet-engine RPC. Public RPCs take any signed-in user (viewer, streamer, admin;
+ * the own-channel rule and the admin-only user_id filter are checked in the handlers); odds and
+ * books are public, anonymous callers included. Internal RPCs take only service credentials (the
+ * gateway never routes them).
  */
 export const betEnginePolicy: AccessPolicy = {
   ...definePolicy(BetEngineService, {

@@ -1,0 +1,456 @@
+/**
+ * The bet engine's hot path: group-committed placement, plus the work that must never run
+ * concurrently with a batch of this process (retroactive voids, reconciliation of PENDING bets).
+ *
+ * One lane, one worker. PlaceBet calls queue; while a batch is in flight the next one gathers, so
+ * batches grow with load and an idle engine adds no latency (the worker starts on the next turn
+ * of the event loop, no timer). One batch is:
+ *   1. ONE CheckEligibility call for every request (user service);
+ *   2. the escrow accounts of its markets, if not known to exist (one CreateAccounts call);
+ *   3. ONE bet-engine commit writing the survivors as PENDING intents (rules re-checked under the
+ *      market row lock, per-user cap including earlier bets and this batch);
+ *   4. ONE SubmitTransfers call with every hold (`bet:<betId>:stake`, PENDING, with a timeout);
+ *   5. ONE bet-engine commit: ACCEPTED + totals + odds version + BetPlaced in the outbox (or the
+ *      intent withdrawn for lack of funds, or VOIDED HOLD_FAILED);
+ * and only then is each caller answered. If the ledger's answer never comes (step 4 throws), the
+ * bets stay PENDING, the callers get them as PENDING, and reconciliation finishes them by
+ * resubmitting the same holds (same ids: idempotent) — so no hold ever exists without its bet,
+ * and no PENDING bet stays unresolved.
+ */
+import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import type { Logger } from '@streambet/platform/log/logger';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import {
+  rejectionFromIneligibility,
+  reject,
+  walletAccountId,
+  type Rejection,
+} from './domain/bet.js';
+import type { EligibilityPort, LedgerPort } from './downstreams.js';
+import type { Markets } from './markets.js';
+import type { OddsService } from './odds.js';
+import type { BetRecord } from './proto-codec.js';
+import type { BetEngineStore, HoldOutcome, IntentRequest, MarketRecord } from './store.js';
+
+/** What one placement came to. */
+export type PlaceResult =
+  /** Placed (ACCEPTED, or PENDING if the ledger did not answer), or the repeat of an earlier one. */
+  | { readonly kind: 'placed'; readonly bet: BetRecord; readonly indicativeDecimalOdds: string }
+  | { readonly kind: 'rejected'; readonly rejection: Rejection }
+  /** The idempotency key was used by the caller for another bet. */
+  | { readonly kind: 'conflict'; readonly bet: BetRecord };
+
+/** Tunables of the placement engine. */
+export interface PlacementSettings {
+  /** Most requests in one batch (the ledger takes ≤ 1000 commands per call). */
+  readonly maxBatchSize: number;
+  /** Timeout of every hold: it lapses on its own if nothing resolves it (0–2,592,000 s). */
+  readonly holdTimeoutSeconds: number;
+  /** Reconciliation leaves PENDING bets younger than this alone (a batch may still finish them). */
+  readonly reconcileMinAgeMs: number;
+}
+
+/** Dependencies of {@link createPlacementEngine}. */
+export interface PlacementDeps {
+  readonly store: BetEngineStore;
+  readonly markets: Markets;
+  readonly ledger: LedgerPort;
+  readonly eligibility: EligibilityPort;
+  readonly odds: OddsService;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settings: PlacementSettings;
+  /** A fresh ULID at `nowMs`. */
+  readonly newBetId: (nowMs: number) => string;
+}
+
+/** Counters of the lane, for metrics and tests. */
+export interface PlacementStats {
+  batches: number;
+  placements: number;
+  ledgerHoldCalls: number;
+  largestBatch: number;
+}
+
+interface PlaceJob {
+  readonly kind: 'place';
+  readonly request: Omit<IntentRequest, 'betId'>;
+  readonly market: MarketRecord;
+  resolve(result: PlaceResult): void;
+  reject(error: unknown): void;
+}
+
+interface TaskJob {
+  readonly kind: 'task';
+  run(): Promise<void>;
+}
+
+/** Result of VoidBetsAfter. */
+export interface VoidAfterResult {
+  readonly lockEffectiveAtMs: number;
+  readonly voidedBetCount: bigint;
+  readonly voidedStakeMinor: bigint;
+}
+
+/** Creates the placement engine. */
+export function createPlacementEngine(deps: PlacementDeps) {
+  const { store, markets, ledger, eligibility, odds, clock, logger, settings } = deps;
+  const queue: Array<PlaceJob | TaskJob> = [];
+  let running = false;
+  let scheduled = false;
+  let idleWaiters: Array<() => void> = [];
+  const stats: PlacementStats = { batches: 0, placements: 0, ledgerHoldCalls: 0, largestBatch: 0 };
+
+  function kick(): void {
+    if (running || scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      void pump();
+    });
+  }
+
+  async function pump(): Promise<void> {
+    if (running) return;
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const head = queue[0]!;
+        if (head.kind === 'task') {
+          queue.shift();
+          await head.run();
+          continue;
+        }
+        const batch: PlaceJob[] = [];
+        while (batch.length < settings.maxBatchSize && queue[0]?.kind === 'place') {
+          batch.push(queue.shift() as PlaceJob);
+        }
+        await runBatch(batch);
+      }
+    } finally {
+      running = false;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Runs `fn` on the lane (never concurrently with a batch of this process). */
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({
+        kind: 'task',
+        run: () => fn().then(resolve, reject),
+      });
+      kick();
+    });
+  }
+
+  async function indicativeOdds(
+    marketIds: ReadonlySet<string>,
+  ): Promise<Map<string, Map<string, string>>> {
+    const byMarket = new Map<string, Map<string, string>>();
+    for (const marketId of marketIds) {
+      const snapshot = await odds.refresh(marketId);
+      if (snapshot !== undefined) {
+        byMarket.set(marketId, new Map(snapshot.outcomes.map((o) => [o.outcomeId, o.decimalOdds])));
+      }
+      odds.changed(marketId);
+    }
+    return byMarket;
+  }
+
+  function scheduleLateVoids(marketIds: ReadonlySet<string>): void {
+    for (const marketId of marketIds) {
+      void exclusive(() => completeLateVoid(marketId)).catch((error: unknown) =>
+        logger.warn(
+          { err: error, marketId },
+          'retroactive void did not complete; reconciliation retries',
+        ),
+      );
+    }
+  }
+
+  async function runBatch(batch: readonly PlaceJob[]): Promise<void> {
+    stats.batches += 1;
+    stats.placements += batch.length;
+    stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+    const startedAt = performance.now();
+    const lap: Record<string, number> = {};
+    const mark = (step: string): void => {
+      lap[step] = Math.round(performance.now() - startedAt);
+    };
+    try {
+      const answers = await eligibility.check(
+        batch.map((job) => ({
+          userId: job.request.userId,
+          currency: job.request.currency,
+          amountMinor: job.request.stakeMinor,
+        })),
+      );
+      const eligible: PlaceJob[] = [];
+      batch.forEach((job, index) => {
+        const answer = answers[index];
+        if (answer?.allowed === true) eligible.push(job);
+        else {
+          job.resolve({
+            kind: 'rejected',
+            rejection: rejectionFromIneligibility(answer?.reasons ?? [], job.request.currency),
+          });
+        }
+      });
+      mark('eligibilityMs');
+      if (eligible.length === 0) return;
+      await markets.ensureEscrows(eligible.map((job) => job.market));
+
+      const nowMs = clock.now();
+      const requests: IntentRequest[] = eligible.map((job) => ({
+        ...job.request,
+        betId: deps.newBetId(nowMs),
+      }));
+      const intents = await store.insertIntents(requests, nowMs, settings.holdTimeoutSeconds);
+      mark('intentsMs');
+      const pendingBets = intents.flatMap((o) => (o.kind === 'intent' ? [o.bet] : []));
+      const pendingIds = new Set(pendingBets.map((bet) => bet.betId));
+
+      let holds: HoldOutcome[] | undefined;
+      if (pendingBets.length > 0) {
+        stats.ledgerHoldCalls += 1;
+        try {
+          holds = await ledger.hold(pendingBets);
+        } catch (error) {
+          logger.warn(
+            { err: error, bets: pendingBets.length },
+            'the ledger did not confirm the holds; the bets stay PENDING until reconciled',
+          );
+        }
+      }
+      mark('holdsMs');
+      const finalized =
+        holds === undefined
+          ? undefined
+          : await store.finalizeHolds(holds, clock.now(), { withdrawNoFunds: true });
+      mark('finalizeMs');
+      const oddsByMarket = await indicativeOdds(finalized?.changedMarkets ?? new Set());
+      mark('oddsMs');
+      const refused = pendingBets.filter(
+        (bet) => finalized !== undefined && !finalized.bets.has(bet.betId),
+      );
+      const balances = await ledger
+        .available(refused.map((bet) => walletAccountId(bet.userId, bet.currency)))
+        .catch(() => new Map<string, bigint>());
+      if (finalized !== undefined) scheduleLateVoids(finalized.lateVoidMarkets);
+
+      logger.debug({ batch: batch.length, ...lap }, 'batch committed');
+      eligible.forEach((job, index) => {
+        const outcome = intents[index]!;
+        switch (outcome.kind) {
+          case 'rejected':
+            job.resolve({ kind: 'rejected', rejection: outcome.rejection });
+            return;
+          case 'conflict':
+            job.resolve({ kind: 'conflict', bet: outcome.bet });
+            return;
+          case 'existing':
+          case 'intent': {
+            // A repeat of a bet written earlier in this same batch shares its fate.
+            const fresh = outcome.kind === 'intent' || pendingIds.has(outcome.bet.betId);
+            if (!fresh) {
+              job.resolve({ kind: 'placed', bet: outcome.bet, indicativeDecimalOdds: '' });
+              return;
+            }
+            if (finalized === undefined) {
+              job.resolve({ kind: 'placed', bet: outcome.bet, indicativeDecimalOdds: '' });
+              return;
+            }
+            const bet = finalized.bets.get(outcome.bet.betId);
+            if (bet === undefined) {
+              job.resolve({
+                kind: 'rejected',
+                rejection: reject(
+                  'INSUFFICIENT_FUNDS',
+                  `your available ${outcome.bet.currency} balance does not cover a stake of ${outcome.bet.stakeMinor}`,
+                  {
+                    currency: outcome.bet.currency,
+                    availableMinor:
+                      balances.get(walletAccountId(outcome.bet.userId, outcome.bet.currency)) ?? 0n,
+                  },
+                ),
+              });
+              return;
+            }
+            job.resolve({
+              kind: 'placed',
+              bet,
+              indicativeDecimalOdds:
+                bet.status === 'ACCEPTED'
+                  ? (oddsByMarket.get(bet.marketId)?.get(bet.outcomeId) ?? '')
+                  : '',
+            });
+          }
+        }
+      });
+    } catch (error) {
+      for (const job of batch) job.reject(error);
+    }
+  }
+
+  /**
+   * Finishes PENDING bets (of one market, or all) placed at or before `placedAtOrBeforeMs` by
+   * resubmitting their holds: accepted if the ledger has or now takes the hold, else voided
+   * HOLD_FAILED. Throws UnavailableError when the ledger cannot be reached.
+   */
+  async function finishPending(
+    placedAtOrBeforeMs: number,
+    marketId: string | undefined,
+  ): Promise<{ accepted: number; voided: number }> {
+    let accepted = 0;
+    let voided = 0;
+    for (;;) {
+      const pending = await store.pendingBets(placedAtOrBeforeMs, marketId, settings.maxBatchSize);
+      if (pending.length === 0) break;
+      let holds: HoldOutcome[];
+      try {
+        holds = await ledger.hold(pending);
+      } catch (error) {
+        throw new UnavailableError('the ledger is unavailable; PENDING bets will be retried', {
+          cause: error,
+        });
+      }
+      const finalized = await store.finalizeHolds(holds, clock.now(), { withdrawNoFunds: false });
+      for (const bet of finalized.bets.values()) {
+        if (bet.status === 'VOIDED' && bet.voidReason === 'HOLD_FAILED') voided += 1;
+        else if (bet.status !== 'PENDING') accepted += 1;
+      }
+      await indicativeOdds(finalized.changedMarkets);
+      for (const id of finalized.lateVoidMarkets) {
+        if (id !== marketId) scheduleLateVoids(new Set([id]));
+      }
+      if (pending.length < settings.maxBatchSize) break;
+    }
+    return { accepted, voided };
+  }
+
+  /**
+   * Voids (RETROACTIVE_LOCK) every ACCEPTED bet of the market placed after its lock instant:
+   * PENDING bets are finished first, then the holds of the late bets are released in one ledger
+   * call, then one commit marks them VOIDED with BetVoided events. Clears the market's
+   * late-void flag when nothing is left to do.
+   */
+  async function completeLateVoid(marketId: string): Promise<MarketRecord> {
+    await finishPending(clock.now(), marketId);
+    const late = await store.lateBets(marketId);
+    let releasedIds: string[] = [];
+    let complete = true;
+    if (late.length > 0) {
+      let released;
+      try {
+        released = await ledger.release(late);
+      } catch (error) {
+        throw new UnavailableError(
+          'the ledger is unavailable; the retroactive void will be retried',
+          {
+            cause: error,
+          },
+        );
+      }
+      releasedIds = late.filter((bet) => released.get(bet.betId) !== 'failed').map((b) => b.betId);
+      complete = releasedIds.length === late.length;
+      if (!complete) logger.error({ marketId }, 'the ledger refused to release some late holds');
+    }
+    if (await store.hasPendingBets(marketId)) complete = false;
+    const market = await store.markRetroactivelyVoided(
+      marketId,
+      releasedIds,
+      complete,
+      clock.now(),
+    );
+    if (releasedIds.length > 0) await indicativeOdds(new Set([marketId]));
+    return market;
+  }
+
+  return {
+    stats,
+
+    /** Queues a placement for the next batch; resolves once it is durable (or rejected). */
+    place(request: Omit<IntentRequest, 'betId'>, market: MarketRecord): Promise<PlaceResult> {
+      return new Promise<PlaceResult>((resolve, reject) => {
+        queue.push({ kind: 'place', request, market, resolve, reject });
+        kick();
+      });
+    },
+
+    /**
+     * VoidBetsAfter: fixes the lock instant at once (the first one received wins and betting is
+     * closed from now on), then voids the late bets on the lane. Returns the lock in force and
+     * the market's void totals. Idempotent.
+     */
+    async voidBetsAfter(marketId: string, lockEffectiveAtMs: number): Promise<VoidAfterResult> {
+      const market = await markets.get(marketId);
+      if (market === undefined || market.state === 'DRAFT') {
+        throw new NotFoundError(`market ${marketId} does not exist`);
+      }
+      await store.sql.transaction((tx) =>
+        store.fixLockInstant(tx, marketId, lockEffectiveAtMs, clock.now()),
+      );
+      const after = await exclusive(() => completeLateVoid(marketId));
+      return {
+        lockEffectiveAtMs: after.lockEffectiveAtMs ?? lockEffectiveAtMs,
+        voidedBetCount: after.voidedBetCount,
+        voidedStakeMinor: after.voidedStakeMinor,
+      };
+    },
+
+    /** Runs the retroactive void of a market whose lock instant was fixed (MarketLocked event). */
+    completeLateVoid(marketId: string): Promise<MarketRecord> {
+      return exclusive(() => completeLateVoid(marketId));
+    },
+
+    /**
+     * Reconciliation: finishes PENDING bets older than `reconcileMinAgeMs` (or `minAgeMs`) and
+     * completes pending retroactive voids. Runs on the lane; ledger outages are logged and left
+     * for the next run.
+     */
+    reconcile(
+      minAgeMs = settings.reconcileMinAgeMs,
+    ): Promise<{ accepted: number; voided: number }> {
+      return exclusive(async () => {
+        let result = { accepted: 0, voided: 0 };
+        try {
+          result = await finishPending(clock.now() - minAgeMs, undefined);
+        } catch (error) {
+          logger.warn({ err: error }, 'reconciliation of PENDING bets failed; will retry');
+        }
+        for (const marketId of await store.marketsWithLateVoidPending(100)) {
+          try {
+            await completeLateVoid(marketId);
+          } catch (error) {
+            logger.warn({ err: error, marketId }, 'retroactive void failed; will retry');
+          }
+        }
+        return result;
+      });
+    },
+
+    /** Placements waiting for the next batch (metrics, tests). */
+    queuedPlacements(): number {
+      return queue.filter((job) => job.kind === 'place').length;
+    },
+
+    /** Runs `fn` on the lane, never concurrently with a batch of this process (tests hold the lane with it). */
+    runOnLane<T>(fn: () => Promise<T>): Promise<T> {
+      return exclusive(fn);
+    },
+
+    /** Resolves when the lane is empty and idle (graceful shutdown, tests). */
+    drain(): Promise<void> {
+      if (!running && !scheduled && queue.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+      });
+    },
+  };
+}
+
+/** The placement engine. */
+export type PlacementEngine = ReturnType<typeof createPlacementEngine>;

@@ -1,0 +1,395 @@
+/**
+ * The bet engine's RPCs: proto ↔ domain translation, request shape checks at the edge, the caller
+ * from Connect context, then the placement engine, the store or the odds service. Placement
+ * rejections become ConnectErrors carrying a BetRejection detail (code by reason, as the contract
+ * lists them); other domain errors are mapped by the platform's error interceptor.
+ */
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import {
+  BetRejectionSchema,
+  ListMarketBetsResponseSchema,
+  MarketBetSchema,
+  BetSide,
+  type BetEngineInternalService,
+  type BetEngineService,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import type { PageRequest } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { callerKey } from '@streambet/platform/auth/caller';
+import {
+  IllegalStateError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnavailableError,
+  ValidationError,
+} from '@streambet/platform/errors/domain-errors';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import { checkPlacement, reject, type BetStatus, type Rejection } from './domain/bet.js';
+import type { Markets } from './markets.js';
+import type { OddsService } from './odds.js';
+import type { PlacementEngine } from './placement.js';
+import {
+  betStatusFromProto,
+  betStatusToProto,
+  betToProto,
+  kindToProto,
+  oddsToProto,
+  rejectionReasonToProto,
+  type BetRecord,
+} from './proto-codec.js';
+import { marketFacts, samePlacement, type BetEngineStore, type MarketRecord } from './store.js';
+
+/** Dependencies of the route implementations. */
+export interface BetEngineRoutesDeps {
+  readonly store: BetEngineStore;
+  readonly markets: Markets;
+  readonly placement: PlacementEngine;
+  readonly odds: OddsService;
+  readonly clock: Clock;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
+const DEFAULT_STREAM_BATCH = 1000;
+const MAX_STREAM_BATCH = 5000;
+const MAX_KEY_LENGTH = 64;
+
+const codeForRejection: Readonly<Record<Rejection['reason'], Code>> = {
+  INVALID_REQUEST: Code.InvalidArgument,
+  UNKNOWN_OUTCOME: Code.InvalidArgument,
+  CURRENCY_MISMATCH: Code.InvalidArgument,
+  STAKE_BELOW_MIN: Code.InvalidArgument,
+  STAKE_ABOVE_MAX: Code.InvalidArgument,
+  MARKET_NOT_OPEN: Code.FailedPrecondition,
+  BETTING_CLOSED: Code.FailedPrecondition,
+  USER_MARKET_LIMIT: Code.FailedPrecondition,
+  INSUFFICIENT_FUNDS: Code.FailedPrecondition,
+  KYC_REQUIRED: Code.FailedPrecondition,
+  LOSS_LIMIT: Code.FailedPrecondition,
+  OWN_CHANNEL: Code.PermissionDenied,
+  SELF_EXCLUDED: Code.PermissionDenied,
+  COOL_OFF: Code.PermissionDenied,
+  ACCOUNT_FROZEN: Code.PermissionDenied,
+  UNDER_AGE: Code.PermissionDenied,
+};
+
+/** The client-facing error of a rejected placement, with its BetRejection detail. */
+export function rejectionError(rejection: Rejection): ConnectError {
+  return new ConnectError(rejection.message, codeForRejection[rejection.reason], undefined, [
+    {
+      desc: BetRejectionSchema,
+      value: create(BetRejectionSchema, {
+        reason: rejectionReasonToProto(rejection.reason),
+        limitMinor: rejection.limitMinor,
+        availableMinor: rejection.availableMinor,
+        untilMs: BigInt(rejection.untilMs),
+        currency: rejection.currency,
+      }),
+    },
+  ]);
+}
+
+function invalid(field: string, description: string): ConnectError {
+  return rejectionError(reject('INVALID_REQUEST', `${field} ${description}`));
+}
+
+function requireUser(context: HandlerContext): { userId: string; role: string } {
+  const caller = context.values.get(callerKey);
+  if (caller.kind !== 'user') throw new PermissionDeniedError('this call needs a signed-in user');
+  return { userId: caller.userId, role: caller.role };
+}
+
+function pageSize(page: PageRequest | undefined): number {
+  const size = page?.pageSize ?? 0;
+  if (size === 0) return DEFAULT_PAGE_SIZE;
+  if (size < 1 || size > MAX_PAGE_SIZE) {
+    throw new ValidationError('invalid page', [
+      { field: 'page.page_size', description: `must be between 1 and ${MAX_PAGE_SIZE} (0 = 50)` },
+    ]);
+  }
+  return size;
+}
+
+function encodeCursor(bet: BetRecord): string {
+  return Buffer.from(JSON.stringify({ p: bet.placedAtMs, b: bet.betId })).toString('base64url');
+}
+
+function decodeCursor(token: string): { placedAtMs: number; betId: string } | undefined {
+  if (token === '') return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      p?: unknown;
+      b?: unknown;
+    };
+    if (
+      typeof parsed.p === 'number' &&
+      Number.isSafeInteger(parsed.p) &&
+      typeof parsed.b === 'string'
+    ) {
+      return { placedAtMs: parsed.p, betId: parsed.b };
+    }
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('invalid page token', [
+    { field: 'page.page_token', description: 'is not a token this RPC returned' },
+  ]);
+}
+
+async function requireMarket(markets: Markets, marketId: string): Promise<MarketRecord> {
+  const market = await markets.get(marketId);
+  if (market === undefined || market.state === 'DRAFT') {
+    throw new NotFoundError(`market ${marketId} does not exist`);
+  }
+  return market;
+}
+
+/** BetEngineService. */
+export function createBetEngineServiceImpl(
+  deps: BetEngineRoutesDeps,
+): Partial<ServiceImpl<typeof BetEngineService>> {
+  const { store, markets, placement, odds, clock } = deps;
+
+  return {
+    async placeBet(request, context) {
+      const caller = requireUser(context);
+      const key = request.idempotencyKey;
+      if (key.length < 1 || key.length > MAX_KEY_LENGTH) {
+        throw invalid('idempotency_key', `is required, 1–${MAX_KEY_LENGTH} chars`);
+      }
+      if (request.marketId === '') throw invalid('market_id', 'is required');
+      if (request.outcomeId === '') throw invalid('outcome_id', 'is required');
+      if (request.currency === '') throw invalid('currency', 'is required');
+      if (request.stakeMinor <= 0n) throw invalid('stake_minor', 'must be a positive amount');
+      const placementRequest = {
+        userId: caller.userId,
+        marketId: request.marketId,
+        outcomeId: request.outcomeId,
+        currency: request.currency,
+        stakeMinor: request.stakeMinor,
+      };
+
+      const prior = await store.findBetByKey(caller.userId, key);
+      if (prior !== undefined) {
+        if (!samePlacement(prior, placementRequest)) {
+          throw new ConnectError(
+            'idempotency_key was already used for another bet; use a new key for a new bet',
+            Code.AlreadyExists,
+          );
+        }
+        const market = await requireMarket(markets, prior.marketId);
+        return { bet: betToProto(prior, marketFacts(market)), indicativeDecimalOdds: '' };
+      }
+
+      const market = await markets.get(request.marketId);
+      if (market === undefined || market.state === 'DRAFT') {
+        throw new ConnectError(`market ${request.marketId} does not exist`, Code.NotFound);
+      }
+      if (market.kind === 'EXCHANGE') {
+        throw new ConnectError('exchange markets are not supported yet', Code.FailedPrecondition);
+      }
+      if (request.side !== BetSide.UNSPECIFIED && request.side !== BetSide.BACK) {
+        throw invalid('side', 'must be BACK or unset for a POOL market');
+      }
+      if (request.decimalOdds !== '') {
+        throw invalid('decimal_odds', 'must be empty for a POOL market (odds are known at lock)');
+      }
+      const early = checkPlacement(market, placementRequest, clock.now(), undefined);
+      if (early !== undefined) throw rejectionError(early);
+
+      const result = await placement.place(
+        {
+          ...placementRequest,
+          idempotencyKey: key,
+          client: { networkId: '', deviceId: '', app: '' },
+        },
+        market,
+      );
+      switch (result.kind) {
+        case 'rejected':
+          throw rejectionError(result.rejection);
+        case 'conflict':
+          throw new ConnectError(
+            'idempotency_key was already used for another bet; use a new key for a new bet',
+            Code.AlreadyExists,
+          );
+        case 'placed':
+          return {
+            bet: betToProto(result.bet, marketFacts(market)),
+            indicativeDecimalOdds: result.indicativeDecimalOdds,
+          };
+      }
+    },
+
+    async cancelOrder(request) {
+      const bet = (await store.getBets([request.betId])).get(request.betId);
+      if (bet === undefined) throw new NotFoundError(`bet ${request.betId} does not exist`);
+      throw new IllegalStateError('POOL bets cannot be canceled');
+    },
+
+    async listMyBets(request, context) {
+      const caller = requireUser(context);
+      let userId = caller.userId;
+      if (request.userId !== '' && request.userId !== caller.userId) {
+        if (caller.role !== 'admin') {
+          throw new PermissionDeniedError("only admins may list another user's bets");
+        }
+        userId = request.userId;
+      }
+      const statuses: BetStatus[] = [];
+      for (const status of request.statuses) {
+        const mapped = betStatusFromProto(status);
+        if (mapped === undefined) {
+          throw new ValidationError('invalid status filter', [
+            { field: 'statuses', description: 'contains an unknown status' },
+          ]);
+        }
+        statuses.push(mapped);
+      }
+      const limit = pageSize(request.page);
+      const rows = await store.listUserBets({
+        userId,
+        statuses,
+        marketId: request.marketId,
+        before: decodeCursor(request.page?.pageToken ?? ''),
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      const marketsById = await store.getMarkets(page.map((b) => b.marketId));
+      return {
+        bets: page.map((bet) => {
+          const market = marketsById.get(bet.marketId);
+          return betToProto(
+            bet,
+            market === undefined
+              ? { channelId: '', title: '', kind: 'POOL', outcomeTitles: new Map() }
+              : marketFacts(market),
+          );
+        }),
+        page: { nextPageToken: rows.length > limit ? encodeCursor(page[page.length - 1]!) : '' },
+      };
+    },
+
+    async getOdds(request) {
+      if (request.marketId === '') {
+        throw new ValidationError('missing field', [
+          { field: 'market_id', description: 'is required' },
+        ]);
+      }
+      const cached = await odds.cached(request.marketId);
+      if (cached !== undefined) return { odds: oddsToProto(cached) };
+      await requireMarket(markets, request.marketId);
+      const rebuilt = await odds.refresh(request.marketId);
+      if (rebuilt === undefined)
+        throw new NotFoundError(`market ${request.marketId} does not exist`);
+      return { odds: oddsToProto(rebuilt) };
+    },
+
+    async getBook(request) {
+      const market = await requireMarket(markets, request.marketId);
+      if (market.kind === 'POOL') {
+        throw new IllegalStateError('a POOL market has no order book; use GetOdds');
+      }
+      throw new IllegalStateError('exchange markets are not supported yet');
+    },
+  };
+}
+
+/** BetEngineInternalService. */
+export function createBetEngineInternalServiceImpl(
+  deps: BetEngineRoutesDeps,
+): Partial<ServiceImpl<typeof BetEngineInternalService>> {
+  const { store, markets, placement } = deps;
+  return {
+    async *listMarketBets(request) {
+      let market = await requireMarket(markets, request.marketId);
+      const batchSize = request.batchSize === 0 ? DEFAULT_STREAM_BATCH : request.batchSize;
+      if (batchSize < 1 || batchSize > MAX_STREAM_BATCH) {
+        throw new ValidationError('invalid batch size', [
+          {
+            field: 'batch_size',
+            description: `must be 1–${MAX_STREAM_BATCH} (0 = ${DEFAULT_STREAM_BATCH})`,
+          },
+        ]);
+      }
+      if (market.state === 'OPEN' && market.lockEffectiveAtMs === undefined) {
+        // The pool may have locked it and its event not be here yet: ask the pool once.
+        const refreshed = await markets.refresh(market.marketId);
+        if (
+          refreshed === undefined ||
+          (refreshed.state === 'OPEN' && refreshed.lockEffectiveAtMs === undefined)
+        ) {
+          throw new IllegalStateError(`market ${market.marketId} is still open for betting`);
+        }
+        market = refreshed;
+        if (market.lateVoidPending) {
+          placement.completeLateVoid(market.marketId).catch(() => {
+            // reconciliation retries; the caller is told to retry below
+          });
+        }
+      }
+      if (market.lateVoidPending || (await store.hasPendingBets(market.marketId))) {
+        throw new UnavailableError(
+          `bets of market ${market.marketId} are still being confirmed or voided; retry shortly`,
+          { retryAfterMs: 1000 },
+        );
+      }
+      let after = request.afterBetId;
+      for (;;) {
+        const bets = await store.listMarketBets(market.marketId, after, batchSize);
+        if (bets.length === 0) return;
+        yield create(ListMarketBetsResponseSchema, {
+          currency: market.currency,
+          kind: kindToProto(market.kind),
+          bets: bets.map((bet) =>
+            create(MarketBetSchema, {
+              betId: bet.betId,
+              userId: bet.userId,
+              outcomeId: bet.outcomeId,
+              side: BetSide.BACK,
+              status: betStatusToProto(bet.status),
+              stakeMinor: bet.stakeMinor,
+              holdTransferId: bet.holdTransferId,
+              heldMinor: bet.stakeMinor,
+              placedAtMs: BigInt(bet.placedAtMs),
+            }),
+          ),
+        });
+        if (bets.length < batchSize) return;
+        after = bets[bets.length - 1]!.betId;
+      }
+    },
+
+    async voidBetsAfter(request) {
+      if (request.marketId === '') {
+        throw new ValidationError('missing field', [
+          { field: 'market_id', description: 'is required' },
+        ]);
+      }
+      if (request.lockEffectiveAtMs <= 0n) {
+        throw new ValidationError('missing field', [
+          { field: 'lock_effective_at_ms', description: 'is required (ms since the epoch)' },
+        ]);
+      }
+      const result = await placement.voidBetsAfter(
+        request.marketId,
+        Number(request.lockEffectiveAtMs),
+      );
+      return {
+        lockEffectiveAtMs: BigInt(result.lockEffectiveAtMs),
+        voidedBetCount: result.voidedBetCount,
+        voidedStakeMinor: result.voidedStakeMinor,
+      };
+    },
+
+    async lapseUnmatched(request) {
+      const market = await requireMarket(markets, request.marketId);
+      if (market.state === 'OPEN' && market.lockEffectiveAtMs === undefined) {
+        throw new IllegalStateError(
+          `market ${market.marketId} is still open for betting: call VoidBetsAfter first`,
+        );
+      }
+      return { lapsedOrderCount: 0n, lapsedStakeMinor: 0n };
+    },
+  };
+}

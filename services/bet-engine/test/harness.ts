@@ -1,0 +1,681 @@
+/**
+ * Test harness of the bet engine's int tests, per SQL target:
+ * - the REAL user service pieces its hot path depends on — the ledger store (with its group
+ *   commit and wallet events) behind LedgerInternalService, and UserInternalService
+ *   (CheckEligibility) over the identity store — on their own database, served through the
+ *   production interceptor stack (auth with real signed service tokens) on an in-memory transport;
+ * - the bet engine (store, placement lane, odds, consumers) on its own database, its two services
+ *   behind the same interceptor stack on another in-memory transport;
+ * - a manual clock shared by both, a manual scheduler for the odds conflation, counters of ledger
+ *   calls and of SQL commits on both databases.
+ */
+import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import type { Code } from '@connectrpc/connect';
+import {
+  ConnectError,
+  createClient,
+  createRouterTransport,
+  type Client,
+  type Interceptor,
+} from '@connectrpc/connect';
+import {
+  BetEngineInternalService,
+  BetEngineService,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  MarketCreatedSchema,
+  MarketOpenedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import {
+  LedgerInternalService,
+  TransferResultCode,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
+import { authInterceptor, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
+import type { UserRole } from '@streambet/platform/auth/caller';
+import {
+  createServiceTokenVerifier,
+  createUserTokenVerifier,
+} from '@streambet/platform/auth/tokens';
+import { createMemoryCache, type MemoryCache } from '@streambet/platform/cache/memory';
+import { encodeUlid } from '@streambet/platform/ids/ulid';
+import { createLogger } from '@streambet/platform/log/logger';
+import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
+import { handleOnce } from '@streambet/platform/outbox/inbox';
+import { platformMigrations } from '@streambet/platform/outbox/index';
+import { newEventId } from '@streambet/platform/outbox/event-id';
+import { appendToOutbox } from '@streambet/platform/outbox/outbox';
+import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
+import { migrate } from '@streambet/platform/sql/migrate';
+import type { Sql } from '@streambet/platform/sql/types';
+import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
+import {
+  createTestTokens,
+  testTokenAudience,
+  testTokenIssuer,
+  type TestTokens,
+} from '@streambet/testkit/tokens';
+import { createIdentityStore, type IdentityStore } from '@streambet/user/identity-store';
+import { createLedgerInternalService, ledgerPolicy } from '@streambet/user/ledger-service';
+import { createLedgerStore, withGroupCommit } from '@streambet/user/ledger-store';
+import { userMigrations } from '@streambet/user/migrations/index';
+import { createUserInternalService } from '@streambet/user/user-internal-service';
+import { userInternalServicePolicy } from '@streambet/user/user-policy';
+import { walletEvents } from '@streambet/user/wallet-events';
+import { defaultBetEngineSettings, type BetEngineSettings } from '../src/config.js';
+import { createMarketHandler, createSettlementHandler } from '../src/consumers.js';
+import {
+  eligibilityPort,
+  ledgerPort,
+  type LedgerPort,
+  type MarketSource,
+} from '../src/downstreams.js';
+import { createMarkets, type Markets } from '../src/markets.js';
+import { betEngineMigrations } from '../src/migrations/index.js';
+import { createOddsService, type OddsService, type Scheduler } from '../src/odds.js';
+import { createPlacementEngine, type PlacementEngine } from '../src/placement.js';
+import { betEnginePolicy } from '../src/policy.js';
+import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from '../src/routes.js';
+import { createBetEngineStore, type BetEngineStore } from '../src/store.js';
+
+/** 2026-11-23T12:00:00Z: every harness starts here. */
+export const startMs = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** A clock tests move by hand. */
+export interface ManualClock {
+  now(): number;
+  set(ms: number): void;
+  advance(ms: number): void;
+}
+
+export function manualClock(start = startMs): ManualClock {
+  let nowMs = start;
+  return {
+    now: () => nowMs,
+    set: (ms) => (nowMs = ms),
+    advance: (ms) => (nowMs += ms),
+  };
+}
+
+/** Timers that fire only when the test says so, by the manual clock. */
+export interface ManualScheduler extends Scheduler {
+  /** Timers armed and not yet fired or canceled. */
+  pending(): number;
+  /** Fires every timer due at the clock's now. */
+  runDue(): number;
+}
+
+export function manualScheduler(clock: ManualClock): ManualScheduler {
+  const timers = new Set<{ dueMs: number; fn: () => void }>();
+  return {
+    setTimer(fn, delayMs) {
+      const timer = { dueMs: clock.now() + delayMs, fn };
+      timers.add(timer);
+      return { cancel: () => timers.delete(timer) };
+    },
+    pending: () => timers.size,
+    runDue() {
+      let fired = 0;
+      for (const timer of [...timers]) {
+        if (timer.dueMs <= clock.now()) {
+          timers.delete(timer);
+          timer.fn();
+          fired += 1;
+        }
+      }
+      return fired;
+    },
+  };
+}
+
+/** Call options of a caller. */
+export interface CallOptions {
+  readonly headers: { authorization: string };
+}
+
+/** Counts committed transactions of a database (group-commit figures). */
+export interface CommitCounter {
+  count: number;
+}
+
+function countingSql(sql: Sql, counter: CommitCounter): Sql {
+  return {
+    dialect: sql.dialect,
+    query: (text, params) => sql.query(text, params),
+    async transaction(fn, options) {
+      const result = await sql.transaction(fn, options);
+      counter.count += 1;
+      return result;
+    },
+    ping: () => sql.ping(),
+    close: () => sql.close(),
+  };
+}
+
+let userCounter = 0;
+let marketCounter = 0;
+
+/** A fresh ULID (users, markets) that sorts after every earlier one in the test run. */
+export function newUlid(): string {
+  userCounter += 1;
+  const random = new Uint8Array(10);
+  random[9] = userCounter & 0xff;
+  random[8] = (userCounter >> 8) & 0xff;
+  return encodeUlid(startMs - 86_400_000 + userCounter, random);
+}
+
+/** Options of a market created through MarketCreated + MarketOpened. */
+export interface MarketOptions {
+  readonly ownerUserId?: string;
+  readonly outcomes?: number;
+  readonly currency?: string;
+  readonly kind?: MarketKind;
+  readonly minStakeMinor?: bigint;
+  readonly maxStakePerBetMinor?: bigint;
+  readonly maxStakePerUserMinor?: bigint;
+  readonly commissionBps?: number;
+  readonly bettingWindowMs?: number;
+  /** Leave the market in DRAFT. */
+  readonly draft?: boolean;
+}
+
+/** A market the harness created. */
+export interface TestMarket {
+  readonly marketId: string;
+  readonly channelId: string;
+  readonly ownerUserId: string;
+  readonly outcomeIds: readonly string[];
+  readonly bettingClosesAtMs: number;
+  /** The market's version after the last event the harness sent. */
+  version: number;
+}
+
+export interface Harness {
+  readonly clock: ManualClock;
+  readonly scheduler: ManualScheduler;
+  readonly cache: MemoryCache;
+  readonly store: BetEngineStore;
+  readonly markets: Markets;
+  readonly odds: OddsService;
+  readonly placement: PlacementEngine;
+  /** The ledger port the bet engine uses (tests drive crash steps through it). */
+  readonly ledgerPort: LedgerPort;
+  readonly betEngine: Client<typeof BetEngineService>;
+  readonly internal: Client<typeof BetEngineInternalService>;
+  /** The real ledger, as any service sees it. */
+  readonly ledger: Client<typeof LedgerInternalService>;
+  readonly identity: IdentityStore;
+  readonly userSql: Sql;
+  readonly betSql: Sql;
+  readonly tokens: TestTokens;
+  /** Calls per user-service method (e.g. `SubmitTransfers`), made by the bet engine. */
+  readonly userCalls: Map<string, number>;
+  readonly betCommits: CommitCounter;
+  readonly userCommits: CommitCounter;
+  as(userId: string, role?: UserRole): Promise<CallOptions>;
+  service(name?: string): Promise<CallOptions>;
+  /** Registers a user with a PTS wallet holding `fundedMinor` (0: wallet without funds; null: no wallet). */
+  addUser(fundedMinor?: bigint | null): Promise<string>;
+  /** Registers `count` users at once (one ledger call for the wallets, one for the grants). */
+  addUsers(count: number, fundedMinor: bigint): Promise<string[]>;
+  /** Creates (and opens) a market through the pool's events. */
+  addMarket(options?: MarketOptions): Promise<TestMarket>;
+  /** Delivers a market event to the market consumer. */
+  marketEvent<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Promise<void>;
+  /** Delivers a settlement event through the inbox; false when it was a duplicate. */
+  settlementEvent<D extends DescMessage>(
+    eventId: string,
+    schema: D,
+    init: MessageInitShape<D>,
+  ): Promise<boolean>;
+  /** Available balance of a ledger account. */
+  available(accountId: string): Promise<bigint>;
+  /** Pending (held) debits of a ledger account. */
+  pending(accountId: string): Promise<bigint>;
+  /** The bet engine's outbox rows of one key, oldest first. */
+  outbox(key: string, topic?: string): Promise<Array<{ type: string; payload: Uint8Array }>>;
+  /** Builds a second bet engine on the same databases (a restart after a crash). */
+  restart(): Promise<Harness>;
+  dispose(): Promise<void>;
+}
+
+/** Settings of the tests: the deployment's, reconciliation of any age. */
+export const testSettings: BetEngineSettings = {
+  ...defaultBetEngineSettings,
+  reconcileMinAgeMs: 0,
+};
+
+interface Shared {
+  readonly userDb: SqlTestDatabase | undefined;
+  readonly betDb: SqlTestDatabase;
+  readonly tokens: TestTokens;
+  readonly clock: ManualClock;
+  readonly userCalls: Map<string, number>;
+  readonly betCommits: CommitCounter;
+  readonly userCommits: CommitCounter;
+  readonly userSql: Sql;
+  readonly betSql: Sql;
+  readonly identity: IdentityStore;
+  readonly ledger: Client<typeof LedgerInternalService>;
+  readonly engineUserTransport: ReturnType<typeof createRouterTransport>;
+  readonly serviceHeaders: CallOptions;
+}
+
+function interceptors(tokens: TestTokens, policy: AccessPolicy, service: string) {
+  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
+    keys: Array<Record<string, unknown>>;
+  };
+  return createServerInterceptors({
+    logger: createLogger({ service, level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' }),
+    registry: createMetricsRegistry({ service, collectDefaultMetrics: false }),
+    auth: authInterceptor({
+      verifyUserToken: createUserTokenVerifier({
+        jwks: tokens.userJwks,
+        issuer: testTokenIssuer,
+        audience: testTokenAudience,
+      }),
+      verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
+      policy,
+    }),
+  });
+}
+
+/** Starts the user-service side (ledger + eligibility) and migrates both databases. */
+async function createShared(target: SqlTarget): Promise<Shared> {
+  // Embedded: one PGlite, a schema per service (as `npm start` runs them); PostgreSQL: a database each.
+  const betDb = await target.create();
+  const userDb = betDb.embedded === undefined ? await target.create() : undefined;
+  const rawUserSql = userDb?.sql ?? (await betDb.embedded!.forSchema('user_service'));
+  const userCommits: CommitCounter = { count: 0 };
+  const betCommits: CommitCounter = { count: 0 };
+  const userSql = countingSql(rawUserSql, userCommits);
+  const betSql = countingSql(betDb.sql, betCommits);
+  await migrate(rawUserSql, 'user', [...platformMigrations, ...userMigrations]);
+  await migrate(betDb.sql, 'bet-engine', [...platformMigrations, ...betEngineMigrations]);
+  const clock = manualClock();
+  const tokens = await createTestTokens();
+  const identity = createIdentityStore(userSql, { clock });
+  const ledgerStore = withGroupCommit(
+    createLedgerStore(userSql, {
+      clock,
+      currencies: { real: 'BRL' },
+      onCommitted: async (tx, effects) => {
+        const { ids, events } = walletEvents(effects, newEventId);
+        await appendToOutbox(tx, events, { clock: () => clock.now(), newId: () => ids.shift()! });
+      },
+    }),
+  );
+  const userCalls = new Map<string, number>();
+  const countCalls: Interceptor = (next) => (req) => {
+    userCalls.set(req.method.name, (userCalls.get(req.method.name) ?? 0) + 1);
+    return next(req);
+  };
+  const userRoutes = (router: Parameters<Parameters<typeof createRouterTransport>[0]>[0]) => {
+    router.service(LedgerInternalService, createLedgerInternalService({ store: ledgerStore }));
+    router.service(
+      UserInternalService,
+      createUserInternalService({
+        sql: userSql,
+        store: identity,
+        clock,
+        settings: { realCurrency: 'BRL', kycThresholdMinor: 200_000n },
+      }),
+    );
+  };
+  const userInterceptors = interceptors(
+    tokens,
+    { ...ledgerPolicy, ...userInternalServicePolicy },
+    'user',
+  );
+  const serviceHeaders = {
+    headers: { authorization: `Bearer ${await tokens.serviceToken('bet-engine')}` },
+  };
+  // Tests reach the user service directly; the bet engine through its own transport, which
+  // carries its service credential and counts its calls.
+  const userTransport = createRouterTransport(userRoutes, {
+    router: { interceptors: userInterceptors },
+  });
+  const bearer: Interceptor = (next) => (req) => {
+    req.header.set('authorization', serviceHeaders.headers.authorization);
+    return next(req);
+  };
+  const engineUserTransport = createRouterTransport(userRoutes, {
+    transport: { interceptors: [bearer] },
+    router: { interceptors: [countCalls, ...userInterceptors] },
+  });
+  const ledger = createClient(LedgerInternalService, userTransport);
+  const house = await ledger.createAccounts(
+    { accounts: [{ accountId: 'house:PTS', kind: AccountKind.HOUSE, currency: 'PTS' }] },
+    serviceHeaders,
+  );
+  if (house.results[0]?.account === undefined) throw new Error('house account not created');
+  return {
+    userDb,
+    betDb,
+    tokens,
+    clock,
+    userCalls,
+    betCommits,
+    userCommits,
+    userSql,
+    betSql,
+    identity,
+    ledger,
+    engineUserTransport,
+    serviceHeaders,
+  };
+}
+
+/** A fresh pair of databases, the real ledger and eligibility, and a bet engine. */
+export async function createHarness(
+  target: SqlTarget,
+  settings: BetEngineSettings = testSettings,
+  options: HarnessOptions = {},
+): Promise<Harness> {
+  return buildEngine(await createShared(target), settings, options);
+}
+
+/** Options of {@link createHarness}. */
+export interface HarnessOptions {
+  readonly marketSource?: MarketSource;
+  /**
+   * While `holdsLost` is true, SubmitTransfers of holds reaches the ledger (the holds commit)
+   * but the answer is lost, as after a network failure or a deadline.
+   */
+  readonly ledgerFault?: { holdsLost: boolean };
+}
+
+function buildEngine(
+  shared: Shared,
+  settings: BetEngineSettings,
+  options: HarnessOptions,
+): Harness {
+  const { tokens, clock, ledger, serviceHeaders } = shared;
+  const logger = createLogger({
+    service: 'bet-engine',
+    level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent',
+  });
+  const cache = createMemoryCache({ now: () => clock.now() });
+  const scheduler = manualScheduler(clock);
+  const store = createBetEngineStore({ sql: shared.betSql });
+  const realPort = ledgerPort(createClient(LedgerInternalService, shared.engineUserTransport));
+  const fault = options.ledgerFault;
+  const port: LedgerPort =
+    fault === undefined
+      ? realPort
+      : {
+          ...realPort,
+          async hold(bets) {
+            const outcomes = await realPort.hold(bets);
+            if (fault.holdsLost) throw new Error('deadline exceeded (simulated)');
+            return outcomes;
+          },
+        };
+  const markets = createMarkets({
+    store,
+    ledger: port,
+    ...(options.marketSource === undefined ? {} : { source: options.marketSource }),
+    clock,
+    logger,
+  });
+  const odds = createOddsService({
+    store,
+    cache,
+    clock,
+    logger,
+    scheduler,
+    minIntervalMs: settings.oddsMinIntervalMs,
+  });
+  let betIds = 0;
+  const placement = createPlacementEngine({
+    store,
+    markets,
+    ledger: port,
+    eligibility: eligibilityPort(createClient(UserInternalService, shared.engineUserTransport)),
+    odds,
+    clock,
+    logger,
+    settings,
+    newBetId: (nowMs) => {
+      betIds += 1;
+      const random = new Uint8Array(10);
+      crypto.getRandomValues(random);
+      random[0] = 0;
+      random[1] = (betIds >> 8) & 0xff;
+      random[2] = betIds & 0xff;
+      return encodeUlid(nowMs, random);
+    },
+  });
+  const routeDeps = { store, markets, placement, odds, clock };
+  const transport = createRouterTransport(
+    (router) => {
+      router.service(BetEngineService, createBetEngineServiceImpl(routeDeps));
+      router.service(BetEngineInternalService, createBetEngineInternalServiceImpl(routeDeps));
+    },
+    { router: { interceptors: interceptors(tokens, betEnginePolicy, 'bet-engine') } },
+  );
+  const marketHandler = createMarketHandler({ store, markets, placement, odds, clock, logger });
+  const settlementHandler = createSettlementHandler({ store, logger });
+
+  async function balance(accountId: string) {
+    const result = await ledger.getAccountBalances({ accountIds: [accountId] }, serviceHeaders);
+    const found = result.balances[0];
+    if (found === undefined) throw new Error(`no ledger account ${accountId}`);
+    return found;
+  }
+
+  const harness: Harness = {
+    clock,
+    scheduler,
+    cache,
+    store,
+    markets,
+    odds,
+    placement,
+    ledgerPort: port,
+    betEngine: createClient(BetEngineService, transport),
+    internal: createClient(BetEngineInternalService, transport),
+    ledger,
+    identity: shared.identity,
+    userSql: shared.userSql,
+    betSql: shared.betSql,
+    tokens,
+    userCalls: shared.userCalls,
+    betCommits: shared.betCommits,
+    userCommits: shared.userCommits,
+    async as(userId, role = 'viewer') {
+      return { headers: await tokens.userHeaders(userId, role) };
+    },
+    async service(name = 'settlement') {
+      return { headers: { authorization: `Bearer ${await tokens.serviceToken(name)}` } };
+    },
+    async addUser(fundedMinor = 10_000n) {
+      const userId = newUlid();
+      await shared.identity.insertUser(shared.userSql, {
+        userId,
+        email: `${userId.toLowerCase()}@example.test`,
+        displayName: `u${userId.slice(-12)}`,
+        passwordHash: 'not-a-hash',
+        dateOfBirth: { year: 1990, month: 1, day: 1 },
+        roles: ['viewer'],
+        status: 'active',
+        frozenReason: '',
+        kycStatus: 'NOT_STARTED',
+        createdAtMs: clock.now(),
+        coolOffUntilMs: 0,
+        selfExclusion: null,
+        lifetimeDepositsMinor: 0n,
+      });
+      if (fundedMinor === null) return userId;
+      const wallet = `wallet:${userId}:PTS`;
+      await ledger.createAccounts(
+        {
+          accounts: [
+            { accountId: wallet, kind: AccountKind.USER_WALLET, currency: 'PTS', ownerId: userId },
+          ],
+        },
+        serviceHeaders,
+      );
+      if (fundedMinor > 0n) {
+        const granted = await ledger.submitTransfers(
+          {
+            commands: [
+              {
+                transferId: `grant:${userId}`,
+                kind: TransferKind.SINGLE_PHASE,
+                debitAccountId: 'house:PTS',
+                creditAccountId: wallet,
+                amountMinor: fundedMinor,
+                currency: 'PTS',
+                code: TransferCode.PLAY_MONEY_GRANT,
+              },
+            ],
+          },
+          serviceHeaders,
+        );
+        if (granted.results[0]?.code !== TransferResultCode.OK) {
+          throw new Error(`grant failed: ${granted.results[0]?.detail ?? '?'}`);
+        }
+      }
+      return userId;
+    },
+    async addUsers(count, fundedMinor) {
+      const userIds: string[] = [];
+      for (let i = 0; i < count; i += 1) userIds.push(await harness.addUser(null));
+      const created = await ledger.createAccounts(
+        {
+          accounts: userIds.map((userId) => ({
+            accountId: `wallet:${userId}:PTS`,
+            kind: AccountKind.USER_WALLET,
+            currency: 'PTS',
+            ownerId: userId,
+          })),
+        },
+        serviceHeaders,
+      );
+      if (created.results.some((r) => r.account === undefined))
+        throw new Error('wallets not created');
+      const granted = await ledger.submitTransfers(
+        {
+          commands: userIds.map((userId) => ({
+            transferId: `grant:${userId}`,
+            kind: TransferKind.SINGLE_PHASE,
+            debitAccountId: 'house:PTS',
+            creditAccountId: `wallet:${userId}:PTS`,
+            amountMinor: fundedMinor,
+            currency: 'PTS',
+            code: TransferCode.PLAY_MONEY_GRANT,
+          })),
+        },
+        serviceHeaders,
+      );
+      if (granted.results.some((r) => r.code !== TransferResultCode.OK))
+        throw new Error('grants failed');
+      return userIds;
+    },
+    async addMarket(options = {}) {
+      marketCounter += 1;
+      const marketId = newUlid();
+      const channelId = `CH${marketCounter}`;
+      const ownerUserId = options.ownerUserId ?? newUlid();
+      const outcomeIds = Array.from(
+        { length: options.outcomes ?? 2 },
+        (_, i) => `${marketId}-o${i}`,
+      );
+      await harness.marketEvent(MarketCreatedSchema, {
+        marketId,
+        channelId,
+        channelOwnerUserId: ownerUserId,
+        title: `Market ${marketCounter}`,
+        outcomes: outcomeIds.map((outcomeId, i) => ({ outcomeId, title: `Outcome ${i}` })),
+        currency: options.currency ?? 'PTS',
+        kind: options.kind ?? MarketKind.POOL,
+        stakeLimits: {
+          minStakeMinor: options.minStakeMinor ?? 10n,
+          maxStakePerBetMinor: options.maxStakePerBetMinor ?? 5_000n,
+          maxStakePerUserMinor: options.maxStakePerUserMinor ?? 8_000n,
+        },
+        bettingWindowSeconds: 120,
+        commissionBps: options.commissionBps ?? 500,
+        version: 1n,
+      });
+      const bettingClosesAtMs = clock.now() + (options.bettingWindowMs ?? 120_000);
+      const market: TestMarket = {
+        marketId,
+        channelId,
+        ownerUserId,
+        outcomeIds,
+        bettingClosesAtMs,
+        version: 1,
+      };
+      if (options.draft !== true) {
+        await harness.marketEvent(MarketOpenedSchema, {
+          marketId,
+          channelId,
+          openedAtMs: BigInt(clock.now()),
+          bettingClosesAtMs: BigInt(bettingClosesAtMs),
+          version: 2n,
+        });
+        market.version = 2;
+      }
+      return market;
+    },
+    async marketEvent(schema, init) {
+      await marketHandler(schema.typeName, toBinary(schema, create(schema, init)));
+    },
+    settlementEvent(eventId, schema, init) {
+      const payload = toBinary(schema, create(schema, init));
+      return handleOnce(shared.betSql, 'bet-engine.settlement', { id: eventId }, (tx) =>
+        settlementHandler(schema.typeName, payload, tx),
+      );
+    },
+    async available(accountId) {
+      return (await balance(accountId)).availableMinor;
+    },
+    async pending(accountId) {
+      return (await balance(accountId)).debitsPendingMinor;
+    },
+    async outbox(key, topic) {
+      const result = await shared.betSql.query<{ type: string; payload: Uint8Array }>(
+        `SELECT type, payload FROM outbox WHERE key = $1 AND ($2::text IS NULL OR topic = $2) ORDER BY seq`,
+        [key, topic ?? null],
+      );
+      return result.rows;
+    },
+    restart: () => Promise.resolve(buildEngine(shared, settings, options)),
+    async dispose() {
+      await placement.drain();
+      await odds.flush();
+      await shared.userDb?.dispose();
+      await shared.betDb.dispose();
+    },
+  };
+  return harness;
+}
+
+/** The Connect code, raw message and BetRejection detail (if any) of a failing call. */
+export async function failure(
+  call: Promise<unknown>,
+): Promise<{ code: Code; message: string; error: ConnectError }> {
+  try {
+    await call;
+  } catch (error) {
+    const connectError = ConnectError.from(error);
+    return { code: connectError.code, message: connectError.rawMessage, error: connectError };
+  }
+  throw new Error('call unexpectedly succeeded');
+}
+
+let keyCounter = 0;
+
+/** A fresh idempotency key. */
+export function newKey(): string {
+  keyCounter += 1;
+  return `key-${keyCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,108 @@
+/**
+ * The bet engine against the real pool service (its routes and store on an in-memory transport):
+ * a market the projection has never seen is fetched with GetMarketForBetting on the first bet, and
+ * ListMarketBets asked before MarketLocked arrived learns the lock from the pool, answers
+ * UNAVAILABLE while the retroactive void runs, then streams the final set.
+ */
+import type { Client } from '@connectrpc/connect';
+import { Code } from '@connectrpc/connect';
+import { BetStatus } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import type { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { sqlTargets } from '@streambet/testkit/sql';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createHarness as createPoolHarness,
+  marketRequest,
+  type Harness as PoolHarness,
+} from '../../pool/test/harness.js';
+import { poolMarketSource } from '../src/downstreams.js';
+import { createHarness, failure, newKey, newUlid, testSettings, type Harness } from './harness.js';
+
+const targets = sqlTargets();
+
+describe.each(targets.map((t) => [t.name, t] as const))(
+  'bet engine with the pool on %s',
+  (_name, target) => {
+    let pool: PoolHarness;
+    let h: Harness;
+
+    beforeAll(async () => {
+      pool = await createPoolHarness(target);
+      const asBetEngine = await pool.service('bet-engine');
+      // The bet engine's PoolInternalService client, carrying its service credential.
+      const client = {
+        getMarketForBetting: (request: { marketId: string }) =>
+          pool.internal.getMarketForBetting(request, asBetEngine),
+      } as unknown as Client<typeof PoolInternalService>;
+      h = await createHarness(target, testSettings, { marketSource: poolMarketSource(client) });
+    }, 180_000);
+    afterAll(async () => {
+      await h?.dispose();
+      await pool?.dispose();
+    });
+
+    it('fills a projection miss from the pool, and learns a lock from it when settlement asks first', async () => {
+      const owner = newUlid();
+      await pool.linkChannel('CHP', owner);
+      pool.clock.set(h.clock.now());
+      const created = await pool.pool.createMarket(
+        marketRequest('CHP', { openNow: true }),
+        await pool.as(owner, 'streamer'),
+      );
+      const market = created.market!;
+      const openedAtMs = h.clock.now();
+      h.clock.advance(2_000);
+      const user = await h.addUser(1_000n);
+      const placed = await h.betEngine.placeBet(
+        {
+          idempotencyKey: newKey(),
+          marketId: market.marketId,
+          outcomeId: market.outcomes[0]!.outcomeId,
+          currency: market.currency,
+          stakeMinor: 100n,
+        },
+        await h.as(user),
+      );
+      expect(placed.bet?.status).toBe(BetStatus.ACCEPTED);
+      expect(await h.pending(`wallet:${user}:PTS`)).toBe(100n);
+      // The pool's owner rule reaches the bet engine through BettingRules too.
+      const own = await failure(
+        h.betEngine.placeBet(
+          {
+            idempotencyKey: newKey(),
+            marketId: market.marketId,
+            outcomeId: market.outcomes[0]!.outcomeId,
+            currency: market.currency,
+            stakeMinor: 100n,
+          },
+          await h.as(owner, 'streamer'),
+        ),
+      );
+      expect(own.code).toBe(Code.PermissionDenied);
+
+      // Locked in the pool with an instant before the bet; no MarketLocked delivered here.
+      h.clock.advance(5_000);
+      pool.clock.set(h.clock.now());
+      await pool.pool.lockMarket(
+        { marketId: market.marketId, eventAtMs: BigInt(openedAtMs + 1_000) },
+        await pool.as(owner, 'streamer'),
+      );
+      const list = async () => {
+        const bets = [];
+        for await (const batch of h.internal.listMarketBets(
+          { marketId: market.marketId },
+          await h.service('settlement'),
+        )) {
+          bets.push(...batch.bets);
+        }
+        return bets;
+      };
+      const first = await failure(list());
+      expect(first.code).toBe(Code.Unavailable);
+      await vi.waitFor(async () => expect(await list()).toEqual([]), { timeout: 20_000 });
+      expect(await h.pending(`wallet:${user}:PTS`)).toBe(0n);
+      const mine = (await h.betEngine.listMyBets({}, await h.as(user))).bets[0]!;
+      expect([mine.status, mine.marketId]).toEqual([BetStatus.VOIDED, market.marketId]);
+    });
+  },
+);
