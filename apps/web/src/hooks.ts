@@ -1,0 +1,26 @@
+/**
+ * Small React hooks shared by the screens: a polling interval that can be switched off, and the
+ * text of an error for people.
+ */
+import { useEffect, useRef } from 'react';
+import { Code, ConnectError } from '@connectrpc/connect';
+
+/** Calls `tick` every `periodMs` (not at all when undefined), always the latest `tick`. */
+export function useInterval(tick: () => void, periodMs: number | undefined): void {
+  const latest = useRef(tick);
+  latest.current = tick;
+  useEffect(() => {
+    if (periodMs === undefined) return undefined;
+    const timer = setInterval(() => latest.current(), periodMs);
+    return () => clearInterval(timer);
+  }, [periodMs]);
+}
+
+/** An error as a sentence: the server's message for Connect errors (never a stack trace). */
+export function errorText(error: unknown): string {
+  const connect = ConnectError.from(error);
+  if (connect.code === Code.Unavailable || connect.code === Code.Unknown) {
+    return `The server could not be reached (${connect.rawMessage}). Retrying…`;
+  }
+  return connect.rawMessage;
+}

@@ -1,0 +1,140 @@
+/**
+ * Decoding of the realtime service's socket events (realtime.proto): the event name is the
+ * protobuf message's full name, the payload its JSON mapping. Pure, so unit tests cover it; a
+ * malformed payload decodes to undefined and is ignored rather than breaking the screen.
+ */
+import { fromJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
+import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  MarketCanceledSchema,
+  MarketCreatedSchema,
+  MarketLockedSchema,
+  MarketOpenedSchema,
+  MarketResolvedSchema,
+  MarketVoidedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
+import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import type { MarketTransition } from './view-logic.js';
+
+/** What a pushed event means for the screen. */
+export type RealtimeUpdate =
+  | { readonly kind: 'odds'; readonly odds: MarketOdds }
+  | { readonly kind: 'market'; readonly change: MarketTransition }
+  | { readonly kind: 'market-created'; readonly marketId: string; readonly channelId: string }
+  /** Something of the user's own changed (bet, settlement, payment, wallet): reload those views. */
+  | { readonly kind: 'user'; readonly eventName: string };
+
+const prefix = 'streambet.events.v1.';
+
+function decode<D extends DescMessage>(schema: D, payload: unknown): MessageShape<D> | undefined {
+  if (typeof payload === 'string') {
+    try {
+      payload = JSON.parse(payload) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  try {
+    return fromJson(schema, payload as JsonValue, { ignoreUnknownFields: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns one socket event into a screen update, or undefined when it is not for this app. */
+export function decodeRealtimeEvent(
+  eventName: string,
+  payload: unknown,
+): RealtimeUpdate | undefined {
+  if (!eventName.startsWith(prefix)) return undefined;
+  const name = eventName.slice(prefix.length);
+  switch (name) {
+    case 'OddsChanged': {
+      const odds = decode(OddsChangedSchema, payload)?.odds;
+      return odds === undefined || odds.marketId === '' ? undefined : { kind: 'odds', odds };
+    }
+    case 'MarketCreated': {
+      const event = decode(MarketCreatedSchema, payload);
+      return event === undefined
+        ? undefined
+        : { kind: 'market-created', marketId: event.marketId, channelId: event.channelId };
+    }
+    case 'MarketOpened': {
+      const e = decode(MarketOpenedSchema, payload);
+      return (
+        e && {
+          kind: 'market',
+          change: {
+            marketId: e.marketId,
+            state: MarketState.OPEN,
+            version: e.version,
+            atMs: e.openedAtMs,
+          },
+        }
+      );
+    }
+    case 'MarketLocked': {
+      const e = decode(MarketLockedSchema, payload);
+      return (
+        e && {
+          kind: 'market',
+          change: {
+            marketId: e.marketId,
+            state: MarketState.LOCKED,
+            version: e.version,
+            atMs: e.lockedAtMs,
+          },
+        }
+      );
+    }
+    case 'MarketResolved': {
+      const e = decode(MarketResolvedSchema, payload);
+      return (
+        e && {
+          kind: 'market',
+          change: {
+            marketId: e.marketId,
+            state: MarketState.RESOLVED,
+            version: e.version,
+            winningOutcomeId: e.winningOutcomeId,
+            atMs: e.resolvedAtMs,
+          },
+        }
+      );
+    }
+    case 'MarketCanceled': {
+      const e = decode(MarketCanceledSchema, payload);
+      return (
+        e && {
+          kind: 'market',
+          change: {
+            marketId: e.marketId,
+            state: MarketState.CANCELED,
+            version: e.version,
+            atMs: e.canceledAtMs,
+          },
+        }
+      );
+    }
+    case 'MarketVoided': {
+      const e = decode(MarketVoidedSchema, payload);
+      return (
+        e && {
+          kind: 'market',
+          change: {
+            marketId: e.marketId,
+            state: MarketState.CANCELED,
+            version: e.version,
+            atMs: e.voidedAtMs,
+          },
+        }
+      );
+    }
+    default:
+      // Everything else reaching this socket is the user's own (bet, settlement, payment, wallet
+      // events go to the user's room only): reload the views they change.
+      return { kind: 'user', eventName };
+  }
+}
