@@ -1,0 +1,164 @@
+/**
+ * Which rooms a bus event is pushed to, under which socket event name and with which payload
+ * (realtime.proto, "Forwarded domain events"): the event name is the protobuf message's full name,
+ * the payload its protobuf JSON mapping. market.* go to the channel and market rooms; odds.* to
+ * the market room, conflated per market by snapshot version; bet.*, settlement.*, wallet.* and
+ * payment.* of one user to that user's room only.
+ */
+import { fromBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
+import {
+  BetMatchedSchema,
+  BetPlacedSchema,
+  BetVoidedSchema,
+  OrderCanceledSchema,
+  OrderLapsedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/bet_pb';
+import {
+  ChannelSettingsChangedSchema,
+  MarketCanceledSchema,
+  MarketCreatedSchema,
+  MarketLockedSchema,
+  MarketOpenedSchema,
+  MarketResolvedSchema,
+  MarketVoidedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
+import {
+  DepositFailedSchema,
+  DepositSucceededSchema,
+  WithdrawalFailedSchema,
+  WithdrawalPaidSchema,
+  WithdrawalRequestedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
+import {
+  PayoutMadeSchema,
+  PayoutReversedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
+import {
+  HoldExpiredSchema,
+  HoldPlacedSchema,
+  HoldPostedSchema,
+  HoldVoidedSchema,
+  TransferCommittedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
+import {
+  AccountKind,
+  type Account,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
+import type { EventEnvelope } from '@streambet/platform/bus/types';
+import { roomName } from './domain/rooms.js';
+
+/** Topics the fan-out consumer reads. */
+export const fanoutTopics = ['odds', 'market', 'bet', 'settlement', 'wallet', 'payment'] as const;
+
+/** One push of a bus event to one room. */
+export interface RoomPush {
+  readonly room: string;
+  readonly event: string;
+  readonly payload: JsonValue;
+  /** Set for snapshot streams: conflated per (room, key), versions not newer dropped. */
+  readonly conflation?: { readonly key: string; readonly version: bigint };
+}
+
+interface Route<D extends DescMessage> {
+  readonly schema: D;
+  readonly rooms: (message: ReturnType<typeof fromBinary<D>>) => string[];
+  readonly conflation?: (message: ReturnType<typeof fromBinary<D>>) => RoomPush['conflation'];
+}
+
+const userRooms = (...userIds: string[]): string[] =>
+  [...new Set(userIds.filter((id) => id !== ''))].map((id) => roomName('user', id));
+
+const marketRooms = (message: { channelId: string; marketId: string }): string[] => [
+  ...(message.channelId === '' ? [] : [roomName('channel', message.channelId)]),
+  ...(message.marketId === '' ? [] : [roomName('market', message.marketId)]),
+];
+
+/** Owners of the user-facing accounts of a wallet event (wallets and streamer revenue). */
+const accountOwners = (...accounts: Array<Account | undefined>): string[] =>
+  accounts
+    .filter(
+      (account): account is Account =>
+        account !== undefined &&
+        (account.kind === AccountKind.USER_WALLET || account.kind === AccountKind.STREAMER_REVENUE),
+    )
+    .map((account) => account.ownerId);
+
+const route = <D extends DescMessage>(r: Route<D>): [string, Route<DescMessage>] => [
+  r.schema.typeName,
+  r,
+];
+
+const routes = new Map<string, Route<DescMessage>>([
+  route({
+    schema: OddsChangedSchema,
+    rooms: (m) => (m.odds === undefined ? [] : [roomName('market', m.odds.marketId)]),
+    conflation: (m) => ({ key: 'odds', version: m.odds?.version ?? 0n }),
+  }),
+  route({ schema: MarketCreatedSchema, rooms: marketRooms }),
+  route({ schema: MarketOpenedSchema, rooms: marketRooms }),
+  route({ schema: MarketLockedSchema, rooms: marketRooms }),
+  route({ schema: MarketResolvedSchema, rooms: marketRooms }),
+  route({ schema: MarketCanceledSchema, rooms: marketRooms }),
+  route({ schema: MarketVoidedSchema, rooms: marketRooms }),
+  route({
+    schema: ChannelSettingsChangedSchema,
+    rooms: (m) =>
+      m.settings === undefined || m.settings.channelId === ''
+        ? []
+        : [roomName('channel', m.settings.channelId)],
+  }),
+  route({ schema: BetPlacedSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: BetMatchedSchema, rooms: (m) => userRooms(m.backUserId, m.layUserId) }),
+  route({ schema: BetVoidedSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: OrderCanceledSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: OrderLapsedSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: PayoutMadeSchema, rooms: (m) => userRooms(m.payout?.userId ?? '') }),
+  route({ schema: PayoutReversedSchema, rooms: (m) => userRooms(m.payout?.userId ?? '') }),
+  route({
+    schema: TransferCommittedSchema,
+    rooms: (m) => userRooms(...accountOwners(m.debitAccount, m.creditAccount)),
+  }),
+  route({
+    schema: HoldPlacedSchema,
+    rooms: (m) => userRooms(...accountOwners(m.debitAccount, m.creditAccount)),
+  }),
+  route({
+    schema: HoldPostedSchema,
+    rooms: (m) => userRooms(...accountOwners(m.debitAccount, m.creditAccount)),
+  }),
+  route({
+    schema: HoldVoidedSchema,
+    rooms: (m) => userRooms(...accountOwners(m.debitAccount, m.creditAccount)),
+  }),
+  route({
+    schema: HoldExpiredSchema,
+    rooms: (m) => userRooms(...accountOwners(m.debitAccount, m.creditAccount)),
+  }),
+  route({ schema: DepositSucceededSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: DepositFailedSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: WithdrawalRequestedSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: WithdrawalPaidSchema, rooms: (m) => userRooms(m.userId) }),
+  route({ schema: WithdrawalFailedSchema, rooms: (m) => userRooms(m.userId) }),
+]);
+
+/**
+ * The pushes of one bus event; empty for event types that are not pushed (e.g. SettlementStarted)
+ * or that address nobody. Throws when the payload does not decode (the bus retries, then
+ * dead-letters it).
+ */
+export function pushesOf(event: Pick<EventEnvelope, 'type' | 'payload'>): RoomPush[] {
+  const r = routes.get(event.type);
+  if (r === undefined) return [];
+  const message = fromBinary(r.schema, event.payload);
+  const rooms = r.rooms(message);
+  if (rooms.length === 0) return [];
+  const payload = toJson(r.schema, message);
+  const conflation = r.conflation?.(message);
+  return rooms.map((room) => ({
+    room,
+    event: event.type,
+    payload,
+    ...(conflation === undefined ? {} : { conflation }),
+  }));
+}
