@@ -64,7 +64,7 @@ export interface LedgerOutcome {
 export interface SettlementLedger {
   /** Submits ≤ 1000 commands in order; one outcome per command. */
   submit(commands: readonly LedgerCommand[], context: LedgerContext): Promise<LedgerOutcome[]>;
-  /** Creates the streamer's revenue account if missing (idempotent). */
+  /** Creates the streamer's revenue account, and the rake and house accounts, if missing (idempotent). */
   ensureStreamerRevenueAccount(userId: string, currency: string): Promise<void>;
   /** Available balance of each existing account among `accountIds` (≤ 1000). */
   available(accountIds: readonly string[]): Promise<Map<string, bigint>>;
@@ -155,27 +155,32 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
       }));
     },
     async ensureStreamerRevenueAccount(userId, currency) {
-      const response = await client.createAccounts({
-        accounts: [
-          {
-            accountId: accounts.streamerRevenue(userId, currency),
-            kind: AccountKind.STREAMER_REVENUE,
-            currency,
-            ownerId: userId,
-          },
-        ],
-      });
-      const result = response.results[0];
-      // OK and ALREADY_EXISTS_SAME both leave the account in place; anything else cannot be paid.
-      if (
-        result === undefined ||
-        (result.code !== CreateAccountResultCode.OK &&
-          result.code !== CreateAccountResultCode.ALREADY_EXISTS_SAME)
-      ) {
-        throw new ConnectError(
-          `cannot create the streamer revenue account ${accounts.streamerRevenue(userId, currency)} (result ${result?.code ?? 'missing'})`,
-          Code.FailedPrecondition,
-        );
+      // The accounts money leaves escrow for: the streamer's revenue and the system accounts
+      // rake and house (a deployment's first settlement in a currency may find them missing).
+      const wanted = [
+        {
+          accountId: accounts.streamerRevenue(userId, currency),
+          kind: AccountKind.STREAMER_REVENUE,
+          currency,
+          ownerId: userId,
+        },
+        { accountId: accounts.rake(currency), kind: AccountKind.RAKE, currency, ownerId: '' },
+        { accountId: accounts.house(currency), kind: AccountKind.HOUSE, currency, ownerId: '' },
+      ];
+      const response = await client.createAccounts({ accounts: wanted });
+      for (const [index, account] of wanted.entries()) {
+        const result = response.results[index];
+        // OK and ALREADY_EXISTS_SAME both leave the account in place; anything else cannot be paid.
+        if (
+          result === undefined ||
+          (result.code !== CreateAccountResultCode.OK &&
+            result.code !== CreateAccountResultCode.ALREADY_EXISTS_SAME)
+        ) {
+          throw new ConnectError(
+            `cannot create the ledger account ${account.accountId} (result ${result?.code ?? 'missing'})`,
+            Code.FailedPrecondition,
+          );
+        }
       }
     },
     async available(accountIds) {
