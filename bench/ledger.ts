@@ -5,8 +5,10 @@
  *   (b) batches of 1000 (BENCH_BATCH) transfers per transaction    target ≥ 5× pgbench TPS
  *   (c) the same batches, every transfer crediting one market escrow  target ≥ 0.8× (b)
  *   (a') as (a), but through withGroupCommit (concurrent calls share a commit), for reference
+ *   (d) bulk settlement: BENCH_HOLDS (default 50,000) open holds of one market posted in full by
+ *       resolveMarketHolds, BENCH_HOLD_PAGE (default 5000) per page, one caller   target ≥ 5× pgbench
  * Each client owns its own wallets (as the bet engine's batches would), so (a)/(b) measure the
- * ledger and (c) isolates the hot account. Bounded: about 50 s in all.
+ * ledger and (c) isolates the hot account. Bounded: about a minute in all.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
  * bench creates and drops its own database. BENCH_CLIENTS (default 10), BENCH_SECONDS (default 8).
@@ -30,6 +32,8 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WALLETS_PER_CLIENT = 200;
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const HOLDS = Number(process.env.BENCH_HOLDS ?? 50_000);
+const HOLD_PAGE = Number(process.env.BENCH_HOLD_PAGE ?? 5000);
 const CURRENCY = 'BRL';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -206,6 +210,54 @@ async function main(): Promise<void> {
       ),
     );
 
+    // (d) bulk settlement: HOLDS open holds of one market (one per bet, spread over all wallets,
+    // placed untimed), then resolved with resolveMarketHolds pages (POST_IN_FULL).
+    const settleMarketId = ulid(999_999_998);
+    const settleEscrow: NewAccount = {
+      ...escrowAccount,
+      accountId: `market:${settleMarketId}:escrow`,
+      ownerId: settleMarketId,
+    };
+    await store.createAccounts([settleEscrow]);
+    for (let start = 0; start < HOLDS; start += BATCH) {
+      await submitCounting(
+        store,
+        Array.from({ length: Math.min(BATCH, HOLDS - start) }, (_, k) => {
+          const betId = ulid(2_000_000_000 + start + k);
+          return {
+            ...base(`settle:${betId}:stake`),
+            kind: TransferKind.PENDING,
+            debitAccountId: wallets[(start + k) % wallets.length]!.accountId,
+            creditAccountId: settleEscrow.accountId,
+            code: TransferCode.BET_STAKE,
+            marketId: settleMarketId,
+            betId,
+            memo: '',
+          };
+        }),
+      );
+    }
+    const settleStartedAt = performance.now();
+    let resolved = 0;
+    let after = '';
+    do {
+      const page = await store.resolveMarketHolds({
+        marketId: settleMarketId,
+        action: 'post-in-full',
+        settlementId: '',
+        code: TransferCode.BET_STAKE,
+        afterHoldId: after,
+        limit: HOLD_PAGE,
+      });
+      if (page.failures.length > 0)
+        throw new Error(`bulk resolution refused ${page.failures.length} holds`);
+      resolved += page.resolvedCount;
+      after = page.nextAfterHoldId;
+    } while (after !== '');
+    const bulkResolved = resolved / ((performance.now() - settleStartedAt) / 1000);
+    if (resolved !== HOLDS)
+      throw new Error(`bulk resolution resolved ${resolved} of ${HOLDS} holds`);
+
     const totals = await store.getLedgerTotals(CURRENCY);
     const balanced = totals.every(
       (t) =>
@@ -242,6 +294,13 @@ async function main(): Promise<void> {
         'transfers/s',
         batched,
         0.8,
+      ),
+      compare(
+        `(d) bulk settlement: ${HOLDS} holds of one market posted by resolveMarketHolds (pages of ${HOLD_PAGE}, one caller) vs pgbench single-row INSERT TPS`,
+        bulkResolved,
+        'holds/s',
+        baseline,
+        5,
       ),
     ]);
   } finally {

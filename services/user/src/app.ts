@@ -18,6 +18,9 @@ import { createPasswordHasher } from './password-hasher.js';
 import { createPaymentEventHandler, createSettlementEventHandler } from './payment-events.js';
 import { createTokenIssuer } from './token-issuer.js';
 import { createUserInternalService } from './user-internal-service.js';
+import { canonicalAccountId } from './domain/ledger/account-rules.js';
+import { AccountKind, TransferCode } from './domain/ledger/types.js';
+import { createWalletOpener } from './wallet-opening.js';
 import { createWalletService } from './wallet-service.js';
 import { userInternalServicePolicy, userServicePolicy } from './user-policy.js';
 import {
@@ -35,7 +38,7 @@ const limitSweepIntervalMs = 60_000;
 
 /**
  * The user service: identity, KYC, responsible-gambling limits and the ledger. The wallet view
- * (GetWallet) reads the ledger; ListTransactions is not wired yet and answers UNIMPLEMENTED.
+ * (GetWallet, ListTransactions) reads the ledger.
  */
 export const userService: ServiceDefinition<UserConfig> = {
   name: 'user',
@@ -73,6 +76,13 @@ export const userService: ServiceDefinition<UserConfig> = {
       ),
       () => ctx.outboxCommitted(),
     );
+    const walletOpener = createWalletOpener({
+      sql,
+      ledger,
+      realCurrency: config.REAL_CURRENCY,
+      signupGrantPtsMinor: BigInt(config.USER_SIGNUP_PTS_GRANT_MINOR),
+      nowMs: () => clock.now(),
+    });
     const handleKycWebhook = createKycWebhookHandler({
       sql,
       store,
@@ -90,6 +100,7 @@ export const userService: ServiceDefinition<UserConfig> = {
       realCurrency: config.REAL_CURRENCY,
     });
     let holdExpiry: { stop(): Promise<void> } | undefined;
+    let walletSweep: Promise<void> | undefined;
     let limitSweep: NodeJS.Timeout | undefined;
 
     return {
@@ -107,6 +118,23 @@ export const userService: ServiceDefinition<UserConfig> = {
               p: config.USER_SCRYPT_P,
             }),
             tokens,
+            ipLimits: {
+              cache: ctx.cache,
+              register: {
+                capacity: config.USER_REGISTER_PER_IP_PER_HOUR,
+                refillPerSecond: config.USER_REGISTER_PER_IP_PER_HOUR / 3600,
+              },
+              login: {
+                capacity: config.USER_LOGIN_PER_IP_PER_MINUTE,
+                refillPerSecond: config.USER_LOGIN_PER_IP_PER_MINUTE / 60,
+              },
+            },
+            afterUserRegistered: (userId) => walletOpener.open(userId),
+            onAfterRegisteredError: (error, userId) =>
+              ctx.logger.error(
+                { err: error, userId },
+                'opening wallets after registration failed; the start-up sweep will retry',
+              ),
             // No real KYC provider can be reached from here yet; the fake accepts submissions and
             // decisions arrive through the signed webhook, exactly as a real provider's would.
             kycProvider: createFakeKycProvider({ secret: config.KYC_WEBHOOK_SECRET, clock }),
@@ -114,7 +142,13 @@ export const userService: ServiceDefinition<UserConfig> = {
         });
         router.service(
           UserInternalService,
-          createUserInternalService({ sql, store, clock, settings }),
+          createUserInternalService({
+            sql,
+            store,
+            clock,
+            settings,
+            openStakes: (userIds) => openStakesOf(ledger, config.REAL_CURRENCY, userIds),
+          }),
         );
         router.service(LedgerInternalService, createLedgerInternalService({ store: ledger }));
       },
@@ -149,6 +183,21 @@ export const userService: ServiceDefinition<UserConfig> = {
       ],
       tasks: [
         {
+          name: 'wallet-opening-sweep',
+          start() {
+            walletSweep = (async () => {
+              while ((await walletOpener.sweep(1000)) === 1000) {
+                // a full page: more registrations to repair
+              }
+            })().catch((error: unknown) =>
+              ctx.logger.error({ err: error }, 'opening wallets of earlier registrations failed'),
+            );
+          },
+          async stop() {
+            await walletSweep;
+          },
+        },
+        {
           name: 'hold-expiry',
           start() {
             holdExpiry = startHoldExpiry({
@@ -181,6 +230,18 @@ export const userService: ServiceDefinition<UserConfig> = {
   },
 };
 
+/** Open real-money stakes per user: open BET_STAKE holds on `wallet:<user>:<real currency>`. */
+async function openStakesOf(
+  ledger: LedgerStore,
+  realCurrency: string,
+  userIds: readonly string[],
+): Promise<Map<string, bigint>> {
+  const walletOf = (userId: string) =>
+    canonicalAccountId(AccountKind.USER_WALLET, realCurrency, userId);
+  const totals = await ledger.openHoldTotals(userIds.map(walletOf), TransferCode.BET_STAKE);
+  return new Map(userIds.map((userId) => [userId, totals.get(walletOf(userId)) ?? 0n]));
+}
+
 /** The ledger with the outbox relay woken after every commit, so wallet events leave at once. */
 function wakeRelayAfterCommits(store: LedgerStore, wake: () => void): LedgerStore {
   return {
@@ -189,6 +250,11 @@ function wakeRelayAfterCommits(store: LedgerStore, wake: () => void): LedgerStor
       const outcomes = await store.submitTransfers(commands);
       wake();
       return outcomes;
+    },
+    async resolveMarketHolds(query) {
+      const result = await store.resolveMarketHolds(query);
+      if (result.resolvedCount > 0 || result.expiredCount > 0) wake();
+      return result;
     },
     async expirePendingTransfers(nowMs, limit) {
       const expired = await store.expirePendingTransfers(nowMs, limit);

@@ -59,6 +59,24 @@ export const userConfigSpec = defineConfig({
     description: "Shared secret of the KYC provider's webhook signature (HMAC-SHA256)",
     secret: true,
   },
+  USER_SIGNUP_PTS_GRANT_MINOR: {
+    schema: configSchemas.int(0),
+    description:
+      'Play money (minor units of PTS) each new user receives once from house:PTS at registration; 0 disables the grant',
+    default: '100000',
+  },
+  USER_REGISTER_PER_IP_PER_HOUR: {
+    schema: configSchemas.int(1, 100_000),
+    description:
+      'Registrations allowed per client IP (x-forwarded-for) per hour, also the burst; more get RESOURCE_EXHAUSTED with when to retry',
+    default: '10',
+  },
+  USER_LOGIN_PER_IP_PER_MINUTE: {
+    schema: configSchemas.int(1, 100_000),
+    description:
+      'Log-in attempts allowed per client IP (x-forwarded-for) per minute, also the burst; more get RESOURCE_EXHAUSTED with when to retry',
+    default: '30',
+  },
   USER_SCRYPT_LOG_N: {
     schema: configSchemas.int(10, 20),
     description:

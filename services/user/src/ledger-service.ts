@@ -4,6 +4,7 @@ import { definePolicy } from '@streambet/platform/auth/auth-interceptor';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import {
+  HoldAction,
   LedgerInternalService,
   LedgerTotalsSchema,
   type TransferCommand as ProtoTransferCommand,
@@ -22,14 +23,16 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import {
   CURRENCY,
+  DEFAULT_HOLD_PAGE,
   MAX_BATCH,
+  MAX_HOLD_PAGE,
+  TransferCode,
   ULID,
   availableOf,
   isTransferCode,
   postedOf,
   type Account,
   type Transfer,
-  type TransferCode,
   type TransferCommand,
 } from './domain/ledger/index.js';
 import type { LedgerStore } from './ledger-store.js';
@@ -263,6 +266,54 @@ export function createLedgerInternalService(
       };
     },
 
+    async resolveMarketHolds(request) {
+      const violations: FieldViolation[] = [];
+      if (!ULID.test(request.marketId))
+        violations.push({
+          field: 'market_id',
+          description: 'must be a market id (26-character ULID)',
+        });
+      if (request.action !== HoldAction.POST_IN_FULL && request.action !== HoldAction.VOID)
+        violations.push({ field: 'action', description: 'must be POST_IN_FULL or VOID' });
+      if (request.settlementId !== '' && !ULID.test(request.settlementId))
+        violations.push({ field: 'settlement_id', description: 'must be empty or a ULID' });
+      const code = request.code as number;
+      if (code !== 0 && !isTransferCode(code))
+        violations.push({ field: 'code', description: `is an unknown code ${code}` });
+      if (request.maxHolds > MAX_HOLD_PAGE)
+        violations.push({
+          field: 'max_holds',
+          description: `must be 0 (default ${DEFAULT_HOLD_PAGE}) to ${MAX_HOLD_PAGE}`,
+        });
+      if (request.afterHoldId.length > 128)
+        violations.push({
+          field: 'after_hold_id',
+          description: 'must be a hold id from a previous response',
+        });
+      if (violations.length > 0) invalid('ResolveMarketHolds', violations);
+      const result = await store.resolveMarketHolds({
+        marketId: request.marketId,
+        action: request.action === HoldAction.VOID ? 'void' : 'post-in-full',
+        settlementId: request.settlementId,
+        code: code === 0 ? TransferCode.BET_STAKE : (code as TransferCode),
+        afterHoldId: request.afterHoldId,
+        limit: request.maxHolds === 0 ? DEFAULT_HOLD_PAGE : request.maxHolds,
+      });
+      return {
+        resolvedCount: result.resolvedCount,
+        resolvedAmountMinor: result.resolvedAmountMinor,
+        expiredCount: result.expiredCount,
+        alreadyResolvedCount: result.alreadyResolvedCount,
+        failedCount: result.failures.length,
+        failures: result.failures.slice(0, 100).map((failure) => ({
+          transferId: failure.transferId,
+          code: failure.code,
+          detail: failure.detail,
+        })),
+        nextAfterHoldId: result.nextAfterHoldId,
+      };
+    },
+
     async getLedgerTotals(request) {
       if (request.currency !== '' && !CURRENCY.test(request.currency)) {
         invalid('GetLedgerTotals', [
@@ -299,6 +350,7 @@ export const ledgerPolicy = definePolicy(LedgerInternalService, {
   getAccountBalances: ['service'],
   listAccountTransfers: ['service'],
   getLedgerTotals: ['service'],
+  resolveMarketHolds: ['service'],
 });
 
 /** Options of {@link startHoldExpiry}. */

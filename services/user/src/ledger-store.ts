@@ -4,8 +4,12 @@ import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
 import {
   CreateAccountResultCode,
+  MAX_DERIVED_HOLD_ID_LENGTH,
   PendingStatus,
+  holdResolutionCommand,
+  type HoldAction,
   TransferKind,
+  TransferResultCode,
   addBalance,
   canonicalContent,
   chainsOf,
@@ -101,11 +105,67 @@ export interface TransferPage {
   readonly nextAfterSequence?: bigint;
 }
 
+/** Query of {@link LedgerStore.listWalletHistory}: newest first over a few accounts. */
+export interface WalletHistoryQuery {
+  /** The accounts (a user's wallets); transfers debiting or crediting any of them. */
+  readonly accountIds: readonly string[];
+  /** Only these codes; empty means all. */
+  readonly codes: readonly TransferCode[];
+  /** Lower bound on committed_at_ms (inclusive); 0 means none. */
+  readonly fromMs: number;
+  /** Upper bound on committed_at_ms (exclusive); 0 means none. */
+  readonly toMs: number;
+  /** 1–200. */
+  readonly limit: number;
+  /** Continue with transfers older than this sequence. */
+  readonly beforeSequence?: bigint;
+}
+
+/** One entry of a wallet history: the transfer and, for a post or void, the hold's amount. */
+export interface HistoryEntry {
+  readonly transfer: Transfer;
+  /** POST_PENDING / VOID_PENDING: the resolved hold's amount as placed; 0 otherwise. */
+  readonly heldAmountMinor: bigint;
+}
+
+/** One page of {@link LedgerStore.listWalletHistory}. */
+export interface HistoryPage {
+  readonly entries: HistoryEntry[];
+  /** Sequence to continue before, when there are more. */
+  readonly nextBeforeSequence?: bigint;
+}
+
 /** Sums of the four totals over all accounts of one currency. */
 export interface LedgerCurrencyTotals {
   readonly currency: string;
   readonly totals: Balance;
   readonly accountCount: number;
+}
+
+/** Query of {@link LedgerStore.resolveMarketHolds}. */
+export interface ResolveMarketHoldsQuery {
+  readonly marketId: string;
+  readonly action: HoldAction;
+  /** Stored on each resolving transfer; may be empty. */
+  readonly settlementId: string;
+  /** Code of the resolving transfers (BET_STAKE for stakes). */
+  readonly code: TransferCode;
+  /** Resume after this hold id; empty for the first page. */
+  readonly afterHoldId: string;
+  /** Most holds in this page (one SQL transaction). */
+  readonly limit: number;
+}
+
+/** What one page of {@link LedgerStore.resolveMarketHolds} did. */
+export interface ResolveMarketHoldsResult {
+  readonly resolvedCount: number;
+  readonly resolvedAmountMinor: bigint;
+  readonly expiredCount: number;
+  readonly alreadyResolvedCount: number;
+  /** Refused resolutions (hold resolved by another transfer meanwhile, or refused). */
+  readonly failures: readonly TransferOutcome[];
+  /** Cursor for the next page; empty when this page was the last. */
+  readonly nextAfterHoldId: string;
 }
 
 /** The ledger's storage: every operation of LedgerInternalService, each in one SQL transaction. */
@@ -125,6 +185,16 @@ export interface LedgerStore {
   lookupTransfers(ids: readonly string[]): Promise<Transfer[]>;
   /** Transfers debiting or crediting one account; NotFoundError when the account does not exist. */
   listAccountTransfers(query: ListTransfersQuery): Promise<TransferPage>;
+  /**
+   * Transfers debiting or crediting any of `accountIds`, newest first (a user's history over
+   * their wallets); accounts that do not exist simply contribute nothing.
+   */
+  listWalletHistory(query: WalletHistoryQuery): Promise<HistoryPage>;
+  /**
+   * Sum of the open holds (PENDING, not yet posted, voided or expired) with `code` debiting each
+   * of `accountIds`; accounts without any are left out. Loss limits count open stakes with it.
+   */
+  openHoldTotals(accountIds: readonly string[], code: TransferCode): Promise<Map<string, bigint>>;
   /** Sums per currency (all currencies when `currency` is empty), ordered by currency. */
   getLedgerTotals(currency: string): Promise<LedgerCurrencyTotals[]>;
   /**
@@ -133,6 +203,12 @@ export interface LedgerStore {
    * expired. The service calls it periodically with its clock.
    */
   expirePendingTransfers(nowMs: number, limit?: number): Promise<number>;
+  /**
+   * Bulk settlement: resolves one page of a market's open holds (in hold id order after the
+   * cursor) with one derived POST_PENDING / VOID_PENDING command each, applied as one
+   * {@link submitTransfers} batch (one SQL transaction, same checks, events and idempotency).
+   */
+  resolveMarketHolds(query: ResolveMarketHoldsQuery): Promise<ResolveMarketHoldsResult>;
 }
 
 const TRANSFER_JSON = 'ledger_transfer_json(t, h.status, h.resolved_at_ms)';
@@ -157,6 +233,20 @@ const COMMIT_BATCH = `SELECT * FROM ledger_commit_batch(
   $21::text[], $22::text[], $23::bigint[], $24::text[],
   $25::text[], $26::smallint[], $27::bigint[], $28::bigint[], $29::text[],
   $30::text[], $31::smallint[], $32::bigint[], $33::text[], $34::integer[])`;
+
+/** Most accounts {@link createLedgerStore} remembers the kind and currency of (about 200 B each). */
+const ACCOUNT_CACHE_LIMIT = 200_000;
+
+/**
+ * SQLSTATEs on which a speculative batch falls back to the full path: unique id (already
+ * committed), check (not enough available), numeric overflow, serialization, deadlock.
+ */
+const SPECULATION_FAILED = new Set(['23505', '23514', '22003', '40001', '40P01', 'LG001']);
+
+/** One new transfer or hold in one statement (migration 0102). */
+const TRANSFER_ONE = `SELECT * FROM ledger_transfer_one($1::text, $2::smallint, $3::text, $4::text,
+  $5::bigint, $6::text, $7::bigint, $8::bigint, $9::smallint, $10::text, $11::text, $12::text,
+  $13::text, $14::text, $15::bigint, $16::text, $17::smallint)`;
 
 /** SQLSTATEs after which the whole batch is retried: serialization, deadlock, unique race, check. */
 const RETRYABLE = new Set(['40001', '40P01', '23505', '23514']);
@@ -352,6 +442,63 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     return { finals, seqs };
   }
 
+  /**
+   * Persists a plan of exactly one new transfer or hold with {@link TRANSFER_ONE}: scalar
+   * parameters and three writes instead of the array-driven {@link COMMIT_BATCH}.
+   */
+  async function commitOne(
+    tx: SqlExecutor,
+    plan: Pick<BatchPlan, 'steps' | 'newHolds'>,
+  ): Promise<{ finals: Map<string, Balance>; seqs: bigint[] }> {
+    const step = plan.steps[0];
+    if (plan.steps.length !== 1 || step?.type !== 'transfer')
+      throw new Error('commitOne needs a plan of exactly one transfer');
+    const x = step.transfer;
+    const result = await tx.query<{
+      o_id: string | null;
+      o_dpend: bigint | null;
+      o_dpost: bigint | null;
+      o_cpend: bigint | null;
+      o_cpost: bigint | null;
+      o_seq: bigint | string | null;
+    }>(TRANSFER_ONE, [
+      x.transferId,
+      x.kind,
+      x.debitAccountId,
+      x.creditAccountId,
+      x.amountMinor.toString(),
+      x.currency,
+      x.timeoutSeconds.toString(),
+      String(x.expiresAtMs),
+      x.code,
+      x.marketId,
+      x.betId,
+      x.paymentId,
+      x.settlementId,
+      x.memo,
+      String(x.committedAtMs),
+      step.fingerprint,
+      plan.newHolds[0]?.status ?? null,
+    ]);
+    const finals = new Map<string, Balance>();
+    const seqs: bigint[] = [];
+    for (const row of result.rows) {
+      if (row.o_id === null) seqs.push(BigInt(row.o_seq!));
+      else
+        finals.set(row.o_id, {
+          debitsPending: BigInt(row.o_dpend!),
+          debitsPosted: BigInt(row.o_dpost!),
+          creditsPending: BigInt(row.o_cpend!),
+          creditsPosted: BigInt(row.o_cpost!),
+        });
+    }
+    if (finals.size !== 2 || seqs.length !== 1)
+      throw new Error(
+        `ledger_transfer_one returned ${finals.size} accounts and ${seqs.length} sequence numbers`,
+      );
+    return { finals, seqs };
+  }
+
   /** Balance snapshots after each step: walk forward from (final − net delta) of each account. */
   function effectsOf(
     plan: BatchPlan,
@@ -395,9 +542,130 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     });
   }
 
+  /**
+   * Kind and currency of accounts seen before. Both are immutable and accounts are never deleted,
+   * so an entry stays true for good (also across replicas); it lets {@link trySpeculative} plan a
+   * batch without reading. Bounded: cleared when it grows past {@link ACCOUNT_CACHE_LIMIT}.
+   */
+  const accountCache = new Map<string, Account>();
+  const remember = (account: Account): void => {
+    if (accountCache.size >= ACCOUNT_CACHE_LIMIT) accountCache.clear();
+    accountCache.set(account.accountId, {
+      ...account,
+      balance: zeroBalance,
+    });
+  };
+
+  /**
+   * The one-round-trip path of a batch of plain new transfers and holds (SINGLE_PHASE / PENDING,
+   * not linked, ids unique in the request, accounts known from {@link accountCache}). Such a batch
+   * has one possible result when it commits at all — every command OK — and what could make a
+   * command fail is checked by the database in the same statement that applies it: a transfer id
+   * already used (primary key, 23505), a constrained account without enough available (the CHECK
+   * on ledger_accounts, 23514: exact here because the batch never lets an account dip below zero
+   * and come back, see below), an overflowing total (22003). The plan is made as
+   * {@link planBatch} makes it, against balances large enough that it accepts every command, and
+   * committed with {@link COMMIT_BATCH} (or {@link TRANSFER_ONE}) alone: no BEGIN, no locking read, no COMMIT round trip.
+   * Returns undefined (nothing committed) whenever the batch does not qualify or the statement
+   * fails on one of those checks; the caller then runs the full path, which gives the exact
+   * refusal. Results are therefore identical to the full path's.
+   */
+  async function trySpeculative(
+    commands: readonly TransferCommand[],
+    fingerprints: readonly string[],
+  ): Promise<TransferOutcome[] | undefined> {
+    const ids = new Set<string>();
+    const funding = new Map<string, bigint>();
+    for (const command of commands) {
+      if (
+        command.linked ||
+        (command.kind !== TransferKind.SINGLE_PHASE && command.kind !== TransferKind.PENDING) ||
+        ids.has(command.transferId) ||
+        !accountCache.has(command.debitAccountId) ||
+        !accountCache.has(command.creditAccountId) ||
+        command.amountMinor <= 0n
+      ) {
+        return undefined;
+      }
+      ids.add(command.transferId);
+      funding.set(
+        command.debitAccountId,
+        (funding.get(command.debitAccountId) ?? 0n) + command.amountMinor,
+      );
+    }
+    const accounts = new Map<string, Account>();
+    for (const id of [...funding.keys(), ...commands.map((c) => c.creditAccountId)]) {
+      if (accounts.has(id)) continue;
+      const known = accountCache.get(id)!;
+      accounts.set(id, {
+        ...known,
+        balance: { ...zeroBalance, creditsPosted: funding.get(id) ?? 0n },
+      });
+    }
+    const nowMs = options.clock.now();
+    const plan = planBatch({
+      commands,
+      fingerprints,
+      nowMs,
+      accounts,
+      existing: new Map(),
+      holds: new Map(),
+    });
+    if (
+      plan.steps.length !== commands.length ||
+      plan.outcomes.some((o) => o.code !== TransferResultCode.OK)
+    ) {
+      return undefined;
+    }
+    // The CHECK sees only the final state. It equals the per-command check when no constrained
+    // account's available balance is, after some command, lower than both its start and its end.
+    const availableChange = new Map<string, bigint>();
+    const lowest = new Map<string, bigint>();
+    for (const step of plan.steps) {
+      if (step.type !== 'transfer') return undefined;
+      const { amountMinor, kind } = step.transfer;
+      const debited = (availableChange.get(step.debit.accountId) ?? 0n) - amountMinor;
+      availableChange.set(step.debit.accountId, debited);
+      if (debited < (lowest.get(step.debit.accountId) ?? 0n))
+        lowest.set(step.debit.accountId, debited);
+      if (kind === TransferKind.SINGLE_PHASE) {
+        availableChange.set(
+          step.credit.accountId,
+          (availableChange.get(step.credit.accountId) ?? 0n) + amountMinor,
+        );
+      }
+    }
+    for (const [id, low] of lowest) {
+      const final = availableChange.get(id) ?? 0n;
+      if (isConstrainedKind(accountCache.get(id)!.kind) && low < (final < 0n ? final : 0n))
+        return undefined;
+    }
+    const commit = plan.steps.length === 1 ? commitOne : commitPlan;
+    try {
+      const onCommitted = options.onCommitted;
+      if (onCommitted === undefined) {
+        const { seqs } = await commit(sql, plan);
+        return finishOutcomes(plan, seqs);
+      }
+      return await sql.transaction(async (tx) => {
+        const { finals, seqs } = await commit(tx, plan);
+        const outcomes = finishOutcomes(plan, seqs);
+        const currencyOf = (id: string): string => accountCache.get(id)?.currency ?? '';
+        await onCommitted(tx, effectsOf(plan, outcomes, seqs, finals, currencyOf, nowMs));
+        return outcomes;
+      });
+    } catch (error) {
+      const state = sqlState(error);
+      if (state !== undefined && SPECULATION_FAILED.has(state)) return undefined;
+      throw error;
+    }
+  }
+
   async function submitTransfers(commands: readonly TransferCommand[]): Promise<TransferOutcome[]> {
     if (commands.length === 0) return [];
     const fingerprints = fingerprintsOf(commands);
+    const fast = await trySpeculative(commands, fingerprints);
+    if (fast !== undefined) return fast;
     const transferIds = unique(commands.map((c) => c.transferId).filter((id) => id !== ''));
     const holdIds = unique(
       commands
@@ -442,6 +710,7 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
           strict,
         ]);
         absorb(read.rows);
+        for (const account of accounts.values()) remember(account);
         const nowMs = options.clock.now();
         const plan = planBatch({ commands, fingerprints, nowMs, accounts, existing, holds });
         if (plan.steps.length === 0) return finishOutcomes(plan, []);
@@ -561,6 +830,7 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
         };
       }),
     );
+    for (const account of stored.values()) remember(account);
     return newAccounts.map((account, index): CreateAccountOutcome => {
       const refusal = checks[index];
       if (refusal !== undefined) return { accountId: account.accountId, code: refusal.code };
@@ -594,6 +864,7 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     const byId = new Map(
       rows.rows.map((row) => {
         const account = parseAccount(row.j);
+        remember(account);
         return [account.accountId, account] as const;
       }),
     );
@@ -665,6 +936,52 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     return { transfers, nextAfterSequence: transfers[transfers.length - 1]!.sequence };
   }
 
+  async function listWalletHistory(query: WalletHistoryQuery): Promise<HistoryPage> {
+    const rows = await sql.query<{ j: Json; held: bigint | string | null }>(
+      `SELECT ${TRANSFER_JSON} AS j, p.amount AS held
+       FROM ledger_transfers t
+       LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       LEFT JOIN ledger_transfers p ON t.kind IN (3, 4) AND p.id = t.pending_id
+       WHERE (t.debit_account_id = ANY($1::text[]) OR t.credit_account_id = ANY($1::text[]))
+         AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
+         AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
+         AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
+         AND ($5::bigint IS NULL OR t.seq < $5::bigint)
+       ORDER BY t.seq DESC
+       LIMIT $6`,
+      [
+        [...query.accountIds],
+        [...query.codes],
+        String(query.fromMs),
+        String(query.toMs),
+        query.beforeSequence === undefined ? null : query.beforeSequence.toString(),
+        query.limit + 1,
+      ],
+    );
+    const entries = rows.rows.map((row) => ({
+      transfer: parseTransfer(row.j).transfer,
+      heldAmountMinor: row.held === null ? 0n : BigInt(row.held),
+    }));
+    if (entries.length <= query.limit) return { entries };
+    entries.length = query.limit;
+    return { entries, nextBeforeSequence: entries[entries.length - 1]!.transfer.sequence };
+  }
+
+  async function openHoldTotals(
+    accountIds: readonly string[],
+    code: TransferCode,
+  ): Promise<Map<string, bigint>> {
+    if (accountIds.length === 0) return new Map();
+    const rows = await sql.query<{ id: string; total: string }>(
+      `SELECT t.debit_account_id AS id, sum(t.amount)::text AS total
+       FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+       WHERE t.debit_account_id = ANY($1::text[]) AND t.kind = 2 AND t.code = $2 AND h.status = 1
+       GROUP BY t.debit_account_id`,
+      [unique(accountIds), code],
+    );
+    return new Map(rows.rows.map((row) => [row.id, BigInt(row.total)]));
+  }
+
   async function getLedgerTotals(currency: string): Promise<LedgerCurrencyTotals[]> {
     const rows = await sql.query<{
       currency: string;
@@ -692,7 +1009,69 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     }));
   }
 
+  async function resolveMarketHolds(
+    query: ResolveMarketHoldsQuery,
+  ): Promise<ResolveMarketHoldsResult> {
+    // Unlocked read of the page: the batch below locks each hold and re-checks its state, so a
+    // hold resolved in between is refused (or met as already resolved), never resolved twice.
+    const page = await sql.query<{ j: Json }>(
+      `SELECT ${TRANSFER_JSON} AS j
+       FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+       WHERE t.market_id = $1 AND t.kind = 2 AND t.id > $2 AND h.status = 1
+       ORDER BY t.id LIMIT $3`,
+      [query.marketId, query.afterHoldId, query.limit + 1],
+    );
+    const holds = page.rows.map((row) => parseTransfer(row.j).transfer);
+    const more = holds.length > query.limit;
+    if (more) holds.length = query.limit;
+    const nextAfterHoldId = more ? holds[holds.length - 1]!.transferId : '';
+    const resolvable = holds.filter((hold) => hold.transferId.length <= MAX_DERIVED_HOLD_ID_LENGTH);
+    const tooLong: TransferOutcome[] = holds
+      .filter((hold) => hold.transferId.length > MAX_DERIVED_HOLD_ID_LENGTH)
+      .map((hold) => ({
+        transferId: hold.transferId,
+        code: TransferResultCode.INVALID_TRANSFER_ID,
+        detail: `hold id ${hold.transferId} is too long to derive a resolving transfer id; resolve it with SubmitTransfers`,
+      }));
+    const outcomes =
+      resolvable.length === 0
+        ? []
+        : await submitTransfers(
+            resolvable.map((hold) =>
+              holdResolutionCommand(hold, query.action, query.settlementId, query.code),
+            ),
+          );
+    let resolvedCount = 0;
+    let resolvedAmountMinor = 0n;
+    let expiredCount = 0;
+    let alreadyResolvedCount = 0;
+    const failures: TransferOutcome[] = [...tooLong];
+    outcomes.forEach((outcome, index) => {
+      if (outcome.code === TransferResultCode.OK) {
+        resolvedCount += 1;
+        resolvedAmountMinor += resolvable[index]!.amountMinor;
+      } else if (outcome.code === TransferResultCode.ALREADY_EXISTS_SAME) {
+        alreadyResolvedCount += 1;
+      } else if (outcome.code === TransferResultCode.PENDING_EXPIRED) {
+        expiredCount += 1;
+      } else {
+        failures.push(outcome);
+      }
+    });
+    return {
+      resolvedCount,
+      resolvedAmountMinor,
+      expiredCount,
+      alreadyResolvedCount,
+      failures,
+      nextAfterHoldId,
+    };
+  }
+
   return {
+    resolveMarketHolds,
+    listWalletHistory,
+    openHoldTotals,
     createAccounts,
     lookupAccounts,
     accountsOfOwner,

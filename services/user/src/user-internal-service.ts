@@ -132,6 +132,11 @@ export interface UserInternalDeps {
   readonly allowedServices?: Partial<
     Record<'checkEligibility' | 'getUsers' | 'grantRole', readonly string[]>
   >;
+  /**
+   * Open real-money stakes per user (the ledger's open BET_STAKE holds on each real wallet),
+   * counted against loss limits; without it open stakes count as 0.
+   */
+  readonly openStakes?: (userIds: readonly string[]) => Promise<ReadonlyMap<string, bigint>>;
 }
 
 /** Answers eligibility questions from the database at the clock's now. */
@@ -195,6 +200,18 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
       store.amountsSince(db, 'deposits', ids, since),
       store.amountsSince(db, 'losses', ids, since),
     ]);
+    const bettors = [
+      ...new Set(
+        requests
+          .filter((r) => r.action === 'BET' && r.currency === settings.realCurrency)
+          .map((r) => r.userId)
+          .filter((id) => isUlid(id) && limits.has(id)),
+      ),
+    ];
+    const openStakes =
+      deps.openStakes === undefined || bettors.length === 0
+        ? new Map<string, bigint>()
+        : await deps.openStakes(bettors);
     return requests.map((request): EligibilityVerdict => {
       const user = users.get(request.userId);
       const userLimits = limits.get(request.userId);
@@ -216,6 +233,7 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
         lossLimits: userLimits.loss,
         deposits: deposits.get(request.userId) ?? [],
         losses: losses.get(request.userId) ?? [],
+        openStakesMinor: openStakes.get(request.userId) ?? 0n,
       };
       return {
         userId: request.userId,

@@ -56,6 +56,7 @@ import {
   ValidationError,
   type FieldViolation,
 } from '@streambet/platform/errors/domain-errors';
+import type { Cache, TokenBucketSpec } from '@streambet/platform/cache/types';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
 import { isAdultAt, type CalendarDate } from './domain/identity/age.js';
@@ -137,6 +138,24 @@ export interface UserServiceSettings {
   readonly loginThrottle?: LoginThrottlePolicy;
 }
 
+/** Per-IP token buckets of Register and Login, in the shared cache (Redis in a cluster). */
+export interface IpLimits {
+  readonly cache: Cache;
+  readonly register: TokenBucketSpec;
+  readonly login: TokenBucketSpec;
+}
+
+/**
+ * The client's IP as the edge forwarded it: the first (client-most) `x-forwarded-for` entry, or
+ * `x-real-ip`; empty when neither is present (in-cluster callers).
+ */
+export function clientIpOf(headers: Headers): string {
+  const forwarded = headers.get('x-forwarded-for');
+  const first = forwarded?.split(',')[0]?.trim() ?? '';
+  if (first !== '') return first.slice(0, 64);
+  return (headers.get('x-real-ip') ?? '').trim().slice(0, 64);
+}
+
 /** Dependencies of {@link createUserService}. */
 export interface UserServiceDeps {
   readonly sql: Sql;
@@ -151,6 +170,21 @@ export interface UserServiceDeps {
    * the user's wallet accounts atomically with the account.
    */
   readonly onUserRegistered?: (tx: SqlExecutor, user: { readonly userId: string }) => Promise<void>;
+  /**
+   * Called right after the Register transaction commits, before Register answers: opens the
+   * user's wallets (wallet-opening.ts), which runs its own ledger transactions and so cannot run
+   * inside Register's. A failure is reported to `onAfterRegisteredError` and does not fail the
+   * registration (the user exists; the start-up sweep finishes the opening).
+   */
+  readonly afterUserRegistered?: (userId: string) => Promise<void>;
+  /** Receives failures of {@link afterUserRegistered} (for the log). */
+  readonly onAfterRegisteredError?: (error: unknown, userId: string) => void;
+  /**
+   * Per-client-IP token buckets on Register and Login (abuse: account farming, credential
+   * stuffing across many emails). The IP is the first `x-forwarded-for` entry (set by the edge);
+   * calls without one are not limited here. Absent: no per-IP limits.
+   */
+  readonly ipLimits?: IpLimits;
   /** 10 random bytes per id; defaults to node:crypto. */
   readonly randomBytes?: (size: number) => Uint8Array;
 }
@@ -519,6 +553,25 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
   const newId = (nowMs: number) => encodeUlid(nowMs, random(10));
   const refreshTtlMs = settings.refreshTokenTtlSeconds * 1000;
 
+  /** RESOURCE_EXHAUSTED (with when to retry) once this client IP used up its `action` bucket. */
+  async function limitByIp(ctx: HandlerContext, action: 'register' | 'login'): Promise<void> {
+    const limits = deps.ipLimits;
+    if (limits === undefined) return;
+    const ip = clientIpOf(ctx.requestHeader);
+    if (ip === '') return;
+    const decision = await limits.cache.takeTokens(
+      `user:ip-limit:${action}:${ip}`,
+      limits[action],
+      clock.now(),
+    );
+    if (!decision.allowed) {
+      throw new ResourceExhaustedError(
+        `too many ${action === 'register' ? 'registrations' : 'log-in attempts'} from this network`,
+        { retryAfterMs: decision.retryAfterMs },
+      );
+    }
+  }
+
   function clientContext(ctx: HandlerContext, deviceId: string) {
     return create(UserClientContextSchema, {
       networkId: ctx.requestHeader.get('x-network-id') ?? '',
@@ -688,6 +741,7 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
 
   return {
     async register(req, ctx) {
+      await limitByIp(ctx, 'register');
       const nowMs = clock.now();
       const input = validateRegistration(
         {
@@ -742,10 +796,18 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
         await deps.onUserRegistered?.(tx, { userId: user.userId });
         return startSession(tx, user, input.deviceId, ctx, nowMs);
       });
+      if (deps.afterUserRegistered !== undefined) {
+        try {
+          await deps.afterUserRegistered(user.userId);
+        } catch (error) {
+          deps.onAfterRegisteredError?.(error, user.userId);
+        }
+      }
       return { user: userProto(user, nowMs, false), tokens: await pair() };
     },
 
     async login(req, ctx) {
+      await limitByIp(ctx, 'login');
       throwIfViolations('login refused', [
         req.email.trim() === '' ? { field: 'email', description: 'is required' } : undefined,
         req.password === '' ? { field: 'password', description: 'is required' } : undefined,

@@ -22,6 +22,8 @@ import {
   generateSigningKeyPair,
   type SigningKeyPair,
 } from '@streambet/platform/auth/tokens';
+import { createMemoryCache } from '@streambet/platform/cache/memory';
+import type { TokenBucketSpec } from '@streambet/platform/cache/types';
 import { createLogger } from '@streambet/platform/log/logger';
 import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
 import { platformMigrations } from '@streambet/platform/outbox/index';
@@ -31,7 +33,12 @@ import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
 import { createIdentityStore, type IdentityStore } from '../../src/identity-store.js';
 import { createFakeKycProvider, type FakeKycProvider } from '../../src/kyc-provider.js';
 import { createKycWebhookHandler } from '../../src/kyc-webhook.js';
+import { TransferCode } from '../../src/domain/ledger/types.js';
+import { createLedgerStore, type LedgerStore } from '../../src/ledger-store.js';
 import { identityMigrations } from '../../src/migrations/identity.js';
+import { ledgerMigrations } from '../../src/migrations/ledger.js';
+import { createWalletOpener, type WalletOpener } from '../../src/wallet-opening.js';
+import { createWalletService } from '../../src/wallet-service.js';
 import { createPasswordHasher, testScryptCost } from '../../src/password-hasher.js';
 import {
   createPaymentEventHandler,
@@ -93,6 +100,9 @@ export interface Harness {
   readonly applySettlementEvent: ReturnType<typeof createSettlementEventHandler>;
   readonly sweepLimits: () => Promise<number>;
   readonly serviceKeys: SigningKeyPair;
+  /** With `withLedger`: the ledger store and the wallet opener. */
+  readonly ledger?: LedgerStore;
+  readonly walletOpener?: WalletOpener;
   /** Registers a user (adult unless a date of birth is given) and returns it with its tokens. */
   register(
     name: string,
@@ -133,6 +143,13 @@ export const password = 'correct horse battery';
 export interface HarnessOptions {
   /** Passed to createUserService (the ledger's wallet-opening hook in production). */
   readonly onUserRegistered?: Parameters<typeof createUserService>[0]['onUserRegistered'];
+  /**
+   * Serve the wallet RPCs from a real ledger on the same database and open wallets after
+   * Register, as app.ts does (signup PTS grant: `signupGrantPtsMinor`, default 0).
+   */
+  readonly withLedger?: { readonly signupGrantPtsMinor?: bigint };
+  /** Per-IP buckets of Register and Login, on an in-process cache (manual clock). */
+  readonly ipLimits?: { readonly register: TokenBucketSpec; readonly login: TokenBucketSpec };
 }
 
 export async function createHarness(
@@ -140,14 +157,49 @@ export async function createHarness(
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const db = await target.create();
-  await migrate(db.sql, 'user', [...platformMigrations, ...identityMigrations]);
+  await migrate(db.sql, 'user', [
+    ...platformMigrations,
+    ...identityMigrations,
+    ...(options.withLedger === undefined ? [] : ledgerMigrations),
+  ]);
   const clock = manualClock();
+  const ledger =
+    options.withLedger === undefined
+      ? undefined
+      : createLedgerStore(db.sql, { clock, currencies: { real: settings.realCurrency } });
+  const walletOpener =
+    ledger === undefined
+      ? undefined
+      : createWalletOpener({
+          sql: db.sql,
+          ledger,
+          realCurrency: settings.realCurrency,
+          signupGrantPtsMinor: options.withLedger?.signupGrantPtsMinor ?? 0n,
+          nowMs: () => clock.now(),
+        });
   const keys = await generateSigningKeyPair('user-key-1');
   const serviceKeys = await generateSigningKeyPair('service-key-1');
   const tokens = createTokenIssuer({ signingKey: keys.privateJwk, issuer, audience, clock });
   const store = createIdentityStore(db.sql, { clock });
   const kyc = createFakeKycProvider({ secret: webhookSecret, clock });
-  const deps = { sql: db.sql, store, clock, settings };
+  const deps = {
+    sql: db.sql,
+    store,
+    clock,
+    settings,
+    ...(ledger === undefined
+      ? {}
+      : {
+          openStakes: async (userIds: readonly string[]) => {
+            const walletOf = (id: string) => `wallet:${id}:${settings.realCurrency}`;
+            const totals = await ledger.openHoldTotals(
+              userIds.map(walletOf),
+              TransferCode.BET_STAKE,
+            );
+            return new Map(userIds.map((id) => [id, totals.get(walletOf(id)) ?? 0n]));
+          },
+        }),
+  };
   const userImpl = createUserService({
     ...deps,
     hasher: createPasswordHasher(testScryptCost),
@@ -156,6 +208,17 @@ export async function createHarness(
     ...(options.onUserRegistered === undefined
       ? {}
       : { onUserRegistered: options.onUserRegistered }),
+    ...(options.ipLimits === undefined
+      ? {}
+      : { ipLimits: { cache: createMemoryCache(), ...options.ipLimits } }),
+    ...(walletOpener === undefined
+      ? {}
+      : {
+          afterUserRegistered: (userId: string) => walletOpener.open(userId),
+          onAfterRegisteredError: (error: unknown) => {
+            throw error;
+          },
+        }),
   });
   const internalImpl = createUserInternalService(deps);
   const unimplemented = () => {
@@ -165,8 +228,9 @@ export async function createHarness(
     (router) => {
       router.service(UserService, {
         ...userImpl,
-        getWallet: unimplemented,
-        listTransactions: unimplemented,
+        ...(ledger === undefined
+          ? { getWallet: unimplemented, listTransactions: unimplemented }
+          : createWalletService({ ledger, realCurrency: settings.realCurrency })),
       });
       router.service(UserInternalService, internalImpl);
     },
@@ -217,6 +281,8 @@ export async function createHarness(
     }),
     sweepLimits: () => applyDueLimitChanges(deps),
     serviceKeys,
+    ...(ledger === undefined ? {} : { ledger }),
+    ...(walletOpener === undefined ? {} : { walletOpener }),
     async register(name, dob = {}) {
       const res = await users.register({
         email: `${name}@example.com`,

@@ -87,6 +87,8 @@ for (const target of sqlTargets()) {
           await database.dispose();
         }
       },
+      // Two engine starts on disk: on a loaded 2-core machine PGlite alone can take most of a minute.
+      180_000,
     );
   });
 }

@@ -29,6 +29,7 @@ import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
 import { sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
 import {
   CreateAccountResultCode,
+  HoldAction,
   LedgerInternalService,
   TransferCommandSchema,
   TransferResultCode,
@@ -394,6 +395,22 @@ for (const target of sqlTargets()) {
         (await failure(client.getLedgerTotals({ currency: 'euro' }, { headers: serviceHeaders })))
           .code,
       ).toBe(Code.InvalidArgument);
+      for (const bad of [
+        { marketId: 'not-a-ulid', action: HoldAction.VOID },
+        { marketId: ulid(1_000_001), action: HoldAction.UNSPECIFIED },
+        { marketId: ulid(1_000_001), action: HoldAction.VOID, maxHolds: 10_001 },
+        { marketId: ulid(1_000_001), action: HoldAction.VOID, settlementId: 'x' },
+      ]) {
+        expect(
+          (await failure(client.resolveMarketHolds(bad, { headers: serviceHeaders }))).code,
+        ).toBe(Code.InvalidArgument);
+      }
+      // A market without open holds: nothing to do, nothing moved.
+      const none = await client.resolveMarketHolds(
+        { marketId: ulid(1_000_777), action: HoldAction.POST_IN_FULL },
+        { headers: serviceHeaders },
+      );
+      expect(none).toMatchObject({ resolvedCount: 0, failedCount: 0, nextAfterHoldId: '' });
       const created = await client.createAccounts(
         {
           accounts: [
@@ -441,6 +458,11 @@ for (const target of sqlTargets()) {
         (headers) => client.getAccountBalances({ accountIds: [alice.accountId] }, { headers }),
         (headers) => client.listAccountTransfers({ accountId: alice.accountId }, { headers }),
         (headers) => client.getLedgerTotals({}, { headers }),
+        (headers) =>
+          client.resolveMarketHolds(
+            { marketId: ulid(1_000_001), action: HoldAction.VOID },
+            { headers },
+          ),
       ];
       expect(calls).toHaveLength(LedgerInternalService.methods.length);
       for (const role of ['viewer', 'streamer', 'admin']) {

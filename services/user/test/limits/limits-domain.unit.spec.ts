@@ -217,6 +217,16 @@ describe('eligibility', () => {
     expect(ask(facts, 'BET', 100n, 'PTS').allowed).toBe(true);
   });
 
+  it('counts open real-money stakes against a loss limit as if they were lost', () => {
+    expect(ask(facts, 'BET', 50n).allowed).toBe(true);
+    const atRisk = { ...facts, openStakesMinor: 30n };
+    expect(ask(atRisk, 'BET', 50n).reasons.map((r) => [r.reason, r.limit?.remainingMinor])).toEqual(
+      [['LOSS_LIMIT_EXCEEDED', 20n]],
+    );
+    expect(ask(atRisk, 'BET', 20n).allowed).toBe(true);
+    expect(ask(atRisk, 'BET', 500n, 'PTS').allowed).toBe(true);
+  });
+
   it('blocks bets and deposits while cooling off or self-excluded, but not withdrawals', () => {
     const cooling = { ...facts, coolOffUntilMs: now + day };
     expect(ask(cooling, 'BET', 1n, 'PTS').reasons).toEqual([

@@ -4,3 +4,5 @@ export * from './balance.js';
 export * from './account-rules.js';
 export * from './transfer-rules.js';
 export * from './batch.js';
+export * from './market-holds.js';
+export * from './history.js';

@@ -59,6 +59,12 @@ export interface EligibilityFacts {
   readonly deposits: readonly DatedAmount[];
   /** Realised real-money net losses (+) and wins (−), at least the last 30 days. */
   readonly losses: readonly DatedAmount[];
+  /**
+   * Real-money stakes still at risk: open BET_STAKE holds on the user's real wallet. A loss limit
+   * counts them as lost (the worst case), so bets placed before settlement cannot together go
+   * past the limit. Absent means 0.
+   */
+  readonly openStakesMinor?: bigint;
 }
 
 /** Deployment settings the answer depends on. */
@@ -126,7 +132,14 @@ export function evaluateEligibility(
   }
   if (realMoney && action === 'BET') {
     reasons.push(
-      ...limitReasons('LOSS_LIMIT_EXCEEDED', facts.lossLimits, facts.losses, amountMinor, nowMs),
+      ...limitReasons(
+        'LOSS_LIMIT_EXCEEDED',
+        facts.lossLimits,
+        facts.losses,
+        amountMinor,
+        nowMs,
+        facts.openStakesMinor ?? 0n,
+      ),
     );
   }
   return { allowed: reasons.length === 0, reasons };
@@ -138,12 +151,13 @@ function limitReasons(
   entries: readonly DatedAmount[],
   amountMinor: bigint,
   nowMs: number,
+  atRiskMinor = 0n,
 ): Ineligible[] {
   const reasons: Ineligible[] = [];
   for (const period of limitPeriods) {
     const limitMinor = limitAt(limits[period], nowMs).amountMinor;
     if (limitMinor === null) continue;
-    const used = usedInWindow(entries, period, nowMs);
+    const used = usedInWindow(entries, period, nowMs) + atRiskMinor;
     if (used + amountMinor <= limitMinor) continue;
     const remainingMinor = limitMinor > used ? limitMinor - used : 0n;
     const fit =

@@ -18,7 +18,130 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/ledger.proto.
  */
 export const file_streambet_user_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdHJlYW1iZXQvdXNlci92MS9sZWRnZXIucHJvdG8SEXN0cmVhbWJldC51c2VyLnYxInIKCk5ld0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIsCgRraW5kGAIgASgOMh4uc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudEtpbmQSEAoIY3VycmVuY3kYAyABKAkSEAoIb3duZXJfaWQYBCABKAkiSAoVQ3JlYXRlQWNjb3VudHNSZXF1ZXN0Ei8KCGFjY291bnRzGAEgAygLMh0uc3RyZWFtYmV0LnVzZXIudjEuTmV3QWNjb3VudCKQAQoTQ3JlYXRlQWNjb3VudFJlc3VsdBISCgphY2NvdW50X2lkGAEgASgJEjgKBGNvZGUYAiABKA4yKi5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50UmVzdWx0Q29kZRIrCgdhY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCJRChZDcmVhdGVBY2NvdW50c1Jlc3BvbnNlEjcKB3Jlc3VsdHMYASADKAsyJi5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50UmVzdWx0IiwKFUxvb2t1cEFjY291bnRzUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCSJGChZMb29rdXBBY2NvdW50c1Jlc3BvbnNlEiwKCGFjY291bnRzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCL6AgoPVHJhbnNmZXJDb21tYW5kEhMKC3RyYW5zZmVyX2lkGAEgASgJEi0KBGtpbmQYAiABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlcktpbmQSGAoQZGViaXRfYWNjb3VudF9pZBgDIAEoCRIZChFjcmVkaXRfYWNjb3VudF9pZBgEIAEoCRIUCgxhbW91bnRfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSEgoKcGVuZGluZ19pZBgHIAEoCRIXCg90aW1lb3V0X3NlY29uZHMYCCABKAMSDgoGbGlua2VkGAkgASgIEi0KBGNvZGUYCiABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSEQoJbWFya2V0X2lkGAsgASgJEg4KBmJldF9pZBgMIAEoCRISCgpwYXltZW50X2lkGA0gASgJEhUKDXNldHRsZW1lbnRfaWQYDiABKAkSDAoEbWVtbxgPIAEoCSJOChZTdWJtaXRUcmFuc2ZlcnNSZXF1ZXN0EjQKCGNvbW1hbmRzGAEgAygLMiIuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJDb21tYW5kIpkBCg5UcmFuc2ZlclJlc3VsdBITCgt0cmFuc2Zlcl9pZBgBIAEoCRIzCgRjb2RlGAIgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEi0KCHRyYW5zZmVyGAMgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISDgoGZGV0YWlsGAQgASgJIk0KF1N1Ym1pdFRyYW5zZmVyc1Jlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdCIuChZMb29rdXBUcmFuc2ZlcnNSZXF1ZXN0EhQKDHRyYW5zZmVyX2lkcxgBIAMoCSJJChdMb29rdXBUcmFuc2ZlcnNSZXNwb25zZRIuCgl0cmFuc2ZlcnMYASADKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlciJCChlHZXRBY2NvdW50QmFsYW5jZXNSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJEhAKCG93bmVyX2lkGAIgASgJIlEKGkdldEFjY291bnRCYWxhbmNlc1Jlc3BvbnNlEjMKCGJhbGFuY2VzGAEgAygLMiEuc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudEJhbGFuY2UixwEKG0xpc3RBY2NvdW50VHJhbnNmZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEi4KBWNvZGVzGAIgAygOMh8uc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJDb2RlEg8KB2Zyb21fbXMYAyABKAMSDQoFdG9fbXMYBCABKAMSFAoMbmV3ZXN0X2ZpcnN0GAUgASgIEi4KBHBhZ2UYBiABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0In8KHExpc3RBY2NvdW50VHJhbnNmZXJzUmVzcG9uc2USLgoJdHJhbnNmZXJzGAEgAygLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIioKFkdldExlZGdlclRvdGFsc1JlcXVlc3QSEAoIY3VycmVuY3kYASABKAkirwEKDExlZGdlclRvdGFscxIQCghjdXJyZW5jeRgBIAEoCRIcChRkZWJpdHNfcGVuZGluZ19taW5vchgCIAEoAxIbChNkZWJpdHNfcG9zdGVkX21pbm9yGAMgASgDEh0KFWNyZWRpdHNfcGVuZGluZ19taW5vchgEIAEoAxIcChRjcmVkaXRzX3Bvc3RlZF9taW5vchgFIAEoAxIVCg1hY2NvdW50X2NvdW50GAYgASgDIkoKF0dldExlZGdlclRvdGFsc1Jlc3BvbnNlEi8KBnRvdGFscxgBIAMoCzIfLnN0cmVhbWJldC51c2VyLnYxLkxlZGdlclRvdGFscyqaAwoXQ3JlYXRlQWNjb3VudFJlc3VsdENvZGUSKgomQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfVU5TUEVDSUZJRUQQABIhCh1DUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9PSxABEjIKLkNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX0FMUkVBRFlfRVhJU1RTX1NBTUUQAhI6CjZDUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9JRF9SRVVTRURfRElGRkVSRU5UX0NPTlRFTlQQAxIpCiVDUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9JTlZBTElEX0lEEAQSMwovQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfVU5TVVBQT1JURURfQ1VSUkVOQ1kQBRIrCidDUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9JTlZBTElEX0tJTkQQBhIzCi9DUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9EVVBMSUNBVEVfSU5fUkVRVUVTVBAHKtoGChJUcmFuc2ZlclJlc3VsdENvZGUSJAogVFJBTlNGRVJfUkVTVUxUX0NPREVfVU5TUEVDSUZJRUQQABIbChdUUkFOU0ZFUl9SRVNVTFRfQ09ERV9PSxABEiwKKFRSQU5TRkVSX1JFU1VMVF9DT0RFX0FMUkVBRFlfRVhJU1RTX1NBTUUQAhI0CjBUUkFOU0ZFUl9SRVNVTFRfQ09ERV9JRF9SRVVTRURfRElGRkVSRU5UX0NPTlRFTlQQAxIsCihUUkFOU0ZFUl9SRVNVTFRfQ09ERV9JTlZBTElEX1RSQU5TRkVSX0lEEAQSJwojVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9BTU9VTlQQBRImCiJUUkFOU0ZFUl9SRVNVTFRfQ09ERV9JTlZBTElEX0ZJRUxEEAYSLQopVFJBTlNGRVJfUkVTVUxUX0NPREVfQUNDT1VOVFNfTVVTVF9ESUZGRVIQBxIqCiZUUkFOU0ZFUl9SRVNVTFRfQ09ERV9BQ0NPVU5UX05PVF9GT1VORBAIEioKJlRSQU5TRkVSX1JFU1VMVF9DT0RFX0NVUlJFTkNZX01JU01BVENIEAkSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfRVhDRUVEU19BVkFJTEFCTEUQChIoCiRUUkFOU0ZFUl9SRVNVTFRfQ09ERV9JTlZBTElEX1RJTUVPVVQQCxIqCiZUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX05PVF9GT1VORBAMEikKJVRSQU5TRkVSX1JFU1VMVF9DT0RFX1BFTkRJTkdfTUlTTUFUQ0gQDRItCilUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QT1NUX0VYQ0VFRFNfUEVORElORxAOEjEKLVRSQU5TRkVSX1JFU1VMVF9DT0RFX1BFTkRJTkdfQUxSRUFEWV9SRVNPTFZFRBAPEigKJFRSQU5TRkVSX1JFU1VMVF9DT0RFX1BFTkRJTkdfRVhQSVJFRBAQEiwKKFRSQU5TRkVSX1JFU1VMVF9DT0RFX0xJTktFRF9FVkVOVF9GQUlMRUQQERIwCixUUkFOU0ZFUl9SRVNVTFRfQ09ERV9MSU5LRURfRVZFTlRfQ0hBSU5fT1BFThASMrIGChVMZWRnZXJJbnRlcm5hbFNlcnZpY2USagoOQ3JlYXRlQWNjb3VudHMSKC5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50c1JlcXVlc3QaKS5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50c1Jlc3BvbnNlIgOQAgISagoOTG9va3VwQWNjb3VudHMSKC5zdHJlYW1iZXQudXNlci52MS5Mb29rdXBBY2NvdW50c1JlcXVlc3QaKS5zdHJlYW1iZXQudXNlci52MS5Mb29rdXBBY2NvdW50c1Jlc3BvbnNlIgOQAgESbQoPU3VibWl0VHJhbnNmZXJzEikuc3RyZWFtYmV0LnVzZXIudjEuU3VibWl0VHJhbnNmZXJzUmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLlN1Ym1pdFRyYW5zZmVyc1Jlc3BvbnNlIgOQAgISbQoPTG9va3VwVHJhbnNmZXJzEikuc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwVHJhbnNmZXJzUmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLkxvb2t1cFRyYW5zZmVyc1Jlc3BvbnNlIgOQAgESdgoSR2V0QWNjb3VudEJhbGFuY2VzEiwuc3RyZWFtYmV0LnVzZXIudjEuR2V0QWNjb3VudEJhbGFuY2VzUmVxdWVzdBotLnN0cmVhbWJldC51c2VyLnYxLkdldEFjY291bnRCYWxhbmNlc1Jlc3BvbnNlIgOQAgESfAoUTGlzdEFjY291bnRUcmFuc2ZlcnMSLi5zdHJlYW1iZXQudXNlci52MS5MaXN0QWNjb3VudFRyYW5zZmVyc1JlcXVlc3QaLy5zdHJlYW1iZXQudXNlci52MS5MaXN0QWNjb3VudFRyYW5zZmVyc1Jlc3BvbnNlIgOQAgESbQoPR2V0TGVkZ2VyVG90YWxzEikuc3RyZWFtYmV0LnVzZXIudjEuR2V0TGVkZ2VyVG90YWxzUmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLkdldExlZGdlclRvdGFsc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types]);
+  fileDesc("Ch5zdHJlYW1iZXQvdXNlci92MS9sZWRnZXIucHJvdG8SEXN0cmVhbWJldC51c2VyLnYxIs0BChlSZXNvbHZlTWFya2V0SG9sZHNSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRItCgZhY3Rpb24YAiABKA4yHS5zdHJlYW1iZXQudXNlci52MS5Ib2xkQWN0aW9uEhUKDXNldHRsZW1lbnRfaWQYAyABKAkSLQoEY29kZRgEIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIVCg1hZnRlcl9ob2xkX2lkGAUgASgJEhEKCW1heF9ob2xkcxgGIAEoDSLxAQoaUmVzb2x2ZU1hcmtldEhvbGRzUmVzcG9uc2USFgoOcmVzb2x2ZWRfY291bnQYASABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAIgASgDEhUKDWV4cGlyZWRfY291bnQYAyABKA0SHgoWYWxyZWFkeV9yZXNvbHZlZF9jb3VudBgEIAEoDRIUCgxmYWlsZWRfY291bnQYBSABKA0SMwoIZmFpbHVyZXMYBiADKAsyIS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdBIaChJuZXh0X2FmdGVyX2hvbGRfaWQYByABKAkicgoKTmV3QWNjb3VudBISCgphY2NvdW50X2lkGAEgASgJEiwKBGtpbmQYAiABKA4yHi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50S2luZBIQCghjdXJyZW5jeRgDIAEoCRIQCghvd25lcl9pZBgEIAEoCSJIChVDcmVhdGVBY2NvdW50c1JlcXVlc3QSLwoIYWNjb3VudHMYASADKAsyHS5zdHJlYW1iZXQudXNlci52MS5OZXdBY2NvdW50IpABChNDcmVhdGVBY2NvdW50UmVzdWx0EhIKCmFjY291bnRfaWQYASABKAkSOAoEY29kZRgCIAEoDjIqLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRSZXN1bHRDb2RlEisKB2FjY291bnQYAyABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IlEKFkNyZWF0ZUFjY291bnRzUmVzcG9uc2USNwoHcmVzdWx0cxgBIAMoCzImLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRSZXN1bHQiLAoVTG9va3VwQWNjb3VudHNSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJIkYKFkxvb2t1cEFjY291bnRzUmVzcG9uc2USLAoIYWNjb3VudHMYASADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IvoCCg9UcmFuc2ZlckNvbW1hbmQSEwoLdHJhbnNmZXJfaWQYASABKAkSLQoEa2luZBgCIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyS2luZBIYChBkZWJpdF9hY2NvdW50X2lkGAMgASgJEhkKEWNyZWRpdF9hY2NvdW50X2lkGAQgASgJEhQKDGFtb3VudF9taW5vchgFIAEoAxIQCghjdXJyZW5jeRgGIAEoCRISCgpwZW5kaW5nX2lkGAcgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgIIAEoAxIOCgZsaW5rZWQYCSABKAgSLQoEY29kZRgKIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIRCgltYXJrZXRfaWQYCyABKAkSDgoGYmV0X2lkGAwgASgJEhIKCnBheW1lbnRfaWQYDSABKAkSFQoNc2V0dGxlbWVudF9pZBgOIAEoCRIMCgRtZW1vGA8gASgJIk4KFlN1Ym1pdFRyYW5zZmVyc1JlcXVlc3QSNAoIY29tbWFuZHMYASADKAsyIi5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvbW1hbmQimQEKDlRyYW5zZmVyUmVzdWx0EhMKC3RyYW5zZmVyX2lkGAEgASgJEjMKBGNvZGUYAiABKA4yJS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdENvZGUSLQoIdHJhbnNmZXIYAyABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIOCgZkZXRhaWwYBCABKAkiTQoXU3VibWl0VHJhbnNmZXJzUmVzcG9uc2USMgoHcmVzdWx0cxgBIAMoCzIhLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyUmVzdWx0Ii4KFkxvb2t1cFRyYW5zZmVyc1JlcXVlc3QSFAoMdHJhbnNmZXJfaWRzGAEgAygJIkkKF0xvb2t1cFRyYW5zZmVyc1Jlc3BvbnNlEi4KCXRyYW5zZmVycxgBIAMoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyIkIKGUdldEFjY291bnRCYWxhbmNlc1JlcXVlc3QSEwoLYWNjb3VudF9pZHMYASADKAkSEAoIb3duZXJfaWQYAiABKAkiUQoaR2V0QWNjb3VudEJhbGFuY2VzUmVzcG9uc2USMwoIYmFsYW5jZXMYASADKAsyIS5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50QmFsYW5jZSLHAQobTGlzdEFjY291bnRUcmFuc2ZlcnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoFY29kZXMYAiADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgDIAEoAxINCgV0b19tcxgEIAEoAxIUCgxuZXdlc3RfZmlyc3QYBSABKAgSLgoEcGFnZRgGIAEoCzIgLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlcXVlc3QifwocTGlzdEFjY291bnRUcmFuc2ZlcnNSZXNwb25zZRIuCgl0cmFuc2ZlcnMYASADKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiKgoWR2V0TGVkZ2VyVG90YWxzUmVxdWVzdBIQCghjdXJyZW5jeRgBIAEoCSKvAQoMTGVkZ2VyVG90YWxzEhAKCGN1cnJlbmN5GAEgASgJEhwKFGRlYml0c19wZW5kaW5nX21pbm9yGAIgASgDEhsKE2RlYml0c19wb3N0ZWRfbWlub3IYAyABKAMSHQoVY3JlZGl0c19wZW5kaW5nX21pbm9yGAQgASgDEhwKFGNyZWRpdHNfcG9zdGVkX21pbm9yGAUgASgDEhUKDWFjY291bnRfY291bnQYBiABKAMiSgoXR2V0TGVkZ2VyVG90YWxzUmVzcG9uc2USLwoGdG90YWxzGAEgAygLMh8uc3RyZWFtYmV0LnVzZXIudjEuTGVkZ2VyVG90YWxzKl0KCkhvbGRBY3Rpb24SGwoXSE9MRF9BQ1RJT05fVU5TUEVDSUZJRUQQABIcChhIT0xEX0FDVElPTl9QT1NUX0lOX0ZVTEwQARIUChBIT0xEX0FDVElPTl9WT0lEEAIqmgMKF0NyZWF0ZUFjY291bnRSZXN1bHRDb2RlEioKJkNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX1VOU1BFQ0lGSUVEEAASIQodQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfT0sQARIyCi5DUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9BTFJFQURZX0VYSVNUU19TQU1FEAISOgo2Q1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSURfUkVVU0VEX0RJRkZFUkVOVF9DT05URU5UEAMSKQolQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSU5WQUxJRF9JRBAEEjMKL0NSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX1VOU1VQUE9SVEVEX0NVUlJFTkNZEAUSKwonQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSU5WQUxJRF9LSU5EEAYSMwovQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfRFVQTElDQVRFX0lOX1JFUVVFU1QQByraBgoSVHJhbnNmZXJSZXN1bHRDb2RlEiQKIFRSQU5TRkVSX1JFU1VMVF9DT0RFX1VOU1BFQ0lGSUVEEAASGwoXVFJBTlNGRVJfUkVTVUxUX0NPREVfT0sQARIsCihUUkFOU0ZFUl9SRVNVTFRfQ09ERV9BTFJFQURZX0VYSVNUU19TQU1FEAISNAowVFJBTlNGRVJfUkVTVUxUX0NPREVfSURfUkVVU0VEX0RJRkZFUkVOVF9DT05URU5UEAMSLAooVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9UUkFOU0ZFUl9JRBAEEicKI1RSQU5TRkVSX1JFU1VMVF9DT0RFX0lOVkFMSURfQU1PVU5UEAUSJgoiVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9GSUVMRBAGEi0KKVRSQU5TRkVSX1JFU1VMVF9DT0RFX0FDQ09VTlRTX01VU1RfRElGRkVSEAcSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfQUNDT1VOVF9OT1RfRk9VTkQQCBIqCiZUUkFOU0ZFUl9SRVNVTFRfQ09ERV9DVVJSRU5DWV9NSVNNQVRDSBAJEioKJlRSQU5TRkVSX1JFU1VMVF9DT0RFX0VYQ0VFRFNfQVZBSUxBQkxFEAoSKAokVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9USU1FT1VUEAsSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfUEVORElOR19OT1RfRk9VTkQQDBIpCiVUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX01JU01BVENIEA0SLQopVFJBTlNGRVJfUkVTVUxUX0NPREVfUE9TVF9FWENFRURTX1BFTkRJTkcQDhIxCi1UUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX0FMUkVBRFlfUkVTT0xWRUQQDxIoCiRUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX0VYUElSRUQQEBIsCihUUkFOU0ZFUl9SRVNVTFRfQ09ERV9MSU5LRURfRVZFTlRfRkFJTEVEEBESMAosVFJBTlNGRVJfUkVTVUxUX0NPREVfTElOS0VEX0VWRU5UX0NIQUlOX09QRU4QEjKqBwoVTGVkZ2VySW50ZXJuYWxTZXJ2aWNlEmoKDkNyZWF0ZUFjY291bnRzEiguc3RyZWFtYmV0LnVzZXIudjEuQ3JlYXRlQWNjb3VudHNSZXF1ZXN0Gikuc3RyZWFtYmV0LnVzZXIudjEuQ3JlYXRlQWNjb3VudHNSZXNwb25zZSIDkAICEmoKDkxvb2t1cEFjY291bnRzEiguc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwQWNjb3VudHNSZXF1ZXN0Gikuc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwQWNjb3VudHNSZXNwb25zZSIDkAIBEm0KD1N1Ym1pdFRyYW5zZmVycxIpLnN0cmVhbWJldC51c2VyLnYxLlN1Ym1pdFRyYW5zZmVyc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5TdWJtaXRUcmFuc2ZlcnNSZXNwb25zZSIDkAICEm0KD0xvb2t1cFRyYW5zZmVycxIpLnN0cmVhbWJldC51c2VyLnYxLkxvb2t1cFRyYW5zZmVyc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5Mb29rdXBUcmFuc2ZlcnNSZXNwb25zZSIDkAIBEnYKEkdldEFjY291bnRCYWxhbmNlcxIsLnN0cmVhbWJldC51c2VyLnYxLkdldEFjY291bnRCYWxhbmNlc1JlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5HZXRBY2NvdW50QmFsYW5jZXNSZXNwb25zZSIDkAIBEnwKFExpc3RBY2NvdW50VHJhbnNmZXJzEi4uc3RyZWFtYmV0LnVzZXIudjEuTGlzdEFjY291bnRUcmFuc2ZlcnNSZXF1ZXN0Gi8uc3RyZWFtYmV0LnVzZXIudjEuTGlzdEFjY291bnRUcmFuc2ZlcnNSZXNwb25zZSIDkAIBEm0KD0dldExlZGdlclRvdGFscxIpLnN0cmVhbWJldC51c2VyLnYxLkdldExlZGdlclRvdGFsc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5HZXRMZWRnZXJUb3RhbHNSZXNwb25zZSIDkAIBEnYKElJlc29sdmVNYXJrZXRIb2xkcxIsLnN0cmVhbWJldC51c2VyLnYxLlJlc29sdmVNYXJrZXRIb2xkc1JlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5SZXNvbHZlTWFya2V0SG9sZHNSZXNwb25zZSIDkAICYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types]);
+
+/**
+ * Request of ResolveMarketHolds.
+ *
+ * @generated from message streambet.user.v1.ResolveMarketHoldsRequest
+ */
+export type ResolveMarketHoldsRequest = Message<"streambet.user.v1.ResolveMarketHoldsRequest"> & {
+  /**
+   * Required. The market (ULID) whose open holds (transfers with this market_id) are
+   * resolved.
+   *
+   * @generated from field: string market_id = 1;
+   */
+  marketId: string;
+
+  /**
+   * Required. Post in full or void.
+   *
+   * @generated from field: streambet.user.v1.HoldAction action = 2;
+   */
+  action: HoldAction;
+
+  /**
+   * Optional correlation (ULID) stored on every resolving transfer.
+   *
+   * @generated from field: string settlement_id = 3;
+   */
+  settlementId: string;
+
+  /**
+   * Code of the resolving transfers; unset means TRANSFER_CODE_BET_STAKE.
+   *
+   * @generated from field: streambet.user.v1.TransferCode code = 4;
+   */
+  code: TransferCode;
+
+  /**
+   * Resume after this hold id (next_after_hold_id of the previous response); empty
+   * for the first page.
+   *
+   * @generated from field: string after_hold_id = 5;
+   */
+  afterHoldId: string;
+
+  /**
+   * Most holds handled by this call: 0 means 5000; at most 10000.
+   *
+   * @generated from field: uint32 max_holds = 6;
+   */
+  maxHolds: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResolveMarketHoldsRequest.
+ * Use `create(ResolveMarketHoldsRequestSchema)` to create a new message.
+ */
+export const ResolveMarketHoldsRequestSchema: GenMessage<ResolveMarketHoldsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 0);
+
+/**
+ * Response of ResolveMarketHolds.
+ *
+ * @generated from message streambet.user.v1.ResolveMarketHoldsResponse
+ */
+export type ResolveMarketHoldsResponse = Message<"streambet.user.v1.ResolveMarketHoldsResponse"> & {
+  /**
+   * Holds posted or voided by this call.
+   *
+   * @generated from field: uint32 resolved_count = 1;
+   */
+  resolvedCount: number;
+
+  /**
+   * Sum of the held amounts of those holds, minor units.
+   *
+   * @generated from field: int64 resolved_amount_minor = 2;
+   */
+  resolvedAmountMinor: bigint;
+
+  /**
+   * Holds of the page that had expired (released instead, HoldExpired).
+   *
+   * @generated from field: uint32 expired_count = 3;
+   */
+  expiredCount: number;
+
+  /**
+   * Holds of the page already resolved by the same derived transfer (a retry).
+   *
+   * @generated from field: uint32 already_resolved_count = 4;
+   */
+  alreadyResolvedCount: number;
+
+  /**
+   * Holds of the page that could not be resolved (resolved by another transfer
+   * meanwhile, or refused); failures holds the reason of each.
+   *
+   * @generated from field: uint32 failed_count = 5;
+   */
+  failedCount: number;
+
+  /**
+   * The refused holds, at most 100, with the result code that refused them.
+   *
+   * @generated from field: repeated streambet.user.v1.TransferResult failures = 6;
+   */
+  failures: TransferResult[];
+
+  /**
+   * Hold id to pass as after_hold_id for the next page; empty when this page was the
+   * last.
+   *
+   * @generated from field: string next_after_hold_id = 7;
+   */
+  nextAfterHoldId: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResolveMarketHoldsResponse.
+ * Use `create(ResolveMarketHoldsResponseSchema)` to create a new message.
+ */
+export const ResolveMarketHoldsResponseSchema: GenMessage<ResolveMarketHoldsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 1);
 
 /**
  * An account to create.
@@ -63,7 +186,7 @@ export type NewAccount = Message<"streambet.user.v1.NewAccount"> & {
  * Use `create(NewAccountSchema)` to create a new message.
  */
 export const NewAccountSchema: GenMessage<NewAccount> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 0);
+  messageDesc(file_streambet_user_v1_ledger, 2);
 
 /**
  * Request of CreateAccounts.
@@ -84,7 +207,7 @@ export type CreateAccountsRequest = Message<"streambet.user.v1.CreateAccountsReq
  * Use `create(CreateAccountsRequestSchema)` to create a new message.
  */
 export const CreateAccountsRequestSchema: GenMessage<CreateAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 1);
+  messageDesc(file_streambet_user_v1_ledger, 3);
 
 /**
  * Result of creating one account.
@@ -120,7 +243,7 @@ export type CreateAccountResult = Message<"streambet.user.v1.CreateAccountResult
  * Use `create(CreateAccountResultSchema)` to create a new message.
  */
 export const CreateAccountResultSchema: GenMessage<CreateAccountResult> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 2);
+  messageDesc(file_streambet_user_v1_ledger, 4);
 
 /**
  * Response of CreateAccounts.
@@ -141,7 +264,7 @@ export type CreateAccountsResponse = Message<"streambet.user.v1.CreateAccountsRe
  * Use `create(CreateAccountsResponseSchema)` to create a new message.
  */
 export const CreateAccountsResponseSchema: GenMessage<CreateAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 3);
+  messageDesc(file_streambet_user_v1_ledger, 5);
 
 /**
  * Request of LookupAccounts.
@@ -162,7 +285,7 @@ export type LookupAccountsRequest = Message<"streambet.user.v1.LookupAccountsReq
  * Use `create(LookupAccountsRequestSchema)` to create a new message.
  */
 export const LookupAccountsRequestSchema: GenMessage<LookupAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 4);
+  messageDesc(file_streambet_user_v1_ledger, 6);
 
 /**
  * Response of LookupAccounts.
@@ -183,7 +306,7 @@ export type LookupAccountsResponse = Message<"streambet.user.v1.LookupAccountsRe
  * Use `create(LookupAccountsResponseSchema)` to create a new message.
  */
 export const LookupAccountsResponseSchema: GenMessage<LookupAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 5);
+  messageDesc(file_streambet_user_v1_ledger, 7);
 
 /**
  * One transfer command. Content (every field below) is what "same content" compares
@@ -315,7 +438,7 @@ export type TransferCommand = Message<"streambet.user.v1.TransferCommand"> & {
  * Use `create(TransferCommandSchema)` to create a new message.
  */
 export const TransferCommandSchema: GenMessage<TransferCommand> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 6);
+  messageDesc(file_streambet_user_v1_ledger, 8);
 
 /**
  * Request of SubmitTransfers.
@@ -336,7 +459,7 @@ export type SubmitTransfersRequest = Message<"streambet.user.v1.SubmitTransfersR
  * Use `create(SubmitTransfersRequestSchema)` to create a new message.
  */
 export const SubmitTransfersRequestSchema: GenMessage<SubmitTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 7);
+  messageDesc(file_streambet_user_v1_ledger, 9);
 
 /**
  * Result of one transfer command.
@@ -380,7 +503,7 @@ export type TransferResult = Message<"streambet.user.v1.TransferResult"> & {
  * Use `create(TransferResultSchema)` to create a new message.
  */
 export const TransferResultSchema: GenMessage<TransferResult> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 8);
+  messageDesc(file_streambet_user_v1_ledger, 10);
 
 /**
  * Response of SubmitTransfers.
@@ -401,7 +524,7 @@ export type SubmitTransfersResponse = Message<"streambet.user.v1.SubmitTransfers
  * Use `create(SubmitTransfersResponseSchema)` to create a new message.
  */
 export const SubmitTransfersResponseSchema: GenMessage<SubmitTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 9);
+  messageDesc(file_streambet_user_v1_ledger, 11);
 
 /**
  * Request of LookupTransfers.
@@ -422,7 +545,7 @@ export type LookupTransfersRequest = Message<"streambet.user.v1.LookupTransfersR
  * Use `create(LookupTransfersRequestSchema)` to create a new message.
  */
 export const LookupTransfersRequestSchema: GenMessage<LookupTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 10);
+  messageDesc(file_streambet_user_v1_ledger, 12);
 
 /**
  * Response of LookupTransfers.
@@ -443,7 +566,7 @@ export type LookupTransfersResponse = Message<"streambet.user.v1.LookupTransfers
  * Use `create(LookupTransfersResponseSchema)` to create a new message.
  */
 export const LookupTransfersResponseSchema: GenMessage<LookupTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 11);
+  messageDesc(file_streambet_user_v1_ledger, 13);
 
 /**
  * Request of GetAccountBalances. Exactly one of account_ids and owner_id is set.
@@ -471,7 +594,7 @@ export type GetAccountBalancesRequest = Message<"streambet.user.v1.GetAccountBal
  * Use `create(GetAccountBalancesRequestSchema)` to create a new message.
  */
 export const GetAccountBalancesRequestSchema: GenMessage<GetAccountBalancesRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 12);
+  messageDesc(file_streambet_user_v1_ledger, 14);
 
 /**
  * Response of GetAccountBalances.
@@ -492,7 +615,7 @@ export type GetAccountBalancesResponse = Message<"streambet.user.v1.GetAccountBa
  * Use `create(GetAccountBalancesResponseSchema)` to create a new message.
  */
 export const GetAccountBalancesResponseSchema: GenMessage<GetAccountBalancesResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 13);
+  messageDesc(file_streambet_user_v1_ledger, 15);
 
 /**
  * Request of ListAccountTransfers. Filters combine with AND.
@@ -550,7 +673,7 @@ export type ListAccountTransfersRequest = Message<"streambet.user.v1.ListAccount
  * Use `create(ListAccountTransfersRequestSchema)` to create a new message.
  */
 export const ListAccountTransfersRequestSchema: GenMessage<ListAccountTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 14);
+  messageDesc(file_streambet_user_v1_ledger, 16);
 
 /**
  * Response of ListAccountTransfers.
@@ -578,7 +701,7 @@ export type ListAccountTransfersResponse = Message<"streambet.user.v1.ListAccoun
  * Use `create(ListAccountTransfersResponseSchema)` to create a new message.
  */
 export const ListAccountTransfersResponseSchema: GenMessage<ListAccountTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 15);
+  messageDesc(file_streambet_user_v1_ledger, 17);
 
 /**
  * Request of GetLedgerTotals.
@@ -599,7 +722,7 @@ export type GetLedgerTotalsRequest = Message<"streambet.user.v1.GetLedgerTotalsR
  * Use `create(GetLedgerTotalsRequestSchema)` to create a new message.
  */
 export const GetLedgerTotalsRequestSchema: GenMessage<GetLedgerTotalsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 16);
+  messageDesc(file_streambet_user_v1_ledger, 18);
 
 /**
  * Sums over all accounts of one currency. Balanced iff debits_posted_minor ==
@@ -656,7 +779,7 @@ export type LedgerTotals = Message<"streambet.user.v1.LedgerTotals"> & {
  * Use `create(LedgerTotalsSchema)` to create a new message.
  */
 export const LedgerTotalsSchema: GenMessage<LedgerTotals> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 17);
+  messageDesc(file_streambet_user_v1_ledger, 19);
 
 /**
  * Response of GetLedgerTotals.
@@ -677,7 +800,41 @@ export type GetLedgerTotalsResponse = Message<"streambet.user.v1.GetLedgerTotals
  * Use `create(GetLedgerTotalsResponseSchema)` to create a new message.
  */
 export const GetLedgerTotalsResponseSchema: GenMessage<GetLedgerTotalsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 18);
+  messageDesc(file_streambet_user_v1_ledger, 20);
+
+/**
+ * What ResolveMarketHolds does with each open hold.
+ *
+ * @generated from enum streambet.user.v1.HoldAction
+ */
+export enum HoldAction {
+  /**
+   * Never sent; refused with INVALID_ARGUMENT.
+   *
+   * @generated from enum value: HOLD_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * POST_PENDING of the whole held amount (wallet → escrow becomes posted).
+   *
+   * @generated from enum value: HOLD_ACTION_POST_IN_FULL = 1;
+   */
+  POST_IN_FULL = 1,
+
+  /**
+   * VOID_PENDING: the whole hold is released back to the debit account.
+   *
+   * @generated from enum value: HOLD_ACTION_VOID = 2;
+   */
+  VOID = 2,
+}
+
+/**
+ * Describes the enum streambet.user.v1.HoldAction.
+ */
+export const HoldActionSchema: GenEnum<HoldAction> = /*@__PURE__*/
+  enumDesc(file_streambet_user_v1_ledger, 0);
 
 /**
  * Outcome of creating one account.
@@ -747,7 +904,7 @@ export enum CreateAccountResultCode {
  * Describes the enum streambet.user.v1.CreateAccountResultCode.
  */
 export const CreateAccountResultCodeSchema: GenEnum<CreateAccountResultCode> = /*@__PURE__*/
-  enumDesc(file_streambet_user_v1_ledger, 0);
+  enumDesc(file_streambet_user_v1_ledger, 1);
 
 /**
  * Outcome of one transfer command. Only OK and ALREADY_EXISTS_SAME mean the transfer
@@ -900,7 +1057,7 @@ export enum TransferResultCode {
  * Describes the enum streambet.user.v1.TransferResultCode.
  */
 export const TransferResultCodeSchema: GenEnum<TransferResultCode> = /*@__PURE__*/
-  enumDesc(file_streambet_user_v1_ledger, 1);
+  enumDesc(file_streambet_user_v1_ledger, 2);
 
 /**
  * Double-entry ledger (TigerBeetle's model) of wallets and system accounts.
@@ -1021,6 +1178,29 @@ export const LedgerInternalService: GenService<{
     methodKind: "unary";
     input: typeof GetLedgerTotalsRequestSchema;
     output: typeof GetLedgerTotalsResponseSchema;
+  },
+  /**
+   * Bulk settlement: posts in full, or voids, the open holds (PENDING transfers) of one
+   * market, one page per call, in one SQL transaction per call. Each hold is resolved
+   * exactly as SubmitTransfers would resolve it with one POST_PENDING (amount = the
+   * hold's amount) or VOID_PENDING command: same checks, same wallet.* events
+   * (HoldPosted / HoldVoided; a hold past its timeout expires instead, HoldExpired),
+   * same idempotency. The resolving transfer ids are derived from the hold id:
+   * `<hold id>:post` or `<hold id>:void`, so a retried call, or a later SubmitTransfers
+   * of the same command, finds them (ALREADY_EXISTS_SAME). Holds are taken in hold id
+   * order after after_hold_id; call again with next_after_hold_id until it is empty.
+   * Holds resolved meanwhile by other transfers are skipped, so calls are safe to retry
+   * from any earlier cursor.
+   * Errors: INVALID_ARGUMENT (market_id or settlement_id not a ULID, action unset,
+   * max_holds above 10000).
+   * Roles: service (settlement).
+   *
+   * @generated from rpc streambet.user.v1.LedgerInternalService.ResolveMarketHolds
+   */
+  resolveMarketHolds: {
+    methodKind: "unary";
+    input: typeof ResolveMarketHoldsRequestSchema;
+    output: typeof ResolveMarketHoldsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_user_v1_ledger, 0);

@@ -10,8 +10,9 @@
 // Authentication: unless an RPC says otherwise it needs `Authorization: Bearer
 // <access token>` and fails with UNAUTHENTICATED when the token is missing, expired or
 // invalid. Access tokens are JWTs signed with an asymmetric key from GetJwks; claims:
-// `sub` = user id, `roles` = role names (e.g. ["viewer","streamer"]), `sid` = session
-// (refresh-token family) id, `iat`, `exp`, `iss`, `aud`. Every RPC also fails with
+// `sub` = user id, `roles` = role names held (e.g. ["viewer","streamer"]), `role` = the
+// strongest of them (admin > streamer > viewer; the one every service's policy checks),
+// `sid` = session (refresh-token family) id, `iat`, `exp`, `iss`, `aud`. Every RPC also fails with
 // PERMISSION_DENIED when the caller's role may not call it, INVALID_ARGUMENT when a
 // field breaks its documented constraint, and UNAVAILABLE when a dependency is down
 // (retry only RPCs marked IDEMPOTENT or NO_SIDE_EFFECTS).
