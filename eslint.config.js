@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/data/**', '**/dist/**', 'packages/contracts/src/gen/**', '**/test/fixtures/gen/**', '.tmp/**', 'apps/**'] },
+  { ignores: ['**/node_modules/**', '**/data/**', '**/dist/**', 'packages/contracts/src/gen/**', '**/test/fixtures/gen/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -8,7 +8,11 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['{packages,services,gateway}/*/test/**/*.spec.ts', 'gateway/test/**/*.spec.ts'],
+    include: [
+      '{packages,services,gateway}/*/test/**/*.spec.ts',
+      'gateway/test/**/*.spec.ts',
+      'apps/web/test/**/*.spec.ts',
+    ],
     exclude: ['**/node_modules/**', '**/data/**'],
     pool: 'forks',
     maxWorkers: 2,
