@@ -6,7 +6,8 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from '@connectrpc/connect';
-import { requestIdHeader, requestIdKey } from '@streambet/platform/rpc/request-context';
+import { peerKey, requestIdHeader, requestIdKey } from '@streambet/platform/rpc/request-context';
+import { clientAddress } from './rate-limit.js';
 
 type ForwardedCall = (request: unknown, options: CallOptions) => unknown;
 
@@ -15,19 +16,29 @@ type ForwardedCall = (request: unknown, options: CallOptions) => unknown;
  * verified it, and each service verifies it again and checks the role its policy demands
  * (defence in depth: a service never trusts the network it sits on).
  */
-function forwardedHeaders(ctx: HandlerContext): Headers {
+function forwardedHeaders(ctx: HandlerContext, trustedProxyHops: number): Headers {
   const headers = new Headers();
   const authorization = ctx.requestHeader.get('authorization');
   if (authorization !== null) headers.set('authorization', authorization);
   const requestId = ctx.values.get(requestIdKey);
   if (requestId !== '') headers.set(requestIdHeader, requestId);
+  // The client's address as the edge sees it (the same one its own limits use), so services can
+  // apply their per-address rules (registration and login throttles). Whatever the client sent in
+  // X-Forwarded-For is replaced: only the edge may speak for the network.
+  const peer = ctx.values.get(peerKey);
+  if (peer.remoteAddress !== '') {
+    headers.set(
+      'x-forwarded-for',
+      clientAddress(peer.remoteAddress, ctx.requestHeader.get('x-forwarded-for'), trustedProxyHops),
+    );
+  }
   return headers;
 }
 
-function callOptions(ctx: HandlerContext): CallOptions {
+function callOptions(ctx: HandlerContext, trustedProxyHops: number): CallOptions {
   const timeoutMs = ctx.timeoutMs();
   return {
-    headers: forwardedHeaders(ctx),
+    headers: forwardedHeaders(ctx, trustedProxyHops),
     signal: ctx.signal,
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };
@@ -85,23 +96,29 @@ export function createForwardingImpl(
   service: DescService,
   client: unknown,
   downstream: string,
+  trustedProxyHops = 0,
 ): Partial<ServiceImpl<DescService>> {
   const calls = client as Record<string, ForwardedCall>;
   const impl: Record<string, unknown> = {};
   for (const method of service.methods) {
     const call = calls[method.localName];
     if (call === undefined) continue;
-    impl[method.localName] = forwarder(method, call, downstream);
+    impl[method.localName] = forwarder(method, call, downstream, trustedProxyHops);
   }
   return impl as Partial<ServiceImpl<DescService>>;
 }
 
-function forwarder(method: DescMethod, call: ForwardedCall, downstream: string): unknown {
+function forwarder(
+  method: DescMethod,
+  call: ForwardedCall,
+  downstream: string,
+  trustedProxyHops: number,
+): unknown {
   switch (method.methodKind) {
     case 'unary':
       return async (request: unknown, ctx: HandlerContext) => {
         try {
-          return await (call(request, callOptions(ctx)) as Promise<unknown>);
+          return await (call(request, callOptions(ctx, trustedProxyHops)) as Promise<unknown>);
         } catch (error) {
           throw toEdgeError(error, downstream);
         }
@@ -109,7 +126,7 @@ function forwarder(method: DescMethod, call: ForwardedCall, downstream: string):
     case 'server_streaming':
       return async function* (request: unknown, ctx: HandlerContext) {
         try {
-          yield* call(request, callOptions(ctx)) as AsyncIterable<unknown>;
+          yield* call(request, callOptions(ctx, trustedProxyHops)) as AsyncIterable<unknown>;
         } catch (error) {
           throw toEdgeError(error, downstream);
         }

@@ -133,7 +133,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       breakers,
     });
     clients.push(client);
-    return { route, impl: createForwardingImpl(route.service, client.client, route.downstream) };
+    return {
+      route,
+      impl: createForwardingImpl(
+        route.service,
+        client.client,
+        route.downstream,
+        config.TRUSTED_PROXY_HOPS,
+      ),
+    };
   });
   const cors = createCors(config.CORS_ALLOWED_ORIGINS);
   const webhooks = createWebhookPassthrough({

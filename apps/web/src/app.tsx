@@ -4,7 +4,6 @@
  * the linked channels to pick from.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { Channel } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { Api } from './api.js';
 import { LeaderboardPanel, MyBetsPanel, WalletPanel } from './account-panels.js';
@@ -201,14 +200,31 @@ function ChannelPage(props: ChannelPageProps) {
   );
 }
 
+/** A channel with live markets, as the pool lists them (the integration service's channel directory is not built yet). */
+interface LiveChannel {
+  readonly channelId: string;
+  readonly titles: readonly string[];
+}
+
 function ChannelPicker({ api }: { readonly api: Api }) {
-  const [channels, setChannels] = useState<readonly Channel[]>();
+  const [channels, setChannels] = useState<readonly LiveChannel[]>();
   const [error, setError] = useState<string>();
   const [typed, setTyped] = useState('');
   useEffect(() => {
-    api.channels
-      .listChannels({ page: { pageSize: 50 } })
-      .then((res) => setChannels(res.channels))
+    api.pool
+      .listMarkets({ states: [MarketState.OPEN, MarketState.LOCKED], page: { pageSize: 100 } })
+      .then((res) => {
+        const byChannel = new Map<string, string[]>();
+        for (const market of res.markets) {
+          const titles = byChannel.get(market.channelId) ?? [];
+          titles.push(market.title);
+          byChannel.set(market.channelId, titles);
+        }
+        const live = [...byChannel].map(([channelId, titles]) => ({ channelId, titles }));
+        // A newcomer lands where something is happening: the only live channel opens by itself.
+        if (live.length === 1) goToChannel(live[0]!.channelId);
+        setChannels(live);
+      })
       .catch((e: unknown) => setError(errorText(e)));
   }, [api]);
   function submit(event: FormEvent) {
@@ -218,7 +234,7 @@ function ChannelPicker({ api }: { readonly api: Api }) {
   return (
     <section className="panel" data-testid="channel-picker">
       <h1>Channels</h1>
-      {channels?.length === 0 && <p className="muted">No channels are linked yet.</p>}
+      {channels?.length === 0 && <p className="muted">No channel has a live market right now.</p>}
       {error !== undefined && <p className="muted">Channel list unavailable: {error}</p>}
       <ul className="channels">
         {channels?.map((c) => (
@@ -231,7 +247,7 @@ function ChannelPicker({ api }: { readonly api: Api }) {
                 goToChannel(c.channelId);
               }}
             >
-              {c.displayName || c.handle || c.channelId}
+              {c.titles.join(' · ')}
             </a>
           </li>
         ))}

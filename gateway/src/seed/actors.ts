@@ -79,8 +79,12 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
   const connect = createConnectTransport({ baseUrl: targets.gatewayUrl, httpVersion: '1.1' });
   const grpc = createGrpcTransport({ baseUrl: targets.gatewayUrl });
   const users = createClient(UserService, connect);
-  const pool = createClient(PoolService, connect);
+  // Seeded accounts are made server-side, straight at the user service: no client address comes
+  // with them, so the per-address registration throttle (meant for the public edge) stays out of
+  // the way of a seed that registers hundreds of viewers from one machine.
   const direct = createGrpcTransport({ baseUrl: targets.userServiceUrl });
+  const seedUsers = createClient(UserService, direct);
+  const pool = createClient(PoolService, connect);
   const ledger = createClient(LedgerInternalService, direct);
   const userInternal = createClient(UserInternalService, direct);
   const asService = async (service = 'payment') => ({
@@ -109,7 +113,7 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
     ledger,
     asService,
     async register(email, displayName) {
-      const registered = await users.register({
+      const registered = await seedUsers.register({
         email,
         password: seedPassword,
         dateOfBirth: { year: 1990, month: 1, day: 1 },
@@ -122,7 +126,7 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
         return await this.register(email, displayName);
       } catch (error) {
         if (ConnectError.from(error).code !== Code.AlreadyExists) throw error;
-        const login = await users.login({ email, password: seedPassword });
+        const login = await seedUsers.login({ email, password: seedPassword });
         return actorOf(login.user, email, login.tokens?.accessToken);
       }
     },
@@ -137,7 +141,7 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
         handle,
         displayName: handle,
       });
-      const login = await users.login({ email: actor.email, password });
+      const login = await seedUsers.login({ email: actor.email, password });
       const streamer = actorOf(login.user, actor.email, login.tokens?.accessToken);
       // The pool learns the channel from the event; wait for it (bounded).
       for (let attempt = 0; ; attempt += 1) {

@@ -376,10 +376,15 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
       });
       let includeDrafts: boolean;
       if (request.channelId === '') {
-        if (actor === undefined || (actor.kind === 'user' && actor.role !== 'admin')) {
-          throw new PermissionDeniedError('only an admin may list every channel: set channel_id');
+        // The lobby: every channel's live and past markets are public; drafts across channels
+        // only for admins (a streamer sees their drafts by naming their channel).
+        const admin = actor !== undefined && !(actor.kind === 'user' && actor.role !== 'admin');
+        if (!admin && states.includes('DRAFT')) {
+          throw new PermissionDeniedError(
+            'only an admin may list the drafts of every channel: set channel_id',
+          );
         }
-        includeDrafts = true;
+        includeDrafts = admin;
       } else {
         const channel = await store.getChannel(request.channelId);
         if (channel === undefined)

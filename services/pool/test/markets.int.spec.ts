@@ -369,9 +369,13 @@ describe.each(targets.map((t) => [t.name, t] as const))('pool markets on %s', (_
     const drafts = await h.pool.listMarkets({ channelId, states: [MarketState.DRAFT] }, owner);
     expect(drafts.markets.map((m) => m.marketId)).toEqual([ids[3], ids[1]]);
 
-    expect((await failure(h.pool.listMarkets({ channelId: '' }, owner))).code).toBe(
-      Code.PermissionDenied,
-    );
+    // Every channel at once (the lobby): public markets for anyone, drafts only for admins.
+    const lobby = (await h.pool.listMarkets({ channelId: '' })).markets.map((m) => m.marketId);
+    expect(lobby.filter((id) => ids.includes(id))).toEqual([ids[4], ids[2], ids[0]]);
+    expect(
+      (await failure(h.pool.listMarkets({ channelId: '', states: [MarketState.DRAFT] }, owner)))
+        .code,
+    ).toBe(Code.PermissionDenied);
     expect((await failure(h.pool.listMarkets({ channelId: 'nope' }))).code).toBe(Code.NotFound);
     expect((await failure(h.pool.listMarkets({ channelId, page: { pageSize: 201 } }))).code).toBe(
       Code.InvalidArgument,

@@ -2055,12 +2055,13 @@ export const PoolService: GenService<{
     output: typeof GetMarketResponseSchema;
   },
   /**
-   * Lists markets of one channel (or of every channel, admin only), newest first.
+   * Lists markets of one channel, or of every channel when channel_id is empty (the
+   * viewers' lobby), newest first.
    *
-   * Roles: anyone, including anonymous callers (DRAFT markets only for the channel's
-   * owner and admins); admin for an empty channel_id.
+   * Roles: anyone, including anonymous callers. DRAFT markets only for the channel's
+   * owner and admins; across every channel, only for admins.
    * Errors: INVALID_ARGUMENT (bad page size or token); NOT_FOUND (unknown channel);
-   * PERMISSION_DENIED (empty channel_id and caller is not admin).
+   * PERMISSION_DENIED (empty channel_id, a DRAFT filter and the caller is not admin).
    *
    * @generated from rpc streambet.pool.v1.PoolService.ListMarkets
    */
