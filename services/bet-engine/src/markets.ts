@@ -3,6 +3,7 @@
  * on a miss (cold start, event not yet arrived), from the pool's GetMarketForBetting. Also keeps
  * the market escrow accounts created (on MarketOpened, or lazily before the first hold).
  */
+import { createCoalescingReader } from './read-coalescer.js';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { LedgerPort, MarketSource } from './downstreams.js';
@@ -23,11 +24,16 @@ export function createMarkets(deps: MarketsDeps) {
   const { store, ledger, clock } = deps;
   /** Markets whose escrow is known to exist (saves a read per batch). */
   const escrows = new Set<string>();
+  /** Concurrent look-ups of markets share one query (see read-coalescer.ts). */
+  const projected = createCoalescingReader(
+    (marketIds: readonly string[]) => store.getMarkets(marketIds),
+    (marketId: string) => marketId,
+  );
 
   return {
     /** The projected market, fetched from the pool and stored on a miss; undefined if unknown. */
     async get(marketId: string): Promise<MarketRecord | undefined> {
-      const known = await store.getMarket(marketId);
+      const known = await projected.load(marketId);
       if (known !== undefined || deps.source === undefined) return known;
       const fetched = await deps.source.fetch(marketId);
       if (fetched === undefined) return undefined;

@@ -4,6 +4,7 @@
  * rejections become ConnectErrors carrying a BetRejection detail (code by reason, as the contract
  * lists them); other domain errors are mapped by the platform's error interceptor.
  */
+import { createCoalescingReader } from './read-coalescer.js';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import {
@@ -149,6 +150,11 @@ export function createBetEngineServiceImpl(
   deps: BetEngineRoutesDeps,
 ): Partial<ServiceImpl<typeof BetEngineService>> {
   const { store, markets, placement, odds, clock } = deps;
+  /** Concurrent placements look up their idempotency keys in one query. */
+  const betsByKey = createCoalescingReader(
+    (keys: ReadonlyArray<{ userId: string; idempotencyKey: string }>) => store.findBetsByKeys(keys),
+    (key: { userId: string; idempotencyKey: string }) => `${key.userId} ${key.idempotencyKey}`,
+  );
 
   return {
     async placeBet(request, context) {
@@ -169,7 +175,7 @@ export function createBetEngineServiceImpl(
         stakeMinor: request.stakeMinor,
       };
 
-      const prior = await store.findBetByKey(caller.userId, key);
+      const prior = await betsByKey.load({ userId: caller.userId, idempotencyKey: key });
       if (prior !== undefined) {
         if (!samePlacement(prior, placementRequest)) {
           throw new ConnectError(

@@ -545,6 +545,25 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
     },
 
     /** The bet the user placed with `idempotencyKey`, if any. */
+    /** Bets by (user, idempotency key), keyed `${userId} ${key}`: one query for many placements. */
+    async findBetsByKeys(
+      keys: ReadonlyArray<{ readonly userId: string; readonly idempotencyKey: string }>,
+    ): Promise<Map<string, BetRecord>> {
+      if (keys.length === 0) return new Map();
+      const result = await sql.query(
+        `SELECT b.* FROM be_bets b
+           JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
+             ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
+        [keys.map((k) => k.userId), keys.map((k) => k.idempotencyKey)],
+      );
+      return new Map(
+        result.rows.map((row) => [
+          `${row.user_id as string} ${row.idempotency_key as string}`,
+          betFromRow(row),
+        ]),
+      );
+    },
+
     async findBetByKey(userId: string, idempotencyKey: string): Promise<BetRecord | undefined> {
       const result = await sql.query(
         'SELECT * FROM be_bets WHERE user_id = $1 AND idempotency_key = $2',
