@@ -114,8 +114,10 @@ describe('createServiceClient', () => {
 
   it('does not retry DEADLINE_EXCEEDED once the deadline is used up', async () => {
     const echo = await start();
+    // Long enough for the first attempt to reach the server even on a loaded CI machine (at
+    // 100 ms the deadline sometimes ran out before the request arrived at all).
     const { client: echoClient } = client(echo.address.url, {
-      timeoutMs: 100,
+      timeoutMs: 1000,
       retries: { count: 3, backoffBaseMs: 1 },
     });
     expect((await codeOf(echoClient.slow({ text: 'held' }))).code).toBe(Code.DeadlineExceeded);
