@@ -1,10 +1,17 @@
 /**
- * A load generator in its own process (so its CPU is not the server's): CONCURRENCY loops, each
- * calling BetEngineService.PlaceBet through the gateway back to back for DURATION_MS, every call
- * with its own idempotency key and the loop's user token. Prints one JSON line with the count of
- * OK calls, the errors by code and the latency percentiles (ms).
+ * A load generator in its own process (so its CPU is not the server's), calling
+ * BetEngineService.PlaceBet through the gateway, every call with its own idempotency key and its
+ * client's user token, in one of two shapes:
+ * - `closed` (default): one loop per client, each calling back to back for DURATION_MS — the most
+ *   the system takes (throughput); latency is then concurrency / throughput (Little's law).
+ * - `paced`: open loop — each client places bets at `ratePerClient` per second on average
+ *   (exponential gaps, i.e. Poisson arrivals), whether or not its previous call has returned;
+ *   latency is timed from each call's scheduled instant, so a slow answer is never hidden by the
+ *   next call waiting for it (no coordinated omission). This is latency at a stated load.
+ * Prints one JSON line: OK calls, errors by code, latency percentiles (ms), calls offered.
  *
- * Input (env): LOAD_SPEC = JSON {gatewayUrl, durationMs, warmupMs, marketId, outcomeIds, tokens}.
+ * Input (env): LOAD_SPEC = JSON {gatewayUrl, durationMs, warmupMs, marketId, outcomeIds, tokens,
+ * round, mode?, ratePerClient?}.
  */
 import { createClient, ConnectError, Code } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
@@ -18,6 +25,8 @@ interface LoadSpec {
   readonly outcomeIds: string[];
   readonly tokens: string[];
   readonly round: string;
+  readonly mode?: 'closed' | 'paced';
+  readonly ratePerClient?: number;
 }
 
 const spec = JSON.parse(process.env.LOAD_SPEC ?? '{}') as LoadSpec;
@@ -27,44 +36,71 @@ const client = createClient(BetEngineService, transport);
 const latenciesMs: number[] = [];
 const errors: Record<string, number> = {};
 let ok = 0;
+let offered = 0;
 const startMs = performance.now();
 const measureFromMs = startMs + spec.warmupMs;
 const endMs = measureFromMs + spec.durationMs;
 
-async function loop(index: number): Promise<void> {
+/** One PlaceBet; counted when it was scheduled inside the measured window. */
+async function placeOne(index: number, n: number, scheduledAtMs: number): Promise<void> {
   const headers = { authorization: `Bearer ${spec.tokens[index % spec.tokens.length]}` };
-  let n = 0;
-  while (performance.now() < endMs) {
-    n += 1;
-    const t0 = performance.now();
-    try {
-      await client.placeBet(
-        {
-          idempotencyKey: `${spec.round}-${index}-${n}`,
-          marketId: spec.marketId,
-          outcomeId: spec.outcomeIds[(index + n) % spec.outcomeIds.length]!,
-          currency: 'PTS',
-          stakeMinor: 1n,
-        },
-        { headers },
-      );
-      if (t0 >= measureFromMs) {
-        ok += 1;
-        latenciesMs.push(performance.now() - t0);
-      }
-    } catch (error) {
-      if (t0 >= measureFromMs) {
-        const code = Code[ConnectError.from(error).code] ?? 'unknown';
-        errors[code] = (errors[code] ?? 0) + 1;
-      }
+  const measured = scheduledAtMs >= measureFromMs;
+  if (measured) offered += 1;
+  try {
+    await client.placeBet(
+      {
+        idempotencyKey: `${spec.round}-${index}-${n}`,
+        marketId: spec.marketId,
+        outcomeId: spec.outcomeIds[(index + n) % spec.outcomeIds.length]!,
+        currency: 'PTS',
+        stakeMinor: 1n,
+      },
+      { headers },
+    );
+    if (measured) {
+      ok += 1;
+      latenciesMs.push(performance.now() - scheduledAtMs);
+    }
+  } catch (error) {
+    if (measured) {
+      const code = Code[ConnectError.from(error).code] ?? 'unknown';
+      errors[code] = (errors[code] ?? 0) + 1;
     }
   }
 }
 
-await Promise.all(spec.tokens.map((_, i) => loop(i)));
+async function closedLoop(index: number): Promise<void> {
+  let n = 0;
+  while (performance.now() < endMs) {
+    n += 1;
+    await placeOne(index, n, performance.now());
+  }
+}
+
+async function pacedClient(index: number, ratePerSecond: number): Promise<void> {
+  const calls: Promise<void>[] = [];
+  // A random phase, then exponential gaps: clients do not fire in lockstep.
+  let next = startMs + Math.random() * (1000 / ratePerSecond);
+  let n = 0;
+  while (next < endMs) {
+    const waitMs = next - performance.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    n += 1;
+    calls.push(placeOne(index, n, next));
+    next += -Math.log(1 - Math.random()) * (1000 / ratePerSecond);
+  }
+  await Promise.all(calls);
+}
+
+if (spec.mode === 'paced') {
+  const rate = spec.ratePerClient ?? 1;
+  await Promise.all(spec.tokens.map((_, i) => pacedClient(i, rate)));
+} else {
+  await Promise.all(spec.tokens.map((_, i) => closedLoop(i)));
+}
 latenciesMs.sort((a, b) => a - b);
 const pick = (q: number) =>
   latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))] ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ ok, errors, seconds: spec.durationMs / 1000, p50Ms: pick(0.5), p99Ms: pick(0.99) })}\n`,
+  `${JSON.stringify({ ok, offered, errors, seconds: spec.durationMs / 1000, p50Ms: pick(0.5), p99Ms: pick(0.99) })}\n`,
 );

@@ -68,7 +68,7 @@ export function createMarketHandler(deps: ConsumerDeps) {
       logger.warn({ marketId }, 'market event for a market the pool does not know; skipped');
       return false;
     }
-    return store.sql.transaction(async (tx) => {
+    const applied = await store.sql.transaction(async (tx) => {
       const changed = await store.applyMarketState(
         tx,
         {
@@ -86,6 +86,8 @@ export function createMarketHandler(deps: ConsumerDeps) {
       }
       return changed?.applied === true;
     });
+    markets.forget(marketId);
+    return applied;
   }
 
   async function voidAll(
@@ -104,6 +106,7 @@ export function createMarketHandler(deps: ConsumerDeps) {
       const market = (await store.getMarket(marketId, tx))!;
       return (await store.voidMarketBets(tx, market, reason, clock.now())).length;
     });
+    markets.forget(marketId);
     if (voided > 0) {
       deps.onCommitted?.();
       await odds.refresh(marketId);
@@ -143,6 +146,7 @@ export function createMarketHandler(deps: ConsumerDeps) {
             clock.now(),
           ),
         );
+        markets.forget(event.marketId);
         return;
       }
       case MarketOpenedSchema.typeName: {

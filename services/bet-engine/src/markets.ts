@@ -17,6 +17,14 @@ export interface MarketsDeps {
   readonly source?: MarketSource;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * How long {@link Markets.getForPlacement} serves a market from memory after reading it, in ms;
+   * default 1000 (0 disables); only OPEN markets are kept. A stale record can only
+   * let a PlaceBet reach its batch or turn it away early: the batch re-reads the market under its
+   * row lock and re-checks every rule there, and this process forgets a market whenever it changes
+   * its state ({@link Markets.forget}). Saves an SQL transaction per request under load.
+   */
+  readonly cacheMs?: number;
 }
 
 /** Creates the market access. */
@@ -24,21 +32,58 @@ export function createMarkets(deps: MarketsDeps) {
   const { store, ledger, clock } = deps;
   /** Markets whose escrow is known to exist (saves a read per batch). */
   const escrows = new Set<string>();
+  const cacheMs = deps.cacheMs ?? 1000;
+  /** Recently read markets with the instant they were read. */
+  const recent = new Map<string, { readonly market: MarketRecord; readonly readAtMs: number }>();
   /** Concurrent look-ups of markets share one query (see read-coalescer.ts). */
   const projected = createCoalescingReader(
     (marketIds: readonly string[]) => store.getMarkets(marketIds),
     (marketId: string) => marketId,
   );
 
+  const remember = (market: MarketRecord, nowMs: number): void => {
+    if (cacheMs <= 0) return;
+    // Bounded: expired entries go when the map grows (markets open at once are few).
+    if (recent.size >= 10_000) {
+      for (const [id, entry] of recent) if (nowMs - entry.readAtMs >= cacheMs) recent.delete(id);
+      if (recent.size >= 10_000) recent.clear();
+    }
+    recent.set(market.marketId, { market, readAtMs: nowMs });
+  };
+
+  /** The projected market, fetched from the pool and stored on a miss; undefined if unknown. */
+  async function get(marketId: string): Promise<MarketRecord | undefined> {
+    const known = await projected.load(marketId);
+    if (known !== undefined || deps.source === undefined) return known;
+    const fetched = await deps.source.fetch(marketId);
+    if (fetched === undefined) return undefined;
+    await store.sql.transaction((tx) => store.upsertMarketDefinition(tx, fetched, clock.now()));
+    recent.delete(marketId);
+    return store.getMarket(marketId);
+  }
+
   return {
-    /** The projected market, fetched from the pool and stored on a miss; undefined if unknown. */
-    async get(marketId: string): Promise<MarketRecord | undefined> {
-      const known = await projected.load(marketId);
-      if (known !== undefined || deps.source === undefined) return known;
-      const fetched = await deps.source.fetch(marketId);
-      if (fetched === undefined) return undefined;
-      await store.sql.transaction((tx) => store.upsertMarketDefinition(tx, fetched, clock.now()));
-      return store.getMarket(marketId);
+    /** See {@link get}. */
+    get,
+
+    /**
+     * For PlaceBet's early checks only: {@link get}, served from memory for up to `cacheMs` after
+     * a read. Whatever it lets through is re-checked by the batch under the market's row lock.
+     */
+    async getForPlacement(marketId: string): Promise<MarketRecord | undefined> {
+      const nowMs = clock.now();
+      const hit = recent.get(marketId);
+      if (hit !== undefined && nowMs - hit.readAtMs < cacheMs) return hit.market;
+      const market = await get(marketId);
+      // Only open markets: a state change away from OPEN is re-checked by the batch, but a market
+      // that opens must be seen at once (another replica may have applied the event).
+      if (market?.state === 'OPEN') remember(market, nowMs);
+      return market;
+    },
+
+    /** Drops the remembered record of a market this process just changed. */
+    forget(marketId: string): void {
+      recent.delete(marketId);
     },
 
     /**
@@ -51,6 +96,7 @@ export function createMarkets(deps: MarketsDeps) {
         const fetched = await deps.source.fetch(marketId);
         if (fetched === undefined) return undefined;
         await store.sql.transaction((tx) => store.upsertMarketDefinition(tx, fetched, clock.now()));
+        recent.delete(marketId);
         return await store.getMarket(marketId);
       } catch (error) {
         deps.logger.warn({ err: error, marketId }, 'refreshing the market from the pool failed');

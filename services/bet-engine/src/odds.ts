@@ -10,7 +10,7 @@
 import type { Cache } from '@streambet/platform/cache/types';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import { oddsSnapshot, type OddsSnapshot } from './domain/odds.js';
+import { oddsSnapshot, type MarketTotals, type OddsSnapshot } from './domain/odds.js';
 import type { BetEngineStore } from './store.js';
 
 /** Arms one-shot timers; injectable so tests drive conflation with a manual clock. */
@@ -114,6 +114,12 @@ export function createOddsService(deps: OddsServiceDeps) {
   async function refresh(marketId: string): Promise<OddsSnapshot | undefined> {
     const totals = await store.marketTotals(marketId);
     if (totals === undefined) return undefined;
+    return accept(totals);
+  }
+
+  /** Writes the snapshot of totals just read in a transaction to the cache (unless newer is there). */
+  async function accept(totals: MarketTotals): Promise<OddsSnapshot> {
+    const { marketId } = totals;
     const snapshot = oddsSnapshot(totals, clock.now());
     try {
       await cache.setIfNewer(
@@ -147,6 +153,26 @@ export function createOddsService(deps: OddsServiceDeps) {
 
   return {
     refresh,
+    accept,
+
+    /**
+     * Claims the market's publication slot for an OddsChanged written by the caller's own
+     * transaction: true when nothing is pending and the last publication is at least the interval
+     * old (recorded as published now); false means call {@link changed} after the commit instead.
+     */
+    claimPublication(marketId: string): boolean {
+      if (armed.has(marketId)) return false;
+      const last = lastPublishedAtMs.get(marketId);
+      const nowMs = clock.now();
+      if (last !== undefined && nowMs - last < minIntervalMs) return false;
+      lastPublishedAtMs.set(marketId, nowMs);
+      return true;
+    },
+
+    /** Counts OddsChanged events the caller's transactions committed after claiming. */
+    countPublished(count: number): void {
+      published += count;
+    },
 
     /** The cached snapshot, or undefined on a miss (or when the cache cannot be read). */
     async cached(marketId: string): Promise<OddsSnapshot | undefined> {

@@ -30,7 +30,13 @@ import type { EligibilityPort, LedgerPort } from './downstreams.js';
 import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { BetRecord } from './proto-codec.js';
-import type { BetEngineStore, HoldOutcome, IntentRequest, MarketRecord } from './store.js';
+import type {
+  BetEngineStore,
+  FinalizeResult,
+  HoldOutcome,
+  IntentRequest,
+  MarketRecord,
+} from './store.js';
 
 /** What one placement came to. */
 export type PlaceResult =
@@ -146,16 +152,23 @@ export function createPlacementEngine(deps: PlacementDeps) {
     });
   }
 
+  /**
+   * After a finalize commit: caches each changed market's odds from the totals that transaction
+   * read (no extra SQL), and publishes OddsChanged for those whose event did not go with it.
+   */
   async function indicativeOdds(
-    marketIds: ReadonlySet<string>,
+    finalized: Pick<FinalizeResult, 'changedMarkets' | 'totals' | 'oddsPublished'>,
   ): Promise<Map<string, Map<string, string>>> {
     const byMarket = new Map<string, Map<string, string>>();
-    for (const marketId of marketIds) {
-      const snapshot = await odds.refresh(marketId);
+    odds.countPublished(finalized.oddsPublished.size);
+    for (const marketId of finalized.changedMarkets) {
+      const totals = finalized.totals.get(marketId);
+      const snapshot =
+        totals === undefined ? await odds.refresh(marketId) : await odds.accept(totals);
       if (snapshot !== undefined) {
         byMarket.set(marketId, new Map(snapshot.outcomes.map((o) => [o.outcomeId, o.decimalOdds])));
       }
-      odds.changed(marketId);
+      if (!finalized.oddsPublished.has(marketId)) odds.changed(marketId);
     }
     return byMarket;
   }
@@ -229,9 +242,15 @@ export function createPlacementEngine(deps: PlacementDeps) {
       const finalized =
         holds === undefined
           ? undefined
-          : await store.finalizeHolds(holds, clock.now(), { withdrawNoFunds: true });
+          : await store.finalizeHolds(holds, clock.now(), {
+              withdrawNoFunds: true,
+              publishOddsNow: (marketId) => odds.claimPublication(marketId),
+            });
       mark('finalizeMs');
-      const oddsByMarket = await indicativeOdds(finalized?.changedMarkets ?? new Set());
+      const oddsByMarket =
+        finalized === undefined
+          ? new Map<string, Map<string, string>>()
+          : await indicativeOdds(finalized);
       mark('oddsMs');
       const refused = pendingBets.filter(
         (bet) => finalized !== undefined && !finalized.bets.has(bet.betId),
@@ -317,12 +336,15 @@ export function createPlacementEngine(deps: PlacementDeps) {
           cause: error,
         });
       }
-      const finalized = await store.finalizeHolds(holds, clock.now(), { withdrawNoFunds: false });
+      const finalized = await store.finalizeHolds(holds, clock.now(), {
+        withdrawNoFunds: false,
+        publishOddsNow: (marketId) => odds.claimPublication(marketId),
+      });
       for (const bet of finalized.bets.values()) {
         if (bet.status === 'VOIDED' && bet.voidReason === 'HOLD_FAILED') voided += 1;
         else if (bet.status !== 'PENDING') accepted += 1;
       }
-      await indicativeOdds(finalized.changedMarkets);
+      await indicativeOdds(finalized);
       for (const id of finalized.lateVoidMarkets) {
         if (id !== marketId) scheduleLateVoids(new Set([id]));
       }
@@ -365,7 +387,13 @@ export function createPlacementEngine(deps: PlacementDeps) {
       complete,
       clock.now(),
     );
-    if (releasedIds.length > 0) await indicativeOdds(new Set([marketId]));
+    if (releasedIds.length > 0) {
+      await indicativeOdds({
+        changedMarkets: new Set([marketId]),
+        totals: new Map(),
+        oddsPublished: new Set(),
+      });
+    }
     return market;
   }
 
@@ -393,6 +421,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
       await store.sql.transaction((tx) =>
         store.fixLockInstant(tx, marketId, lockEffectiveAtMs, clock.now()),
       );
+      markets.forget(marketId);
       const after = await exclusive(() => completeLateVoid(marketId));
       return {
         lockEffectiveAtMs: after.lockEffectiveAtMs ?? lockEffectiveAtMs,

@@ -175,8 +175,14 @@ export function createBetEngineServiceImpl(
         stakeMinor: request.stakeMinor,
       };
 
-      const prior = await betsByKey.load({ userId: caller.userId, idempotencyKey: key });
-      if (prior !== undefined) {
+      /**
+       * The answer for a repeat of an earlier placement with this key (that bet, or ALREADY_EXISTS
+       * for other content), or undefined for a new key. Asked only before turning a request away:
+       * a new bet's key is resolved by its batch (insertIntents), so the hot path reads nothing.
+       */
+      const repeatOf = async () => {
+        const prior = await betsByKey.load({ userId: caller.userId, idempotencyKey: key });
+        if (prior === undefined) return undefined;
         if (!samePlacement(prior, placementRequest)) {
           throw new ConnectError(
             'idempotency_key was already used for another bet; use a new key for a new bet',
@@ -185,10 +191,12 @@ export function createBetEngineServiceImpl(
         }
         const market = await requireMarket(markets, prior.marketId);
         return { bet: betToProto(prior, marketFacts(market)), indicativeDecimalOdds: '' };
-      }
+      };
 
-      const market = await markets.get(request.marketId);
+      const market = await markets.getForPlacement(request.marketId);
       if (market === undefined || market.state === 'DRAFT') {
+        const repeat = await repeatOf();
+        if (repeat !== undefined) return repeat;
         throw new ConnectError(`market ${request.marketId} does not exist`, Code.NotFound);
       }
       if (market.kind === 'EXCHANGE') {
@@ -201,7 +209,11 @@ export function createBetEngineServiceImpl(
         throw invalid('decimal_odds', 'must be empty for a POOL market (odds are known at lock)');
       }
       const early = checkPlacement(market, placementRequest, clock.now(), undefined);
-      if (early !== undefined) throw rejectionError(early);
+      if (early !== undefined) {
+        const repeat = await repeatOf();
+        if (repeat !== undefined) return repeat;
+        throw rejectionError(early);
+      }
 
       const result = await placement.place(
         {
@@ -212,8 +224,12 @@ export function createBetEngineServiceImpl(
         market,
       );
       switch (result.kind) {
-        case 'rejected':
+        case 'rejected': {
+          // E.g. the user became ineligible since: a repeat still gets its first answer.
+          const repeat = await repeatOf();
+          if (repeat !== undefined) return repeat;
           throw rejectionError(result.rejection);
+        }
         case 'conflict':
           throw new ConnectError(
             'idempotency_key was already used for another bet; use a new key for a new bet',

@@ -104,6 +104,10 @@ export interface FinalizeResult {
   readonly changedMarkets: ReadonlySet<string>;
   /** Markets where a bet placed after the fixed lock instant was accepted: run the late void. */
   readonly lateVoidMarkets: ReadonlySet<string>;
+  /** Totals of each changed market as this transaction left them (the odds cache's input). */
+  readonly totals: ReadonlyMap<string, MarketTotals>;
+  /** Changed markets whose OddsChanged went into the outbox with this transaction. */
+  readonly oddsPublished: ReadonlySet<string>;
 }
 
 /** A page request of ListMyBets. */
@@ -717,7 +721,14 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
     async finalizeHolds(
       outcomes: readonly HoldOutcome[],
       nowMs: number,
-      options: { readonly withdrawNoFunds: boolean },
+      options: {
+        readonly withdrawNoFunds: boolean;
+        /**
+         * Asked once per changed market: true appends its OddsChanged to this same transaction
+         * (the odds conflation allows a publication now), saving a transaction of its own.
+         */
+        readonly publishOddsNow?: (marketId: string) => boolean;
+      },
     ): Promise<FinalizeResult> {
       const ids = outcomes.map((o) => o.betId);
       const held = outcomes.filter((o) => o.result === 'held').map((o) => o.betId);
@@ -824,8 +835,27 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
             [[...lateVoid]],
           );
         }
+        const totals = new Map<string, MarketTotals>();
+        const oddsPublished = new Set<string>();
+        for (const marketId of changed) {
+          const current = await store.marketTotals(marketId, tx);
+          if (current === undefined) continue;
+          totals.set(marketId, current);
+          const market = markets.get(marketId);
+          if (market === undefined || options.publishOddsNow?.(marketId) !== true) continue;
+          const odds = oddsSnapshot(current, nowMs);
+          await appendEvents(tx, nowMs, [
+            {
+              topic: oddsTopic,
+              key: marketId,
+              actorUserId: '',
+              encode: (meta) => encodeOddsChanged(odds, market.channelId, meta),
+            },
+          ]);
+          oddsPublished.add(marketId);
+        }
         const bets = await store.getBets(ids, tx);
-        return { bets, changedMarkets: changed, lateVoidMarkets: lateVoid };
+        return { bets, changedMarkets: changed, lateVoidMarkets: lateVoid, totals, oddsPublished };
       });
       if (result.changedMarkets.size > 0) deps.onCommitted?.();
       return result;
@@ -1075,34 +1105,42 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
 
     /** The market's totals as stored (the source of truth of its odds), or undefined. */
     async marketTotals(marketId: string, db: SqlExecutor = sql): Promise<MarketTotals | undefined> {
-      const market = await db.query(
-        `SELECT market_id, kind, currency, commission_bps, bettor_count, odds_version FROM be_markets
-         WHERE market_id = $1`,
-        [marketId],
-      );
-      const row = market.rows[0];
-      if (row === undefined) return undefined;
-      const outcomes = await db.query<{
-        outcome_id: string;
-        staked_minor: bigint;
-        bet_count: bigint;
+      // One statement: outside a transaction it is one autocommit, and it runs after every batch.
+      const result = await db.query<{
+        kind: string;
+        currency: string;
+        commission_bps: number;
+        bettor_count: bigint;
+        odds_version: bigint;
+        outcomes: Array<[string, string, string]>;
       }>(
-        `SELECT outcome_id, staked_minor, bet_count FROM be_outcome_totals WHERE market_id = $1
-         ORDER BY position`,
+        `SELECT m.kind, m.currency, m.commission_bps, m.bettor_count, m.odds_version,
+           coalesce((SELECT json_agg(json_build_array(o.outcome_id, o.staked_minor::text, o.bet_count::text)
+                       ORDER BY o.position)
+                     FROM be_outcome_totals o WHERE o.market_id = m.market_id), '[]'::json) AS outcomes
+         FROM be_markets m WHERE m.market_id = $1`,
         [marketId],
       );
+      const row = result.rows[0];
+      if (row === undefined) return undefined;
+      const outcomes: Array<[string, string, string]> =
+        typeof row.outcomes === 'string'
+          ? (JSON.parse(row.outcomes) as Array<[string, string, string]>)
+          : row.outcomes;
       return {
         marketId,
         kind: row.kind as MarketKind,
-        currency: row.currency as string,
+        currency: row.currency,
         commissionBps: Number(row.commission_bps),
-        bettorCount: BigInt(row.bettor_count as bigint),
-        version: BigInt(row.odds_version as bigint),
-        outcomes: outcomes.rows.map((o) => ({
-          outcomeId: o.outcome_id,
-          stakedMinor: BigInt(o.staked_minor),
-          betCount: BigInt(o.bet_count),
-        })),
+        bettorCount: BigInt(row.bettor_count),
+        version: BigInt(row.odds_version),
+        outcomes: (outcomes).map(
+          ([outcomeId, staked, count]) => ({
+            outcomeId,
+            stakedMinor: BigInt(staked),
+            betCount: BigInt(count),
+          }),
+        ),
       };
     },
 

@@ -149,6 +149,27 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     expect(theirs.bet?.betId).not.toBe(first.bet?.betId);
   });
 
+  it('answers a repeat with its first result even once the bet could no longer be placed', async () => {
+    const closing = await h.addMarket({ bettingWindowMs: 1_000 });
+    const on = { marketId: closing.marketId, outcomeId: closing.outcomeIds[0]!, stakeMinor: 100n };
+    const user = await h.addUser(1_000n);
+    const key = newKey();
+    const first = await place(user, on, key);
+    // The user cools off: a new bet is refused, the repeat still returns the first bet.
+    await h.identity.setCoolOff(h.userSql, user, h.clock.now() + 3_600_000);
+    expect((await rejection(place(user, on))).reason).toBe(BetRejectionReason.COOL_OFF);
+    expect((await place(user, on, key)).bet?.betId).toBe(first.bet?.betId);
+    // Betting closes: same, and other content under the key is still ALREADY_EXISTS.
+    h.clock.advance(1_000);
+    expect((await rejection(place(user, on))).reason).toBe(BetRejectionReason.BETTING_CLOSED);
+    const repeat = await place(user, on, key);
+    expect([repeat.bet?.betId, repeat.bet?.stakeMinor]).toEqual([first.bet?.betId, 100n]);
+    expect((await failure(place(user, { ...on, stakeMinor: 101n }, key))).code).toBe(
+      Code.AlreadyExists,
+    );
+    expect(await h.available(`wallet:${user}:PTS`)).toBe(900n);
+  });
+
   it('rejects every invalid placement with its reason and changes nothing', async () => {
     const user = await h.addUser(1_000n);
     const before = await betCount(h);

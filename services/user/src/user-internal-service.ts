@@ -194,12 +194,11 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
     const nowMs = clock.now();
     const ids = [...new Set(requests.map((r) => r.userId).filter(isUlid))];
     const since = nowMs - periodMs.monthly;
-    const [users, limits, deposits, losses] = await Promise.all([
-      store.getUsers(db, ids),
-      store.getLimitsOf(db, ids),
-      store.amountsSince(db, 'deposits', ids, since),
-      store.amountsSince(db, 'losses', ids, since),
-    ]);
+    // One after another: `db` may be a transaction, whose connection runs one query at a time.
+    const users = await store.getUsers(db, ids);
+    const limits = await store.getLimitsOf(db, ids);
+    const deposits = await store.amountsSince(db, 'deposits', ids, since);
+    const losses = await store.amountsSince(db, 'losses', ids, since);
     const bettors = [
       ...new Set(
         requests
@@ -307,7 +306,11 @@ export function createUserInternalService(
       });
       if (violations.length > 0)
         throw new ValidationError('bad eligibility request', violations.slice(0, 20));
-      const verdicts = await checker.check(requests);
+      // The reads share one transaction: one consistent snapshot, and one commit per batch of
+      // bets instead of one per read (the bet engine calls this once per group commit).
+      const verdicts = await sql.transaction((tx) => checker.check(requests, tx), {
+        isolation: 'repeatable read',
+      });
       return {
         results: verdicts.map((verdict, index) => ({
           userId: verdict.userId,
