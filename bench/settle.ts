@@ -12,7 +12,9 @@
  * database, in-process transport). Setup (wallets, funding, one hold per bet) is not timed.
  *
  * Results: (a) end to end, (b) the settlement's own work without the time spent inside the ledger
- * (what settlement controls; the ledger needs a bulk hold operation for the rest, see the report).
+ * (what settlement controls). stderr splits the time: hold resolution (ResolveMarketHolds pages of
+ * 10,000 holds, set-based in the ledger), payouts (SubmitTransfers batches of 1000), the ledger
+ * reads (escrow checks) and the settlement's own time.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_SETTLE_BETS;
  * BENCH_SETTLE_USERS (default bets / 10).
@@ -336,8 +338,11 @@ async function main(): Promise<void> {
       await handler(MarketResolvedSchema.typeName, payload, tx);
     });
 
-    let ledgerMs = 0;
-    let ledgerCalls = 0;
+    let holdsMs = 0;
+    let holdPages = 0;
+    let payoutsMs = 0;
+    let payoutCalls = 0;
+    let otherLedgerMs = 0;
     const realLedger = ledgerFromClient(
       createClient(
         LedgerInternalService,
@@ -349,17 +354,32 @@ async function main(): Promise<void> {
         ),
       ),
     );
-    const timedLedger: SettlementLedger = {
-      ...realLedger,
-      async submit(commands, context) {
+    const timed =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>, add: (ms: number) => void) =>
+      async (...args: A): Promise<R> => {
         const startedAt = performance.now();
         try {
-          return await realLedger.submit(commands, context);
+          return await fn(...args);
         } finally {
-          ledgerMs += performance.now() - startedAt;
-          ledgerCalls += 1;
+          add(performance.now() - startedAt);
         }
-      },
+      };
+    const timedLedger: SettlementLedger = {
+      resolveMarketHolds: timed(realLedger.resolveMarketHolds, (ms) => {
+        holdsMs += ms;
+        holdPages += 1;
+      }),
+      submit: timed(realLedger.submit, (ms) => {
+        payoutsMs += ms;
+        payoutCalls += 1;
+      }),
+      balances: timed(realLedger.balances, (ms) => (otherLedgerMs += ms)),
+      available: timed(realLedger.available, (ms) => (otherLedgerMs += ms)),
+      existing: timed(realLedger.existing, (ms) => (otherLedgerMs += ms)),
+      ensureStreamerRevenueAccount: timed(
+        realLedger.ensureStreamerRevenueAccount,
+        (ms) => (otherLedgerMs += ms),
+      ),
     };
     const bets: BetSource = betSourceFromClient(
       createClient(BetEngineInternalService, fakeBetEngine()),
@@ -382,9 +402,13 @@ async function main(): Promise<void> {
     const e = escrow[0]!.balance;
     if (e.creditsPosted !== e.debitsPosted || e.creditsPending !== 0n)
       throw new Error('escrow is not zero after settlement');
+    const ledgerMs = holdsMs + payoutsMs + otherLedgerMs;
     process.stderr.write(
-      `settled ${BETS} bets / ${record.figures.payoutCount} users in ${Math.round(settleMs)} ms ` +
-        `(ledger ${Math.round(ledgerMs)} ms in ${ledgerCalls} calls; settlement's own ${Math.round(settleMs - ledgerMs)} ms)\n`,
+      `settled ${BETS} bets / ${record.figures.payoutCount} users in ${Math.round(settleMs)} ms: ` +
+        `hold resolution ${Math.round(holdsMs)} ms in ${holdPages} ResolveMarketHolds pages, ` +
+        `payouts ${Math.round(payoutsMs)} ms in ${payoutCalls} SubmitTransfers calls, ` +
+        `other ledger reads ${Math.round(otherLedgerMs)} ms; ` +
+        `settlement's own ${Math.round(settleMs - ledgerMs)} ms\n`,
     );
 
     process.stderr.write(

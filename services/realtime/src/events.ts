@@ -39,6 +39,7 @@ import {
   HoldPlacedSchema,
   HoldPostedSchema,
   HoldVoidedSchema,
+  MarketHoldsResolvedSchema,
   TransferCommittedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import {
@@ -143,11 +144,39 @@ const routes = new Map<string, Route<DescMessage>>([
 ]);
 
 /**
+ * A bulk-settlement page (MarketHoldsResolved, up to thousands of accounts): one push per owner of
+ * a user-facing account, to that owner's room, carrying the page's summary and only that owner's
+ * accounts (their new balances) — never the other bettors' wallets.
+ */
+function marketHoldsPushes(payload: Uint8Array): RoomPush[] {
+  const message = fromBinary(MarketHoldsResolvedSchema, payload);
+  const byOwner = new Map<string, Account[]>();
+  for (const account of message.accounts) {
+    const [owner] = accountOwners(account);
+    if (owner === undefined || owner === '') continue;
+    const list = byOwner.get(owner);
+    if (list === undefined) byOwner.set(owner, [account]);
+    else list.push(account);
+  }
+  const pushes: RoomPush[] = [];
+  for (const [owner, accounts] of byOwner) {
+    message.accounts = accounts;
+    pushes.push({
+      room: roomName('user', owner),
+      event: MarketHoldsResolvedSchema.typeName,
+      payload: toJson(MarketHoldsResolvedSchema, message),
+    });
+  }
+  return pushes;
+}
+
+/**
  * The pushes of one bus event; empty for event types that are not pushed (e.g. SettlementStarted)
  * or that address nobody. Throws when the payload does not decode (the bus retries, then
  * dead-letters it).
  */
 export function pushesOf(event: Pick<EventEnvelope, 'type' | 'payload'>): RoomPush[] {
+  if (event.type === MarketHoldsResolvedSchema.typeName) return marketHoldsPushes(event.payload);
   const r = routes.get(event.type);
   if (r === undefined) return [];
   const message = fromBinary(r.schema, event.payload);

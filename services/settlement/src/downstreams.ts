@@ -13,6 +13,7 @@ import {
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   CreateAccountResultCode,
+  HoldAction,
   TransferCommandSchema,
   TransferResultCode,
   type LedgerInternalService,
@@ -60,8 +61,47 @@ export interface LedgerOutcome {
   readonly detail: string;
 }
 
+/** The four running totals of a ledger account, minor units. */
+export interface LedgerBalance {
+  readonly debitsPending: bigint;
+  readonly debitsPosted: bigint;
+  readonly creditsPending: bigint;
+  readonly creditsPosted: bigint;
+}
+
+/** One page of {@link SettlementLedger.resolveMarketHolds}. */
+export interface MarketHoldsPage {
+  readonly marketId: string;
+  readonly action: 'POST_IN_FULL' | 'VOID';
+  readonly settlementId: string;
+  /** Resume after this hold id; '' for the first page. */
+  readonly afterHoldId: string;
+  /** 1–10000 holds in this call. */
+  readonly maxHolds: number;
+}
+
+/** What one page resolved (ResolveMarketHoldsResponse). */
+export interface MarketHoldsPageResult {
+  readonly resolvedCount: number;
+  readonly resolvedAmountMinor: bigint;
+  readonly expiredCount: number;
+  readonly alreadyResolvedCount: number;
+  readonly failedCount: number;
+  /** The first refusal (transfer id, result code name, detail), when failedCount > 0. */
+  readonly firstFailure: string;
+  /** Cursor of the next page; '' when this page was the last. */
+  readonly nextAfterHoldId: string;
+}
+
 /** The ledger operations a settlement needs. */
 export interface SettlementLedger {
+  /**
+   * Posts in full or voids one page of the market's open holds in the ledger (ResolveMarketHolds:
+   * one transaction, derived transfer ids, safe to retry from any earlier cursor).
+   */
+  resolveMarketHolds(page: MarketHoldsPage): Promise<MarketHoldsPageResult>;
+  /** The four totals of each existing account among `accountIds` (≤ 1000). */
+  balances(accountIds: readonly string[]): Promise<Map<string, LedgerBalance>>;
   /** Submits ≤ 1000 commands in order; one outcome per command. */
   submit(commands: readonly LedgerCommand[], context: LedgerContext): Promise<LedgerOutcome[]>;
   /** Creates the streamer's revenue account, and the rake and house accounts, if missing (idempotent). */
@@ -182,6 +222,43 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
           );
         }
       }
+    },
+    async resolveMarketHolds(page) {
+      const response = await client.resolveMarketHolds({
+        marketId: page.marketId,
+        action: page.action === 'VOID' ? HoldAction.VOID : HoldAction.POST_IN_FULL,
+        settlementId: page.settlementId,
+        code: TransferCode.BET_STAKE,
+        afterHoldId: page.afterHoldId,
+        maxHolds: page.maxHolds,
+      });
+      const first = response.failures[0];
+      return {
+        resolvedCount: response.resolvedCount,
+        resolvedAmountMinor: response.resolvedAmountMinor,
+        expiredCount: response.expiredCount,
+        alreadyResolvedCount: response.alreadyResolvedCount,
+        failedCount: response.failedCount,
+        firstFailure:
+          first === undefined
+            ? ''
+            : `${first.transferId}: ${TransferResultCode[first.code] ?? first.code}${first.detail ? `: ${first.detail}` : ''}`,
+        nextAfterHoldId: response.nextAfterHoldId,
+      };
+    },
+    async balances(accountIds) {
+      const response = await client.lookupAccounts({ accountIds: [...accountIds] });
+      return new Map(
+        response.accounts.map((account) => [
+          account.accountId,
+          {
+            debitsPending: account.balance?.debitsPendingMinor ?? 0n,
+            debitsPosted: account.balance?.debitsPostedMinor ?? 0n,
+            creditsPending: account.balance?.creditsPendingMinor ?? 0n,
+            creditsPosted: account.balance?.creditsPostedMinor ?? 0n,
+          },
+        ]),
+      );
     },
     async available(accountIds) {
       const response = await client.getAccountBalances({ accountIds: [...accountIds] });

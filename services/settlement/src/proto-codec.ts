@@ -58,7 +58,10 @@ export interface SettlementRecord {
   readonly streamerUserId: string;
   readonly status: SettlementStatus;
   readonly phase: SettlementPhase;
-  /** HOLDS: the last bet id whose hold is resolved ('' = none). */
+  /**
+   * HOLDS: the ledger's last hold id resolved (ResolveMarketHolds cursor); '=' once the escrow was
+   * checked against the bets and before the first page; '' before that check.
+   */
   readonly holdsCursor: string;
   /** PAYOUTS: the last user id paid ('' = none). */
   readonly payoutsCursor: string;

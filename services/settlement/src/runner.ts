@@ -1,16 +1,23 @@
 /**
  * Runs POOL settlements, resumably. A run goes through phases persisted in its row:
  * - HOLDS: pass 1 streams every bet from the bet engine into the parimutuel totals and decides
- *   payout or refund; pass 2 streams them again through the payout calculator and resolves each
- *   bet's hold (POST_IN_FULL into escrow, or VOID), ≤ 1000 ledger commands per call, saving the last
- *   bet id done after each call. A resumed pass 2 recomputes the bets before the cursor (cheap, no
- *   ledger call) so the per-user sums are whole. At its end the figures and every user's row are
- *   stored with the move to the next phase, in one transaction.
+ *   payout or refund, keeping the bets in compact columns (a market bigger than maxBetsInMemory is
+ *   streamed a second time); pass 2 runs them through the payout calculator in memory, with no
+ *   ledger call per bet. Then the ledger resolves the market's holds set-based: on a fresh start
+ *   the run first checks that the ledger agrees with the bets listed (the escrow's pending credits
+ *   — the market's open holds — equal the total staked, nothing posted yet; otherwise nothing moves
+ *   and the attempt fails and is retried with backoff), marks the check done in holds_cursor, then
+ *   asks ResolveMarketHolds for pages of up to holdPageSize holds (POST_IN_FULL into escrow, or
+ *   VOID for a refund), saving the ledger's hold-id cursor after each page. After the last page the
+ *   escrow must hold exactly the stakes posted (nothing pending) or, for a refund, nothing. The
+ *   figures and every user's row are then stored with the move to the next phase, in one
+ *   transaction.
  * - PAYOUTS: escrow → wallet per user with a payout (cursor = last user id), then commission to
  *   rake, the streamer share and the breakage to house. Escrow is then zero.
  * - FINISH: the final status with SettlementCompleted / MarketRefunded and every PayoutMade.
- * Every transfer id derives from the market, bet and user ids, so whatever a crash interrupted is
- * resubmitted with the same ids and the ledger answers ALREADY_EXISTS_SAME: nothing is paid twice.
+ * Every transfer id derives from the market, hold and user ids, so whatever a crash interrupted is
+ * resubmitted with the same ids and the ledger answers ALREADY_EXISTS_SAME, and a hold page re-asked
+ * after a crash only finds the holds still open: nothing is paid or resolved twice.
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import {
@@ -31,7 +38,6 @@ import {
   accounts,
   chunk,
   defaultHoldId,
-  holdCommand,
   linkAll,
   payoutCommand,
   planReversal,
@@ -41,7 +47,13 @@ import {
   type LedgerCommand,
   type SettlementBet,
 } from './domain/settlement.js';
-import type { BetSource, LedgerContext, SettlementLedger, TermsSource } from './downstreams.js';
+import type {
+  BetSource,
+  LedgerBalance,
+  LedgerContext,
+  SettlementLedger,
+  TermsSource,
+} from './downstreams.js';
 import type { SettlementRecord } from './proto-codec.js';
 import type { PlannedPayout, SettlementStore } from './store.js';
 
@@ -60,11 +72,14 @@ export interface RunnerDeps {
    * market is streamed from the bet engine twice. Default 2,000,000.
    */
   readonly maxBetsInMemory?: number;
-  /** Ledger commands per call, 1–1000; default 1000. */
+  /** Ledger commands per SubmitTransfers call (payouts), 1–1000; default 1000. */
   readonly batchSize?: number;
+  /** Holds per ResolveMarketHolds page, 1–10000; default 10000. */
+  readonly holdPageSize?: number;
   /**
-   * Called after each ledger batch is applied and its cursor saved (tests stop or crash a run
-   * here; the crash test's child reports progress). Throwing aborts the attempt like any failure.
+   * Called after each ledger batch (a hold page or a payout batch) is applied and its cursor saved
+   * (tests stop or crash a run here; the crash test's child reports progress). Throwing aborts the
+   * attempt like any failure.
    */
   readonly afterBatch?: (progress: {
     marketId: string;
@@ -88,12 +103,22 @@ export interface SettlementRunner {
 /** Stream batches of the first pass between two renewals of the lease. */
 const LEASE_RENEWAL_BATCHES = 20;
 
+/** Largest ResolveMarketHolds page (ledger.proto). */
+const MAX_HOLD_PAGE = 10_000;
+
+/**
+ * holds_cursor once the ledger was found to agree with the listed bets and before the first page:
+ * resume from the first hold without checking again ('=' is never part of a transfer id).
+ */
+const HOLDS_CHECKED = '=';
+
 /** Builds a runner. */
 export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
   const { store, ledger, logger } = deps;
   const leaseMs = deps.leaseMs ?? 60_000;
   const batchSize = Math.min(Math.max(deps.batchSize ?? LEDGER_BATCH_MAX, 1), LEDGER_BATCH_MAX);
   const maxBetsInMemory = deps.maxBetsInMemory ?? 2_000_000;
+  const holdPageSize = Math.min(Math.max(deps.holdPageSize ?? MAX_HOLD_PAGE, 1), MAX_HOLD_PAGE);
 
   async function submitAll(
     commands: readonly LedgerCommand[],
@@ -118,6 +143,83 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     const terms = await deps.terms.get(record.marketId);
     await store.saveTerms(record.marketId, terms);
     return (await store.get(record.marketId))!;
+  }
+
+  async function escrowBalance(marketId: string): Promise<LedgerBalance> {
+    const escrow = accounts.escrow(marketId);
+    const balance = (await ledger.balances([escrow])).get(escrow);
+    return (
+      balance ?? { debitsPending: 0n, debitsPosted: 0n, creditsPending: 0n, creditsPosted: 0n }
+    );
+  }
+
+  /**
+   * The HOLDS phase's ledger part: checks that the ledger agrees with the listed bets, then posts
+   * (or voids) every open hold of the market with ResolveMarketHolds pages, saving the cursor after
+   * each, and checks the escrow after the last page.
+   */
+  async function resolveHolds(
+    record: SettlementRecord,
+    action: 'POST_IN_FULL' | 'VOID',
+    listed: { totalStakedMinor: bigint; betCount: number },
+  ): Promise<void> {
+    const { marketId } = record;
+    let cursor = record.holdsCursor;
+    if (cursor === '') {
+      // Before anything moves: the market's open holds in the ledger (credited pending to its
+      // escrow) must be exactly the stakes of the bets listed. An orphan hold the bet engine has not
+      // reconciled yet, or a bet whose hold is missing, fails the attempt (retried with backoff).
+      const escrow = await escrowBalance(marketId);
+      const untouched =
+        escrow.creditsPosted === 0n && escrow.debitsPosted === 0n && escrow.debitsPending === 0n;
+      if (escrow.creditsPending !== listed.totalStakedMinor || !untouched) {
+        throw new IllegalStateError(
+          `the ledger disagrees with the bet engine on market ${marketId}: escrow holds ${escrow.creditsPending} pending (posted ${escrow.creditsPosted}), the ${listed.betCount} bets listed stake ${listed.totalStakedMinor}; nothing was moved, retrying once the bet engine has reconciled its holds`,
+        );
+      }
+      // Checked: a crash from here on resumes without checking again (some holds may be resolved).
+      cursor = HOLDS_CHECKED;
+      await store.saveHoldsCursor(marketId, cursor, leaseMs);
+    }
+    let batches = 0;
+    let expired = 0;
+    for (;;) {
+      const page = await ledger.resolveMarketHolds({
+        marketId,
+        action,
+        settlementId: record.settlementId,
+        afterHoldId: cursor === HOLDS_CHECKED ? '' : cursor,
+        maxHolds: holdPageSize,
+      });
+      if (page.failedCount > 0) {
+        throw new IllegalStateError(
+          `the ledger refused to resolve ${page.failedCount} hold(s) of market ${marketId}; first ${page.firstFailure}`,
+        );
+      }
+      expired += page.expiredCount;
+      if (page.nextAfterHoldId === '') break;
+      cursor = page.nextAfterHoldId;
+      await store.saveHoldsCursor(marketId, cursor, leaseMs);
+      batches += 1;
+      await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
+    }
+    const escrow = await escrowBalance(marketId);
+    const expected =
+      action === 'POST_IN_FULL'
+        ? { creditsPosted: listed.totalStakedMinor, what: 'posted in full' }
+        : { creditsPosted: 0n, what: 'voided' };
+    if (
+      escrow.creditsPending !== 0n ||
+      escrow.creditsPosted !== expected.creditsPosted ||
+      escrow.debitsPosted !== 0n ||
+      escrow.debitsPending !== 0n
+    ) {
+      throw new IllegalStateError(
+        `after its holds were ${expected.what}, the escrow of market ${marketId} holds ${escrow.creditsPending} pending and ${escrow.creditsPosted} posted, expected 0 and ${expected.creditsPosted}${expired > 0 ? ` (${expired} hold(s) had expired)` : ''}`,
+      );
+    }
+    batches += 1;
+    await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
   }
 
   async function runHolds(record: SettlementRecord): Promise<void> {
@@ -156,43 +258,20 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     }
     const decision = decidePoolSettlement(accumulator.totals(), terms);
     const calculator = createPoolPayoutCalculator(decision);
-    const action = decision.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL';
-    const context: LedgerContext = {
-      marketId,
-      settlementId: record.settlementId,
-      currency: record.currency,
-    };
-    let cursor = record.holdsCursor;
-    let pending: LedgerCommand[] = [];
-    let pendingLastBetId = '';
-    let batches = 0;
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      await submitAll(pending, context, 'hold');
-      cursor = pendingLastBetId;
-      pending = [];
-      await store.saveHoldsCursor(marketId, cursor, leaseMs);
-      batches += 1;
-      await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
-    };
-    const settleBatch = async (bets: readonly SettlementBet[]): Promise<void> => {
-      calculator.payouts(bets);
-      for (const bet of bets) {
-        if (bet.betId <= cursor) continue;
-        pending.push(holdCommand(marketId, bet, action));
-        pendingLastBetId = bet.betId;
-        if (pending.length >= batchSize) await flush();
-      }
-    };
+    // Pass 2: the payouts, in memory (no ledger call per bet).
     if (keep) {
       for (let start = 0; start < kept.length; start += LEDGER_BATCH_MAX) {
-        await settleBatch(kept.slice(start, start + LEDGER_BATCH_MAX));
+        calculator.payouts(kept.slice(start, start + LEDGER_BATCH_MAX));
       }
+      kept.clear();
     } else {
-      for await (const batch of deps.bets.list(marketId, '')) await settleBatch(batch.bets);
+      for await (const batch of deps.bets.list(marketId, '')) calculator.payouts(batch.bets);
     }
-    await flush();
     const result = calculator.finish();
+    await resolveHolds(record, result.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL', {
+      totalStakedMinor: result.figures.totalStakedMinor,
+      betCount: result.figures.betCount,
+    });
     const refund = result.kind === 'REFUND';
     const payouts: PlannedPayout[] = result.users.map((user) => ({
       userId: user.userId,

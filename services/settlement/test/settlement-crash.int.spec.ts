@@ -53,12 +53,16 @@ function runAndKill(args: string[]): Promise<string> {
 async function open(url: string, startMs?: number): Promise<Harness> {
   const sql = await openSqlUrl(url, { applicationName: 'settlement-crash-test' });
   const clock = startMs === undefined ? manualClock() : manualClock(startMs);
-  return createHarnessOn({ sql, dispose: () => sql.close() }, { batchSize: 10 }, clock);
+  return createHarnessOn(
+    { sql, dispose: () => sql.close() },
+    { batchSize: 10, holdPageSize: 10 },
+    clock,
+  );
 }
 
 for (const target of sqlTargets()) {
   describe(`settlement crash on ${target.name === 'pglite' ? 'PGlite on disk' : 'PostgreSQL'}`, () => {
-    // Ledger calls: 6 for the holds (57 bets by 10), 1 for the payouts (the paying users), 1 for
+    // Ledger calls: 6 hold pages (57 holds by 10), 1 for the payouts (the paying users), 1 for
     // commission/share/breakage. Each PGlite round costs three engine starts: one case there.
     const cases =
       target.name === 'pglite'
@@ -116,8 +120,9 @@ for (const target of sqlTargets()) {
             expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
             expect(await h.balance(`rake:${CUR}`)).toBe(expected.figures.rakeMinor);
             const transfers = await h.sql.query<{ n: bigint }>(
-              `SELECT count(*)::bigint AS n FROM ledger_transfers WHERE id LIKE $1`,
-              [`settle:${market.marketId}:%`],
+              `SELECT count(*)::bigint AS n FROM ledger_transfers
+               WHERE id LIKE $1 OR (market_id = $2 AND kind IN (3, 4))`,
+              [`settle:${market.marketId}:%`, market.marketId],
             );
             const paying = expected.users.filter((u) => u.payoutMinor > 0n).length;
             const system = expected.ledger.escrowTransfers.filter(

@@ -1,9 +1,8 @@
-/** The pure rules of a settlement run: derived ids, hold commands, the reversal plan, backoff. */
+/** The pure rules of a settlement run: derived ids, system commands, the reversal plan, backoff. */
 import { describe, expect, it } from 'vitest';
 import { settlePool } from '@streambet/parimutuel/settlement';
 import {
   chunk,
-  holdCommand,
   linkAll,
   planReversal,
   retryDelayMs,
@@ -14,24 +13,10 @@ import {
 const M = '01JMARKET00000000000000000';
 
 describe('settlement domain', () => {
-  it('derives every transfer id from the market, bet and user ids only', () => {
-    expect(transferIds.post(M, 'B1')).toBe(`settle:${M}:post:B1`);
+  it('derives every transfer id from the market and user ids only', () => {
     expect(transferIds.payout(M, 'U1')).toBe(`settle:${M}:payout:U1`);
-    const bet = {
-      betId: 'B1',
-      userId: 'U1',
-      outcomeId: 'o',
-      stakeMinor: 5n,
-      holdTransferId: 'bet:B1:stake',
-    };
-    expect(holdCommand(M, bet, 'POST_IN_FULL')).toMatchObject({
-      kind: 'POST_PENDING',
-      amountMinor: 5n,
-      pendingId: 'bet:B1:stake',
-      code: 'BET_STAKE',
-    });
-    expect(holdCommand(M, bet, 'VOID')).toMatchObject({ kind: 'VOID_PENDING', amountMinor: 0n });
-    expect(holdCommand(M, bet, 'VOID')).toEqual(holdCommand(M, bet, 'VOID'));
+    expect(transferIds.refund(M, 'U1')).toBe(`settle:${M}:refund:U1`);
+    expect(transferIds.commission(M)).toBe(`settle:${M}:rake`);
   });
 
   it('sends commission to rake, the share to the streamer and breakage to house, skipping zeros', () => {

@@ -18,9 +18,12 @@ import {
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
+import { TransferCode, TransferKind } from '@streambet/user/domain/ledger/index';
 import {
   CUR,
+  command,
   createHarness,
+  submitOk,
   ulid,
   type Harness,
   type TestBet,
@@ -56,10 +59,12 @@ function exampleBets(market: TestMarket): TestBet[] {
   ];
 }
 
+/** The settlement's transfers of a market: its own (settle:…) and the holds it resolved. */
 async function settleTransferCount(h: Harness, marketId: string): Promise<number> {
   const result = await h.sql.query<{ n: bigint }>(
-    `SELECT count(*)::bigint AS n FROM ledger_transfers WHERE id LIKE $1`,
-    [`settle:${marketId}:%`],
+    `SELECT count(*)::bigint AS n FROM ledger_transfers
+     WHERE id LIKE $1 OR (market_id = $2 AND kind IN (3, 4))`,
+    [`settle:${marketId}:%`, marketId],
   );
   return Number(result.rows[0]!.n);
 }
@@ -247,13 +252,16 @@ for (const target of sqlTargets()) {
       await h.placeBets(market, bets);
       await h.resolve(market, win);
       const stopping = h.runnerWith({
-        batchSize: 4,
+        holdPageSize: 4,
         afterBatch: ({ phase, batches }) => {
           if (phase === 'HOLDS' && batches === 3) throw new Error('stopped after 3 batches');
         },
       });
       const stopped = await stopping.runOnce(market.marketId);
-      expect(stopped).toMatchObject({ status: 'FAILED', holdsCursor: bets[11]!.betId });
+      expect(stopped).toMatchObject({
+        status: 'FAILED',
+        holdsCursor: `bet:${bets[11]!.betId}:stake`,
+      });
       expect(stopped?.lastError).toContain('stopped after 3 batches');
       expect(await settleTransferCount(h, market.marketId)).toBe(12);
       // The payouts phase stopped too, after one batch of users.
@@ -285,6 +293,74 @@ for (const target of sqlTargets()) {
       const system = expected.ledger.escrowTransfers.filter((t) => t.code !== 'PAYOUT').length;
       expect(await settleTransferCount(h, market.marketId)).toBe(23 + payingUsers + system);
       await h.expectBalanced();
+    });
+
+    it('moves nothing while the ledger disagrees with the bets listed, then settles once reconciled', async () => {
+      const market = await h.createMarket(11);
+      const bets = exampleBets(market);
+      await h.placeBets(market, bets);
+      // An orphan hold on the market: the ledger has it, the bet engine does not list it (yet).
+      const orphanBet = ulid(1099);
+      await submitOk(h.ledger, [
+        command({
+          transferId: `bet:${orphanBet}:stake`,
+          kind: TransferKind.PENDING,
+          debitAccountId: wallet(C),
+          creditAccountId: `market:${market.marketId}:escrow`,
+          amountMinor: 77n,
+          code: TransferCode.BET_STAKE,
+          marketId: market.marketId,
+          betId: orphanBet,
+        }),
+      ]);
+      await h.resolve(market, market.outcomeIds[0]!);
+      const before = await settleTransferCount(h, market.marketId);
+      const refused = await h.runner.runOnce(market.marketId);
+      expect(refused).toMatchObject({ status: 'FAILED', phase: 'HOLDS', holdsCursor: '' });
+      expect(refused?.lastError).toContain('the ledger disagrees with the bet engine');
+      expect(refused?.lastError).toContain('2011 pending');
+      expect(refused!.dueAtMs).toBeGreaterThan(h.clock.now());
+      expect(await settleTransferCount(h, market.marketId)).toBe(before);
+      expect(await h.available(wallet(C))).toBe(FUND - 500n - 77n);
+      // A bet listed whose hold is missing disagrees too.
+      h.engine.bets.set(market.marketId, [
+        ...bets,
+        { betId: orphanBet, userId: C, outcomeId: market.outcomeIds[1]!, stakeMinor: 77n },
+        { betId: ulid(1098), userId: D, outcomeId: market.outcomeIds[1]!, stakeMinor: 5n },
+      ]);
+      const missing = await h.runner.runOnce(market.marketId, { force: true });
+      expect(missing?.lastError).toContain('bets listed stake 2016');
+      expect(await settleTransferCount(h, market.marketId)).toBe(before);
+      // Reconciled: the bet engine lists the orphan's bet; the run settles it with the others.
+      h.engine.bets.set(market.marketId, [
+        ...bets,
+        { betId: orphanBet, userId: C, outcomeId: market.outcomeIds[1]!, stakeMinor: 77n },
+      ]);
+      const done = await h.runner.runOnce(market.marketId, { force: true });
+      expect(done?.status, done?.lastError).toBe('COMPLETED');
+      expect(await h.balance(wallet(C))).toBe(FUND - 577n);
+      expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
+      await h.expectBalanced();
+    });
+
+    it('fails the attempt with the first refusal when the ledger refuses a hold of a page', async () => {
+      const market = await h.createMarket(12);
+      await h.placeBets(market, exampleBets(market));
+      await h.resolve(market, market.outcomeIds[0]!);
+      // Someone squats the derived id of one hold's resolution: the ledger refuses that hold.
+      const squatted = `bet:${ulid(1003)}:stake:post`;
+      await submitOk(h.ledger, [
+        command({
+          transferId: squatted,
+          debitAccountId: `house:${CUR}`,
+          creditAccountId: wallet(B),
+          amountMinor: 1n,
+          memo: 'squat',
+        }),
+      ]);
+      const failed = await h.runner.runOnce(market.marketId);
+      expect(failed).toMatchObject({ status: 'FAILED', phase: 'HOLDS' });
+      expect(failed?.lastError).toContain(`first ${squatted}: ID_REUSED_DIFFERENT_CONTENT`);
     });
 
     it('defers while the bet engine has pending bets, then settles once they are confirmed', async () => {

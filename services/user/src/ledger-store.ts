@@ -13,6 +13,7 @@ import {
   addBalance,
   canonicalContent,
   chainsOf,
+  checkCommandShape,
   checkNewAccount,
   compareLockOrder,
   finishOutcomes,
@@ -65,7 +66,35 @@ export type LedgerEffect =
       readonly sequence: bigint;
       readonly debit: BalanceSnapshot;
       readonly credit: BalanceSnapshot;
-    };
+    }
+  | MarketHoldsEffect;
+
+/**
+ * One page of bulk settlement ({@link LedgerStore.resolveMarketHolds}) committed: many holds of
+ * one market resolved (and any expired) in one transaction, reported once for the page.
+ */
+export interface MarketHoldsEffect {
+  readonly type: 'market-holds';
+  readonly marketId: string;
+  readonly action: HoldAction;
+  readonly settlementId: string;
+  /** Code of the resolving transfers. */
+  readonly code: TransferCode;
+  /** Holds posted or voided, and the sum of their held amounts. */
+  readonly resolvedCount: number;
+  readonly resolvedAmountMinor: bigint;
+  /** Holds of the page found past their timeout and released instead (status EXPIRED). */
+  readonly expiredCount: number;
+  readonly expiredAmountMinor: bigint;
+  /** First and last hold id of the page (hold id order). */
+  readonly firstHoldId: string;
+  readonly lastHoldId: string;
+  /** Highest sequence number the page took: every snapshot in `accounts` is as of it. */
+  readonly sequence: bigint;
+  readonly committedAtMs: number;
+  /** Every account the page changed, with its balance after the page. */
+  readonly accounts: readonly BalanceSnapshot[];
+}
 
 /** Options of {@link createLedgerStore}. */
 export interface LedgerStoreOptions {
@@ -162,7 +191,10 @@ export interface ResolveMarketHoldsResult {
   readonly resolvedAmountMinor: bigint;
   readonly expiredCount: number;
   readonly alreadyResolvedCount: number;
-  /** Refused resolutions (hold resolved by another transfer meanwhile, or refused). */
+  /**
+   * Refused resolutions (derived id too long or taken by a different transfer, or a command the
+   * code refuses); holds resolved meanwhile by another transfer are skipped, not refused.
+   */
   readonly failures: readonly TransferOutcome[];
   /** Cursor for the next page; empty when this page was the last. */
   readonly nextAfterHoldId: string;
@@ -205,8 +237,12 @@ export interface LedgerStore {
   expirePendingTransfers(nowMs: number, limit?: number): Promise<number>;
   /**
    * Bulk settlement: resolves one page of a market's open holds (in hold id order after the
-   * cursor) with one derived POST_PENDING / VOID_PENDING command each, applied as one
-   * {@link submitTransfers} batch (one SQL transaction, same checks, events and idempotency).
+   * cursor) in one SQL statement (ledger_resolve_market_holds, migration 0104): each hold gets the
+   * transfer {@link holdResolutionCommand} would commit (same derived id, content and fingerprint,
+   * so a later SubmitTransfers of that command answers ALREADY_EXISTS_SAME), holds past their
+   * timeout expire as the expiry path expires them, and each touched account takes one aggregated
+   * delta. One {@link MarketHoldsEffect} per page goes to onCommitted. A code the derived commands'
+   * shape check refuses whatever the hold runs the per-command path (every hold reported refused).
    */
   resolveMarketHolds(query: ResolveMarketHoldsQuery): Promise<ResolveMarketHoldsResult>;
 }
@@ -247,6 +283,15 @@ const SPECULATION_FAILED = new Set(['23505', '23514', '22003', '40001', '40P01',
 const TRANSFER_ONE = `SELECT * FROM ledger_transfer_one($1::text, $2::smallint, $3::text, $4::text,
   $5::bigint, $6::text, $7::bigint, $8::bigint, $9::smallint, $10::text, $11::text, $12::text,
   $13::text, $14::text, $15::bigint, $16::text, $17::smallint)`;
+
+/** One page of bulk settlement in one statement (migration 0104). */
+const RESOLVE_MARKET_HOLDS = `SELECT * FROM ledger_resolve_market_holds($1::text, $2::text,
+  $3::integer, $4::boolean, $5::smallint, $6::text, $7::bigint, $8::integer, $9::boolean)`;
+
+const UNIQUE_VIOLATION = '23505';
+
+/** A valid bet id for the shape check of a sample derived command. */
+const SAMPLE_BET_ID = '00000000000000000000000000';
 
 /** SQLSTATEs after which the whole batch is retried: serialization, deadlock, unique race, check. */
 const RETRYABLE = new Set(['40001', '40P01', '23505', '23514']);
@@ -1010,6 +1055,136 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
   }
 
   async function resolveMarketHolds(
+    query: ResolveMarketHoldsQuery,
+  ): Promise<ResolveMarketHoldsResult> {
+    const sample = holdResolutionCommand(
+      {
+        transferId: 'hold',
+        kind: TransferKind.PENDING,
+        debitAccountId: '',
+        creditAccountId: '',
+        amountMinor: 1n,
+        currency: 'PTS',
+        pendingId: '',
+        timeoutSeconds: 0n,
+        expiresAtMs: 0,
+        code: query.code,
+        marketId: query.marketId,
+        betId: SAMPLE_BET_ID,
+        paymentId: '',
+        settlementId: '',
+        memo: '',
+        committedAtMs: 0,
+        sequence: 0n,
+        pendingStatus: PendingStatus.PENDING,
+        resolvedAtMs: 0,
+      },
+      query.action,
+      query.settlementId,
+      query.code,
+    );
+    if (checkCommandShape(sample) !== undefined) return resolveMarketHoldsPerCommand(query);
+    const post = query.action === 'post-in-full';
+    // First without looking up the derived ids; a page meeting a taken one (unique violation) is
+    // repeated with the lookups, which report it.
+    let probe = false;
+    return withRetries(async () => {
+      const nowMs = options.clock.now();
+      const run = async (tx: SqlExecutor): Promise<ResolveMarketHoldsResult> => {
+        const rows = await tx.query<{
+          r_kind: string;
+          r_id: string;
+          r_currency: string;
+          r_dpend: bigint | string | null;
+          r_dpost: bigint | string | null;
+          r_cpend: bigint | string | null;
+          r_cpost: bigint | string | null;
+          r_count: bigint | string | null;
+          r_amount: bigint | string | null;
+          r_text: string | null;
+        }>(RESOLVE_MARKET_HOLDS, [
+          query.marketId,
+          query.afterHoldId,
+          query.limit,
+          post,
+          query.code,
+          query.settlementId,
+          String(nowMs),
+          MAX_DERIVED_HOLD_ID_LENGTH,
+          probe,
+        ]);
+        const big = (value: bigint | string | null): bigint => BigInt(value ?? 0);
+        const accounts: BalanceSnapshot[] = [];
+        const failures: TransferOutcome[] = [];
+        let summary: (typeof rows.rows)[number] | undefined;
+        for (const row of rows.rows) {
+          if (row.r_kind === 'a') {
+            accounts.push({
+              accountId: row.r_id,
+              currency: row.r_currency,
+              balance: {
+                debitsPending: big(row.r_dpend),
+                debitsPosted: big(row.r_dpost),
+                creditsPending: big(row.r_cpend),
+                creditsPosted: big(row.r_cpost),
+              },
+            });
+          } else if (row.r_kind === 'f') {
+            failures.push({
+              transferId: row.r_id,
+              code: Number(row.r_count) as TransferResultCode,
+              detail: row.r_text ?? '',
+            });
+          } else {
+            summary = row;
+          }
+        }
+        if (summary === undefined)
+          throw new Error('ledger_resolve_market_holds returned no summary');
+        const result: ResolveMarketHoldsResult = {
+          resolvedCount: Number(summary.r_count),
+          resolvedAmountMinor: big(summary.r_amount),
+          expiredCount: Number(summary.r_dpend),
+          alreadyResolvedCount: Number(summary.r_cpend),
+          failures,
+          nextAfterHoldId: summary.r_id,
+        };
+        if (
+          options.onCommitted !== undefined &&
+          (result.resolvedCount > 0 || result.expiredCount > 0)
+        ) {
+          accounts.sort((a, b) => compareLockOrder(a.accountId, b.accountId));
+          await options.onCommitted(tx, [
+            {
+              type: 'market-holds',
+              marketId: query.marketId,
+              action: query.action,
+              settlementId: query.settlementId,
+              code: query.code,
+              resolvedCount: result.resolvedCount,
+              resolvedAmountMinor: result.resolvedAmountMinor,
+              expiredCount: result.expiredCount,
+              expiredAmountMinor: big(summary.r_dpost),
+              firstHoldId: summary.r_currency,
+              lastHoldId: summary.r_text ?? '',
+              sequence: big(summary.r_cpost),
+              committedAtMs: nowMs,
+              accounts,
+            },
+          ]);
+        }
+        return result;
+      };
+      try {
+        return await (options.onCommitted === undefined ? run(sql) : sql.transaction(run));
+      } catch (error) {
+        if (sqlState(error) === UNIQUE_VIOLATION) probe = true;
+        throw error;
+      }
+    });
+  }
+
+  async function resolveMarketHoldsPerCommand(
     query: ResolveMarketHoldsQuery,
   ): Promise<ResolveMarketHoldsResult> {
     // Unlocked read of the page: the batch below locks each hold and re-checks its state, so a

@@ -4,6 +4,8 @@ import {
   HoldPlacedSchema,
   HoldPostedSchema,
   HoldVoidedSchema,
+  MarketHoldsAction,
+  MarketHoldsResolvedSchema,
   TransferCommittedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import {
@@ -13,7 +15,7 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import type { OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { TransferKind } from './domain/ledger/types.js';
-import type { BalanceSnapshot, LedgerEffect } from './ledger-store.js';
+import type { BalanceSnapshot, LedgerEffect, MarketHoldsEffect } from './ledger-store.js';
 import { balanceToProto, transferToProto } from './ledger-service.js';
 
 /** The event family of ledger movements (proto/streambet/events/v1/wallet.proto). */
@@ -55,19 +57,63 @@ function event<D extends DescMessage>(
   };
 }
 
+/** Most accounts in one MarketHoldsResolved event (≈ 140 bytes each: far below 1 MB). */
+export const MARKET_HOLDS_ACCOUNTS_PER_EVENT = 2000;
+
+/**
+ * MarketHoldsResolved of one bulk-settlement page, keyed by the market: one event, or one per
+ * {@link MARKET_HOLDS_ACCOUNTS_PER_EVENT} accounts when the page changed more.
+ */
+function marketHoldsEvents(effect: MarketHoldsEffect, ids: () => string): OutboxEvent[] {
+  const partCount = Math.max(
+    1,
+    Math.ceil(effect.accounts.length / MARKET_HOLDS_ACCOUNTS_PER_EVENT),
+  );
+  return Array.from({ length: partCount }, (_, index) =>
+    event(MarketHoldsResolvedSchema, effect.marketId, ids(), effect.committedAtMs, {
+      marketId: effect.marketId,
+      action: effect.action === 'void' ? MarketHoldsAction.VOID : MarketHoldsAction.POST_IN_FULL,
+      settlementId: effect.settlementId,
+      code: effect.code,
+      resolvedCount: effect.resolvedCount,
+      resolvedAmountMinor: effect.resolvedAmountMinor,
+      expiredCount: effect.expiredCount,
+      expiredAmountMinor: effect.expiredAmountMinor,
+      firstHoldId: effect.firstHoldId,
+      lastHoldId: effect.lastHoldId,
+      sequence: effect.sequence,
+      accounts: effect.accounts
+        .slice(
+          index * MARKET_HOLDS_ACCOUNTS_PER_EVENT,
+          (index + 1) * MARKET_HOLDS_ACCOUNTS_PER_EVENT,
+        )
+        .map(accountProto),
+      part: index + 1,
+      partCount,
+    }),
+  );
+}
+
 /**
  * One wallet event per committed ledger change, exactly as wallet.proto specifies: keyed by the
  * hold's id for hold events (placement and resolution of one hold stay in order), by the transfer
- * id for single-phase transfers. `ids` gives each event its id (the outbox row's id).
+ * id for single-phase transfers, by the market for a bulk-settlement page (one event per page, or
+ * per 2000 of its accounts).
+ * `ids` gives each event its id (the outbox row's id).
  */
 export function walletEvents(
   effects: readonly LedgerEffect[],
   ids: () => string,
 ): { readonly ids: string[]; readonly events: OutboxEvent[] } {
   const used: string[] = [];
-  const events = effects.map((effect): OutboxEvent => {
+  const nextId = (): string => {
     const id = ids();
     used.push(id);
+    return id;
+  };
+  const events = effects.flatMap((effect): OutboxEvent | OutboxEvent[] => {
+    if (effect.type === 'market-holds') return marketHoldsEvents(effect, nextId);
+    const id = nextId();
     const debitAccount = accountProto(effect.debit);
     const creditAccount = accountProto(effect.credit);
     if (effect.type === 'expiry') {

@@ -1,7 +1,7 @@
 /**
  * Pure rules of a POOL settlement run around the parimutuel math (packages/parimutuel, which
- * decides every amount): the ledger commands a run submits, with ids derived only from the market,
- * bet and user ids (so a re-executed run resubmits the same ids and the ledger answers
+ * decides every amount): the ledger commands a run submits, with ids derived only from the market
+ * and user ids (hold resolutions are derived by the ledger from the hold ids) (so a re-executed run resubmits the same ids and the ledger answers
  * ALREADY_EXISTS_SAME instead of moving money twice), the reversal of a completed settlement, and
  * the retry backoff. No I/O: the runner and the store do that.
  */
@@ -12,7 +12,8 @@ export type SettlementStatus =
   'PENDING' | 'RUNNING' | 'COMPLETED' | 'REFUNDED' | 'FAILED' | 'REVERSED';
 
 /**
- * The step a run resumes at: HOLDS (post or void every bet's hold, cursor = last bet id done),
+ * The step a run resumes at: HOLDS (post or void the market's holds in ledger pages, cursor = the
+ * ledger's last hold id done, '=' once checked and before the first page, '' before the check),
  * PAYOUTS (escrow → wallets, cursor = last user id paid, then the system transfers), FINISH
  * (the final state and events, one transaction), DONE.
  */
@@ -64,8 +65,6 @@ export const accounts = {
 
 /** Transfer ids of a market's settlement: `settle:<marketId>:…`, stable across attempts. */
 export const transferIds = {
-  post: (marketId: string, betId: string): string => `settle:${marketId}:post:${betId}`,
-  void: (marketId: string, betId: string): string => `settle:${marketId}:void:${betId}`,
   payout: (marketId: string, userId: string): string => `settle:${marketId}:payout:${userId}`,
   commission: (marketId: string): string => `settle:${marketId}:rake`,
   streamerShare: (marketId: string): string => `settle:${marketId}:share`,
@@ -90,31 +89,6 @@ export interface SettlementBet {
   readonly stakeMinor: bigint;
   /** The open hold (wallet → escrow) of the bet. */
   readonly holdTransferId: string;
-}
-
-/**
- * The command resolving one bet's hold: posted in full into escrow (the stake; the hold may not be
- * smaller) or voided (released to the wallet).
- */
-export function holdCommand(
-  marketId: string,
-  bet: SettlementBet,
-  action: 'POST_IN_FULL' | 'VOID',
-): LedgerCommand {
-  const post = action === 'POST_IN_FULL';
-  return {
-    transferId: post
-      ? transferIds.post(marketId, bet.betId)
-      : transferIds.void(marketId, bet.betId),
-    kind: post ? 'POST_PENDING' : 'VOID_PENDING',
-    debitAccountId: '',
-    creditAccountId: '',
-    amountMinor: post ? bet.stakeMinor : 0n,
-    pendingId: bet.holdTransferId,
-    code: 'BET_STAKE',
-    betId: bet.betId,
-    linked: false,
-  };
 }
 
 /** escrow → wallet: one user's whole payout (stakes included), paid once per user. */

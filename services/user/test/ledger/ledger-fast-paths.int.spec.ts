@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_SKIP_REASON, sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
 import {
   PendingStatus,
+  holdResolutionCommand,
   TransferCode,
   TransferKind,
   TransferResultCode,
 } from '../../src/domain/ledger/index.js';
 import type { LedgerEffect, LedgerStore } from '../../src/ledger-store.js';
 import {
+  allBalances,
   command,
   escrow,
   expectInvariants,
@@ -108,6 +110,7 @@ for (const target of targets) {
       expect(ok?.transfer?.sequence).toBeGreaterThan(0n);
       expect(effects.slice(before).map((e) => e.type)).toEqual(['transfer']);
       const effect = effects[before]!;
+      if (effect.type === 'market-holds') throw new Error('expected a transfer effect');
       expect(effect.debit.balance.debitsPosted).toBe(40n);
       expect(effect.credit.balance.creditsPosted).toBe(40n);
       // Same command again: the id is taken, the full path answers ALREADY_EXISTS_SAME.
@@ -232,10 +235,247 @@ for (const target of targets) {
       expect(retry).toMatchObject({ resolvedCount: 0, failures: [], nextAfterHoldId: '' });
       const [foreignNow] = await store.lookupTransfers([foreign!.transferId]);
       expect(foreignNow?.pendingStatus).toBe(PendingStatus.PENDING);
-      const postedEvents = effects.filter(
-        (e) => e.type === 'transfer' && e.transfer.kind === TransferKind.POST_PENDING,
+      // One effect per page that moved something, none per hold; balances as of after the page.
+      const pageEffects = effects.filter((e) => e.type === 'market-holds');
+      expect(effects.filter((e) => e.type === 'transfer' && e.transfer.kind > 2)).toEqual([]);
+      expect(pageEffects).toHaveLength(
+        pages.filter((p) => p.resolvedCount + p.expiredCount > 0).length,
       );
-      expect(postedEvents).toHaveLength(12);
+      expect(pageEffects.reduce((n, e) => n + e.resolvedCount, 0)).toBe(12);
+      expect(pageEffects.reduce((n, e) => n + e.expiredCount, 0)).toBe(1);
+      expect(pageEffects.reduce((n, e) => n + e.expiredAmountMinor, 0n)).toBe(5n);
+      const last = pageEffects[pageEffects.length - 1]!;
+      for (const snapshot of last.accounts) {
+        const [now] = await store.lookupAccounts([snapshot.accountId]);
+        expect(snapshot.balance).toEqual(now!.balance);
+      }
+      expect(last.accounts.map((a) => a.accountId)).toContain(market.accountId);
+      // The expired hold was expired as the expiry path does it: status, sequence, released.
+      const expiredRow = await db.sql.query<{ status: number; expiry_seq: bigint | null }>(
+        'SELECT status, expiry_seq FROM ledger_holds WHERE transfer_id = $1',
+        [`bet:${ulid(900_200)}:stake`],
+      );
+      expect(Number(expiredRow.rows[0]!.status)).toBe(PendingStatus.EXPIRED);
+      expect(expiredRow.rows[0]!.expiry_seq).not.toBeNull();
+      // Same fingerprint as the JS path: SubmitTransfers of the derived command is a no-op.
+      const [holdOf100] = await store.lookupTransfers([`bet:${ulid(900_100)}:stake`]);
+      const [same] = await store.submitTransfers([
+        holdResolutionCommand(holdOf100!, 'post-in-full', settlementId, TransferCode.BET_STAKE),
+      ]);
+      expect(same?.code).toBe(TransferResultCode.ALREADY_EXISTS_SAME);
+      expect(same?.transfer?.sequence).toBe(posted?.sequence);
+      const [different] = await store.submitTransfers([
+        holdResolutionCommand(holdOf100!, 'post-in-full', ulid(4243), TransferCode.BET_STAKE),
+      ]);
+      expect(different?.code).toBe(TransferResultCode.ID_REUSED_DIFFERENT_CONTENT);
+      const sequences = await db.sql.query<{ n: bigint; d: bigint }>(
+        `SELECT count(*)::bigint AS n, count(DISTINCT seq)::bigint AS d FROM ledger_transfers`,
+      );
+      expect(sequences.rows[0]!.n).toBe(sequences.rows[0]!.d);
+    });
+
+    it('pages with the cursor, never resolves a hold twice, and a retried page changes nothing', async () => {
+      const other = escrow(10);
+      await store.createAccounts([other]);
+      const m = other.ownerId;
+      const wallets = [await funded(500n), await funded(500n)];
+      const ids = Array.from({ length: 7 }, (_, k) => 500 + k);
+      const placed = await store.submitTransfers(
+        ids.map((n, k) => ({
+          ...hold(n, wallets[k % 2]!, 10n * BigInt(k + 1)),
+          creditAccountId: other.accountId,
+          marketId: m,
+        })),
+      );
+      expect(placed.every((r) => r.code === TransferResultCode.OK)).toBe(true);
+      // One hold is voided on its own before bulk settlement reaches it.
+      const [single] = await store.submitTransfers([
+        command({
+          transferId: 'own-void:503',
+          kind: TransferKind.VOID_PENDING,
+          pendingId: `bet:${ulid(900_503)}:stake`,
+          code: TransferCode.BET_STAKE,
+          marketId: m,
+          betId: ulid(900_503),
+          memo: '',
+        }),
+      ]);
+      expect(single?.code).toBe(TransferResultCode.OK);
+      const query = {
+        marketId: m,
+        action: 'void' as const,
+        settlementId: ulid(77),
+        code: TransferCode.BET_STAKE,
+        limit: 3,
+      };
+      const first = await store.resolveMarketHolds({ ...query, afterHoldId: '' });
+      expect(first).toMatchObject({
+        resolvedCount: 3,
+        nextAfterHoldId: `bet:${ulid(900_502)}:stake`,
+      });
+      const effectsBefore = effects.length;
+      const snapshot = await allBalances(db.sql);
+      const pageAgain = await store.resolveMarketHolds({ ...query, afterHoldId: '', limit: 3 });
+      // The first page's holds are resolved: the same request continues after them.
+      expect(pageAgain.resolvedCount).toBe(3);
+      expect(pageAgain.failures).toEqual([]);
+      const rest = await store.resolveMarketHolds({
+        ...query,
+        afterHoldId: pageAgain.nextAfterHoldId,
+      });
+      expect(rest).toMatchObject({ resolvedCount: 0, nextAfterHoldId: '' });
+      expect(first.resolvedAmountMinor + pageAgain.resolvedAmountMinor).toBe(
+        10n + 20n + 30n + 50n + 60n + 70n,
+      );
+      expect(effects.length - effectsBefore).toBe(1);
+      // Retries of every cursor now move nothing and emit nothing.
+      const settled = await allBalances(db.sql);
+      for (const after of ['', first.nextAfterHoldId, pageAgain.nextAfterHoldId]) {
+        const retry = await store.resolveMarketHolds({ ...query, afterHoldId: after });
+        expect(retry).toMatchObject({ resolvedCount: 0, expiredCount: 0, failures: [] });
+      }
+      expect(await allBalances(db.sql)).toEqual(settled);
+      expect(effects.length - effectsBefore).toBe(1);
+      expect(settled).not.toEqual(snapshot);
+      const perHold = await db.sql.query<{ pending_id: string; n: bigint }>(
+        `SELECT pending_id, count(*)::bigint AS n FROM ledger_transfers
+         WHERE market_id = $1 AND kind IN (3, 4) GROUP BY pending_id`,
+        [m],
+      );
+      expect(perHold.rows).toHaveLength(7);
+      expect(perHold.rows.every((row) => Number(row.n) === 1)).toBe(true);
+      const [escrowNow] = await store.lookupAccounts([other.accountId]);
+      expect(escrowNow?.balance).toMatchObject({ creditsPending: 0n, creditsPosted: 0n });
+      expect(await available(wallets[0]!)).toBe(500n);
+      expect(await available(wallets[1]!)).toBe(500n);
+      await expectInvariants(db.sql);
+    });
+
+    it('reports refused holds as the per-command path does, moving nothing for them', async () => {
+      const other = escrow(11);
+      await store.createAccounts([other]);
+      const a = await funded(100n);
+      const placed = await store.submitTransfers([
+        { ...hold(600, a, 30n), creditAccountId: other.accountId, marketId: other.ownerId },
+      ]);
+      expect(placed[0]?.code).toBe(TransferResultCode.OK);
+      const before = await allBalances(db.sql);
+      // A code whose commands always need a payment id: every hold is refused, nothing moves.
+      const refused = await store.resolveMarketHolds({
+        marketId: other.ownerId,
+        action: 'post-in-full',
+        settlementId: '',
+        code: TransferCode.DEPOSIT,
+        afterHoldId: '',
+        limit: 10,
+      });
+      expect(refused.resolvedCount).toBe(0);
+      expect(refused.failures.map((f) => f.code)).toEqual([TransferResultCode.INVALID_FIELD]);
+      // The derived id taken by a different transfer: refused with ID_REUSED_DIFFERENT_CONTENT.
+      const holdId = `bet:${ulid(900_600)}:stake`;
+      const [squat] = await store.submitTransfers([
+        command({
+          transferId: `${holdId}:post`,
+          debitAccountId: house().accountId,
+          creditAccountId: a,
+          amountMinor: 1n,
+        }),
+      ]);
+      expect(squat?.code).toBe(TransferResultCode.OK);
+      const reused = await store.resolveMarketHolds({
+        marketId: other.ownerId,
+        action: 'post-in-full',
+        settlementId: '',
+        code: TransferCode.BET_STAKE,
+        afterHoldId: '',
+        limit: 10,
+      });
+      expect(reused.resolvedCount).toBe(0);
+      expect(reused.failures).toMatchObject([
+        { transferId: `${holdId}:post`, code: TransferResultCode.ID_REUSED_DIFFERENT_CONTENT },
+      ]);
+      const after = await allBalances(db.sql);
+      after.delete(a);
+      after.delete(house().accountId);
+      before.delete(a);
+      before.delete(house().accountId);
+      expect(after).toEqual(before);
+      const [stillOpen] = await store.lookupTransfers([holdId]);
+      expect(stillOpen?.pendingStatus).toBe(PendingStatus.PENDING);
+      // Voided with SubmitTransfers so the market ends settled.
+      const [voided] = await store.submitTransfers([
+        holdResolutionCommand(stillOpen!, 'void', '', TransferCode.BET_STAKE),
+      ]);
+      expect(voided?.code).toBe(TransferResultCode.OK);
+    });
+
+    it('resolves each hold exactly once when single voids race a bulk page', async () => {
+      const other = escrow(12);
+      await store.createAccounts([other]);
+      const m = other.ownerId;
+      const wallets = [await funded(10_000n), await funded(10_000n), await funded(10_000n)];
+      const ids = Array.from({ length: 60 }, (_, k) => 700 + k);
+      const placed = await store.submitTransfers(
+        ids.map((n, k) => ({
+          ...hold(n, wallets[k % 3]!, BigInt(k + 1)),
+          creditAccountId: other.accountId,
+          marketId: m,
+        })),
+      );
+      expect(placed.every((r) => r.code === TransferResultCode.OK)).toBe(true);
+      const [anyHold] = await store.lookupTransfers([`bet:${ulid(900_700)}:stake`]);
+      const singles = ids
+        .filter((_, k) => k % 7 === 3)
+        .map((n) => ({
+          ...anyHold!,
+          transferId: `bet:${ulid(900_000 + n)}:stake`,
+          betId: ulid(900_000 + n),
+        }));
+      const bulk = (async () => {
+        const pages = [];
+        let after = '';
+        do {
+          const page = await store.resolveMarketHolds({
+            marketId: m,
+            action: 'post-in-full',
+            settlementId: '',
+            code: TransferCode.BET_STAKE,
+            afterHoldId: after,
+            limit: 8,
+          });
+          pages.push(page);
+          after = page.nextAfterHoldId;
+        } while (after !== '');
+        return pages;
+      })();
+      const voids = Promise.all(
+        singles.map((h) =>
+          store.submitTransfers([holdResolutionCommand(h, 'void', '', TransferCode.BET_STAKE)]),
+        ),
+      );
+      const [pages, voidResults] = await Promise.all([bulk, voids]);
+      const voidedBySingle = voidResults.filter((r) => r[0]?.code === TransferResultCode.OK).length;
+      for (const r of voidResults) {
+        expect([TransferResultCode.OK, TransferResultCode.PENDING_ALREADY_RESOLVED]).toContain(
+          r[0]?.code,
+        );
+      }
+      const resolved = pages.reduce((n, p) => n + p.resolvedCount, 0);
+      expect(pages.flatMap((p) => p.failures)).toEqual([]);
+      expect(resolved + voidedBySingle).toBe(60);
+      const perHold = await db.sql.query<{ n: bigint }>(
+        `SELECT count(*)::bigint AS n FROM ledger_transfers
+         WHERE market_id = $1 AND kind IN (3, 4) GROUP BY pending_id`,
+        [m],
+      );
+      expect(perHold.rows).toHaveLength(60);
+      expect(perHold.rows.every((row) => Number(row.n) === 1)).toBe(true);
+      const [escrowNow] = await store.lookupAccounts([other.accountId]);
+      expect(escrowNow?.balance.creditsPending).toBe(0n);
+      expect(escrowNow?.balance.creditsPosted).toBe(
+        pages.reduce((n, p) => n + p.resolvedAmountMinor, 0n),
+      );
+      await expectInvariants(db.sql);
     });
 
     it('voids a market in bulk, releasing every hold to its wallet', async () => {

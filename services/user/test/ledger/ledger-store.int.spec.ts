@@ -325,7 +325,10 @@ for (const target of targets) {
         command({ transferId: 'snap:2', debitAccountId: a, creditAccountId: b, amountMinor: 15n }),
       ]);
       expect(effects).toHaveLength(2);
-      const [first, second] = effects as [LedgerEffect, LedgerEffect];
+      const [first, second] = effects as [
+        Exclude<LedgerEffect, { type: 'market-holds' }>,
+        Exclude<LedgerEffect, { type: 'market-holds' }>,
+      ];
       expect(first.debit.balance.debitsPosted).toBe(10n);
       expect(second.debit.balance.debitsPosted).toBe(25n);
       expect(second.credit.balance.creditsPosted).toBe(25n);

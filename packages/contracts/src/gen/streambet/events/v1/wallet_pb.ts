@@ -4,7 +4,10 @@
 
 // Wallet events (topic family `wallet`), published by the user service's ledger
 // through its outbox in the same SQL transaction as the transfer: exactly one event
-// per committed transfer, plus HoldExpired when a hold times out. Keyed by the hold's
+// per committed transfer, plus HoldExpired when a hold times out — except bulk
+// settlement (ResolveMarketHolds), which reports each page of a market's holds with one
+// MarketHoldsResolved instead of one HoldPosted / HoldVoided / HoldExpired per hold.
+// Keyed by the hold's
 // transfer id for hold events (metadata.aggregate_id = pending transfer id), so the
 // placement and resolution of one hold arrive in order; by transfer id for
 // TransferCommitted. Each event carries both accounts with their balances right after
@@ -15,11 +18,11 @@
 // Consumers: realtime (balance updates to the wallet's owner), analytics (audit log of
 // every transfer, GGR cross-checks, deposit–withdraw cycling).
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { EventMetadata } from "./envelope_pb.js";
 import { file_streambet_events_v1_envelope } from "./envelope_pb.js";
-import type { Account, Transfer } from "../../user/v1/ledger_types_pb.js";
+import type { Account, Transfer, TransferCode } from "../../user/v1/ledger_types_pb.js";
 import { file_streambet_user_v1_ledger_types } from "../../user/v1/ledger_types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -27,7 +30,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/events/v1/wallet.proto.
  */
 export const file_streambet_events_v1_wallet: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1iZXQvZXZlbnRzL3YxL3dhbGxldC5wcm90bxITc3RyZWFtYmV0LmV2ZW50cy52MSLfAQoRVHJhbnNmZXJDb21taXR0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQi2AEKCkhvbGRQbGFjZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQikgIKCkhvbGRQb3N0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIZChFoZWxkX2Ftb3VudF9taW5vchgDIAEoAxIdChVyZWxlYXNlZF9hbW91bnRfbWlub3IYBCABKAMSMQoNZGViaXRfYWNjb3VudBgFIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50ItgBCgpIb2xkVm9pZGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEi0KCHRyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISMQoNZGViaXRfYWNjb3VudBgDIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBCABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IpICCgtIb2xkRXhwaXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRI1ChBwZW5kaW5nX3RyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISHQoVcmVsZWFzZWRfYW1vdW50X21pbm9yGAMgASgDEhAKCHNlcXVlbmNlGAQgASgDEjEKDWRlYml0X2FjY291bnQYBSABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EjIKDmNyZWRpdF9hY2NvdW50GAYgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudGIGcHJvdG8z", [file_streambet_events_v1_envelope, file_streambet_user_v1_ledger_types]);
+  fileDesc("CiBzdHJlYW1iZXQvZXZlbnRzL3YxL3dhbGxldC5wcm90bxITc3RyZWFtYmV0LmV2ZW50cy52MSLfAQoRVHJhbnNmZXJDb21taXR0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQi2AEKCkhvbGRQbGFjZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQikgIKCkhvbGRQb3N0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIZChFoZWxkX2Ftb3VudF9taW5vchgDIAEoAxIdChVyZWxlYXNlZF9hbW91bnRfbWlub3IYBCABKAMSMQoNZGViaXRfYWNjb3VudBgFIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50ItgBCgpIb2xkVm9pZGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEi0KCHRyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISMQoNZGViaXRfYWNjb3VudBgDIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBCABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IpICCgtIb2xkRXhwaXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRI1ChBwZW5kaW5nX3RyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISHQoVcmVsZWFzZWRfYW1vdW50X21pbm9yGAMgASgDEhAKCHNlcXVlbmNlGAQgASgDEjEKDWRlYml0X2FjY291bnQYBSABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EjIKDmNyZWRpdF9hY2NvdW50GAYgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCLXAwoTTWFya2V0SG9sZHNSZXNvbHZlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIRCgltYXJrZXRfaWQYAiABKAkSNgoGYWN0aW9uGAMgASgOMiYuc3RyZWFtYmV0LmV2ZW50cy52MS5NYXJrZXRIb2xkc0FjdGlvbhIVCg1zZXR0bGVtZW50X2lkGAQgASgJEi0KBGNvZGUYBSABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSFgoOcmVzb2x2ZWRfY291bnQYBiABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAcgASgDEhUKDWV4cGlyZWRfY291bnQYCCABKA0SHAoUZXhwaXJlZF9hbW91bnRfbWlub3IYCSABKAMSFQoNZmlyc3RfaG9sZF9pZBgKIAEoCRIUCgxsYXN0X2hvbGRfaWQYCyABKAkSEAoIc2VxdWVuY2UYDCABKAMSLAoIYWNjb3VudHMYDSADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EgwKBHBhcnQYDiABKA0SEgoKcGFydF9jb3VudBgPIAEoDSp8ChFNYXJrZXRIb2xkc0FjdGlvbhIjCh9NQVJLRVRfSE9MRFNfQUNUSU9OX1VOU1BFQ0lGSUVEEAASJAogTUFSS0VUX0hPTERTX0FDVElPTl9QT1NUX0lOX0ZVTEwQARIcChhNQVJLRVRfSE9MRFNfQUNUSU9OX1ZPSUQQAmIGcHJvdG8z", [file_streambet_events_v1_envelope, file_streambet_user_v1_ledger_types]);
 
 /**
  * A single-phase transfer was posted.
@@ -268,4 +271,170 @@ export type HoldExpired = Message<"streambet.events.v1.HoldExpired"> & {
  */
 export const HoldExpiredSchema: GenMessage<HoldExpired> = /*@__PURE__*/
   messageDesc(file_streambet_events_v1_wallet, 4);
+
+/**
+ * One page of a market's open holds was resolved in bulk (ResolveMarketHolds) in one
+ * transaction: each resolved hold has its resolving transfer (id `<hold id>:post` or
+ * `<hold id>:void`, kind POST_PENDING / VOID_PENDING, looked up with LookupTransfers),
+ * and holds found past their timeout were released (EXPIRED) instead. Replaces the
+ * per-hold HoldPosted / HoldVoided / HoldExpired events of those holds. Published only
+ * when the page resolved or expired at least one hold: one event per page, or, when
+ * the page changed more than 2000 accounts, one event per 2000 accounts (part 1 to
+ * part_count, consecutive in the outbox under the same key) so that no event grows
+ * past a broker's message size limit.
+ *
+ * @generated from message streambet.events.v1.MarketHoldsResolved
+ */
+export type MarketHoldsResolved = Message<"streambet.events.v1.MarketHoldsResolved"> & {
+  /**
+   * aggregate_id = market_id.
+   *
+   * @generated from field: streambet.events.v1.EventMetadata metadata = 1;
+   */
+  metadata?: EventMetadata | undefined;
+
+  /**
+   * The market (ULID) whose holds were resolved.
+   *
+   * @generated from field: string market_id = 2;
+   */
+  marketId: string;
+
+  /**
+   * Post in full or void.
+   *
+   * @generated from field: streambet.events.v1.MarketHoldsAction action = 3;
+   */
+  action: MarketHoldsAction;
+
+  /**
+   * Correlation (ULID) stored on every resolving transfer; may be empty.
+   *
+   * @generated from field: string settlement_id = 4;
+   */
+  settlementId: string;
+
+  /**
+   * Code of the resolving transfers.
+   *
+   * @generated from field: streambet.user.v1.TransferCode code = 5;
+   */
+  code: TransferCode;
+
+  /**
+   * Holds posted or voided by this page.
+   *
+   * @generated from field: uint32 resolved_count = 6;
+   */
+  resolvedCount: number;
+
+  /**
+   * Sum of their held amounts, minor units.
+   *
+   * @generated from field: int64 resolved_amount_minor = 7;
+   */
+  resolvedAmountMinor: bigint;
+
+  /**
+   * Holds of the page released because their timeout had elapsed.
+   *
+   * @generated from field: uint32 expired_count = 8;
+   */
+  expiredCount: number;
+
+  /**
+   * Sum of the expired holds' amounts, minor units.
+   *
+   * @generated from field: int64 expired_amount_minor = 9;
+   */
+  expiredAmountMinor: bigint;
+
+  /**
+   * First hold id of the page (hold id order).
+   *
+   * @generated from field: string first_hold_id = 10;
+   */
+  firstHoldId: string;
+
+  /**
+   * Last hold id of the page; the next page starts after it.
+   *
+   * @generated from field: string last_hold_id = 11;
+   */
+  lastHoldId: string;
+
+  /**
+   * Highest commit sequence number taken by the page (same sequence as
+   * Transfer.sequence): every balance in accounts is as of it.
+   *
+   * @generated from field: int64 sequence = 12;
+   */
+  sequence: bigint;
+
+  /**
+   * The accounts the page changed (the bettors' wallets and the market escrow), each
+   * with its balance right after the page; user wallets carry kind and owner_id. At
+   * most 2000 per event: together, the parts of a page list every changed account
+   * once.
+   *
+   * @generated from field: repeated streambet.user.v1.Account accounts = 13;
+   */
+  accounts: Account[];
+
+  /**
+   * Which part of the page this event is, 1-based. Every other field is the same in
+   * every part of a page: count the page's totals once (e.g. from part 1).
+   *
+   * @generated from field: uint32 part = 14;
+   */
+  part: number;
+
+  /**
+   * How many events the page was reported in, >= 1.
+   *
+   * @generated from field: uint32 part_count = 15;
+   */
+  partCount: number;
+};
+
+/**
+ * Describes the message streambet.events.v1.MarketHoldsResolved.
+ * Use `create(MarketHoldsResolvedSchema)` to create a new message.
+ */
+export const MarketHoldsResolvedSchema: GenMessage<MarketHoldsResolved> = /*@__PURE__*/
+  messageDesc(file_streambet_events_v1_wallet, 5);
+
+/**
+ * What bulk settlement did with the holds of a MarketHoldsResolved page.
+ *
+ * @generated from enum streambet.events.v1.MarketHoldsAction
+ */
+export enum MarketHoldsAction {
+  /**
+   * Never sent; receivers treat it as an unknown value.
+   *
+   * @generated from enum value: MARKET_HOLDS_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Each hold was posted in full (wallet → escrow, now posted).
+   *
+   * @generated from enum value: MARKET_HOLDS_ACTION_POST_IN_FULL = 1;
+   */
+  POST_IN_FULL = 1,
+
+  /**
+   * Each hold was voided (its whole amount released to the debit account).
+   *
+   * @generated from enum value: MARKET_HOLDS_ACTION_VOID = 2;
+   */
+  VOID = 2,
+}
+
+/**
+ * Describes the enum streambet.events.v1.MarketHoldsAction.
+ */
+export const MarketHoldsActionSchema: GenEnum<MarketHoldsAction> = /*@__PURE__*/
+  enumDesc(file_streambet_events_v1_wallet, 0);
 

@@ -99,22 +99,25 @@ export type ResolveMarketHoldsResponse = Message<"streambet.user.v1.ResolveMarke
   resolvedAmountMinor: bigint;
 
   /**
-   * Holds of the page that had expired (released instead, HoldExpired).
+   * Holds of the page that had expired (released instead, counted in
+   * MarketHoldsResolved.expired_count).
    *
    * @generated from field: uint32 expired_count = 3;
    */
   expiredCount: number;
 
   /**
-   * Holds of the page already resolved by the same derived transfer (a retry).
+   * Holds of the page already resolved by the same derived transfer (a retry; rare,
+   * since only open holds are paged).
    *
    * @generated from field: uint32 already_resolved_count = 4;
    */
   alreadyResolvedCount: number;
 
   /**
-   * Holds of the page that could not be resolved (resolved by another transfer
-   * meanwhile, or refused); failures holds the reason of each.
+   * Open holds of the page that could not be resolved (derived id too long or taken by
+   * a different transfer, or a command the code refuses); failures holds the reason of
+   * each. Holds resolved meanwhile by another transfer are skipped, not counted.
    *
    * @generated from field: uint32 failed_count = 5;
    */
@@ -1181,16 +1184,18 @@ export const LedgerInternalService: GenService<{
   },
   /**
    * Bulk settlement: posts in full, or voids, the open holds (PENDING transfers) of one
-   * market, one page per call, in one SQL transaction per call. Each hold is resolved
-   * exactly as SubmitTransfers would resolve it with one POST_PENDING (amount = the
-   * hold's amount) or VOID_PENDING command: same checks, same wallet.* events
-   * (HoldPosted / HoldVoided; a hold past its timeout expires instead, HoldExpired),
-   * same idempotency. The resolving transfer ids are derived from the hold id:
-   * `<hold id>:post` or `<hold id>:void`, so a retried call, or a later SubmitTransfers
-   * of the same command, finds them (ALREADY_EXISTS_SAME). Holds are taken in hold id
-   * order after after_hold_id; call again with next_after_hold_id until it is empty.
-   * Holds resolved meanwhile by other transfers are skipped, so calls are safe to retry
-   * from any earlier cursor.
+   * market, one page per call, set-based in one SQL statement and transaction per call.
+   * Each hold gets exactly the transfer SubmitTransfers would commit for one POST_PENDING
+   * (amount = the hold's amount) or VOID_PENDING command (same content, fingerprint and
+   * balance effect; its own sequence number); a hold past its timeout expires instead, as
+   * the ledger's expiry does. The resolving transfer ids are derived from the hold id:
+   * `<hold id>:post` or `<hold id>:void`, so a later SubmitTransfers of the same command
+   * finds them (ALREADY_EXISTS_SAME). Events: one wallet.MarketHoldsResolved per page
+   * with every touched account's new balance, instead of one HoldPosted / HoldVoided /
+   * HoldExpired per hold. Holds are taken in hold id order after after_hold_id; call
+   * again with next_after_hold_id until it is empty. Holds resolved meanwhile by other
+   * transfers are skipped (never resolved twice), so calls are safe to retry from any
+   * earlier cursor; a retry after a page was applied does not touch that page again.
    * Errors: INVALID_ARGUMENT (market_id or settlement_id not a ULID, action unset,
    * max_holds above 10000).
    * Roles: service (settlement).
