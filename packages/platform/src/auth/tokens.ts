@@ -55,12 +55,13 @@ export function createUserTokenVerifier(
 ): TokenVerifier<Extract<Caller, { kind: 'user' }>> {
   const getKey = keyResolver(options.jwks);
   const clock = options.clock ?? systemClock;
-  return async (token) => {
+  const toleranceSeconds = options.clockToleranceSeconds ?? 5;
+  return rememberVerified(clock, toleranceSeconds, async (token) => {
     const { payload } = await verifyOrExplain(() =>
       jwtVerify(token, getKey, {
         issuer: options.issuer,
         audience: options.audience,
-        clockTolerance: options.clockToleranceSeconds ?? 5,
+        clockTolerance: toleranceSeconds,
         algorithms: [...(options.algorithms ?? ['EdDSA', 'ES256', 'RS256'])],
         currentDate: new Date(clock.now()),
       }),
@@ -73,12 +74,15 @@ export function createUserTokenVerifier(
       throw new UnauthenticatedError('bearer token has no valid role claim; sign in again');
     }
     return {
-      kind: 'user',
-      userId: payload.sub,
-      role: role as UserRole,
-      ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+      caller: {
+        kind: 'user',
+        userId: payload.sub,
+        role: role as UserRole,
+        ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+      },
+      expiresAtSeconds: payload.exp,
     };
-  };
+  });
 }
 
 /** Options of {@link createServiceTokenVerifier}. */
@@ -96,12 +100,13 @@ export function createServiceTokenVerifier(
 ): TokenVerifier<Extract<Caller, { kind: 'service' }>> {
   const getKey = keyResolver(options.publicJwks);
   const clock = options.clock ?? systemClock;
-  return async (token) => {
+  const toleranceSeconds = options.clockToleranceSeconds ?? 5;
+  return rememberVerified(clock, toleranceSeconds, async (token) => {
     const { payload } = await verifyOrExplain(() =>
       jwtVerify(token, getKey, {
         issuer: serviceTokenIssuer,
         audience: serviceTokenAudience,
-        clockTolerance: options.clockToleranceSeconds ?? 5,
+        clockTolerance: toleranceSeconds,
         algorithms: [serviceTokenAlgorithm],
         currentDate: new Date(clock.now()),
       }),
@@ -109,7 +114,50 @@ export function createServiceTokenVerifier(
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new UnauthenticatedError('service token has no subject (sub) claim');
     }
-    return { kind: 'service', service: payload.sub };
+    return {
+      caller: { kind: 'service', service: payload.sub },
+      expiresAtSeconds: payload.exp,
+    };
+  });
+}
+
+/** Most verified tokens remembered per verifier (oldest forgotten first). */
+const VERIFIED_TOKENS_MAX = 10_000;
+/** Longest a verification is reused: bounds how long a key removed from the JWKS still counts. */
+const VERIFIED_TOKEN_REUSE_MS = 60_000;
+
+/**
+ * Reuses a successful verification of the same token string (signature included, so only the very
+ * token that was checked can hit) until the token expires — tolerance included, exactly when a
+ * fresh check would refuse it — and for at most a minute. Every call on the hot path carries the
+ * same token as the caller's previous one, and an EdDSA check costs more than the rest of the
+ * authentication together. Failures are never remembered.
+ */
+function rememberVerified<C extends Caller>(
+  clock: Clock,
+  toleranceSeconds: number,
+  verify: (token: string) => Promise<{ caller: C; expiresAtSeconds: number | undefined }>,
+): TokenVerifier<C> {
+  const verified = new Map<string, { readonly caller: C; readonly validUntilMs: number }>();
+  return async (token) => {
+    const nowMs = clock.now();
+    const hit = verified.get(token);
+    if (hit !== undefined) {
+      if (nowMs < hit.validUntilMs) return hit.caller;
+      verified.delete(token);
+    }
+    const { caller, expiresAtSeconds } = await verify(token);
+    const expiresAtMs =
+      expiresAtSeconds === undefined ? nowMs : (expiresAtSeconds + toleranceSeconds) * 1000;
+    const validUntilMs = Math.min(expiresAtMs, nowMs + VERIFIED_TOKEN_REUSE_MS);
+    if (validUntilMs > nowMs) {
+      if (verified.size >= VERIFIED_TOKENS_MAX) {
+        const oldest = verified.keys().next();
+        if (oldest.done !== true) verified.delete(oldest.value);
+      }
+      verified.set(token, { caller, validUntilMs });
+    }
+    return caller;
   };
 }
 

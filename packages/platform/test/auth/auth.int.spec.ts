@@ -284,6 +284,44 @@ describe('service token issuer', () => {
     await expect(verify(second)).resolves.toEqual({ kind: 'service', service: 'user' });
   });
 
+  it('reuses a verification only for the same token and only until it expires; never a failure', async () => {
+    let nowMs = Date.UTC(2030, 0, 1);
+    const clock = { now: () => nowMs };
+    const verify = createUserTokenVerifier({
+      jwks: () => Promise.resolve(userKeys.publicJwks),
+      issuer,
+      audience,
+      clock,
+    });
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const sign = async (notBeforeSeconds: number) =>
+      new SignJWT({ role: 'viewer' })
+        .setProtectedHeader({ alg: 'EdDSA', kid: userKeys.privateJwk.kid })
+        .setSubject('u-9')
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setNotBefore(notBeforeSeconds)
+        .setExpirationTime(nowSeconds + 100)
+        .sign(await importJWK(userKeys.privateJwk, 'EdDSA'));
+    const token = await sign(nowSeconds - 10);
+    await expect(verify(token)).resolves.toMatchObject({ userId: 'u-9' });
+    // The same claims with another signature is another token: checked, and refused.
+    const [head, body, signature] = token.split('.') as [string, string, string];
+    const forged = `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    await expect(verify(forged)).rejects.toThrow(/signature/);
+    nowMs += 50_000;
+    await expect(verify(token)).resolves.toMatchObject({ userId: 'u-9' });
+    // Past exp plus the 5 s tolerance the remembered verification no longer counts.
+    nowMs = (nowSeconds + 105) * 1000;
+    await expect(verify(token)).rejects.toThrow(/expired/);
+    // A refusal is not remembered: a token not yet valid passes once its time comes.
+    nowMs = Date.UTC(2030, 0, 1);
+    const early = await sign(nowSeconds + 30);
+    await expect(verify(early)).rejects.toThrow();
+    nowMs += 30_000;
+    await expect(verify(early)).resolves.toMatchObject({ userId: 'u-9' });
+  });
+
   it('verifies user tokens against a local JWKS getter (embedded mode)', async () => {
     const verify = createUserTokenVerifier({
       jwks: () => Promise.resolve(userKeys.publicJwks),
