@@ -40,6 +40,14 @@ export interface BetEngineSettings {
   readonly reconcileMinAgeMs: number;
   /** Least time between two OddsChanged of one market (100 ms = at most 10 per second). */
   readonly oddsMinIntervalMs: number;
+  /**
+   * Load shedding: a PlaceBet arriving while the oldest queued placement has waited longer than
+   * this is refused at once (RESOURCE_EXHAUSTED with a retry hint) instead of joining a queue
+   * whose callers would time out — which would also trip the callers' circuit breakers.
+   */
+  readonly maxQueueWaitMs: number;
+  /** Load shedding: most placements waiting for a batch (bounds memory whatever the clock does). */
+  readonly maxQueuedPlacements: number;
 }
 
 /** The deployment's settings. */
@@ -49,4 +57,6 @@ export const defaultBetEngineSettings: BetEngineSettings = Object.freeze({
   reconcileIntervalMs: 5_000,
   reconcileMinAgeMs: 15_000,
   oddsMinIntervalMs: 100,
+  maxQueueWaitMs: 1_000,
+  maxQueuedPlacements: 5_000,
 });

@@ -17,7 +17,12 @@
  * resubmitting the same holds (same ids: idempotent) — so no hold ever exists without its bet,
  * and no PENDING bet stays unresolved.
  */
-import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import { Code, ConnectError } from '@connectrpc/connect';
+import {
+  NotFoundError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '@streambet/platform/errors/domain-errors';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import {
@@ -54,6 +59,10 @@ export interface PlacementSettings {
   readonly holdTimeoutSeconds: number;
   /** Reconciliation leaves PENDING bets younger than this alone (a batch may still finish them). */
   readonly reconcileMinAgeMs: number;
+  /** Refuse new placements while the oldest queued one has waited longer (ms). */
+  readonly maxQueueWaitMs: number;
+  /** Refuse new placements while this many wait. */
+  readonly maxQueuedPlacements: number;
 }
 
 /** Dependencies of {@link createPlacementEngine}. */
@@ -76,12 +85,20 @@ export interface PlacementStats {
   placements: number;
   ledgerHoldCalls: number;
   largestBatch: number;
+  /** Placements refused at arrival because the queue was too long or too old. */
+  shed: number;
+  /** Queued placements dropped unwritten because their caller had gone. */
+  abandoned: number;
 }
 
 interface PlaceJob {
   readonly kind: 'place';
   readonly request: Omit<IntentRequest, 'betId'>;
   readonly market: MarketRecord;
+  /** When it was queued (the placement clock). */
+  readonly queuedAtMs: number;
+  /** The caller's signal: a caller gone before its batch starts gets nothing written. */
+  readonly signal: AbortSignal | undefined;
   resolve(result: PlaceResult): void;
   reject(error: unknown): void;
 }
@@ -105,7 +122,16 @@ export function createPlacementEngine(deps: PlacementDeps) {
   let running = false;
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
-  const stats: PlacementStats = { batches: 0, placements: 0, ledgerHoldCalls: 0, largestBatch: 0 };
+  const stats: PlacementStats = {
+    batches: 0,
+    placements: 0,
+    ledgerHoldCalls: 0,
+    largestBatch: 0,
+    shed: 0,
+    abandoned: 0,
+  };
+  /** Placements in the queue (the queue also holds lane tasks). */
+  let queuedPlacements = 0;
 
   function kick(): void {
     if (running || scheduled) return;
@@ -129,9 +155,18 @@ export function createPlacementEngine(deps: PlacementDeps) {
         }
         const batch: PlaceJob[] = [];
         while (batch.length < settings.maxBatchSize && queue[0]?.kind === 'place') {
-          batch.push(queue.shift() as PlaceJob);
+          const job = queue.shift() as PlaceJob;
+          queuedPlacements -= 1;
+          if (job.signal?.aborted === true) {
+            stats.abandoned += 1;
+            job.reject(
+              new ConnectError('the caller went away before the bet was placed', Code.Canceled),
+            );
+            continue;
+          }
+          batch.push(job);
         }
-        await runBatch(batch);
+        if (batch.length > 0) await runBatch(batch);
       }
     } finally {
       running = false;
@@ -401,9 +436,26 @@ export function createPlacementEngine(deps: PlacementDeps) {
     stats,
 
     /** Queues a placement for the next batch; resolves once it is durable (or rejected). */
-    place(request: Omit<IntentRequest, 'betId'>, market: MarketRecord): Promise<PlaceResult> {
+    place(
+      request: Omit<IntentRequest, 'betId'>,
+      market: MarketRecord,
+      signal?: AbortSignal,
+    ): Promise<PlaceResult> {
+      const nowMs = clock.now();
+      const oldest = queue.find((job): job is PlaceJob => job.kind === 'place');
+      const waitedMs = oldest === undefined ? 0 : nowMs - oldest.queuedAtMs;
+      if (queuedPlacements >= settings.maxQueuedPlacements || waitedMs > settings.maxQueueWaitMs) {
+        stats.shed += 1;
+        return Promise.reject(
+          new ResourceExhaustedError(
+            `the bet engine is at capacity (${queuedPlacements} bets waiting, the oldest for ${waitedMs} ms); nothing was placed`,
+            { retryAfterMs: 1_000 },
+          ),
+        );
+      }
       return new Promise<PlaceResult>((resolve, reject) => {
-        queue.push({ kind: 'place', request, market, resolve, reject });
+        queue.push({ kind: 'place', request, market, queuedAtMs: nowMs, signal, resolve, reject });
+        queuedPlacements += 1;
         kick();
       });
     },
@@ -463,7 +515,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
 
     /** Placements waiting for the next batch (metrics, tests). */
     queuedPlacements(): number {
-      return queue.filter((job) => job.kind === 'place').length;
+      return queuedPlacements;
     },
 
     /** Runs `fn` on the lane, never concurrently with a batch of this process (tests hold the lane with it). */

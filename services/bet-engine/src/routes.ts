@@ -222,6 +222,7 @@ export function createBetEngineServiceImpl(
           client: { networkId: '', deviceId: '', app: '' },
         },
         market,
+        context.signal,
       );
       switch (result.kind) {
         case 'rejected': {

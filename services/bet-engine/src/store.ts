@@ -1134,13 +1134,11 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
         commissionBps: Number(row.commission_bps),
         bettorCount: BigInt(row.bettor_count),
         version: BigInt(row.odds_version),
-        outcomes: (outcomes).map(
-          ([outcomeId, staked, count]) => ({
-            outcomeId,
-            stakedMinor: BigInt(staked),
-            betCount: BigInt(count),
-          }),
-        ),
+        outcomes: outcomes.map(([outcomeId, staked, count]) => ({
+          outcomeId,
+          stakedMinor: BigInt(staked),
+          betCount: BigInt(count),
+        })),
       };
     },
 

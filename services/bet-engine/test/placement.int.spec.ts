@@ -18,7 +18,14 @@ import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
 import { realServers } from '@streambet/testkit/env';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createHarness, failure, newKey, type Harness, type TestMarket } from './harness.js';
+import {
+  createHarness,
+  failure,
+  newKey,
+  testSettings,
+  type Harness,
+  type TestMarket,
+} from './harness.js';
 
 const targets = sqlTargets();
 
@@ -400,6 +407,47 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     expect(await h.available(`wallet:${poor}:PTS`)).toBe(50n);
     expect(await h.pending(`wallet:${poor}:PTS`)).toBe(0n);
     expect(h.placement.stats.largestBatch).toBeGreaterThanOrEqual(41);
+  });
+
+  it('sheds load: refuses new bets while the queue is too old, and writes nothing for callers gone', async () => {
+    const users = await h.addUsers(3, 500n);
+    const options = await Promise.all(users.map((u) => h.as(u)));
+    const bet = (i: number, signal?: AbortSignal) =>
+      h.betEngine.placeBet(
+        {
+          idempotencyKey: newKey(),
+          marketId: market.marketId,
+          outcomeId: market.outcomeIds[0]!,
+          currency: 'PTS',
+          stakeMinor: 100n,
+        },
+        { ...options[i], ...(signal === undefined ? {} : { signal }) },
+      );
+    await bet(0); // warm-up: the lane is idle and the escrow exists
+    let release = (): void => {};
+    const held = h.placement.runOnLane(() => new Promise<void>((resolve) => (release = resolve)));
+    const waiting = bet(0);
+    const leaving = new AbortController();
+    const gone = failure(bet(1, leaving.signal));
+    await vi.waitFor(() => expect(h.placement.queuedPlacements()).toBe(2), { timeout: 20_000 });
+    leaving.abort();
+    // The oldest placement has waited longer than maxQueueWaitMs: a newcomer is turned away.
+    h.clock.advance(testSettings.maxQueueWaitMs + 1);
+    const shed = await failure(bet(2));
+    expect(shed.code).toBe(Code.ResourceExhausted);
+    expect(shed.message).toMatch(/at capacity.*nothing was placed/);
+    expect(h.placement.stats.shed).toBe(1);
+    release();
+    await held;
+    expect((await waiting).bet?.status).toBe(BetStatus.ACCEPTED);
+    expect((await gone).code).toBe(Code.Canceled);
+    expect(h.placement.stats.abandoned).toBe(1);
+    // Nothing was held for the shed or the abandoned caller.
+    expect(await h.available(`wallet:${users[1]}:PTS`)).toBe(500n);
+    expect(await h.available(`wallet:${users[2]}:PTS`)).toBe(500n);
+    expect(await h.available(`wallet:${users[0]}:PTS`)).toBe(300n);
+    // Once the queue drains, bets are taken again.
+    expect((await bet(2)).bet?.status).toBe(BetStatus.ACCEPTED);
   });
 
   it('keeps SQL commits per accepted bet at or below 0.1 with 200 concurrent clients', async () => {
