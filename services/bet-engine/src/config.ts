@@ -43,7 +43,8 @@ export interface BetEngineSettings {
   /**
    * Load shedding: a PlaceBet arriving while the oldest queued placement has waited longer than
    * this is refused at once (RESOURCE_EXHAUSTED with a retry hint) instead of joining a queue
-   * whose callers would time out — which would also trip the callers' circuit breakers.
+   * whose callers would time out — which would also trip the callers' circuit breakers. 2 s
+   * leaves a batch room within the default 5 s RPC deadline.
    */
   readonly maxQueueWaitMs: number;
   /** Load shedding: most placements waiting for a batch (bounds memory whatever the clock does). */
@@ -57,6 +58,6 @@ export const defaultBetEngineSettings: BetEngineSettings = Object.freeze({
   reconcileIntervalMs: 5_000,
   reconcileMinAgeMs: 15_000,
   oddsMinIntervalMs: 100,
-  maxQueueWaitMs: 1_000,
+  maxQueueWaitMs: 2_000,
   maxQueuedPlacements: 5_000,
 });
