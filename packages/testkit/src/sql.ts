@@ -162,7 +162,7 @@ export async function openSqlUrl(
   const sql = await embedded.forSchema(schema);
   return {
     dialect: sql.dialect,
-    query: (text, params) => sql.query(text, params),
+    query: (text, params, options) => sql.query(text, params, options),
     transaction: (fn, txOptions) => sql.transaction(fn, txOptions),
     ping: () => sql.ping(),
     async close() {

@@ -147,7 +147,7 @@ export interface CommitCounter {
 function countingSql(sql: Sql, counter: CommitCounter): Sql {
   return {
     dialect: sql.dialect,
-    query: (text, params) => sql.query(text, params),
+    query: (text, params, options) => sql.query(text, params, options),
     async transaction(fn, options) {
       const result = await sql.transaction(fn, options);
       counter.count += 1;

@@ -429,42 +429,46 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
       o_cpend: bigint | null;
       o_cpost: bigint | null;
       o_seqs: (bigint | string)[] | null;
-    }>(COMMIT_BATCH, [
-      ids,
-      column((d) => d.debitsPending),
-      column((d) => d.debitsPosted),
-      column((d) => d.creditsPending),
-      column((d) => d.creditsPosted),
-      plan.steps.length,
-      transferSteps.map(({ index }) => index + 1),
-      t.map((x) => x.transferId),
-      t.map((x) => x.kind),
-      t.map((x) => x.debitAccountId),
-      t.map((x) => x.creditAccountId),
-      t.map((x) => x.amountMinor.toString()),
-      t.map((x) => x.currency),
-      t.map((x) => x.pendingId),
-      t.map((x) => x.timeoutSeconds.toString()),
-      t.map((x) => String(x.expiresAtMs)),
-      t.map((x) => x.code),
-      t.map((x) => x.marketId),
-      t.map((x) => x.betId),
-      t.map((x) => x.paymentId),
-      t.map((x) => x.settlementId),
-      t.map((x) => x.memo),
-      t.map((x) => String(x.committedAtMs)),
-      transferSteps.map(({ step }) => step.fingerprint),
-      plan.newHolds.map((h) => h.holdId),
-      plan.newHolds.map((h) => h.status),
-      plan.newHolds.map((h) => String(h.expiresAtMs)),
-      plan.newHolds.map((h) => String(h.resolvedAtMs)),
-      plan.newHolds.map((h) => h.resolvedBy),
-      plan.holdResolutions.map((h) => h.holdId),
-      plan.holdResolutions.map((h) => h.status),
-      plan.holdResolutions.map((h) => String(h.resolvedAtMs)),
-      plan.holdResolutions.map((h) => h.resolvedBy),
-      plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
-    ]);
+    }>(
+      COMMIT_BATCH,
+      [
+        ids,
+        column((d) => d.debitsPending),
+        column((d) => d.debitsPosted),
+        column((d) => d.creditsPending),
+        column((d) => d.creditsPosted),
+        plan.steps.length,
+        transferSteps.map(({ index }) => index + 1),
+        t.map((x) => x.transferId),
+        t.map((x) => x.kind),
+        t.map((x) => x.debitAccountId),
+        t.map((x) => x.creditAccountId),
+        t.map((x) => x.amountMinor.toString()),
+        t.map((x) => x.currency),
+        t.map((x) => x.pendingId),
+        t.map((x) => x.timeoutSeconds.toString()),
+        t.map((x) => String(x.expiresAtMs)),
+        t.map((x) => x.code),
+        t.map((x) => x.marketId),
+        t.map((x) => x.betId),
+        t.map((x) => x.paymentId),
+        t.map((x) => x.settlementId),
+        t.map((x) => x.memo),
+        t.map((x) => String(x.committedAtMs)),
+        transferSteps.map(({ step }) => step.fingerprint),
+        plan.newHolds.map((h) => h.holdId),
+        plan.newHolds.map((h) => h.status),
+        plan.newHolds.map((h) => String(h.expiresAtMs)),
+        plan.newHolds.map((h) => String(h.resolvedAtMs)),
+        plan.newHolds.map((h) => h.resolvedBy),
+        plan.holdResolutions.map((h) => h.holdId),
+        plan.holdResolutions.map((h) => h.status),
+        plan.holdResolutions.map((h) => String(h.resolvedAtMs)),
+        plan.holdResolutions.map((h) => h.resolvedBy),
+        plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
+      ],
+      { prepareAs: 'sb_ledger_commit_batch' },
+    );
     const finals = new Map<string, Balance>();
     let seqs: bigint[] = [];
     for (const row of result.rows) {
@@ -506,25 +510,29 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
       o_cpend: bigint | null;
       o_cpost: bigint | null;
       o_seq: bigint | string | null;
-    }>(TRANSFER_ONE, [
-      x.transferId,
-      x.kind,
-      x.debitAccountId,
-      x.creditAccountId,
-      x.amountMinor.toString(),
-      x.currency,
-      x.timeoutSeconds.toString(),
-      String(x.expiresAtMs),
-      x.code,
-      x.marketId,
-      x.betId,
-      x.paymentId,
-      x.settlementId,
-      x.memo,
-      String(x.committedAtMs),
-      step.fingerprint,
-      plan.newHolds[0]?.status ?? null,
-    ]);
+    }>(
+      TRANSFER_ONE,
+      [
+        x.transferId,
+        x.kind,
+        x.debitAccountId,
+        x.creditAccountId,
+        x.amountMinor.toString(),
+        x.currency,
+        x.timeoutSeconds.toString(),
+        String(x.expiresAtMs),
+        x.code,
+        x.marketId,
+        x.betId,
+        x.paymentId,
+        x.settlementId,
+        x.memo,
+        String(x.committedAtMs),
+        step.fingerprint,
+        plan.newHolds[0]?.status ?? null,
+      ],
+      { prepareAs: 'sb_ledger_transfer_one' },
+    );
     const finals = new Map<string, Balance>();
     const seqs: bigint[] = [];
     for (const row of result.rows) {
@@ -747,13 +755,11 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
             }
           }
         };
-        const read = await tx.query<{ k: string; j: Json }>(READ_BATCH, [
-          holdIds,
-          accountIds,
-          debitedSystemIds,
-          transferIds,
-          strict,
-        ]);
+        const read = await tx.query<{ k: string; j: Json }>(
+          READ_BATCH,
+          [holdIds, accountIds, debitedSystemIds, transferIds, strict],
+          { prepareAs: 'sb_ledger_read_batch' },
+        );
         absorb(read.rows);
         for (const account of accounts.values()) remember(account);
         const nowMs = options.clock.now();

@@ -4,6 +4,7 @@ import type {
   Sql,
   SqlExecutor,
   SqlResult,
+  QueryOptions,
   SqlValue,
   TransactionOptions,
 } from './types.js';
@@ -113,10 +114,14 @@ export function createPostgresSql(options: PostgresSqlOptions): Sql {
       throw new SqlUsageError('This Sql was closed; it no longer accepts statements.');
   }
 
-  async function query<Row>(text: string, params?: readonly SqlValue[]): Promise<SqlResult<Row>> {
+  async function query<Row>(
+    text: string,
+    params?: readonly SqlValue[],
+    queryOptions?: QueryOptions,
+  ): Promise<SqlResult<Row>> {
     assertOpen();
     assertOutsideTransaction(owner, 'sql.query()');
-    return runStatement<Row>(pool, text, params);
+    return runStatement<Row>(pool, text, params, queryOptions);
   }
 
   async function transaction<T>(
@@ -176,7 +181,11 @@ function createTransactionExecutor(client: pg.PoolClient): {
 } {
   let finished = false;
   const executor: SqlExecutor = {
-    query<Row>(text: string, params?: readonly SqlValue[]): Promise<SqlResult<Row>> {
+    query<Row>(
+      text: string,
+      params?: readonly SqlValue[],
+      queryOptions?: QueryOptions,
+    ): Promise<SqlResult<Row>> {
       if (finished) {
         return Promise.reject(
           new SqlUsageError(
@@ -184,7 +193,7 @@ function createTransactionExecutor(client: pg.PoolClient): {
           ),
         );
       }
-      return runStatement<Row>(client, text, params);
+      return runStatement<Row>(client, text, params, queryOptions);
     },
   };
   return {
@@ -199,7 +208,17 @@ async function runStatement<Row>(
   target: pg.Pool | pg.PoolClient,
   text: string,
   params: readonly SqlValue[] | undefined,
+  queryOptions?: QueryOptions,
 ): Promise<SqlResult<Row>> {
+  if (queryOptions?.prepareAs !== undefined) {
+    // pg remembers per connection which names it has prepared, and sends only Bind/Execute then.
+    const result = await target.query({
+      name: queryOptions.prepareAs,
+      text,
+      values: (params ?? []).map(prepareParam),
+    });
+    return toResult<Row>(result);
+  }
   if (params === undefined || params.length === 0) {
     const raw = (await target.query(text)) as pg.QueryResult | pg.QueryResult[];
     const last = Array.isArray(raw) ? raw.at(-1) : raw;

@@ -23,11 +23,22 @@ export interface SqlResult<Row> {
   readonly rowCount: number;
 }
 
+/** How one statement runs. */
+export interface QueryOptions {
+  /**
+   * PostgreSQL: run as the named prepared statement `prepareAs`, parsed and described once per
+   * connection instead of on every call — for hot statements of a fixed text and result shape
+   * (a name must always go with the same text). PGlite runs the text as usual.
+   */
+  readonly prepareAs?: string;
+}
+
 /** Runs statements: either the whole database (autocommit) or one open transaction. */
 export interface SqlExecutor {
   query<Row = Record<string, unknown>>(
     text: string,
     params?: readonly SqlValue[],
+    options?: QueryOptions,
   ): Promise<SqlResult<Row>>;
 }
 

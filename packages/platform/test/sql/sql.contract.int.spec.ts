@@ -65,6 +65,43 @@ for (const target of targets) {
       await expect(sql.ping()).resolves.toBeUndefined();
     });
 
+    it('runs a statement prepared by name like the plain one, in and out of transactions', async () => {
+      const table = uniqueName('prep');
+      await sql.query(`CREATE TABLE ${table} (id text PRIMARY KEY, amount bigint NOT NULL)`);
+      const insert = `INSERT INTO ${table} (id, amount) VALUES ($1::text, $2::bigint) RETURNING amount`;
+      const name = uniqueName('sb_contract');
+      const first = await sql.query<{ amount: bigint }>(insert, ['a', INT64_MAX], {
+        prepareAs: name,
+      });
+      expect(first.rows).toEqual([{ amount: INT64_MAX }]);
+      // The same name again (PostgreSQL: on a pooled connection that may have prepared it or not).
+      for (const id of ['b', 'c', 'd']) {
+        await sql.query(insert, [id, 7n], { prepareAs: name });
+      }
+      await sql.transaction(async (tx) => {
+        await tx.query(insert, ['e', -1n], { prepareAs: name });
+        await tx.query(insert, ['f', 1n], { prepareAs: name });
+      });
+      await expect(
+        sql.transaction(async (tx) => {
+          await tx.query(insert, ['g', 1n], { prepareAs: name });
+          await tx.query(insert, ['a', 1n], { prepareAs: name }); // duplicate: rolls back 'g'
+        }),
+      ).rejects.toThrow();
+      const rows = await sql.query<{ id: string; amount: bigint }>(
+        `SELECT id, amount FROM ${table} ORDER BY id`,
+      );
+      expect(rows.rows.map((r) => `${r.id}=${r.amount}`)).toEqual([
+        `a=${INT64_MAX}`,
+        'b=7',
+        'c=7',
+        'd=7',
+        'e=-1',
+        'f=1',
+      ]);
+      await sql.query(`DROP TABLE ${table}`);
+    });
+
     it('round-trips BIGINT as bigint, including the int64 limits', async () => {
       const table = uniqueName('amounts');
       await sql.query(
