@@ -25,12 +25,7 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import { NotFoundError } from '@streambet/platform/errors/domain-errors';
 import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import {
-  accounts,
-  defaultHoldId,
-  type LedgerCommand,
-  type SettlementBet,
-} from './domain/settlement.js';
+import { accounts, type LedgerCommand, type SettlementBet } from './domain/settlement.js';
 import type { MarketTerms } from './store.js';
 
 /** One streamed batch of a market's bets, in bet_id order. */
@@ -123,7 +118,10 @@ export interface TermsSource {
   get(marketId: string): Promise<MarketOutcome>;
 }
 
-/** Bets from BetEngineInternalService.ListMarketBets (a server stream). */
+/**
+ * Bets from BetEngineInternalService.ListMarketBets (a server stream), in batches of
+ * `batchSize` (default: the largest the bet engine accepts, 5000: fewest messages).
+ */
 export function betSourceFromClient(
   client: Client<typeof BetEngineInternalService>,
   batchSize = 5000,
@@ -131,18 +129,8 @@ export function betSourceFromClient(
   return {
     async *list(marketId, afterBetId) {
       for await (const response of client.listMarketBets({ marketId, afterBetId, batchSize })) {
-        yield {
-          currency: response.currency,
-          kind: response.kind,
-          bets: response.bets.map((bet) => ({
-            betId: bet.betId,
-            userId: bet.userId,
-            outcomeId: bet.outcomeId,
-            stakeMinor: bet.stakeMinor,
-            holdTransferId:
-              bet.holdTransferId === '' ? defaultHoldId(bet.betId) : bet.holdTransferId,
-          })),
-        };
+        // The decoded MarketBets are SettlementBets already (bet, user, outcome, stake): no copy.
+        yield { currency: response.currency, kind: response.kind, bets: response.bets };
       }
     },
   };

@@ -3,6 +3,7 @@
  * settlement.* events, and the enum mappings. One place, so routes and the store's outbox agree.
  */
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import {
   MarketRefundedSchema,
@@ -300,9 +301,63 @@ export function encodeRefunded(
   });
 }
 
-/** PayoutMade for one row. */
+/**
+ * PayoutMade for one row: exactly the bytes of `toBinary(PayoutMadeSchema, …)` for the same
+ * message, written straight to a reused writer without building the message first (one event per
+ * paying user is most of a settlement's events). proto-codec.unit.spec.ts pins the equality and
+ * the fields of PayoutMade, Payout and EventMetadata: a new field there must be added here.
+ */
 export function encodePayoutMade(row: PayoutRecord, meta: EventMeta): EncodedEvent {
-  return encode(PayoutMadeSchema, meta, { payout: payoutToProto(row) });
+  const w = writer;
+  w.tag(1, WireType.LengthDelimited).fork();
+  writeMetadata(w, meta);
+  w.join();
+  w.tag(2, WireType.LengthDelimited).fork();
+  writePayout(w, row);
+  w.join();
+  return { type: PayoutMadeSchema.typeName, payload: w.finish() };
+}
+
+/** Reused by the direct encoders (synchronous: finish() hands out a copy and resets it). */
+const writer = new BinaryWriter();
+
+/** EventMetadata fields as {@link encode} sets them; proto3 defaults (0, '') are not written. */
+function writeMetadata(w: BinaryWriter, meta: EventMeta): void {
+  const actorUserId = meta.actorUserId ?? '';
+  writeString(w, 1, meta.eventId);
+  writeInt64(w, 2, BigInt(meta.occurredAtMs));
+  writeString(w, 3, 'settlement');
+  writeString(w, 5, meta.marketId);
+  writeString(w, 6, actorUserId);
+  writeEnum(w, 7, actorUserId ? Role.ADMIN : Role.SERVICE);
+}
+
+/** Payout fields as {@link payoutToProto} sets them (commission_minor is always 0 for POOL). */
+function writePayout(w: BinaryWriter, row: PayoutRecord): void {
+  writeString(w, 1, payoutId(row));
+  writeString(w, 2, row.marketId);
+  writeString(w, 3, row.channelId);
+  writeString(w, 4, row.userId);
+  writeEnum(w, 5, payoutKindToProto[row.kind]);
+  writeString(w, 6, row.currency);
+  writeInt64(w, 7, row.stakeMinor);
+  writeInt64(w, 8, row.payoutMinor);
+  writeInt64(w, 10, row.netMinor);
+  writeString(w, 11, row.transferId);
+  writeInt64(w, 12, BigInt(row.paidAtMs));
+  writeInt64(w, 13, BigInt(row.reversedAtMs));
+}
+
+function writeString(w: BinaryWriter, fieldNo: number, value: string): void {
+  if (value !== '') w.tag(fieldNo, WireType.LengthDelimited).string(value);
+}
+
+function writeInt64(w: BinaryWriter, fieldNo: number, value: bigint): void {
+  if (value !== 0n) w.tag(fieldNo, WireType.Varint).int64(value);
+}
+
+function writeEnum(w: BinaryWriter, fieldNo: number, value: number): void {
+  if (value !== 0) w.tag(fieldNo, WireType.Varint).int32(value);
 }
 
 /** SettlementReversed with the reversed settlement. */

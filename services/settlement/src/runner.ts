@@ -37,7 +37,6 @@ import {
   LEDGER_BATCH_MAX,
   accounts,
   chunk,
-  defaultHoldId,
   linkAll,
   payoutCommand,
   planReversal,
@@ -448,15 +447,13 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
 }
 
 /**
- * A market's bets in columns: ids and hold ids as strings, users and outcomes interned (a market
- * has few outcomes and far fewer users than bets), stakes in a growable BigInt64Array; a hold id
- * equal to the bet's default is not stored.
+ * A market's bets in columns: ids as strings, users and outcomes interned (a market has few
+ * outcomes and far fewer users than bets), stakes in a growable BigInt64Array.
  */
 function createBetColumns() {
   let betIds: string[] = [];
   let userIndex: number[] = [];
   let outcomeIndex: number[] = [];
-  let holdIds: (string | undefined)[] = [];
   let stakes = new BigInt64Array(1024);
   const users: string[] = [];
   const userIds = new Map<string, number>();
@@ -485,21 +482,16 @@ function createBetColumns() {
       betIds.push(bet.betId);
       userIndex.push(intern(bet.userId, users, userIds));
       outcomeIndex.push(intern(bet.outcomeId, outcomes, outcomeIds));
-      holdIds.push(
-        bet.holdTransferId === defaultHoldId(bet.betId) ? undefined : bet.holdTransferId,
-      );
       stakes[at] = bet.stakeMinor;
     },
     slice(start: number, end: number): SettlementBet[] {
       const out: SettlementBet[] = [];
       for (let i = start; i < Math.min(end, betIds.length); i += 1) {
-        const betId = betIds[i]!;
         out.push({
-          betId,
+          betId: betIds[i]!,
           userId: users[userIndex[i]!]!,
           outcomeId: outcomes[outcomeIndex[i]!]!,
           stakeMinor: stakes[i]!,
-          holdTransferId: holdIds[i] ?? defaultHoldId(betId),
         });
       }
       return out;
@@ -508,7 +500,6 @@ function createBetColumns() {
       betIds = [];
       userIndex = [];
       outcomeIndex = [];
-      holdIds = [];
       stakes = new BigInt64Array(0);
     },
   };

@@ -5,7 +5,7 @@
  * the claim of an attempt; SettlementCompleted or MarketRefunded plus every PayoutMade with the
  * final state; SettlementReversed plus every PayoutReversed with the reversal).
  */
-import { appendToOutbox } from '@streambet/platform/outbox/outbox';
+import { appendToOutbox, type OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { newEventId } from '@streambet/platform/outbox/event-id';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
@@ -191,6 +191,19 @@ function toPayout(row: Row): PayoutRecord {
 
 const RUNNABLE = [statusNumber('PENDING'), statusNumber('RUNNING'), statusNumber('FAILED')];
 
+/** Events per outbox INSERT when a change appends one per payout row. */
+const APPEND_CHUNK = 5000;
+
+/** The outbox event of an encoded settlement event of `marketId`. */
+function toOutboxEvent(marketId: string): (event: EncodedEvent) => OutboxEvent {
+  return (event) => ({
+    topic: settlementTopic,
+    key: marketId,
+    type: event.type,
+    payload: event.payload,
+  });
+}
+
 /** The settlement service's storage (see the file comment). */
 export type SettlementStore = ReturnType<typeof createSettlementStore>;
 
@@ -212,16 +225,62 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
       ids.push(eventId);
       return { eventId, occurredAtMs: nowMs, marketId, actorUserId };
     });
-    await appendToOutbox(
-      tx,
-      events.map((event) => ({
-        topic: settlementTopic,
-        key: marketId,
-        type: event.type,
-        payload: event.payload,
-      })),
-      { clock: () => nowMs, newId: () => ids.shift()! },
-    );
+    let next = 0;
+    await appendToOutbox(tx, events.map(toOutboxEvent(marketId)), {
+      clock: () => nowMs,
+      newId: () => ids[next++]!,
+    });
+  }
+
+  /**
+   * Appends `head` and then one event per row, like {@link append}, in chunks of
+   * {@link APPEND_CHUNK} (one INSERT each): the next chunk is encoded while the database inserts
+   * the one before, and each insert starts only after the previous one finished, so `seq` keeps
+   * the order head, rows[0], rows[1], …
+   */
+  async function appendPerRow<T>(
+    tx: SqlExecutor,
+    marketId: string,
+    head: (meta: EventMeta) => EncodedEvent,
+    rows: readonly T[],
+    encodeRow: (row: T, meta: EventMeta) => EncodedEvent,
+    actorUserId?: string,
+  ): Promise<void> {
+    const nowMs = clock.now();
+    const outboxEvent = toOutboxEvent(marketId);
+    const total = rows.length + 1;
+    let inserting: Promise<unknown> = Promise.resolve();
+    try {
+      for (let start = 0; start < total; start += APPEND_CHUNK) {
+        const end = Math.min(start + APPEND_CHUNK, total);
+        const ids = new Array<string>(end - start);
+        const events = new Array<OutboxEvent>(end - start);
+        for (let i = start; i < end; i++) {
+          const meta: EventMeta = {
+            eventId: newEventId(),
+            occurredAtMs: nowMs,
+            marketId,
+            actorUserId,
+          };
+          ids[i - start] = meta.eventId;
+          events[i - start] = outboxEvent(i === 0 ? head(meta) : encodeRow(rows[i - 1]!, meta));
+        }
+        await inserting;
+        let next = 0;
+        const insert = appendToOutbox(tx, events, {
+          clock: () => nowMs,
+          newId: () => ids[next++]!,
+        });
+        // Awaited below (next chunk or the end); meanwhile a failure must not go unhandled.
+        insert.catch(() => undefined);
+        inserting = insert;
+      }
+      await inserting;
+    } catch (error) {
+      // Let a statement still running finish before the transaction rolls back.
+      await inserting.catch(() => undefined);
+      throw error;
+    }
   }
 
   async function lockRow(tx: SqlExecutor, marketId: string): Promise<SettlementRecord | undefined> {
@@ -511,19 +570,27 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
            WHERE market_id = $1 RETURNING ${COLUMNS}`,
           [marketId, statusNumber(status), nowMs],
         );
-        await tx.query('UPDATE settlement_payouts SET paid_at_ms = $2 WHERE market_id = $1', [
-          marketId,
-          nowMs,
-        ]);
+        // The rows as paid, in one statement (user id order, like payoutsOf).
+        const paid = await tx.query<Row>(
+          `WITH paid AS (
+             UPDATE settlement_payouts SET paid_at_ms = $2 WHERE market_id = $1 RETURNING *
+           )
+           SELECT * FROM paid ORDER BY user_id, kind`,
+          [marketId, nowMs],
+        );
         const done = toRecord(updated.rows[0]!);
-        const rows = await payoutsOf(tx, marketId);
+        const rows = paid.rows.map(toPayout);
         const bettors = rows.filter((row) => row.kind !== 'STREAMER_REVENUE_SHARE').length;
-        await append(tx, marketId, (meta) => [
-          status === 'COMPLETED'
-            ? encodeCompleted(done, meta())
-            : encodeRefunded(done, bettors, meta()),
-          ...rows.map((row) => encodePayoutMade(row, meta())),
-        ]);
+        await appendPerRow(
+          tx,
+          marketId,
+          (meta) =>
+            status === 'COMPLETED'
+              ? encodeCompleted(done, meta)
+              : encodeRefunded(done, bettors, meta),
+          rows,
+          encodePayoutMade,
+        );
         return done;
       });
       deps.onCommitted?.();
@@ -597,13 +664,12 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         ]);
         const reversed = toRecord(updated.rows[0]!);
         const rows = await payoutsOf(tx, marketId);
-        await append(
+        await appendPerRow(
           tx,
           marketId,
-          (meta) => [
-            encodeReversed(reversed, meta()),
-            ...rows.map((row) => encodePayoutReversed(row, meta())),
-          ],
+          (meta) => encodeReversed(reversed, meta),
+          rows,
+          encodePayoutReversed,
           requestedByUserId,
         );
         return reversed;

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../bus/types.js';
-import type { Sql, SqlExecutor, SqlValue } from '../sql/types.js';
+import type { Sql, SqlExecutor } from '../sql/types.js';
 import { newEventId } from './event-id.js';
 
 /** An event a state change produces; becomes an {@link EventEnvelope} once it has an id and a time. */
@@ -24,7 +24,21 @@ export interface AppendToOutboxOptions {
   readonly newId?: () => string;
 }
 
-const ROWS_PER_INSERT = 500;
+/**
+ * Rows per INSERT: one statement with one array parameter per column (`unnest`), so a large append
+ * (a settlement's 100,000 PayoutMade events) is a few statements, each parsed and planned once.
+ */
+const ROWS_PER_INSERT = 5000;
+
+/**
+ * One INSERT per chunk: the columns travel as arrays and `unnest … WITH ORDINALITY … ORDER BY`
+ * feeds the rows to the insert in array order, so `seq` follows the order of `events`.
+ */
+const INSERT_ROWS = `INSERT INTO outbox (id, topic, key, type, payload, headers, occurred_at)
+  SELECT id, topic, key, type, payload, headers::jsonb, occurred_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
+    $7::timestamptz[]) WITH ORDINALITY AS e(id, topic, key, type, payload, headers, occurred_at, n)
+  ORDER BY n`;
 
 /**
  * Writes events to the outbox inside the caller's transaction (`tx` from `sql.transaction`), so
@@ -32,9 +46,10 @@ const ROWS_PER_INSERT = 500;
  * that after commit (call `relay.wake()` after the commit for low latency). Returns the envelopes
  * as they will be published (ids assigned).
  *
- * Per-key order is the order rows get their `seq`, i.e. the order of these calls. Call it after the
- * statement that locks or updates the aggregate row, so two transactions on one aggregate append in
- * their commit order.
+ * Per-key order is the order rows get their `seq`, i.e. the order of these calls and, within one
+ * call, the order of `events`. Call it after the statement that locks or updates the aggregate row,
+ * so two transactions on one aggregate append in their commit order. Any number of events: they are
+ * inserted in bulk, {@link ROWS_PER_INSERT} rows per statement.
  */
 export async function appendToOutbox(
   tx: SqlExecutor,
@@ -68,27 +83,41 @@ export async function appendToOutbox(
   });
 
   for (let start = 0; start < envelopes.length; start += ROWS_PER_INSERT) {
-    const chunk = envelopes.slice(start, start + ROWS_PER_INSERT);
-    const params: SqlValue[] = [];
-    const tuples = chunk.map((envelope) => {
-      const base = params.length;
-      params.push(
-        envelope.id,
-        envelope.topic,
-        envelope.key,
-        envelope.type,
-        envelope.payload,
-        envelope.headers,
-        new Date(envelope.occurredAtMs),
-      );
-      return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}::jsonb, $${base + 7})`;
-    });
-    await tx.query(
-      `INSERT INTO outbox (id, topic, key, type, payload, headers, occurred_at) VALUES ${tuples.join(', ')}`,
-      params,
-    );
+    const end = Math.min(start + ROWS_PER_INSERT, envelopes.length);
+    const count = end - start;
+    const ids = new Array<string>(count);
+    const topics = new Array<string>(count);
+    const keys = new Array<string>(count);
+    const types = new Array<string>(count);
+    const payloads = new Array<Uint8Array>(count);
+    const headers = new Array<string>(count);
+    const occurredAt = new Array<string>(count);
+    // Most appends share one time and carry no headers: convert a time once, skip JSON for none.
+    let lastMs = Number.NaN;
+    let lastAt = '';
+    for (let i = 0; i < count; i++) {
+      const envelope = envelopes[start + i]!;
+      ids[i] = envelope.id;
+      topics[i] = envelope.topic;
+      keys[i] = envelope.key;
+      types[i] = envelope.type;
+      payloads[i] = envelope.payload;
+      headers[i] = headersJson(envelope.headers);
+      if (envelope.occurredAtMs !== lastMs) {
+        lastMs = envelope.occurredAtMs;
+        lastAt = new Date(lastMs).toISOString();
+      }
+      occurredAt[i] = lastAt;
+    }
+    await tx.query(INSERT_ROWS, [ids, topics, keys, types, payloads, headers, occurredAt]);
   }
   return envelopes;
+}
+
+/** The JSONB text of an envelope's headers (`{}` without any). */
+function headersJson(headers: Readonly<Record<string, string>>): string {
+  for (const _key in headers) return JSON.stringify(headers);
+  return '{}';
 }
 
 function isWholeDatabase(executor: SqlExecutor): executor is Sql {

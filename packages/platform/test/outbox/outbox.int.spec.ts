@@ -165,6 +165,58 @@ for (const target of targets) {
       }
     });
 
+    it('appends a large batch in bulk with the same rows, ids, order and bytes as given', async () => {
+      const fresh = await freshSql();
+      try {
+        const { sql } = fresh;
+        // More than two INSERT chunks, keys interleaved, awkward payload bytes and headers.
+        const count = 10_001;
+        const awkward = [
+          new Uint8Array(0),
+          Uint8Array.of(0, 0x5c, 0x22, 0x27, 0x7b, 0x7d, 0x2c, 0xff, 0x0a),
+          encoder.encode('{"a":"b"}\\x00'),
+        ];
+        const events: OutboxEvent[] = Array.from({ length: count }, (_, index) => ({
+          topic: index % 5 === 0 ? 'settlement' : 'market',
+          key: `k-${index % 3}`,
+          type: 'streambet.test.Happened',
+          payload: awkward[index % 7] ?? encoder.encode(`payload ${index}`),
+          ...(index % 4 === 0 ? { headers: { label: `"h" ${index}\\`, trace: 'x,y' } } : {}),
+        }));
+        let tick = 1_700_000_000_000;
+        let nextId = 0;
+        const envelopes = await sql.transaction((tx) =>
+          appendToOutbox(tx, events, {
+            clock: () => tick++ - (tick % 2) * 7,
+            newId: () => `id-${String(nextId++).padStart(6, '0')}`,
+          }),
+        );
+        expect(envelopes).toHaveLength(count);
+        expect(envelopes.map((envelope) => envelope.id)).toEqual(
+          events.map((_, index) => `id-${String(index).padStart(6, '0')}`),
+        );
+
+        const stored = await sql.query<{ id: string; topic: string; headers: unknown }>(
+          'SELECT id, topic, headers FROM outbox ORDER BY seq',
+        );
+        expect(stored.rows.map((row) => row.id)).toEqual(envelopes.map((envelope) => envelope.id));
+        expect(stored.rows.map((row) => row.headers)).toEqual(
+          envelopes.map((envelope) => envelope.headers),
+        );
+
+        const bus = createRecordingBus();
+        await createOutboxRelay({ sql, bus, batchSize: 5_000 }).flush();
+        expect(bus.accepted).toHaveLength(count);
+        expect(bus.accepted).toEqual(envelopes);
+        const hex = (payload: Uint8Array): string => Buffer.from(payload).toString('hex');
+        expect(bus.accepted.map((envelope) => hex(envelope.payload))).toEqual(
+          events.map((appended) => hex(appended.payload)),
+        );
+      } finally {
+        await fresh.dispose();
+      }
+    });
+
     it('runs in the background: wake() after commit publishes; stop() ends the loop', async () => {
       const fresh = await freshSql();
       try {

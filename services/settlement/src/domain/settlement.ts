@@ -76,19 +76,15 @@ export const transferIds = {
   refund: (marketId: string, userId: string): string => `settle:${marketId}:refund:${userId}`,
 };
 
-/** The hold of a bet when the bet engine does not name it (its placement id). */
-export function defaultHoldId(betId: string): string {
-  return `bet:${betId}:stake`;
-}
-
-/** A bet as a run needs it: the math's fields plus the hold to post or void. */
+/**
+ * A bet as a run needs it: the math's fields. Its hold is not needed: the ledger resolves a
+ * market's holds itself (ResolveMarketHolds), and checks their total against the bets' stakes.
+ */
 export interface SettlementBet {
   readonly betId: string;
   readonly userId: string;
   readonly outcomeId: string;
   readonly stakeMinor: bigint;
-  /** The open hold (wallet → escrow) of the bet. */
-  readonly holdTransferId: string;
 }
 
 /** escrow → wallet: one user's whole payout (stakes included), paid once per user. */
