@@ -420,6 +420,25 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
     );
   }
 
+  /** Appends OddsChanged with the snapshot of `totals` to the outbox in `tx`. */
+  async function appendOddsChanged(
+    tx: SqlExecutor,
+    channelId: string,
+    totals: MarketTotals,
+    nowMs: number,
+  ): Promise<OddsSnapshot> {
+    const odds = oddsSnapshot(totals, nowMs);
+    await appendEvents(tx, nowMs, [
+      {
+        topic: oddsTopic,
+        key: totals.marketId,
+        actorUserId: '',
+        encode: (meta) => encodeOddsChanged(odds, channelId, meta),
+      },
+    ]);
+    return odds;
+  }
+
   const store = {
     sql,
 
@@ -843,15 +862,7 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
           totals.set(marketId, current);
           const market = markets.get(marketId);
           if (market === undefined || options.publishOddsNow?.(marketId) !== true) continue;
-          const odds = oddsSnapshot(current, nowMs);
-          await appendEvents(tx, nowMs, [
-            {
-              topic: oddsTopic,
-              key: marketId,
-              actorUserId: '',
-              encode: (meta) => encodeOddsChanged(odds, market.channelId, meta),
-            },
-          ]);
+          await appendOddsChanged(tx, market.channelId, current, nowMs);
           oddsPublished.add(marketId);
         }
         const bets = await store.getBets(ids, tx);
@@ -1148,16 +1159,7 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
         const market = await loadMarket(tx, marketId, ' FOR SHARE');
         const totals = await store.marketTotals(marketId, tx);
         if (market === undefined || totals === undefined) return undefined;
-        const odds = oddsSnapshot(totals, nowMs);
-        await appendEvents(tx, nowMs, [
-          {
-            topic: oddsTopic,
-            key: marketId,
-            actorUserId: '',
-            encode: (meta) => encodeOddsChanged(odds, market.channelId, meta),
-          },
-        ]);
-        return odds;
+        return appendOddsChanged(tx, market.channelId, totals, nowMs);
       });
       if (snapshot !== undefined) deps.onCommitted?.();
       return snapshot;
