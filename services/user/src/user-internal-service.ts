@@ -194,11 +194,7 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
     const nowMs = clock.now();
     const ids = [...new Set(requests.map((r) => r.userId).filter(isUlid))];
     const since = nowMs - periodMs.monthly;
-    // One after another: `db` may be a transaction, whose connection runs one query at a time.
-    const users = await store.getUsers(db, ids);
-    const limits = await store.getLimitsOf(db, ids);
-    const deposits = await store.amountsSince(db, 'deposits', ids, since);
-    const losses = await store.amountsSince(db, 'losses', ids, since);
+    const { users, limits, deposits, losses } = await store.eligibilityFacts(db, ids, since);
     const bettors = [
       ...new Set(
         requests
@@ -306,11 +302,8 @@ export function createUserInternalService(
       });
       if (violations.length > 0)
         throw new ValidationError('bad eligibility request', violations.slice(0, 20));
-      // The reads share one transaction: one consistent snapshot, and one commit per batch of
-      // bets instead of one per read (the bet engine calls this once per group commit).
-      const verdicts = await sql.transaction((tx) => checker.check(requests, tx), {
-        isolation: 'repeatable read',
-      });
+      // One statement (see eligibilityFacts): one snapshot, one round trip, one commit per batch.
+      const verdicts = await checker.check(requests);
       return {
         results: verdicts.map((verdict, index) => ({
           userId: verdict.userId,
