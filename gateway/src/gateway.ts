@@ -221,9 +221,23 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         // Live connections first: socket.io clients reconnect to another gateway at once.
         socketIo.close();
         await server.shutdown(config.SHUTDOWN_GRACE_MS);
-        webhooks.close();
-        for (const client of clients) client.close();
-        if (ownCache) await cache.close();
+        // Calls are drained: closing the rest cannot lose work, so a failure there (a downstream
+        // that went away at the same moment) is logged, and the other connections still close.
+        const closing: Array<[string, () => unknown]> = [
+          ['webhook pass-through', () => webhooks.close()],
+          ...clients.map((client, index): [string, () => unknown] => [
+            `downstream client ${index}`,
+            () => client.close(),
+          ]),
+          ...(ownCache ? [['cache', () => cache.close()] as [string, () => unknown]] : []),
+        ];
+        for (const [what, close] of closing) {
+          try {
+            await close();
+          } catch (error) {
+            logger.warn({ err: error, what }, 'closing after the drain failed');
+          }
+        }
       })();
       return stopping;
     },

@@ -176,8 +176,13 @@ describe('every deployable as its own process', () => {
 
           gateway.child.kill('SIGTERM');
           settlement.child.kill('SIGTERM');
-          expect(await gateway.exited).toBe(0);
-          expect(await settlement.exited).toBe(0);
+          const gatewayCode = await gateway.exited;
+          expect(gatewayCode, `gateway output:\n${gateway.stdout()}\n${gateway.stderr()}`).toBe(0);
+          const settlementCode = await settlement.exited;
+          expect(
+            settlementCode,
+            `settlement output:\n${settlement.stdout()}\n${settlement.stderr()}`,
+          ).toBe(0);
           expect(settlement.stdout()).toContain('"msg":"service stopped"');
         },
         processTimeoutMs,
