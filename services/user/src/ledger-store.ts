@@ -268,7 +268,7 @@ const COMMIT_BATCH = `SELECT * FROM ledger_commit_batch(
   $14::text[], $15::bigint[], $16::bigint[], $17::smallint[], $18::text[], $19::text[], $20::text[],
   $21::text[], $22::text[], $23::bigint[], $24::text[],
   $25::text[], $26::smallint[], $27::bigint[], $28::bigint[], $29::text[],
-  $30::text[], $31::smallint[], $32::bigint[], $33::text[], $34::integer[])`;
+  $30::text[], $31::smallint[], $32::bigint[], $33::text[], $34::integer[], $35::bigint[])`;
 
 /** Most accounts {@link createLedgerStore} remembers the kind and currency of (about 200 B each). */
 const ACCOUNT_CACHE_LIMIT = 200_000;
@@ -414,6 +414,8 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
   async function commitPlan(
     tx: SqlExecutor,
     plan: Pick<BatchPlan, 'steps' | 'deltas' | 'newHolds' | 'holdResolutions'>,
+    /** Per account: the available balance it must still have afterwards (see migration 0105). */
+    needs?: ReadonlyMap<string, bigint>,
   ): Promise<{ finals: Map<string, Balance>; seqs: bigint[] }> {
     const ids = [...plan.deltas.keys()].sort(compareLockOrder);
     const column = (pick: (delta: BalanceDelta) => bigint): string[] =>
@@ -466,6 +468,7 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
         plan.holdResolutions.map((h) => String(h.resolvedAtMs)),
         plan.holdResolutions.map((h) => h.resolvedBy),
         plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
+        ids.map((id) => (needs?.get(id) ?? 0n).toString()),
       ],
       { prepareAs: 'sb_ledger_commit_batch' },
     );
@@ -615,8 +618,8 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
    * has one possible result when it commits at all — every command OK — and what could make a
    * command fail is checked by the database in the same statement that applies it: a transfer id
    * already used (primary key, 23505), a constrained account without enough available (the CHECK
-   * on ledger_accounts, 23514: exact here because the batch never lets an account dip below zero
-   * and come back, see below), an overflowing total (22003). The plan is made as
+   * on ledger_accounts, 23514; for an account the batch debits and then credits, the statement's
+   * own check that it still has what the lowest point of the batch needed, also 23514), an overflowing total (22003). The plan is made as
    * {@link planBatch} makes it, against balances large enough that it accepts every command, and
    * committed with {@link COMMIT_BATCH} (or {@link TRANSFER_ONE}) alone: no BEGIN, no locking read, no COMMIT round trip.
    * Returns undefined (nothing committed) whenever the batch does not qualify or the statement
@@ -688,12 +691,18 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
         );
       }
     }
+    // Where an account dips lower than both, the statement is also told how much it must still
+    // have afterwards: start + lowest ≥ 0 ⇔ after ≥ net − lowest (migration 0105).
+    const needs = new Map<string, bigint>();
     for (const [id, low] of lowest) {
       const final = availableChange.get(id) ?? 0n;
       if (isConstrainedKind(accountCache.get(id)!.kind) && low < (final < 0n ? final : 0n))
-        return undefined;
+        needs.set(id, final - low);
     }
-    const commit = plan.steps.length === 1 ? commitOne : commitPlan;
+    const commit =
+      plan.steps.length === 1
+        ? commitOne
+        : (tx: SqlExecutor, batch: BatchPlan) => commitPlan(tx, batch, needs);
     try {
       const onCommitted = options.onCommitted;
       if (onCommitted === undefined) {

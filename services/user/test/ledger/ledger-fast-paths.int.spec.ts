@@ -147,6 +147,72 @@ for (const target of targets) {
       expect(await available(b)).toBe(0n);
     });
 
+    it('commits a batch that debits a wallet and then refills it when the wallet covers its lowest point', async () => {
+      const a = await funded(30n);
+      const b = await funded(20n);
+      const c = await funded(0n);
+      const results = await store.submitTransfers([
+        command({
+          transferId: 'refill:1',
+          debitAccountId: a,
+          creditAccountId: b,
+          amountMinor: 30n,
+        }),
+        command({
+          transferId: 'refill:2',
+          debitAccountId: b,
+          creditAccountId: c,
+          amountMinor: 50n,
+        }),
+        command({
+          transferId: 'refill:3',
+          debitAccountId: c,
+          creditAccountId: a,
+          amountMinor: 45n,
+        }),
+        command({
+          transferId: 'refill:4',
+          debitAccountId: a,
+          creditAccountId: b,
+          amountMinor: 45n,
+        }),
+      ]);
+      expect(results.map((r) => r.code)).toEqual([
+        TransferResultCode.OK,
+        TransferResultCode.OK,
+        TransferResultCode.OK,
+        TransferResultCode.OK,
+      ]);
+      expect([await available(a), await available(b), await available(c)]).toEqual([0n, 45n, 5n]);
+      // One unit short at e's lowest point: the second command overdraws, and so the third finds
+      // f empty. Every account ends at or above zero if all three applied, so only the statement's
+      // check of e's lowest point (migration 0105) tells this batch from the one above.
+      const d = await funded(30n);
+      const e = await funded(19n);
+      const f = await funded(0n);
+      const short = await store.submitTransfers([
+        command({
+          transferId: 'refill:5',
+          debitAccountId: d,
+          creditAccountId: e,
+          amountMinor: 30n,
+        }),
+        command({
+          transferId: 'refill:6',
+          debitAccountId: e,
+          creditAccountId: f,
+          amountMinor: 50n,
+        }),
+        command({ transferId: 'refill:7', debitAccountId: f, creditAccountId: e, amountMinor: 1n }),
+      ]);
+      expect(short.map((r) => r.code)).toEqual([
+        TransferResultCode.OK,
+        TransferResultCode.EXCEEDS_AVAILABLE,
+        TransferResultCode.EXCEEDS_AVAILABLE,
+      ]);
+      expect([await available(d), await available(e), await available(f)]).toEqual([0n, 49n, 0n]);
+    });
+
     it('commits a batch of plain holds in one statement, all or per command as the full path', async () => {
       const a = await funded(100n);
       const b = await funded(100n);
