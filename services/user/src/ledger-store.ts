@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
+import { integerArrayLiteral, textArrayLiteral } from '@streambet/platform/sql/array-literal';
 import {
   CreateAccountResultCode,
   MAX_DERIVED_HOLD_ID_LENGTH,
@@ -351,7 +352,7 @@ function sqlState(error: unknown): string | undefined {
 const unique = (values: Iterable<string>): string[] => [...new Set(values)];
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  return hash('sha256', text, 'base64url');
 }
 
 /**
@@ -418,8 +419,11 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     needs?: ReadonlyMap<string, bigint>,
   ): Promise<{ finals: Map<string, Balance>; seqs: bigint[] }> {
     const ids = [...plan.deltas.keys()].sort(compareLockOrder);
-    const column = (pick: (delta: BalanceDelta) => bigint): string[] =>
-      ids.map((id) => pick(plan.deltas.get(id)!).toString());
+    // Thousands of elements per call: literals built directly (see array-literal.ts).
+    const text = textArrayLiteral;
+    const int = integerArrayLiteral;
+    const column = (pick: (delta: BalanceDelta) => bigint): string =>
+      int(ids.map((id) => pick(plan.deltas.get(id)!)));
     const transferSteps = plan.steps.flatMap((step, index) =>
       step.type === 'transfer' ? [{ step, index }] : [],
     );
@@ -434,41 +438,43 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     }>(
       COMMIT_BATCH,
       [
-        ids,
+        text(ids),
         column((d) => d.debitsPending),
         column((d) => d.debitsPosted),
         column((d) => d.creditsPending),
         column((d) => d.creditsPosted),
         plan.steps.length,
-        transferSteps.map(({ index }) => index + 1),
-        t.map((x) => x.transferId),
-        t.map((x) => x.kind),
-        t.map((x) => x.debitAccountId),
-        t.map((x) => x.creditAccountId),
-        t.map((x) => x.amountMinor.toString()),
-        t.map((x) => x.currency),
-        t.map((x) => x.pendingId),
-        t.map((x) => x.timeoutSeconds.toString()),
-        t.map((x) => String(x.expiresAtMs)),
-        t.map((x) => x.code),
-        t.map((x) => x.marketId),
-        t.map((x) => x.betId),
-        t.map((x) => x.paymentId),
-        t.map((x) => x.settlementId),
-        t.map((x) => x.memo),
-        t.map((x) => String(x.committedAtMs)),
-        transferSteps.map(({ step }) => step.fingerprint),
-        plan.newHolds.map((h) => h.holdId),
-        plan.newHolds.map((h) => h.status),
-        plan.newHolds.map((h) => String(h.expiresAtMs)),
-        plan.newHolds.map((h) => String(h.resolvedAtMs)),
-        plan.newHolds.map((h) => h.resolvedBy),
-        plan.holdResolutions.map((h) => h.holdId),
-        plan.holdResolutions.map((h) => h.status),
-        plan.holdResolutions.map((h) => String(h.resolvedAtMs)),
-        plan.holdResolutions.map((h) => h.resolvedBy),
-        plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
-        ids.map((id) => (needs?.get(id) ?? 0n).toString()),
+        int(transferSteps.map(({ index }) => index + 1)),
+        text(t.map((x) => x.transferId)),
+        int(t.map((x) => x.kind)),
+        text(t.map((x) => x.debitAccountId)),
+        text(t.map((x) => x.creditAccountId)),
+        int(t.map((x) => x.amountMinor)),
+        text(t.map((x) => x.currency)),
+        text(t.map((x) => x.pendingId)),
+        int(t.map((x) => x.timeoutSeconds)),
+        int(t.map((x) => x.expiresAtMs)),
+        int(t.map((x) => x.code)),
+        text(t.map((x) => x.marketId)),
+        text(t.map((x) => x.betId)),
+        text(t.map((x) => x.paymentId)),
+        text(t.map((x) => x.settlementId)),
+        text(t.map((x) => x.memo)),
+        int(t.map((x) => x.committedAtMs)),
+        text(transferSteps.map(({ step }) => step.fingerprint)),
+        text(plan.newHolds.map((h) => h.holdId)),
+        int(plan.newHolds.map((h) => h.status)),
+        int(plan.newHolds.map((h) => h.expiresAtMs)),
+        int(plan.newHolds.map((h) => h.resolvedAtMs)),
+        text(plan.newHolds.map((h) => h.resolvedBy)),
+        text(plan.holdResolutions.map((h) => h.holdId)),
+        int(plan.holdResolutions.map((h) => h.status)),
+        int(plan.holdResolutions.map((h) => h.resolvedAtMs)),
+        text(plan.holdResolutions.map((h) => h.resolvedBy)),
+        int(
+          plan.holdResolutions.map((h) => (h.status === PendingStatus.EXPIRED ? h.step + 1 : null)),
+        ),
+        int(ids.map((id) => needs?.get(id) ?? 0n)),
       ],
       { prepareAs: 'sb_ledger_commit_batch' },
     );
