@@ -71,6 +71,12 @@ const SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 200);
 const BURST = Number(process.env.BENCH_FANOUT_BURST ?? 20);
 const TIMEOUT_S = Number(process.env.BENCH_FANOUT_TIMEOUT_S ?? 900);
 const SAMPLE_GAP_MS = 150;
+/**
+ * Samples sent and not counted after the clients connect: the first broadcasts also pay for
+ * compiling the write path and collecting the connection phase's garbage (2–3 of them are 1.5×
+ * the rest).
+ */
+const WARMUP_SAMPLES = Number(process.env.BENCH_FANOUT_WARMUP_SAMPLES ?? 5);
 /** Realtime processes of the cluster phase; 0 or 1 skips it. */
 const NODES = Number(process.env.BENCH_FANOUT_NODES ?? Math.max(2, os.cpus().length));
 /**
@@ -429,13 +435,18 @@ async function measureSocketIo(
   },
 ): Promise<SocketIoFigures> {
   const latencies: number[] = [];
-  for (let seq = 1; seq <= SAMPLES; seq += 1) {
+  for (let seq = 1; seq <= WARMUP_SAMPLES + SAMPLES; seq += 1) {
     const startedAt = now();
     await options.publishOdds(seq);
-    latencies.push((await fleet.waitFor('odds', seq)) - startedAt);
-    if (seq % 50 === 0) {
+    const latency = (await fleet.waitFor('odds', seq)) - startedAt;
+    if (seq <= WARMUP_SAMPLES) {
+      await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
+      continue;
+    }
+    latencies.push(latency);
+    if (latencies.length % 50 === 0) {
       process.stderr.write(
-        `fanout (${label}): ${seq}/${SAMPLES} samples, last ${latencies.at(-1)?.toFixed(1)} ms\n`,
+        `fanout (${label}): ${latencies.length}/${SAMPLES} samples, last ${latencies.at(-1)?.toFixed(1)} ms\n`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
@@ -719,11 +730,12 @@ async function runBench(): Promise<void> {
     for (const client of wss.clients) client.send(data);
   };
   const wsLatencies: number[] = [];
-  for (let seq = 1; seq <= Math.min(SAMPLES, 20); seq += 1) {
+  for (let seq = 1; seq <= WARMUP_SAMPLES + Math.min(SAMPLES, 20); seq += 1) {
     const startedAt = now();
     const json = toJsonString(OddsChangedSchema, create(OddsChangedSchema, oddsInit(BigInt(seq))));
     broadcast(`{"event":"${OddsChangedSchema.typeName}","payload":${json}}`);
-    wsLatencies.push((await wsFleet.waitFor('odds', seq)) - startedAt);
+    const latency = (await wsFleet.waitFor('odds', seq)) - startedAt;
+    if (seq > WARMUP_SAMPLES) wsLatencies.push(latency);
     await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
   }
   wsLatencies.sort((a, b) => a - b);
