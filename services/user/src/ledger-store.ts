@@ -289,6 +289,13 @@ const TRANSFER_ONE = `SELECT * FROM ledger_transfer_one($1::text, $2::smallint, 
 const RESOLVE_MARKET_HOLDS = `SELECT * FROM ledger_resolve_market_holds($1::text, $2::text,
   $3::integer, $4::boolean, $5::smallint, $6::text, $7::bigint, $8::integer, $9::boolean)`;
 
+/**
+ * The account-history indexes are keyed by `hashtext(account id)` (migration 0106): a query names
+ * the hash, which the index finds, and the id itself, which removes the rare collision. This is
+ * the hashes of the account ids in `$1::text[]`.
+ */
+const HASHES_OF_1 = 'ledger_account_hashes($1::text[])';
+
 const UNIQUE_VIOLATION = '23505';
 
 /** A valid bet id for the shape check of a sample derived command. */
@@ -980,7 +987,8 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     const cursorOp = query.newestFirst ? '<' : '>';
     const rows = await sql.query<{ j: Json }>(
       `SELECT ${TRANSFER_JSON} AS j FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
-       WHERE (t.debit_account_id = $1 OR t.credit_account_id = $1)
+       WHERE ((hashtext(t.debit_account_id) = hashtext($1) AND t.debit_account_id = $1)
+           OR (hashtext(t.credit_account_id) = hashtext($1) AND t.credit_account_id = $1))
          AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
          AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
          AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
@@ -1008,7 +1016,8 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
        FROM ledger_transfers t
        LEFT JOIN ledger_holds h ON h.transfer_id = t.id
        LEFT JOIN ledger_transfers p ON t.kind IN (3, 4) AND p.id = t.pending_id
-       WHERE (t.debit_account_id = ANY($1::text[]) OR t.credit_account_id = ANY($1::text[]))
+       WHERE ((hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[]))
+           OR (hashtext(t.credit_account_id) = ANY(${HASHES_OF_1}) AND t.credit_account_id = ANY($1::text[])))
          AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
          AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
          AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
@@ -1041,7 +1050,8 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     const rows = await sql.query<{ id: string; total: string }>(
       `SELECT t.debit_account_id AS id, sum(t.amount)::text AS total
        FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
-       WHERE t.debit_account_id = ANY($1::text[]) AND t.kind = 2 AND t.code = $2 AND h.status = 1
+       WHERE hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[])
+         AND t.kind = 2 AND t.code = $2 AND h.status = 1
        GROUP BY t.debit_account_id`,
       [unique(accountIds), code],
     );
