@@ -80,9 +80,9 @@ const WARMUP_SAMPLES = Number(process.env.BENCH_FANOUT_WARMUP_SAMPLES ?? 5);
 /** Realtime processes of the cluster phase; 0 or 1 skips it. */
 const NODES = Number(process.env.BENCH_FANOUT_NODES ?? Math.max(2, os.cpus().length));
 /**
- * V8 flags of the realtime nodes and the client processes: a larger young generation (as the
- * realtime Deployment runs with, k8s/) so that a 5,000-socket broadcast's garbage is collected in
- * fewer scavenges.
+ * V8 flags of the realtime nodes and the client processes: the platform's larger young generation
+ * (k8s/00-namespace-config.yaml; bench/run.ts gives this process the same), so that a
+ * 5,000-socket broadcast's garbage is collected in fewer scavenges.
  */
 const V8_FLAGS = (process.env.BENCH_FANOUT_V8_FLAGS ?? '--max-semi-space-size=64')
   .split(' ')

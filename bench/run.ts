@@ -19,6 +19,12 @@ const available = fs
 const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 const names = requested.length === 0 ? available : requested;
 
+/**
+ * The V8 flags the platform runs with (package.json `start`, k8s/00-namespace-config.yaml,
+ * docker-compose.yml): benches that host services in their own process run them as deployed.
+ */
+const platformNodeFlags = ['--max-semi-space-size=64'];
+
 let failed = false;
 for (const name of names) {
   if (!available.includes(name)) {
@@ -26,10 +32,14 @@ for (const name of names) {
     failed = true;
     continue;
   }
-  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, `${name}.ts`)], {
-    stdio: 'inherit',
-    env: process.env,
-  });
+  const result = spawnSync(
+    process.execPath,
+    [...platformNodeFlags, '--import', 'tsx', path.join(here, `${name}.ts`)],
+    {
+      stdio: 'inherit',
+      env: process.env,
+    },
+  );
   if (result.status !== 0) {
     console.error(`bench ${name} failed (exit ${result.status ?? result.signal})`);
     failed = true;
