@@ -62,6 +62,7 @@ import { sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens } from '@streambet/testkit/tokens';
 import { realtimeService } from '@streambet/realtime/app';
 import { loadRealtimeConfig } from '@streambet/realtime/config';
+import { platformNodeFlags } from './lib/node-flags.js';
 import { createBenchDatabase } from './lib/postgres.js';
 import { printResults, type BenchResult } from './lib/report.js';
 
@@ -80,13 +81,13 @@ const WARMUP_SAMPLES = Number(process.env.BENCH_FANOUT_WARMUP_SAMPLES ?? 5);
 /** Realtime processes of the cluster phase; 0 or 1 skips it. */
 const NODES = Number(process.env.BENCH_FANOUT_NODES ?? Math.max(2, os.cpus().length));
 /**
- * V8 flags of the realtime nodes and the client processes: the platform's larger young generation
- * (k8s/00-namespace-config.yaml; bench/run.ts gives this process the same), so that a
- * 5,000-socket broadcast's garbage is collected in fewer scavenges.
+ * V8 flags of the realtime nodes and the client processes: the platform's own (bench/run.ts gives
+ * this process the same), unless BENCH_FANOUT_V8_FLAGS says otherwise.
  */
-const V8_FLAGS = (process.env.BENCH_FANOUT_V8_FLAGS ?? '--max-semi-space-size=64')
-  .split(' ')
-  .filter((flag) => flag !== '');
+const V8_FLAGS =
+  process.env.BENCH_FANOUT_V8_FLAGS === undefined
+    ? platformNodeFlags
+    : process.env.BENCH_FANOUT_V8_FLAGS.split(' ').filter((flag) => flag !== '');
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_DB = Number(process.env.BENCH_FANOUT_REDIS_DB ?? 11);
 /**

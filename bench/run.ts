@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { platformNodeFlags } from './lib/node-flags.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const available = fs
@@ -18,12 +19,6 @@ const available = fs
   .sort();
 const requested = process.argv.slice(2).filter((arg) => arg !== '--');
 const names = requested.length === 0 ? available : requested;
-
-/**
- * The V8 flags the platform runs with (package.json `start`, k8s/00-namespace-config.yaml,
- * docker-compose.yml): benches that host services in their own process run them as deployed.
- */
-const platformNodeFlags = ['--max-semi-space-size=64'];
 
 let failed = false;
 for (const name of names) {
