@@ -164,6 +164,7 @@ async function runClients(): Promise<void> {
     sockets.push(socket);
     let joined: ((ok: boolean) => void) | undefined;
     let connected: (() => void) | undefined;
+    let refused: ((error: Error) => void) | undefined;
     socket.on('close', () => lost('closed'));
     socket.on('message', (data: Buffer) => {
       const text = data.toString();
@@ -183,11 +184,12 @@ async function runClients(): Promise<void> {
       } else if (text.startsWith('0')) {
         socket.send('40');
       } else if (text.startsWith('44')) {
-        throw new Error(`socket.io connect refused: ${text}`);
+        refused?.(new Error(`socket.io connect refused: ${text}`));
       }
     });
     await new Promise<void>((resolve, reject) => {
       connected = resolve;
+      refused = reject;
       socket.once('error', reject);
     });
     const ok = await new Promise<boolean>((resolve) => {
