@@ -1,4 +1,6 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import http2 from 'node:http2';
+import { syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { createCircuitBreakerRegistry } from '../../src/rpc/circuit-breaker.js';
@@ -212,5 +214,52 @@ describe('createServiceClient', () => {
     });
     await echoClient.echo({ text: 'x' });
     expect(seen).toBe('Bearer token-123');
+  });
+
+  // Seen in CI: a service and the gateway stopped together. The service's GOAWAY reached the
+  // gateway's idle client session, connect-node destroyed it with an error to be emitted on
+  // close, and the gateway's close() ran in between and removed connect-node's error listener:
+  // the 'error' event went unhandled and the gateway exited with code 1 instead of 0.
+  // The hook below runs close() exactly in that window (after every 'goaway' listener, before
+  // 'close'), so the test does not depend on timing.
+  it('closes without crashing the process when the server sent GOAWAY and the session is closing', async () => {
+    const echo = await start();
+    const created = createServiceClient(EchoService, {
+      baseUrl: echo.address.url,
+      logger,
+      breakers: createCircuitBreakerRegistry(),
+    });
+    const connect = http2.connect;
+    const sessions: http2.ClientHttp2Session[] = [];
+    http2.connect = ((...args: Parameters<typeof connect>) => {
+      const session = connect(...args);
+      sessions.push(session);
+      return session;
+    }) as typeof connect;
+    syncBuiltinESMExports();
+    const unhandled: unknown[] = [];
+    let settle = (): void => {};
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const onUncaught = (error: unknown): void => {
+      unhandled.push(error);
+      settle();
+    };
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      await created.client.echo({ text: 'open a session' });
+      const session = sessions[0];
+      expect(session, 'the client opened its HTTP/2 session through http2.connect').toBeDefined();
+      session?.once('close', () => settle());
+      session?.on('goaway', () => queueMicrotask(() => created.close()));
+      await echo.server.shutdown(1000);
+      // the session closes, or the unhandled 'error' event is thrown in its place
+      await settled;
+      expect(unhandled.map((error) => String(error))).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      http2.connect = connect;
+      syncBuiltinESMExports();
+      created.close();
+    }
   });
 });
