@@ -17,13 +17,17 @@
  * resubmitting the same holds (same ids: idempotent) — so no hold ever exists without its bet,
  * and no PENDING bet stays unresolved.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Code, ConnectError } from '@connectrpc/connect';
+import type { Link } from '@opentelemetry/api';
 import {
   NotFoundError,
   ResourceExhaustedError,
   UnavailableError,
 } from '@streambet/platform/errors/domain-errors';
 import type { Logger } from '@streambet/platform/log/logger';
+import { activeSpanLink, withBatchSpan } from '@streambet/platform/obs/tracing';
+import { runDetached } from '@streambet/platform/runtime/detached';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import {
   rejectionFromIneligibility,
@@ -99,6 +103,8 @@ interface PlaceJob {
   readonly queuedAtMs: number;
   /** The caller's signal: a caller gone before its batch starts gets nothing written. */
   readonly signal: AbortSignal | undefined;
+  /** The caller's span, linked from the batch's span. */
+  readonly link: Link | undefined;
   resolve(result: PlaceResult): void;
   reject(error: unknown): void;
 }
@@ -133,13 +139,16 @@ export function createPlacementEngine(deps: PlacementDeps) {
   /** Placements in the queue (the queue also holds lane tasks). */
   let queuedPlacements = 0;
 
+  /** Starts the lane, detached from the caller that happens to wake it (see runDetached). */
   function kick(): void {
     if (running || scheduled) return;
     scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      void pump();
-    });
+    runDetached(() =>
+      setImmediate(() => {
+        scheduled = false;
+        void pump();
+      }),
+    );
   }
 
   async function pump(): Promise<void> {
@@ -166,7 +175,13 @@ export function createPlacementEngine(deps: PlacementDeps) {
           }
           batch.push(job);
         }
-        if (batch.length > 0) await runBatch(batch);
+        if (batch.length > 0)
+          await withBatchSpan(
+            'bet-engine placement batch',
+            batch.map((job) => job.link),
+            { 'streambet.batch.size': batch.length },
+            () => runBatch(batch),
+          );
       }
     } finally {
       running = false;
@@ -181,7 +196,8 @@ export function createPlacementEngine(deps: PlacementDeps) {
     return new Promise<T>((resolve, reject) => {
       queue.push({
         kind: 'task',
-        run: () => fn().then(resolve, reject),
+        // on behalf of one caller: in that caller's context (log lines, trace)
+        run: AsyncLocalStorage.bind(() => fn().then(resolve, reject)),
       });
       kick();
     });
@@ -454,7 +470,16 @@ export function createPlacementEngine(deps: PlacementDeps) {
         );
       }
       return new Promise<PlaceResult>((resolve, reject) => {
-        queue.push({ kind: 'place', request, market, queuedAtMs: nowMs, signal, resolve, reject });
+        queue.push({
+          kind: 'place',
+          request,
+          market,
+          queuedAtMs: nowMs,
+          signal,
+          link: activeSpanLink(),
+          resolve,
+          reject,
+        });
         queuedPlacements += 1;
         kick();
       });

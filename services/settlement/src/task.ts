@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@streambet/platform/log/logger';
 import type { BackgroundTask } from '@streambet/platform/runtime/service-host';
+import { runDetached } from '@streambet/platform/runtime/detached';
 import type { SettlementRunner } from './runner.js';
 import type { SettlementStore } from './store.js';
 
@@ -68,8 +69,9 @@ export function createSettlementTask(deps: SettlementTaskDeps): SettlementTask {
       await running;
     },
     wake() {
-      // After the recording transaction commits: let the event loop turn first.
-      setImmediate(tick);
+      // After the recording transaction commits: let the event loop turn first, detached from
+      // the waker (a run settles whatever is due, not the waker's request).
+      runDetached(() => setImmediate(tick));
     },
   };
 }

@@ -1,5 +1,8 @@
 import { hash } from 'node:crypto';
+import type { Link } from '@opentelemetry/api';
 import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import { activeSpanLink, withBatchSpan } from '@streambet/platform/obs/tracing';
+import { runDetached } from '@streambet/platform/runtime/detached';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
 import { integerArrayLiteral, textArrayLiteral } from '@streambet/platform/sql/array-literal';
@@ -1311,6 +1314,8 @@ export function withGroupCommit(store: LedgerStore, options: GroupCommitOptions 
   const maxInFlight = options.maxInFlight ?? 2;
   interface Waiting {
     readonly commands: readonly TransferCommand[];
+    /** The caller's span, linked from the group's span. */
+    readonly link: Link | undefined;
     resolve(results: TransferOutcome[]): void;
     reject(error: unknown): void;
   }
@@ -1319,7 +1324,13 @@ export function withGroupCommit(store: LedgerStore, options: GroupCommitOptions 
 
   async function run(group: readonly Waiting[]): Promise<void> {
     try {
-      const results = await store.submitTransfers(group.flatMap((waiting) => waiting.commands));
+      const commands = group.flatMap((waiting) => waiting.commands);
+      const results = await withBatchSpan(
+        'ledger group commit',
+        group.map((waiting) => waiting.link),
+        { 'streambet.batch.callers': group.length, 'streambet.batch.size': commands.length },
+        () => store.submitTransfers(commands),
+      );
       let offset = 0;
       for (const waiting of group) {
         waiting.resolve(results.slice(offset, offset + waiting.commands.length));
@@ -1330,7 +1341,12 @@ export function withGroupCommit(store: LedgerStore, options: GroupCommitOptions 
     }
   }
 
+  /** Starts groups, detached from the caller that happens to call it (see runDetached). */
   function pump(): void {
+    runDetached(startGroups);
+  }
+
+  function startGroups(): void {
     while (inFlight < maxInFlight && queue.length > 0) {
       const group: Waiting[] = [];
       const ids = new Set<string>();
@@ -1359,7 +1375,7 @@ export function withGroupCommit(store: LedgerStore, options: GroupCommitOptions 
         return store.submitTransfers(commands);
       }
       return new Promise<TransferOutcome[]>((resolve, reject) => {
-        queue.push({ commands, resolve, reject });
+        queue.push({ commands, link: activeSpanLink(), resolve, reject });
         pump();
       });
     },

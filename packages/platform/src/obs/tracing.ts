@@ -6,7 +6,9 @@ import {
   SpanStatusCode,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  type Attributes,
   type Context,
+  type Link,
   type Span,
   type TextMapGetter,
   type TextMapSetter,
@@ -229,4 +231,43 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** A link to the caller's active span, for a batch that serves it; undefined outside any trace. */
+export function activeSpanLink(): Link | undefined {
+  const span = trace.getActiveSpan();
+  return span === undefined ? undefined : { context: span.spanContext() };
+}
+
+/**
+ * Runs `fn` under a new root INTERNAL span `name` that links to the spans of the callers the work
+ * serves (one batch, many requests: a parent would tie it to one of them; links keep every
+ * request's trace one click away from the batch, and the batch's downstream calls its children).
+ * The span ends when `fn`'s promise settles, marked as an error if it rejects.
+ */
+export async function withBatchSpan<T>(
+  name: string,
+  links: ReadonlyArray<Link | undefined>,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const span = trace.getTracer(tracerName).startSpan(
+    name,
+    {
+      kind: SpanKind.INTERNAL,
+      root: true,
+      attributes,
+      links: links.filter((link): link is Link => link !== undefined),
+    },
+    ROOT_CONTEXT,
+  );
+  let outcome: unknown = undefined;
+  try {
+    return await context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+  } catch (error) {
+    outcome = error;
+    throw error;
+  } finally {
+    endSpan(span, outcome);
+  }
 }

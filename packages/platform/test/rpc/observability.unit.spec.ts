@@ -1,8 +1,20 @@
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { describe, expect, it } from 'vitest';
-import { runWithLogContext } from '../../src/log/log-context.js';
+import { currentLogContext, runWithLogContext } from '../../src/log/log-context.js';
 import { createLogger } from '../../src/log/logger.js';
-import { initTracing, injectTraceHeaders, withExtractedContext } from '../../src/obs/tracing.js';
+import {
+  activeSpanLink,
+  initTracing,
+  injectTraceHeaders,
+  withBatchSpan,
+  withExtractedContext,
+} from '../../src/obs/tracing.js';
+import { runDetached } from '../../src/runtime/detached.js';
+import {
+  assertOutsideTransaction,
+  runInTransactionScope,
+} from '../../src/sql/transaction-scope.js';
 import { createLogCapture } from '../fixtures/echo-service.js';
 
 initTracing({ serviceName: 'observability-test' });
@@ -84,5 +96,88 @@ describe('trace propagation through event headers', () => {
   it('without headers, runs outside any trace', () => {
     expect(withExtractedContext({}, () => trace.getActiveSpan())).toBeUndefined();
     expect(injectTraceHeaders()).toEqual({});
+  });
+});
+
+describe('shared workers (group commit lanes, batchers)', () => {
+  const database = {};
+  /** What a piece of work sees of its async context. */
+  const seen = () => ({
+    requestId: currentLogContext()?.requestId,
+    traceId: trace.getActiveSpan()?.spanContext().traceId,
+    inTransaction: (() => {
+      try {
+        assertOutsideTransaction(database, 'probe');
+        return false;
+      } catch {
+        return true;
+      }
+    })(),
+  });
+
+  it('given a worker woken inside a request, a transaction and a span, runDetached gives it and what it schedules none of them', async () => {
+    const caller = await tracer.startActiveSpan('request', async (span) => {
+      const result = await runWithLogContext({ requestId: 'req-first' }, () =>
+        runInTransactionScope(database, async () => {
+          const inside = seen();
+          const detached = runDetached(seen);
+          const later = await runDetached(
+            () =>
+              new Promise<ReturnType<typeof seen>>((resolve) =>
+                setImmediate(() => resolve(seen())),
+              ),
+          );
+          return { inside, detached, later };
+        }),
+      );
+      span.end();
+      return result;
+    });
+    expect(caller.inside).toMatchObject({ requestId: 'req-first', inTransaction: true });
+    expect(caller.inside.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(caller.detached).toEqual({
+      requestId: undefined,
+      traceId: undefined,
+      inTransaction: false,
+    });
+    expect(caller.later).toEqual({
+      requestId: undefined,
+      traceId: undefined,
+      inTransaction: false,
+    });
+  });
+
+  it('runs a batch under its own root span that links to every caller it serves, and marks it failed when the batch throws', async () => {
+    const callers = ['a', 'b'].map((name) =>
+      tracer.startActiveSpan(name, (span) => {
+        const link = activeSpanLink();
+        span.end();
+        return { link, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+      }),
+    );
+    expect(activeSpanLink()).toBeUndefined();
+
+    const batchSpan = await withBatchSpan(
+      'batch',
+      [...callers.map((c) => c.link), undefined],
+      { 'streambet.batch.size': 2 },
+      () => Promise.resolve(trace.getActiveSpan() as unknown as ReadableSpan),
+    );
+    expect(batchSpan.name).toBe('batch');
+    expect(batchSpan.ended).toBe(true);
+    expect(batchSpan.parentSpanContext).toBeUndefined();
+    expect(batchSpan.attributes).toMatchObject({ 'streambet.batch.size': 2 });
+    expect(callers.map((c) => c.traceId)).not.toContain(batchSpan.spanContext().traceId);
+    expect(batchSpan.links.map((l) => l.context.spanId)).toEqual(callers.map((c) => c.spanId));
+
+    let failed: ReadableSpan | undefined;
+    await expect(
+      withBatchSpan('failing batch', [], {}, () => {
+        failed = trace.getActiveSpan() as unknown as ReadableSpan;
+        return Promise.reject(new Error('ledger down'));
+      }),
+    ).rejects.toThrow('ledger down');
+    expect(failed?.ended).toBe(true);
+    expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
   });
 });
