@@ -13,6 +13,7 @@
  * Input (env): LOAD_SPEC = JSON {gatewayUrl, durationMs, warmupMs, marketId, outcomeIds, tokens,
  * round, mode?, ratePerClient?}.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, ConnectError, Code } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -38,6 +39,8 @@ const errors: Record<string, number> = {};
 let ok = 0;
 let offered = 0;
 const startMs = performance.now();
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+setTimeout(() => loopDelay.enable(), spec.warmupMs).unref();
 const measureFromMs = startMs + spec.warmupMs;
 const endMs = measureFromMs + spec.durationMs;
 
@@ -102,5 +105,5 @@ latenciesMs.sort((a, b) => a - b);
 const pick = (q: number) =>
   latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))] ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ ok, offered, errors, seconds: spec.durationMs / 1000, p50Ms: pick(0.5), p99Ms: pick(0.99) })}\n`,
+  `${JSON.stringify({ ok, offered, errors, seconds: spec.durationMs / 1000, p50Ms: pick(0.5), p99Ms: pick(0.99), loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 })}\n`,
 );

@@ -139,7 +139,7 @@ async function loadOrCreateKeys(dataDir: string): Promise<EmbeddedKeys> {
 }
 
 /** Ports the OS says are free right now (for tests that run beside a developer's `npm start`). */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
