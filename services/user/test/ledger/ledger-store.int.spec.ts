@@ -1,4 +1,8 @@
+import { trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLogContext, runWithLogContext } from '@streambet/platform/log/log-context';
+import { initTracing } from '@streambet/platform/obs/tracing';
 import { POSTGRES_SKIP_REASON, sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
 import {
   AccountKind,
@@ -23,6 +27,7 @@ import {
 } from './ledger-fixtures.js';
 
 const targets = sqlTargets();
+initTracing({ serviceName: 'ledger-store-test' });
 if (!targets.some((target) => target.name === 'postgres')) {
   describe.skip(`ledger store on postgres (${POSTGRES_SKIP_REASON})`, () => {
     it('runs the same tests on real PostgreSQL', () => undefined);
@@ -370,6 +375,57 @@ for (const target of targets) {
       ]);
       expect(results[2]![0]!.transfer).toEqual(results[0]![0]!.transfer);
       expect((await balanceOf(a)).debitsPosted).toBe(40n);
+    });
+
+    it('runs each group in its own span linking every caller, not in the context of the caller that started it', async () => {
+      const a = await funded(100n);
+      const b = await funded(0n);
+      const seen: Array<{ requestId: string | undefined; span: ReadableSpan | undefined }> = [];
+      const grouped = withGroupCommit(
+        {
+          ...store,
+          submitTransfers(commands) {
+            seen.push({
+              requestId: currentLogContext()?.requestId,
+              span: trace.getActiveSpan() as unknown as ReadableSpan | undefined,
+            });
+            return store.submitTransfers(commands);
+          },
+        },
+        { maxInFlight: 1 },
+      );
+      const tracer = trace.getTracer('test');
+      const callers = await Promise.all(
+        ['req-a', 'req-b', 'req-c'].map((requestId, i) =>
+          tracer.startActiveSpan(requestId, (span) =>
+            runWithLogContext({ requestId }, async () => {
+              const [result] = await grouped.submitTransfers([
+                command({
+                  transferId: `ctx:${a}:${i}`,
+                  debitAccountId: a,
+                  creditAccountId: b,
+                  amountMinor: 1n,
+                }),
+              ]);
+              span.end();
+              return { code: result?.code, spanId: span.spanContext().spanId };
+            }),
+          ),
+        ),
+      );
+      expect(callers.map((c) => c.code)).toEqual([
+        TransferResultCode.OK,
+        TransferResultCode.OK,
+        TransferResultCode.OK,
+      ]);
+      // req-a started the first group alone; req-b and req-c queued behind it share the second
+      expect(seen.map((s) => s.requestId)).toEqual([undefined, undefined]);
+      expect(seen.map((s) => s.span?.name)).toEqual(['ledger group commit', 'ledger group commit']);
+      expect(seen.map((s) => s.span?.links.map((l) => l.context.spanId))).toEqual([
+        [callers[0]!.spanId],
+        [callers[1]!.spanId, callers[2]!.spanId],
+      ]);
+      expect(seen.map((s) => s.span?.attributes['streambet.batch.size'])).toEqual([1, 2]);
     });
 
     it('reports totals per currency that balance', async () => {
