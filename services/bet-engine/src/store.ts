@@ -764,10 +764,13 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
           'SELECT DISTINCT market_id FROM be_bets WHERE bet_id = ANY($1::text[])',
           [ids],
         );
+        // FOR UPDATE, not FOR SHARE: the transaction updates the market row (totals, odds
+        // version) further down, and two finalizes of one market each holding a share lock and
+        // each upgrading it deadlock (batches in flight together, or two bet-engine replicas).
         const markets = await loadMarkets(
           tx,
           marketIds.rows.map((r) => r.market_id),
-          ' FOR SHARE',
+          ' FOR UPDATE',
         );
         const accepted = (
           await tx.query(

@@ -493,6 +493,53 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
   });
 });
 
+describe.each(targets.filter((t) => t.name === 'postgres').map((t) => [t.name, t] as const))(
+  'two bet-engine replicas on %s',
+  (_name, target) => {
+    it('place bets on one market at once without deadlocking each other (every bet accepted)', async () => {
+      const first = await createHarness(target);
+      const second = await first.restart();
+      try {
+        const market = await first.addMarket({ maxStakePerUserMinor: 100_000n });
+        const users = await first.addUsers(100, 10_000n);
+        const options = await Promise.all(users.map((u) => first.as(u)));
+        const rounds = 8;
+        const results = await Promise.allSettled(
+          users.map(async (_, i) => {
+            const engine = i % 2 === 0 ? first : second;
+            for (let round = 0; round < rounds; round += 1) {
+              const placed = await engine.betEngine.placeBet(
+                {
+                  idempotencyKey: newKey(),
+                  marketId: market.marketId,
+                  outcomeId: market.outcomeIds[(i + round) % 2]!,
+                  currency: 'PTS',
+                  stakeMinor: 10n,
+                },
+                options[i],
+              );
+              expect(placed.bet?.status).toBe(BetStatus.ACCEPTED);
+            }
+          }),
+        );
+        const failures = results.flatMap((r) =>
+          r.status === 'rejected' ? [String((r.reason as Error).message)] : [],
+        );
+        expect(failures).toEqual([]);
+        // SQL, not GetOdds: each test replica has its own in-process odds cache (Redis in a cluster)
+        const totals = await first.betSql.query<{ staked: bigint }>(
+          'SELECT sum(staked_minor)::bigint AS staked FROM be_outcome_totals WHERE market_id = $1',
+          [market.marketId],
+        );
+        expect(totals.rows[0]?.staked).toBe(10n * BigInt(users.length * rounds));
+      } finally {
+        await second.placement.drain();
+        await first.dispose();
+      }
+    });
+  },
+);
+
 describe.skipIf(realServers.postgresUrl !== '')(
   `PlaceBet on postgres (${POSTGRES_SKIP_REASON})`,
   () => {
