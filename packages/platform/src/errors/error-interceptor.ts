@@ -21,6 +21,8 @@ export const codeForDomainErrorKind: Readonly<Record<DomainErrorKind, Code>> = {
  * - a {@link DomainError} becomes its status code with the domain message (plus a `retry-after`
  *   header/trailer in seconds when the error carries `retryAfterMs`);
  * - a ConnectError passes through unchanged (it was already meant for the client);
+ * - a database error that is transient (see {@link transientSqlFailure}) becomes ABORTED or
+ *   UNAVAILABLE with a message saying to retry, logged as a warning with the original;
  * - anything else becomes INTERNAL "internal error; reference <requestId>", and the original,
  *   stack included, is logged — never sent.
  */
@@ -65,6 +67,24 @@ export function toClientError(
       error,
     );
   }
+  const transient = transientSqlFailure(error);
+  if (transient !== undefined) {
+    context.logger.warn(
+      { err: error, procedure: context.procedure, requestId: context.requestId },
+      'transient database failure',
+    );
+    const metadata = new Headers();
+    if (transient === Code.Unavailable) metadata.set('retry-after', '1');
+    return new ConnectError(
+      transient === Code.Aborted
+        ? 'the request conflicted with a concurrent change and did not complete; retry it (a command repeated with its id or idempotency key is applied at most once)'
+        : 'the database is briefly unavailable; retry shortly',
+      transient,
+      metadata,
+      undefined,
+      error,
+    );
+  }
   context.logger.error(
     { err: error, procedure: context.procedure, requestId: context.requestId },
     'unhandled error in handler',
@@ -88,4 +108,28 @@ async function* mapStreamErrors<T>(
   } catch (error) {
     throw translate(error);
   }
+}
+
+/**
+ * The code for a database failure a client should retry rather than report as a bug, found on
+ * `error` or its causes by SQLSTATE (node-postgres and PGlite both expose it as `code`):
+ * - class 40, transaction rollback (40001 serialization failure, 40P01 deadlock): the transaction
+ *   lost a race and was rolled back — ABORTED, retry the read-modify-write;
+ * - class 08 (connection exception), 57P01–57P03 (the server is shutting down or starting) and
+ *   53300 (too many connections): the database is briefly out of reach — UNAVAILABLE.
+ * Anything else (constraint violations, syntax, a missing table) is a bug: undefined.
+ */
+export function transientSqlFailure(error: unknown): Code.Aborted | Code.Unavailable | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      if (code.startsWith('40')) return Code.Aborted;
+      if (code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '53300')
+        return Code.Unavailable;
+      return undefined;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
