@@ -188,8 +188,10 @@ function retryInterceptor(
         return await next(req);
       } catch (error) {
         const code = ConnectError.from(error).code;
+        // ABORTED: the server lost a race (a deadlock, a serialization failure) and rolled back;
+        // the contract says repeating this method is safe, so the read-modify-write is retried
         const retryable =
-          (code === Code.Unavailable || code === Code.DeadlineExceeded) &&
+          (code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.Aborted) &&
           !isCircuitOpenError(error);
         if (!retryable || attempt >= retries.count || req.signal.aborted) throw error;
         const backoffMs = Math.floor(

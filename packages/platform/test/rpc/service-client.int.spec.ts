@@ -80,6 +80,23 @@ describe('createServiceClient', () => {
     expect(echo.state.attempts.get('Echo')).toBe(2 + 3);
   });
 
+  it('retries an idempotent method after ABORTED (the server lost a race and rolled back), never one with side effects', async () => {
+    const echo = await start();
+    const { client: echoClient } = client(echo.address.url, {
+      retries: { count: 2, backoffBaseMs: 2 },
+    });
+    echo.state.transientCode = Code.Aborted;
+    echo.state.transientFailures.set('Echo', 1);
+    await expect(echoClient.echo({ text: 'after a deadlock' })).resolves.toMatchObject({
+      text: 'after a deadlock',
+    });
+    expect(echo.state.attempts.get('Echo')).toBe(2);
+
+    echo.state.transientFailures.set('Mutate', 1);
+    expect((await codeOf(echoClient.mutate({ text: 'once' }))).code).toBe(Code.Aborted);
+    expect(echo.state.attempts.get('Mutate')).toBe(1);
+  });
+
   it('never retries a method with side effects', async () => {
     const echo = await start();
     const { client: echoClient } = client(echo.address.url, {
