@@ -17,6 +17,11 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** How often to look for rows when nobody calls {@link OutboxRelay.wake}. Default 1 000. */
   readonly pollIntervalMs?: number;
+  /**
+   * First wait before looking again at rows held back for another relay's claim (see CLAIM_SQL);
+   * doubles per consecutive held-back round, up to `pollIntervalMs`. Default 20.
+   */
+  readonly heldBackRetryMs?: number;
   /** First wait after a failed round; doubles per consecutive failure. Default 100. */
   readonly initialBackoffMs?: number;
   /** Cap of the backoff. Default 30 000. */
@@ -61,13 +66,18 @@ interface RoundResult {
   /** Rows this round looked at (locked on PostgreSQL). */
   readonly claimed: number;
   readonly published: number;
+  /** Claimed rows held back because an earlier row of their key is in another relay's claim. */
+  readonly heldBack: number;
 }
 
 /**
  * Rows are taken in `seq` order with `FOR UPDATE SKIP LOCKED`, so several relays (replicas) share
  * the work on PostgreSQL. A row is held back ("blocked") while an earlier unpublished row with the
  * same key belongs to another relay's claim: order per key survives several relays. Held-back rows
- * are released at the end of the round and taken again by a later one.
+ * are released at the end of the round and taken again by a later one — by this relay, which comes
+ * back for them soon: the relay holding the earlier row may already have finished its last round
+ * (it saw nothing more to claim while this one still held the rows), and nobody else would look
+ * before the next poll.
  */
 const CLAIM_SQL = `
 WITH claimed AS MATERIALIZED (
@@ -112,6 +122,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const initialBackoffMs = options.initialBackoffMs ?? 100;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const heldBackRetryMs = Math.min(options.heldBackRetryMs ?? 20, pollIntervalMs);
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
 
@@ -131,16 +142,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const outcome = await sql.transaction(async (tx) => {
       const rows = await claim(tx);
       const ready = rows.filter((row) => !row.blocked);
-      if (ready.length === 0) return { claimed: rows.length, published: 0 };
+      const heldBack = rows.length - ready.length;
+      if (ready.length === 0) return { claimed: rows.length, published: 0, heldBack };
       const seqs = ready.map((row) => row.seq);
       try {
         await publish(ready);
       } catch (error) {
         await tx.query(MARK_FAILED_SQL, [seqs, describe(error)]);
-        return { claimed: rows.length, published: 0, error };
+        return { claimed: rows.length, published: 0, heldBack, error };
       }
       await tx.query(MARK_PUBLISHED_SQL, [seqs]);
-      return { claimed: rows.length, published: ready.length };
+      return { claimed: rows.length, published: ready.length, heldBack };
     });
     if ('error' in outcome) throw outcome.error;
     return outcome;
@@ -149,7 +161,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function roundWithoutTransaction(): Promise<RoundResult> {
     const rows = await claim(sql);
     const ready = rows.filter((row) => !row.blocked);
-    if (ready.length === 0) return { claimed: rows.length, published: 0 };
+    const heldBack = rows.length - ready.length;
+    if (ready.length === 0) return { claimed: rows.length, published: 0, heldBack };
     const seqs = ready.map((row) => row.seq);
     try {
       await publish(ready);
@@ -158,7 +171,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       throw error;
     }
     await sql.query(MARK_PUBLISHED_SQL, [seqs]);
-    return { claimed: rows.length, published: ready.length };
+    return { claimed: rows.length, published: ready.length, heldBack };
   }
 
   async function claim(executor: SqlExecutor): Promise<OutboxRow[]> {
@@ -171,22 +184,27 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await runOutsideTransactions(() => bus.publish(envelopes));
   }
 
-  /** Rounds until one finds less than a full batch (or only held-back rows). */
-  async function drain(): Promise<void> {
-    await rounds.runExclusive(async () => {
+  /**
+   * Rounds until one finds less than a full batch (or only held-back rows). Resolves with how many
+   * rows the last round held back for another relay's claim.
+   */
+  async function drain(): Promise<number> {
+    return rounds.runExclusive(async () => {
       for (;;) {
         const result = await round();
-        if (result.claimed < batchSize || result.published === 0) return;
+        if (result.claimed < batchSize || result.published === 0) return result.heldBack;
       }
     });
   }
 
   async function runLoop(): Promise<void> {
     let failures = 0;
+    let heldBackRounds = 0;
     while (state === 'running') {
       wakeRequested = false;
+      let heldBack: number;
       try {
-        await drain();
+        heldBack = await drain();
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -202,7 +220,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(backoffMs, false);
         continue;
       }
-      if (!wakeRequested) await sleep(pollIntervalMs, true);
+      if (heldBack > 0) {
+        heldBackRounds += 1;
+        const retryMs = heldBackRetryMs * 2 ** Math.min(heldBackRounds - 1, 30);
+        await sleep(Math.min(pollIntervalMs, retryMs), true);
+      } else {
+        heldBackRounds = 0;
+        if (!wakeRequested) await sleep(pollIntervalMs, true);
+      }
     }
   }
 
@@ -242,7 +267,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wakeRequested = true;
       endSleepOnWake?.();
     },
-    flush: drain,
+    async flush() {
+      await drain();
+    },
     async stop() {
       if (state === 'running' || state === 'idle') {
         state = state === 'running' ? 'stopping' : 'stopped';

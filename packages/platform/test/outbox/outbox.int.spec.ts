@@ -9,7 +9,7 @@ import {
   sqlTargets,
   type SqlTestDatabase,
 } from '@streambet/testkit/sql';
-import type { EventEnvelope } from '@streambet/platform/bus/types';
+import type { EventBus, EventEnvelope } from '@streambet/platform/bus/types';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
 import { LOCK_FILE_NAME } from '@streambet/platform/sql/folder-lock';
 import { migrate } from '@streambet/platform/sql/migrate';
@@ -46,6 +46,15 @@ function event(key: string, label: string, topic = 'market'): OutboxEvent {
 
 function labels(events: readonly EventEnvelope[]): string[] {
   return events.map((envelope) => new TextDecoder().decode(envelope.payload));
+}
+
+/** A promise with its resolve function outside, to order two relays' steps without timers. */
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
 }
 
 /** Ids per key, in the order they appear. */
@@ -503,6 +512,77 @@ for (const target of targets) {
           expect(unpublished.rowCount).toBe(0);
         } finally {
           for (const sql of relaySqls) await sql.close();
+          await fresh.dispose();
+        }
+      });
+
+      it('comes back for rows it held back once the relay holding their key has finished', async () => {
+        // The order that stranded rows before: A claims a key's first row; B claims its second
+        // and holds it back (A's claim is earlier); A publishes, finds nothing more to claim
+        // (B still locks the second row) and ends its drain; B's round ends with nothing
+        // published. Nobody would look again before the next poll (an hour here).
+        const fresh = await freshSql();
+        const sqlA = createPostgresSql({ connectionString: fresh.url!, maxConnections: 1 });
+        const sqlB = createPostgresSql({ connectionString: fresh.url!, maxConnections: 1 });
+        try {
+          const bus = createRecordingBus();
+          const aPublishing = deferred();
+          const releaseA = deferred();
+          const busA: EventBus = {
+            ...bus,
+            async publish(events) {
+              aPublishing.resolve();
+              await releaseA.promise;
+              await bus.publish(events);
+            },
+          };
+          const bRoundDone = deferred();
+          const releaseB = deferred();
+          let bTransactions = 0;
+          const gatedB: Sql = {
+            dialect: sqlB.dialect,
+            query: (text, params, options) => sqlB.query(text, params, options),
+            ping: () => sqlB.ping(),
+            close: () => sqlB.close(),
+            transaction: (fn, options) =>
+              sqlB.transaction(async (tx) => {
+                const result = await fn(tx);
+                // B's first round keeps its row locks until A's drain is over.
+                if (++bTransactions === 1) {
+                  bRoundDone.resolve();
+                  await releaseB.promise;
+                }
+                return result;
+              }, options),
+          };
+          const appended = await fresh.sql.transaction((tx) =>
+            appendToOutbox(tx, [event('m-1', 'first'), event('m-1', 'second')]),
+          );
+          const relayA = createOutboxRelay({ sql: sqlA, bus: busA, batchSize: 1 });
+          const relayB = createOutboxRelay({
+            sql: gatedB,
+            bus,
+            batchSize: 1,
+            pollIntervalMs: 3_600_000,
+          });
+
+          const drainA = relayA.flush();
+          await aPublishing.promise;
+          relayB.start();
+          await bRoundDone.promise;
+          releaseA.resolve();
+          await drainA;
+          expect(labels(bus.accepted)).toEqual(['first']);
+          releaseB.resolve();
+
+          await bus.waitForAccepted(2);
+          await relayB.stop();
+          expect(bus.accepted.map((envelope) => envelope.id)).toEqual(
+            appended.map((envelope) => envelope.id),
+          );
+        } finally {
+          await sqlA.close();
+          await sqlB.close();
           await fresh.dispose();
         }
       });
