@@ -14,6 +14,8 @@
  * Targets: closed bets/s ≥ 0.5× baseline, paced p99 ≤ 50 ms, and ≤ 0.1 SQL commits per accepted
  * bet (closed) in the bet engine's and the ledger's databases together — counted from PostgreSQL's
  * own `pg_stat_database.xact_commit` (each service on its own database, as in a cluster).
+ * Every round starts once the platform is quiet (outboxes published, consumers idle): the paced
+ * round used to start while consumers still worked through the closed round's backlog of events.
  *
  * The platform runs in two shapes, each on fresh databases: the embedded default (every service and
  * both gateways on the bench process's one event loop, on PostgreSQL) — judged, as in earlier runs —
@@ -145,6 +147,54 @@ async function commitsOf(databases: BenchDatabase[]): Promise<Map<string, number
     return new Map(rows.map((row) => [row.datname, Number(row.commits)]));
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Waits until the platform has digested what earlier rounds left behind: every service's outbox
+ * published and no consumer still applying events (the inbox row counts stop growing over three
+ * polls 0.5 s apart). A round measured while consumers work through a backlog of thousands of
+ * events from a saturation round would time that backlog, not the stated load. Gives up after
+ * 120 s and says so.
+ */
+async function waitForQuiet(databases: ReadonlyMap<DownstreamName, BenchDatabase>): Promise<void> {
+  const clients = await Promise.all(
+    [...databases.values()].map(async (db) => {
+      const client = new pg.Client({ connectionString: db.url, application_name: 'bench-quiet' });
+      await client.connect();
+      return client;
+    }),
+  );
+  const count = async (text: string): Promise<number> => {
+    let total = 0;
+    for (const client of clients) {
+      const exists = await client.query<{ present: boolean }>(
+        `SELECT to_regclass('outbox') IS NOT NULL AS present`,
+      );
+      if (exists.rows[0]?.present !== true) continue;
+      total += Number((await client.query<{ n: string }>(text)).rows[0]?.n ?? 0);
+    }
+    return total;
+  };
+  try {
+    const startedAt = performance.now();
+    let previousInbox = -1;
+    let stablePolls = 0;
+    while (stablePolls < 3) {
+      if (performance.now() - startedAt > 120_000) {
+        process.stderr.write('platform still busy after 120 s; measuring anyway\n');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const unpublished = await count(
+        'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL',
+      );
+      const inbox = await count('SELECT count(*)::text AS n FROM inbox');
+      stablePolls = unpublished === 0 && inbox === previousInbox ? stablePolls + 1 : 0;
+      previousInbox = inbox;
+    }
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
   }
 }
 
@@ -316,18 +366,23 @@ async function measure(
   const hot = [databases.get('bet-engine')!, databases.get('user')!];
   const paced = { mode: 'paced', ratePerClient: PACED_RATE };
 
+  await waitForQuiet(databases);
   const baseline = await runLoad({ ...spec, gatewayUrl: shape.baselineGatewayUrl, round: 'noop' });
+  await waitForQuiet(databases);
   const baselinePaced = await runLoad({
     ...spec,
     ...paced,
     gatewayUrl: shape.baselineGatewayUrl,
     round: 'noop-paced',
   });
+  await waitForQuiet(databases);
   const commitsBefore = await commitsOf(hot);
   const bets = await runLoad({ ...spec, gatewayUrl: shape.gatewayUrl, round: 'real' });
   const commitsAfter = await commitsOf(hot);
   // Commits over the whole run (warm-up included) per bet accepted over the whole run (1 unit each).
   const acceptedTotal = await escrowPending();
+  await waitForQuiet(databases);
+  const commitsBeforePaced = await commitsOf(hot);
   const betsPaced = await runLoad({
     ...spec,
     ...paced,
@@ -339,7 +394,7 @@ async function measure(
   const commitsBetween = (from: Map<string, number>, to: Map<string, number>): number =>
     hot.reduce((sum, db) => sum + (to.get(db.name) ?? 0) - (from.get(db.name) ?? 0), 0);
   const commits = commitsBetween(commitsBefore, commitsAfter);
-  const pacedCommits = commitsBetween(commitsAfter, commitsAfterPaced);
+  const pacedCommits = commitsBetween(commitsBeforePaced, commitsAfterPaced);
   const figures: ShapeFigures = {
     label: shape.label,
     baseline,
