@@ -5,6 +5,9 @@
  *   (b) batches of 1000 (BENCH_BATCH) transfers per transaction    target ≥ 5× pgbench TPS
  *   (c) the same batches, every transfer crediting one market escrow  target ≥ 0.8× (b)
  *   (a') as (a), but through withGroupCommit (concurrent calls share a commit), for reference
+ *   (a'') pgbench itself sending (a)'s one statement per transfer: PostgreSQL's own ceiling for
+ *       (a) with this schema (two balance rows updated and one transfer row inserted per
+ *       transfer, against the baseline's one row), for reference
  *   (d) bulk settlement: BENCH_HOLDS (default 50,000) open holds of one market posted in full by
  *       resolveMarketHolds, BENCH_HOLD_PAGE (default 5000) per page, one caller   target ≥ 5× pgbench
  * Each client owns its own wallets (as the bet engine's batches would), so (a)/(b) measure the
@@ -26,7 +29,7 @@ import {
 import { createLedgerStore, withGroupCommit, type LedgerStore } from '@streambet/user/ledger-store';
 import { ledgerMigrations } from '@streambet/user/migrations/ledger';
 import { compare, printResults } from './lib/report.js';
-import { createBenchDatabase, pgbenchInsertTps } from './lib/postgres.js';
+import { createBenchDatabase, pgbenchInsertTps, pgbenchScriptTps } from './lib/postgres.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -181,6 +184,27 @@ async function main(): Promise<void> {
       ]),
     );
 
+    // (a'') PostgreSQL's own ceiling for (a): pgbench (C and libpq, no Node.js, no pool) sends the
+    // very statement (a) sends per transfer — ledger_transfer_one, between each client's own
+    // wallets, autocommit — so the ratio of (a) to it is what the Node.js side costs, and its own
+    // ratio to the INSERT baseline is the most (a) could reach with this schema.
+    await sql.query('CREATE TABLE bench_wallets (n integer PRIMARY KEY, id text NOT NULL)');
+    await sql.query('INSERT INTO bench_wallets SELECT * FROM unnest($1::integer[], $2::text[])', [
+      wallets.map((_, n) => n),
+      wallets.map((w) => w.accountId),
+    ]);
+    await sql.query('CREATE SEQUENCE bench_reference_ids');
+    const walletAt = (index: string): string =>
+      `(SELECT id FROM bench_wallets WHERE n = :client_id * ${WALLETS_PER_CLIENT} + ${index})`;
+    const sqlCeiling = await pgbenchScriptTps(
+      database.url,
+      CLIENTS,
+      SECONDS,
+      `\\set i random(0, ${WALLETS_PER_CLIENT - 1})
+SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids'), ${TransferKind.SINGLE_PHASE}::smallint, ${walletAt(':i')}, ${walletAt(`(:i + 1) % ${WALLETS_PER_CLIENT}`)}, 1::bigint, '${CURRENCY}', 0::bigint, 0::bigint, ${TransferCode.ADJUSTMENT}::smallint, '', '', '', '', 'bench', ${Date.now()}::bigint, '${'f'.repeat(43)}', NULL::smallint);
+`,
+    );
+
     const batched = await measure(CLIENTS, SECONDS, (client, i) =>
       submitCounting(
         store,
@@ -280,6 +304,14 @@ async function main(): Promise<void> {
         'transfers/s',
         baseline,
         0.5,
+      ),
+      compare(
+        `(a'') reference, not a target: pgbench itself sending (a)'s statement (ledger_transfer_one), ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
+        sqlCeiling,
+        'transfers/s',
+        baseline,
+        0,
+        'reported',
       ),
       compare(
         `(b) batches of ${BATCH}, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,

@@ -85,9 +85,28 @@ export async function pgbenchInsertTps(
   } finally {
     await client.end();
   }
+  return pgbenchScriptTps(
+    databaseUrl,
+    clients,
+    seconds,
+    'INSERT INTO bench_baseline (v) VALUES (1);\n',
+  );
+}
+
+/**
+ * pgbench running `script` (its own script language: `\set`, `:client_id`, one transaction per
+ * run of the script unless it says otherwise) with `clients` connections on two threads for
+ * `seconds`. Returns its TPS; rejects when a transaction failed.
+ */
+export async function pgbenchScriptTps(
+  databaseUrl: string,
+  clients: number,
+  seconds: number,
+  script: string,
+): Promise<number> {
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'pgbench-'));
-  const script = path.join(dir, 'insert.sql');
-  await fs.promises.writeFile(script, 'INSERT INTO bench_baseline (v) VALUES (1);\n');
+  const file = path.join(dir, 'script.sql');
+  await fs.promises.writeFile(file, script);
   try {
     const { stdout } = await run(
       findPgbench(),
@@ -100,11 +119,14 @@ export async function pgbenchInsertTps(
         '-T',
         String(seconds),
         '-f',
-        script,
+        file,
         databaseUrl,
       ],
       { maxBuffer: 10 * 1024 * 1024 },
     );
+    const failed = /number of failed transactions: (\d+)/.exec(stdout);
+    if (failed?.[1] !== undefined && Number(failed[1]) > 0)
+      throw new Error(`pgbench: ${failed[1]} transactions failed:\n${stdout}`);
     const match = /tps = ([\d.]+)/.exec(stdout);
     if (match?.[1] === undefined)
       throw new Error(`cannot read tps from pgbench output:\n${stdout}`);
