@@ -1,3 +1,4 @@
+import { exponentialBackoffMs } from '../bus/keyed-dispatcher.js';
 import type { EventBus, EventEnvelope } from '../bus/types.js';
 import type { Sql, SqlExecutor } from '../sql/types.js';
 import { createMutex } from '../sql/mutex.js';
@@ -208,10 +209,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         failures = 0;
       } catch (error) {
         failures += 1;
-        const backoffMs = Math.min(
-          maxBackoffMs,
-          initialBackoffMs * 2 ** Math.min(failures - 1, 30),
-        );
+        const backoffMs = exponentialBackoffMs(failures, initialBackoffMs, maxBackoffMs);
         options.logger?.warn(
           { err: error, failures, backoffMs },
           'outbox relay round failed; retrying after backoff',
@@ -222,8 +220,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (heldBack > 0) {
         heldBackRounds += 1;
-        const retryMs = heldBackRetryMs * 2 ** Math.min(heldBackRounds - 1, 30);
-        await sleep(Math.min(pollIntervalMs, retryMs), true);
+        await sleep(exponentialBackoffMs(heldBackRounds, heldBackRetryMs, pollIntervalMs), true);
       } else {
         heldBackRounds = 0;
         if (!wakeRequested) await sleep(pollIntervalMs, true);
