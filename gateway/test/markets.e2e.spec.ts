@@ -237,6 +237,23 @@ describe('parimutuel markets end to end through the gateway', () => {
     const odds = await betsOverConnect.getOdds({ marketId });
     const total = placed.reduce((sum, p) => sum + p.stakeMinor, 0n);
     expect(odds.odds?.totalStakedMinor).toBe(total);
+    // On-call sees where placement time went: batch sizes and every step's time on /metrics.
+    const metrics = await (
+      await fetch(`${platform.serviceUrls.get('bet-engine')!}/metrics`)
+    ).text();
+    const count = (series: string): number =>
+      Number(new RegExp(`^${series} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('bet_engine_batch_size_sum\\{service="bet-engine"\\}')).toBeGreaterThanOrEqual(
+      viewerCount,
+    );
+    for (const step of ['eligibility', 'intents', 'holds', 'finalize', 'odds']) {
+      expect(
+        count(`bet_engine_batch_step_seconds_count\\{service="bet-engine",step="${step}"\\}`),
+      ).toBeGreaterThan(0);
+    }
+    expect(count('bet_engine_batch_queue_wait_seconds_count\\{service="bet-engine"\\}')).toBe(
+      count('bet_engine_batch_size_count\\{service="bet-engine"\\}'),
+    );
 
     await kit.pool.lockMarket({ marketId }, { headers: streamer.headers });
     const winner = outcomeIds[1]!;

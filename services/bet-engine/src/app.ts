@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { serviceUrl } from '@streambet/platform/runtime/platform-config';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
@@ -20,7 +20,7 @@ import { eligibilityPort, ledgerPort, poolMarketSource } from './downstreams.js'
 import { createMarkets } from './markets.js';
 import { betEngineMigrations } from './migrations/index.js';
 import { createOddsService, type OddsService } from './odds.js';
-import { createPlacementEngine, type PlacementEngine } from './placement.js';
+import { createPlacementEngine, type BatchTiming, type PlacementEngine } from './placement.js';
 import { betEnginePolicy } from './policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from './routes.js';
 import { createBetEngineStore } from './store.js';
@@ -70,6 +70,7 @@ export function createBetEngineServiceDefinition(
         logger: ctx.logger,
         settings,
         newBetId: (nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
+        onBatch: placementTimingMetrics(ctx.registry),
       });
       const routeDeps = { store, markets, placement, odds, clock: ctx.clock };
       registerPlacementMetrics(ctx.registry, placement, odds);
@@ -165,6 +166,42 @@ function registerPlacementMetrics(
     });
   }
 }
+
+/**
+ * Where placement latency goes, on /metrics: batch sizes, how long the oldest bet of each batch
+ * queued, and each step's time (eligibility call, intents commit, ledger holds, finalize commit,
+ * odds). A bet's latency is about its queue wait plus the sum of its batch's steps.
+ */
+function placementTimingMetrics(registry: Registry): (timing: BatchTiming) => void {
+  const size = new Histogram({
+    name: 'bet_engine_batch_size',
+    help: 'Placements per group-commit batch',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'bet_engine_batch_queue_wait_seconds',
+    help: "How long each batch's oldest placement waited in the queue",
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const step = new Histogram({
+    name: 'bet_engine_batch_step_seconds',
+    help: 'Time of each step of a placement batch',
+    labelNames: ['step'],
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  return (timing) => {
+    size.observe(timing.size);
+    queueWait.observe(timing.queueWaitMs / 1000);
+    for (const [name, ms] of Object.entries(timing.stepsMs))
+      step.observe({ step: name }, ms / 1000);
+  };
+}
+
+/** Seconds, from a fast commit to a stalled batch. */
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** The bet-engine service as the platform runs it (embedded `npm start` and its own process). */
 export const betEngineService: ServiceDefinition<BetEngineConfig> =

@@ -79,7 +79,7 @@ import {
 import { createMarkets, type Markets } from '../src/markets.js';
 import { betEngineMigrations } from '../src/migrations/index.js';
 import { createOddsService, type OddsService, type Scheduler } from '../src/odds.js';
-import { createPlacementEngine, type PlacementEngine } from '../src/placement.js';
+import { createPlacementEngine, type BatchTiming, type PlacementEngine } from '../src/placement.js';
 import { betEnginePolicy } from '../src/policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from '../src/routes.js';
 import { createBetEngineStore, type BetEngineStore } from '../src/store.js';
@@ -204,6 +204,8 @@ export interface Harness {
   readonly markets: Markets;
   readonly odds: OddsService;
   readonly placement: PlacementEngine;
+  /** Every placement batch's timing, as the engine reported it (what app.ts puts on /metrics). */
+  readonly batches: BatchTiming[];
   /** The ledger port the bet engine uses (tests drive crash steps through it). */
   readonly ledgerPort: LedgerPort;
   readonly betEngine: Client<typeof BetEngineService>;
@@ -433,6 +435,7 @@ function buildEngine(
     minIntervalMs: settings.oddsMinIntervalMs,
   });
   let betIds = 0;
+  const batches: BatchTiming[] = [];
   const placement = createPlacementEngine({
     store,
     markets,
@@ -451,6 +454,7 @@ function buildEngine(
       random[2] = betIds & 0xff;
       return encodeUlid(nowMs, random);
     },
+    onBatch: (timing) => batches.push(timing),
   });
   const routeDeps = { store, markets, placement, odds, clock };
   const transport = createRouterTransport(
@@ -478,6 +482,7 @@ function buildEngine(
     markets,
     odds,
     placement,
+    batches,
     ledgerPort: port,
     betEngine: createClient(BetEngineService, transport),
     internal: createClient(BetEngineInternalService, transport),

@@ -407,6 +407,18 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     expect(await h.available(`wallet:${poor}:PTS`)).toBe(50n);
     expect(await h.pending(`wallet:${poor}:PTS`)).toBe(0n);
     expect(h.placement.stats.largestBatch).toBeGreaterThanOrEqual(41);
+    // The batch reported its size and the time of every step it ran (for /metrics).
+    const timing = h.batches.at(-1)!;
+    expect(timing.size).toBe(41);
+    expect(Object.keys(timing.stepsMs)).toEqual([
+      'eligibility',
+      'intents',
+      'holds',
+      'finalize',
+      'odds',
+    ]);
+    expect(Object.values(timing.stepsMs).every((ms) => ms >= 0)).toBe(true);
+    expect(timing.queueWaitMs).toBeGreaterThanOrEqual(0);
   });
 
   it('sheds load: refuses new bets while the queue is too old, and writes nothing for callers gone', async () => {
