@@ -374,8 +374,8 @@ export function fingerprintsOf(commands: readonly TransferCommand[]): string[] {
   const contents = commands.map(canonicalContent);
   const fingerprints = new Array<string>(commands.length);
   for (const chain of chainsOf(commands)) {
-    const members = contents.slice(chain.start, chain.end + 1);
-    const chainDigest = members.length > 1 ? sha256(members.join('\n')) : '';
+    const chainDigest =
+      chain.end > chain.start ? sha256(contents.slice(chain.start, chain.end + 1).join('\n')) : '';
     for (let index = chain.start; index <= chain.end; index += 1) {
       fingerprints[index] = sha256(`${contents[index]!}|${chainDigest}`);
     }

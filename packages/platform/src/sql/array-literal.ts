@@ -8,10 +8,36 @@
 const NEEDS_ESCAPE = /["\\]/;
 
 /**
+ * True when every value is a string that needs no escaping: the literal is then one `join`, a
+ * single flat string, instead of thousands of concatenations the collector has to clean up (the
+ * ledger's batch commit builds a dozen such literals of a thousand elements per call).
+ */
+function allPlainStrings(
+  values: readonly (string | null | undefined)[],
+): values is readonly string[] {
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (typeof value !== 'string' || NEEDS_ESCAPE.test(value)) return false;
+  }
+  return true;
+}
+
+/** True when every value can be written by `join` as it is (a bigint or a safe integer). */
+function allPlainIntegers(values: readonly (number | bigint | null | undefined)[]): boolean {
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (typeof value !== 'bigint' && !Number.isSafeInteger(value)) return false;
+  }
+  return true;
+}
+
+/**
  * `{"a","b",NULL}`: every element quoted (so `NULL`, `""`, commas and braces stay text), `"` and
  * `\` escaped with a backslash; null and undefined become SQL NULL.
  */
 export function textArrayLiteral(values: readonly (string | null | undefined)[]): string {
+  if (values.length === 0) return '{}';
+  if (allPlainStrings(values)) return `{"${values.join('","')}"}`;
   let out = '{';
   for (let i = 0; i < values.length; i += 1) {
     if (i > 0) out += ',';
@@ -30,6 +56,7 @@ export function textArrayLiteral(values: readonly (string | null | undefined)[])
 export function integerArrayLiteral(
   values: readonly (number | bigint | null | undefined)[],
 ): string {
+  if (allPlainIntegers(values)) return `{${values.join(',')}}`;
   let out = '{';
   for (let i = 0; i < values.length; i += 1) {
     if (i > 0) out += ',';

@@ -63,6 +63,38 @@ for (const target of sqlTargets()) {
       );
     });
 
+    it('round-trips arrays of strings that need no escaping (the one-join path)', async () => {
+      expect(await roundTripText(['wallet:01J:BRL', '', 'NULL', 'a,b', '{x}', ' s '])).toEqual([
+        'wallet:01J:BRL',
+        '',
+        'NULL',
+        'a,b',
+        '{x}',
+        ' s ',
+      ]);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !/[\u0000"\\]/.test(s)),
+            { minLength: 1, maxLength: 20 },
+          ),
+          async (values) => {
+            expect(await roundTripText(values)).toEqual(values);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it('round-trips integers without nulls (the one-join path), mixed bigint and number', async () => {
+      const values = [0n, 1n, -1n, INT64_MAX, INT64_MIN, 42, -7, 0];
+      const result = await db.sql.query<{ v: string[] }>('SELECT $1::bigint[]::text[] AS v', [
+        integerArrayLiteral(values),
+      ]);
+      expect(result.rows[0]?.v).toEqual(values.map(String));
+      expect(integerArrayLiteral([])).toBe('{}');
+    });
+
     it('round-trips integers at the int64 limits, numbers and nulls', async () => {
       const values = [0n, 1n, -1n, INT64_MAX, INT64_MIN, 42, -7, null];
       const result = await db.sql.query<{ v: (string | bigint | null)[] }>(
@@ -75,6 +107,7 @@ for (const target of sqlTargets()) {
     it('refuses a number that is not a safe integer instead of changing it', () => {
       expect(() => integerArrayLiteral([1.5])).toThrow(RangeError);
       expect(() => integerArrayLiteral([2 ** 60])).toThrow(/not a safe integer/);
+      expect(() => integerArrayLiteral([1n, Number.NaN])).toThrow(RangeError);
     });
   });
 }

@@ -46,14 +46,16 @@ export function subtractBalance(a: Balance, b: BalanceDelta): Balance {
   };
 }
 
+const fitsBigint = (value: bigint): boolean => value >= 0n && value <= INT64_MAX;
+
 /** True when every total fits a BIGINT column and none is negative. */
 export function isRepresentable(balance: Balance): boolean {
-  return [
-    balance.debitsPending,
-    balance.debitsPosted,
-    balance.creditsPending,
-    balance.creditsPosted,
-  ].every((value) => value >= 0n && value <= INT64_MAX);
+  return (
+    fitsBigint(balance.debitsPending) &&
+    fitsBigint(balance.debitsPosted) &&
+    fitsBigint(balance.creditsPending) &&
+    fitsBigint(balance.creditsPosted)
+  );
 }
 
 /** True when nothing changes. */

@@ -128,7 +128,13 @@ type Evaluation =
   | { transferIndex?: undefined; existing: Transfer }
   | { refusal: Refusal };
 
-const delta = (partial: Partial<Balance>): BalanceDelta => ({ ...zeroBalance, ...partial });
+/** A delta built in one allocation (planBatch makes several per command). */
+const delta = (
+  debitsPending: bigint,
+  debitsPosted: bigint,
+  creditsPending: bigint,
+  creditsPosted: bigint,
+): BalanceDelta => ({ debitsPending, debitsPosted, creditsPending, creditsPosted });
 const negate = (change: BalanceDelta): BalanceDelta => subtractBalance(zeroBalance, change);
 
 /**
@@ -149,6 +155,8 @@ export function planBatch(input: BatchInput): BatchPlan {
   const expiries: ExpiryStep[] = [];
   const evaluations: Evaluation[] = new Array<Evaluation>(commands.length);
   let undo: Array<() => void> = [];
+  /** Whether the chain being evaluated can fail after a step was recorded (linked or open). */
+  let undoable = false;
 
   const move = (accountId: string, change: BalanceDelta): void => {
     balances.set(accountId, addBalance(balances.get(accountId) ?? zeroBalance, change));
@@ -177,11 +185,11 @@ export function planBatch(input: BatchInput): BatchPlan {
     const amount = hold.transfer.amountMinor;
     const debit = {
       accountId: hold.transfer.debitAccountId,
-      delta: delta({ debitsPending: -amount }),
+      delta: delta(-amount, 0n, 0n, 0n),
     };
     const credit = {
       accountId: hold.transfer.creditAccountId,
-      delta: delta({ creditsPending: -amount }),
+      delta: delta(0n, 0n, -amount, 0n),
     };
     move(debit.accountId, debit.delta);
     move(credit.accountId, credit.delta);
@@ -198,28 +206,30 @@ export function planBatch(input: BatchInput): BatchPlan {
     const index = transfers.length;
     transfers.push(step);
     committed.set(step.transfer.transferId, index);
-    undo.push(() => {
-      move(step.debit.accountId, negate(step.debit.delta));
-      move(step.credit.accountId, negate(step.credit.delta));
-      committed.delete(step.transfer.transferId);
-    });
+    if (undoable)
+      undo.push(() => {
+        move(step.debit.accountId, negate(step.debit.delta));
+        move(step.credit.accountId, negate(step.credit.delta));
+        committed.delete(step.transfer.transferId);
+      });
     return { transferIndex: index, repeat: false };
   };
 
   const newTransfer = (
     command: TransferCommand,
-    fields: Pick<
-      Transfer,
-      | 'debitAccountId'
-      | 'creditAccountId'
-      | 'amountMinor'
-      | 'currency'
-      | 'expiresAtMs'
-      | 'pendingStatus'
-    >,
+    debitAccountId: string,
+    creditAccountId: string,
+    amountMinor: bigint,
+    currency: string,
+    expiresAtMs: number,
+    pendingStatus: PendingStatus,
   ): Transfer => ({
     transferId: command.transferId,
     kind: command.kind as TransferKind,
+    debitAccountId,
+    creditAccountId,
+    amountMinor,
+    currency,
     pendingId: command.pendingId,
     timeoutSeconds: command.timeoutSeconds,
     code: command.code as TransferCode,
@@ -229,9 +239,10 @@ export function planBatch(input: BatchInput): BatchPlan {
     settlementId: command.settlementId,
     memo: command.memo,
     committedAtMs: nowMs,
+    expiresAtMs,
+    pendingStatus,
     sequence: 0n,
     resolvedAtMs: 0,
-    ...fields,
   });
 
   const applyTransfer = (command: TransferCommand, fingerprint: string): Evaluation => {
@@ -253,25 +264,29 @@ export function planBatch(input: BatchInput): BatchPlan {
         },
       };
     }
-    for (const account of [debitAccount, creditAccount]) {
-      if (account.currency !== command.currency) {
-        return {
-          refusal: {
-            code: TransferResultCode.CURRENCY_MISMATCH,
-            detail: `currency ${command.currency} differs from account ${account.accountId}'s currency ${account.currency}`,
-          },
-        };
-      }
+    const mismatched =
+      debitAccount.currency !== command.currency
+        ? debitAccount
+        : creditAccount.currency !== command.currency
+          ? creditAccount
+          : undefined;
+    if (mismatched !== undefined) {
+      return {
+        refusal: {
+          code: TransferResultCode.CURRENCY_MISMATCH,
+          detail: `currency ${command.currency} differs from account ${mismatched.accountId}'s currency ${mismatched.currency}`,
+        },
+      };
     }
     const amount = command.amountMinor;
     const pending = command.kind === TransferKind.PENDING;
     const debit = {
       accountId: debitAccount.accountId,
-      delta: delta(pending ? { debitsPending: amount } : { debitsPosted: amount }),
+      delta: pending ? delta(amount, 0n, 0n, 0n) : delta(0n, amount, 0n, 0n),
     };
     const credit = {
       accountId: creditAccount.accountId,
-      delta: delta(pending ? { creditsPending: amount } : { creditsPosted: amount }),
+      delta: pending ? delta(0n, 0n, amount, 0n) : delta(0n, 0n, 0n, amount),
     };
     const debitBefore = balances.get(debitAccount.accountId) ?? zeroBalance;
     const debitAfter = addBalance(debitBefore, debit.delta);
@@ -297,14 +312,15 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     const expiresAtMs =
       pending && command.timeoutSeconds > 0n ? nowMs + Number(command.timeoutSeconds) * 1000 : 0;
-    const transfer = newTransfer(command, {
-      debitAccountId: debitAccount.accountId,
-      creditAccountId: creditAccount.accountId,
-      amountMinor: amount,
-      currency: command.currency,
+    const transfer = newTransfer(
+      command,
+      debitAccount.accountId,
+      creditAccount.accountId,
+      amount,
+      command.currency,
       expiresAtMs,
-      pendingStatus: pending ? PendingStatus.PENDING : PendingStatus.NONE,
-    });
+      pending ? PendingStatus.PENDING : PendingStatus.NONE,
+    );
     if (pending) {
       holds.set(transfer.transferId, {
         transfer,
@@ -314,7 +330,7 @@ export function planBatch(input: BatchInput): BatchPlan {
         expiryIndex: -1,
         isNew: true,
       });
-      undo.push(() => holds.delete(transfer.transferId));
+      if (undoable) undo.push(() => holds.delete(transfer.transferId));
     }
     return record({ type: 'transfer', transfer, fingerprint, heldAmountMinor: 0n, debit, credit });
   };
@@ -372,11 +388,11 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     const debit = {
       accountId: held.debitAccountId,
-      delta: delta({ debitsPending: -held.amountMinor, debitsPosted: post ? amount : 0n }),
+      delta: delta(-held.amountMinor, post ? amount : 0n, 0n, 0n),
     };
     const credit = {
       accountId: held.creditAccountId,
-      delta: delta({ creditsPending: -held.amountMinor, creditsPosted: post ? amount : 0n }),
+      delta: delta(0n, 0n, -held.amountMinor, post ? amount : 0n),
     };
     const debitAfter = addBalance(balances.get(debit.accountId) ?? zeroBalance, debit.delta);
     const creditAfter = addBalance(balances.get(credit.accountId) ?? zeroBalance, credit.delta);
@@ -388,23 +404,26 @@ export function planBatch(input: BatchInput): BatchPlan {
         },
       };
     }
-    const transfer = newTransfer(command, {
-      debitAccountId: held.debitAccountId,
-      creditAccountId: held.creditAccountId,
-      amountMinor: amount,
-      currency: held.currency,
-      expiresAtMs: 0,
-      pendingStatus: PendingStatus.NONE,
-    });
-    const before = {
-      status: hold.status,
-      resolvedAtMs: hold.resolvedAtMs,
-      resolvedBy: hold.resolvedBy,
-    };
+    const transfer = newTransfer(
+      command,
+      held.debitAccountId,
+      held.creditAccountId,
+      amount,
+      held.currency,
+      0,
+      PendingStatus.NONE,
+    );
+    if (undoable) {
+      const before = {
+        status: hold.status,
+        resolvedAtMs: hold.resolvedAtMs,
+        resolvedBy: hold.resolvedBy,
+      };
+      undo.push(() => Object.assign(hold, before));
+    }
     hold.status = post ? PendingStatus.POSTED : PendingStatus.VOIDED;
     hold.resolvedAtMs = nowMs;
     hold.resolvedBy = transfer.transferId;
-    undo.push(() => Object.assign(hold, before));
     return record({
       type: 'transfer',
       transfer,
@@ -450,6 +469,8 @@ export function planBatch(input: BatchInput): BatchPlan {
 
   for (const chain of chainsOf(commands)) {
     undo = [];
+    // A chain of one that is not open fails only before it records anything: nothing to undo.
+    undoable = chain.end > chain.start || chain.open;
     const transfersBefore = transfers.length;
     let failure: { index: number; refusal: Refusal } | undefined;
     for (let index = chain.start; index <= chain.end; index += 1) {
@@ -504,13 +525,15 @@ export function planBatch(input: BatchInput): BatchPlan {
   });
 
   const deltas = new Map<string, BalanceDelta>();
+  const accumulate = (change: { accountId: string; delta: BalanceDelta }): void => {
+    deltas.set(
+      change.accountId,
+      addBalance(deltas.get(change.accountId) ?? zeroBalance, change.delta),
+    );
+  };
   for (const step of steps) {
-    for (const change of [step.debit, step.credit]) {
-      deltas.set(
-        change.accountId,
-        addBalance(deltas.get(change.accountId) ?? zeroBalance, change.delta),
-      );
-    }
+    accumulate(step.debit);
+    accumulate(step.credit);
   }
   const holdResolutions: HoldResolution[] = [];
   const newHolds: NewHoldState[] = [];

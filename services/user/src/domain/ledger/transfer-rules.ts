@@ -41,8 +41,17 @@ export function isTransferCode(value: number): value is TransferCode {
   return Number.isInteger(value) && value >= 1 && value <= 12;
 }
 
+const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+
 function badAccountId(id: string): boolean {
-  return id.length > MAX_ACCOUNT_ID_LENGTH || !/^[\x21-\x7e]*$/.test(id);
+  return id.length > MAX_ACCOUNT_ID_LENGTH || !PRINTABLE_ASCII.test(id);
+}
+
+/** A refusal when a set correlation id is not a ULID. */
+function badCorrelationId(value: string, field: string): Refusal | undefined {
+  return value !== '' && !ULID.test(value)
+    ? refuse(TransferResultCode.INVALID_FIELD, `${field} must be a ULID`)
+    : undefined;
 }
 
 /**
@@ -136,16 +145,12 @@ export function checkCommandShape(command: TransferCommand): Refusal | undefined
   if (paymentCodes.has(command.code) && command.paymentId === '') {
     return refuse(TransferResultCode.INVALID_FIELD, 'payment_id is required for this code');
   }
-  for (const [field, value] of [
-    ['market_id', command.marketId],
-    ['bet_id', command.betId],
-    ['payment_id', command.paymentId],
-    ['settlement_id', command.settlementId],
-  ] as const) {
-    if (value !== '' && !ULID.test(value)) {
-      return refuse(TransferResultCode.INVALID_FIELD, `${field} must be a ULID`);
-    }
-  }
+  const notUlid =
+    badCorrelationId(command.marketId, 'market_id') ??
+    badCorrelationId(command.betId, 'bet_id') ??
+    badCorrelationId(command.paymentId, 'payment_id') ??
+    badCorrelationId(command.settlementId, 'settlement_id');
+  if (notUlid !== undefined) return notUlid;
   if (command.memo.length > MAX_MEMO_LENGTH) {
     return refuse(
       TransferResultCode.INVALID_FIELD,
