@@ -75,7 +75,9 @@ for (const target of sqlTargets()) {
       await fc.assert(
         fc.asyncProperty(
           fc.array(
-            fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !/[\u0000"\\]/.test(s)),
+            fc
+              .string({ unit: 'grapheme', maxLength: 12 })
+              .filter((s) => !s.includes('\u0000') && !s.includes('"') && !s.includes('\\')),
             { minLength: 1, maxLength: 20 },
           ),
           async (values) => {
