@@ -26,7 +26,8 @@
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): the server; the bench
  * creates and drops one database per service and shape. BENCH_REDIS_URL (default
- * redis://127.0.0.1:6379): the cluster shape's Redis.
+ * redis://127.0.0.1:6379): the cluster shape's Redis. BENCH_BETS_SHAPES=one-process runs the judged
+ * shape alone (for profiling it; the default `all` runs both).
  */
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
@@ -67,6 +68,10 @@ const PACED_RATE = Number(process.env.BENCH_PACED_RATE_PER_CLIENT ?? 1);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_MS = 2000;
 /** Redis for the cluster shape's bus and cache; it gets logical database REDIS_DB to itself. */
+/** `one-process` skips the (reported) cluster shape, e.g. to profile the judged one alone. */
+const SHAPES = process.env.BENCH_BETS_SHAPES ?? 'all';
+if (SHAPES !== 'all' && SHAPES !== 'one-process')
+  throw new Error(`BENCH_BETS_SHAPES must be all or one-process, got "${SHAPES}"`);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_DB = Number(process.env.BENCH_BETS_REDIS_DB ?? 12);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -516,8 +521,11 @@ const noop = await startNoopBetEngine();
 const results: BenchResult[] = [];
 try {
   const oneProcess = await run(startOneProcess, noop.url);
-  const cluster = await run(startCluster, noop.url);
-  results.push(...resultsOf(oneProcess, true), ...resultsOf(cluster, false));
+  results.push(...resultsOf(oneProcess, true));
+  if (SHAPES !== 'one-process') {
+    const cluster = await run(startCluster, noop.url);
+    results.push(...resultsOf(cluster, false));
+  }
 } finally {
   await noop.close();
 }
