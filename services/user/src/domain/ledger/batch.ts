@@ -200,9 +200,10 @@ export function planBatch(input: BatchInput): BatchPlan {
     expiries.push({ type: 'expiry', hold: hold.transfer, debit, credit });
   };
 
-  const record = (step: TransferStep): Evaluation => {
-    move(step.debit.accountId, step.debit.delta);
-    move(step.credit.accountId, step.credit.delta);
+  /** Records a step whose accounts' balances after it the caller already computed (and checked). */
+  const record = (step: TransferStep, debitAfter: Balance, creditAfter: Balance): Evaluation => {
+    balances.set(step.debit.accountId, debitAfter);
+    balances.set(step.credit.accountId, creditAfter);
     const index = transfers.length;
     transfers.push(step);
     committed.set(step.transfer.transferId, index);
@@ -332,7 +333,11 @@ export function planBatch(input: BatchInput): BatchPlan {
       });
       if (undoable) undo.push(() => holds.delete(transfer.transferId));
     }
-    return record({ type: 'transfer', transfer, fingerprint, heldAmountMinor: 0n, debit, credit });
+    return record(
+      { type: 'transfer', transfer, fingerprint, heldAmountMinor: 0n, debit, credit },
+      debitAfter,
+      creditAfter,
+    );
   };
 
   const applyResolution = (command: TransferCommand, fingerprint: string): Evaluation => {
@@ -424,14 +429,11 @@ export function planBatch(input: BatchInput): BatchPlan {
     hold.status = post ? PendingStatus.POSTED : PendingStatus.VOIDED;
     hold.resolvedAtMs = nowMs;
     hold.resolvedBy = transfer.transferId;
-    return record({
-      type: 'transfer',
-      transfer,
-      fingerprint,
-      heldAmountMinor: held.amountMinor,
-      debit,
-      credit,
-    });
+    return record(
+      { type: 'transfer', transfer, fingerprint, heldAmountMinor: held.amountMinor, debit, credit },
+      debitAfter,
+      creditAfter,
+    );
   };
 
   const evaluate = (command: TransferCommand, fingerprint: string): Evaluation => {
@@ -591,13 +593,16 @@ export function finishOutcomes(plan: BatchPlan, sequences: readonly bigint[]): T
     if (step?.type !== 'transfer')
       throw new Error('planned outcome points at a step that is not a transfer');
     const hold = holdState.get(step.transfer.transferId);
-    const transfer: Transfer = {
-      ...step.transfer,
-      sequence: sequences[outcome.step] ?? 0n,
-      ...(hold === undefined
-        ? {}
-        : { pendingStatus: hold.status, resolvedAtMs: hold.resolvedAtMs }),
-    };
+    const sequence = sequences[outcome.step] ?? 0n;
+    const transfer: Transfer =
+      hold === undefined
+        ? { ...step.transfer, sequence }
+        : {
+            ...step.transfer,
+            sequence,
+            pendingStatus: hold.status,
+            resolvedAtMs: hold.resolvedAtMs,
+          };
     return { transferId: outcome.transferId, code: outcome.code, detail: '', transfer };
   });
 }
