@@ -36,7 +36,7 @@ import {
   type EligibilityFacts,
   type EligibilityQuestion,
 } from './domain/limits/eligibility.js';
-import { periodMs } from './domain/limits/limits.js';
+import { periodMs, type DatedAmount } from './domain/limits/limits.js';
 import { userEvent, type IdentityStore } from './identity-store.js';
 import {
   accountStatusProto,
@@ -207,6 +207,11 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
       deps.openStakes === undefined || bettors.length === 0
         ? new Map<string, bigint>()
         : await deps.openStakes(bettors);
+    // Real-money amounts this call already allowed, per user: a later check of the same user in
+    // the same call counts them as if they happened (a bet's stake as at risk, a deposit as made),
+    // so a batch of placements cannot together pass a limit that each passes alone.
+    const allowedStakes = new Map<string, bigint>();
+    const allowedDeposits = new Map<string, DatedAmount[]>();
     return requests.map((request): EligibilityVerdict => {
       const user = users.get(request.userId);
       const userLimits = limits.get(request.userId);
@@ -226,15 +231,30 @@ export function createEligibilityChecker(deps: UserInternalDeps): EligibilityChe
         selfExclusion: user.selfExclusion,
         depositLimits: userLimits.deposit,
         lossLimits: userLimits.loss,
-        deposits: deposits.get(request.userId) ?? [],
+        deposits: [
+          ...(deposits.get(request.userId) ?? []),
+          ...(allowedDeposits.get(request.userId) ?? []),
+        ],
         losses: losses.get(request.userId) ?? [],
-        openStakesMinor: openStakes.get(request.userId) ?? 0n,
+        openStakesMinor:
+          (openStakes.get(request.userId) ?? 0n) + (allowedStakes.get(request.userId) ?? 0n),
       };
-      return {
-        userId: request.userId,
-        userFound: true,
-        answer: evaluateEligibility(facts, request, policy, nowMs),
-      };
+      const answer = evaluateEligibility(facts, request, policy, nowMs);
+      if (answer.allowed && request.currency === settings.realCurrency) {
+        if (request.action === 'BET') {
+          allowedStakes.set(
+            request.userId,
+            (allowedStakes.get(request.userId) ?? 0n) + request.amountMinor,
+          );
+        } else if (request.action === 'DEPOSIT') {
+          const earlier = allowedDeposits.get(request.userId) ?? [];
+          allowedDeposits.set(request.userId, [
+            ...earlier,
+            { atMs: nowMs, amountMinor: request.amountMinor },
+          ]);
+        }
+      }
+      return { userId: request.userId, userFound: true, answer };
     });
   }
 

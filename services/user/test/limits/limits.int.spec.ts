@@ -381,6 +381,56 @@ for (const target of targets) {
       expect((await check(user.userId, EligibilityAction.BET, 300n)).allowed).toBe(true);
     });
 
+    it('counts what a call already allowed against the limits of the same user later in that call', async () => {
+      const { user, tokens } = await h.register('lim_batch_sum');
+      await h.users.setLossLimit({ period: LimitPeriod.DAILY, amount: brl(100n) }, as(tokens));
+      await h.users.setDepositLimit({ period: LimitPeriod.DAILY, amount: brl(1_000n) }, as(tokens));
+      const { user: other } = await h.register('lim_batch_other');
+      const bet = (userId: string, amountMinor: bigint, currency = 'BRL') => ({
+        userId,
+        action: EligibilityAction.BET,
+        amount: { amountMinor, currency },
+      });
+      // Two stakes of 60 each fit a loss limit of 100 alone, not together: the second is refused
+      // with what is left (40), the third (40) fits exactly; play money and other users are apart.
+      const bets = await h.internal.checkEligibility(
+        {
+          checks: [
+            bet(user.userId, 60n),
+            bet(user.userId, 60n),
+            bet(user.userId, 500n, 'PTS'),
+            bet(other.userId, 60n),
+            bet(user.userId, 40n),
+          ],
+        },
+        await h.service('bet-engine'),
+      );
+      expect(bets.results.map((r) => r.result?.allowed)).toEqual([true, false, true, true, true]);
+      expect(bets.results[1]?.result?.reasons[0]).toMatchObject({
+        reason: IneligibilityReason.LOSS_LIMIT_EXCEEDED,
+        period: LimitPeriod.DAILY,
+        remaining: brl(40n),
+      });
+      // The same for deposits: 700 then 700 against a daily deposit limit of 1,000.
+      const deposits = await h.internal.checkEligibility(
+        {
+          checks: [700n, 700n, 300n].map((amountMinor) => ({
+            userId: user.userId,
+            action: EligibilityAction.DEPOSIT,
+            amount: brl(amountMinor),
+          })),
+        },
+        await h.service('payment'),
+      );
+      expect(deposits.results.map((r) => r.result?.allowed)).toEqual([true, false, true]);
+      expect(deposits.results[1]?.result?.reasons[0]).toMatchObject({
+        reason: IneligibilityReason.DEPOSIT_LIMIT_EXCEEDED,
+        remaining: brl(300n),
+      });
+      // Nothing was reserved: each answer alone is still "allowed".
+      expect((await check(user.userId, EligibilityAction.BET, 100n)).allowed).toBe(true);
+    });
+
     it('validates CheckEligibility batches and answers unknown users as not found', async () => {
       const svc = await h.service('bet-engine');
       expect((await failure(h.internal.checkEligibility({ checks: [] }, svc))).message).toMatch(

@@ -63,7 +63,10 @@ export const EligibilityCheckSchema: GenMessage<EligibilityCheck> = /*@__PURE__*
  */
 export type CheckEligibilityRequest = Message<"streambet.user.v1.CheckEligibilityRequest"> & {
   /**
-   * Required. 1–1000 checks; the same user may appear several times.
+   * Required. 1–1000 checks; the same user may appear several times. Checks are
+   * answered in order, and a real-money amount allowed earlier in the call counts
+   * against the same user's limits in later checks (a stake as at risk, a deposit as
+   * made): a batch of bets cannot together pass a loss limit that each passes alone.
    *
    * @generated from field: repeated streambet.user.v1.EligibilityCheck checks = 1;
    */
