@@ -14,6 +14,9 @@
  * Targets: closed bets/s ≥ 0.5× baseline, paced p99 ≤ 50 ms, and ≤ 0.1 SQL commits per accepted
  * bet (closed) in the bet engine's and the ledger's databases together — counted from PostgreSQL's
  * own `pg_stat_database.xact_commit` (each service on its own database, as in a cluster).
+ * For both rounds of the real platform the bench also prints where placement time went, from the
+ * bet engine's own batch histograms on `/metrics` (bench/lib/batch-timing.ts): batches, bets per
+ * batch, the queue wait of a batch's oldest bet and the mean time of each step.
  * Every round starts once the platform is quiet (outboxes published, consumers idle): the paced
  * round used to start while consumers still worked through the closed round's backlog of events.
  *
@@ -58,6 +61,7 @@ import {
   serviceTokensFrom,
 } from '@streambet/gateway/seed/actors';
 import pg from 'pg';
+import { describeBatches, scrapeBatchMetrics } from './lib/batch-timing.js';
 import { startClusterPlatform } from './lib/cluster-platform.js';
 import { printResults, type BenchResult } from './lib/report.js';
 import { createBenchDatabase, type BenchDatabase } from './lib/postgres.js';
@@ -227,6 +231,8 @@ interface Shape {
   readonly gatewayUrl: string;
   readonly baselineGatewayUrl: string;
   readonly userServiceUrl: string;
+  /** Where the bet engine serves `/metrics` (its placement batch timing). */
+  readonly betEngineUrl: string;
   readonly servicePrivateJwk: SigningKeyPair['privateJwk'];
   readonly bus: EventBus;
   stop(): Promise<void>;
@@ -263,6 +269,7 @@ async function startOneProcess(
     gatewayUrl: platform.gatewayUrl,
     baselineGatewayUrl: baselineGateway.url,
     userServiceUrl: platform.serviceUrls.get('user')!,
+    betEngineUrl: platform.serviceUrls.get('bet-engine')!,
     servicePrivateJwk: pair.privateJwk,
     bus: platform.bus,
     async stop() {
@@ -292,6 +299,7 @@ async function startCluster(
       gatewayUrl: cluster.gatewayUrl,
       baselineGatewayUrl,
       userServiceUrl: cluster.serviceUrls.get('user')!,
+      betEngineUrl: cluster.serviceUrls.get('bet-engine')!,
       servicePrivateJwk: cluster.serviceKeys.privateJwk,
       bus: cluster.bus,
       stop: () => cluster.shutdown(),
@@ -382,12 +390,15 @@ async function measure(
   });
   await waitForQuiet(databases);
   const commitsBefore = await commitsOf(hot);
+  const batchesBefore = await scrapeBatchMetrics(shape.betEngineUrl);
   const bets = await runLoad({ ...spec, gatewayUrl: shape.gatewayUrl, round: 'real' });
   const commitsAfter = await commitsOf(hot);
+  const batches = describeBatches(batchesBefore, await scrapeBatchMetrics(shape.betEngineUrl));
   // Commits over the whole run (warm-up included) per bet accepted over the whole run (1 unit each).
   const acceptedTotal = await escrowPending();
   await waitForQuiet(databases);
   const commitsBeforePaced = await commitsOf(hot);
+  const batchesBeforePaced = await scrapeBatchMetrics(shape.betEngineUrl);
   const betsPaced = await runLoad({
     ...spec,
     ...paced,
@@ -395,6 +406,10 @@ async function measure(
     round: 'real-paced',
   });
   const commitsAfterPaced = await commitsOf(hot);
+  const batchesPaced = describeBatches(
+    batchesBeforePaced,
+    await scrapeBatchMetrics(shape.betEngineUrl),
+  );
   const acceptedPaced = (await escrowPending()) - acceptedTotal;
   const commitsBetween = (from: Map<string, number>, to: Map<string, number>): number =>
     hot.reduce((sum, db) => sum + (to.get(db.name) ?? 0) - (from.get(db.name) ?? 0), 0);
@@ -422,6 +437,8 @@ async function measure(
   console.log(
     `paced, ${CLIENTS} clients × ${PACED_RATE}/s offered: baseline p50 ${baselinePaced.p50Ms.toFixed(1)} ms p99 ${baselinePaced.p99Ms.toFixed(1)} ms (${baselinePaced.ok}/${baselinePaced.offered} ok; ${loop(baselinePaced)}); bets p50 ${betsPaced.p50Ms.toFixed(1)} ms p99 ${betsPaced.p99Ms.toFixed(1)} ms (${betsPaced.ok}/${betsPaced.offered} ok, errors ${JSON.stringify(betsPaced.errors)}; ${loop(betsPaced)}), ${figures.pacedCommitsPerBet.toFixed(3)} SQL commits per bet`,
   );
+  console.log(`placement batches (bet engine /metrics), closed loop: ${batches}`);
+  console.log(`placement batches (bet engine /metrics), paced: ${batchesPaced}`);
   console.log(
     `SQL commits in bet engine + ledger: ${commits} for ${acceptedTotal} accepted bets (${figures.commitsPerBet.toFixed(3)} per bet)`,
   );
