@@ -11,10 +11,15 @@
  *   (d) bulk settlement: BENCH_HOLDS (default 50,000) open holds of one market posted in full by
  *       resolveMarketHolds, BENCH_HOLD_PAGE (default 5000) per page, one caller   target ≥ 5× pgbench
  * Each client owns its own wallets (as the bet engine's batches would), so (a)/(b) measure the
- * ledger and (c) isolates the hot account. Bounded: about a minute in all.
+ * ledger and (c) isolates the hot account.
+ * Measured in BENCH_ROUNDS (default 3) rounds of BENCH_SECONDS (default 3) per figure: in each round
+ * every row right after a pgbench baseline of its own ((c) right after (b), (d) once, after its own
+ * baseline), and a ratio is the row's mean over its baselines' mean, so a machine whose speed drifts
+ * during the run moves both sides of a ratio together; stderr shows every round. Bounded: about two
+ * minutes in all.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
- * bench creates and drops its own database. BENCH_CLIENTS (default 10), BENCH_SECONDS (default 8).
+ * bench creates and drops its own database. BENCH_CLIENTS (default 10).
  */
 import { migrate } from '@streambet/platform/sql/migrate';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
@@ -32,7 +37,8 @@ import { compare, printResults } from './lib/report.js';
 import { createBenchDatabase, pgbenchInsertTps, pgbenchScriptTps } from './lib/postgres.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WALLETS_PER_CLIENT = 200;
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const HOLDS = Number(process.env.BENCH_HOLDS ?? 50_000);
@@ -159,80 +165,125 @@ async function main(): Promise<void> {
     const walletFor = (client: number, index: number): string =>
       wallets[client * WALLETS_PER_CLIENT + (index % WALLETS_PER_CLIENT)]!.accountId;
 
-    const baseline = await pgbenchInsertTps(database.url, CLIENTS, SECONDS);
-
-    const single = await measure(CLIENTS, SECONDS, (client, i) =>
-      submitCounting(store, [
-        {
-          ...base(`a:${client}:${i}`),
-          debitAccountId: walletFor(client, i),
-          creditAccountId: walletFor(client, i + 1),
-        },
-      ]),
+    // Wallets of the (a'') reference script with ids pgbench can spell from a number (written
+    // directly, as the reference bypasses the service anyway), funded like the others.
+    const referenceWallets = CLIENTS * WALLETS_PER_CLIENT;
+    await sql.query(
+      `INSERT INTO ledger_accounts (id, kind, currency, owner_id, constrained, created_at_ms, credits_posted)
+       SELECT 'wallet:REF' || lpad(n::text, 6, '0') || ':${CURRENCY}', ${AccountKind.USER_WALLET}, '${CURRENCY}', '', true, 0, 1000000000
+       FROM generate_series(0, ${referenceWallets - 1}) n`,
     );
-
+    await sql.query(
+      `UPDATE ledger_accounts SET debits_posted = debits_posted + ${referenceWallets * 1_000_000_000}
+       WHERE id = '${houseAccount.accountId}'`,
+    );
+    await sql.query('CREATE SEQUENCE bench_reference_ids');
+    const walletAt = (index: string): string =>
+      `'wallet:REF' || lpad((:client_id * ${WALLETS_PER_CLIENT} + ${index})::text, 6, '0') || ':${CURRENCY}'`;
     const grouped = withGroupCommit(store, {
       maxInFlight: Number(process.env.BENCH_GROUP_IN_FLIGHT ?? 2),
     });
-    const groupCommitted = await measure(CLIENTS, SECONDS, (client, i) =>
-      submitCounting(grouped, [
-        {
-          ...base(`g:${client}:${i}`),
-          debitAccountId: walletFor(client, i),
-          creditAccountId: walletFor(client, i + 1),
-        },
-      ]),
-    );
 
-    // (a'') PostgreSQL's own ceiling for (a): pgbench (C and libpq, no Node.js, no pool) sends the
-    // very statement (a) sends per transfer — ledger_transfer_one, between each client's own
-    // wallets, autocommit — so the ratio of (a) to it is what the Node.js side costs, and its own
-    // ratio to the INSERT baseline is the most (a) could reach with this schema.
-    await sql.query('CREATE TABLE bench_wallets (n integer PRIMARY KEY, id text NOT NULL)');
-    await sql.query('INSERT INTO bench_wallets SELECT * FROM unnest($1::integer[], $2::text[])', [
-      wallets.map((_, n) => n),
-      wallets.map((w) => w.accountId),
-    ]);
-    await sql.query('CREATE SEQUENCE bench_reference_ids');
-    const walletAt = (index: string): string =>
-      `(SELECT id FROM bench_wallets WHERE n = :client_id * ${WALLETS_PER_CLIENT} + ${index})`;
-    const sqlCeiling = await pgbenchScriptTps(
-      database.url,
-      CLIENTS,
-      SECONDS,
-      `\\set i random(0, ${WALLETS_PER_CLIENT - 1})
+    const baselineTps = (): Promise<number> => pgbenchInsertTps(database.url, CLIENTS, SECONDS);
+    /** The measured rows; each figure is a rate over SECONDS, its id prefix unique per round. */
+    const rows = {
+      single: (round: number) =>
+        measure(CLIENTS, SECONDS, (client, i) =>
+          submitCounting(store, [
+            {
+              ...base(`a:${round}:${client}:${i}`),
+              debitAccountId: walletFor(client, i),
+              creditAccountId: walletFor(client, i + 1),
+            },
+          ]),
+        ),
+      grouped: (round: number) =>
+        measure(CLIENTS, SECONDS, (client, i) =>
+          submitCounting(grouped, [
+            {
+              ...base(`g:${round}:${client}:${i}`),
+              debitAccountId: walletFor(client, i),
+              creditAccountId: walletFor(client, i + 1),
+            },
+          ]),
+        ),
+      // (a'') PostgreSQL's own ceiling for (a): pgbench (C and libpq, no Node.js, no pool) sends
+      // the very statement (a) sends per transfer — ledger_transfer_one, between each client's own
+      // wallets, autocommit — so the ratio of (a) to it is what the Node.js side costs, and its own
+      // ratio to the INSERT baseline is about the most (a) could reach with this schema.
+      sqlCeiling: () =>
+        pgbenchScriptTps(
+          database.url,
+          CLIENTS,
+          SECONDS,
+          `\\set i random(0, ${WALLETS_PER_CLIENT - 1})
 SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids'), ${TransferKind.SINGLE_PHASE}::smallint, ${walletAt(':i')}, ${walletAt(`(:i + 1) % ${WALLETS_PER_CLIENT}`)}, 1::bigint, '${CURRENCY}', 0::bigint, 0::bigint, ${TransferCode.ADJUSTMENT}::smallint, '', '', '', '', 'bench', ${Date.now()}::bigint, '${'f'.repeat(43)}', NULL::smallint);
 `,
-    );
+        ),
+      batched: (round: number) =>
+        measure(CLIENTS, SECONDS, (client, i) =>
+          submitCounting(
+            store,
+            Array.from({ length: BATCH }, (_, k) => ({
+              ...base(`b:${round}:${client}:${i}:${k}`),
+              debitAccountId: walletFor(client, i * 7 + k),
+              creditAccountId: walletFor(client, i * 7 + k + 101),
+            })),
+          ),
+        ),
+      hot: (round: number) =>
+        measure(CLIENTS, SECONDS, (client, i) =>
+          submitCounting(
+            store,
+            Array.from({ length: BATCH }, (_, k) => {
+              const betId = ulid(((round * 100 + client) * 1_000_000 + i) * BATCH + k + 1);
+              return {
+                ...base(`bet:${betId}:stake`),
+                debitAccountId: walletFor(client, i * BATCH + k),
+                creditAccountId: escrowAccount.accountId,
+                code: TransferCode.BET_STAKE,
+                marketId,
+                betId,
+                memo: '',
+              };
+            }),
+          ),
+        ),
+    };
 
-    const batched = await measure(CLIENTS, SECONDS, (client, i) =>
-      submitCounting(
-        store,
-        Array.from({ length: BATCH }, (_, k) => ({
-          ...base(`b:${client}:${i}:${k}`),
-          debitAccountId: walletFor(client, i * 7 + k),
-          creditAccountId: walletFor(client, i * 7 + k + 101),
-        })),
-      ),
-    );
-
-    const hot = await measure(CLIENTS, SECONDS, (client, i) =>
-      submitCounting(
-        store,
-        Array.from({ length: BATCH }, (_, k) => {
-          const betId = ulid((client * 1_000_000 + i) * BATCH + k + 1);
-          return {
-            ...base(`bet:${betId}:stake`),
-            debitAccountId: walletFor(client, i * BATCH + k),
-            creditAccountId: escrowAccount.accountId,
-            code: TransferCode.BET_STAKE,
-            marketId,
-            betId,
-            memo: '',
-          };
-        }),
-      ),
-    );
+    // ROUNDS rounds; in each, every row is measured right after a baseline of its own (and (c)
+    // right after (b)), so a machine whose speed drifts during the run (seen here: ±30% within
+    // minutes) shifts a figure and its baseline together. A ratio is the sum of the row's figures
+    // over the sum of its baselines (equal durations: the ratio of the mean rates).
+    const sums = {
+      single: [0, 0],
+      grouped: [0, 0],
+      sqlCeiling: [0, 0],
+      batched: [0, 0],
+      hot: [0, 0],
+    } satisfies Record<keyof typeof rows, [number, number]>;
+    const rowLabel = {
+      single: '(a)',
+      grouped: "(a')",
+      sqlCeiling: "(a'')",
+      batched: '(b)',
+      hot: '(c)',
+    };
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const line: string[] = [];
+      for (const key of ['single', 'grouped', 'sqlCeiling', 'batched'] as const) {
+        const baseline = await baselineTps();
+        const value = await rows[key](round);
+        sums[key][0] += value;
+        sums[key][1] += baseline;
+        line.push(`${rowLabel[key]} ${Math.round(value)} vs ${Math.round(baseline)}`);
+      }
+      const hot = await rows.hot(round);
+      sums.hot[0] += hot;
+      line.push(`(c) ${Math.round(hot)}`);
+      console.error(`round ${round + 1}/${ROUNDS}: ${line.join(', ')}`);
+    }
+    const mean = (key: keyof typeof sums, which: 0 | 1): number => sums[key][which] / ROUNDS;
 
     // (d) bulk settlement: HOLDS open holds of one market (one per bet, spread over all wallets,
     // placed untimed), then resolved with resolveMarketHolds pages (POST_IN_FULL).
@@ -261,6 +312,7 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
         }),
       );
     }
+    const settleBaseline = await baselineTps();
     const settleStartedAt = performance.now();
     let resolved = 0;
     let after = '';
@@ -293,45 +345,45 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
     printResults('ledger', [
       compare(
         `(a) 1 transfer/transaction, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
-        single,
+        mean('single', 0),
         'transfers/s',
-        baseline,
+        mean('single', 1),
         0.5,
       ),
       compare(
         `(a') 1 transfer per call with group commit (withGroupCommit), ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
-        groupCommitted,
+        mean('grouped', 0),
         'transfers/s',
-        baseline,
+        mean('grouped', 1),
         0.5,
       ),
       compare(
         `(a'') reference, not a target: pgbench itself sending (a)'s statement (ledger_transfer_one), ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
-        sqlCeiling,
+        mean('sqlCeiling', 0),
         'transfers/s',
-        baseline,
+        mean('sqlCeiling', 1),
         0,
         'reported',
       ),
       compare(
         `(b) batches of ${BATCH}, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
-        batched,
+        mean('batched', 0),
         'transfers/s',
-        baseline,
+        mean('batched', 1),
         5,
       ),
       compare(
         `(c) batches of ${BATCH} transfers all crediting one market escrow, ${CLIENTS} clients vs (b)`,
-        hot,
+        mean('hot', 0),
         'transfers/s',
-        batched,
+        mean('batched', 0),
         0.8,
       ),
       compare(
         `(d) bulk settlement: ${HOLDS} holds of one market posted by resolveMarketHolds (pages of ${HOLD_PAGE}, one caller) vs pgbench single-row INSERT TPS`,
         bulkResolved,
         'holds/s',
-        baseline,
+        settleBaseline,
         5,
       ),
     ]);
