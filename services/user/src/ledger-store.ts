@@ -333,7 +333,21 @@ function parseTransfer(row: Json): StoredTransfer {
     pendingStatus: Number(row[17]) as PendingStatus,
     resolvedAtMs: Number(text(18)),
   };
-  return { transfer, fingerprint: text(19) };
+  return { transfer, fingerprint: storedFingerprint(transfer, text(19)) };
+}
+
+/**
+ * A stored transfer's fingerprint. Bulk settlement stores its resolving transfers with an empty one
+ * (migration 0108), standing for the fingerprint of the command {@link holdResolutionCommand}
+ * derives from the hold; the row holds all it needs (hold id, amount, currency, code, market, bet
+ * and settlement ids).
+ */
+function storedFingerprint(transfer: Transfer, stored: string): string {
+  if (stored !== '') return stored;
+  const hold = { ...transfer, transferId: transfer.pendingId };
+  const action = transfer.kind === TransferKind.POST_PENDING ? 'post-in-full' : 'void';
+  const command = holdResolutionCommand(hold, action, transfer.settlementId, transfer.code);
+  return sha256(`${canonicalContent(command)}|`);
 }
 
 function parseAccount(row: Json): Account {

@@ -410,6 +410,22 @@ for (const target of targets) {
       );
       expect(perHold.rows).toHaveLength(7);
       expect(perHold.rows.every((row) => Number(row.n) === 1)).toBe(true);
+      // Bulk-written voids keep no hash (migration 0108) yet answer as the command they derive
+      // from: SubmitTransfers of it is ALREADY_EXISTS_SAME, of another settlement's is refused.
+      const [heldFirst] = await store.lookupTransfers([`bet:${ulid(900_500)}:stake`]);
+      const stored = await db.sql.query<{ fingerprint: string }>(
+        'SELECT fingerprint FROM ledger_transfers WHERE id = $1',
+        [`bet:${ulid(900_500)}:stake:void`],
+      );
+      expect(stored.rows[0]?.fingerprint).toBe('');
+      const [sameVoid] = await store.submitTransfers([
+        holdResolutionCommand(heldFirst!, 'void', query.settlementId, TransferCode.BET_STAKE),
+      ]);
+      expect(sameVoid?.code).toBe(TransferResultCode.ALREADY_EXISTS_SAME);
+      const [otherVoid] = await store.submitTransfers([
+        holdResolutionCommand(heldFirst!, 'void', ulid(78), TransferCode.BET_STAKE),
+      ]);
+      expect(otherVoid?.code).toBe(TransferResultCode.ID_REUSED_DIFFERENT_CONTENT);
       const [escrowNow] = await store.lookupAccounts([other.accountId]);
       expect(escrowNow?.balance).toMatchObject({ creditsPending: 0n, creditsPosted: 0n });
       expect(await available(wallets[0]!)).toBe(500n);
