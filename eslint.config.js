@@ -3,9 +3,20 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
+import { defineConfig } from 'eslint/config';
 
-export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/data/**', '**/dist/**', 'packages/contracts/src/gen/**', '**/test/fixtures/gen/**', '.tmp/**'] },
+export default defineConfig(
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/data/**',
+      '**/dist/**',
+      'packages/contracts/src/gen/**',
+      '**/test/fixtures/gen/**',
+      '.tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -16,7 +27,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -33,11 +47,28 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'pg', 'kafkajs', 'ioredis', 'socket.io', '@clickhouse/*', '@electric-sql/*', '@connectrpc/*'], message: 'Domain code is pure: time, ids and I/O come in as arguments (style.md).' },
+            {
+              group: [
+                'node:*',
+                'pg',
+                'kafkajs',
+                'ioredis',
+                'socket.io',
+                '@clickhouse/*',
+                '@electric-sql/*',
+                '@connectrpc/*',
+              ],
+              message: 'Domain code is pure: time, ids and I/O come in as arguments (style.md).',
+            },
           ],
         },
       ],
     },
+  },
+  {
+    // The web app: the rules of hooks (and the React Compiler's checks) on every component.
+    files: ['apps/web/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },

@@ -17,8 +17,13 @@ for (const file of reports) {
   failed += r.numFailedTests;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   // A file that failed to load (syntax error, failing beforeAll) has no failed test but is a failure.
-  const brokenFiles = (r.testResults ?? []).filter((t) => t.status === 'failed' && t.assertionResults.every((a) => a.status !== 'failed'));
-  for (const t of brokenFiles) console.log(`test file failed outside any test: ${t.name}: ${(t.message ?? '').split('\n')[0]}`);
+  const brokenFiles = (r.testResults ?? []).filter(
+    (t) => t.status === 'failed' && t.assertionResults.every((a) => a.status !== 'failed'),
+  );
+  for (const t of brokenFiles)
+    console.log(
+      `test file failed outside any test: ${t.name}: ${(t.message ?? '').split('\n')[0]}`,
+    );
   failed += brokenFiles.length;
 }
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

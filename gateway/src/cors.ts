@@ -9,6 +9,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { cors as connectCors } from '@connectrpc/connect';
 import { requestIdHeader } from '@streambet/platform/rpc/request-context';
 import { retryAfterHeader, retryAfterMsHeader } from './rate-limit.js';
+import { writeHead } from '@streambet/platform/rpc/http-response';
 
 /** Headers a browser script may send. */
 export const corsAllowedHeaders: readonly string[] = [
@@ -47,7 +48,7 @@ export function createCors(
       req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (typeof origin !== 'string' || (!anyOrigin && !origins.has(origin))) {
       if (preflight) {
-        res.writeHead(204, { vary: 'Origin' });
+        writeHead(res, 204, { vary: 'Origin' });
         res.end();
         return true;
       }
@@ -59,7 +60,7 @@ export function createCors(
       res.setHeader('access-control-expose-headers', corsExposedHeaders.join(', '));
       return false;
     }
-    res.writeHead(204, {
+    writeHead(res, 204, {
       'access-control-allow-methods': connectCors.allowedMethods.join(', '),
       'access-control-allow-headers': corsAllowedHeaders.join(', '),
       'access-control-max-age': String(preflightMaxAgeSeconds),

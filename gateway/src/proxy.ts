@@ -13,6 +13,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '@streambet/platform/log/logger';
 import { requestIdHeader, resolveRequestId } from '@streambet/platform/rpc/request-context';
+import { writeHead } from '@streambet/platform/rpc/http-response';
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -84,7 +85,7 @@ function answer(res: Response, status: number, body: Record<string, string>): vo
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, {
+  writeHead(res, status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(text)),
   });
@@ -133,7 +134,7 @@ function forward(req: Request, res: Response, options: ForwardOptions): http.Cli
   upstream.on('response', (answerFromDownstream) => {
     clearTimeout(timer);
     const status = answerFromDownstream.statusCode ?? 502;
-    res.writeHead(status, endToEndHeaders(answerFromDownstream.headers));
+    writeHead(res, status, endToEndHeaders(answerFromDownstream.headers));
     answerFromDownstream.pipe(res as NodeJS.WritableStream);
     answerFromDownstream.once('end', () => done(status));
     answerFromDownstream.once('error', () => {

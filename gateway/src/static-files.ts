@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { Logger } from '@streambet/platform/log/logger';
+import { writeHead } from '@streambet/platform/rpc/http-response';
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -174,14 +175,14 @@ export function createStaticFiles(
     const relative = path.posix.normalize(decoded).replace(/^\/+/, '');
     const file = path.resolve(root, relative === '' ? 'index.html' : relative);
     if (file !== root && !file.startsWith(rootWithSep)) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      writeHead(res, 404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('not found');
       return true;
     }
     void serve(file, relative, root, compressed, req, res).catch((error: unknown) => {
       logger.warn({ err: error, path: rawPath }, 'serving a web app file failed');
       if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        writeHead(res, 500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('could not read the file');
       } else {
         res.destroy();
@@ -213,7 +214,7 @@ async function serve(
   let cacheControl = isHashedAsset(relative) ? immutable : revalidate;
   if (stats === undefined) {
     if (path.posix.extname(relative) !== '') {
-      res.writeHead(404, {
+      writeHead(res, 404, {
         'content-type': 'text/plain; charset=utf-8',
         'cache-control': revalidate,
       });
@@ -224,7 +225,7 @@ async function serve(
     stats = await statFile(target);
     cacheControl = revalidate;
     if (stats === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      writeHead(res, 404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('the web app is not built');
       return;
     }
@@ -250,13 +251,13 @@ async function serve(
     typeof ifNoneMatch === 'string' &&
     ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
   ) {
-    res.writeHead(304, headers);
+    writeHead(res, 304, headers);
     res.end();
     return;
   }
   if (gzipped) {
     const body = await compressed(target, version);
-    res.writeHead(200, {
+    writeHead(res, 200, {
       ...headers,
       'content-encoding': 'gzip',
       'content-length': String(body.length),
@@ -265,7 +266,7 @@ async function serve(
     else res.end(body);
     return;
   }
-  res.writeHead(200, { ...headers, 'content-length': String(stats.size) });
+  writeHead(res, 200, { ...headers, 'content-length': String(stats.size) });
   if (req.method === 'HEAD') {
     res.end();
     return;

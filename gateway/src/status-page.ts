@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { HttpRoute } from '@streambet/platform/rpc/server';
 import type { DownstreamName } from '@streambet/platform/runtime/platform-config';
 import { publicRoutes } from './public-services.js';
+import { writeHead } from '@streambet/platform/rpc/http-response';
 
 /** One downstream's readiness as the gateway sees it. */
 export interface DownstreamStatus {
@@ -75,10 +76,10 @@ export function statusRoute(urls: ReadonlyMap<DownstreamName, string>, atRoot = 
     if (req.method !== 'GET' || (!page && path !== '/status.json')) return false;
     void probeDownstreams(urls).then((statuses) => {
       if (path === '/status.json') {
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        writeHead(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify({ services: statuses }));
       } else {
-        res.writeHead(200, {
+        writeHead(res, 200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'no-store',
         });

@@ -28,6 +28,7 @@ import {
   createUserService,
   type UserServiceSettings,
 } from './user-service.js';
+import { writeHead } from '@streambet/platform/rpc/http-response';
 
 /** Where the user service publishes the public keys of its access tokens. */
 export const jwksPath = '/.well-known/jwks.json';
@@ -156,7 +157,7 @@ export const userService: ServiceDefinition<UserConfig> = {
       http: (req, res) => {
         const path = (req.url ?? '').split('?')[0];
         if (req.method === 'GET' && path === jwksPath) {
-          res.writeHead(200, {
+          writeHead(res, 200, {
             'content-type': 'application/jwk-set+json',
             'cache-control': `public, max-age=${tokens.jwksMaxAgeSeconds}`,
           });
@@ -277,18 +278,18 @@ async function serveWebhook(
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxWebhookBytes) {
-        res.writeHead(413, { 'content-type': 'application/json' });
+        writeHead(res, 413, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: `body larger than ${maxWebhookBytes} bytes` }));
         return;
       }
       chunks.push(chunk);
     }
     const answer = await handle(new Uint8Array(Buffer.concat(chunks)), req.headers);
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    writeHead(res, answer.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(answer.body));
   } catch (error) {
     logger.error({ err: error }, 'KYC webhook failed');
-    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    if (!res.headersSent) writeHead(res, 500, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'internal error' }));
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { writeHead } from '../rpc/http-response.js';
 
 /** A readiness check: resolves when the dependency is usable, rejects (or times out) when not. */
 export type HealthCheck = () => Promise<void>;
@@ -87,14 +88,14 @@ export function createHealth(options: CreateHealthOptions = {}): Health {
       if (path !== healthPaths.live && path !== healthPaths.ready) return false;
       const respond = (result: ProbeResult): void => {
         const payload = JSON.stringify(result.body);
-        res.writeHead(result.status, {
+        writeHead(res, result.status, {
           'content-type': 'application/json',
           'cache-control': 'no-store',
         });
         res.end(payload);
       };
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD' });
+        writeHead(res, 405, { allow: 'GET, HEAD' });
         res.end();
       } else if (path === healthPaths.live) {
         respond(liveness());

@@ -28,6 +28,7 @@ import { initTracing } from '../obs/tracing.js';
 import { createServerInterceptors } from './interceptors.js';
 import { createProtocolSniffingListener } from './protocol-sniffing-listener.js';
 import { peerKey, requestIdHeader, requestIdKey, resolveRequestId } from './request-context.js';
+import { writeHead } from './http-response.js';
 
 /** Options of {@link createRpcServer}. */
 export interface RpcServerOptions {
@@ -257,12 +258,12 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
 function serveMetrics(registry: Registry, res: NodeResponse, logger: Logger): void {
   registry.metrics().then(
     (text) => {
-      res.writeHead(200, { 'content-type': registry.contentType });
+      writeHead(res, 200, { 'content-type': registry.contentType });
       res.end(text);
     },
     (error: unknown) => {
       logger.error({ err: error }, 'collecting metrics failed');
-      res.writeHead(500, { 'content-type': 'text/plain' });
+      writeHead(res, 500, { 'content-type': 'text/plain' });
       res.end('collecting metrics failed');
     },
   );
