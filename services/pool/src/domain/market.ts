@@ -12,6 +12,7 @@ import {
   ValidationError,
   type FieldViolation,
 } from '@streambet/platform/errors/domain-errors';
+import { lockInstant } from './lock-instant.js';
 
 /** Lifecycle state (pool.proto MarketState). */
 export type MarketState = 'DRAFT' | 'OPEN' | 'LOCKED' | 'RESOLVED' | 'CANCELED';
@@ -27,8 +28,6 @@ export type Platform = 'UNSPECIFIED' | 'TWITCH' | 'KICK' | 'YOUTUBE';
 
 /** The play-money currency every deployment has next to its one real currency. */
 export const POINTS_CURRENCY = 'PTS';
-/** How far back a retroactive lock may reach (product.md: up to 60 s in the past). */
-export const MAX_RETROACTIVE_LOCK_MS = 60_000;
 /** Betting window bounds in seconds (product.md: 30 s – 30 min; Twitch's are the same). */
 export const MIN_BETTING_WINDOW_SECONDS = 30;
 export const MAX_BETTING_WINDOW_SECONDS = 1800;
@@ -523,9 +522,10 @@ export interface LockCommand {
 }
 
 /**
- * Decides LockMarket: OPEN → LOCKED at the lock instant. The instant is `eventAtMs` (or now −
- * broadcast delay), clamped into [max(opened_at, now − 60 s), min(now, betting_closes_at)]; a
- * manual `eventAtMs` more than 60 s back is refused. A LOCKED market is returned unchanged.
+ * Decides LockMarket: OPEN → LOCKED at the lock instant that lock-instant.ts's {@link lockInstant}
+ * gives (the one retroactive-lock rule): `eventAtMs` or now − broadcast delay, clamped into
+ * [max(opened_at, now − 60 s), min(now, betting_closes_at)]; a MANUAL `eventAtMs` more than 60 s
+ * back is refused, system locks clamp. A LOCKED market is returned unchanged.
  */
 export function decideLock(
   market: Market,
@@ -541,30 +541,18 @@ export function decideLock(
       `market ${market.marketId} is ${market.state}: only an OPEN market can be locked${hint}`,
     );
   }
-  const now = context.nowMs;
-  const earliest = now - MAX_RETROACTIVE_LOCK_MS;
-  if (
-    command.reason === 'MANUAL' &&
-    command.eventAtMs !== undefined &&
-    command.eventAtMs < earliest
-  ) {
-    throw new ValidationError('invalid lock instant', [
-      {
-        field: 'event_at_ms',
-        description: `must be at most 60 s before now (≥ ${earliest}); got ${command.eventAtMs}, ${now - command.eventAtMs} ms back`,
-      },
-    ]);
-  }
-  const requested = command.eventAtMs ?? now - command.broadcastDelaySeconds * 1000;
-  const lockEffectiveAtMs = Math.min(
-    Math.max(requested, earliest, market.openedAtMs),
-    now,
-    market.bettingClosesAtMs,
-  );
+  const lockEffectiveAtMs = lockInstant({
+    nowMs: context.nowMs,
+    eventAtMs: command.eventAtMs,
+    broadcastDelaySeconds: command.broadcastDelaySeconds,
+    openedAtMs: market.openedAtMs,
+    bettingClosesAtMs: market.bettingClosesAtMs,
+    refuseTooFarBack: command.reason === 'MANUAL',
+  });
   return [
     {
       type: 'MarketLocked',
-      lockedAtMs: now,
+      lockedAtMs: context.nowMs,
       lockEffectiveAtMs,
       reason: command.reason,
       lockedByUserId: actorUserId(context.actor),
