@@ -10,6 +10,7 @@ import {
   cacheConfigSpec,
   downstreamConfigSpec,
   serverConfigSpec,
+  storageConfigSpec,
   userTokenConfigSpec,
 } from '@streambet/platform/runtime/platform-config';
 import { downstreamNames } from './public-services.js';
@@ -92,4 +93,28 @@ export type GatewayConfig = Config<typeof gatewayConfigSpec>;
 /** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
 export function loadGatewayConfig(env: Environment = process.env): GatewayConfig {
   return loadConfig(gatewayConfigSpec, env);
+}
+
+/**
+ * What the embedded runner (`npm start`, embedded.ts) itself reads: where its data lives, whether
+ * the demo runs, how it logs. Each service it starts still reads its own variables through its own
+ * spec (from the same environment, with the embedded values on top).
+ */
+export const embeddedConfigSpec = defineConfig({
+  DATA_DIR: storageConfigSpec.DATA_DIR,
+  LOG_LEVEL: serverConfigSpec('gateway').LOG_LEVEL,
+  DEMO: {
+    schema: configSchemas.oneOf(['on', 'off']),
+    description:
+      'on: seed the live demo (a channel, an open market, simulated bettors) at start; off: start empty',
+    default: 'on',
+  },
+});
+
+/** The embedded runner's configuration, validated and frozen. */
+export type EmbeddedConfig = Config<typeof embeddedConfigSpec>;
+
+/** Reads and validates the embedded runner's configuration; throws a ConfigError naming every bad variable. */
+export function loadEmbeddedConfig(env: Environment = process.env): EmbeddedConfig {
+  return loadConfig(embeddedConfigSpec, env);
 }

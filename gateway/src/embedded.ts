@@ -1,21 +1,24 @@
-import { createLogger } from '@streambet/platform/log/logger';
-import { initTracing } from '@streambet/platform/obs/tracing';
-import { exitOnShutdownSignal } from '@streambet/platform/runtime/signals';
-import { startEmbeddedPlatform } from './embedded-platform.js';
+import { exitOnConfigError } from '@streambet/platform/config/load-config';
+import { loadEmbeddedConfig } from './config.js';
 
 /**
- * `npm start`: the whole platform in one process on embedded defaults (PGlite under ./data,
- * in-process bus and caches). Nothing to install; Ctrl-C stops it gracefully.
+ * `npm start`: the whole platform in one process on embedded defaults (PGlite under DATA_DIR,
+ * in-process bus and caches). Nothing to install; Ctrl-C stops it gracefully. Its own settings
+ * (DATA_DIR, DEMO, LOG_LEVEL) come from config.ts, validated before anything starts (exit 78).
  */
-const dataDir = process.env.DATA_DIR ?? './data';
-// DEMO=off starts the platform without the demo channel and its simulated bettors.
-const demo = process.env.DEMO === 'off' ? undefined : {};
+const config = exitOnConfigError(() => loadEmbeddedConfig());
+const { createLogger } = await import('@streambet/platform/log/logger');
+const { initTracing } = await import('@streambet/platform/obs/tracing');
+const { exitOnShutdownSignal } = await import('@streambet/platform/runtime/signals');
+const { startEmbeddedPlatform } = await import('./embedded-platform.js');
+
+const dataDir = config.DATA_DIR;
 const tracing = initTracing({ serviceName: 'streambet' });
-const logger = createLogger({ service: 'streambet' });
+const logger = createLogger({ service: 'streambet', level: config.LOG_LEVEL });
 const platform = await startEmbeddedPlatform({
   dataDir,
   ports: 'default',
-  ...(demo === undefined ? {} : { demo }),
+  ...(config.DEMO === 'on' ? { demo: {} } : {}),
 });
 const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 logger.info(

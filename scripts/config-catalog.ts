@@ -7,7 +7,7 @@ import { poolConfigSpec } from '@streambet/pool/config';
 import { realtimeConfigSpec } from '@streambet/realtime/config';
 import { settlementConfigSpec } from '@streambet/settlement/config';
 import { userConfigSpec } from '@streambet/user/config';
-import { gatewayConfigSpec } from './config.js';
+import { gatewayConfigSpec } from '@streambet/gateway/config';
 
 /** Every deployable's config spec, by deployable name. */
 export const configSpecs: Readonly<Record<string, ConfigSpec>> = {
