@@ -46,7 +46,7 @@ export interface UserTokenVerifierOptions {
 
 /**
  * Verifies user access tokens issued by the user service: signature against the JWKS, `iss`,
- * `aud`, `exp`/`nbf` with a small tolerance, and a `sub` plus a known `role` claim. Failures throw
+ * `aud`, `exp` (required: a token without one never expires) and `nbf` with a small tolerance, and a `sub` plus a known `role` claim. Failures throw
  * {@link UnauthenticatedError} with a reason a client can act on; an unreachable JWKS throws
  * {@link UnavailableError} (our fault, not the caller's).
  */
@@ -63,6 +63,8 @@ export function createUserTokenVerifier(
         audience: options.audience,
         clockTolerance: toleranceSeconds,
         algorithms: [...(options.algorithms ?? ['EdDSA', 'ES256', 'RS256'])],
+        // A token without `exp` would be valid forever: refuse it rather than trust the issuer.
+        requiredClaims: ['exp', 'sub'],
         currentDate: new Date(clock.now()),
       }),
     );
@@ -108,6 +110,7 @@ export function createServiceTokenVerifier(
         audience: serviceTokenAudience,
         clockTolerance: toleranceSeconds,
         algorithms: [serviceTokenAlgorithm],
+        requiredClaims: ['exp', 'sub'],
         currentDate: new Date(clock.now()),
       }),
     );

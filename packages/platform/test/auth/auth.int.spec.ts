@@ -14,6 +14,8 @@ import {
   createServiceTokenVerifier,
   createUserTokenVerifier,
   generateSigningKeyPair,
+  serviceTokenAudience,
+  serviceTokenIssuer,
   type SigningKeyPair,
 } from '../../src/auth/tokens.js';
 import { EchoService, startEchoServer, type EchoServer } from '../fixtures/echo-service.js';
@@ -129,6 +131,29 @@ describe('authInterceptor with user JWTs from a remote JWKS', () => {
       code: Code.Unauthenticated,
       message: 'bearer token expired; obtain a new token (sign in again)',
     });
+  });
+
+  it('rejects a token without an expiry (exp), which would otherwise be valid forever', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const forever = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: userKeys.privateJwk.kid })
+      .setSubject('user-1')
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(nowSeconds - 60)
+      .sign(await importJWK(userKeys.privateJwk, 'EdDSA'));
+    expect(await failure(client.mutate({ text: 'x' }, bearer(forever)))).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token rejected: missing required "exp" claim (claim "exp")',
+    });
+  });
+
+  it('rejects an unsigned token (alg none)', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'user-1', role: 'admin', iss: issuer, aud: audience, exp: nowSeconds + 300 })}.`;
+    const answer = await failure(client.mutate({ text: 'x' }, bearer(unsigned)));
+    expect(answer.code).toBe(Code.Unauthenticated);
   });
 
   it('rejects a token from the wrong issuer or for the wrong audience', async () => {
@@ -260,6 +285,20 @@ describe('authInterceptor with service credentials', () => {
     expect(await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(stale)))).toEqual({
       code: Code.Unauthenticated,
       message: 'bearer token expired; obtain a new token (sign in again)',
+    });
+  });
+
+  it('refuses a service token without an expiry (exp)', async () => {
+    const forever = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: serviceKeys.privateJwk.kid })
+      .setSubject('payment')
+      .setIssuer(serviceTokenIssuer)
+      .setAudience(serviceTokenAudience)
+      .setIssuedAt()
+      .sign(await importJWK(serviceKeys.privateJwk, 'EdDSA'));
+    expect(await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(forever)))).toEqual({
+      code: Code.Unauthenticated,
+      message: 'bearer token rejected: missing required "exp" claim (claim "exp")',
     });
   });
 });
