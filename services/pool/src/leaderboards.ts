@@ -26,7 +26,11 @@ import {
 const keyPrefix = 'pool:lb:';
 const readyKey = 'pool:lb:ready';
 
-/** One ranked entry as GetLeaderboard returns it. */
+/**
+ * One ranked entry as GetLeaderboard returns it. `netProfitMinor` is read from SQL as a bigint:
+ * the cache's sorted-set scores are doubles, used for ordering only (exact while a user's net is
+ * under 2^53 minor units), never as the amount shown.
+ */
 export interface RankedEntry {
   readonly rank: number;
   readonly userId: string;
@@ -132,13 +136,22 @@ export function createLeaderboards(deps: { readonly sql: Sql; readonly cache: Ca
     return low;
   }
 
-  async function counts(key: string, userIds: readonly string[]): Promise<Map<string, number>> {
+  /** Each listed user's exact net (bigint, from SQL: the source of truth) and market count. */
+  async function standings(
+    key: string,
+    userIds: readonly string[],
+  ): Promise<Map<string, { netMinor: bigint; marketCount: number }>> {
     if (userIds.length === 0) return new Map();
-    const result = await sql.query<{ user_id: string; market_count: bigint }>(
-      'SELECT user_id, market_count FROM pool_leaderboard_scores WHERE board_key = $1 AND user_id = ANY($2::text[])',
+    const result = await sql.query<{ user_id: string; net_minor: bigint; market_count: bigint }>(
+      'SELECT user_id, net_minor, market_count FROM pool_leaderboard_scores WHERE board_key = $1 AND user_id = ANY($2::text[])',
       [key, [...userIds]],
     );
-    return new Map(result.rows.map((row) => [row.user_id, Number(row.market_count)]));
+    return new Map(
+      result.rows.map((row) => [
+        row.user_id,
+        { netMinor: BigInt(row.net_minor), marketCount: Number(row.market_count) },
+      ]),
+    );
   }
 
   return {
@@ -215,15 +228,15 @@ export function createLeaderboards(deps: { readonly sql: Sql; readonly cache: Ca
           offset,
         );
         const userIds = page.map((member) => decodeMember(member.member));
-        const marketCounts = await counts(key, userIds);
-        page.forEach((member, index) => {
-          const count = marketCounts.get(userIds[index]!) ?? 0;
-          if (count <= 0) return;
+        const known = await standings(key, userIds);
+        page.forEach((_member, index) => {
+          const standing = known.get(userIds[index]!);
+          if (standing === undefined || standing.marketCount <= 0) return;
           entries.push({
             rank: ranks[index]!,
             userId: userIds[index]!,
-            netProfitMinor: BigInt(member.score),
-            settledMarketCount: count,
+            netProfitMinor: standing.netMinor,
+            settledMarketCount: standing.marketCount,
           });
         });
       }
@@ -233,13 +246,13 @@ export function createLeaderboards(deps: { readonly sql: Sql; readonly cache: Ca
         const position = await cache.zRevRank(cacheKey, member);
         const score = await cache.zScore(cacheKey, member);
         if (position !== null && score !== null) {
-          const count = (await counts(key, [options.callerUserId])).get(options.callerUserId) ?? 0;
-          if (count > 0) {
+          const standing = (await standings(key, [options.callerUserId])).get(options.callerUserId);
+          if (standing !== undefined && standing.marketCount > 0) {
             callerEntry = {
               rank: (await firstPositionOfScore(cacheKey, score, position)) + 1,
               userId: options.callerUserId,
-              netProfitMinor: BigInt(score),
-              settledMarketCount: count,
+              netProfitMinor: standing.netMinor,
+              settledMarketCount: standing.marketCount,
             };
           }
         }

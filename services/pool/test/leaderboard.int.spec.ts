@@ -52,6 +52,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('leaderboards on %s', (_
     h = await createHarness(target);
     await h.linkChannel('CHL1', 'owner-1');
     await h.linkChannel('CHL2', 'owner-2');
+    await h.linkChannel('CHL3', 'owner-3');
     const today = startMs - 3_600_000;
     const results = [
       await h.settlementEvent('e-alice', PayoutMadeSchema, payout('alice', 'CHL1', 300n, today)),
@@ -179,6 +180,24 @@ describe.each(targets.map((t) => [t.name, t] as const))('leaderboards on %s', (_
       code: Code.InvalidArgument,
       message: expect.stringContaining('page.page_token') as string,
     });
+  });
+
+  it('given a net profit beyond 2^53 minor units, then the board shows it exactly (bigint to the wire)', async () => {
+    // On its own currency's boards so the other cases' rankings stay as they are.
+    const huge = 2n ** 53n + 1n; // Number(huge) === 2 ** 53: one minor unit lost in a double
+    const made = payout('whale', 'CHL3', huge, startMs - 3_600_000);
+    expect(
+      await h.settlementEvent('e-whale', PayoutMadeSchema, {
+        payout: { ...made.payout, currency: 'BRL' },
+      }),
+    ).toBe(true);
+    const brlBoard = {
+      ...request(LeaderboardScope.CHANNEL, LeaderboardPeriod.ALL_TIME, 'CHL3'),
+      currency: 'BRL',
+    };
+    const board = await h.pool.getLeaderboard(brlBoard, await h.as('whale', 'viewer'));
+    expect(board.entries.map((e) => [e.userId, e.netProfitMinor])).toEqual([['whale', huge]]);
+    expect(board.callerEntry?.netProfitMinor).toBe(huge);
   });
 
   it('given the same settlement event delivered twice, then it counts once', async () => {
