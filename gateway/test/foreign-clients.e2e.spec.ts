@@ -30,7 +30,7 @@ import { sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
 import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
 import { userService } from '@streambet/user/app';
 import { loadUserConfig } from '@streambet/user/config';
-import { signKycWebhook } from '@streambet/user/kyc-webhook';
+import { signKycWebhook } from '@streambet/user/testing';
 import type { RunningGateway } from '../src/gateway.js';
 import { manualClock, startTestGateway, stopGateways } from './harness.js';
 

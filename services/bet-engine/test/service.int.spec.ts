@@ -39,7 +39,7 @@ import { sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens } from '@streambet/testkit/tokens';
 import { userService } from '@streambet/user/app';
 import { loadUserConfig } from '@streambet/user/config';
-import { createIdentityStore } from '@streambet/user/identity-store';
+import { createIdentityStore } from '@streambet/user/identity/store/index';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBetEngineServiceDefinition } from '../src/app.js';
 import { loadBetEngineConfig } from '../src/config.js';

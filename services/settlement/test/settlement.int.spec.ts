@@ -18,7 +18,7 @@ import {
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
-import { TransferCode, TransferKind } from '@streambet/user/domain/ledger/index';
+import { TransferCode, TransferKind } from '@streambet/user/testing';
 import {
   CUR,
   command,

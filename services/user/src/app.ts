@@ -5,29 +5,34 @@ import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb'
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { UserConfig } from './config.js';
-import { createIdentityStore } from './identity-store.js';
-import { createFakeKycProvider } from './kyc-provider.js';
-import { createKycWebhookHandler } from './kyc-webhook.js';
-import { createLedgerInternalService, ledgerPolicy, startHoldExpiry } from './ledger-service.js';
-import { createLedgerStore, withGroupCommit, type LedgerStore } from './ledger-store.js';
-import { userMigrations } from './migrations/index.js';
-import { walletEvents } from './wallet-events.js';
+import { createIdentityStore } from './identity/store/index.js';
+import { createFakeKycProvider } from './identity/kyc-provider.js';
+import { createKycWebhookHandler } from './identity/kyc-webhook.js';
+import { startHoldExpiry } from './ledger/hold-expiry.js';
+import { openStakesOf } from './ledger/open-stakes.js';
+import { ledgerPolicy } from './ledger/policy.js';
+import { createLedgerInternalService } from './ledger/routes.js';
+import { createLedgerStore, withGroupCommit, type LedgerStore } from './ledger/store/index.js';
+import { identityMigrations } from './identity/migrations/index.js';
+import { ledgerMigrations } from './ledger/migrations/index.js';
+import { walletEvents } from './ledger/wallet-events.js';
 import { appendToOutbox } from '@streambet/platform/outbox/outbox';
 import { newEventId } from '@streambet/platform/outbox/event-id';
-import { createPasswordHasher } from './password-hasher.js';
-import { createPaymentEventHandler, createSettlementEventHandler } from './payment-events.js';
-import { createTokenIssuer } from './token-issuer.js';
-import { createUserInternalService } from './user-internal-service.js';
-import { canonicalAccountId } from './domain/ledger/account-rules.js';
-import { AccountKind, TransferCode } from './domain/ledger/types.js';
-import { createWalletOpener } from './wallet-opening.js';
-import { createWalletService } from './wallet-service.js';
-import { userInternalServicePolicy, userServicePolicy } from './user-policy.js';
+import { createPasswordHasher } from './identity/password-hasher.js';
+import {
+  createPaymentEventHandler,
+  createSettlementEventHandler,
+} from './identity/payment-events.js';
+import { createTokenIssuer } from './identity/token-issuer.js';
+import { createUserInternalService } from './identity/internal-routes.js';
+import { createWalletOpener } from './ledger/wallet-opening.js';
+import { createWalletService } from './ledger/wallet-routes.js';
+import { userInternalServicePolicy, userServicePolicy } from './identity/policy.js';
 import {
   applyDueLimitChanges,
   createUserService,
   type UserServiceSettings,
-} from './user-service.js';
+} from './identity/routes.js';
 import { writeHead } from '@streambet/platform/rpc/http-response';
 
 /** Where the user service publishes the public keys of its access tokens. */
@@ -43,7 +48,7 @@ const limitSweepIntervalMs = 60_000;
  */
 export const userService: ServiceDefinition<UserConfig> = {
   name: 'user',
-  migrations: userMigrations,
+  migrations: [...identityMigrations, ...ledgerMigrations],
   create(ctx) {
     const { sql, clock, config } = ctx;
     const settings: UserServiceSettings = {
@@ -230,18 +235,6 @@ export const userService: ServiceDefinition<UserConfig> = {
     };
   },
 };
-
-/** Open real-money stakes per user: open BET_STAKE holds on `wallet:<user>:<real currency>`. */
-async function openStakesOf(
-  ledger: LedgerStore,
-  realCurrency: string,
-  userIds: readonly string[],
-): Promise<Map<string, bigint>> {
-  const walletOf = (userId: string) =>
-    canonicalAccountId(AccountKind.USER_WALLET, realCurrency, userId);
-  const totals = await ledger.openHoldTotals(userIds.map(walletOf), TransferCode.BET_STAKE);
-  return new Map(userIds.map((userId) => [userId, totals.get(walletOf(userId)) ?? 0n]));
-}
 
 /** The ledger with the outbox relay woken after every commit, so wallet events leave at once. */
 function wakeRelayAfterCommits(store: LedgerStore, wake: () => void): LedgerStore {

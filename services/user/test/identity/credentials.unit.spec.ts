@@ -1,13 +1,13 @@
 import { createUserTokenVerifier, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher, testScryptCost } from '../../src/password-hasher.js';
+import { createPasswordHasher, testScryptCost } from '../../src/identity/password-hasher.js';
 import {
   createTokenIssuer,
   hashRefreshToken,
   isWellFormedRefreshToken,
   newRefreshToken,
-} from '../../src/token-issuer.js';
+} from '../../src/identity/token-issuer.js';
 
 describe('password hasher (scrypt)', () => {
   const hasher = createPasswordHasher(testScryptCost);

@@ -30,32 +30,32 @@ import { platformMigrations } from '@streambet/platform/outbox/index';
 import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
-import { createIdentityStore, type IdentityStore } from '../../src/identity-store.js';
-import { createFakeKycProvider, type FakeKycProvider } from '../../src/kyc-provider.js';
-import { createKycWebhookHandler } from '../../src/kyc-webhook.js';
-import { TransferCode } from '../../src/domain/ledger/types.js';
-import { createLedgerStore, type LedgerStore } from '../../src/ledger-store.js';
-import { identityMigrations } from '../../src/migrations/identity.js';
-import { ledgerMigrations } from '../../src/migrations/ledger.js';
-import { createWalletOpener, type WalletOpener } from '../../src/wallet-opening.js';
-import { createWalletService } from '../../src/wallet-service.js';
-import { createPasswordHasher, testScryptCost } from '../../src/password-hasher.js';
+import { createIdentityStore, type IdentityStore } from '../../src/identity/store/index.js';
+import { createFakeKycProvider, type FakeKycProvider } from '../../src/identity/kyc-provider.js';
+import { createKycWebhookHandler } from '../../src/identity/kyc-webhook.js';
+import { TransferCode } from '../../src/ledger/domain/types.js';
+import { createLedgerStore, type LedgerStore } from '../../src/ledger/store/index.js';
+import { identityMigrations } from '../../src/identity/migrations/index.js';
+import { ledgerMigrations } from '../../src/ledger/migrations/index.js';
+import { createWalletOpener, type WalletOpener } from '../../src/ledger/wallet-opening.js';
+import { createWalletService } from '../../src/ledger/wallet-routes.js';
+import { createPasswordHasher, testScryptCost } from '../../src/identity/password-hasher.js';
 import {
   createPaymentEventHandler,
   createSettlementEventHandler,
-} from '../../src/payment-events.js';
-import { createTokenIssuer, type TokenIssuer } from '../../src/token-issuer.js';
+} from '../../src/identity/payment-events.js';
+import { createTokenIssuer, type TokenIssuer } from '../../src/identity/token-issuer.js';
 import {
   createEligibilityChecker,
   createUserInternalService,
   type EligibilityChecker,
-} from '../../src/user-internal-service.js';
-import { userInternalServicePolicy, userServicePolicy } from '../../src/user-policy.js';
+} from '../../src/identity/internal-routes.js';
+import { userInternalServicePolicy, userServicePolicy } from '../../src/identity/policy.js';
 import {
   applyDueLimitChanges,
   createUserService,
   type UserServiceSettings,
-} from '../../src/user-service.js';
+} from '../../src/identity/routes.js';
 
 export const issuer = 'https://user.streambet.test';
 export const audience = 'streambet-api';

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { adulthoodStartsAtMs, isAdultAt, isRealDate } from '../../src/domain/identity/age.js';
-import { normalizeRoles, primaryRole } from '../../src/domain/identity/roles.js';
-import { decideRefresh } from '../../src/domain/identity/session.js';
+import {
+  adulthoodStartsAtMs,
+  isAdultAt,
+  isRealDate,
+} from '../../src/identity/domain/accounts/age.js';
+import { normalizeRoles, primaryRole } from '../../src/identity/domain/accounts/roles.js';
+import { decideRefresh } from '../../src/identity/domain/accounts/session.js';
 import { encodeUlid, isUlid } from '@streambet/platform/ids/ulid';
-import { validateRegistration } from '../../src/domain/identity/validation.js';
+import { validateRegistration } from '../../src/identity/domain/accounts/validation.js';
 
 const now = Date.UTC(2026, 10, 20, 12);
 
@@ -111,7 +115,7 @@ describe('ULID', () => {
 describe('login throttle', () => {
   const policy = { maxFailures: 3, windowMs: 60_000 };
   it('refuses attempts once a window holds the maximum failures, until the window ends', async () => {
-    const { loginRetryAfterMs } = await import('../../src/domain/identity/throttle.js');
+    const { loginRetryAfterMs } = await import('../../src/identity/domain/accounts/throttle.js');
     expect(loginRetryAfterMs(undefined, now, policy)).toBe(0);
     expect(loginRetryAfterMs({ windowStartedAtMs: now - 10_000, failures: 2 }, now, policy)).toBe(
       0,

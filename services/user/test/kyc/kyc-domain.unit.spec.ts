@@ -7,7 +7,7 @@ import {
   maskDocumentNumber,
   validateKycSubmission,
   type KycCaseState,
-} from '../../src/domain/kyc/kyc.js';
+} from '../../src/identity/domain/kyc/kyc.js';
 
 const pending: KycCaseState = {
   caseId: 'C1',

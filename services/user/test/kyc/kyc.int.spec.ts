@@ -276,7 +276,7 @@ for (const target of targets) {
         expect(count.rowCount).toBe(0);
 
         const ts = String(Math.floor(startMs / 1000));
-        const { signKycWebhook } = await import('../../src/kyc-webhook.js');
+        const { signKycWebhook } = await import('../../src/identity/kyc-webhook.js');
         const body = new TextEncoder().encode('{"event_id":"e","case_id":"c","decision":"maybe"}');
         const signed = {
           'x-kyc-timestamp': ts,

@@ -5,7 +5,7 @@ import {
   TransferKind,
   type NewAccount,
   type TransferCommand,
-} from '../../src/domain/ledger/index.js';
+} from '../../src/ledger/domain/index.js';
 
 /** The deployment currency used in tests. */
 export const REAL = 'BRL';

@@ -16,8 +16,8 @@ import {
   TransferResultCode,
   type TransferCommand,
   type TransferOutcome,
-} from '../../src/domain/ledger/index.js';
-import type { LedgerStore } from '../../src/ledger-store.js';
+} from '../../src/ledger/domain/index.js';
+import type { LedgerStore } from '../../src/ledger/store/index.js';
 import {
   command,
   escrow,

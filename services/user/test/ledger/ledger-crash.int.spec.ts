@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
-import { TransferResultCode } from '../../src/domain/ledger/index.js';
+import { TransferResultCode } from '../../src/ledger/domain/index.js';
 import { CRASH_BATCH, crashBatch } from './fixtures/crash-batch.js';
 import { expectInvariants, openLedger } from './ledger-fixtures.js';
 

@@ -19,7 +19,7 @@ import {
   type BatchInput,
   type Transfer,
   type TransferCommand,
-} from '../../src/domain/ledger/index.js';
+} from '../../src/ledger/domain/index.js';
 import { command, house, ulid, wallet } from './ledger-builders.js';
 
 const currencies = { real: 'BRL' };

@@ -17,7 +17,7 @@ import {
   TransferCode,
   TransferKind,
   TransferResultCode,
-} from '../../src/domain/ledger/index.js';
+} from '../../src/ledger/domain/index.js';
 
 function protoValues(enumObject: Record<string, string | number>): Record<string, number> {
   return Object.fromEntries(

@@ -13,8 +13,8 @@ import {
   TransferCode,
   TransferKind,
   TransferResultCode,
-} from '../../src/domain/ledger/index.js';
-import type { LedgerEffect, LedgerStore } from '../../src/ledger-store.js';
+} from '../../src/ledger/domain/index.js';
+import type { LedgerEffect, LedgerStore } from '../../src/ledger/store/index.js';
 import {
   allBalances,
   command,

@@ -2,13 +2,13 @@
 import { expect } from 'vitest';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
-import { AccountKind, availableOf } from '../../src/domain/ledger/index.js';
+import { AccountKind, availableOf } from '../../src/ledger/domain/index.js';
 import {
   createLedgerStore,
   type LedgerStore,
   type LedgerStoreOptions,
-} from '../../src/ledger-store.js';
-import { ledgerMigrations } from '../../src/migrations/ledger.js';
+} from '../../src/ledger/store/index.js';
+import { ledgerMigrations } from '../../src/ledger/migrations/index.js';
 import { REAL, manualClock } from './ledger-builders.js';
 
 export * from './ledger-builders.js';

@@ -40,7 +40,8 @@ import {
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
-import { createLedgerInternalService, ledgerPolicy } from '../../src/ledger-service.js';
+import { ledgerPolicy } from '../../src/ledger/policy.js';
+import { createLedgerInternalService } from '../../src/ledger/routes.js';
 import {
   allBalances,
   expectInvariants,

@@ -12,8 +12,12 @@ import {
   TransferKind,
   TransferResultCode,
   type TransferCommand,
-} from '../../src/domain/ledger/index.js';
-import { withGroupCommit, type LedgerEffect, type LedgerStore } from '../../src/ledger-store.js';
+} from '../../src/ledger/domain/index.js';
+import {
+  withGroupCommit,
+  type LedgerEffect,
+  type LedgerStore,
+} from '../../src/ledger/store/index.js';
 import {
   allBalances,
   command,

@@ -10,8 +10,8 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import type { OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
-import { TransferCode, TransferKind } from '../../src/domain/ledger/types.js';
-import { MARKET_HOLDS_ACCOUNTS_PER_EVENT, walletEvents } from '../../src/wallet-events.js';
+import { TransferCode, TransferKind } from '../../src/ledger/domain/types.js';
+import { MARKET_HOLDS_ACCOUNTS_PER_EVENT, walletEvents } from '../../src/ledger/wallet-events.js';
 import {
   command,
   escrow,

@@ -15,7 +15,7 @@ import {
   TransferCode,
   TransferKind,
   TransferResultCode,
-} from '../../src/domain/ledger/index.js';
+} from '../../src/ledger/domain/index.js';
 import { as, createHarness, failure, type Harness } from '../identity/harness.js';
 import { command, ulid } from './ledger-builders.js';
 

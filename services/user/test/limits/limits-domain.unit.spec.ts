@@ -3,7 +3,7 @@ import {
   describeIneligibility,
   evaluateEligibility,
   type EligibilityFacts,
-} from '../../src/domain/limits/eligibility.js';
+} from '../../src/identity/domain/limits/eligibility.js';
 import {
   applyDueLoosening,
   decideLimitChange,
@@ -11,13 +11,13 @@ import {
   limitAt,
   noLimit,
   usedInWindow,
-} from '../../src/domain/limits/limits.js';
+} from '../../src/identity/domain/limits/limits.js';
 import {
   addCalendarMonths,
   decideCoolOff,
   decideSelfExclusion,
   selfExclusionActive,
-} from '../../src/domain/limits/restrictions.js';
+} from '../../src/identity/domain/limits/restrictions.js';
 
 const now = Date.UTC(2026, 10, 20, 12);
 const hour = 3_600_000;

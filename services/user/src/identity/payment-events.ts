@@ -14,7 +14,7 @@ import { PayoutKind } from '@streambet/contracts/gen/streambet/settlement/v1/set
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { handleOnce } from '@streambet/platform/outbox/index';
 import type { Sql } from '@streambet/platform/sql/types';
-import type { IdentityStore } from './identity-store.js';
+import type { IdentityStore } from './store/index.js';
 
 /** Inbox consumer name of this handler. */
 export const paymentEventsConsumer = 'user.payment-deposits';

@@ -3,7 +3,7 @@
  * placement, deposits and withdrawals all get the same answer with every reason and when it lifts
  * (internal.proto, CheckEligibility).
  */
-import { isAdultAt, adulthoodStartsAtMs, type CalendarDate } from '../identity/age.js';
+import { isAdultAt, adulthoodStartsAtMs, type CalendarDate } from '../accounts/age.js';
 import type { KycStatusName } from '../kyc/kyc.js';
 import {
   earliestFitMs,

@@ -1,26 +1,15 @@
+/**
+ * LedgerInternalService handlers (ledger.proto): request limits checked at the edge, proto ↔ domain
+ * translation (proto-codec.ts), the store does the rest. Who may call: policy.ts.
+ */
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
-import { definePolicy } from '@streambet/platform/auth/auth-interceptor';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
-import type { Clock } from '@streambet/platform/rpc/clock';
 import {
   HoldAction,
-  LedgerInternalService,
   LedgerTotalsSchema,
-  type TransferCommand as ProtoTransferCommand,
+  type LedgerInternalService,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
-import {
-  AccountBalanceSchema,
-  AccountSchema,
-  TransferSchema,
-  type AccountBalance,
-  type Account as ProtoAccount,
-  type AccountKind as ProtoAccountKind,
-  type PendingStatus as ProtoPendingStatus,
-  type Transfer as ProtoTransfer,
-  type TransferCode as ProtoTransferCode,
-  type TransferKind as ProtoTransferKind,
-} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import {
   CURRENCY,
   DEFAULT_HOLD_PAGE,
@@ -28,14 +17,15 @@ import {
   MAX_HOLD_PAGE,
   TransferCode,
   ULID,
-  availableOf,
   isTransferCode,
-  postedOf,
-  type Account,
-  type Transfer,
-  type TransferCommand,
-} from './domain/ledger/index.js';
-import type { LedgerStore } from './ledger-store.js';
+} from './domain/index.js';
+import {
+  accountToProto,
+  balanceToProto,
+  commandFromProto,
+  transferToProto,
+} from './proto-codec.js';
+import type { LedgerStore } from './store/index.js';
 
 /** Dependencies of {@link createLedgerInternalService}. */
 export interface LedgerServiceDeps {
@@ -75,76 +65,6 @@ function decodePageToken(token: string): bigint | undefined {
     ]);
   }
   return BigInt(digits);
-}
-
-export function balanceToProto(
-  account: Pick<Account, 'accountId' | 'currency' | 'balance'>,
-): AccountBalance {
-  return create(AccountBalanceSchema, {
-    accountId: account.accountId,
-    currency: account.currency,
-    debitsPendingMinor: account.balance.debitsPending,
-    debitsPostedMinor: account.balance.debitsPosted,
-    creditsPendingMinor: account.balance.creditsPending,
-    creditsPostedMinor: account.balance.creditsPosted,
-    postedMinor: postedOf(account.balance),
-    availableMinor: availableOf(account.balance),
-  });
-}
-
-function accountToProto(account: Account): ProtoAccount {
-  return create(AccountSchema, {
-    accountId: account.accountId,
-    kind: account.kind as number as ProtoAccountKind,
-    currency: account.currency,
-    ownerId: account.ownerId,
-    createdAtMs: BigInt(account.createdAtMs),
-    balance: balanceToProto(account),
-  });
-}
-
-export function transferToProto(transfer: Transfer): ProtoTransfer {
-  return create(TransferSchema, {
-    transferId: transfer.transferId,
-    kind: transfer.kind as number as ProtoTransferKind,
-    debitAccountId: transfer.debitAccountId,
-    creditAccountId: transfer.creditAccountId,
-    amountMinor: transfer.amountMinor,
-    currency: transfer.currency,
-    pendingId: transfer.pendingId,
-    timeoutSeconds: transfer.timeoutSeconds,
-    expiresAtMs: BigInt(transfer.expiresAtMs),
-    code: transfer.code as number as ProtoTransferCode,
-    marketId: transfer.marketId,
-    betId: transfer.betId,
-    paymentId: transfer.paymentId,
-    settlementId: transfer.settlementId,
-    memo: transfer.memo,
-    committedAtMs: BigInt(transfer.committedAtMs),
-    pendingStatus: transfer.pendingStatus as number as ProtoPendingStatus,
-    resolvedAtMs: BigInt(transfer.resolvedAtMs),
-    sequence: transfer.sequence,
-  });
-}
-
-function commandFromProto(command: ProtoTransferCommand): TransferCommand {
-  return {
-    transferId: command.transferId,
-    kind: command.kind,
-    debitAccountId: command.debitAccountId,
-    creditAccountId: command.creditAccountId,
-    amountMinor: command.amountMinor,
-    currency: command.currency,
-    pendingId: command.pendingId,
-    timeoutSeconds: command.timeoutSeconds,
-    linked: command.linked,
-    code: command.code,
-    marketId: command.marketId,
-    betId: command.betId,
-    paymentId: command.paymentId,
-    settlementId: command.settlementId,
-    memo: command.memo,
-  };
 }
 
 /**
@@ -333,70 +253,6 @@ export function createLedgerInternalService(
           }),
         ),
       };
-    },
-  };
-}
-
-/**
- * Who may call the ledger: internal services only. User tokens are refused on every method
- * (PERMISSION_DENIED "internal: only services may call it"), calls without a credential get
- * UNAUTHENTICATED.
- */
-export const ledgerPolicy = definePolicy(LedgerInternalService, {
-  createAccounts: ['service'],
-  lookupAccounts: ['service'],
-  submitTransfers: ['service'],
-  lookupTransfers: ['service'],
-  getAccountBalances: ['service'],
-  listAccountTransfers: ['service'],
-  getLedgerTotals: ['service'],
-  resolveMarketHolds: ['service'],
-});
-
-/** Options of {@link startHoldExpiry}. */
-export interface HoldExpiryOptions {
-  readonly store: LedgerStore;
-  readonly clock: Clock;
-  /** How often to look for holds past their timeout; default 1000 ms. */
-  readonly intervalMs?: number;
-  /** Called when a sweep fails (logged by the caller); the next tick tries again. */
-  readonly onError?: (error: unknown) => void;
-}
-
-/**
- * Releases holds whose timeout elapsed, every `intervalMs`, by calling
- * `store.expirePendingTransfers(clock.now())` until a sweep finds fewer than a full page. Posts
- * and voids also expire a hold they meet past its timeout, so this only bounds how long an
- * abandoned hold keeps money unavailable. `stop()` waits for a running sweep.
- */
-export function startHoldExpiry(options: HoldExpiryOptions): { stop(): Promise<void> } {
-  const limit = 1000;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const sweep = async (): Promise<void> => {
-    try {
-      while (
-        !stopped &&
-        (await options.store.expirePendingTransfers(options.clock.now(), limit)) === limit
-      ) {
-        // a full page: more may be due
-      }
-    } catch (error) {
-      options.onError?.(error);
-    }
-  };
-  const timer = setInterval(() => {
-    if (running !== undefined) return;
-    running = sweep().finally(() => {
-      running = undefined;
-    });
-  }, options.intervalMs ?? 1000);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
     },
   };
 }

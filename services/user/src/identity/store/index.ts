@@ -11,20 +11,24 @@ import { injectTraceHeaders } from '@streambet/platform/obs/tracing';
 import { appendToOutbox, newEventId } from '@streambet/platform/outbox/index';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
-import { formatCalendarDate, parseCalendarDate, type CalendarDate } from './domain/identity/age.js';
-import { normalizeRoles, type RoleName } from './domain/identity/roles.js';
-import type { KycCaseState, KycDocumentTypeName, KycStatusName } from './domain/kyc/kyc.js';
+import {
+  formatCalendarDate,
+  parseCalendarDate,
+  type CalendarDate,
+} from '../domain/accounts/age.js';
+import { normalizeRoles, type RoleName } from '../domain/accounts/roles.js';
+import type { KycCaseState, KycDocumentTypeName, KycStatusName } from '../domain/kyc/kyc.js';
 import {
   noLimit,
   type DatedAmount,
   type LimitKindName,
   type LimitPeriodName,
   type LimitState,
-} from './domain/limits/limits.js';
+} from '../domain/limits/limits.js';
 import type {
   SelfExclusionDurationName,
   SelfExclusionState,
-} from './domain/limits/restrictions.js';
+} from '../domain/limits/restrictions.js';
 
 /** Topic of every user event (events/v1/user.proto: topic family `user`). */
 export const userEventTopic = 'user';

@@ -59,21 +59,21 @@ import {
 import type { Cache, TokenBucketSpec } from '@streambet/platform/cache/types';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
-import { isAdultAt, type CalendarDate } from './domain/identity/age.js';
-import { normalizeRoles, primaryRole, type RoleName } from './domain/identity/roles.js';
-import { decideRefresh } from './domain/identity/session.js';
+import { isAdultAt, type CalendarDate } from './domain/accounts/age.js';
+import { normalizeRoles, primaryRole, type RoleName } from './domain/accounts/roles.js';
+import { decideRefresh } from './domain/accounts/session.js';
 import {
   defaultLoginThrottle,
   loginRetryAfterMs,
   type LoginThrottlePolicy,
-} from './domain/identity/throttle.js';
+} from './domain/accounts/throttle.js';
 import { encodeUlid, isUlid } from '@streambet/platform/ids/ulid';
 import {
   displayNameViolation,
   normalizeEmail,
   throwIfViolations,
   validateRegistration,
-} from './domain/identity/validation.js';
+} from './domain/accounts/validation.js';
 import {
   assertCanStartKyc,
   decideReview,
@@ -111,7 +111,7 @@ import {
   type IdentityStore,
   type PendingUserEvent,
   type UserRecord,
-} from './identity-store.js';
+} from './store/index.js';
 import type { KycProvider } from './kyc-provider.js';
 import type { PasswordHasher } from './password-hasher.js';
 import {

@@ -1,13 +1,13 @@
 import type { Sql } from '@streambet/platform/sql/types';
-import { PLAY_CURRENCY, canonicalAccountId } from './domain/ledger/account-rules.js';
+import { PLAY_CURRENCY, canonicalAccountId } from './domain/account-rules.js';
 import {
   AccountKind,
   CreateAccountResultCode,
   TransferCode,
   TransferKind,
   TransferResultCode,
-} from './domain/ledger/types.js';
-import type { LedgerStore } from './ledger-store.js';
+} from './domain/types.js';
+import type { LedgerStore } from './store/index.js';
 
 /** Dependencies of {@link createWalletOpener}. */
 export interface WalletOpenerDeps {

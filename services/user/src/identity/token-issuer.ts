@@ -7,7 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, importJWK, type JSONWebKeySet, type JWK } from 'jose';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import { primaryRole, type RoleName } from './domain/identity/roles.js';
+import { primaryRole, type RoleName } from './domain/accounts/roles.js';
 
 /** Options of {@link createTokenIssuer}. */
 export interface TokenIssuerOptions {

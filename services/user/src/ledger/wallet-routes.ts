@@ -1,13 +1,13 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
-import type { LedgerStore } from './ledger-store.js';
-import { transferToProto } from './ledger-service.js';
-import { canonicalAccountId, PLAY_CURRENCY } from './domain/ledger/account-rules.js';
-import { availableChangeOf } from './domain/ledger/history.js';
-import { isTransferCode } from './domain/ledger/transfer-rules.js';
-import { AccountKind, type TransferCode } from './domain/ledger/types.js';
-import { targetUser, userCaller } from './user-service.js';
+import type { LedgerStore } from './store/index.js';
+import { transferToProto } from './proto-codec.js';
+import { canonicalAccountId, PLAY_CURRENCY } from './domain/account-rules.js';
+import { availableChangeOf } from './domain/history.js';
+import { isTransferCode } from './domain/transfer-rules.js';
+import { AccountKind, type TransferCode } from './domain/types.js';
+import { targetUser, userCaller } from '../identity/routes.js';
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;

@@ -3,7 +3,7 @@
  * early; a new request never shortens one in force (the later end wins, permanent beats all).
  */
 import { ValidationError } from '@streambet/platform/errors/domain-errors';
-import { daysInMonth } from '../identity/age.js';
+import { daysInMonth } from '../accounts/age.js';
 
 /** Shortest cool-off, in seconds (24 h). */
 export const minCoolOffSeconds = 86_400;

@@ -26,7 +26,7 @@ import {
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
 import { isUlid } from '@streambet/platform/ids/ulid';
-import { normalizeRoles } from './domain/identity/roles.js';
+import { normalizeRoles } from './domain/accounts/roles.js';
 import {
   describeIneligibility,
   evaluateEligibility,
@@ -37,7 +37,7 @@ import {
   type EligibilityQuestion,
 } from './domain/limits/eligibility.js';
 import { periodMs, type DatedAmount } from './domain/limits/limits.js';
-import { userEvent, type IdentityStore } from './identity-store.js';
+import { userEvent, type IdentityStore } from './store/index.js';
 import {
   accountStatusProto,
   limitPeriodProto,
@@ -45,7 +45,7 @@ import {
   requireUlid,
   roleProto,
   type UserServiceSettings,
-} from './user-service.js';
+} from './routes.js';
 
 /** Most checks or ids in one call. */
 export const maxBatch = 1000;

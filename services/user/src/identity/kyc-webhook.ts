@@ -10,8 +10,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
-import type { IdentityStore } from './identity-store.js';
-import { decideKycCase } from './user-service.js';
+import type { IdentityStore } from './store/index.js';
+import { decideKycCase } from './routes.js';
 
 /** Header carrying the signing time, Unix seconds. */
 export const kycTimestampHeader = 'x-kyc-timestamp';

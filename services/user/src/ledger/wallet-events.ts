@@ -14,9 +14,9 @@ import {
   type Account as ProtoAccount,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import type { OutboxEvent } from '@streambet/platform/outbox/outbox';
-import { TransferKind } from './domain/ledger/types.js';
-import type { BalanceSnapshot, LedgerEffect, MarketHoldsEffect } from './ledger-store.js';
-import { balanceToProto, transferToProto } from './ledger-service.js';
+import { TransferKind } from './domain/types.js';
+import type { BalanceSnapshot, LedgerEffect, MarketHoldsEffect } from './store/index.js';
+import { balanceToProto, transferToProto } from './proto-codec.js';
 
 /** The event family of ledger movements (proto/streambet/events/v1/wallet.proto). */
 export const walletEventTopic = 'wallet';
