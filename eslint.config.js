@@ -41,7 +41,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['services/*/src/domain/**/*.ts'],
+    files: ['services/*/src/domain/**/*.ts', 'services/*/src/*/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
