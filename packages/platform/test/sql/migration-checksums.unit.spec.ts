@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadSqlMigrations } from '@streambet/platform/sql/load-migrations';
+import { checksumOf } from '@streambet/platform/sql/migrate';
+
+/**
+ * The checksum of every migration as databases stored it when they applied it (sha256 of the text,
+ * `checksumOf`, what migrate() compares at every start), per migrations folder of the repository.
+ *
+ * Migrations are history: a row here never changes. Adding a migration adds its row; a failure on
+ * an existing row means a frozen `.sql` file was edited, which every database that already ran it
+ * would refuse at start. Restore the file and put the change in a new migration.
+ */
+const PINNED: Record<string, Record<string, string>> = {
+  'packages/platform/src/outbox/migrations': {
+    platform_0001_outbox: '50d2e32160ef28dc0118c9d4c14ba431576cc29299465112a5e4021b3fff4548',
+    platform_0002_inbox: '2c9e6f855d3389e2c9d215c40e8b946ef105cef52ff2d60c80e0f65a2bf7fe8d',
+  },
+  'services/analytics/src/migrations': {},
+  'services/bet-engine/src/migrations': {
+    '0001_bet_engine_pool': '7e823155bd0a86d539dfe5192361241320827432c35cc02725bc53d9764aa35b',
+  },
+  'services/integration/src/migrations': {},
+  'services/payment/src/migrations': {},
+  'services/pool/src/migrations': {
+    '0001_pool_markets': '30042b490827f1de4c90d08449755f08d17db4b9e1b777dd86c8967edea5ab84',
+    '0002_pool_projections': 'ab47c3e413ff1b6dce6ab1b8e63c8878e1260b0a9b7cd99278778d51a2364b0f',
+  },
+  'services/realtime/src/migrations': {
+    '0001_realtime_chat': '4b0a8a04cb198db6b75376d9683406fcc79a09576a7f05c2c240a69cf913f5ee',
+  },
+  'services/settlement/src/migrations': {
+    '0001_settlements': 'f83e0ddefae7cf78eece7064de40f1988c948e91996322b04cc507db28544653',
+  },
+  'services/user/src/identity/migrations': {
+    '0001_identity_users_sessions':
+      'dfc40a1905c1b8c458e43e5266431762b5f176f92e50f1bf2f663229ddd1210b',
+    '0002_identity_kyc': '43c13292874a7a612c1729dc45a44a3066e552c3af5422fa242dbbdcf5aa9d87',
+    '0003_identity_limits': 'fb493e6120d0a7dc803b0938d1bc424f6eab4eeeaf4dbc43ba1bde685617671b',
+    '0004_identity_login_failures':
+      'e5cfa36fce492a75bc371d4b80b2d2e2cc0c9b7623caa5903fc01fa3397e4fc0',
+  },
+  'services/user/src/ledger/migrations': {
+    '0100_ledger_tables': 'b5b7cb52baad4cc5a51a3182a084c089b953935110c0ca0e3dd4d5e8c38415e0',
+    '0101_ledger_functions': '5b914b690cfa0d8ea5664db179b8fb516685d7a7965034f8b22ede55a190b0a0',
+    '0102_ledger_one_statement_commits':
+      'fc1515643889cc0831d224bcc5f1fee6c551c55146f0ad155dfcbc55dd5ad7fb',
+    '0103_ledger_market_holds': 'a1bdf438481f19df75d8399ae3f3560733d3f56fa577ce41d8efebc040b7b37a',
+    '0104_ledger_resolve_market_holds':
+      '5afedae47abc533be5f7cc808ad53d8abecae4b744a9959a2fd7644f6de6d3ac',
+    '0105_ledger_commit_batch_headroom':
+      '81cbddbb64b015576052e35f3e744f33e92733a3b573062584437891aee7a278',
+    '0106_ledger_history_hash_keys':
+      'b810b05d5d324dcfe0493b10b0df763d5cbcb29656ba59206a300341e06b8322',
+    '0107_ledger_commit_batch_system_accounts_last':
+      '323b57a4868cfab4e25ad20223322c24f35226cd817057aba90a72928b16c63a',
+    '0108_ledger_bulk_fingerprints_on_demand':
+      '18f537e59ae533028eb5ebdc7246258663a33cb592130f035e7ef06ca9b16e4a',
+  },
+};
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** Every `migrations` folder in the `src` of a package or a service, relative to the repository. */
+function migrationFolders(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name === 'node_modules') continue;
+      const child = path.join(dir, entry.name);
+      if (entry.name === 'migrations')
+        found.push(path.relative(repoRoot, child).split(path.sep).join('/'));
+      else walk(child);
+    }
+  };
+  for (const group of ['packages', 'services']) {
+    for (const entry of fs.readdirSync(path.join(repoRoot, group), { withFileTypes: true })) {
+      const src = path.join(repoRoot, group, entry.name, 'src');
+      if (entry.isDirectory() && fs.existsSync(src)) walk(src);
+    }
+  }
+  return found.sort();
+}
+
+describe('migrations are history', () => {
+  it('finds every migrations folder of the repository, and only those pinned here', () => {
+    expect(migrationFolders()).toEqual(Object.keys(PINNED).sort());
+  });
+
+  it.each(Object.keys(PINNED))(
+    '%s: every migration keeps the checksum it was applied with',
+    (folder) => {
+      const migrations = loadSqlMigrations(pathToFileURL(path.join(repoRoot, folder, '/')));
+
+      const checksums = Object.fromEntries(migrations.map((m) => [m.id, checksumOf(m.sql)]));
+
+      expect(checksums).toEqual(PINNED[folder]);
+    },
+  );
+});

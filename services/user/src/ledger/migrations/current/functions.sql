@@ -1,0 +1,423 @@
+-- The ledger's server-side functions as a database has them after the last migration: the one
+-- place to read a function's current definition. Nothing runs this file (only <id>.sql files
+-- directly in migrations/ are migrations); ledger-current-functions.int.spec.ts migrates a fresh
+-- database, runs this file over it and fails unless every function is here and nothing changed.
+--
+-- To change a function: copy its definition from here into a new migration (the next number),
+-- change it there (a new argument or result column needs DROP FUNCTION first, as in 0105), then
+-- paste the new definition here and name the new migration in its "installed by" line.
+
+-- ledger_account_json: installed by 0101_ledger_functions.
+-- One account row as a JSON array (bigints as text), the shape the ledger store parses.
+CREATE OR REPLACE FUNCTION ledger_account_json(a ledger_accounts) RETURNS json
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT json_build_array(a.id, a.kind, a.currency, a.owner_id, a.constrained,
+    a.created_at_ms::text, a.debits_pending::text, a.debits_posted::text,
+    a.credits_pending::text, a.credits_posted::text)
+$fn$;
+
+-- ledger_transfer_json: installed by 0101_ledger_functions.
+-- One transfer with its hold's state as a JSON array (bigints as text; status 0 and resolved_at 0
+-- when it has no hold row), the shape the ledger store parses.
+CREATE OR REPLACE FUNCTION ledger_transfer_json(t ledger_transfers, status smallint, resolved_at_ms bigint)
+RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT json_build_array(t.id, t.kind, t.debit_account_id, t.credit_account_id, t.amount::text,
+    t.currency, t.pending_id, t.timeout_seconds::text, t.expires_at_ms::text, t.code, t.market_id,
+    t.bet_id, t.payment_id, t.settlement_id, t.memo, t.committed_at_ms::text, t.seq::text,
+    coalesce(status, 0), coalesce(resolved_at_ms, 0)::text, t.fingerprint)
+$fn$;
+
+-- ledger_read_batch: installed by 0101_ledger_functions.
+-- Reads what a batch needs, locking in the ledger's one order: the holds it resolves (by id),
+-- then per-user accounts and the system accounts it debits (class, then id); with strict, every
+-- account. Then, with a fresh snapshot (VOLATILE: each statement takes a new one, after the
+-- locks), the accounts left unlocked and the committed transfers whose ids the batch uses.
+CREATE OR REPLACE FUNCTION ledger_read_batch(
+  hold_ids text[], account_ids text[], debited_system_ids text[], transfer_ids text[], strict boolean
+) RETURNS TABLE (k text, j json) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  wanted text[];
+BEGIN
+  RETURN QUERY
+    SELECT 'h'::text, ledger_transfer_json(t, h.status, h.resolved_at_ms)
+    FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+    WHERE h.transfer_id = ANY(hold_ids)
+    ORDER BY h.transfer_id
+    FOR UPDATE OF h;
+  SELECT array_agg(DISTINCT x) INTO wanted FROM (
+    SELECT unnest(account_ids) AS x
+    UNION ALL SELECT t.debit_account_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids)
+    UNION ALL SELECT t.credit_account_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids)
+  ) ids;
+  RETURN QUERY
+    SELECT 'a'::text, ledger_account_json(l) FROM (
+      SELECT a.* FROM ledger_accounts a
+      WHERE a.id = ANY(wanted)
+        AND (strict OR a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%' OR a.id = ANY(debited_system_ids))
+      ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+      FOR UPDATE
+    ) l;
+  RETURN QUERY
+    SELECT 'a'::text, ledger_account_json(a) FROM ledger_accounts a
+    WHERE a.id = ANY(wanted)
+      AND NOT (strict OR a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%' OR a.id = ANY(debited_system_ids));
+  RETURN QUERY
+    SELECT 't'::text, ledger_transfer_json(t, h.status, h.resolved_at_ms)
+    FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+    WHERE t.id = ANY(transfer_ids);
+END
+$fn$;
+
+-- ledger_commit_batch: installed by 0107_ledger_commit_batch_system_accounts_last (earlier versions: 0101, 0102, 0105).
+-- Commits a planned batch in one statement (the one-statement path runs it with no surrounding
+-- transaction, so it checks for itself). Locks and updates the batch's per-user accounts first,
+-- then its system accounts, both in the ledger's (class, id) order, so a hot escrow stays locked
+-- only for the sequence numbers and inserts; one aggregated delta per account. Refuses a batch
+-- naming a missing account (LG001), and one that leaves a constrained account below a_need, the
+-- available balance it must keep for no command in the batch to have overdrawn it (23514; the
+-- CHECK on ledger_accounts refuses an overdraft at the end of the batch too). Then takes one
+-- sequence number per step (after every lock, so per account sequence order is commit order),
+-- inserts the transfers and new holds and records resolved holds. Returns every touched
+-- account's new totals, plus one row (o_id NULL) with the sequence numbers.
+CREATE OR REPLACE FUNCTION ledger_commit_batch(
+  a_ids text[], a_dpend bigint[], a_dpost bigint[], a_cpend bigint[], a_cpost bigint[],
+  n_steps integer,
+  t_step integer[], t_id text[], t_kind smallint[], t_debit text[], t_credit text[],
+  t_amount bigint[], t_currency text[], t_pending_id text[], t_timeout bigint[],
+  t_expires bigint[], t_code smallint[], t_market text[], t_bet text[], t_payment text[],
+  t_settlement text[], t_memo text[], t_committed bigint[], t_fingerprint text[],
+  n_id text[], n_status smallint[], n_expires bigint[], n_resolved_at bigint[], n_resolved_by text[],
+  r_id text[], r_status smallint[], r_resolved_at bigint[], r_resolved_by text[], r_step integer[],
+  a_need bigint[]
+) RETURNS TABLE (
+  o_id text, o_dpend bigint, o_dpost bigint, o_cpend bigint, o_cpost bigint, o_seqs bigint[]
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  seqs bigint[];
+  n integer;
+  system_rows integer;
+BEGIN
+  PERFORM 1 FROM ledger_accounts a
+    WHERE a.id = ANY(a_ids) AND (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%')
+    ORDER BY a.id
+    FOR UPDATE;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_ids, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id AND (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%')
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+      NULL::bigint[];
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM 1 FROM ledger_accounts a
+    WHERE a.id = ANY(a_ids) AND NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%')
+    ORDER BY a.id
+    FOR UPDATE;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_ids, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id AND NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%')
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+      NULL::bigint[];
+  GET DIAGNOSTICS system_rows = ROW_COUNT;
+  n := n + system_rows;
+  IF n <> coalesce(array_length(a_ids, 1), 0) THEN
+    RAISE EXCEPTION 'ledger_commit_batch found % of % accounts', n, coalesce(array_length(a_ids, 1), 0)
+      USING ERRCODE = 'LG001';
+  END IF;
+  IF EXISTS (
+    SELECT 1 FROM unnest(a_ids, a_need) AS x(id, need)
+    JOIN ledger_accounts a ON a.id = x.id
+    WHERE x.need > 0 AND a.constrained
+      AND a.credits_posted - a.debits_posted - a.debits_pending < x.need) THEN
+    RAISE EXCEPTION 'ledger_commit_batch: an account would have dipped below zero within the batch'
+      USING ERRCODE = '23514';
+  END IF;
+  seqs := ARRAY(SELECT nextval('ledger_seq') FROM generate_series(1, n_steps));
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id, seqs[u.step], u.kind, u.debit, u.credit, u.amount, u.currency, u.pending_id,
+    u.timeout, u.expires, u.code, u.market, u.bet, u.payment, u.settlement, u.memo, u.committed,
+    u.fingerprint
+  FROM unnest(t_step, t_id, t_kind, t_debit, t_credit, t_amount, t_currency, t_pending_id,
+    t_timeout, t_expires, t_code, t_market, t_bet, t_payment, t_settlement, t_memo, t_committed,
+    t_fingerprint) AS u(step, id, kind, debit, credit, amount, currency, pending_id, timeout,
+    expires, code, market, bet, payment, settlement, memo, committed, fingerprint);
+  INSERT INTO ledger_holds (transfer_id, status, expires_at_ms, resolved_at_ms, resolved_by)
+  SELECT * FROM unnest(n_id, n_status, n_expires, n_resolved_at, n_resolved_by);
+  UPDATE ledger_holds h SET status = u.status, resolved_at_ms = u.resolved_at,
+    resolved_by = u.resolved_by, expiry_seq = CASE WHEN u.step IS NULL THEN NULL ELSE seqs[u.step] END
+  FROM unnest(r_id, r_status, r_resolved_at, r_resolved_by, r_step)
+    AS u(id, status, resolved_at, resolved_by, step)
+  WHERE h.transfer_id = u.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> coalesce(array_length(r_id, 1), 0) THEN
+    RAISE EXCEPTION 'ledger_commit_batch resolved % of % holds', n, coalesce(array_length(r_id, 1), 0);
+  END IF;
+  RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, seqs;
+END
+$fn$;
+
+-- ledger_transfer_one: installed by 0102_ledger_one_statement_commits.
+-- One new transfer or hold in one statement (the one-round-trip path of a single command): lock
+-- and update both accounts in the ledger's (class, id) order, take the sequence number after the
+-- locks, insert the transfer (primary key: 23505 when the id is taken) and, for a hold, its state.
+-- The CHECK on ledger_accounts refuses an overdraft (23514). Returns both accounts' new totals and
+-- one row (o_id NULL) with the sequence number.
+CREATE OR REPLACE FUNCTION ledger_transfer_one(
+  p_id text, p_kind smallint, p_debit text, p_credit text, p_amount bigint, p_currency text,
+  p_timeout bigint, p_expires bigint, p_code smallint, p_market text, p_bet text,
+  p_payment text, p_settlement text, p_memo text, p_committed bigint, p_fingerprint text,
+  p_hold_status smallint
+) RETURNS TABLE (
+  o_id text, o_dpend bigint, o_dpost bigint, o_cpend bigint, o_cpost bigint, o_seq bigint
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  pending boolean := p_kind = 2;
+  first_id text;
+  second_id text;
+  n integer;
+  total integer := 0;
+  s bigint;
+BEGIN
+  IF (NOT (p_debit LIKE 'wallet:%' OR p_debit LIKE 'streamer:%'), p_debit COLLATE "C")
+     < (NOT (p_credit LIKE 'wallet:%' OR p_credit LIKE 'streamer:%'), p_credit COLLATE "C") THEN
+    first_id := p_debit; second_id := p_credit;
+  ELSE
+    first_id := p_credit; second_id := p_debit;
+  END IF;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + CASE WHEN a.id = p_debit AND pending THEN p_amount ELSE 0 END,
+      debits_posted = a.debits_posted + CASE WHEN a.id = p_debit AND NOT pending THEN p_amount ELSE 0 END,
+      credits_pending = a.credits_pending + CASE WHEN a.id = p_credit AND pending THEN p_amount ELSE 0 END,
+      credits_posted = a.credits_posted + CASE WHEN a.id = p_credit AND NOT pending THEN p_amount ELSE 0 END
+    WHERE a.id = first_id
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, NULL::bigint;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  total := total + n;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + CASE WHEN a.id = p_debit AND pending THEN p_amount ELSE 0 END,
+      debits_posted = a.debits_posted + CASE WHEN a.id = p_debit AND NOT pending THEN p_amount ELSE 0 END,
+      credits_pending = a.credits_pending + CASE WHEN a.id = p_credit AND pending THEN p_amount ELSE 0 END,
+      credits_posted = a.credits_posted + CASE WHEN a.id = p_credit AND NOT pending THEN p_amount ELSE 0 END
+    WHERE a.id = second_id
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, NULL::bigint;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  total := total + n;
+  IF total <> 2 OR p_debit = p_credit THEN
+    RAISE EXCEPTION 'ledger_transfer_one found % of the 2 accounts % and %', total, p_debit, p_credit
+      USING ERRCODE = 'LG001';
+  END IF;
+  s := nextval('ledger_seq');
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  VALUES (p_id, s, p_kind, p_debit, p_credit, p_amount, p_currency, '', p_timeout, p_expires, p_code,
+    p_market, p_bet, p_payment, p_settlement, p_memo, p_committed, p_fingerprint);
+  IF pending THEN
+    INSERT INTO ledger_holds (transfer_id, status, expires_at_ms) VALUES (p_id, p_hold_status, p_expires);
+  END IF;
+  RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, s;
+END
+$fn$;
+
+-- ledger_resolve_market_holds: installed by 0108_ledger_bulk_fingerprints_on_demand (earlier versions: 0104).
+-- Set-based bulk settlement (ResolveMarketHolds): one page of a market's open holds in one
+-- statement. Locks the page's holds (FOR UPDATE, hold id order, re-checked after the lock so a
+-- hold resolved meanwhile is skipped), then the touched accounts in the ledger's (class, id)
+-- order (wallets and streamer accounts, then system accounts) — the order of ledger_read_batch
+-- and ledger_commit_batch, so it cannot deadlock with them. Per hold, in this order: a derived id
+-- longer than p_max_id_length or a BET_STAKE hold without bet id is refused (as the command's
+-- shape check refuses it); with p_probe, a derived id already taken is ALREADY_EXISTS_SAME when
+-- the stored transfer is the derived command's (its fingerprint, or for an empty fingerprint the
+-- derivation's fields: id, hold, amount, currency, code, market, bet and settlement, no payment and
+-- no memo), ID_REUSED_DIFFERENT_CONTENT otherwise (without p_probe the insert fails with 23505
+-- instead and the caller repeats the page with p_probe: an open hold's derived id is almost never
+-- taken, so the first try skips a lookup per hold); a hold past its timeout at p_now expires
+-- (status 4, expiry_seq, balances released, exactly as the expiry path); any other is resolved by
+-- one inserted transfer with the derived id, its own sequence number and an empty fingerprint,
+-- which stands for the derived command's (the ledger store derives it on demand). Then one
+-- aggregated delta per account (the CHECK keeps constrained accounts non-negative). Returns rows
+-- tagged by r_kind: 'a' one per touched account with its new totals; 'f' one per refused hold
+-- (r_id the derived transfer id, or the hold id when too long; r_count result code, r_text
+-- detail); 's' one summary (r_count resolved, r_amount resolved amount, r_dpend expired count,
+-- r_dpost expired amount, r_cpend already resolved count, r_cpost highest sequence taken, r_id
+-- next cursor or '', r_currency first hold id, r_text last hold id).
+CREATE OR REPLACE FUNCTION ledger_resolve_market_holds(
+  p_market text, p_after text, p_limit integer, p_post boolean, p_code smallint,
+  p_settlement text, p_now bigint, p_max_id_length integer, p_probe boolean
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_count bigint, r_amount bigint, r_text text
+) LANGUAGE plpgsql VOLATILE
+-- Index-driven joins of the page's arrays with the big tables (a hash join would scan them), and
+-- plans made for each call's values (a generic plan may not walk the market's hold index).
+SET enable_hashjoin = off SET enable_mergejoin = off SET plan_cache_mode = force_custom_plan
+AS $fn$
+DECLARE
+  suffix text := CASE WHEN p_post THEN ':post' ELSE ':void' END;
+  resolving_kind smallint := CASE WHEN p_post THEN 3 ELSE 4 END;
+  new_status smallint := CASE WHEN p_post THEN 2 ELSE 3 END;
+  market_json text := to_json(p_market)::text;
+  settlement_json text := to_json(p_settlement)::text;
+  h_id text[];
+  h_amount bigint[];
+  h_debit text[];
+  h_credit text[];
+  h_currency text[];
+  h_bet text[];
+  h_expires bigint[];
+  h_fp text[];
+  h_state smallint[];
+  h_seq bigint[];
+  a_id text[];
+  a_dpend bigint[];
+  a_dpost bigint[];
+  a_cpend bigint[];
+  a_cpost bigint[];
+  n integer;
+  first_id text;
+  last_id text;
+  more boolean;
+BEGIN
+  -- The page, locked in hold id order; the arrays are aligned (one aggregate pass).
+  SELECT array_agg(p.id), array_agg(p.amount), array_agg(p.debit_account_id),
+    array_agg(p.credit_account_id), array_agg(p.currency), array_agg(p.bet_id),
+    array_agg(p.expires_at_ms), min(p.id), max(p.id)
+  INTO h_id, h_amount, h_debit, h_credit, h_currency, h_bet, h_expires, first_id, last_id
+  FROM (
+    SELECT t.id, t.amount, t.debit_account_id, t.credit_account_id, t.currency, t.bet_id,
+      h.expires_at_ms
+    FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+    WHERE t.market_id = p_market AND t.kind = 2 AND t.id > p_after AND h.status = 1
+    ORDER BY t.id
+    LIMIT p_limit
+    FOR UPDATE OF h
+  ) p;
+  n := coalesce(array_length(h_id, 1), 0);
+  IF n = 0 THEN
+    RETURN QUERY SELECT 's'::text, ''::text, ''::text, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+      0::bigint, 0::bigint, ''::text;
+    RETURN;
+  END IF;
+  -- Per hold its fingerprint (canonicalContent in transfer-rules.ts: a JSON array without spaces,
+  -- amount and timeout as strings, linked false; chain digest empty) and its state: 1 resolve,
+  -- 2 expire, 3 already resolved by the same command, 4 id too long, 5 BET_STAKE without bet id,
+  -- 6 derived id taken by a different transfer. The hold's id, currency and bet id are quoted
+  -- without escaping: the ledger stored them only after checking them against [A-Za-z0-9:_.-],
+  -- [A-Z] and ULID, none of which JSON escapes.
+  SELECT array_agg(f.fp), array_agg(CASE
+      WHEN length(f.id) > p_max_id_length THEN 4
+      WHEN p_code = 3 AND f.bet = '' THEN 5
+      WHEN p_probe AND EXISTS (SELECT 1 FROM ledger_transfers x WHERE x.id = f.id || suffix) THEN
+        (SELECT CASE WHEN x.fingerprint = f.fp
+            OR (x.fingerprint = '' AND x.kind = resolving_kind AND x.pending_id = f.id
+              AND x.amount = f.amount AND x.currency = f.currency AND x.code = p_code
+              AND x.market_id = p_market AND x.bet_id = f.bet AND x.settlement_id = p_settlement
+              AND x.payment_id = '' AND x.memo = '') THEN 3 ELSE 6 END
+         FROM ledger_transfers x WHERE x.id = f.id || suffix)
+      WHEN f.expires > 0 AND f.expires <= p_now THEN 2
+      ELSE 1
+      END::smallint)
+  INTO h_fp, h_state
+  FROM (
+    SELECT u.id, u.bet, u.expires, u.amount, u.currency, CASE WHEN p_probe THEN rtrim(translate(encode(sha256(convert_to(
+      '["' || u.id || suffix || '",' || resolving_kind::text || ',"","","'
+      || CASE WHEN p_post THEN u.amount::text ELSE '0' END || '","' || u.currency || '","'
+      || u.id || '","0",false,' || p_code::text || ',' || market_json || ',"' || u.bet
+      || '","",' || settlement_json || ',""]|', 'UTF8')), 'base64'), '+/', '-_'), '=') END AS fp
+    FROM unnest(h_id, h_amount, h_currency, h_bet, h_expires)
+      AS u(id, amount, currency, bet, expires)
+  ) f;
+  -- One aggregated delta per touched account, then the locks in the ledger's order.
+  SELECT array_agg(m.id), array_agg(m.dpend), array_agg(m.dpost), array_agg(m.cpend),
+    array_agg(m.cpost)
+  INTO a_id, a_dpend, a_dpost, a_cpend, a_cpost
+  FROM (
+    SELECT m.id, sum(m.dpend)::bigint AS dpend, sum(m.dpost)::bigint AS dpost,
+      sum(m.cpend)::bigint AS cpend, sum(m.cpost)::bigint AS cpost
+    FROM (
+      SELECT u.debit AS id, -u.amount AS dpend,
+        CASE WHEN u.state = 1 AND p_post THEN u.amount ELSE 0 END AS dpost,
+        0::bigint AS cpend, 0::bigint AS cpost
+      FROM unnest(h_debit, h_amount, h_state) AS u(debit, amount, state) WHERE u.state <= 2
+      UNION ALL
+      SELECT u.credit, 0::bigint, 0::bigint, -u.amount,
+        CASE WHEN u.state = 1 AND p_post THEN u.amount ELSE 0 END
+      FROM unnest(h_credit, h_amount, h_state) AS u(credit, amount, state) WHERE u.state <= 2
+    ) m GROUP BY m.id
+  ) m;
+  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(a_id)
+    ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+    FOR UPDATE;
+  -- One sequence number per resolved or expired hold, taken after the locks.
+  h_seq := ARRAY(
+    SELECT CASE WHEN s.state <= 2 THEN nextval('ledger_seq') END FROM unnest(h_state) AS s(state));
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id || suffix, u.seq, resolving_kind, u.debit, u.credit, u.amount, u.currency, u.id, 0, 0,
+    p_code, p_market, u.bet, '', p_settlement, '', p_now, ''
+  FROM unnest(h_id, h_seq, h_debit, h_credit, h_amount, h_currency, h_bet, h_fp, h_state)
+    AS u(id, seq, debit, credit, amount, currency, bet, fp, state)
+  WHERE u.state = 1;
+  UPDATE ledger_holds h SET
+    status = CASE WHEN u.state = 1 THEN new_status ELSE 4 END,
+    resolved_at_ms = p_now,
+    resolved_by = CASE WHEN u.state = 1 THEN u.id || suffix ELSE '' END,
+    expiry_seq = CASE WHEN u.state = 2 THEN u.seq END
+  FROM unnest(h_id, h_state, h_seq) AS u(id, state, seq)
+  WHERE h.transfer_id = u.id AND u.state <= 2;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_id, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id
+    RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+      a.credits_pending, a.credits_posted, NULL::bigint, NULL::bigint, NULL::text;
+  RETURN QUERY
+    SELECT 'f'::text, CASE WHEN u.state = 4 THEN u.id ELSE u.id || suffix END, ''::text,
+      NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+      CASE u.state WHEN 4 THEN 4 WHEN 5 THEN 6 ELSE 3 END::bigint, NULL::bigint,
+      CASE u.state
+        WHEN 4 THEN 'hold id ' || u.id || ' is too long to derive a resolving transfer id; resolve it with SubmitTransfers'
+        WHEN 5 THEN 'bet_id is required for BET_STAKE'
+        ELSE 'transfer id ' || u.id || suffix || ' is already used by a different transfer' END
+    FROM unnest(h_id, h_state) AS u(id, state)
+    WHERE u.state >= 4;
+  -- More open holds after this page? (A short page took all there were: the ones it skipped had
+  -- been resolved meanwhile.) Walks the market's hold index from the page's end.
+  more := n = p_limit AND (
+    SELECT t.id FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+    WHERE t.market_id = p_market AND t.kind = 2 AND t.id > last_id AND h.status = 1
+    ORDER BY t.id LIMIT 1) IS NOT NULL;
+  RETURN QUERY
+    SELECT 's'::text, CASE WHEN more THEN last_id ELSE '' END, first_id,
+      count(*) FILTER (WHERE u.state = 2), coalesce(sum(u.amount) FILTER (WHERE u.state = 2), 0)::bigint,
+      count(*) FILTER (WHERE u.state = 3), coalesce(max(u.seq), 0),
+      count(*) FILTER (WHERE u.state = 1), coalesce(sum(u.amount) FILTER (WHERE u.state = 1), 0)::bigint,
+      last_id
+    FROM unnest(h_state, h_amount, h_seq) AS u(state, amount, seq);
+END
+$fn$;
+
+-- ledger_account_hashes: installed by 0106_ledger_history_hash_keys.
+-- The hashes of a list of account ids. Immutable, so with the list known when a statement is
+-- planned the planner folds it into a constant array and sizes the index scan from real values
+-- (a subquery would leave it guessing, and pick a parallel scan for two wallets).
+CREATE OR REPLACE FUNCTION ledger_account_hashes(ids text[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$ SELECT coalesce(array_agg(hashtext(a)), '{}') FROM unnest(ids) AS a $fn$;
