@@ -24,6 +24,7 @@ import { createForwardingImpl } from './forward.js';
 import { createSocketIoProxy, createWebhookPassthrough } from './proxy.js';
 import { downstreamNames, publicRoutes } from './public-services.js';
 import { chainInterceptors, createRateLimiter, type RateLimits } from './rate-limit.js';
+import { createReflectionIndex, reflectionServices, registerReflection } from './reflection.js';
 import { createStaticFiles, resolveWebDir } from './static-files.js';
 import { statusRoute } from './status-page.js';
 
@@ -54,11 +55,12 @@ export interface RunningGateway {
  * Every public method is open at the edge ('public'), because the owning service decides who may
  * call it. The gateway's part is authentication: a token, when sent, must be a valid user token
  * (signature, issuer, audience, expiry) — so forged or expired tokens stop here — and service
- * credentials are refused outright (no service-token verifier is configured).
+ * credentials are refused outright (no service-token verifier is configured). Server reflection is
+ * open too: it describes only the public services.
  */
 function edgePolicy(): AccessPolicy {
   const policy: Record<string, readonly ['public']> = {};
-  for (const { service } of publicRoutes) {
+  for (const service of [...publicRoutes.map((route) => route.service), ...reflectionServices]) {
     for (const method of service.methods) policy[`${service.typeName}/${method.name}`] = ['public'];
   }
   return policy;
@@ -95,7 +97,8 @@ type NodeResponse = ServerResponse | Http2ServerResponse;
  * of idempotent calls. At the edge it limits calls per client address and per user, answers CORS
  * for the configured origins, and beside the RPCs serves provider webhooks (passed on raw),
  * socket.io (proxied to the realtime service), the web app's files and a status page (`/status`,
- * and `/` too when there is no web app; `/status.json` for scripts).
+ * and `/` too when there is no web app; `/status.json` for scripts). gRPC server reflection describes
+ * the public services (never the internal ones) to tools such as grpcurl and `buf curl`.
  */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -143,6 +146,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       ),
     };
   });
+  // gRPC server reflection (v1, v1alpha) of the public services only: grpcurl / buf curl need no schema.
+  const reflection = createReflectionIndex(publicRoutes.map((route) => route.service));
   const cors = createCors(config.CORS_ALLOWED_ORIGINS);
   const webhooks = createWebhookPassthrough({
     urls: {
@@ -168,6 +173,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     name: 'gateway',
     routes(router) {
       for (const { route, impl } of impls) router.service(route.service, impl);
+      registerReflection(router, reflection);
     },
     // Per-address limits run before token checks (floods of bad tokens count), per-user after.
     auth: chainInterceptors(
