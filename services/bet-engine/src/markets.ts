@@ -51,12 +51,17 @@ export function createMarkets(deps: MarketsDeps) {
     recent.set(market.marketId, { market, readAtMs: nowMs });
   };
 
-  /** The projected market, fetched from the pool and stored on a miss; undefined if unknown. */
+  /**
+   * The projected market; undefined if unknown. Fetched from the pool and stored when the
+   * projection has no record, and also when it last saw the market as DRAFT: a draft is treated
+   * as absent by every caller, and it may have opened since (its MarketOpened event not yet
+   * here), so the first bet after opening would otherwise be told the market does not exist.
+   */
   async function get(marketId: string): Promise<MarketRecord | undefined> {
     const known = await projected.load(marketId);
-    if (known !== undefined || deps.source === undefined) return known;
+    if (deps.source === undefined || (known !== undefined && known.state !== 'DRAFT')) return known;
     const fetched = await deps.source.fetch(marketId);
-    if (fetched === undefined) return undefined;
+    if (fetched === undefined) return known;
     await store.sql.transaction((tx) => store.upsertMarketDefinition(tx, fetched, clock.now()));
     recent.delete(marketId);
     return store.getMarket(marketId);
