@@ -6,8 +6,14 @@ import type { JSONWebKeySet, JWK } from 'jose';
 import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
-import { exitOnConfigError, type Environment } from '@streambet/platform/config/load-config';
+import {
+  exitOnConfigError,
+  loadConfig,
+  type Environment,
+} from '@streambet/platform/config/load-config';
 import { createLogger } from '@streambet/platform/log/logger';
+import { tracingOptions } from '@streambet/platform/obs/otlp-export';
+import { initTracing } from '@streambet/platform/obs/tracing';
 import type { EventBus } from '@streambet/platform/bus/types';
 import { openEmbeddedDatabase } from '@streambet/platform/sql/pglite';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
@@ -16,6 +22,7 @@ import { schemaName, settleAll } from '@streambet/platform/runtime/infra';
 import {
   serviceUrlVariable,
   servicePorts,
+  tracingConfigSpec,
   type DownstreamName,
   type PlatformConfig,
 } from '@streambet/platform/runtime/platform-config';
@@ -191,7 +198,10 @@ export interface EmbeddedPlatform {
   serviceToken(service: string): Promise<string>;
   /** The demo's channel, when the demo runs. */
   readonly demoChannelId: string | undefined;
-  /** Gateway first, then services in reverse start order, then bus and database. Idempotent. */
+  /**
+   * Gateway first, then services in reverse start order, then bus and database; last, every span
+   * ended so far is exported (when OTEL_EXPORTER_OTLP_* is set). Idempotent.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -205,6 +215,14 @@ export async function startEmbeddedPlatform(
 ): Promise<EmbeddedPlatform> {
   const startedAtMs = Date.now();
   const baseEnv = options.env ?? process.env;
+  // One process, one tracer provider: its resource is `streambet` (or OTEL_SERVICE_NAME) and each
+  // span names its service in `streambet.service`. The services validate the same OTEL_* values.
+  const tracing = initTracing(
+    tracingOptions(
+      exitOnConfigError(() => loadConfig(tracingConfigSpec, baseEnv)),
+      'streambet',
+    ),
+  );
   const logger = createLogger({
     service: 'streambet',
     level: (baseEnv.LOG_LEVEL as 'info' | undefined) ?? 'info',
@@ -268,6 +286,7 @@ export async function startEmbeddedPlatform(
       ...[...running].reverse().map((service) => () => service.shutdown()),
       () => bus.close(),
       async () => db?.close(),
+      () => tracing.forceFlush(),
     ]);
   };
   try {

@@ -3,6 +3,12 @@
  * most 10 per second per market, latest wins). Deliveries go through the socket.io adapter, so
  * with the Redis adapter every realtime node's sockets in the room receive them.
  */
+import {
+  activeTraceContext,
+  inSpan,
+  SpanKind,
+  type TraceContext,
+} from '@streambet/platform/obs/tracing';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import { createConflator } from './domain/conflation.js';
 
@@ -51,6 +57,8 @@ interface Pending {
   readonly room: string;
   readonly event: string;
   readonly payload: unknown;
+  /** The trace of the bus event that produced it: a deferred delivery still joins that trace. */
+  readonly trace: TraceContext;
 }
 
 /** Creates the fan-out over `emit`. */
@@ -61,16 +69,35 @@ export function createFanout(options: FanoutOptions): Fanout {
   let timerDueAtMs: number | undefined;
   let closed = false;
 
-  const deliver = (message: Pending): void => {
-    options.emit(message.room, message.event, message.payload);
-    options.onDelivered?.(message.event);
-  };
+  /**
+   * One push to one room, in a PRODUCER span `realtime push` that continues the trace of the event
+   * it carries (messaging.destination.name = the room).
+   */
+  const deliver = (message: Pending, conflated: boolean): void =>
+    inSpan(
+      'realtime push',
+      () => {
+        options.emit(message.room, message.event, message.payload);
+        options.onDelivered?.(message.event);
+      },
+      {
+        parent: message.trace,
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'socket.io',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': message.room,
+          'streambet.push.event': message.event,
+          'streambet.push.conflated': conflated,
+        },
+      },
+    );
 
   const flush = (): void => {
     timer = undefined;
     timerDueAtMs = undefined;
     if (closed) return;
-    for (const due of conflator.takeDue(options.clock.now())) deliver(due.value);
+    for (const due of conflator.takeDue(options.clock.now())) deliver(due.value, true);
     schedule();
   };
 
@@ -85,13 +112,13 @@ export function createFanout(options: FanoutOptions): Fanout {
 
   return {
     send(room, event, payload) {
-      if (!closed) deliver({ room, event, payload });
+      if (!closed) deliver({ room, event, payload, trace: activeTraceContext() }, false);
     },
     sendConflated(room, event, payload, key, version) {
       if (closed) return;
-      const message = { room, event, payload };
+      const message = { room, event, payload, trace: activeTraceContext() };
       const decision = conflator.offer(`${room}|${key}`, message, version, options.clock.now());
-      if (decision.action === 'emit') deliver(message);
+      if (decision.action === 'emit') deliver(message, false);
       else if (decision.action === 'defer') schedule();
       else options.onDropped?.(event);
     },

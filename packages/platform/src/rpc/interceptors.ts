@@ -103,6 +103,8 @@ export interface ServerInterceptorOptions {
   readonly interceptors?: readonly Interceptor[];
   /** When it returns true, new calls are refused with UNAVAILABLE. */
   readonly isDraining?: () => boolean;
+  /** The deployable serving (`bet-engine`): labels its spans (`streambet.service`, obs/tracing). */
+  readonly service?: string;
 }
 
 /**
@@ -115,7 +117,7 @@ export interface ServerInterceptorOptions {
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
   return [
     requestContextInterceptor(),
-    serverTracingInterceptor(),
+    serverTracingInterceptor(options.service),
     createRpcMetricsInterceptor(options.registry, 'server'),
     loggingInterceptor(options.logger),
     ...(options.isDraining === undefined ? [] : [drainingInterceptor(options.isDraining)]),

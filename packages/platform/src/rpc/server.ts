@@ -121,6 +121,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
   const connectHandler = connectNodeAdapter({
     routes: options.routes,
     interceptors: createServerInterceptors({
+      service: options.name,
       logger,
       registry: options.registry,
       auth: options.auth,

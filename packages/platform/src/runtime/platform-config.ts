@@ -38,7 +38,88 @@ const jwkSchema = z
   .refine((jwk) => jwk.kid !== undefined && jwk.kid !== '', 'the key needs a "kid"');
 const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1, 'needs at least one key') });
 
-/** Variables of any process that serves RPCs: where it listens, how it logs, how it stops. */
+/** OTLP headers, `key=value` pairs separated by commas, values percent-encoded (W3C Baggage syntax). */
+const otlpHeadersSchema = z.string().transform((value, ctx) => {
+  const headers: Record<string, string> = {};
+  for (const entry of value.split(',')) {
+    if (entry.trim() === '') continue;
+    const at = entry.indexOf('=');
+    const key = at < 0 ? '' : entry.slice(0, at).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+      ctx.addIssue({ code: 'custom', message: 'each entry must be name=value' });
+      return z.NEVER;
+    }
+    try {
+      headers[key] = decodeURIComponent(entry.slice(at + 1).trim());
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the value of ${key} is not valid percent-encoding`,
+      });
+      return z.NEVER;
+    }
+  }
+  return headers;
+});
+
+/** A sampling ratio, 0 to 1. */
+const ratioSchema = z
+  .string()
+  .regex(/^(0|1|0?\.\d+|1\.0*)$/, 'must be a number from 0 to 1')
+  .transform(Number);
+
+/**
+ * The standard OpenTelemetry variables for exporting traces (OTLP over HTTP, protobuf, batched;
+ * obs/otlp-export.ts). Export is off unless an endpoint is set. The batch processor's own
+ * OTEL_BSP_* tuning is read by the SDK.
+ */
+export const tracingConfigSpec = defineConfig({
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: z.union([z.literal(''), configSchemas.url(['http:', 'https:'])]),
+    description:
+      'Base URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318; spans are POSTed to its /v1/traces path (protobuf, batched); empty = traces are not exported',
+    default: '',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: z.union([z.literal(''), configSchemas.url(['http:', 'https:'])]),
+    description:
+      'Full URL spans are sent to, used as given (overrides OTEL_EXPORTER_OTLP_ENDPOINT for traces); empty = derive from OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '',
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    schema: otlpHeadersSchema,
+    description:
+      'Headers sent with every export, name=value pairs separated by commas (values percent-encoded), e.g. an API key',
+    default: '',
+    secret: true,
+  },
+  OTEL_SERVICE_NAME: {
+    schema: z.string(),
+    description:
+      'service.name of exported spans; empty = the deployable (user, gateway, …; streambet for the embedded platform, whose spans say their service in streambet.service)',
+    default: '',
+  },
+  OTEL_TRACES_SAMPLER: {
+    schema: configSchemas.oneOf([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ]),
+    description:
+      "Which traces are recorded: parentbased_* follow the caller's decision and apply the rest to new traces",
+    default: 'parentbased_always_on',
+  },
+  OTEL_TRACES_SAMPLER_ARG: {
+    schema: ratioSchema,
+    description: 'Share of new traces recorded by the traceidratio samplers, 0 to 1',
+    default: '1',
+  },
+});
+
+/** Variables of any process that serves RPCs: where it listens, how it logs, how it stops, where its traces go. */
 export function serverConfigSpec(name: ServiceName) {
   return defineConfig({
     HOST: {
@@ -63,6 +144,7 @@ export function serverConfigSpec(name: ServiceName) {
         'How long in-flight calls may take to finish on SIGTERM before they are aborted, in ms',
       default: '10000',
     },
+    ...tracingConfigSpec,
   });
 }
 

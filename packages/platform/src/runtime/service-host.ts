@@ -296,7 +296,17 @@ async function subscribeConsumer(
           runWithLogContext({ requestId: event.headers['request-id'] ?? event.id }, () =>
             apply(event),
           ),
-        { spanName: `consume ${event.type}` },
+        {
+          spanName: `consume ${event.type}`,
+          service,
+          attributes: {
+            'messaging.system': deps.bus.kind,
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': event.topic,
+            'messaging.consumer.group.name': group,
+            'messaging.message.id': event.id,
+          },
+        },
       ),
   });
 }

@@ -1,4 +1,5 @@
 import { createLogger } from '../log/logger.js';
+import { tracingOptions } from '../obs/otlp-export.js';
 import { initTracing } from '../obs/tracing.js';
 import { openInfra } from './infra.js';
 import { exitOnShutdownSignal } from './signals.js';
@@ -14,7 +15,7 @@ export async function runStandalone<C extends PlatformConfig>(
   definition: ServiceDefinition<C>,
   config: C,
 ): Promise<RunningService> {
-  const tracing = initTracing({ serviceName: definition.name });
+  const tracing = initTracing(tracingOptions(config, definition.name));
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const startedAtMs = Date.now();
   let service: RunningService;
