@@ -25,7 +25,13 @@ import {
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import { checkPlacement, reject, type BetStatus, type Rejection } from './domain/bet.js';
+import {
+  checkBettorRole,
+  checkPlacement,
+  reject,
+  type BetStatus,
+  type Rejection,
+} from './domain/bet.js';
 import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { PlacementEngine } from './placement.js';
@@ -72,6 +78,7 @@ const codeForRejection: Readonly<Record<Rejection['reason'], Code>> = {
   COOL_OFF: Code.PermissionDenied,
   ACCOUNT_FROZEN: Code.PermissionDenied,
   UNDER_AGE: Code.PermissionDenied,
+  CONFLICT_OF_INTEREST: Code.PermissionDenied,
 };
 
 /** The client-facing error of a rejected placement, with its BetRejection detail. */
@@ -167,6 +174,8 @@ export function createBetEngineServiceImpl(
       if (request.outcomeId === '') throw invalid('outcome_id', 'is required');
       if (request.currency === '') throw invalid('currency', 'is required');
       if (request.stakeMinor <= 0n) throw invalid('stake_minor', 'must be a positive amount');
+      const roleRejection = checkBettorRole(caller.role);
+      if (roleRejection !== undefined) throw rejectionError(roleRejection);
       const placementRequest = {
         userId: caller.userId,
         marketId: request.marketId,

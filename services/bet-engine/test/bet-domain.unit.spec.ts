@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   bettingOpen,
+  checkBettorRole,
   checkPlacement,
   poolPayoutMinor,
   rejectionFromIneligibility,
@@ -82,6 +83,14 @@ describe('checkPlacement', () => {
       availableMinor: 99n,
     });
     expect(checkPlacement(market, request, 0, undefined)).toBeUndefined();
+  });
+});
+
+describe('checkBettorRole', () => {
+  it('given an admin, then betting is refused as a conflict of interest; viewers and streamers pass', () => {
+    expect(checkBettorRole('admin')).toMatchObject({ reason: 'CONFLICT_OF_INTEREST' });
+    expect(checkBettorRole('viewer')).toBeUndefined();
+    expect(checkBettorRole('streamer')).toBeUndefined();
   });
 });
 

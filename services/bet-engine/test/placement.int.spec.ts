@@ -235,6 +235,26 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     const stake = await rejection(place(user, { stakeMinor: 9n }));
     expect(stake.detail).toMatchObject({ limitMinor: 10n, currency: 'PTS' });
 
+    // Admins can resolve every market: the conflict-of-interest rule keeps them from betting.
+    const admin = await h.addUser();
+    const asAdmin = await rejection(
+      h.betEngine.placeBet(
+        {
+          idempotencyKey: newKey(),
+          marketId: market.marketId,
+          outcomeId: market.outcomeIds[0]!,
+          currency: 'PTS',
+          stakeMinor: 100n,
+        },
+        await h.as(admin, 'admin'),
+      ),
+    );
+    expect([asAdmin.code, asAdmin.reason]).toEqual([
+      Code.PermissionDenied,
+      BetRejectionReason.CONFLICT_OF_INTEREST,
+    ]);
+    expect(await h.pending(`wallet:${admin}:PTS`)).toBe(0n);
+
     const noWallet = await h.addUser(null);
     expect((await rejection(place(noWallet))).reason).toBe(BetRejectionReason.INSUFFICIENT_FUNDS);
     const unknownUser = '01JZZZZZZZZZZZZZZZZZZZZZZZ';

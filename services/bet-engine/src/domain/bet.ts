@@ -62,7 +62,8 @@ export type RejectionReason =
   | 'SELF_EXCLUDED'
   | 'COOL_OFF'
   | 'ACCOUNT_FROZEN'
-  | 'UNDER_AGE';
+  | 'UNDER_AGE'
+  | 'CONFLICT_OF_INTEREST';
 
 /** A refused placement: the reason, a message a person can act on, and the figures of the detail. */
 export interface Rejection {
@@ -97,6 +98,20 @@ export interface PlacementRequest {
   readonly outcomeId: string;
   readonly currency: string;
   readonly stakeMinor: bigint;
+}
+
+/**
+ * Who may bet at all, by role: admins resolve (and void) every market, so under product.md's
+ * conflict-of-interest rule they bet on none. Streamers are refused per market (OWN_CHANNEL).
+ */
+export function checkBettorRole(role: string): Rejection | undefined {
+  if (role === 'admin') {
+    return reject(
+      'CONFLICT_OF_INTEREST',
+      'admins may not bet: an admin can resolve every market; bet from a viewer account instead',
+    );
+  }
+  return undefined;
 }
 
 /** True while the market takes bets at `nowMs` on the bet engine's clock. */
