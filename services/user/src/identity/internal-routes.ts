@@ -38,14 +38,9 @@ import {
 } from './domain/limits/eligibility.js';
 import { periodMs, type DatedAmount } from './domain/limits/limits.js';
 import { userEvent, type IdentityStore } from './store/index.js';
-import {
-  accountStatusProto,
-  limitPeriodProto,
-  money,
-  requireUlid,
-  roleProto,
-  type UserServiceSettings,
-} from './routes.js';
+import { accountStatusProto, limitPeriodProto, money, roleProto } from './proto-codec.js';
+import { requireUlid } from './requests.js';
+import type { UserServiceSettings } from './routes.js';
 
 /** Most checks or ids in one call. */
 export const maxBatch = 1000;

@@ -11,7 +11,7 @@ import { DomainError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
 import type { IdentityStore } from './store/index.js';
-import { decideKycCase } from './routes.js';
+import { decideKycCase } from './kyc-routes.js';
 
 /** Header carrying the signing time, Unix seconds. */
 export const kycTimestampHeader = 'x-kyc-timestamp';

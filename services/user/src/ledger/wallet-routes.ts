@@ -7,7 +7,7 @@ import { canonicalAccountId, PLAY_CURRENCY } from './domain/account-rules.js';
 import { availableChangeOf } from './domain/history.js';
 import { isTransferCode } from './domain/transfer-rules.js';
 import { AccountKind, type TransferCode } from './domain/types.js';
-import { targetUser, userCaller } from '../identity/routes.js';
+import { targetUser, userCaller } from '../identity/requests.js';
 
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;

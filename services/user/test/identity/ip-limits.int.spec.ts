@@ -7,7 +7,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
-import { clientIpOf } from '../../src/identity/routes.js';
+import { clientIpOf } from '../../src/identity/requests.js';
 import { createHarness, password, type Harness } from './harness.js';
 
 const targets = sqlTargets();

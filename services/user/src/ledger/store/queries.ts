@@ -2,7 +2,7 @@
  * The ledger's reads: accounts and transfers by id, an account's transfers, a user's wallet
  * history, open hold totals (loss limits) and the per-currency totals. None writes; none locks.
  */
-import { type Account, type Transfer, type TransferCode } from '../domain/index.js';
+import type { Account, Transfer, TransferCode } from '../domain/index.js';
 import { NotFoundError } from '@streambet/platform/errors/domain-errors';
 import type { LedgerStoreContext } from './context.js';
 import {
