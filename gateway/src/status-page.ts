@@ -4,12 +4,16 @@ import type { HttpRoute } from '@streambet/platform/rpc/server';
 import type { DownstreamName } from '@streambet/platform/runtime/platform-config';
 import { publicRoutes } from './public-services.js';
 import { writeHead } from '@streambet/platform/rpc/http-response';
+import { systemClock, type Clock } from '@streambet/platform/rpc/clock';
 
 /** One downstream's readiness as the gateway sees it. */
 export interface DownstreamStatus {
   readonly name: DownstreamName;
   readonly ready: boolean;
-  /** Why it is not ready (probe body or connection error). */
+  /**
+   * Why it is not ready, in the gateway's words (`unreachable`, `timed out`, `HTTP 503`): the page
+   * is public, so nothing a downstream or the network stack said is passed on.
+   */
   readonly detail?: string;
 }
 
@@ -25,17 +29,49 @@ export async function probeDownstreams(
         const res = await fetch(`${url}/health/ready`, {
           signal: AbortSignal.timeout(probeTimeoutMs),
         });
+        await res.body?.cancel();
         if (res.ok) return { name, ready: true };
-        return { name, ready: false, detail: await res.text() };
+        return { name, ready: false, detail: `HTTP ${res.status}` };
       } catch (error) {
-        return {
-          name,
-          ready: false,
-          detail: error instanceof Error ? error.message : 'unreachable',
-        };
+        const timedOut = error instanceof Error && error.name === 'TimeoutError';
+        return { name, ready: false, detail: timedOut ? 'timed out' : 'unreachable' };
       }
     }),
   );
+}
+
+/** Options of {@link statusRoute}. */
+export interface StatusRouteOptions {
+  /**
+   * How long one round of probes answers every request, in ms; default 2000. The page is public
+   * and anonymous: without this, each request fanned out to every service's readiness probe.
+   */
+  readonly cacheMs?: number;
+  readonly clock?: Clock;
+  /** The probe round; tests replace it to count rounds. */
+  readonly probe?: (urls: ReadonlyMap<DownstreamName, string>) => Promise<DownstreamStatus[]>;
+}
+
+/**
+ * One probe round shared by every request within `cacheMs` of its start, including requests that
+ * arrive while it runs (they wait for it instead of starting their own).
+ */
+function cachedProbe(
+  urls: ReadonlyMap<DownstreamName, string>,
+  options: StatusRouteOptions,
+): () => Promise<DownstreamStatus[]> {
+  const cacheMs = options.cacheMs ?? 2000;
+  const clock = options.clock ?? systemClock;
+  const probe = options.probe ?? probeDownstreams;
+  let last:
+    { readonly startedAtMs: number; readonly round: Promise<DownstreamStatus[]> } | undefined;
+  return () => {
+    const nowMs = clock.now();
+    if (last === undefined || nowMs - last.startedAtMs >= cacheMs) {
+      last = { startedAtMs: nowMs, round: probe(urls) };
+    }
+    return last.round;
+  };
 }
 
 function escapeHtml(text: string): string {
@@ -69,12 +105,17 @@ ${rows}
  * Serves a human status page at `/status` (and at `/` too unless the web app takes it, `atRoot`)
  * and `GET /status.json` (the same, for scripts).
  */
-export function statusRoute(urls: ReadonlyMap<DownstreamName, string>, atRoot = true): HttpRoute {
+export function statusRoute(
+  urls: ReadonlyMap<DownstreamName, string>,
+  atRoot = true,
+  options: StatusRouteOptions = {},
+): HttpRoute {
+  const statuses = cachedProbe(urls, options);
   return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     const page = path === '/status' || (atRoot && path === '/');
     if (req.method !== 'GET' || (!page && path !== '/status.json')) return false;
-    void probeDownstreams(urls).then((statuses) => {
+    void statuses().then((statuses) => {
       if (path === '/status.json') {
         writeHead(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(JSON.stringify({ services: statuses }));
