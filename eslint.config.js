@@ -1,10 +1,117 @@
 // One type-aware linter for the monorepo. `no-floating-promises` is the rule that matters most
-// in an async service mesh; the domain folders may not import I/O (style.md: pure domain code).
+// in an async service mesh. Boundaries are in the tools (style.md): a package reaches another only
+// through the entries of its `exports` map, production code never loads test helpers, and domain
+// code is pure (no I/O imports, no clock or randomness of its own). packages/testkit's
+// lint-boundaries test proves each of these rules fires.
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 import reactHooks from 'eslint-plugin-react-hooks';
 import { defineConfig } from 'eslint/config';
+
+const repoRoot = import.meta.dirname;
+
+/** The workspace (or top-level area such as bench/) a file belongs to: `services/pool`, `gateway`. */
+function workspaceOf(file) {
+  const [first = '', second = ''] = path.relative(repoRoot, file).split(path.sep);
+  if (first.startsWith('..')) return '(outside the repository)';
+  return ['services', 'packages', 'apps'].includes(first) ? `${first}/${second}` : first;
+}
+
+/**
+ * A relative import that lands in another workspace (`../../pool/test/harness.js`,
+ * `../services/user/src/…`) bypasses that package's `exports` map; import its entry instead.
+ */
+const noCrossWorkspaceImports = {
+  meta: {
+    type: 'problem',
+    docs: { description: "forbid relative imports into another workspace's files" },
+    schema: [],
+    messages: {
+      crossing:
+        "'{{source}}' reaches into {{target}} from {{own}}: import one of its exported entries (@streambet/<package>/<entry>, e.g. '/testing') instead.",
+    },
+  },
+  create(context) {
+    const own = workspaceOf(context.filename);
+    function check(node) {
+      const source = node?.type === 'Literal' ? node.value : undefined;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = workspaceOf(path.resolve(path.dirname(context.filename), source));
+      if (target !== own) {
+        context.report({ node, messageId: 'crossing', data: { source, target, own } });
+      }
+    }
+    return {
+      ImportDeclaration: (node) => check(node.source),
+      ExportNamedDeclaration: (node) => check(node.source),
+      ExportAllDeclaration: (node) => check(node.source),
+      ImportExpression: (node) => check(node.source),
+    };
+  },
+};
+
+/** Bare specifiers that skip a package's `exports` map (TypeScript rejects them too). */
+const exportsOnlyPatterns = [
+  {
+    group: ['@streambet/*/src', '@streambet/*/src/**', '@streambet/*/test', '@streambet/*/test/**'],
+    message:
+      "Import a package through its exports map ('@streambet/<package>/<entry>'), never its src/ or test/ files.",
+  },
+];
+
+/** Test helpers: for tests, benches and `testing` entries, never for code that ships. */
+const testOnlyPatterns = [
+  {
+    group: ['@streambet/testkit', '@streambet/testkit/**', '@streambet/*/testing', 'vitest'],
+    message:
+      "Code that ships may not load test helpers (@streambet/testkit, a package's testing entry, vitest).",
+  },
+];
+
+/** What domain code may not import: I/O drivers, the RPC stack, and the platform's I/O modules. */
+const impureImportPatterns = [
+  {
+    group: [
+      'node:*',
+      'pg',
+      'kafkajs',
+      'ioredis',
+      'socket.io',
+      'socket.io-client',
+      '@socket.io/*',
+      '@clickhouse/*',
+      '@electric-sql/*',
+      '@connectrpc/*',
+      '@opentelemetry/*',
+      'pino',
+      'prom-client',
+      'jose',
+    ],
+    message: 'Domain code is pure: time, ids and I/O come in as arguments (style.md).',
+  },
+  {
+    // Only the platform's pure modules (typed errors, id encoding) are open to domain code; the
+    // others (sql, bus, cache, outbox, rpc, runtime, log, obs, auth, ...) may lend it types only.
+    regex: '^@streambet/platform/(?!errors/|ids/)',
+    allowTypeImports: true,
+    message:
+      "Domain code is pure: of @streambet/platform it may import the errors and ids modules (and other modules' types) only (style.md).",
+  },
+  {
+    group: [
+      '@streambet/testkit',
+      '@streambet/testkit/**',
+      '@streambet/*/testing',
+      '@streambet/*/app',
+      '@streambet/*/config',
+    ],
+    message: 'Domain code is pure: it depends on no service wiring, configuration or test helpers.',
+  },
+];
+
+const impureMessage = 'Domain code is pure: time and ids come in as arguments (style.md).';
 
 export default defineConfig(
   {
@@ -34,6 +141,30 @@ export default defineConfig(
     },
   },
   {
+    // Every file: packages meet only through their exports maps.
+    plugins: { streambet: { rules: { 'no-cross-workspace-imports': noCrossWorkspaceImports } } },
+    rules: {
+      'streambet/no-cross-workspace-imports': 'error',
+      'no-restricted-imports': ['error', { patterns: exportsOnlyPatterns }],
+    },
+  },
+  {
+    // Code that ships: no test helpers (a package's `testing` entry is itself a test helper).
+    files: [
+      'services/*/src/**/*.ts',
+      'packages/{contracts,parimutuel,platform}/src/**/*.ts',
+      'gateway/src/**/*.ts',
+      'apps/*/src/**/*.{ts,tsx}',
+    ],
+    ignores: ['**/src/testing.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...exportsOnlyPatterns, ...testOnlyPatterns] },
+      ],
+    },
+  },
+  {
     files: ['**/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
@@ -41,26 +172,48 @@ export default defineConfig(
     },
   },
   {
-    files: ['services/*/src/domain/**/*.ts', 'services/*/src/*/domain/**/*.ts'],
+    // Pure domain code: the parimutuel math and every service's domain folder at any depth
+    // (services/pool/src/domain/, services/user/src/ledger/domain/, ...). No I/O, no clock and no
+    // randomness of its own.
+    files: [
+      'packages/parimutuel/src/**/*.ts',
+      'services/*/src/domain/**/*.ts',
+      'services/*/src/**/domain/**/*.ts',
+    ],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: impureImportPatterns }],
+      'no-restricted-globals': [
+        'error',
+        ...[
+          'process',
+          'performance',
+          'crypto',
+          'fetch',
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+        ].map((name) => ({ name, message: `${impureMessage} (no \`${name}\`)` })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: impureMessage },
+        { object: 'Math', property: 'random', message: impureMessage },
+        { object: 'performance', property: 'now', message: impureMessage },
+        { object: 'crypto', property: 'randomUUID', message: impureMessage },
+        { object: 'crypto', property: 'getRandomValues', message: impureMessage },
+        { object: 'globalThis', property: 'crypto', message: impureMessage },
+        { object: 'globalThis', property: 'performance', message: impureMessage },
+        { object: 'globalThis', property: 'process', message: impureMessage },
+      ],
+      'no-restricted-syntax': [
         'error',
         {
-          patterns: [
-            {
-              group: [
-                'node:*',
-                'pg',
-                'kafkajs',
-                'ioredis',
-                'socket.io',
-                '@clickhouse/*',
-                '@electric-sql/*',
-                '@connectrpc/*',
-              ],
-              message: 'Domain code is pure: time, ids and I/O come in as arguments (style.md).',
-            },
-          ],
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: `${impureMessage} (\`new Date()\` reads the clock: pass the instant in)`,
+        },
+        {
+          selector: "CallExpression[callee.name='Date']",
+          message: `${impureMessage} (\`Date()\` reads the clock: pass the instant in)`,
         },
       ],
     },

@@ -53,13 +53,13 @@ import {
 } from '@streambet/platform/runtime/platform-config';
 import { loadGatewayConfig } from '@streambet/gateway/config';
 import { startEmbeddedPlatform } from '@streambet/gateway/embedded-platform';
-import { startGateway } from '@streambet/gateway/gateway';
+import { startGateway } from '@streambet/gateway/app';
 import {
   createSeedKit,
   newChannelId,
   seedPassword,
   serviceTokensFrom,
-} from '@streambet/gateway/seed/actors';
+} from '@streambet/gateway/seed';
 import pg from 'pg';
 import { describeBatches, scrapeBatchMetrics } from './lib/batch-timing.js';
 import { startClusterPlatform } from './lib/cluster-platform.js';

@@ -21,18 +21,19 @@
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
  * bench creates and drops its own database. BENCH_CLIENTS (default 10).
  */
-import { migrate } from '@streambet/platform/sql/migrate';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
 import {
   AccountKind,
   TransferCode,
   TransferKind,
   TransferResultCode,
+  createLedgerStore,
+  migrateLedger,
+  withGroupCommit,
+  type LedgerStore,
   type NewAccount,
   type TransferCommand,
-} from '@streambet/user/domain/ledger/index';
-import { createLedgerStore, withGroupCommit, type LedgerStore } from '@streambet/user/ledger-store';
-import { ledgerMigrations } from '@streambet/user/migrations/ledger';
+} from '@streambet/user/testing';
 import { compare, printResults } from './lib/report.js';
 import { createBenchDatabase, pgbenchInsertTps, pgbenchScriptTps } from './lib/postgres.js';
 
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
     applicationName: 'bench-ledger',
   });
   try {
-    await migrate(sql, 'user', ledgerMigrations);
+    await migrateLedger(sql);
     const store = createLedgerStore(sql, {
       clock: { now: () => Date.now() },
       currencies: { real: CURRENCY },

@@ -39,29 +39,27 @@ import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { createLogger } from '@streambet/platform/log/logger';
 import { handleOnce } from '@streambet/platform/outbox/inbox';
-import { platformMigrations } from '@streambet/platform/outbox/index';
-import { migrate } from '@streambet/platform/sql/migrate';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
+import {
+  betSourceFromClient,
+  createMarketHandler,
+  createSettlementRunner,
+  createSettlementStore,
+  ledgerFromClient,
+  migrateSettlement,
+  type BetSource,
+  type SettlementLedger,
+} from '@streambet/settlement/testing';
 import {
   AccountKind,
   TransferCode,
   TransferKind,
   TransferResultCode,
+  command as ledgerCommand,
+  createLedgerTestService,
+  type LedgerStore,
   type TransferCommand,
-} from '@streambet/user/domain/ledger/index';
-import { createLedgerInternalService } from '@streambet/user/ledger-service';
-import { createLedgerStore, type LedgerStore } from '@streambet/user/ledger-store';
-import { ledgerMigrations } from '@streambet/user/migrations/ledger';
-import { createMarketHandler } from '@streambet/settlement/consumers';
-import {
-  betSourceFromClient,
-  ledgerFromClient,
-  type BetSource,
-  type SettlementLedger,
-} from '@streambet/settlement/downstreams';
-import { settlementMigrations } from '@streambet/settlement/migrations/index';
-import { createSettlementRunner } from '@streambet/settlement/runner';
-import { createSettlementStore } from '@streambet/settlement/store';
+} from '@streambet/user/testing';
 import { compare, printResults } from './lib/report.js';
 import { createBenchDatabase, findPgbench } from './lib/postgres.js';
 
@@ -110,23 +108,7 @@ const betOf = (i: number) => ({
 function command(
   partial: Partial<TransferCommand> & Pick<TransferCommand, 'transferId'>,
 ): TransferCommand {
-  return {
-    kind: TransferKind.SINGLE_PHASE,
-    debitAccountId: '',
-    creditAccountId: '',
-    amountMinor: 0n,
-    currency: CUR,
-    pendingId: '',
-    timeoutSeconds: 0n,
-    linked: false,
-    code: TransferCode.ADJUSTMENT,
-    marketId: '',
-    betId: '',
-    paymentId: '',
-    settlementId: '',
-    memo: 'bench',
-    ...partial,
-  };
+  return ledgerCommand({ currency: CUR, memo: 'bench', ...partial });
 }
 
 async function submitOk(ledger: LedgerStore, commands: TransferCommand[]): Promise<void> {
@@ -242,12 +224,15 @@ async function main(): Promise<void> {
     applicationName: 'bench-settle',
   });
   try {
-    await migrate(sql, 'settlement', [...platformMigrations, ...settlementMigrations], {
-      onUnknownApplied: 'warn',
-    });
-    await migrate(sql, 'user', ledgerMigrations, { onUnknownApplied: 'warn' });
+    await migrateSettlement(sql, { onUnknownApplied: 'warn' });
     const clock = { now: () => Date.now() };
-    const ledgerStore = createLedgerStore(sql, { clock, currencies: { real: CUR } });
+    const ledgerService = await createLedgerTestService({
+      sql,
+      clock,
+      realCurrency: CUR,
+      migrate: { onUnknownApplied: 'warn' },
+    });
+    const ledgerStore = ledgerService.store;
 
     process.stderr.write(`setup: ${USERS} wallets, ${BETS} holds...\n`);
     const setupStartedAt = performance.now();
@@ -358,15 +343,7 @@ async function main(): Promise<void> {
     let payoutCalls = 0;
     let otherLedgerMs = 0;
     const realLedger = ledgerFromClient(
-      createClient(
-        LedgerInternalService,
-        createRouterTransport((router) =>
-          router.service(
-            LedgerInternalService,
-            createLedgerInternalService({ store: ledgerStore }),
-          ),
-        ),
-      ),
+      createClient(LedgerInternalService, ledgerService.transport),
     );
     const timed =
       <A extends unknown[], R>(fn: (...args: A) => Promise<R>, add: (ms: number) => void) =>

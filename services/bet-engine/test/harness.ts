@@ -37,37 +37,30 @@ import {
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
-import { authInterceptor, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
 import type { UserRole } from '@streambet/platform/auth/caller';
-import {
-  createServiceTokenVerifier,
-  createUserTokenVerifier,
-} from '@streambet/platform/auth/tokens';
 import { createMemoryCache, type MemoryCache } from '@streambet/platform/cache/memory';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
-import { createLogger } from '@streambet/platform/log/logger';
-import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
 import { handleOnce } from '@streambet/platform/outbox/inbox';
 import { platformMigrations } from '@streambet/platform/outbox/index';
-import { newEventId } from '@streambet/platform/outbox/event-id';
-import { appendToOutbox } from '@streambet/platform/outbox/outbox';
-import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
-import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
 import {
-  createTestTokens,
-  testTokenAudience,
-  testTokenIssuer,
-  type TestTokens,
-} from '@streambet/testkit/tokens';
-import { createIdentityStore, type IdentityStore } from '@streambet/user/identity-store';
-import { createLedgerInternalService, ledgerPolicy } from '@streambet/user/ledger-service';
-import { createLedgerStore, withGroupCommit } from '@streambet/user/ledger-store';
-import { userMigrations } from '@streambet/user/migrations/index';
-import { createUserInternalService } from '@streambet/user/user-internal-service';
-import { userInternalServicePolicy } from '@streambet/user/user-policy';
-import { walletEvents } from '@streambet/user/wallet-events';
+  manualClock,
+  manualScheduler,
+  type ManualClock,
+  type ManualScheduler,
+} from '@streambet/testkit/clock';
+import {
+  asService,
+  asUser,
+  testLogger,
+  testServerInterceptors,
+  type CallOptions,
+} from '@streambet/testkit/rpc';
+import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
+import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
+import { nextUlid as newUlid } from '@streambet/testkit/ids';
+import { createUserTestService, insertTestUser, type IdentityStore } from '@streambet/user/testing';
 import { defaultBetEngineSettings, type BetEngineSettings } from '../src/config.js';
 import { createMarketHandler, createSettlementHandler } from '../src/consumers.js';
 import {
@@ -78,66 +71,21 @@ import {
 } from '../src/downstreams.js';
 import { createMarkets, type Markets } from '../src/markets.js';
 import { betEngineMigrations } from '../src/migrations/index.js';
-import { createOddsService, type OddsService, type Scheduler } from '../src/odds.js';
+import { createOddsService, type OddsService } from '../src/odds.js';
 import { createPlacementEngine, type BatchTiming, type PlacementEngine } from '../src/placement.js';
 import { betEnginePolicy } from '../src/policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from '../src/routes.js';
 import { createBetEngineStore, type BetEngineStore } from '../src/store.js';
 
-/** 2026-11-23T12:00:00Z: every harness starts here. */
-export const startMs = Date.UTC(2026, 10, 23, 12, 0, 0);
-
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  set(ms: number): void;
-  advance(ms: number): void;
-}
-
-export function manualClock(start = startMs): ManualClock {
-  let nowMs = start;
-  return {
-    now: () => nowMs,
-    set: (ms) => (nowMs = ms),
-    advance: (ms) => (nowMs += ms),
-  };
-}
-
-/** Timers that fire only when the test says so, by the manual clock. */
-export interface ManualScheduler extends Scheduler {
-  /** Timers armed and not yet fired or canceled. */
-  pending(): number;
-  /** Fires every timer due at the clock's now. */
-  runDue(): number;
-}
-
-export function manualScheduler(clock: ManualClock): ManualScheduler {
-  const timers = new Set<{ dueMs: number; fn: () => void }>();
-  return {
-    setTimer(fn, delayMs) {
-      const timer = { dueMs: clock.now() + delayMs, fn };
-      timers.add(timer);
-      return { cancel: () => timers.delete(timer) };
-    },
-    pending: () => timers.size,
-    runDue() {
-      let fired = 0;
-      for (const timer of [...timers]) {
-        if (timer.dueMs <= clock.now()) {
-          timers.delete(timer);
-          timer.fn();
-          fired += 1;
-        }
-      }
-      return fired;
-    },
-  };
-}
-
-/** Call options of a caller. */
-export interface CallOptions {
-  readonly headers: { authorization: string };
-}
+export {
+  manualClock,
+  manualScheduler,
+  testEpochMs as startMs,
+  type ManualClock,
+  type ManualScheduler,
+} from '@streambet/testkit/clock';
+export type { CallOptions } from '@streambet/testkit/rpc';
+export { newUlid };
 
 /** Counts committed transactions of a database (group-commit figures). */
 export interface CommitCounter {
@@ -158,17 +106,7 @@ function countingSql(sql: Sql, counter: CommitCounter): Sql {
   };
 }
 
-let userCounter = 0;
 let marketCounter = 0;
-
-/** A fresh ULID (users, markets) that sorts after every earlier one in the test run. */
-export function newUlid(): string {
-  userCounter += 1;
-  const random = new Uint8Array(10);
-  random[9] = userCounter & 0xff;
-  random[8] = (userCounter >> 8) & 0xff;
-  return encodeUlid(startMs - 86_400_000 + userCounter, random);
-}
 
 /** Options of a market created through MarketCreated + MarketOpened. */
 export interface MarketOptions {
@@ -269,25 +207,6 @@ interface Shared {
   readonly serviceHeaders: CallOptions;
 }
 
-function interceptors(tokens: TestTokens, policy: AccessPolicy, service: string) {
-  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
-    keys: Array<Record<string, unknown>>;
-  };
-  return createServerInterceptors({
-    logger: createLogger({ service, level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent' }),
-    registry: createMetricsRegistry({ service, collectDefaultMetrics: false }),
-    auth: authInterceptor({
-      verifyUserToken: createUserTokenVerifier({
-        jwks: tokens.userJwks,
-        issuer: testTokenIssuer,
-        audience: testTokenAudience,
-      }),
-      verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
-      policy,
-    }),
-  });
-}
-
 /** Starts the user-service side (ledger + eligibility) and migrates both databases. */
 async function createShared(target: SqlTarget): Promise<Shared> {
   // Embedded: one PGlite, a schema per service (as `npm start` runs them); PostgreSQL: a database each.
@@ -298,60 +217,28 @@ async function createShared(target: SqlTarget): Promise<Shared> {
   const betCommits: CommitCounter = { count: 0 };
   const userSql = countingSql(rawUserSql, userCommits);
   const betSql = countingSql(betDb.sql, betCommits);
-  await migrate(rawUserSql, 'user', [...platformMigrations, ...userMigrations]);
   await migrate(betDb.sql, 'bet-engine', [...platformMigrations, ...betEngineMigrations]);
   const clock = manualClock();
   const tokens = await createTestTokens();
-  const identity = createIdentityStore(userSql, { clock });
-  const ledgerStore = withGroupCommit(
-    createLedgerStore(userSql, {
-      clock,
-      currencies: { real: 'BRL' },
-      onCommitted: async (tx, effects) => {
-        const { ids, events } = walletEvents(effects, newEventId);
-        await appendToOutbox(tx, events, { clock: () => clock.now(), newId: () => ids.shift()! });
-      },
-    }),
-  );
+  const user = await createUserTestService({ sql: userSql, clock, tokens });
   const userCalls = new Map<string, number>();
   const countCalls: Interceptor = (next) => (req) => {
     userCalls.set(req.method.name, (userCalls.get(req.method.name) ?? 0) + 1);
     return next(req);
   };
-  const userRoutes = (router: Parameters<Parameters<typeof createRouterTransport>[0]>[0]) => {
-    router.service(LedgerInternalService, createLedgerInternalService({ store: ledgerStore }));
-    router.service(
-      UserInternalService,
-      createUserInternalService({
-        sql: userSql,
-        store: identity,
-        clock,
-        settings: { realCurrency: 'BRL', kycThresholdMinor: 200_000n },
-      }),
-    );
-  };
-  const userInterceptors = interceptors(
-    tokens,
-    { ...ledgerPolicy, ...userInternalServicePolicy },
-    'user',
-  );
-  const serviceHeaders = {
-    headers: { authorization: `Bearer ${await tokens.serviceToken('bet-engine')}` },
-  };
+  const serviceHeaders = await asService(tokens, 'bet-engine');
   // Tests reach the user service directly; the bet engine through its own transport, which
   // carries its service credential and counts its calls.
-  const userTransport = createRouterTransport(userRoutes, {
-    router: { interceptors: userInterceptors },
-  });
   const bearer: Interceptor = (next) => (req) => {
     req.header.set('authorization', serviceHeaders.headers.authorization);
     return next(req);
   };
-  const engineUserTransport = createRouterTransport(userRoutes, {
+  const engineUserTransport = createRouterTransport(user.routes, {
     transport: { interceptors: [bearer] },
-    router: { interceptors: [countCalls, ...userInterceptors] },
+    router: { interceptors: [countCalls, ...user.interceptors] },
   });
-  const ledger = createClient(LedgerInternalService, userTransport);
+  const ledger = user.ledger;
+  const identity = user.identity;
   const house = await ledger.createAccounts(
     { accounts: [{ accountId: 'house:PTS', kind: AccountKind.HOUSE, currency: 'PTS' }] },
     serviceHeaders,
@@ -399,10 +286,7 @@ function buildEngine(
   options: HarnessOptions,
 ): Harness {
   const { tokens, clock, ledger, serviceHeaders } = shared;
-  const logger = createLogger({
-    service: 'bet-engine',
-    level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent',
-  });
+  const logger = testLogger('bet-engine');
   const cache = createMemoryCache({ now: () => clock.now() });
   const scheduler = manualScheduler(clock);
   const store = createBetEngineStore({ sql: shared.betSql });
@@ -462,7 +346,11 @@ function buildEngine(
       router.service(BetEngineService, createBetEngineServiceImpl(routeDeps));
       router.service(BetEngineInternalService, createBetEngineInternalServiceImpl(routeDeps));
     },
-    { router: { interceptors: interceptors(tokens, betEnginePolicy, 'bet-engine') } },
+    {
+      router: {
+        interceptors: testServerInterceptors(tokens, betEnginePolicy, 'bet-engine', logger),
+      },
+    },
   );
   const marketHandler = createMarketHandler({ store, markets, placement, odds, clock, logger });
   const settlementHandler = createSettlementHandler({ store, logger });
@@ -494,29 +382,11 @@ function buildEngine(
     userCalls: shared.userCalls,
     betCommits: shared.betCommits,
     userCommits: shared.userCommits,
-    async as(userId, role = 'viewer') {
-      return { headers: await tokens.userHeaders(userId, role) };
-    },
-    async service(name = 'settlement') {
-      return { headers: { authorization: `Bearer ${await tokens.serviceToken(name)}` } };
-    },
+    as: (userId, role = 'viewer') => asUser(tokens, userId, role),
+    service: (name = 'settlement') => asService(tokens, name),
     async addUser(fundedMinor = 10_000n) {
       const userId = newUlid();
-      await shared.identity.insertUser(shared.userSql, {
-        userId,
-        email: `${userId.toLowerCase()}@example.test`,
-        displayName: `u${userId.slice(-12)}`,
-        passwordHash: 'not-a-hash',
-        dateOfBirth: { year: 1990, month: 1, day: 1 },
-        roles: ['viewer'],
-        status: 'active',
-        frozenReason: '',
-        kycStatus: 'NOT_STARTED',
-        createdAtMs: clock.now(),
-        coolOffUntilMs: 0,
-        selfExclusion: null,
-        lifetimeDepositsMinor: 0n,
-      });
+      await insertTestUser(shared.userSql, userId, clock.now());
       if (fundedMinor === null) return userId;
       const wallet = `wallet:${userId}:PTS`;
       await ledger.createAccounts(

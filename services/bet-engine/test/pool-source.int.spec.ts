@@ -8,13 +8,16 @@ import type { Client } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
 import { BetStatus } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import type { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { sqlTargets } from '@streambet/testkit/sql';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  createHarness as createPoolHarness,
+  createPoolTestService,
   marketRequest,
-  type Harness as PoolHarness,
-} from '../../pool/test/harness.js';
+  type PoolTestService,
+} from '@streambet/pool/testing';
+import { manualClock, type ManualClock } from '@streambet/testkit/clock';
+import { asService, asUser } from '@streambet/testkit/rpc';
+import { sqlTargets, type SqlTestDatabase } from '@streambet/testkit/sql';
+import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { poolMarketSource } from '../src/downstreams.js';
 import { createHarness, failure, newKey, newUlid, testSettings, type Harness } from './harness.js';
 
@@ -23,12 +26,18 @@ const targets = sqlTargets();
 describe.each(targets.map((t) => [t.name, t] as const))(
   'bet engine with the pool on %s',
   (_name, target) => {
-    let pool: PoolHarness;
+    let poolDb: SqlTestDatabase;
+    let poolClock: ManualClock;
+    let poolTokens: TestTokens;
+    let pool: PoolTestService;
     let h: Harness;
 
     beforeAll(async () => {
-      pool = await createPoolHarness(target);
-      const asBetEngine = await pool.service('bet-engine');
+      poolDb = await target.create();
+      poolClock = manualClock();
+      poolTokens = await createTestTokens();
+      pool = await createPoolTestService({ sql: poolDb.sql, clock: poolClock, tokens: poolTokens });
+      const asBetEngine = await asService(poolTokens, 'bet-engine');
       // The bet engine's PoolInternalService client, carrying its service credential.
       const client = {
         getMarketForBetting: (request: { marketId: string }) =>
@@ -38,16 +47,16 @@ describe.each(targets.map((t) => [t.name, t] as const))(
     }, 180_000);
     afterAll(async () => {
       await h?.dispose();
-      await pool?.dispose();
+      await poolDb?.dispose();
     });
 
     it('fills a projection miss from the pool, and learns a lock from it when settlement asks first', async () => {
       const owner = newUlid();
       await pool.linkChannel('CHP', owner);
-      pool.clock.set(h.clock.now());
+      poolClock.set(h.clock.now());
       const created = await pool.pool.createMarket(
         marketRequest('CHP', { openNow: true }),
-        await pool.as(owner, 'streamer'),
+        await asUser(poolTokens, owner, 'streamer'),
       );
       const market = created.market!;
       const openedAtMs = h.clock.now();
@@ -82,10 +91,10 @@ describe.each(targets.map((t) => [t.name, t] as const))(
 
       // Locked in the pool with an instant before the bet; no MarketLocked delivered here.
       h.clock.advance(5_000);
-      pool.clock.set(h.clock.now());
+      poolClock.set(h.clock.now());
       await pool.pool.lockMarket(
         { marketId: market.marketId, eventAtMs: BigInt(openedAtMs + 1_000) },
-        await pool.as(owner, 'streamer'),
+        await asUser(poolTokens, owner, 'streamer'),
       );
       const list = async () => {
         const bets = [];
@@ -103,6 +112,32 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       expect(await h.pending(`wallet:${user}:PTS`)).toBe(0n);
       const mine = (await h.betEngine.listMyBets({}, await h.as(user))).bets[0]!;
       expect([mine.status, mine.marketId]).toEqual([BetStatus.VOIDED, market.marketId]);
+    });
+
+    it('asks the pool again about a market it last saw as DRAFT: the first bet after opening is accepted', async () => {
+      const owner = newUlid();
+      await pool.linkChannel('CHD', owner);
+      poolClock.set(h.clock.now());
+      const streamer = await asUser(poolTokens, owner, 'streamer');
+      const market = (await pool.pool.createMarket(marketRequest('CHD'), streamer)).market!;
+      const user = await h.addUser(1_000n);
+      const bet = async () =>
+        h.betEngine.placeBet(
+          {
+            idempotencyKey: newKey(),
+            marketId: market.marketId,
+            outcomeId: market.outcomes[0]!.outcomeId,
+            currency: market.currency,
+            stakeMinor: 100n,
+          },
+          await h.as(user),
+        );
+      // Still a draft: nobody may bet, and the projection now holds it as DRAFT.
+      expect((await failure(bet())).code).toBe(Code.NotFound);
+      // Opened in the pool; the MarketOpened event has not reached the bet engine.
+      await pool.pool.openMarket({ marketId: market.marketId }, streamer);
+      const placed = await bet();
+      expect(placed.bet?.status).toBe(BetStatus.ACCEPTED);
     });
   },
 );

@@ -4,13 +4,7 @@
  * and create the escrow, PlaceBet over gRPC holds the stake in the user service's ledger, and
  * BetPlaced / OddsChanged leave through the outbox relay to the bus; shutdown drains the lane.
  */
-import {
-  create,
-  fromBinary,
-  toBinary,
-  type DescMessage,
-  type MessageInitShape,
-} from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import {
@@ -35,11 +29,12 @@ import { createMemoryBus } from '@streambet/platform/bus/memory';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { startService } from '@streambet/platform/runtime/service-host';
+import { envelope } from '@streambet/testkit/events';
 import { sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens } from '@streambet/testkit/tokens';
 import { userService } from '@streambet/user/app';
 import { loadUserConfig } from '@streambet/user/config';
-import { createIdentityStore } from '@streambet/user/identity/store/index';
+import { insertTestUser } from '@streambet/user/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBetEngineServiceDefinition } from '../src/app.js';
 import { loadBetEngineConfig } from '../src/config.js';
@@ -50,25 +45,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-let sequence = 0;
-function envelope<D extends DescMessage>(
-  topic: string,
-  key: string,
-  schema: D,
-  init: MessageInitShape<D>,
-): EventEnvelope {
-  sequence += 1;
-  return {
-    id: `test-event-${sequence}`,
-    topic,
-    key,
-    type: schema.typeName,
-    payload: toBinary(schema, create(schema, init)),
-    headers: {},
-    occurredAtMs: Date.now(),
-  };
-}
 
 describe.each(targets.map((t) => [t.name, t] as const))(
   'bet-engine service on %s',
@@ -143,21 +119,7 @@ describe.each(targets.map((t) => [t.name, t] as const))(
 
       // A funded bettor in the user service (registered out of band, wallet through the ledger API).
       const bettor = newUlid();
-      await createIdentityStore(userSql, { clock }).insertUser(userSql, {
-        userId: bettor,
-        email: `${bettor.toLowerCase()}@example.test`,
-        displayName: `u${bettor.slice(-12)}`,
-        passwordHash: 'not-a-hash',
-        dateOfBirth: { year: 1990, month: 1, day: 1 },
-        roles: ['viewer'],
-        status: 'active',
-        frozenReason: '',
-        kycStatus: 'NOT_STARTED',
-        createdAtMs: clock.now(),
-        coolOffUntilMs: 0,
-        selfExclusion: null,
-        lifetimeDepositsMinor: 0n,
-      });
+      await insertTestUser(userSql, bettor, clock.now());
       const ledger = createClient(
         LedgerInternalService,
         createGrpcTransport({ baseUrl: user.url }),

@@ -4,83 +4,34 @@
  * (auth with real signed tokens) on an in-memory Connect transport, a manual service clock, the
  * in-process cache, and the consumers' handlers run through the real inbox (handleOnce).
  */
-import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import type { Code } from '@connectrpc/connect';
-import {
-  ConnectError,
-  createClient,
-  createRouterTransport,
-  type Client,
-} from '@connectrpc/connect';
-import { Platform } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import { ChannelLinkedSchema } from '@streambet/contracts/gen/streambet/events/v1/integration_pb';
-import type { CreateMarketRequestSchema } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import {
-  MarketKind,
+import { ConnectError, type Client } from '@connectrpc/connect';
+import type { Platform } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import type {
+  Market,
   PoolInternalService,
   PoolService,
-  type Market,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { authInterceptor } from '@streambet/platform/auth/auth-interceptor';
 import type { UserRole } from '@streambet/platform/auth/caller';
-import {
-  createServiceTokenVerifier,
-  createUserTokenVerifier,
-} from '@streambet/platform/auth/tokens';
-import { createMemoryCache, type MemoryCache } from '@streambet/platform/cache/memory';
-import { createLogger } from '@streambet/platform/log/logger';
-import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
-import { handleOnce } from '@streambet/platform/outbox/inbox';
-import { platformMigrations } from '@streambet/platform/outbox/index';
-import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
-import { migrate } from '@streambet/platform/sql/migrate';
+import type { MemoryCache } from '@streambet/platform/cache/memory';
+import { manualClock, type ManualClock } from '@streambet/testkit/clock';
+import { asService, asUser, type CallOptions } from '@streambet/testkit/rpc';
 import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
-import {
-  createTestTokens,
-  testTokenAudience,
-  testTokenIssuer,
-  type TestTokens,
-} from '@streambet/testkit/tokens';
-import { defaultPoolSettings, type PoolSettings } from '../src/config.js';
-import {
-  createIntegrationHandler,
-  createLeaderboardHandler,
-  createProjectionHandler,
-} from '../src/consumers.js';
-import { createProjections, type Projections } from '../src/projections.js';
+import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
+import type { PoolSettings } from '../src/config.js';
 import type { Downstreams } from '../src/downstreams.js';
-import { createLeaderboards, type Leaderboards } from '../src/leaderboards.js';
-import { poolMigrations } from '../src/migrations/index.js';
-import { poolPolicy } from '../src/policy.js';
-import { createPoolInternalServiceImpl, createPoolServiceImpl } from '../src/routes.js';
-import { createPoolStore, type PoolStore } from '../src/store.js';
+import type { Leaderboards } from '../src/leaderboards.js';
+import type { Projections } from '../src/projections.js';
+import type { PoolStore } from '../src/store.js';
+import { createPoolTestService, testPoolSettings } from '../src/testing.js';
 
-/** 2026-11-23T12:00:00Z (a Monday): every harness starts here. */
-export const startMs = Date.UTC(2026, 10, 23, 12, 0, 0);
-
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  set(ms: number): void;
-  advance(ms: number): void;
-}
-
-export function manualClock(start = startMs): ManualClock {
-  let nowMs = start;
-  return {
-    now: () => nowMs,
-    set: (ms) => (nowMs = ms),
-    advance: (ms) => (nowMs += ms),
-  };
-}
+export { marketRequest } from '../src/testing.js';
+export { manualClock, testEpochMs as startMs, type ManualClock } from '@streambet/testkit/clock';
+export type { CallOptions } from '@streambet/testkit/rpc';
 
 /** Settings of every test: the deployment's, with BRL as the real currency. */
-export const testSettings: PoolSettings = { ...defaultPoolSettings, realCurrency: 'BRL' };
-
-/** Call options of a caller. */
-export interface CallOptions {
-  readonly headers: { authorization: string };
-}
+export const testSettings: PoolSettings = testPoolSettings;
 
 export interface Harness {
   readonly db: SqlTestDatabase;
@@ -121,100 +72,33 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-let eventCounter = 0;
-
+/** A fresh database of `target` with the pool's real handlers on an in-memory transport. */
 export async function createHarness(
   target: SqlTarget,
   settings: PoolSettings = testSettings,
   downstreams: Downstreams = {},
 ): Promise<Harness> {
   const db = await target.create();
-  await migrate(db.sql, 'pool', [...platformMigrations, ...poolMigrations]);
   const clock = manualClock();
-  const cache = createMemoryCache({ now: () => clock.now() });
-  const store = createPoolStore({ sql: db.sql, clock, settings });
-  const leaderboards = createLeaderboards({ sql: db.sql, cache });
-  const projections = createProjections(db.sql);
-  const logger = createLogger({ service: 'pool', level: 'silent' });
   const tokens = await createTestTokens();
-  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
-    keys: Array<Record<string, unknown>>;
-  };
-  const transport = createRouterTransport(
-    (router) => {
-      router.service(
-        PoolService,
-        createPoolServiceImpl({ store, leaderboards, projections, clock, downstreams }),
-      );
-      router.service(PoolInternalService, createPoolInternalServiceImpl({ store }));
-    },
-    {
-      router: {
-        interceptors: createServerInterceptors({
-          logger,
-          registry: createMetricsRegistry({ service: 'pool', collectDefaultMetrics: false }),
-          auth: authInterceptor({
-            verifyUserToken: createUserTokenVerifier({
-              jwks: tokens.userJwks,
-              issuer: testTokenIssuer,
-              audience: testTokenAudience,
-            }),
-            verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
-            policy: poolPolicy,
-          }),
-        }),
-      },
-    },
-  );
-  const integration = createIntegrationHandler({ store, leaderboards, clock, logger });
-  const settlement = createLeaderboardHandler({ leaderboards, clock });
-  const projection = createProjectionHandler({ projections });
-
-  const harness: Harness = {
+  const pool = await createPoolTestService({ sql: db.sql, clock, tokens, settings, downstreams });
+  return {
     db,
     clock,
-    cache,
-    store,
-    leaderboards,
-    pool: createClient(PoolService, transport),
-    internal: createClient(PoolInternalService, transport),
+    cache: pool.cache,
+    store: pool.store,
+    leaderboards: pool.leaderboards,
+    pool: pool.pool,
+    internal: pool.internal,
     tokens,
-    async as(userId, role) {
-      return { headers: await tokens.userHeaders(userId, role) };
-    },
-    async service(name = 'bet-engine') {
-      return { headers: { authorization: `Bearer ${await tokens.serviceToken(name)}` } };
-    },
-    integrationEvent(eventId, schema, init) {
-      const payload = toBinary(schema, create(schema, init));
-      return handleOnce(db.sql, 'pool.integration', { id: eventId }, (tx) =>
-        integration(schema.typeName, payload, tx, clock.now()),
-      );
-    },
-    settlementEvent(eventId, schema, init) {
-      const payload = toBinary(schema, create(schema, init));
-      return handleOnce(db.sql, 'pool.leaderboard', { id: eventId }, (tx) =>
-        settlement(schema.typeName, payload, tx),
-      );
-    },
-    projectionEvent(eventId, schema, init) {
-      const payload = toBinary(schema, create(schema, init));
-      return handleOnce(db.sql, 'pool.projections', { id: eventId }, (tx) =>
-        projection(schema.typeName, payload, tx),
-      );
-    },
-    projections,
-    async linkChannel(channelId, ownerUserId, platform = Platform.TWITCH) {
-      eventCounter += 1;
-      await harness.integrationEvent(`link-${eventCounter}-${channelId}`, ChannelLinkedSchema, {
-        channelId,
-        ownerUserId,
-        platform,
-        platformChannelId: `p-${channelId}`,
-        handle: channelId.toLowerCase(),
-        displayName: channelId,
-      });
-    },
+    as: (userId, role) => asUser(tokens, userId, role),
+    service: (name = 'bet-engine') => asService(tokens, name),
+    integrationEvent: (eventId, schema, init) => pool.integrationEvent(eventId, schema, init),
+    settlementEvent: (eventId, schema, init) => pool.settlementEvent(eventId, schema, init),
+    projectionEvent: (eventId, schema, init) => pool.projectionEvent(eventId, schema, init),
+    projections: pool.projections,
+    linkChannel: (channelId, ownerUserId, platform) =>
+      pool.linkChannel(channelId, ownerUserId, platform),
     async outbox(key) {
       const result = await db.sql.query<{ type: string; payload: Uint8Array; topic: string }>(
         'SELECT type, payload, topic FROM outbox WHERE key = $1 ORDER BY seq',
@@ -224,7 +108,6 @@ export async function createHarness(
     },
     dispose: () => db.dispose(),
   };
-  return harness;
 }
 
 /** The Connect code and raw message of a failing call. */
@@ -236,26 +119,6 @@ export async function failure(call: Promise<unknown>): Promise<{ code: Code; mes
     return { code: connectError.code, message: connectError.rawMessage };
   }
   throw new Error('call unexpectedly succeeded');
-}
-
-let keyCounter = 0;
-
-/** A valid CreateMarket request on `channelId`, overridable field by field. */
-export function marketRequest(
-  channelId: string,
-  overrides: MessageInitShape<typeof CreateMarketRequestSchema> = {},
-): MessageInitShape<typeof CreateMarketRequestSchema> {
-  keyCounter += 1;
-  return {
-    idempotencyKey: `key-${keyCounter}`,
-    channelId,
-    title: 'Will she win this match?',
-    outcomes: [{ title: 'Yes' }, { title: 'No' }],
-    currency: 'PTS',
-    kind: MarketKind.POOL,
-    bettingWindowSeconds: 120,
-    ...overrides,
-  };
 }
 
 /** Outcome id by index of a market. */

@@ -1,10 +1,4 @@
-import {
-  create,
-  fromBinary,
-  toBinary,
-  type DescMessage,
-  type MessageInitShape,
-} from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -28,6 +22,7 @@ import { createMemoryBus } from '@streambet/platform/bus/memory';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import { startService } from '@streambet/platform/runtime/service-host';
+import { envelope } from '@streambet/testkit/events';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens } from '@streambet/testkit/tokens';
 import { createPoolServiceDefinition } from '../src/app.js';
@@ -39,26 +34,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-let sequence = 0;
-function envelope<D extends DescMessage>(
-  topic: string,
-  key: string,
-  schema: D,
-  init: MessageInitShape<D>,
-  id?: string,
-): EventEnvelope {
-  sequence += 1;
-  return {
-    id: id ?? `test-event-${sequence}`,
-    topic,
-    key,
-    type: schema.typeName,
-    payload: toBinary(schema, create(schema, init)),
-    headers: {},
-    occurredAtMs: Date.now(),
-  };
-}
 
 /**
  * The pool as the platform runs it: a real port, migrations, the outbox relay to the in-process
@@ -165,7 +140,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('pool service on %s', (_
           paidAtMs: BigInt(clock.now()),
         },
       },
-      'payout-event-1',
+      { id: 'payout-event-1' },
     );
     await bus.publish([paid]);
     await bus.publish([paid]);

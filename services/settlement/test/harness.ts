@@ -7,7 +7,7 @@
  * in parallel); the settlement RPCs run behind the production interceptor stack with real signed
  * tokens. Market events are delivered through the real inbox (handleOnce).
  */
-import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import {
   Code,
   ConnectError,
@@ -26,80 +26,43 @@ import {
   MarketResolvedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import {
+import type {
   SettlementInternalService,
   SettlementService,
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
-import { authInterceptor } from '@streambet/platform/auth/auth-interceptor';
 import type { UserRole } from '@streambet/platform/auth/caller';
-import {
-  createServiceTokenVerifier,
-  createUserTokenVerifier,
-} from '@streambet/platform/auth/tokens';
-import { createLogger } from '@streambet/platform/log/logger';
-import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
-import { handleOnce } from '@streambet/platform/outbox/inbox';
-import { platformMigrations } from '@streambet/platform/outbox/index';
-import { createServerInterceptors } from '@streambet/platform/rpc/interceptors';
-import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
+import { manualClock, type ManualClock } from '@streambet/testkit/clock';
+import { ulidOf } from '@streambet/testkit/ids';
+import { asService, asUser } from '@streambet/testkit/rpc';
 import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
-import {
-  createTestTokens,
-  testTokenAudience,
-  testTokenIssuer,
-  type TestTokens,
-} from '@streambet/testkit/tokens';
+import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
 import {
   AccountKind,
   TransferCode,
   TransferKind,
   TransferResultCode,
+  command as ledgerCommand,
+  createLedgerTestService,
+  type LedgerStore,
   type TransferCommand,
-} from '@streambet/user/domain/ledger/index';
-import { createLedgerInternalService } from '@streambet/user/ledger-service';
-import { createLedgerStore, type LedgerStore } from '@streambet/user/ledger-store';
-import { ledgerMigrations } from '@streambet/user/migrations/ledger';
-import { createMarketHandler } from '../src/consumers.js';
+} from '@streambet/user/testing';
 import {
   betSourceFromClient,
   ledgerFromClient,
   type SettlementLedger,
 } from '../src/downstreams.js';
-import { settlementMigrations } from '../src/migrations/index.js';
-import { settlementPolicy } from '../src/policy.js';
-import { createSettlementInternalServiceImpl, createSettlementServiceImpl } from '../src/routes.js';
 import { createSettlementRunner, type RunnerDeps, type SettlementRunner } from '../src/runner.js';
-import { createSettlementStore, type SettlementStore } from '../src/store.js';
+import type { SettlementStore } from '../src/store.js';
+import { createSettlementTestService } from '../src/testing.js';
+
+export { manualClock, type ManualClock } from '@streambet/testkit/clock';
+/** A deterministic ULID-shaped id from a number (ascending with n). */
+export const ulid = ulidOf;
 
 /** The real currency of every test. */
 export const CUR = 'BRL';
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** A deterministic ULID-shaped id from a number (ascending with n). */
-export function ulid(n: number): string {
-  let out = '';
-  let value = BigInt(n);
-  for (let i = 0; i < 26; i += 1) {
-    out = CROCKFORD[Number(value % 32n)]! + out;
-    value /= 32n;
-  }
-  return out;
-}
-
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): void;
-}
-
-/** 2026-11-23T12:00:00Z. */
-export function manualClock(start = Date.UTC(2026, 10, 23, 12)): ManualClock {
-  let nowMs = start;
-  return { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
-}
 
 /** A bet in the fake bet engine. */
 export interface TestBet {
@@ -155,27 +118,11 @@ export function serveFakeBetEngine(engine: FakeBetEngine) {
   });
 }
 
-/** Ledger command with defaults. */
+/** Ledger command with defaults (in {@link CUR}). */
 export function command(
   partial: Partial<TransferCommand> & Pick<TransferCommand, 'transferId'>,
 ): TransferCommand {
-  return {
-    kind: TransferKind.SINGLE_PHASE,
-    debitAccountId: '',
-    creditAccountId: '',
-    amountMinor: 0n,
-    currency: CUR,
-    pendingId: '',
-    timeoutSeconds: 0n,
-    linked: false,
-    code: TransferCode.ADJUSTMENT,
-    marketId: '',
-    betId: '',
-    paymentId: '',
-    settlementId: '',
-    memo: '',
-    ...partial,
-  };
+  return ledgerCommand({ currency: CUR, memo: '', ...partial });
 }
 
 /** Submits and requires every command to commit. */
@@ -258,56 +205,28 @@ export async function createHarnessOn(
 ): Promise<Harness> {
   const sql = db.sql;
   // Both services' tables share the test database: each migration run tolerates the other's ids.
-  await migrate(sql, 'settlement', [...platformMigrations, ...settlementMigrations], {
-    onUnknownApplied: 'warn',
-  });
-  await migrate(sql, 'user', ledgerMigrations, { onUnknownApplied: 'warn' });
-  const ledger = createLedgerStore(sql, { clock, currencies: { real: CUR } });
-  const engine: FakeBetEngine = { bets: new Map(), unavailable: false, calls: 0 };
-  const ledgerTransport = createRouterTransport((router) =>
-    router.service(LedgerInternalService, createLedgerInternalService({ store: ledger })),
-  );
-  const logger = createLogger({ service: 'settlement', level: 'silent' });
-  const store = createSettlementStore({ sql, clock });
-  const baseDeps: RunnerDeps = {
-    store,
-    bets: betSourceFromClient(createClient(BetEngineInternalService, serveFakeBetEngine(engine))),
-    ledger: wrapLedger(ledgerFromClient(createClient(LedgerInternalService, ledgerTransport))),
-    logger,
-    ...options,
-  };
-  const runner = createSettlementRunner(baseDeps);
+  const migrateOptions = { onUnknownApplied: 'warn' } as const;
   const tokens = await createTestTokens();
-  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
-    keys: Array<Record<string, unknown>>;
-  };
-  const transport = createRouterTransport(
-    (router) => {
-      router.service(SettlementService, createSettlementServiceImpl({ store, runner }));
-      router.service(
-        SettlementInternalService,
-        createSettlementInternalServiceImpl({ store, runner }),
-      );
-    },
-    {
-      router: {
-        interceptors: createServerInterceptors({
-          logger,
-          registry: createMetricsRegistry({ service: 'settlement', collectDefaultMetrics: false }),
-          auth: authInterceptor({
-            verifyUserToken: createUserTokenVerifier({
-              jwks: tokens.userJwks,
-              issuer: testTokenIssuer,
-              audience: testTokenAudience,
-            }),
-            verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
-            policy: settlementPolicy,
-          }),
-        }),
-      },
-    },
-  );
-  const handler = createMarketHandler({ store, clock, logger });
+  const engine: FakeBetEngine = { bets: new Map(), unavailable: false, calls: 0 };
+  const ledgerService = await createLedgerTestService({
+    sql,
+    clock,
+    realCurrency: CUR,
+    migrate: migrateOptions,
+  });
+  const ledger = ledgerService.store;
+  const service = await createSettlementTestService({
+    sql,
+    clock,
+    tokens,
+    bets: betSourceFromClient(createClient(BetEngineInternalService, serveFakeBetEngine(engine))),
+    ledger: wrapLedger(
+      ledgerFromClient(createClient(LedgerInternalService, ledgerService.transport)),
+    ),
+    runner: options,
+    migrate: migrateOptions,
+  });
+  const { store, runner, runnerDeps: baseDeps } = service;
   let eventCounter = 0;
   await ledger.createAccounts([
     { accountId: `house:${CUR}`, kind: AccountKind.HOUSE, currency: CUR, ownerId: '' },
@@ -322,22 +241,13 @@ export async function createHarnessOn(
     store,
     runner,
     engine,
-    settlement: createClient(SettlementService, transport),
-    internal: createClient(SettlementInternalService, transport),
+    settlement: service.settlement,
+    internal: service.internal,
     tokens,
-    async as(userId, role) {
-      return { headers: await tokens.userHeaders(userId, role) };
-    },
-    async service(name = 'pool') {
-      return { headers: { authorization: `Bearer ${await tokens.serviceToken(name)}` } };
-    },
+    as: (userId, role) => asUser(tokens, userId, role),
+    service: (name = 'pool') => asService(tokens, name),
     runnerWith: (more) => createSettlementRunner({ ...baseDeps, ...more }),
-    marketEvent(eventId, schema, init) {
-      const payload = toBinary(schema, create(schema, init));
-      return handleOnce(sql, 'settlement.market', { id: eventId }, async (tx) => {
-        await handler(schema.typeName, payload, tx);
-      });
-    },
+    marketEvent: (eventId, schema, init) => service.marketEvent(eventId, schema, init),
     async fundUsers(userIds, fundMinor) {
       await ledger.createAccounts(
         userIds.map((userId) => ({

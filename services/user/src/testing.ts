@@ -21,7 +21,7 @@ import { platformMigrations } from '@streambet/platform/outbox/index';
 import { appendToOutbox } from '@streambet/platform/outbox/outbox';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import { migrate, type MigrateOptions } from '@streambet/platform/sql/migrate';
-import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
+import type { Sql } from '@streambet/platform/sql/types';
 import { ulidOf } from '@streambet/testkit/ids';
 import { testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
@@ -174,17 +174,16 @@ export async function createUserTestService(
     transport,
     ledger: createClient(LedgerInternalService, transport),
     internal: createClient(UserInternalService, transport),
-    insertUser: (userId) => insertTestUser(sql, identity, userId, clock.now()),
+    insertUser: (userId) => insertTestUser(sql, userId, clock.now()),
   };
 }
 
-/** Inserts an active adult viewer `userId` (no wallet), created at `nowMs`, through `store`. */
-export async function insertTestUser(
-  db: SqlExecutor,
-  store: IdentityStore,
-  userId: string,
-  nowMs: number,
-): Promise<void> {
+/**
+ * Inserts an active adult viewer `userId` (no wallet), created at `nowMs`, into the user service's
+ * database `db` (already migrated, e.g. by the running service) through its identity store.
+ */
+export async function insertTestUser(db: Sql, userId: string, nowMs: number): Promise<void> {
+  const store = createIdentityStore(db, { clock: { now: () => nowMs } });
   const inserted = await store.insertUser(db, {
     userId,
     email: `${userId.toLowerCase()}@example.test`,
