@@ -158,8 +158,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
     timeoutMs: config.RPC_TIMEOUT_MS,
     logger,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
-  const socketIo = createSocketIoProxy({ target: serviceUrl(config, 'realtime'), logger });
+  const socketIo = createSocketIoProxy({
+    target: serviceUrl(config, 'realtime'),
+    logger,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+  });
   const status = statusRoute(urls, webDir === undefined);
   const staticFiles = webDir === undefined ? undefined : createStaticFiles(webDir, logger);
   const http = (req: NodeRequest, res: NodeResponse): boolean =>

@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@streambet/platform/log/logger';
 import { requestIdHeader, resolveRequestId } from '@streambet/platform/rpc/request-context';
 import { writeHead } from '@streambet/platform/rpc/http-response';
+import { clientAddress } from './rate-limit.js';
 
 type Request = IncomingMessage | Http2ServerRequest;
 type Response = ServerResponse | Http2ServerResponse;
@@ -54,17 +55,25 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return kept;
 }
 
-/** Request headers for the downstream: end-to-end ones plus who the client was and the request id. */
+/**
+ * Request headers for the downstream: end-to-end ones plus who the client was and the request id.
+ * X-Forwarded-For is replaced by the one address the gateway trusts (the TCP peer, or the entry
+ * `trustedProxyHops` trusted proxies vouch for), as on the RPC path: entries a client wrote
+ * itself would otherwise reach services that throttle or flag by address.
+ */
 function upstreamHeaders(
   req: Request | IncomingMessage,
   target: URL,
   requestId: string,
+  trustedProxyHops: number,
 ): OutgoingHttpHeaders {
   const headers = endToEndHeaders(req.headers);
-  const peer = req.socket.remoteAddress ?? '';
   const previous = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] =
-    typeof previous === 'string' && previous !== '' ? `${previous}, ${peer}` : peer;
+  headers['x-forwarded-for'] = clientAddress(
+    req.socket.remoteAddress ?? '',
+    typeof previous === 'string' ? previous : Array.isArray(previous) ? previous.join(', ') : null,
+    trustedProxyHops,
+  );
   headers['x-forwarded-proto'] ??= 'http';
   const authority = req.headers[':authority'] ?? req.headers.host;
   if (typeof authority === 'string') headers['x-forwarded-host'] ??= authority;
@@ -101,6 +110,8 @@ interface ForwardOptions {
   readonly timeoutMs?: number;
   readonly downstream: string;
   readonly logger: Logger;
+  /** See {@link upstreamHeaders}. */
+  readonly trustedProxyHops: number;
   /** Called once the exchange ended (answered, failed or aborted). */
   readonly onDone?: (status: number) => void;
 }
@@ -108,7 +119,7 @@ interface ForwardOptions {
 /** Sends `req` to the same path on `target` and streams the answer back unchanged. */
 function forward(req: Request, res: Response, options: ForwardOptions): http.ClientRequest {
   const requestId = requestIdOf(req, res);
-  const headers = upstreamHeaders(req, options.target, requestId);
+  const headers = upstreamHeaders(req, options.target, requestId, options.trustedProxyHops);
   if (options.body !== undefined) headers['content-length'] = String(options.body.length);
   const upstream = http.request({
     protocol: options.target.protocol,
@@ -221,6 +232,8 @@ export interface WebhookPassthroughOptions {
   /** The service must start answering within this time, else 504 (the provider retries). */
   readonly timeoutMs: number;
   readonly logger: Logger;
+  /** Reverse proxies whose X-Forwarded-For entries are trusted (TRUSTED_PROXY_HOPS). */
+  readonly trustedProxyHops: number;
 }
 
 /** The webhook routes with their shared connection pool; `close()` drops idle connections. */
@@ -274,6 +287,7 @@ export function createWebhookPassthrough(options: WebhookPassthroughOptions): We
           timeoutMs: options.timeoutMs,
           downstream,
           logger: options.logger,
+          trustedProxyHops: options.trustedProxyHops,
           onDone: (status) =>
             options.logger.info(
               {
@@ -333,6 +347,8 @@ function rawHeaderBlock(statusLine: string, headers: OutgoingHttpHeaders): strin
 export function createSocketIoProxy(options: {
   readonly target: string;
   readonly logger: Logger;
+  /** Reverse proxies whose X-Forwarded-For entries are trusted (TRUSTED_PROXY_HOPS). */
+  readonly trustedProxyHops: number;
 }): SocketIoProxy {
   const target = new URL(options.target);
   const agent = new http.Agent({ keepAlive: true });
@@ -352,7 +368,15 @@ export function createSocketIoProxy(options: {
       answer(res, 503, { error: 'this gateway is shutting down; reconnect' });
       return true;
     }
-    track(forward(req, res, { target, agent, downstream: 'realtime', logger: options.logger }));
+    track(
+      forward(req, res, {
+        target,
+        agent,
+        downstream: 'realtime',
+        logger: options.logger,
+        trustedProxyHops: options.trustedProxyHops,
+      }),
+    );
     return true;
   };
 
@@ -367,7 +391,7 @@ export function createSocketIoProxy(options: {
     track(socket);
     socket.on('error', () => socket.destroy());
     const requestId = resolveRequestId(req.headers[requestIdHeader]);
-    const headers = upstreamHeaders(req, target, requestId);
+    const headers = upstreamHeaders(req, target, requestId, options.trustedProxyHops);
     headers.connection = 'Upgrade';
     headers.upgrade = req.headers.upgrade ?? 'websocket';
     const upstream = http.request({

@@ -206,6 +206,8 @@ describe('webhook passthrough', () => {
             'x-signature': `sha256=${signature}`,
             'stripe-signature': `t=1,v1=${signature}`,
             'x-request-id': `hook-${provider}`,
+            // Forged: with no trusted proxy the gateway passes on only the TCP peer.
+            'x-forwarded-for': '203.0.113.66',
           },
           body,
         });

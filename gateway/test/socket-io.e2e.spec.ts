@@ -43,7 +43,8 @@ function connect(
     upgrade,
     reconnection: false,
     forceNew: true,
-    extraHeaders: { 'x-request-id': 'sock-req-1' },
+    // A forged X-Forwarded-For: the gateway (no trusted proxy) must replace it with the peer.
+    extraHeaders: { 'x-request-id': 'sock-req-1', 'x-forwarded-for': '203.0.113.66' },
   });
   clients.push(socket);
   return socket;
