@@ -32,11 +32,14 @@ export { SpanKind };
 
 /** Options of {@link initTracing}. */
 export interface InitTracingOptions {
-  /** `service.name` resource attribute; in embedded mode the first service to start names the process. */
+  /**
+   * `service.name` resource attribute, set by the first call in the process (the embedded platform
+   * names itself `streambet`; spans then say their service in {@link serviceAttribute}).
+   */
   readonly serviceName: string;
   /** Where finished spans go (e.g. a BatchSpanProcessor around an OTLP exporter). None by default. */
   readonly spanProcessors?: readonly SpanProcessor[];
-  /** Which traces are recorded; the SDK's default (parent-based, always on) when omitted. */
+  /** Which traces are recorded; parent-based, always on (the SDK's default) until one is given. */
   readonly sampler?: Sampler;
 }
 
