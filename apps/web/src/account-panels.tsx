@@ -11,9 +11,14 @@ import {
   type GetLeaderboardResponse,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { WalletBalance } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
-import type { Api } from './api.js';
+import type { Api } from '@streambet/client';
+import {
+  betStatusLabel,
+  formatMoney,
+  visibleBalances,
+  voidReasonLabel,
+} from '@streambet/client/view';
 import { errorText, useInterval } from './hooks.js';
-import { betStatusLabel, formatMoney, voidReasonLabel } from './view-logic.js';
 
 /** Props shared by the account panels. */
 export interface AccountPanelProps {
@@ -30,7 +35,10 @@ function useReload(load: () => Promise<void>, refreshKey: number, periodMs: numb
   useInterval(() => void load(), periodMs);
 }
 
-/** Available balance per currency (held amounts shown apart). */
+/**
+ * Available balance per currency (held amounts shown apart): points always, a real currency only
+ * when the viewer holds money in it (a play-money demo shows no "R$ 0.00").
+ */
 export function WalletPanel({ api, refreshKey, live }: AccountPanelProps) {
   const [balances, setBalances] = useState<readonly WalletBalance[]>([]);
   const [error, setError] = useState<string>();
@@ -44,8 +52,8 @@ export function WalletPanel({ api, refreshKey, live }: AccountPanelProps) {
   }, [api]);
   useReload(load, refreshKey, live ? 10_000 : 2_000);
   return (
-    <section className="wallet" data-testid="wallet">
-      {balances.map((b) => (
+    <section className="wallet" data-testid="wallet" aria-label="Wallet">
+      {visibleBalances(balances).map((b) => (
         <span
           key={b.currency}
           className="balance"

@@ -1,15 +1,16 @@
 /**
  * The viewer app: header (wallet, account), the channel's markets with live odds, the bet slip,
- * my bets and the leaderboard. The channel comes from `?channel=<id>`; without it the app lists
- * the linked channels to pick from.
+ * my bets and the leaderboard. The channel comes from `?channel=<id>`; without it the app opens
+ * on the lobby of live markets.
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import type { Api } from './api.js';
+import { useCallback, useEffect, useState } from 'react';
+import type { Api } from '@streambet/client';
+import { isBettable, orderMarkets } from '@streambet/client/view';
 import { LeaderboardPanel, MyBetsPanel, WalletPanel } from './account-panels.js';
 import { AuthPanel } from './auth-panel.js';
 import { BetSlip } from './bet-slip.js';
-import { errorText } from './hooks.js';
+import { useNow } from './hooks.js';
+import { Lobby } from './lobby.js';
 import { MarketCard, type Selection } from './market-card.js';
 import { useSession } from './session.js';
 import { useChannel } from './use-channel.js';
@@ -68,12 +69,16 @@ export function App() {
             <span className="muted">Watching as a guest</span>
           )}
         </div>
+        {notice !== undefined && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
       </header>
-      {notice !== undefined && <p className="notice">{notice}</p>}
       <main className={session === undefined ? 'layout' : 'layout signed-in'}>
         <div className="main-col">
           {channelId === undefined ? (
-            <ChannelPicker key={session?.user.userId ?? 'guest'} api={api} />
+            <Lobby api={api} onOpenChannel={goToChannel} />
           ) : (
             <ChannelPage
               key={channelId}
@@ -90,12 +95,12 @@ export function App() {
           )}
         </div>
         {session === undefined ? (
-          <aside className="side-col">
+          <aside className="side-col" aria-label="Account">
             <AuthPanel api={api} onSession={signIn} />
           </aside>
         ) : (
           channelId === undefined && (
-            <aside className="side-col">
+            <aside className="side-col" aria-label="Your bets">
               <MyBetsPanel api={api} refreshKey={refreshKey} live={false} />
             </aside>
           )
@@ -126,25 +131,34 @@ function ChannelPage(props: ChannelPageProps) {
     return () => onLiveChange(false);
   }, [channel.live, onLiveChange]);
   const [selection, setSelection] = useState<Selection>();
-  const [nowMs, setNowMs] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNowMs(Date.now()), 1_000);
-    return () => clearInterval(timer);
-  }, []);
+  const nowMs = useNow();
 
-  // Keep the slip's market in step with pushed state changes (a lock disables the slip).
+  // The slip follows the pick's market as pushed (a lock, a settlement, the window's end close it).
   const selectedMarket =
     selection && channel.markets.find((m) => m.marketId === selection.market.marketId);
   const liveSelection =
     selection && selectedMarket ? { ...selection, market: selectedMarket } : selection;
   const currency = channel.markets[0]?.currency ?? 'PTS';
-  const open = channel.markets.filter((m) => m.state === MarketState.OPEN);
-  const closed = channel.markets.filter((m) => m.state !== MarketState.OPEN);
+  const markets = orderMarkets(channel.markets, nowMs);
+  const bettable = markets.filter((m) => isBettable(m, nowMs));
 
   return (
     <div className="channel">
       <div className="channel-head">
-        <h1 data-testid="channel-title">Channel markets</h1>
+        <div>
+          <a
+            className="back"
+            href="/"
+            data-testid="back-to-lobby"
+            onClick={(e) => {
+              e.preventDefault();
+              goToChannel(undefined);
+            }}
+          >
+            ← All live markets
+          </a>
+          <h1 data-testid="channel-title">Channel markets</h1>
+        </div>
         <span
           className={`live-dot ${channel.live ? 'on' : 'off'}`}
           data-testid="live-status"
@@ -159,13 +173,13 @@ function ChannelPage(props: ChannelPageProps) {
         </p>
       )}
       <div className="grid">
-        <section className="markets" data-testid="markets">
-          {channel.loaded && open.length === 0 && (
+        <section className="markets" data-testid="markets" aria-label="Markets">
+          {channel.loaded && bettable.length === 0 && (
             <p className="muted panel" data-testid="no-open-markets">
               No open markets right now.
             </p>
           )}
-          {[...open, ...closed].map((market) => (
+          {markets.map((market) => (
             <MarketCard
               key={market.marketId}
               market={market}
@@ -178,10 +192,11 @@ function ChannelPage(props: ChannelPageProps) {
             />
           ))}
         </section>
-        <section className="slip-col">
+        <section className="slip-col" aria-label="Bet slip and results">
           <BetSlip
             api={api}
             selection={liveSelection}
+            nowMs={nowMs}
             signedIn={signedIn}
             onPlaced={onUserEvent}
             onClear={() => setSelection(undefined)}
@@ -197,70 +212,5 @@ function ChannelPage(props: ChannelPageProps) {
         </section>
       </div>
     </div>
-  );
-}
-
-/** A channel with live markets, as the pool lists them (the integration service's channel directory is not built yet). */
-interface LiveChannel {
-  readonly channelId: string;
-  readonly titles: readonly string[];
-}
-
-function ChannelPicker({ api }: { readonly api: Api }) {
-  const [channels, setChannels] = useState<readonly LiveChannel[]>();
-  const [error, setError] = useState<string>();
-  const [typed, setTyped] = useState('');
-  useEffect(() => {
-    api.pool
-      .listMarkets({ states: [MarketState.OPEN, MarketState.LOCKED], page: { pageSize: 100 } })
-      .then((res) => {
-        const byChannel = new Map<string, string[]>();
-        for (const market of res.markets) {
-          const titles = byChannel.get(market.channelId) ?? [];
-          titles.push(market.title);
-          byChannel.set(market.channelId, titles);
-        }
-        const live = [...byChannel].map(([channelId, titles]) => ({ channelId, titles }));
-        // A newcomer lands where something is happening: the only live channel opens by itself.
-        if (live.length === 1) goToChannel(live[0]!.channelId);
-        setChannels(live);
-      })
-      .catch((e: unknown) => setError(errorText(e)));
-  }, [api]);
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    if (typed.trim() !== '') goToChannel(typed.trim());
-  }
-  return (
-    <section className="panel" data-testid="channel-picker">
-      <h1>Channels</h1>
-      {channels?.length === 0 && <p className="muted">No channel has a live market right now.</p>}
-      {error !== undefined && <p className="muted">Channel list unavailable: {error}</p>}
-      <ul className="channels">
-        {channels?.map((c) => (
-          <li key={c.channelId}>
-            <a
-              href={`?channel=${c.channelId}`}
-              data-testid="channel-link"
-              onClick={(e) => {
-                e.preventDefault();
-                goToChannel(c.channelId);
-              }}
-            >
-              {c.titles.join(' · ')}
-            </a>
-          </li>
-        ))}
-      </ul>
-      <form className="row" onSubmit={submit}>
-        <input
-          placeholder="Channel id"
-          value={typed}
-          onChange={(e) => setTyped(e.target.value)}
-          data-testid="channel-id-input"
-        />
-        <button type="submit">Open</button>
-      </form>
-    </section>
   );
 }

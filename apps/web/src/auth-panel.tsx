@@ -3,9 +3,8 @@
  * stolen disk or XSS-readable storage holds nothing).
  */
 import { useState, type FormEvent } from 'react';
-import type { Api } from './api.js';
+import type { Api, Session } from '@streambet/client';
 import { errorText } from './hooks.js';
-import type { Session } from './session.js';
 
 /** Props of {@link AuthPanel}. */
 export interface AuthPanelProps {

@@ -1,30 +1,35 @@
 /**
  * The bet slip: the picked outcome, a stake, and PlaceBet with a fresh idempotency key per click.
- * Shows the confirmation, or the refusal in words from its BetRejection detail.
+ * Shows the confirmation, or the refusal in words from its BetRejection detail. A pick on a market
+ * that stopped taking bets (its window ended, it locked or settled) is dropped: the slip says the
+ * market closed instead of offering a bet that would be refused.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ConnectError } from '@connectrpc/connect';
 import {
   BetRejectionSchema,
   BetStatus,
   type Bet,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
-import { MarketKind, MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import type { Api } from './api.js';
-import type { Selection } from './market-card.js';
+import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import type { Api } from '@streambet/client';
 import {
   betStatusLabel,
   formatMoney,
   formatOdds,
+  isBettable,
   newIdempotencyKey,
   parseStake,
   rejectionMessage,
-} from './view-logic.js';
+} from '@streambet/client/view';
+import type { Selection } from './market-card.js';
 
 /** Props of {@link BetSlip}. */
 export interface BetSlipProps {
   readonly api: Api;
+  /** The pick, with its market as currently known (state pushed live). */
   readonly selection: Selection | undefined;
+  readonly nowMs: number;
   readonly signedIn: boolean;
   readonly onPlaced: (bet: Bet) => void;
   readonly onClear: () => void;
@@ -35,24 +40,33 @@ type Outcome =
   | { readonly kind: 'rejected'; readonly text: string };
 
 /** The slip of the selected outcome. */
-export function BetSlip({ api, selection, signedIn, onPlaced, onClear }: BetSlipProps) {
+export function BetSlip({ api, selection, nowMs, signedIn, onPlaced, onClear }: BetSlipProps) {
   const [stake, setStake] = useState('');
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<Outcome>();
+  // The last confirmation or refusal, and the pick it was about: a new pick starts a clean slip.
+  const [placed, setPlaced] = useState<{ readonly key: string; readonly result: Outcome }>();
   const selectedKey = selection && `${selection.market.marketId}/${selection.outcomeId}`;
-  // A new pick starts a clean slip: the last confirmation or refusal was about another outcome.
-  useEffect(() => setResult(undefined), [selectedKey]);
+  const result = placed !== undefined && placed.key === selectedKey ? placed.result : undefined;
 
-  if (selection === undefined) {
+  if (selection === undefined || !isBettable(selection.market, nowMs)) {
     return (
-      <section className="panel slip" data-testid="bet-slip">
-        <h2>Bet slip</h2>
-        <p className="muted">Pick an outcome of an open market.</p>
+      <section className="panel slip" data-testid="bet-slip" aria-labelledby="bet-slip-heading">
+        <h2 id="bet-slip-heading">Bet slip</h2>
+        {selection === undefined ? (
+          <p className="muted">Pick an outcome of an open market.</p>
+        ) : (
+          <p className="muted" role="status" data-testid="bet-slip-closed">
+            Betting on “{selection.market.title}” has closed. Pick an outcome of an open market.
+          </p>
+        )}
         {result && <Result result={result} />}
       </section>
     );
   }
   const { market, outcomeId } = selection;
+  const key = `${market.marketId}/${outcomeId}`;
+  const setResult = (next: Outcome | undefined) =>
+    setPlaced(next === undefined ? undefined : { key, result: next });
   const outcome = market.outcomes.find((o) => o.outcomeId === outcomeId);
   const limits = market.stakeLimits;
 
@@ -102,10 +116,14 @@ export function BetSlip({ api, selection, signedIn, onPlaced, onClear }: BetSlip
     }
   }
 
-  const open = market.state === MarketState.OPEN;
   return (
-    <form className="panel slip" data-testid="bet-slip" onSubmit={(e) => void place(e)}>
-      <h2>Bet slip</h2>
+    <form
+      className="panel slip"
+      data-testid="bet-slip"
+      aria-labelledby="bet-slip-heading"
+      onSubmit={(e) => void place(e)}
+    >
+      <h2 id="bet-slip-heading">Bet slip</h2>
       <p data-testid="bet-slip-selection">
         <strong>{outcome?.title}</strong> <span className="muted">— {market.title}</span>
       </p>
@@ -117,6 +135,9 @@ export function BetSlip({ api, selection, signedIn, onPlaced, onClear }: BetSlip
       <label>
         Stake ({market.currency})
         <input
+          key={key}
+          // A pick made by keyboard continues in the stake field.
+          autoFocus
           inputMode="decimal"
           value={stake}
           onChange={(e) => setStake(e.target.value)}
@@ -134,7 +155,7 @@ export function BetSlip({ api, selection, signedIn, onPlaced, onClear }: BetSlip
         <button
           type="submit"
           className="primary"
-          disabled={busy || !signedIn || !open}
+          disabled={busy || !signedIn}
           data-testid="bet-submit"
         >
           {busy ? 'Placing…' : 'Place bet'}
@@ -144,11 +165,6 @@ export function BetSlip({ api, selection, signedIn, onPlaced, onClear }: BetSlip
         </button>
       </div>
       {!signedIn && <p className="muted">Log in to bet.</p>}
-      {!open && (
-        <p className="muted">
-          This market is {market.state === MarketState.LOCKED ? 'locked' : 'closed'}.
-        </p>
-      )}
       {result && <Result result={result} />}
     </form>
   );

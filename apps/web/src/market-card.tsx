@@ -1,10 +1,18 @@
 /**
- * One market: question, state badge, betting countdown, totals and, per outcome, the live odds
- * and stake; clicking an outcome of an open market puts it on the bet slip.
+ * One market: question, phase badge, betting countdown, totals and, per outcome, the live odds
+ * and stake; clicking an outcome of a market that still takes bets puts it on the bet slip. The
+ * phase comes from the clock too: once the betting window ends the card says so and its outcomes
+ * are disabled, before the pool's lock arrives.
  */
 import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketState, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { countdownText, formatMoney, formatOdds, marketStateLabel } from './view-logic.js';
+import {
+  bettingWindowText,
+  formatMoney,
+  formatOdds,
+  marketPhase,
+  marketPhaseLabel,
+} from '@streambet/client/view';
 
 /** The outcome a viewer picked. */
 export interface Selection {
@@ -23,20 +31,24 @@ export interface MarketCardProps {
 
 /** A market with live odds. */
 export function MarketCard({ market, odds, selectedOutcomeId, nowMs, onSelect }: MarketCardProps) {
-  const open = market.state === MarketState.OPEN;
-  const countdown = open ? countdownText(market.bettingClosesAtMs, nowMs) : '';
-  const stateClass = marketStateLabel(market.state).toLowerCase();
+  const phase = marketPhase(market, nowMs);
+  const open = phase === 'open';
+  const windowText = bettingWindowText(market, nowMs);
+  const titleId = `market-title-${market.marketId}`;
   return (
     <article
-      className={`panel market ${stateClass}`}
+      className={`panel market ${phase}`}
       data-testid="market-card"
       data-market-id={market.marketId}
-      data-market-state={stateClass}
+      data-market-state={phase}
+      aria-labelledby={titleId}
     >
       <header className="market-head">
-        <h3 data-testid="market-title">{market.title}</h3>
-        <span className={`badge ${stateClass}`} data-testid="market-state">
-          {marketStateLabel(market.state)}
+        <h2 id={titleId} data-testid="market-title">
+          {market.title}
+        </h2>
+        <span className={`badge ${phase}`} data-testid="market-state">
+          {marketPhaseLabel(phase)}
         </span>
       </header>
       <p className="muted market-meta">
@@ -47,10 +59,10 @@ export function MarketCard({ market, odds, selectedOutcomeId, nowMs, onSelect }:
         <span data-testid="market-bettors">
           {String(odds?.bettorCount ?? market.bettorCount)} bettors
         </span>
-        {countdown !== '' && (
+        {windowText !== '' && (
           <>
             {' · '}
-            <span data-testid="market-countdown">closes in {countdown}</span>
+            <span data-testid="market-countdown">{windowText}</span>
           </>
         )}
       </p>
@@ -66,6 +78,7 @@ export function MarketCard({ market, odds, selectedOutcomeId, nowMs, onSelect }:
                 type="button"
                 className={`outcome${selected ? ' selected' : ''}${won ? ' won' : ''}`}
                 disabled={!open}
+                aria-pressed={selected}
                 onClick={() => onSelect({ market, outcomeId: outcome.outcomeId })}
                 data-testid="outcome"
                 data-outcome-id={outcome.outcomeId}

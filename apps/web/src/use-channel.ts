@@ -4,14 +4,22 @@
  * is down — GetOdds every second, the market list every three seconds — so the page keeps moving
  * without realtime.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useEffectEvent, useReducer, useRef, useState } from 'react';
 import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketState, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import type { Api } from './api.js';
+import type { Api } from '@streambet/client';
+import {
+  connectRealtime,
+  type RealtimeConnection,
+  type RealtimeUpdate,
+} from '@streambet/client/realtime';
+import {
+  applyMarketTransition,
+  mergeOddsInto,
+  oddsFromMarket,
+  type MarketTransition,
+} from '@streambet/client/view';
 import { errorText, useInterval } from './hooks.js';
-import { connectRealtime, type RealtimeConnection } from './realtime.js';
-import type { RealtimeUpdate } from './realtime-events.js';
-import { applyMarketTransition, mergeOddsInto, oddsFromMarket } from './view-logic.js';
 
 /** Markets shown: open ones first, then the latest locked, resolved and canceled ones. */
 const shownStates = [
@@ -41,27 +49,72 @@ export interface UseChannelOptions {
   readonly onUserEvent: () => void;
 }
 
+/** The markets of one channel as loaded and pushed. */
+interface MarketsState {
+  readonly channelId: string;
+  readonly markets: readonly Market[];
+  readonly odds: ReadonlyMap<string, MarketOdds>;
+  readonly error: string | undefined;
+  readonly loaded: boolean;
+}
+
+type MarketsAction =
+  | { readonly type: 'listed'; readonly channelId: string; readonly markets: readonly Market[] }
+  | { readonly type: 'list-failed'; readonly channelId: string; readonly error: string }
+  | { readonly type: 'odds'; readonly odds: MarketOdds }
+  | { readonly type: 'transition'; readonly change: MarketTransition };
+
+function emptyMarkets(channelId: string): MarketsState {
+  return { channelId, markets: [], odds: new Map(), error: undefined, loaded: false };
+}
+
 function sortMarkets(markets: readonly Market[]): Market[] {
   const rank = (m: Market) =>
     m.state === MarketState.OPEN ? 0 : m.state === MarketState.LOCKED ? 1 : 2;
   return [...markets].sort((a, b) => rank(a) - rank(b) || Number(b.createdAtMs - a.createdAtMs));
 }
 
+function marketsReducer(state: MarketsState, action: MarketsAction): MarketsState {
+  switch (action.type) {
+    case 'listed': {
+      // An answer for another channel starts that channel afresh.
+      const base = action.channelId === state.channelId ? state : emptyMarkets(action.channelId);
+      // A pushed lifecycle change may be newer than this answer: keep whichever version is higher.
+      const markets = sortMarkets(
+        action.markets.map((fresh) => {
+          const held = base.markets.find((m) => m.marketId === fresh.marketId);
+          return held !== undefined && held.version > fresh.version ? held : fresh;
+        }),
+      );
+      const odds = action.markets.reduce(
+        (map, m) => mergeOddsInto(map, oddsFromMarket(m)),
+        base.odds,
+      );
+      return { ...base, markets, odds, error: undefined, loaded: true };
+    }
+    case 'list-failed':
+      if (action.channelId !== state.channelId) return state;
+      return { ...state, error: action.error, loaded: true };
+    case 'odds': {
+      const odds = mergeOddsInto(state.odds, action.odds);
+      return odds === state.odds ? state : { ...state, odds };
+    }
+    case 'transition':
+      return {
+        ...state,
+        markets: sortMarkets(state.markets.map((m) => applyMarketTransition(m, action.change))),
+      };
+  }
+}
+
 /** Loads and keeps live the markets of `channelId`. */
 export function useChannel(options: UseChannelOptions): ChannelState {
   const { api, origin, channelId, token, userId } = options;
-  const [markets, setMarkets] = useState<readonly Market[]>([]);
-  const [odds, setOdds] = useState<ReadonlyMap<string, MarketOdds>>(new Map());
+  const [held, dispatch] = useReducer(marketsReducer, channelId, emptyMarkets);
+  // Until the first answer for a new channel arrives, show nothing of the previous one.
+  const state = held.channelId === channelId ? held : emptyMarkets(channelId);
   const [live, setLive] = useState(false);
-  const [error, setError] = useState<string>();
-  const [loaded, setLoaded] = useState(false);
   const connection = useRef<RealtimeConnection | undefined>(undefined);
-  const onUserEvent = useRef(options.onUserEvent);
-  onUserEvent.current = options.onUserEvent;
-  const identity = useRef({ token, userId });
-  identity.current = { token, userId };
-  const marketsRef = useRef(markets);
-  marketsRef.current = markets;
 
   const loadMarkets = useCallback(async () => {
     try {
@@ -70,84 +123,67 @@ export function useChannel(options: UseChannelOptions): ChannelState {
         states: shownStates,
         page: { pageSize: 20 },
       });
-      // A pushed lifecycle change may be newer than this answer: keep whichever version is higher.
-      setMarkets((previous) =>
-        sortMarkets(
-          res.markets.map((fresh) => {
-            const held = previous.find((m) => m.marketId === fresh.marketId);
-            return held !== undefined && held.version > fresh.version ? held : fresh;
-          }),
-        ),
-      );
-      setOdds((previous) =>
-        res.markets.reduce((map, m) => mergeOddsInto(map, oddsFromMarket(m)), previous),
-      );
-      setError(undefined);
+      dispatch({ type: 'listed', channelId, markets: res.markets });
     } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setLoaded(true);
+      dispatch({ type: 'list-failed', channelId, error: errorText(e) });
     }
   }, [api, channelId]);
 
+  const marketIds = state.markets.map((m) => m.marketId).join(',');
+  const activeIds = state.markets
+    .filter((m) => m.state === MarketState.OPEN || m.state === MarketState.LOCKED)
+    .map((m) => m.marketId)
+    .join(',');
+
   const loadOdds = useCallback(async () => {
-    const active = marketsRef.current.filter(
-      (m) => m.state === MarketState.OPEN || m.state === MarketState.LOCKED,
-    );
+    const ids = activeIds === '' ? [] : activeIds.split(',');
     await Promise.all(
-      active.map(async (m) => {
+      ids.map(async (marketId) => {
         try {
-          const res = await api.bets.getOdds({ marketId: m.marketId });
-          if (res.odds) {
-            const snapshot = res.odds;
-            setOdds((previous) => mergeOddsInto(previous, snapshot));
-          }
+          const res = await api.bets.getOdds({ marketId });
+          if (res.odds) dispatch({ type: 'odds', odds: res.odds });
         } catch {
           // Odds stay as last shown; the next poll or push brings them.
         }
       }),
     );
-  }, [api]);
+  }, [api, activeIds]);
 
-  const apply = useCallback(
-    (update: RealtimeUpdate) => {
-      switch (update.kind) {
-        case 'odds':
-          setOdds((previous) => mergeOddsInto(previous, update.odds));
-          break;
-        case 'market':
-          setMarkets((previous) =>
-            sortMarkets(previous.map((m) => applyMarketTransition(m, update.change))),
-          );
-          if (
-            update.change.state === MarketState.RESOLVED ||
-            update.change.state === MarketState.CANCELED
-          ) {
-            onUserEvent.current();
-          }
-          break;
-        case 'market-created':
-          if (update.channelId === channelId) void loadMarkets();
-          break;
-        case 'user':
-          onUserEvent.current();
-          break;
-      }
-    },
-    [channelId, loadMarkets],
-  );
+  const onUpdate = useEffectEvent((update: RealtimeUpdate) => {
+    switch (update.kind) {
+      case 'odds':
+        dispatch({ type: 'odds', odds: update.odds });
+        break;
+      case 'market':
+        dispatch({ type: 'transition', change: update.change });
+        if (
+          update.change.state === MarketState.RESOLVED ||
+          update.change.state === MarketState.CANCELED
+        ) {
+          options.onUserEvent();
+        }
+        break;
+      case 'market-created':
+        if (update.channelId === channelId) void loadMarkets();
+        break;
+      case 'user':
+        options.onUserEvent();
+        break;
+      default:
+        // Chat is not shown by this app.
+        break;
+    }
+  });
+  const identityNow = useEffectEvent(() => ({ token, userId }));
 
   useEffect(() => {
-    setMarkets([]);
-    setOdds(new Map());
-    setLoaded(false);
     void loadMarkets();
   }, [loadMarkets]);
 
   // One socket per channel page; identity changes go through setToken.
   useEffect(() => {
-    const conn = connectRealtime(origin, identity.current, {
-      onUpdate: apply,
+    const conn = connectRealtime(origin, identityNow(), {
+      onUpdate: (update) => onUpdate(update),
       onConnectedChange: setLive,
     });
     connection.current = conn;
@@ -156,13 +192,12 @@ export function useChannel(options: UseChannelOptions): ChannelState {
       conn.close();
       setLive(false);
     };
-  }, [origin, apply]);
+  }, [origin]);
 
   useEffect(() => {
     connection.current?.setToken(token, userId);
   }, [token, userId]);
 
-  const marketIds = markets.map((m) => m.marketId).join(',');
   useEffect(() => {
     const rooms = [
       `channel:${channelId}`,
@@ -177,10 +212,16 @@ export function useChannel(options: UseChannelOptions): ChannelState {
   // Join first, then load (realtime.proto): after each (re)connect, fetch fresh odds once.
   useEffect(() => {
     if (live) void loadOdds();
-  }, [live, loadOdds, marketIds]);
+  }, [live, loadOdds]);
 
   useInterval(() => void loadOdds(), live ? undefined : 1_000);
   useInterval(() => void loadMarkets(), live ? 30_000 : 3_000);
 
-  return { markets, odds, live, error, loaded };
+  return {
+    markets: state.markets,
+    odds: state.odds,
+    live,
+    error: state.error,
+    loaded: state.loaded,
+  };
 }

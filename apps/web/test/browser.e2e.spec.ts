@@ -1,11 +1,16 @@
 /**
  * The viewer web app in a real browser (Debian's chromium driven by playwright-core) against the
- * whole embedded platform on free ports: a viewer registers, receives play money and sees the
- * wallet change live; then — when the bet engine and settlement answer — sees a channel's open
- * market, bets from the bet slip, sees the confirmation, the odds and the balance change live,
- * another bettor move the odds, and the market lock and resolve and the winnings arrive. People,
+ * whole embedded platform on free ports: a newcomer lands on the lobby of live markets, registers
+ * by keyboard, receives play money and sees the wallet (points only) change live; then — when the
+ * bet engine and settlement answer — opens a live market from the lobby, bets from the bet slip
+ * by keyboard, sees the confirmation, the odds and the balance change live, another bettor move
+ * the odds, the market lock (the slip lets go of it) and resolve, and the winnings arrive; and a
+ * market whose betting window ends reads "Betting closed" at once, by the page's clock. People,
  * the streamer's channel (ChannelLinked on the bus, as integration would publish it) and play
  * money come from the gateway's seed kit, the same one `npm start`'s demo uses.
+ *
+ * Every screen is checked with axe-core, at a desktop and a phone width: a serious or critical
+ * violation (or a skipped heading level) fails the test.
  *
  * The app is served by the gateway when it serves apps/web/dist; otherwise by a small static
  * server in this file that passes the API and `/socket.io/` on to the gateway (same origin
@@ -19,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConnectError, createClient } from '@connectrpc/connect';
+import axe from 'axe-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -27,18 +33,15 @@ import {
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@streambet/gateway/embedded-platform';
-import {
-  createSeedKit,
-  newChannelId,
-  seedPassword,
-  type SeedKit,
-} from '@streambet/gateway/seed/actors';
+import { createSeedKit, newChannelId, seedPassword, type SeedKit } from '@streambet/gateway/seed';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 
 const chromiumPath = '/usr/bin/chromium';
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = path.join(appDir, 'dist');
 const waitMs = 20_000;
+const desktop = { width: 1280, height: 900 };
+const phone = { width: 390, height: 844 };
 
 /** Launch flags for Debian's chromium in a sandboxless CI container, quiet and offline. */
 const chromiumArgs = [
@@ -55,6 +58,7 @@ const chromiumArgs = [
 let platform: EmbeddedPlatform;
 let appUrl: string;
 let appServedBy: 'gateway' | 'test static server';
+let gatewayServes: boolean;
 let closeAppServer: (() => Promise<void>) | undefined;
 let context: BrowserContext;
 let userDataDir: string;
@@ -234,6 +238,120 @@ async function waitForOdds(
   });
 }
 
+/** What axe-core reports of one violation (enough to find and fix it). */
+interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly targets: readonly string[];
+}
+
+/** Runs axe-core on the page as it is now (injected once per document). */
+async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  const loaded = await page.evaluate(() => 'axe' in globalThis);
+  if (!loaded) await page.addScriptTag({ content: axe.source });
+  return page.evaluate(async () => {
+    const g = globalThis as unknown as {
+      document: unknown;
+      axe: {
+        run(
+          context: unknown,
+          options: object,
+        ): Promise<{
+          violations: Array<{
+            id: string;
+            impact?: string | null;
+            help: string;
+            nodes: Array<{ target: unknown[] }>;
+          }>;
+        }>;
+      };
+    };
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact ?? null,
+      help: v.help,
+      targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(' ')),
+    }));
+  });
+}
+
+/**
+ * Fails on serious or critical axe violations, and on a skipped heading level, of the screen
+ * `page` shows, at a desktop and at a phone width.
+ */
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  for (const viewport of [desktop, phone]) {
+    await page.setViewportSize(viewport);
+    const blocking = (await axeViolations(page)).filter(
+      (v) => v.impact === 'serious' || v.impact === 'critical' || v.id === 'heading-order',
+    );
+    expect(blocking, `axe on ${screen} at ${viewport.width}×${viewport.height}`).toEqual([]);
+  }
+  await page.setViewportSize(desktop);
+}
+
+/**
+ * Presses Tab until the element matching `selector` has the focus (and shows a focus ring), as a
+ * keyboard user would reach it; fails when it is not reachable.
+ */
+async function tabTo(page: Page, selector: string, maxTabs = 120): Promise<void> {
+  for (let i = 0; i < maxTabs; i += 1) {
+    await page.keyboard.press('Tab');
+    const focus = await page.evaluate((wanted) => {
+      const g = globalThis as unknown as {
+        document: { activeElement: { matches(s: string): boolean } | null };
+        getComputedStyle(element: unknown): { outlineStyle: string };
+      };
+      const active = g.document.activeElement;
+      if (active === null || !active.matches(wanted)) return undefined;
+      return { outline: g.getComputedStyle(active).outlineStyle };
+    }, selector);
+    if (focus !== undefined) {
+      expect(focus.outline, `focus ring on ${selector}`).not.toBe('none');
+      return;
+    }
+  }
+  throw new Error(`${selector} is not reachable with the Tab key`);
+}
+
+/** True when the element matching `selector` has the keyboard focus. */
+async function hasFocus(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate((wanted) => {
+    const g = globalThis as unknown as {
+      document: { activeElement: { matches(s: string): boolean } | null };
+    };
+    return g.document.activeElement?.matches(wanted) ?? false;
+  }, selector);
+}
+
+/** Registers from the auth form with the keyboard only (the date of birth keeps its default). */
+async function registerByKeyboard(page: Page, name: string) {
+  const email = `${name.toLowerCase()}@example.com`;
+  await tabTo(page, '[data-testid="auth-mode-register"]');
+  await page.keyboard.press('Enter');
+  await tabTo(page, '[data-testid="auth-email"]');
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  expect(await hasFocus(page, '[data-testid="auth-password"]')).toBe(true);
+  await page.keyboard.type('a long enough password');
+  await page.keyboard.press('Tab');
+  expect(await hasFocus(page, '[data-testid="auth-display-name"]')).toBe(true);
+  await page.keyboard.type(name);
+  await tabTo(page, '[data-testid="auth-submit"]');
+  await page.keyboard.press('Enter');
+  await page
+    .getByTestId('user-display-name')
+    .filter({ hasText: name })
+    .waitFor({ timeout: waitMs });
+  const login = await kit.users.login({ email, password: 'a long enough password' });
+  return {
+    userId: login.user!.userId,
+    headers: { authorization: `Bearer ${login.tokens!.accessToken}` },
+  };
+}
+
 async function registerInBrowser(page: Page, name: string) {
   await page.getByTestId('auth-mode-register').click();
   await page.getByTestId('auth-email').fill(`${name.toLowerCase()}@example.com`);
@@ -298,10 +416,8 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       bus: platform.bus,
     });
     // WEB_TEST_STATIC_SERVER=1 forces the test's own static server even when the gateway serves dist.
-    if (
-      process.env.WEB_TEST_STATIC_SERVER !== '1' &&
-      (await gatewayServesApp(platform.gatewayUrl))
-    ) {
+    gatewayServes = await gatewayServesApp(platform.gatewayUrl);
+    if (process.env.WEB_TEST_STATIC_SERVER !== '1' && gatewayServes) {
       appUrl = platform.gatewayUrl;
       appServedBy = 'gateway';
     } else {
@@ -315,7 +431,7 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       executablePath: chromiumPath,
       headless: true,
       args: chromiumArgs,
-      viewport: { width: 1280, height: 900 },
+      viewport: desktop,
     });
   });
 
@@ -326,27 +442,55 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
     if (userDataDir !== undefined) await fs.rm(userDataDir, { recursive: true, force: true });
   });
 
-  async function newPage(url: string): Promise<Page> {
+  /** Opens `url` in a new tab; `fakeClock` lets the test move the page's wall clock. */
+  async function newPage(url: string, options: { fakeClock?: boolean } = {}): Promise<Page> {
     const page = await context.newPage();
     page.on('pageerror', (error) => browserErrors.push(error.message));
+    if (options.fakeClock === true) await page.clock.install();
     await page.goto(url);
     return page;
   }
 
-  it('given the app, when a viewer registers, then they are signed in and their wallet changes live when the house grants points', async () => {
+  it('given the app, when a newcomer opens it, then the lobby says what is live, the icon loads, and they register by keyboard and see their points change live', async () => {
     const page = await newPage(`${appUrl}/`);
     expect(await page.title()).toBe('StreamBet');
+    // The first screen is the lobby of live markets (none yet on a fresh platform), not a bare
+    // "Channel id" box.
+    await page
+      .getByRole('heading', { level: 1, name: 'Live markets' })
+      .waitFor({ timeout: waitMs });
+    await page.getByTestId('lobby-empty').waitFor({ timeout: waitMs });
+    expect(await page.getByTestId('channel-id-input').isVisible()).toBe(false);
     await page.getByTestId('auth-form').waitFor({ timeout: waitMs });
-    const viewer = await registerInBrowser(page, 'Bia');
+    await expectAccessible(page, 'the lobby (guest)');
+
+    // The icon is part of the build and served with the app (by the gateway when it serves it).
+    expect(await page.locator('link[rel="icon"]').count()).toBeGreaterThan(0);
+    const iconOrigins = new Set([appUrl, ...(gatewayServes ? [platform.gatewayUrl] : [])]);
+    for (const origin of iconOrigins) {
+      const icon = await fetch(`${origin}/favicon.ico`);
+      expect(icon.status, `${origin}/favicon.ico`).toBe(200);
+      expect(icon.headers.get('content-type')).toBe('image/x-icon');
+      expect((await icon.arrayBuffer()).byteLength).toBeGreaterThan(0);
+    }
+
+    const viewer = await registerByKeyboard(page, 'Bia');
     // New users may start with a signup grant of play money: whatever the server says is the start.
     const startMinor = await walletInStep(page, viewer.headers);
+    // A play-money viewer sees points only: no real-currency line such as "R$ 0.00".
+    const wallet = page.getByTestId('wallet');
+    expect(await wallet.locator('[data-available-minor]').count()).toBe(1);
+    expect(await wallet.innerText()).not.toMatch(/R\$|US\$|€/);
 
     await kit.grantPoints(viewer.userId, 1_000n, `browser-test-${viewer.userId}`);
     await walletShows(page, startMinor + 1_000n);
     expect(await serverAvailable(viewer.headers)).toBe(startMinor + 1_000n);
+    await expectAccessible(page, 'the lobby (signed in)');
     await screenshot(page, '1-registered-home');
     await page.goto(`${appUrl}/?channel=01JBR0WSERTESTN0CHANNE10000`);
     await page.getByTestId('channel-title').waitFor({ timeout: waitMs });
+    await page.getByTestId('no-open-markets').waitFor({ timeout: waitMs });
+    await expectAccessible(page, 'a channel without markets');
     await screenshot(page, '2-unknown-channel');
     // The session is in memory only: nothing was written to storage.
     const stored = await page.evaluate(() => {
@@ -406,27 +550,41 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       { headers: other.headers },
     );
 
-    // --- The viewer opens the channel, registers, receives points.
-    const page = await newPage(`${appUrl}/?channel=${channelId}`);
+    // --- The viewer finds the market in the lobby and opens its channel with the keyboard.
+    const page = await newPage(`${appUrl}/`);
+    const listed = `[data-testid="lobby-market"][data-market-id="${market.marketId}"]`;
+    await page.locator(`${listed}[data-market-state="open"]`).waitFor({ timeout: waitMs });
+    expect(await page.locator(listed).innerText()).toContain('Will she clutch this round?');
+    await expectAccessible(page, 'the lobby with a live market');
+    await tabTo(page, `${listed} [data-testid="channel-link"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('channel') === channelId);
+
+    // --- The channel page: registers, receives points.
     const card = page.locator(`[data-testid="market-card"][data-market-id="${market.marketId}"]`);
     await card.waitFor({ timeout: waitMs });
     expect(await card.getByTestId('market-state').innerText()).toBe('Open');
     await waitForOdds(page, market.marketId, 'Yes', (t) => t === '—', 'no odds on Yes yet');
     await waitForOdds(page, market.marketId, 'No', (t) => t === '1.00', 'No at 1.00');
+    await expectAccessible(page, 'the channel page (guest)');
     const viewer = await registerInBrowser(page, 'Viewer_one');
     const startMinor = await walletInStep(page, viewer.headers);
     await kit.grantPoints(viewer.userId, 1_000n, `browser-test-${viewer.userId}`);
     await walletShows(page, startMinor + 1_000n);
 
-    // --- Bet 100 on "Yes" from the slip.
-    await card.locator('[data-testid="outcome"][data-outcome-title="Yes"]').click();
-    await page.getByTestId('bet-stake').fill('100');
-    await page.getByTestId('bet-submit').click();
+    // --- Bet 100 on "Yes" from the slip, by keyboard: the pick moves the focus to the stake.
+    await tabTo(page, `[data-market-id="${market.marketId}"] [data-outcome-title="Yes"]`);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('bet-slip-selection').waitFor({ timeout: waitMs });
+    expect(await hasFocus(page, '[data-testid="bet-stake"]')).toBe(true);
+    await page.keyboard.type('100');
+    await page.keyboard.press('Enter');
     const confirmation = page.getByTestId('bet-confirmation');
     await confirmation.waitFor({ timeout: waitMs });
     expect(await confirmation.innerText()).toMatch(
       /^Bet (confirmed|pending confirmation): 100 PTS on Yes/,
     );
+    await expectAccessible(page, 'the channel page with a placed bet');
     // T = 400, commission r from the channel: Yes = 1 + 300 × (1 − r) / 100, No = 1 + 100 × (1 − r) / 300.
     const yesOdds = await waitForOdds(
       page,
@@ -477,6 +635,10 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
     await card
       .locator('[data-testid="market-state"]', { hasText: 'Locked' })
       .waitFor({ timeout: waitMs });
+    // The slip lets go of a market that takes no more bets.
+    await page.getByTestId('bet-slip-closed').waitFor({ timeout: waitMs });
+    expect(await page.getByTestId('bet-slip-selection').count()).toBe(0);
+    expect(await page.getByTestId('bet-submit').count()).toBe(0);
     await pool.resolveMarket(
       {
         marketId: market.marketId,
@@ -489,6 +651,7 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       .locator('[data-testid="market-state"]', { hasText: 'Resolved' })
       .waitFor({ timeout: waitMs });
     await card.getByTestId('outcome-winner').waitFor({ timeout: waitMs });
+    await expectAccessible(page, 'the channel page with a resolved market');
     await screenshot(page, '4-resolved');
 
     // Winner paid 100 + floor(100 × D / 100) with D = 900 less commission (r from the channel).
@@ -509,6 +672,73 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       .locator('[data-testid="my-bet"][data-bet-status="won"]')
       .waitFor({ timeout: waitMs });
     await screenshot(page, '5-paid');
+    expect(browserErrors).toEqual([]);
+  });
+
+  it('given an open market whose betting window ends, then the lobby and the channel page show it closed at once and the slip lets go of it', async () => {
+    const channelId = newChannelId();
+    const streamer = await kit.makeStreamer(
+      await kit.register('streamer.two@example.com', 'Streamer_two'),
+      seedPassword,
+      channelId,
+      'streamertwo',
+    );
+    // A long window, so the pool does not lock it during the test: the pages' clocks are moved
+    // past its end instead, as if the viewer watched until then.
+    const created = await kit.pool.createMarket(
+      {
+        idempotencyKey: 'browser-test-window',
+        channelId,
+        title: 'First blood before the window ends?',
+        outcomes: [{ title: 'Yes' }, { title: 'No' }],
+        currency: 'PTS',
+        kind: MarketKind.POOL,
+        bettingWindowSeconds: 600,
+        openNow: true,
+      },
+      { headers: streamer.headers },
+    );
+    const market = created.market!;
+    const afterWindowMs = Number(market.bettingClosesAtMs) + 1_000;
+
+    // --- The lobby: Open with a countdown, then "Betting closed" the moment the window ends.
+    const lobby = await newPage(`${appUrl}/`, { fakeClock: true });
+    const listed = `[data-testid="lobby-market"][data-market-id="${market.marketId}"]`;
+    await lobby.locator(`${listed}[data-market-state="open"]`).waitFor({ timeout: waitMs });
+    expect(
+      await lobby.locator(`${listed} [data-testid="lobby-market-countdown"]`).innerText(),
+    ).toMatch(/^closes in \d+:\d\d$/);
+    await lobby.clock.setSystemTime(afterWindowMs);
+    await lobby.locator(`${listed}[data-market-state="closed"]`).waitFor({ timeout: waitMs });
+    expect(await lobby.locator(`${listed} [data-testid="lobby-market-state"]`).innerText()).toBe(
+      'Betting closed',
+    );
+    await expectAccessible(lobby, 'the lobby with a closed betting window');
+    await lobby.close();
+
+    // --- The channel page: the pick on the slip is let go and the outcomes are disabled.
+    const page = await newPage(`${appUrl}/?channel=${channelId}`, { fakeClock: true });
+    const card = page.locator(`[data-testid="market-card"][data-market-id="${market.marketId}"]`);
+    await card.and(page.locator('[data-market-state="open"]')).waitFor({ timeout: waitMs });
+    await card.locator('[data-testid="outcome"][data-outcome-title="No"]').click();
+    await page.getByTestId('bet-slip-selection').waitFor({ timeout: waitMs });
+    await page.clock.setSystemTime(afterWindowMs);
+    await card.and(page.locator('[data-market-state="closed"]')).waitFor({ timeout: waitMs });
+    expect(await card.getByTestId('market-state').innerText()).toBe('Betting closed');
+    expect(await card.locator('[data-testid="outcome"]:enabled').count()).toBe(0);
+    await page.getByTestId('bet-slip-closed').waitFor({ timeout: waitMs });
+    expect(await page.getByTestId('bet-slip-selection').count()).toBe(0);
+    await page.getByTestId('no-open-markets').waitFor({ timeout: waitMs });
+    await expectAccessible(page, 'the channel page with a closed betting window');
+    await screenshot(page, '6-window-closed');
+
+    // --- Back to the lobby by keyboard.
+    await tabTo(page, '[data-testid="back-to-lobby"]');
+    await page.keyboard.press('Enter');
+    await page
+      .getByRole('heading', { level: 1, name: 'Live markets' })
+      .waitFor({ timeout: waitMs });
+    await page.close();
     expect(browserErrors).toEqual([]);
   });
 });

@@ -47,7 +47,7 @@ import type { ChatMessageDoc, RealtimeStore } from './store.js';
 export interface Chat {
   /** Accepts a `chat:send` payload from `actor` (undefined = anonymous) and broadcasts it. */
   send(actor: ChatActor | undefined, payload: unknown): Promise<{ messageId: string }>;
-  /** `chat:history` payload of a channel (last 50 messages, oldest first). */
+  /** `chat:history` payload of a channel: `{ channelId, messages }`, the last 50, oldest first. */
   history(channelId: string): Promise<JsonValue>;
   settings(channelId: string): Promise<ChatSettingsDoc>;
   setSettings(
@@ -200,7 +200,8 @@ export function createChat(deps: ChatDeps): Chat {
 
     async history(channelId) {
       const messages = await store.history(channelId, chatHistorySize);
-      return { channel_id: channelId, messages: messages.map(chatMessageJson) };
+      // camelCase like every other payload on the socket (the protobuf JSON mapping).
+      return { channelId, messages: messages.map(chatMessageJson) };
     },
 
     async settings(channelId) {

@@ -69,12 +69,20 @@ describe.each(targets.map((t) => [t.name, t] as const))('realtime chat on %s', (
     expect(again).toEqual(first);
 
     const late = await h.connect();
-    const history = next<{ channel_id: string; messages: Array<{ text: string }> }>(
-      late,
-      'chat:history',
-    );
+    const history = next<Record<string, unknown>>(late, 'chat:history');
     await request(late, 'room:join', { room: `channel:${c.channelId}` });
-    expect((await history).messages.map((m) => m.text)).toEqual(['hello there']);
+    // camelCase, as every payload on the socket (the protobuf JSON mapping).
+    const payload = await history;
+    expect(Object.keys(payload).sort()).toEqual(['channelId', 'messages']);
+    expect(payload.channelId).toBe(c.channelId);
+    expect(payload.messages).toEqual([
+      expect.objectContaining({
+        channelId: c.channelId,
+        userId: c.viewer,
+        displayName: 'Viewer One',
+        text: 'hello there',
+      }),
+    ]);
   });
 
   it('refuses too long, empty and malformed messages with INVALID_ARGUMENT', async () => {

@@ -1,5 +1,5 @@
 /**
- * Pure view logic of the viewer web app: money and odds formatting, merging live snapshots that
+ * Pure view logic of the viewer apps: money and odds formatting, merging live snapshots that
  * arrive out of order, and turning contract values (states, statuses, rejections) into words. No
  * DOM, no network: the unit tests run it in Node, and the components only call it.
  */
@@ -305,8 +305,29 @@ export function rejectionMessage(
   }
 }
 
+/**
+ * A random UUID (v4) from the platform's crypto: `randomUUID` where there is one (browsers, Node),
+ * else built from `getRandomValues` (React Native with react-native-get-random-values).
+ */
+export function randomUuid(): string {
+  const webCrypto = (
+    globalThis as {
+      crypto?: { randomUUID?: () => string; getRandomValues?: (array: Uint8Array) => Uint8Array };
+    }
+  ).crypto;
+  if (typeof webCrypto?.randomUUID === 'function') return webCrypto.randomUUID();
+  if (typeof webCrypto?.getRandomValues !== 'function') {
+    throw new Error('no crypto.getRandomValues: install a polyfill (see @streambet/client README)');
+  }
+  const bytes = webCrypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** A fresh idempotency key per bet-slip click: a retry of the same click reuses it, a new click does not. */
-export function newIdempotencyKey(random: () => string = () => crypto.randomUUID()): string {
+export function newIdempotencyKey(random: () => string = randomUuid): string {
   return random();
 }
 

@@ -1,7 +1,8 @@
 /**
- * Decoding of the realtime service's socket events (realtime.proto): the event name is the
- * protobuf message's full name, the payload its JSON mapping. Pure, so unit tests cover it; a
- * malformed payload decodes to undefined and is ignored rather than breaking the screen.
+ * Decoding of the realtime service's socket events (realtime.proto): a domain event's name is the
+ * protobuf message's full name, chat events are `chat:*`; payloads are JSON mappings. Pure, so
+ * unit tests cover it; a malformed payload decodes to undefined and is ignored rather than
+ * breaking the screen.
  */
 import { fromJson, type DescMessage, type JsonValue, type MessageShape } from '@bufbuild/protobuf';
 import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -15,6 +16,11 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  ChatMessageSchema,
+  type ChatMessage,
+} from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
+import { domainEventPrefix, serverEvents } from './socket-protocol.js';
 import type { MarketTransition } from './view-logic.js';
 
 /** What a pushed event means for the screen. */
@@ -23,9 +29,14 @@ export type RealtimeUpdate =
   | { readonly kind: 'market'; readonly change: MarketTransition }
   | { readonly kind: 'market-created'; readonly marketId: string; readonly channelId: string }
   /** Something of the user's own changed (bet, settlement, payment, wallet): reload those views. */
-  | { readonly kind: 'user'; readonly eventName: string };
-
-const prefix = 'streambet.events.v1.';
+  | { readonly kind: 'user'; readonly eventName: string }
+  /** The channel's last chat messages, oldest first (sent once after joining its room). */
+  | {
+      readonly kind: 'chat-history';
+      readonly channelId: string;
+      readonly messages: readonly ChatMessage[];
+    }
+  | { readonly kind: 'chat-message'; readonly message: ChatMessage };
 
 function decode<D extends DescMessage>(schema: D, payload: unknown): MessageShape<D> | undefined {
   if (typeof payload === 'string') {
@@ -43,13 +54,37 @@ function decode<D extends DescMessage>(schema: D, payload: unknown): MessageShap
   }
 }
 
+/** Decodes a `chat:history` payload (`{ channelId, messages }`); undefined when malformed. */
+export function decodeChatHistory(
+  payload: unknown,
+): { readonly channelId: string; readonly messages: readonly ChatMessage[] } | undefined {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  const { channelId, messages } = payload as Record<string, unknown>;
+  if (typeof channelId !== 'string' || !Array.isArray(messages)) return undefined;
+  const decoded: ChatMessage[] = [];
+  for (const message of messages) {
+    const one = decode(ChatMessageSchema, message);
+    if (one === undefined) return undefined;
+    decoded.push(one);
+  }
+  return { channelId, messages: decoded };
+}
+
 /** Turns one socket event into a screen update, or undefined when it is not for this app. */
 export function decodeRealtimeEvent(
   eventName: string,
   payload: unknown,
 ): RealtimeUpdate | undefined {
-  if (!eventName.startsWith(prefix)) return undefined;
-  const name = eventName.slice(prefix.length);
+  if (eventName === serverEvents.chatHistory) {
+    const history = decodeChatHistory(payload);
+    return history && { kind: 'chat-history', ...history };
+  }
+  if (eventName === serverEvents.chatMessage) {
+    const message = decode(ChatMessageSchema, payload);
+    return message && { kind: 'chat-message', message };
+  }
+  if (!eventName.startsWith(domainEventPrefix)) return undefined;
+  const name = eventName.slice(domainEventPrefix.length);
   switch (name) {
     case 'OddsChanged': {
       const odds = decode(OddsChangedSchema, payload)?.odds;

@@ -11,8 +11,8 @@ import { Server, type Socket } from 'socket.io';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MarketOddsSchema } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
-import { connectRealtime, type RealtimeConnection } from '../src/realtime.js';
-import type { RealtimeUpdate } from '../src/realtime-events.js';
+import { connectRealtime, type RealtimeConnection } from '@streambet/client/realtime';
+import type { RealtimeUpdate } from '@streambet/client/events';
 
 interface Joined {
   readonly socket: Socket;

@@ -14,7 +14,14 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import { MarketSchema, MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { decodeRealtimeEvent } from '../src/realtime-events.js';
+import {
+  decodeChatHistory,
+  decodeRealtimeEvent,
+  serverEvents,
+  type ChatHistoryPayload,
+  type ChatMessageJson,
+} from '@streambet/client/events';
+import { ChatMessageSchema } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import {
   applyMarketTransition,
   betStatusLabel,
@@ -28,7 +35,7 @@ import {
   parseStake,
   refreshDelayMs,
   rejectionMessage,
-} from '../src/view-logic.js';
+} from '@streambet/client/view';
 
 function odds(version: bigint, decimalOdds = '2.00', marketId = 'm1'): MarketOdds {
   return create(MarketOddsSchema, {
@@ -227,7 +234,36 @@ describe('decodeRealtimeEvent', () => {
     expect(
       decodeRealtimeEvent('streambet.events.v1.OddsChanged', { odds: { version: 'x' } }),
     ).toBeUndefined();
-    expect(decodeRealtimeEvent('chat:message', { text: 'hi' })).toBeUndefined();
+    expect(decodeRealtimeEvent('chat:message', { text: 'hi', sentAtMs: 'soon' })).toBeUndefined();
+    expect(decodeRealtimeEvent('presence:update', { text: 'hi' })).toBeUndefined();
+  });
+
+  it('given chat:history in camelCase (the JSON mapping), then yields the channel and its messages', () => {
+    const message = toJson(
+      ChatMessageSchema,
+      create(ChatMessageSchema, {
+        messageId: 'msg1',
+        channelId: 'c1',
+        userId: 'u1',
+        displayName: 'Bia',
+        text: 'hello',
+        sentAtMs: 7n,
+      }),
+    );
+    const payload: ChatHistoryPayload = {
+      channelId: 'c1',
+      messages: [message as unknown as ChatMessageJson],
+    };
+    const update = decodeRealtimeEvent(serverEvents.chatHistory, payload);
+    expect(update?.kind).toBe('chat-history');
+    if (update?.kind === 'chat-history') {
+      expect(update.channelId).toBe('c1');
+      expect(update.messages.map((m) => [m.displayName, m.text, m.sentAtMs])).toEqual([
+        ['Bia', 'hello', 7n],
+      ]);
+    }
+    // The old snake_case shape is not the protocol any more.
+    expect(decodeChatHistory({ channel_id: 'c1', messages: [] })).toBeUndefined();
   });
 
   it("given one of the user's own events, then asks for a reload of wallet and bets", () => {

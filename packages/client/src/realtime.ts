@@ -1,11 +1,15 @@
 /**
  * The socket.io connection to the realtime service (through the gateway at `/socket.io/`).
- * Delivery is best-effort: the app loads state by RPC, applies pushed updates that are newer, and
- * polls while the socket is down (see useChannel). Rooms are re-joined after every (re)connect,
- * because a reconnected socket is a new socket on the server.
+ * Delivery is best-effort: an app loads state by RPC, applies pushed updates that are newer, and
+ * polls while the socket is down. Rooms are re-joined after every (re)connect, because a
+ * reconnected socket is a new socket on the server.
  */
 import { io, type Socket } from 'socket.io-client';
 import { decodeRealtimeEvent, type RealtimeUpdate } from './realtime-events.js';
+import { clientEvents, serverEvents, socketPath } from './socket-protocol.js';
+
+export * from './realtime-events.js';
+export * from './socket-protocol.js';
 
 /** What the connection reports to the app. */
 export interface RealtimeHandlers {
@@ -25,23 +29,34 @@ export interface RealtimeConnection {
   close(): void;
 }
 
+/** Options of {@link connectRealtime}. */
+export interface RealtimeOptions {
+  /**
+   * socket.io transports; default polling upgraded to WebSocket (browsers). React Native passes
+   * `['websocket']`: it has a WebSocket but no XHR streaming worth polling with.
+   */
+  readonly transports?: ReadonlyArray<'polling' | 'websocket'>;
+}
+
 /** Connects to `origin` (same origin in production) and keeps the rooms joined. */
 export function connectRealtime(
   origin: string,
   initial: { token: string | undefined; userId: string | undefined },
   handlers: RealtimeHandlers,
+  options: RealtimeOptions = {},
 ): RealtimeConnection {
   let userId = initial.userId;
   let token = initial.token;
   const socket: Socket = io(origin, {
-    path: '/socket.io/',
+    path: socketPath,
     auth: token === undefined ? {} : { token },
     reconnectionDelayMax: 5_000,
     timeout: 5_000,
+    ...(options.transports === undefined ? {} : { transports: [...options.transports] }),
   });
   let wanted = new Set<string>();
   const emitJoin = (room: string): void => {
-    if (socket.connected) socket.emit('room:join', { room }, () => undefined);
+    if (socket.connected) socket.emit(clientEvents.roomJoin, { room }, () => undefined);
   };
 
   socket.on('connect', () => {
@@ -59,7 +74,7 @@ export function connectRealtime(
       socket.connect();
     }
   });
-  socket.on('auth:expired', () => {
+  socket.on(serverEvents.authExpired, () => {
     // The server keeps the socket anonymously; the next refresh sends a new token.
   });
   socket.onAny((eventName: string, payload: unknown) => {
@@ -72,7 +87,7 @@ export function connectRealtime(
       const next = new Set(rooms);
       for (const room of wanted) {
         if (!next.has(room) && socket.connected)
-          socket.emit('room:leave', { room }, () => undefined);
+          socket.emit(clientEvents.roomLeave, { room }, () => undefined);
       }
       for (const room of next) if (!wanted.has(room)) emitJoin(room);
       wanted = next;
@@ -84,7 +99,7 @@ export function connectRealtime(
       userId = nextUserId;
       socket.auth = token === undefined ? {} : { token };
       if (sameUser && token !== undefined && socket.connected) {
-        socket.emit('auth:refresh', { token }, () => undefined);
+        socket.emit(clientEvents.authRefresh, { token }, () => undefined);
       } else {
         socket.disconnect();
         socket.connect();
