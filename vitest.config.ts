@@ -12,6 +12,7 @@ export default defineConfig({
       '{packages,services,gateway}/*/test/**/*.spec.ts',
       'gateway/test/**/*.spec.ts',
       'apps/web/test/**/*.spec.ts',
+      'scripts/test/**/*.spec.ts',
     ],
     exclude: ['**/node_modules/**', '**/data/**'],
     pool: 'forks',

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoPath } from '@streambet/testkit/process';
-import { environmentTable } from '../../scripts/config-catalog.js';
+import { environmentTable } from '../config-catalog.js';
 
 describe('README', () => {
   it('given the config specs every process loads, then the README lists exactly those variables (run `npm run docs:env` after changing one)', () => {

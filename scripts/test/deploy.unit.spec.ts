@@ -1,0 +1,287 @@
+/**
+ * The deployment files' invariants, read from the files themselves (no Docker engine runs on the
+ * CI machines, so the image is never built here): one Dockerfile on the Node.js of .node-version,
+ * production dependencies only, a non-root user and a health check; docker-compose.yml and every
+ * k8s Deployment run that image (no source mounted into a stock Node image), unprivileged, with
+ * probes on /health/live and /health/ready and the tuned young generation.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { servicePorts, type ServiceName } from '@streambet/platform/runtime/platform-config';
+import { repoPath } from '@streambet/testkit/process';
+import { defaultPorts, probePort } from '../container-healthcheck.js';
+
+const run = promisify(execFile);
+const read = (file: string): string => fs.readFileSync(repoPath(file), 'utf8');
+const deployables = Object.keys(servicePorts) as ServiceName[];
+const nodeOptions = '--max-semi-space-size=64';
+/** The image tag compose builds and k8s deploys. */
+const imageOf = (name: string): string => `streambet/${name}:dev`;
+
+/** One `FROM … [AS name]` stage of the Dockerfile and its instructions (continuations joined). */
+interface Stage {
+  readonly from: string;
+  readonly name: string | undefined;
+  readonly lines: string[];
+}
+
+function dockerfile(): { args: Map<string, string>; stages: Stage[] } {
+  const joined = read('Dockerfile')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const args = new Map<string, string>();
+  const stages: Stage[] = [];
+  for (const line of joined) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from !== null) {
+      stages.push({ from: from[1]!, name: from[2], lines: [] });
+    } else if (stages.length === 0) {
+      const arg = /^ARG\s+(\w+)=(\S+)/.exec(line);
+      if (arg !== null) args.set(arg[1]!, arg[2]!);
+    } else {
+      stages.at(-1)!.lines.push(line);
+    }
+  }
+  return { args, stages };
+}
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string; args?: Record<string, string> };
+  command?: unknown;
+  volumes?: unknown;
+  read_only?: boolean;
+  cap_drop?: string[];
+  environment?: Record<string, string | number>;
+}
+
+interface Container {
+  name: string;
+  image: string;
+  command?: unknown;
+  securityContext?: { allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
+  ports?: Array<{ name: string; containerPort: number }>;
+  env?: Array<{ name: string; value?: string }>;
+  envFrom?: Array<{ configMapRef?: { name: string } }>;
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+}
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  spec?: {
+    template?: {
+      spec: {
+        securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+        containers: Container[];
+      };
+    };
+  };
+}
+
+function k8sObjects(): K8sObject[] {
+  return fs
+    .readdirSync(repoPath('k8s'))
+    .filter((file) => file.endsWith('.yaml'))
+    .flatMap((file) =>
+      parseAllDocuments(read(`k8s/${file}`)).map((doc) => {
+        expect(doc.errors, file).toEqual([]);
+        return doc.toJS() as K8sObject;
+      }),
+    );
+}
+
+describe('the Dockerfile', () => {
+  const { args, stages } = dockerfile();
+  const finalStage = stages.at(-1)!;
+  const stageNamed = (name: string | undefined): Stage | undefined =>
+    stages.find((stage) => stage.name === name);
+  /** A stage and every stage it builds FROM, innermost first. */
+  const lineage = (stage: Stage): Stage[] => {
+    const parent = stageNamed(stage.from);
+    return parent === undefined ? [stage] : [stage, ...lineage(parent)];
+  };
+
+  it('given .node-version, then every Node base image is that exact version (so its major)', () => {
+    const nodeVersion = read('.node-version').trim();
+    expect(args.get('NODE_VERSION')).toBe(nodeVersion);
+    const nodeBases = stages
+      .map((stage) => stage.from.replace('${NODE_VERSION}', args.get('NODE_VERSION') ?? ''))
+      .filter((from) => from.startsWith('node:'));
+    expect(nodeBases.length).toBeGreaterThan(0);
+    for (const base of nodeBases) {
+      expect(base).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim$/);
+      expect(base.split(':')[1]!.split('.')[0]).toBe(nodeVersion.split('.')[0]);
+    }
+  });
+
+  it('given the final stage, then it runs as a non-root user with production dependencies only', () => {
+    const users = finalStage.lines.filter((line) => /^USER\s/.test(line));
+    expect(users).toEqual(['USER node']);
+    const dependencyStages = finalStage.lines
+      .map((line) => /^COPY\s+--from=(\S+)\s+\/app\/\s+\.\/$/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
+    expect(dependencyStages).toHaveLength(1);
+    const installs = lineage(stageNamed(dependencyStages[0])!).flatMap((stage) =>
+      stage.lines.filter((line) => line.includes('npm ci')),
+    );
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toMatch(/npm ci --omit=dev$/);
+    // The full install (dev dependencies, for the web build) lives in a stage the image only
+    // takes the built web app from.
+    expect(stages.some((stage) => stage.lines.some((line) => /npm ci$/.test(line)))).toBe(true);
+    expect(lineage(finalStage).map((stage) => stage.name)).not.toContain('deps');
+  });
+
+  it('given SERVICE, then the command runs that deployable through tsx and each entry exists', () => {
+    const text = finalStage.lines.join('\n');
+    expect(finalStage.lines).toContain('CMD ["node", "--import", "tsx", "main.ts"]');
+    expect(text).toContain('gateway) entry=gateway/src/main.ts ;;');
+    expect(text).toContain('*) entry="services/$SERVICE/src/main.ts" ;;');
+    expect(text).toContain('ln -s "$entry" main.ts');
+    for (const name of deployables) {
+      const entry = name === 'gateway' ? 'gateway/src/main.ts' : `services/${name}/src/main.ts`;
+      expect(fs.existsSync(repoPath(entry)), entry).toBe(true);
+    }
+    const tsx = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect(tsx.dependencies.tsx, 'tsx must be a production dependency').toBeDefined();
+  });
+
+  it('given the health check, then node itself probes /health/live on $PORT, else the deployable default port', () => {
+    const healthcheck = finalStage.lines.find((line) => line.startsWith('HEALTHCHECK'));
+    expect(healthcheck).toMatch(/CMD \["node", "scripts\/container-healthcheck\.ts"\]$/);
+    expect(read('scripts/container-healthcheck.ts')).toContain('/health/live');
+    expect(defaultPorts).toEqual(servicePorts);
+    expect(probePort({ PORT: '9000', SERVICE: 'pool' })).toBe(9000);
+    expect(probePort({ SERVICE: 'pool' })).toBe(7003);
+    expect(probePort({ PORT: '', SERVICE: 'gateway' })).toBe(8080);
+  });
+
+  it('given a process answering /health/live with 200, then the health check passes; with 503 or nothing listening, it fails', async () => {
+    let status = 200;
+    const paths: string[] = [];
+    const server = http.createServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(status).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    /** Exit code of the health check as the image runs it: node itself, no tsx. */
+    const probe = (env: Record<string, string>): Promise<number> =>
+      run(process.execPath, [repoPath('scripts/container-healthcheck.ts')], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 30_000,
+      }).then(
+        () => 0,
+        (error: { code?: number }) => error.code ?? -1,
+      );
+    try {
+      expect(await probe({ PORT: String(port), SERVICE: 'pool' })).toBe(0);
+      status = 503;
+      expect(await probe({ PORT: String(port), SERVICE: 'pool' })).toBe(1);
+      expect(paths).toEqual(['/health/live', '/health/live']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await probe({ PORT: String(port) })).toBe(1);
+  }, 60_000);
+
+  it('given .dockerignore, then it keeps node_modules and .git out but every path the image copies in', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '.git', '**/test']));
+    const copied = finalStage.lines
+      .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
+      .flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(copied.length).toBeGreaterThan(0);
+    for (const source of copied) {
+      const top = source.replace(/\/$/, '');
+      expect(ignored, source).not.toContain(top);
+      expect(fs.existsSync(repoPath(top)), source).toBe(true);
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
+
+  it('given every deployable, then it is built from the Dockerfile for that deployable and not mounted from source', () => {
+    for (const name of deployables) {
+      const service = compose.services[name];
+      expect(service, name).toBeDefined();
+      expect(service!.image).toBe(imageOf(name));
+      expect(service!.build).toEqual({ context: '.', args: { SERVICE: name } });
+      expect(service!.command, name).toBeUndefined();
+      expect(service!.volumes, name).toBeUndefined();
+      expect(service!.environment?.PORT).toBe(servicePorts[name]);
+      expect(service!.environment?.NODE_OPTIONS).toBe(nodeOptions);
+      expect(service!.read_only).toBe(true);
+      expect(service!.cap_drop).toEqual(['ALL']);
+    }
+  });
+
+  it('given any service, then none runs a stock Node image', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect(service.image ?? '', name).not.toMatch(/^node:/);
+    }
+  });
+});
+
+describe('the k8s manifests', () => {
+  const objects = k8sObjects();
+  const deployments = objects.filter((object) => object.kind === 'Deployment');
+
+  it('given every deployable, then exactly one Deployment runs its image', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([...deployables].sort());
+    for (const deployment of deployments) {
+      const containers = deployment.spec!.template!.spec.containers;
+      expect(containers.map((c) => c.image)).toEqual([imageOf(deployment.metadata.name)]);
+      expect(containers[0]!.command, deployment.metadata.name).toBeUndefined();
+    }
+  });
+
+  it('given every Deployment, then its pod runs as non-root and cannot escalate', () => {
+    for (const deployment of deployments) {
+      const pod = deployment.spec!.template!.spec;
+      expect(pod.securityContext?.runAsNonRoot, deployment.metadata.name).toBe(true);
+      expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(pod.containers[0]!.securityContext?.allowPrivilegeEscalation).toBe(false);
+    }
+  });
+
+  it('given every Deployment, then liveness and readiness probe /health/live and /health/ready on its port', () => {
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name as ServiceName;
+      const container = deployment.spec!.template!.spec.containers[0]!;
+      expect(container.ports).toEqual([{ name: 'rpc', containerPort: servicePorts[name] }]);
+      expect(container.env).toContainEqual({ name: 'PORT', value: String(servicePorts[name]) });
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'rpc' });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'rpc' });
+    }
+  });
+
+  it('given the shared ConfigMap, then every Deployment gets NODE_OPTIONS with the larger young generation', () => {
+    const common = objects.find(
+      (object) => object.kind === 'ConfigMap' && object.metadata.name === 'streambet-common',
+    );
+    expect(common?.data?.NODE_OPTIONS).toBe(nodeOptions);
+    for (const deployment of deployments) {
+      const container = deployment.spec!.template!.spec.containers[0]!;
+      expect(container.envFrom).toContainEqual({ configMapRef: { name: 'streambet-common' } });
+      expect(container.env?.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
+    }
+  });
+});
