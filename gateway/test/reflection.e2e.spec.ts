@@ -107,7 +107,7 @@ describe('gRPC server reflection on the gateway', () => {
     expect(failure?.stderr ?? '').toMatch(/failed to find service named .*PoolInternalService/);
   }, 120_000);
 
-  it('given a reflection stream, when a file with both kinds of service is fetched, then only the public service is in its descriptor and internal symbols are NOT_FOUND', async () => {
+  it('given a reflection stream, when a file with both kinds of service is fetched, then only the public service is in its descriptor; internal symbols and internal-only files are NOT_FOUND', async () => {
     const client = createClient(ServerReflection, createGrpcTransport({ baseUrl: gateway.url }));
     const requests = [
       {
@@ -125,13 +125,19 @@ describe('gRPC server reflection on the gateway', () => {
       {
         messageRequest: { case: 'fileByFilename' as const, value: 'streambet/pool/v1/pool.proto' },
       },
+      {
+        messageRequest: {
+          case: 'fileByFilename' as const,
+          value: 'streambet/user/v1/ledger.proto',
+        },
+      },
     ];
     const answers: ServerReflectionResponse[] = [];
     for await (const answer of client.serverReflectionInfo(createAsyncIterable(requests)))
       answers.push(answer);
-    expect(answers).toHaveLength(3);
+    expect(answers).toHaveLength(4);
 
-    const [bySymbol, internal, byName] = answers;
+    const [bySymbol, internal, byName, internalOnlyFile] = answers;
     if (bySymbol?.messageResponse.case !== 'fileDescriptorResponse') throw new Error('no file');
     const files = bySymbol.messageResponse.value.fileDescriptorProto.map((bytes) =>
       fromBinary(FileDescriptorProtoSchema, bytes),
@@ -148,5 +154,10 @@ describe('gRPC server reflection on the gateway', () => {
     if (byName?.messageResponse.case !== 'fileDescriptorResponse') throw new Error('no file');
     // Asked by name again on the same stream: the file itself, not the imports already sent.
     expect(byName.messageResponse.value.fileDescriptorProto).toHaveLength(1);
+    // A file that declares only an internal service (the ledger's) is not served at all.
+    expect(internalOnlyFile?.messageResponse).toMatchObject({
+      case: 'errorResponse',
+      value: { errorCode: 5 },
+    });
   }, 60_000);
 });
