@@ -17,14 +17,14 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
 
-# Every workspace's package.json at its place, and nothing else: the npm ci layers below are reused
-# until a manifest or the lockfile changes.
+# Every workspace's package.json at its place, the lockfile and .npmrc (engine-strict), nothing else:
+# the npm ci layers below are reused until one of them changes.
 FROM base AS manifests
 COPY . /src
 RUN cd /src \
  && find . -maxdepth 3 -name package.json -not -path './node_modules/*' \
       -exec cp --parents {} /app/ \; \
- && cp package-lock.json /app/
+ && cp package-lock.json .npmrc /app/
 
 FROM base AS deps
 COPY --from=manifests /app/ ./

@@ -136,6 +136,9 @@ describe('the Dockerfile', () => {
     );
     expect(installs).toHaveLength(1);
     expect(installs[0]).toMatch(/npm ci --omit=dev$/);
+    // npm ci sees the repository's .npmrc (engine-strict) and lockfile next to the manifests.
+    const manifests = stageNamed('manifests')!.lines.join('\n');
+    expect(manifests).toContain('cp package-lock.json .npmrc /app/');
     // The full install (dev dependencies, for the web build) lives in a stage the image only
     // takes the built web app from.
     expect(stages.some((stage) => stage.lines.some((line) => /npm ci$/.test(line)))).toBe(true);
