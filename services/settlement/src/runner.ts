@@ -509,6 +509,3 @@ function isUnavailable(error: unknown): boolean {
   if (error instanceof UnavailableError) return true;
   return error instanceof ConnectError && error.code === Code.Unavailable;
 }
-
-/** The ledger account the escrow of a market is (exported for tests and the bench). */
-export const escrowAccountOf = accounts.escrow;

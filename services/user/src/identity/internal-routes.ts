@@ -75,7 +75,7 @@ export class IneligibleError extends IllegalStateError {
 }
 
 /** The contract's EligibilityResult of an answer. */
-export function eligibilityResultProto(
+function eligibilityResultProto(
   answer: EligibilityAnswer,
   currency: string,
 ): EligibilityResult {

@@ -17,7 +17,7 @@ export interface LedgerCurrencies {
 export const PLAY_CURRENCY = 'PTS';
 
 /** True when `currency` is the deployment's real currency or `PTS`. */
-export function isSupportedCurrency(currencies: LedgerCurrencies, currency: string): boolean {
+function isSupportedCurrency(currencies: LedgerCurrencies, currency: string): boolean {
   return currency === currencies.real || currency === PLAY_CURRENCY;
 }
 
@@ -52,7 +52,7 @@ function ownerRequired(kind: AccountKind): boolean {
 }
 
 /** True when `value` is one of the defined account kinds. */
-export function isAccountKind(value: number): value is AccountKind {
+function isAccountKind(value: number): value is AccountKind {
   return Number.isInteger(value) && value >= 1 && value <= 6;
 }
 

@@ -57,20 +57,3 @@ export function isRepresentable(balance: Balance): boolean {
     fitsBigint(balance.creditsPosted)
   );
 }
-
-/** True when nothing changes. */
-export function isZeroDelta(delta: BalanceDelta): boolean {
-  return (
-    delta.debitsPending === 0n &&
-    delta.debitsPosted === 0n &&
-    delta.creditsPending === 0n &&
-    delta.creditsPosted === 0n
-  );
-}
-
-/** Sums of the four totals over many accounts; balanced when debits equal credits (posted and pending). */
-export function isBalanced(totals: Balance): boolean {
-  return (
-    totals.debitsPosted === totals.creditsPosted && totals.debitsPending === totals.creditsPending
-  );
-}

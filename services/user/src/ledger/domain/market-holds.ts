@@ -14,7 +14,7 @@ export const MAX_HOLD_PAGE = 10_000;
  * The transfer id that resolves `holdId` in bulk: derived, so a retried page (or a later
  * SubmitTransfers of the same command) meets the committed transfer instead of a second one.
  */
-export function resolvingTransferId(holdId: string, action: HoldAction): string {
+function resolvingTransferId(holdId: string, action: HoldAction): string {
   return `${holdId}:${action === 'void' ? 'void' : 'post'}`;
 }
 

@@ -32,7 +32,7 @@ const marketCodes = new Set<number>([
 const paymentCodes = new Set<number>([TransferCode.DEPOSIT, TransferCode.WITHDRAWAL]);
 
 /** True when `value` is a defined transfer kind. */
-export function isTransferKind(value: number): value is TransferKind {
+function isTransferKind(value: number): value is TransferKind {
   return Number.isInteger(value) && value >= 1 && value <= 4;
 }
 

@@ -76,7 +76,7 @@ const TRANSFER_ONE = `SELECT * FROM ledger_transfer_one($1::text, $2::smallint, 
  * also of the whole chain, so a transfer committed in one chain is never taken as "the same" by a
  * different chain (or alone).
  */
-export function fingerprintsOf(commands: readonly TransferCommand[]): string[] {
+function fingerprintsOf(commands: readonly TransferCommand[]): string[] {
   const contents = commands.map(canonicalContent);
   const fingerprints = new Array<string>(commands.length);
   for (const chain of chainsOf(commands)) {

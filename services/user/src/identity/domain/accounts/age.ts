@@ -27,7 +27,7 @@ export function daysInMonth(year: number, month: number): number {
 }
 
 /** 00:00 UTC of the day the user turns `years` old (Feb 29 births count from Mar 1 in common years). */
-export function birthdayMs(dateOfBirth: CalendarDate, years: number): number {
+function birthdayMs(dateOfBirth: CalendarDate, years: number): number {
   const year = dateOfBirth.year + years;
   if (dateOfBirth.month === 2 && dateOfBirth.day === 29 && daysInMonth(year, 2) === 28) {
     return Date.UTC(year, 2, 1);

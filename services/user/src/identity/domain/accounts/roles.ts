@@ -9,11 +9,6 @@ export type RoleName = 'viewer' | 'streamer' | 'admin';
 /** Every user role, weakest first. */
 export const roleNames: readonly RoleName[] = ['viewer', 'streamer', 'admin'];
 
-/** True when `value` names a user role. */
-export function isRoleName(value: string): value is RoleName {
-  return (roleNames as readonly string[]).includes(value);
-}
-
 /**
  * The held roles in canonical order, viewer always included and duplicates dropped, so stored
  * role sets compare equal however they were built.

@@ -14,7 +14,7 @@ export function normalizeEmail(email: string): string {
 }
 
 /** Violation of the email field, if any (3–254 chars, one `@`, a dotted domain, no spaces). */
-export function emailViolation(email: string): FieldViolation | undefined {
+function emailViolation(email: string): FieldViolation | undefined {
   const normalized = normalizeEmail(email);
   if (normalized === '') return { field: 'email', description: 'is required' };
   if (normalized.length < 3 || normalized.length > 254) {
@@ -27,7 +27,7 @@ export function emailViolation(email: string): FieldViolation | undefined {
 }
 
 /** Violation of a new password (8–128 code points, not the email), if any. */
-export function passwordViolation(password: string, email: string): FieldViolation | undefined {
+function passwordViolation(password: string, email: string): FieldViolation | undefined {
   const length = [...password].length;
   if (length < 8 || length > 128) {
     return { field: 'password', description: 'must be 8–128 characters' };
@@ -50,7 +50,7 @@ export function displayNameViolation(displayName: string): FieldViolation | unde
 }
 
 /** Violation of an optional device id (1–128 chars when present), if any. */
-export function deviceIdViolation(deviceId: string): FieldViolation | undefined {
+function deviceIdViolation(deviceId: string): FieldViolation | undefined {
   if (deviceId.length > 128) {
     return { field: 'device_id', description: 'must be at most 128 characters' };
   }
@@ -58,7 +58,7 @@ export function deviceIdViolation(deviceId: string): FieldViolation | undefined 
 }
 
 /** Violation of a date of birth (a real past date, year 1900–9999), if any. */
-export function dateOfBirthViolation(
+function dateOfBirthViolation(
   dateOfBirth: CalendarDate | undefined,
   nowMs: number,
 ): FieldViolation | undefined {
