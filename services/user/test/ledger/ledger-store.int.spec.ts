@@ -381,7 +381,7 @@ for (const target of targets) {
       expect((await balanceOf(a)).debitsPosted).toBe(40n);
     });
 
-    it('runs each group in its own span linking every caller, not in the context of the caller that started it', async () => {
+    it('runs each group in its own span (a lone caller’s child, or linking several callers), not in the context of the caller that started it', async () => {
       const a = await funded(100n);
       const b = await funded(0n);
       const seen: Array<{ requestId: string | undefined; span: ReadableSpan | undefined }> = [];
@@ -425,8 +425,13 @@ for (const target of targets) {
       // req-a started the first group alone; req-b and req-c queued behind it share the second
       expect(seen.map((s) => s.requestId)).toEqual([undefined, undefined]);
       expect(seen.map((s) => s.span?.name)).toEqual(['ledger group commit', 'ledger group commit']);
+      // a group of one is its caller's child (withBatchSpan); a group of several links each caller
+      expect(seen.map((s) => s.span?.parentSpanContext?.spanId)).toEqual([
+        callers[0]!.spanId,
+        undefined,
+      ]);
       expect(seen.map((s) => s.span?.links.map((l) => l.context.spanId))).toEqual([
-        [callers[0]!.spanId],
+        [],
         [callers[1]!.spanId, callers[2]!.spanId],
       ]);
       expect(seen.map((s) => s.span?.attributes['streambet.batch.size'])).toEqual([1, 2]);
