@@ -16,6 +16,8 @@ import {
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { BetPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/bet_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
+import { HoldPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import {
@@ -156,12 +158,14 @@ describe('distributed tracing across the mesh (OTLP export)', () => {
     await joinMarketRoom(socket, market.marketId);
 
     const stakeMinor = 2_500n;
-    // The viewer's own room gets BetPlaced; the market room the odds with the new total.
+    // The viewer's own room gets BetPlaced (bet engine) and HoldPlaced (the user service's ledger);
+    // the market room the odds with the new total.
     const pushed = nextPush<{ betId: string }>(
       socket,
       BetPlacedSchema.typeName,
       (payload) => payload.betId !== '',
     );
+    const holdPushed = nextPush(socket, HoldPlacedSchema.typeName, () => true);
     const oddsPushed = nextPush<{ odds?: { totalStakedMinor?: string } }>(
       socket,
       OddsChangedSchema.typeName,
@@ -180,6 +184,7 @@ describe('distributed tracing across the mesh (OTLP export)', () => {
     expect(bet?.status).toBe(BetStatus.ACCEPTED);
     expect((await pushed).betId).toBe(bet!.betId);
     await oddsPushed;
+    await holdPushed;
 
     // Graceful shutdown ends every span (batches drained, consumers closed) and flushes the export.
     socket.close();
@@ -236,9 +241,23 @@ describe('distributed tracing across the mesh (OTLP export)', () => {
       (s) =>
         s.kind === kind.server &&
         s.attributes[service] === 'user' &&
-        String(s.attributes['rpc.service']).startsWith('streambet.user.v1.'),
+        s.attributes['rpc.service'] === LedgerInternalService.typeName,
     );
     expect(ancestors(ledger, trace)).toContain(batch);
+    // The ledger's own event (written by the user service's outbox) continues the same trace.
+    const holdConsumed = find(
+      'the realtime service consuming HoldPlaced',
+      (s) =>
+        s.name === `consume ${HoldPlacedSchema.typeName}` && s.attributes[service] === 'realtime',
+    );
+    expect(ancestors(holdConsumed, trace)).toContain(ledger);
+    find(
+      'the push of HoldPlaced to the viewer',
+      (s) =>
+        s.name === 'realtime push' &&
+        s.parentSpanId === holdConsumed.spanId &&
+        s.attributes['messaging.destination.name'] === `user:${viewer.userId}`,
+    );
     const consume = find(
       'the realtime service consuming BetPlaced',
       (s) =>

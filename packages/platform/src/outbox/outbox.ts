@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../bus/types.js';
+import { injectTraceHeaders } from '../obs/tracing.js';
 import type { Sql, SqlExecutor } from '../sql/types.js';
 import { newEventId } from './event-id.js';
 
@@ -12,7 +13,10 @@ export interface OutboxEvent {
   readonly type: string;
   /** The protobuf binary of the event message. */
   readonly payload: Uint8Array;
-  /** Trace context, request id, producer service. */
+  /**
+   * Trace context, request id, producer service. The active trace context (`traceparent`) is added
+   * when these do not carry one, so every event continues the trace of the change that caused it.
+   */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -63,6 +67,15 @@ export async function appendToOutbox(
   }
   const clock = options.clock ?? Date.now;
   const newId = options.newId ?? newEventId;
+  // One injection per append, shared (frozen) by the events that bring no headers of their own.
+  const traceHeaders = Object.freeze(injectTraceHeaders());
+  const traced = traceHeaders.traceparent !== undefined;
+  const headersOf = (given: OutboxEvent['headers']): Readonly<Record<string, string>> =>
+    given === undefined
+      ? traceHeaders
+      : traced && given.traceparent === undefined
+        ? { ...traceHeaders, ...given }
+        : { ...given };
   const envelopes = events.map((event): EventEnvelope => {
     for (const field of ['topic', 'key', 'type'] as const) {
       if (typeof event[field] !== 'string' || event[field] === '') {
@@ -77,7 +90,7 @@ export async function appendToOutbox(
       key: event.key,
       type: event.type,
       payload: event.payload,
-      headers: { ...(event.headers ?? {}) },
+      headers: headersOf(event.headers),
       occurredAtMs: clock(),
     };
   });
@@ -92,9 +105,10 @@ export async function appendToOutbox(
     const payloads = new Array<Uint8Array>(count);
     const headers = new Array<string>(count);
     const occurredAt = new Array<string>(count);
-    // Most appends share one time and carry no headers: convert a time once, skip JSON for none.
+    // Most appends share one time and one set of headers: convert a time once, JSON once.
     let lastMs = Number.NaN;
     let lastAt = '';
+    const sharedHeadersJson = headersJson(traceHeaders);
     for (let i = 0; i < count; i++) {
       const envelope = envelopes[start + i]!;
       ids[i] = envelope.id;
@@ -102,7 +116,8 @@ export async function appendToOutbox(
       keys[i] = envelope.key;
       types[i] = envelope.type;
       payloads[i] = envelope.payload;
-      headers[i] = headersJson(envelope.headers);
+      headers[i] =
+        envelope.headers === traceHeaders ? sharedHeadersJson : headersJson(envelope.headers);
       if (envelope.occurredAtMs !== lastMs) {
         lastMs = envelope.occurredAtMs;
         lastAt = new Date(lastMs).toISOString();
