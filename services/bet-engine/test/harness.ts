@@ -9,16 +9,15 @@
  * - a manual clock shared by both, a manual scheduler for the odds conflation, counters of ledger
  *   calls and of SQL commits on both databases.
  */
-import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import type { Code } from '@connectrpc/connect';
 import {
   ConnectError,
-  createClient,
   createRouterTransport,
   type Client,
   type Interceptor,
 } from '@connectrpc/connect';
-import {
+import type {
   BetEngineInternalService,
   BetEngineService,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -27,10 +26,9 @@ import {
   MarketOpenedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import {
-  LedgerInternalService,
   TransferResultCode,
+  type LedgerInternalService,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import {
   AccountKind,
@@ -38,11 +36,7 @@ import {
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import type { UserRole } from '@streambet/platform/auth/caller';
-import { createMemoryCache, type MemoryCache } from '@streambet/platform/cache/memory';
-import { encodeUlid } from '@streambet/platform/ids/ulid';
-import { handleOnce } from '@streambet/platform/outbox/inbox';
-import { platformMigrations } from '@streambet/platform/outbox/index';
-import { migrate } from '@streambet/platform/sql/migrate';
+import type { MemoryCache } from '@streambet/platform/cache/memory';
 import type { Sql } from '@streambet/platform/sql/types';
 import {
   manualClock,
@@ -50,32 +44,18 @@ import {
   type ManualClock,
   type ManualScheduler,
 } from '@streambet/testkit/clock';
-import {
-  asService,
-  asUser,
-  testLogger,
-  testServerInterceptors,
-  type CallOptions,
-} from '@streambet/testkit/rpc';
+import { asService, asUser, type CallOptions } from '@streambet/testkit/rpc';
 import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
 import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
 import { nextUlid as newUlid } from '@streambet/testkit/ids';
 import { createUserTestService, insertTestUser, type IdentityStore } from '@streambet/user/testing';
-import { defaultBetEngineSettings, type BetEngineSettings } from '../src/config.js';
-import { createMarketHandler, createSettlementHandler } from '../src/consumers.js';
-import {
-  eligibilityPort,
-  ledgerPort,
-  type LedgerPort,
-  type MarketSource,
-} from '../src/downstreams.js';
-import { createMarkets, type Markets } from '../src/markets.js';
-import { betEngineMigrations } from '../src/migrations/index.js';
-import { createOddsService, type OddsService } from '../src/odds.js';
-import { createPlacementEngine, type BatchTiming, type PlacementEngine } from '../src/placement.js';
-import { betEnginePolicy } from '../src/policy.js';
-import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from '../src/routes.js';
-import { createBetEngineStore, type BetEngineStore } from '../src/store.js';
+import type { BetEngineSettings } from '../src/config.js';
+import type { LedgerPort, MarketSource } from '../src/downstreams.js';
+import type { Markets } from '../src/markets.js';
+import type { OddsService } from '../src/odds.js';
+import type { BatchTiming, PlacementEngine } from '../src/placement.js';
+import type { BetEngineStore } from '../src/store/index.js';
+import { createBetEngineTestService, testBetEngineSettings } from '../src/testing.js';
 
 export {
   manualClock,
@@ -186,10 +166,7 @@ export interface Harness {
 }
 
 /** Settings of the tests: the deployment's, reconciliation of any age. */
-export const testSettings: BetEngineSettings = {
-  ...defaultBetEngineSettings,
-  reconcileMinAgeMs: 0,
-};
+export const testSettings: BetEngineSettings = testBetEngineSettings;
 
 interface Shared {
   readonly userDb: SqlTestDatabase | undefined;
@@ -217,7 +194,6 @@ async function createShared(target: SqlTarget): Promise<Shared> {
   const betCommits: CommitCounter = { count: 0 };
   const userSql = countingSql(rawUserSql, userCommits);
   const betSql = countingSql(betDb.sql, betCommits);
-  await migrate(betDb.sql, 'bet-engine', [...platformMigrations, ...betEngineMigrations]);
   const clock = manualClock();
   const tokens = await createTestTokens();
   const user = await createUserTestService({ sql: userSql, clock, tokens });
@@ -280,80 +256,36 @@ export interface HarnessOptions {
   readonly ledgerFault?: { holdsLost: boolean };
 }
 
-function buildEngine(
+async function buildEngine(
   shared: Shared,
   settings: BetEngineSettings,
   options: HarnessOptions,
-): Harness {
+): Promise<Harness> {
   const { tokens, clock, ledger, serviceHeaders } = shared;
-  const logger = testLogger('bet-engine');
-  const cache = createMemoryCache({ now: () => clock.now() });
   const scheduler = manualScheduler(clock);
-  const store = createBetEngineStore({ sql: shared.betSql });
-  const realPort = ledgerPort(createClient(LedgerInternalService, shared.engineUserTransport));
   const fault = options.ledgerFault;
-  const port: LedgerPort =
-    fault === undefined
-      ? realPort
-      : {
-          ...realPort,
-          async hold(bets) {
-            const outcomes = await realPort.hold(bets);
-            if (fault.holdsLost) throw new Error('deadline exceeded (simulated)');
-            return outcomes;
-          },
-        };
-  const markets = createMarkets({
-    store,
-    ledger: port,
-    ...(options.marketSource === undefined ? {} : { source: options.marketSource }),
+  const engine = await createBetEngineTestService({
+    sql: shared.betSql,
     clock,
-    logger,
-  });
-  const odds = createOddsService({
-    store,
-    cache,
-    clock,
-    logger,
+    tokens,
+    user: shared.engineUserTransport,
     scheduler,
-    minIntervalMs: settings.oddsMinIntervalMs,
-  });
-  let betIds = 0;
-  const batches: BatchTiming[] = [];
-  const placement = createPlacementEngine({
-    store,
-    markets,
-    ledger: port,
-    eligibility: eligibilityPort(createClient(UserInternalService, shared.engineUserTransport)),
-    odds,
-    clock,
-    logger,
     settings,
-    newBetId: (nowMs) => {
-      betIds += 1;
-      const random = new Uint8Array(10);
-      crypto.getRandomValues(random);
-      random[0] = 0;
-      random[1] = (betIds >> 8) & 0xff;
-      random[2] = betIds & 0xff;
-      return encodeUlid(nowMs, random);
-    },
-    onBatch: (timing) => batches.push(timing),
+    ...(options.marketSource === undefined ? {} : { marketSource: options.marketSource }),
+    ...(fault === undefined
+      ? {}
+      : {
+          wrapLedger: (realPort: LedgerPort): LedgerPort => ({
+            ...realPort,
+            async hold(bets) {
+              const outcomes = await realPort.hold(bets);
+              if (fault.holdsLost) throw new Error('deadline exceeded (simulated)');
+              return outcomes;
+            },
+          }),
+        }),
   });
-  const routeDeps = { store, markets, placement, odds, clock };
-  const transport = createRouterTransport(
-    (router) => {
-      router.service(BetEngineService, createBetEngineServiceImpl(routeDeps));
-      router.service(BetEngineInternalService, createBetEngineInternalServiceImpl(routeDeps));
-    },
-    {
-      router: {
-        interceptors: testServerInterceptors(tokens, betEnginePolicy, 'bet-engine', logger),
-      },
-    },
-  );
-  const marketHandler = createMarketHandler({ store, markets, placement, odds, clock, logger });
-  const settlementHandler = createSettlementHandler({ store, logger });
+  const { cache, store, markets, odds, placement, batches } = engine;
 
   async function balance(accountId: string) {
     const result = await ledger.getAccountBalances({ accountIds: [accountId] }, serviceHeaders);
@@ -371,9 +303,9 @@ function buildEngine(
     odds,
     placement,
     batches,
-    ledgerPort: port,
-    betEngine: createClient(BetEngineService, transport),
-    internal: createClient(BetEngineInternalService, transport),
+    ledgerPort: engine.ledgerPort,
+    betEngine: engine.betEngine,
+    internal: engine.internal,
     ledger,
     identity: shared.identity,
     userSql: shared.userSql,
@@ -501,15 +433,8 @@ function buildEngine(
       }
       return market;
     },
-    async marketEvent(schema, init) {
-      await marketHandler(schema.typeName, toBinary(schema, create(schema, init)));
-    },
-    settlementEvent(eventId, schema, init) {
-      const payload = toBinary(schema, create(schema, init));
-      return handleOnce(shared.betSql, 'bet-engine.settlement', { id: eventId }, (tx) =>
-        settlementHandler(schema.typeName, payload, tx),
-      );
-    },
+    marketEvent: (schema, init) => engine.marketEvent(schema, init),
+    settlementEvent: (eventId, schema, init) => engine.settlementEvent(eventId, schema, init),
     async available(accountId) {
       return (await balance(accountId)).availableMinor;
     },
@@ -523,10 +448,9 @@ function buildEngine(
       );
       return result.rows;
     },
-    restart: () => Promise.resolve(buildEngine(shared, settings, options)),
+    restart: () => buildEngine(shared, settings, options),
     async dispose() {
-      await placement.drain();
-      await odds.flush();
+      await engine.drain();
       await shared.userDb?.dispose();
       await shared.betDb.dispose();
     },
