@@ -172,6 +172,7 @@ export function LeaderboardPanel({ api, refreshKey, channelId, currency }: Leade
             key={p}
             type="button"
             className={p === period ? 'tab active' : 'tab'}
+            aria-pressed={p === period}
             onClick={() => setPeriod(p)}
           >
             {label}

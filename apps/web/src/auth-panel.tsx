@@ -53,6 +53,7 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
         <button
           type="button"
           className={mode === 'login' ? 'tab active' : 'tab'}
+          aria-pressed={mode === 'login'}
           data-testid="auth-mode-login"
           onClick={() => setMode('login')}
         >
@@ -61,6 +62,7 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
         <button
           type="button"
           className={mode === 'register' ? 'tab active' : 'tab'}
+          aria-pressed={mode === 'register'}
           data-testid="auth-mode-register"
           onClick={() => setMode('register')}
         >

@@ -8,6 +8,7 @@ import { MarketState, type Market } from '@streambet/contracts/gen/streambet/poo
 import type { Api } from '@streambet/client';
 import {
   bettingWindowText,
+  countText,
   formatMoney,
   formatOdds,
   marketPhase,
@@ -122,7 +123,7 @@ export function Lobby({ api, onOpenChannel }: LobbyProps) {
               </div>
               <p className="muted market-meta">
                 Pool {formatMoney(market.totalStakedMinor, market.currency)} ·{' '}
-                {String(market.bettorCount)} bettors
+                {countText(market.bettorCount, 'bettor')}
                 {windowText !== '' && (
                   <>
                     {' · '}

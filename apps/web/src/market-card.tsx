@@ -8,6 +8,7 @@ import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1
 import { MarketState, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   bettingWindowText,
+  countText,
   formatMoney,
   formatOdds,
   marketPhase,
@@ -57,7 +58,7 @@ export function MarketCard({ market, odds, selectedOutcomeId, nowMs, onSelect }:
         </span>
         {' · '}
         <span data-testid="market-bettors">
-          {String(odds?.bettorCount ?? market.bettorCount)} bettors
+          {countText(odds?.bettorCount ?? market.bettorCount, 'bettor')}
         </span>
         {windowText !== '' && (
           <>
@@ -71,7 +72,8 @@ export function MarketCard({ market, odds, selectedOutcomeId, nowMs, onSelect }:
           const live = odds?.outcomes.find((o) => o.outcomeId === outcome.outcomeId);
           const won =
             market.state === MarketState.RESOLVED && market.winningOutcomeId === outcome.outcomeId;
-          const selected = selectedOutcomeId === outcome.outcomeId;
+          // A pick on a market that takes no more bets is let go (the slip says so).
+          const selected = open && selectedOutcomeId === outcome.outcomeId;
           return (
             <li key={outcome.outcomeId}>
               <button

@@ -18,6 +18,15 @@ import { MarketState, type Market } from '@streambet/contracts/gen/streambet/poo
 /** Shown wherever odds are undefined (nobody staked on the outcome yet), as the contract says. */
 export const emptyOdds = '—';
 
+/** "1 bettor", "3 bettors": a count with its noun. */
+export function countText(
+  count: bigint | number,
+  singular: string,
+  plural = `${singular}s`,
+): string {
+  return `${String(count)} ${BigInt(count) === 1n ? singular : plural}`;
+}
+
 /** Decimal places of a currency's minor unit; PTS are whole points. Unknown codes: ISO's usual 2. */
 export function currencyExponent(currency: string): number {
   switch (currency) {

@@ -25,6 +25,7 @@ import { ChatMessageSchema } from '@streambet/contracts/gen/streambet/realtime/v
 import {
   applyMarketTransition,
   betStatusLabel,
+  countText,
   countdownText,
   formatMoney,
   formatOdds,
@@ -46,6 +47,14 @@ function odds(version: bigint, decimalOdds = '2.00', marketId = 'm1'): MarketOdd
     outcomes: [{ outcomeId: 'o1', decimalOdds, stakedMinor: 10n }],
   });
 }
+
+describe('countText', () => {
+  it('given one or many, then the noun agrees', () => {
+    expect(countText(1n, 'bettor')).toBe('1 bettor');
+    expect(countText(0n, 'bettor')).toBe('0 bettors');
+    expect(countText(12, 'bettor')).toBe('12 bettors');
+  });
+});
 
 describe('formatMoney', () => {
   it('given BRL cents, then shows reais with two decimals and thousands separators', () => {
