@@ -59,11 +59,14 @@ export function environmentTable(): string {
           ? 'all services'
           : row.readBy.join(', ');
     const shown =
-      row.defaults.size > 1
-        ? 'per deployable (ports table above)'
-        : row.default === ''
+      row.defaults.size <= 1
+        ? row.default === ''
           ? '(empty)'
-          : `\`${escape(row.default)}\``;
+          : `\`${escape(row.default)}\``
+        : name === 'PORT'
+          ? 'per deployable (ports table above)'
+          : [...row.defaults].map((value) => `\`${escape(value)}\``).join(' or ') +
+            ' (per deployable, see meaning)';
     return `| \`${name}\` | ${shown} | ${readBy} | ${escape(row.description)} |`;
   });
   return ['| variable | default | read by | meaning |', '|---|---|---|---|', ...lines].join('\n');

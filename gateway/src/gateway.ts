@@ -23,7 +23,7 @@ import { createCors } from './cors.js';
 import { createForwardingImpl } from './forward.js';
 import { createSocketIoProxy, createWebhookPassthrough } from './proxy.js';
 import { downstreamNames, publicRoutes } from './public-services.js';
-import { chainInterceptors, createRateLimiter, type RateLimits } from './rate-limit.js';
+import { createRateLimiter, type RateLimits } from './rate-limit.js';
 import { createReflectionIndex, reflectionServices, registerReflection } from './reflection.js';
 import { createStaticFiles, resolveWebDir } from './static-files.js';
 import { statusRoute } from './status-page.js';
@@ -180,18 +180,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       for (const { route, impl } of impls) router.service(route.service, impl);
       registerReflection(router, reflection);
     },
-    // Per-address limits run before token checks (floods of bad tokens count), per-user after.
-    auth: chainInterceptors(
-      limiter.perIp,
-      authInterceptor({
-        verifyUserToken: createUserTokenVerifier({
-          jwks: options.userJwks ?? new URL(config.USER_JWKS_URL),
-          issuer: config.USER_TOKEN_ISSUER,
-          audience: config.USER_TOKEN_AUDIENCE,
-        }),
-        policy: edgePolicy(),
+    // Per-address limits ran in the request gate, before token checks (floods of bad tokens
+    // count); per-user limits run after them.
+    auth: authInterceptor({
+      verifyUserToken: createUserTokenVerifier({
+        jwks: options.userJwks ?? new URL(config.USER_JWKS_URL),
+        issuer: config.USER_TOKEN_ISSUER,
+        audience: config.USER_TOKEN_AUDIENCE,
       }),
-    ),
+      policy: edgePolicy(),
+    }),
     interceptors: [limiter.perUser],
     logger,
     registry,
@@ -199,6 +197,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     host: config.HOST,
     port: config.PORT,
     maxTimeoutMs: 60_000,
+    readMaxBytes: config.RPC_MAX_BODY_BYTES,
+    // Per-address limits run before the body is read (floods of large bodies count too).
+    requestGate: limiter.perIpGate,
     http,
     attachHttpServer(http1) {
       http1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {

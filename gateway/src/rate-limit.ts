@@ -4,7 +4,7 @@
  * from the same buckets). A refused call answers RESOURCE_EXHAUSTED with when to retry, in words
  * and in `retry-after` (seconds) / `retry-after-ms` metadata.
  */
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import { Counter, type Registry } from 'prom-client';
 import { callerKey } from '@streambet/platform/auth/caller';
 import type { Cache, TokenBucketSpec } from '@streambet/platform/cache/types';
@@ -35,10 +35,13 @@ export interface RateLimiterOptions {
   readonly registry: Registry;
 }
 
-/** The two interceptors: per address (before token checks) and per user (after them). */
+/** The two limits: per address (a request gate, before the body and the token) and per user. */
 export interface RateLimiter {
-  /** Runs before authentication, so floods of bad tokens are limited too. */
-  readonly perIp: Interceptor;
+  /**
+   * Runs before the request body is read and before authentication, so floods of large bodies
+   * and of bad tokens are limited too (the RPC server's `requestGate`).
+   */
+  readonly perIpGate: (context: HandlerContext) => Promise<void>;
   /** Runs after authentication, keyed by the verified JWT subject; anonymous calls pass. */
   readonly perUser: Interceptor;
 }
@@ -152,17 +155,19 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   const { perIp, perUser } = options.limits;
   return {
-    perIp: (next) => async (req) => {
-      if (perIp !== undefined) {
-        const peer = req.contextValues.get(peerKey);
-        const address = clientAddress(
-          peer.remoteAddress,
-          req.header.get('x-forwarded-for'),
-          options.trustedProxyHops,
-        );
-        await check('address', address, perIp);
-      }
-      return next(req);
+    /**
+     * The per-address limit as a request gate: it runs before the request body is read, so a
+     * client over its limit costs no body read, decompression or parse.
+     */
+    perIpGate: async (context: HandlerContext): Promise<void> => {
+      if (perIp === undefined) return;
+      const peer = context.values.get(peerKey);
+      const address = clientAddress(
+        peer.remoteAddress,
+        context.requestHeader.get('x-forwarded-for'),
+        options.trustedProxyHops,
+      );
+      await check('address', address, perIp);
     },
     perUser: (next) => async (req) => {
       const caller = req.contextValues.get(callerKey);
@@ -172,9 +177,4 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return next(req);
     },
   };
-}
-
-/** Runs `outer` around `inner` as one interceptor (outer sees the call first). */
-export function chainInterceptors(...interceptors: readonly Interceptor[]): Interceptor {
-  return (next) => interceptors.reduceRight((handler, interceptor) => interceptor(handler), next);
 }

@@ -17,10 +17,11 @@ import {
   ConnectError,
   createContextValues,
   type ConnectRouter,
+  type HandlerContext,
   type Interceptor,
 } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Health } from '../health/health.js';
 import { runWithLogContext } from '../log/log-context.js';
 import type { Logger } from '../log/logger.js';
@@ -51,6 +52,18 @@ export interface RpcServerOptions {
   readonly port: number;
   /** Largest deadline a client may ask for, in ms; longer ones are capped. Default: no cap. */
   readonly maxTimeoutMs?: number;
+  /**
+   * Largest request message accepted, in bytes, counted after decompression too (zlib stops at
+   * it, so a compression bomb costs at most this much memory). A bigger one is refused with
+   * RESOURCE_EXHAUSTED before it is parsed, and counted in `rpc_server_requests_too_large_total`.
+   * Default 4 MiB (between services); the gateway sets tens of KiB (RPC_MAX_BODY_BYTES).
+   */
+  readonly readMaxBytes?: number;
+  /**
+   * Runs for every call before its body is read, decompressed or parsed (connect's request
+   * gate): what throws here (a per-address rate limit) costs the server no body at all.
+   */
+  readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
   /**
    * Plain HTTP routes served on the same port before Connect (webhooks that need the raw body,
    * a JWKS document, a status page). Returns true when it took the request.
@@ -118,7 +131,39 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
   let shutdownPromise: Promise<void> | undefined;
 
   const requestIds = new WeakMap<NodeRequest, string>();
+  const tooLarge =
+    (options.registry.getSingleMetric('rpc_server_requests_too_large_total') as
+      Counter<'rpc_service' | 'rpc_method'> | undefined) ??
+    new Counter({
+      name: 'rpc_server_requests_too_large_total',
+      help: 'RPC requests refused unread (RESOURCE_EXHAUSTED) because their body, or its decompressed size, exceeded readMaxBytes',
+      labelNames: ['rpc_service', 'rpc_method'] as const,
+      registers: [options.registry],
+    });
   const connectHandler = connectNodeAdapter({
+    readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
+    async requestGate(context) {
+      // Connect aborts the call's context with the error it answers: an over-sized body is seen
+      // there, since it is refused before any interceptor runs.
+      context.signal.addEventListener(
+        'abort',
+        () => {
+          const reason: unknown = context.signal.reason;
+          if (
+            reason instanceof ConnectError &&
+            reason.code === Code.ResourceExhausted &&
+            reason.rawMessage.includes('readMaxBytes')
+          ) {
+            tooLarge.inc({
+              rpc_service: context.service.typeName,
+              rpc_method: context.method.name,
+            });
+          }
+        },
+        { once: true },
+      );
+      await options.requestGate?.(context);
+    },
     routes: options.routes,
     interceptors: createServerInterceptors({
       service: options.name,

@@ -144,6 +144,12 @@ export function serverConfigSpec(name: ServiceName) {
         'How long in-flight calls may take to finish on SIGTERM before they are aborted, in ms',
       default: '10000',
     },
+    RPC_MAX_BODY_BYTES: {
+      schema: configSchemas.int(1024, 64 * 1024 * 1024),
+      description:
+        'Largest RPC request accepted, in bytes, also after decompression (compression bombs stop there); bigger ones get RESOURCE_EXHAUSTED unread. Gateway 65536 (public requests are small), services 4194304 (batches between services)',
+      default: String(name === 'gateway' ? 64 * 1024 : 4 * 1024 * 1024),
+    },
     ...tracingConfigSpec,
   });
 }

@@ -232,6 +232,7 @@ export async function startService<C extends PlatformConfig>(
     health,
     host: config.HOST,
     port: config.PORT,
+    readMaxBytes: config.RPC_MAX_BODY_BYTES,
     ...(parts.http === undefined ? {} : { http: parts.http }),
     ...(parts.attachHttpServer === undefined
       ? {}
