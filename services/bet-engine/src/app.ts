@@ -23,7 +23,7 @@ import { createOddsService, type OddsService } from './odds.js';
 import { createPlacementEngine, type BatchTiming, type PlacementEngine } from './placement.js';
 import { betEnginePolicy } from './policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from './routes.js';
-import { createBetEngineStore } from './store.js';
+import { createBetEngineStore } from './store/index.js';
 
 /**
  * Builds the bet-engine service for POOL (parimutuel) markets: group-committed placement with

@@ -34,7 +34,7 @@ import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { PlacementEngine } from './placement.js';
 import { kindFromProto } from './proto-codec.js';
-import type { BetEngineStore } from './store.js';
+import type { BetEngineStore } from './store/index.js';
 
 /** Topic of the pool's market events. */
 export const marketTopic = 'market';

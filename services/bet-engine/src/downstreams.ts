@@ -30,7 +30,7 @@ import {
   type Ineligibility,
 } from './domain/bet.js';
 import { kindFromProto, stateFromProto, type BetRecord } from './proto-codec.js';
-import type { HoldOutcome, MarketDefinition } from './store.js';
+import type { HoldOutcome, MarketDefinition } from './store/index.js';
 
 /** What the ledger did with one release (VOID_PENDING) of a bet's hold. */
 export type ReleaseOutcome = 'released' | 'already-gone' | 'failed';

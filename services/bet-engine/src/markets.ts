@@ -7,7 +7,7 @@ import { createCoalescingReader } from './read-coalescer.js';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { LedgerPort, MarketSource } from './downstreams.js';
-import type { BetEngineStore, MarketRecord } from './store.js';
+import type { BetEngineStore, MarketRecord } from './store/index.js';
 
 /** Dependencies of {@link createMarkets}. */
 export interface MarketsDeps {

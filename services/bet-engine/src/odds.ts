@@ -11,7 +11,7 @@ import type { Cache } from '@streambet/platform/cache/types';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import { oddsSnapshot, type MarketTotals, type OddsSnapshot } from './domain/odds.js';
-import type { BetEngineStore } from './store.js';
+import type { BetEngineStore } from './store/index.js';
 
 /** Arms one-shot timers; injectable so tests drive conflation with a manual clock. */
 export interface Scheduler {

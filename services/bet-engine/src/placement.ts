@@ -45,7 +45,7 @@ import type {
   HoldOutcome,
   IntentRequest,
   MarketRecord,
-} from './store.js';
+} from './store/index.js';
 
 /** What one placement came to. */
 export type PlaceResult =

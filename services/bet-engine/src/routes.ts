@@ -44,7 +44,7 @@ import {
   rejectionReasonToProto,
   type BetRecord,
 } from './proto-codec.js';
-import { marketFacts, samePlacement, type BetEngineStore, type MarketRecord } from './store.js';
+import { marketFacts, samePlacement, type BetEngineStore, type MarketRecord } from './store/index.js';
 
 /** Dependencies of the route implementations. */
 export interface BetEngineRoutesDeps {
