@@ -9,22 +9,18 @@ import {
   PoolService,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { createHealth } from '@streambet/platform/health/health';
+import { manualClock as testkitManualClock, type ManualClock } from '@streambet/testkit/clock';
 import { createLogger, type Logger } from '@streambet/platform/log/logger';
 import { createMetricsRegistry } from '@streambet/platform/obs/metrics';
 import { createRpcServer } from '@streambet/platform/rpc/server';
 import { loadGatewayConfig } from '../src/config.js';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from '../src/gateway.js';
 
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): void;
-}
+export type { ManualClock } from '@streambet/testkit/clock';
 
-/** 2026-11-24T00:00:00Z, then only moved by `advance`. */
+/** 2026-11-24T00:00:00Z, then only moved by hand. */
 export function manualClock(startMs = Date.UTC(2026, 10, 24)): ManualClock {
-  let nowMs = startMs;
-  return { now: () => nowMs, advance: (ms) => void (nowMs += ms) };
+  return testkitManualClock(startMs);
 }
 
 /** Log lines written by a logger, parsed. */

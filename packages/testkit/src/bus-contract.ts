@@ -16,6 +16,7 @@ import type {
   Subscription,
 } from '@streambet/platform/bus/types';
 import type { BusFixture, BusTuning } from './bus.js';
+import { pingEnvelope } from './events.js';
 
 /** Options of {@link describeEventBusContract}. */
 export interface EventBusContractOptions extends Partial<BusTuning> {
@@ -71,7 +72,7 @@ export function describeEventBusContract(
         handler: received.handler,
       });
       const allBytes = Uint8Array.from({ length: 256 }, (_, index) => index);
-      const full = event(topic, 'market-1', 0, {
+      const full = pingEnvelope(topic, 'market-1', 0, {
         payload: allBytes,
         type: 'streambet.events.v1.MarketOpened',
         headers: {
@@ -80,7 +81,7 @@ export function describeEventBusContract(
         },
         occurredAtMs: 1_700_000_000_123,
       });
-      const empty = event(topic, 'market-2', 1, { payload: new Uint8Array(0), headers: {} });
+      const empty = pingEnvelope(topic, 'market-2', 1, { payload: new Uint8Array(0), headers: {} });
       await bus.publish([full, empty]);
       await received.waitForCount(2, 'both events');
       const byId = new Map(received.events.map((got) => [got.id, got]));
@@ -103,7 +104,9 @@ export function describeEventBusContract(
       const second = collector(timeoutMs);
       await bus.subscribe({ group: uniqueGroup(), topics: [topic], handler: first.handler });
       await bus.subscribe({ group: uniqueGroup(), topics: [topic], handler: second.handler });
-      const events = Array.from({ length: 20 }, (_, seq) => event(topic, `key-${seq % 5}`, seq));
+      const events = Array.from({ length: 20 }, (_, seq) =>
+        pingEnvelope(topic, `key-${seq % 5}`, seq),
+      );
       await bus.publish(events);
       await first.waitForCount(20, 'group 1 to get all events');
       await second.waitForCount(20, 'group 2 to get all events');
@@ -135,12 +138,14 @@ export function describeEventBusContract(
           await both.handler(got);
         },
       });
-      const events = Array.from({ length: 40 }, (_, seq) => event(topic, `key-${seq % 20}`, seq));
+      const events = Array.from({ length: 40 }, (_, seq) =>
+        pingEnvelope(topic, `key-${seq % 20}`, seq),
+      );
       await current.bus.publish(events);
       await both.waitForDistinct(40, 'all 40 events across the two members');
       expect(both.events).toHaveLength(40);
       // A later event is handled only after the group got past the earlier ones; no duplicates meanwhile.
-      const barrier = event(topic, 'barrier', 99);
+      const barrier = pingEnvelope(topic, 'barrier', 99);
       await current.bus.publish([barrier]);
       await both.waitForDistinct(41, 'the barrier event');
       expect(both.events).toHaveLength(41);
@@ -177,7 +182,7 @@ export function describeEventBusContract(
         },
       });
       const events = Array.from({ length: keys * perKey }, (_, seq) =>
-        event(topic, `aggregate-${seq % keys}`, seq),
+        pingEnvelope(topic, `aggregate-${seq % keys}`, seq),
       );
       await bus.publish(events);
       await done.waitForCount(keys * perKey, 'every event of every key');
@@ -210,7 +215,7 @@ export function describeEventBusContract(
           await done.handler(got);
         },
       });
-      await bus.publish([event(topic, 'same-key', 0), event(topic, 'same-key', 1)]);
+      await bus.publish([pingEnvelope(topic, 'same-key', 0), pingEnvelope(topic, 'same-key', 1)]);
       await done.waitForCount(2, 'the retried event and the one behind it');
       expect(attemptsAtMs).toHaveLength(3);
       expect(order).toEqual(['0', '1']);
@@ -240,7 +245,7 @@ export function describeEventBusContract(
           return Promise.reject(new Error(`boom #${attempts}`));
         },
       });
-      const poison = event(topic, 'poison', 0, { headers: { 'x-origin': 'contract' } });
+      const poison = pingEnvelope(topic, 'poison', 0, { headers: { 'x-origin': 'contract' } });
       await bus.publish([poison]);
       await dead.waitForCount(1, 'the dead-lettered event');
       const got = dead.events[0] as EventEnvelope;
@@ -272,7 +277,7 @@ export function describeEventBusContract(
           throw new Error('consumer is going down');
         },
       });
-      const sent = event(topic, 'k', 0);
+      const sent = pingEnvelope(topic, 'k', 0);
       await current.bus.publish([sent]);
       await failedOnce.waitForCount(1, 'the first member to receive (and fail) the event');
       await doomed.close();
@@ -290,7 +295,7 @@ export function describeEventBusContract(
     it('starts a new group from the beginning by default, or at new events with fromBeginning: false', async () => {
       const { bus } = await open();
       const topic = uniqueTopic();
-      const before = [0, 1, 2].map((seq) => event(topic, `k${seq}`, seq));
+      const before = [0, 1, 2].map((seq) => pingEnvelope(topic, `k${seq}`, seq));
       await bus.publish(before);
       const early = collector(timeoutMs);
       const late = collector(timeoutMs);
@@ -301,7 +306,7 @@ export function describeEventBusContract(
         fromBeginning: false,
         handler: late.handler,
       });
-      const after = event(topic, 'k9', 9);
+      const after = pingEnvelope(topic, 'k9', 9);
       await bus.publish([after]);
       await early.waitForCount(4, 'the replayed and the new events');
       await late.waitForCount(1, 'the new event');
@@ -334,7 +339,7 @@ export function describeEventBusContract(
       const control = collector(timeoutMs);
       await bus.subscribe({ group: uniqueGroup(), topics: [topic], handler: control.handler });
 
-      await bus.publish([event(topic, 'k', 0)]);
+      await bus.publish([pingEnvelope(topic, 'k', 0)]);
       await entered.waitForCount(1, 'the slow handler to start');
       await control.waitForCount(1, 'the control group');
       await closedGroup.waitForCount(1, 'the group about to close');
@@ -350,28 +355,28 @@ export function describeEventBusContract(
 
       await Promise.all([toClose.close(), toClose.close()]);
       await toClose.close();
-      await bus.publish([event(topic, 'k', 1)]);
+      await bus.publish([pingEnvelope(topic, 'k', 1)]);
       await control.waitForCount(2, 'the control group to get the event published after close');
       expect(closedGroup.events).toHaveLength(1);
       expect(entered.events).toHaveLength(1);
 
       await Promise.all([bus.close(), bus.close()]);
       await bus.close();
-      await expect(bus.publish([event(topic, 'k', 2)])).rejects.toThrow(/closed/);
+      await expect(bus.publish([pingEnvelope(topic, 'k', 2)])).rejects.toThrow(/closed/);
       await expect(bus.ping()).rejects.toThrow(/closed/);
     });
 
     it('rejects malformed events at publish with a message naming the problem', async () => {
       const { bus } = await open();
       const topic = uniqueTopic();
-      await expect(bus.publish([{ ...event(topic, 'k', 0), id: '' }])).rejects.toThrow(
+      await expect(bus.publish([{ ...pingEnvelope(topic, 'k', 0), id: '' }])).rejects.toThrow(
         /id must be a non-empty string/,
       );
-      await expect(bus.publish([{ ...event(topic, 'k', 0), topic: 'Bad Topic' }])).rejects.toThrow(
-        /invalid topic/,
-      );
       await expect(
-        bus.publish([event(topic, 'k', 0, { headers: { 'sb-id': 'x' } })]),
+        bus.publish([{ ...pingEnvelope(topic, 'k', 0), topic: 'Bad Topic' }]),
+      ).rejects.toThrow(/invalid topic/);
+      await expect(
+        bus.publish([pingEnvelope(topic, 'k', 0, { headers: { 'sb-id': 'x' } })]),
       ).rejects.toThrow(/reserved prefix/);
     });
   });
@@ -428,22 +433,4 @@ function uniqueTopic(): string {
 
 function uniqueGroup(): string {
   return `cg-${randomUUID().slice(0, 12)}`;
-}
-
-function event(
-  topic: string,
-  key: string,
-  seq: number,
-  overrides: Partial<EventEnvelope> = {},
-): EventEnvelope {
-  return {
-    id: `evt-${randomUUID()}`,
-    type: 'streambet.testing.v1.Ping',
-    topic,
-    key,
-    payload: new TextEncoder().encode(`payload ${seq}`),
-    occurredAtMs: 1_700_000_000_000 + seq,
-    ...overrides,
-    headers: { seq: String(seq), ...overrides.headers },
-  };
 }

@@ -5,7 +5,7 @@
  * input is logged.
  */
 import { randomBytes } from 'node:crypto';
-import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { io, type Socket } from 'socket.io-client';
@@ -19,12 +19,14 @@ import {
 } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import type { UserRole } from '@streambet/platform/auth/caller';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
-import type { EventBus, EventEnvelope } from '@streambet/platform/bus/types';
+import type { EventBus } from '@streambet/platform/bus/types';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import type { Cache } from '@streambet/platform/cache/types';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
 import { createLogger } from '@streambet/platform/log/logger';
 import { startService, type RunningService } from '@streambet/platform/runtime/service-host';
+import { manualClock, type ManualClock } from '@streambet/testkit/clock';
+import { envelope } from '@streambet/testkit/events';
 import type { SqlTestDatabase } from '@streambet/testkit/sql';
 import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
 import { createRealtimeServiceDefinition } from '../src/app.js';
@@ -40,17 +42,6 @@ export function ulid(): string {
   return encodeUlid(Date.now(), randomBytes(10));
 }
 
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  advance(ms: number): void;
-}
-
-export function manualClock(start = Date.now()): ManualClock {
-  let nowMs = start;
-  return { now: () => nowMs, advance: (ms) => (nowMs += ms) };
-}
-
 /** Waits until `condition` holds (polling), failing after `timeoutMs`. */
 export async function waitUntil(
   condition: () => Promise<boolean> | boolean,
@@ -64,26 +55,7 @@ export async function waitUntil(
   }
 }
 
-let sequence = 0;
-
-/** An event envelope as a producer's outbox would publish it. */
-export function envelope<D extends DescMessage>(
-  topic: string,
-  key: string,
-  schema: D,
-  init: MessageInitShape<D>,
-): EventEnvelope {
-  sequence += 1;
-  return {
-    id: `test-${process.pid}-${sequence}-${ulid()}`,
-    topic,
-    key,
-    type: schema.typeName,
-    payload: toBinary(schema, create(schema, init)),
-    headers: {},
-    occurredAtMs: Date.now(),
-  };
-}
+export { envelope } from '@streambet/testkit/events';
 
 /** Options of {@link startRealtime}. */
 export interface StartOptions {
@@ -151,7 +123,7 @@ export async function startRealtime(
   options: StartOptions = {},
 ): Promise<RealtimeHarness> {
   const bus = options.bus ?? createMemoryBus();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const tokens = await createTestTokens();
   const logs: Array<Record<string, unknown>> = [];
   const logger = createLogger({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pingEnvelope } from '@streambet/testkit/events';
 import type { Timer } from '@streambet/platform/bus/keyed-dispatcher';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
@@ -19,7 +20,7 @@ describe('memory bus specifics', () => {
     });
     const dead = collect();
     await bus.subscribe({ group: 'dlq', topics: ['t.dlq'], handler: dead.handler });
-    await bus.publish([envelope('t', 'k', 0)]);
+    await bus.publish([pingEnvelope('t', 'k', 0)]);
     for (let retry = 0; retry < 4; retry += 1) await timer.fireNext();
     await dead.until(1);
     expect(timer.requestedDelaysMs).toEqual([100, 200, 300, 300]);
@@ -29,11 +30,11 @@ describe('memory bus specifics', () => {
 
   it('replays at most retainPerTopic events to a group that subscribes later', async () => {
     const bus = createMemoryBus({ retainPerTopic: 3 });
-    await bus.publish([0, 1, 2, 3, 4].map((seq) => envelope('t', `k${seq}`, seq)));
+    await bus.publish([0, 1, 2, 3, 4].map((seq) => pingEnvelope('t', `k${seq}`, seq)));
     const late = collect();
     await bus.subscribe({ group: 'late', topics: ['t'], handler: late.handler });
     await late.until(3);
-    await bus.publish([envelope('t', 'k5', 5)]);
+    await bus.publish([pingEnvelope('t', 'k5', 5)]);
     await late.until(4);
     expect(late.events.map((event) => event.headers.seq)).toEqual(['2', '3', '4', '5']);
     await bus.close();
@@ -56,7 +57,7 @@ describe('memory bus specifics', () => {
         await done.handler(event);
       },
     });
-    await bus.publish(Array.from({ length: 12 }, (_, seq) => envelope('t', `k${seq}`, seq)));
+    await bus.publish(Array.from({ length: 12 }, (_, seq) => pingEnvelope('t', `k${seq}`, seq)));
     await done.until(12);
     expect(maxInFlight).toBe(2);
     await bus.close();
@@ -66,7 +67,7 @@ describe('memory bus specifics', () => {
     const bus = createMemoryBus();
     const received = collect();
     await bus.subscribe({ group: 'g', topics: ['t'], handler: received.handler });
-    const sent = envelope('t', 'k', 0);
+    const sent = pingEnvelope('t', 'k', 0);
     const bytes = sent.payload;
     const original = Array.from(bytes);
     await bus.publish([sent]);
@@ -88,7 +89,7 @@ describe('memory bus specifics', () => {
         await received.handler(event);
       },
     });
-    await bus.publish([envelope('t', 'k', 0)]);
+    await bus.publish([pingEnvelope('t', 'k', 0)]);
     expect(handled).toBe(false);
     await received.until(1);
     await bus.close();
@@ -134,17 +135,5 @@ function collect() {
     async until(count: number) {
       while (events.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
     },
-  };
-}
-
-function envelope(topic: string, key: string, seq: number): EventEnvelope {
-  return {
-    id: `evt-${topic}-${seq}`,
-    type: 'streambet.testing.v1.Ping',
-    topic,
-    key,
-    payload: new TextEncoder().encode(`#${seq}`),
-    headers: { seq: String(seq) },
-    occurredAtMs: 1_700_000_000_000 + seq,
   };
 }

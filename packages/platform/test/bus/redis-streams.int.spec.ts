@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pingEnvelope } from '@streambet/testkit/events';
 import { deadLetterHeaders } from '@streambet/platform/bus/envelope';
 import { partitionForKey } from '@streambet/platform/bus/partition';
 import {
@@ -55,7 +56,7 @@ describe.skipIf(redisUrl === '')(
       fresh();
       const producer = bus({ partitions: 4, maxLenApprox: 10 });
       const events = Array.from({ length: 600 }, (_, seq) =>
-        envelope('orders', `k${seq % 3}`, seq),
+        pingEnvelope('orders', `k${seq % 3}`, seq),
       );
       await producer.publish(events);
       const redis = rawRedis();
@@ -85,7 +86,7 @@ describe.skipIf(redisUrl === '')(
       const stream = `${prefix}:jobs:0`;
       const redis = rawRedis();
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-      const sent = envelope('jobs', 'job-1', 1);
+      const sent = pingEnvelope('jobs', 'job-1', 1);
       await producer.publish([sent]);
       const ghostRead = await redis.xreadgroup(
         'GROUP',
@@ -124,7 +125,7 @@ describe.skipIf(redisUrl === '')(
       const stream = `${prefix}:jobs:0`;
       const redis = rawRedis();
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-      const sent = envelope('jobs', 'job-1', 1);
+      const sent = pingEnvelope('jobs', 'job-1', 1);
       await producer.publish([sent]);
       // Three deliveries to consumers that "crashed" (delivery count 3).
       await redis.xreadgroup('GROUP', group, 'ghost', 'STREAMS', stream, '>');
@@ -167,7 +168,7 @@ describe.skipIf(redisUrl === '')(
           return Promise.reject(new Error('crash before ack'));
         },
       });
-      await first.publish([envelope('jobs', 'job-1', 1)]);
+      await first.publish([pingEnvelope('jobs', 'job-1', 1)]);
       await failed.promise;
       await subscription.close();
 
@@ -252,18 +253,6 @@ describe.skipIf(redisUrl === '')(
     });
   },
 );
-
-function envelope(topic: string, key: string, seq: number): EventEnvelope {
-  return {
-    id: `evt-${seq}-${randomUUID()}`,
-    type: 'streambet.testing.v1.Ping',
-    topic,
-    key,
-    payload: new TextEncoder().encode(`#${seq}`),
-    headers: {},
-    occurredAtMs: 1_700_000_000_000 + seq,
-  };
-}
 
 function waiter<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;

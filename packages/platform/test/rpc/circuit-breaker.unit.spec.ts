@@ -1,15 +1,11 @@
 import { Code, ConnectError } from '@connectrpc/connect';
+import { manualClock } from '@streambet/testkit/clock';
 import { describe, expect, it } from 'vitest';
 import {
   classifyOutcome,
   createCircuitBreaker,
   isCircuitOpenError,
 } from '../../src/rpc/circuit-breaker.js';
-
-function manualClock(startMs = 1_000_000): { now(): number; advance(ms: number): void } {
-  let nowMs = startMs;
-  return { now: () => nowMs, advance: (ms) => (nowMs += ms) };
-}
 
 describe('circuit breaker state machine', () => {
   it('opens after N consecutive failures, fails fast, half-opens after the reset timeout, closes on success', () => {

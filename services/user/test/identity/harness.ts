@@ -47,15 +47,16 @@ import {
 import { createTokenIssuer, type TokenIssuer } from '../../src/identity/token-issuer.js';
 import {
   createEligibilityChecker,
-  createUserInternalService,
   type EligibilityChecker,
-} from '../../src/identity/internal-routes.js';
+} from '../../src/identity/eligibility.js';
+import { createUserInternalService } from '../../src/identity/internal-routes.js';
 import { userInternalServicePolicy, userServicePolicy } from '../../src/identity/policy.js';
 import {
   applyDueLimitChanges,
   createUserService,
   type UserServiceSettings,
 } from '../../src/identity/routes.js';
+import { manualClock as testkitManualClock, type ManualClock } from '@streambet/testkit/clock';
 
 export const issuer = 'https://user.streambet.test';
 export const audience = 'streambet-api';
@@ -63,20 +64,11 @@ export const webhookSecret = 'whsec_test_0123456789';
 /** 2026-11-20T12:00:00Z: every test starts here. */
 export const startMs = Date.UTC(2026, 10, 20, 12, 0, 0);
 
-/** A clock tests move by hand. */
-export interface ManualClock {
-  now(): number;
-  set(ms: number): void;
-  advance(ms: number): void;
-}
+export type { ManualClock } from '@streambet/testkit/clock';
 
+/** A manual clock at {@link startMs} unless told otherwise. */
 export function manualClock(start = startMs): ManualClock {
-  let nowMs = start;
-  return {
-    now: () => nowMs,
-    set: (ms) => (nowMs = ms),
-    advance: (ms) => (nowMs += ms),
-  };
+  return testkitManualClock(start);
 }
 
 export const settings: UserServiceSettings = {

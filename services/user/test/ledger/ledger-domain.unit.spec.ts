@@ -20,7 +20,7 @@ import {
   type Transfer,
   type TransferCommand,
 } from '../../src/ledger/domain/index.js';
-import { command, house, ulid, wallet } from './ledger-builders.js';
+import { command, house, ulid, wallet } from './ledger-fixtures.js';
 
 const currencies = { real: 'BRL' };
 const NOW = 1_800_000_000_000;

@@ -1,4 +1,7 @@
-/** Shared builders and invariant checks for the ledger tests. */
+/**
+ * The ledger tests' fixtures: the user service's ledger builders (its testing entry), the ledger
+ * tests' clock, and invariant checks read straight from the tables.
+ */
 import { expect } from 'vitest';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
@@ -9,9 +12,16 @@ import {
   type LedgerStoreOptions,
 } from '../../src/ledger/store/index.js';
 import { ledgerMigrations } from '../../src/ledger/migrations/index.js';
-import { REAL, manualClock } from './ledger-builders.js';
+import { manualClock as testkitManualClock, type ManualClock } from '@streambet/testkit/clock';
+import { testRealCurrency as REAL } from '../../src/testing.js';
 
-export * from './ledger-builders.js';
+export { command, escrow, house, wallet, testRealCurrency as REAL } from '../../src/testing.js';
+export { ulidOf as ulid } from '@streambet/testkit/ids';
+
+/** A manual clock at 2027-01-15T08:00:00Z unless told otherwise (the ledger tests' epoch). */
+export function manualClock(startMs = 1_800_000_000_000): ManualClock {
+  return testkitManualClock(startMs);
+}
 
 /** Migrates a fresh database and returns a store on it. */
 export async function openLedger(

@@ -17,7 +17,7 @@ import {
   TransferResultCode,
 } from '../../src/ledger/domain/index.js';
 import { as, createHarness, failure, type Harness } from '../identity/harness.js';
-import { command, ulid } from './ledger-builders.js';
+import { command, ulid } from './ledger-fixtures.js';
 
 const GRANT = 100_000n;
 const targets = sqlTargets();
