@@ -21,7 +21,7 @@ import {
 import { codeForDomainErrorKind } from '@streambet/platform/errors/error-interceptor';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IneligibleError, ineligibleConnectError } from '../../src/identity/internal-routes.js';
+import { IneligibleError, ineligibleConnectError } from '../../src/identity/eligibility.js';
 import {
   as,
   createHarness,
