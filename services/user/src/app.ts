@@ -1,3 +1,7 @@
+/**
+ * The user service's wiring: one service host serving the routes, consumers and tasks of its two
+ * modules, identity/ (users, sessions, KYC, limits) and ledger/ (accounts, transfers, wallets).
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';

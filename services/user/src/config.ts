@@ -1,3 +1,6 @@
+/**
+ * The user service's configuration: the only reader of the environment, validated and frozen.
+ */
 import { z } from 'zod';
 import {
   configSchemas,

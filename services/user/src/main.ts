@@ -1,3 +1,6 @@
+/**
+ * Starts the user service as its own process (config first, then the service host).
+ */
 import { exitOnConfigError } from '@streambet/platform/config/load-config';
 import { loadUserConfig } from './config.js';
 

@@ -1,3 +1,7 @@
+/**
+ * The wallet.* events of committed ledger changes (transfers, expiries, bulk-settlement pages),
+ * appended to the outbox in the transaction that moves the money.
+ */
 import { create, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   HoldExpiredSchema,

@@ -1,3 +1,7 @@
+/**
+ * Opening a new user's wallets: the PTS and real-currency wallet accounts and the signup grant of
+ * play money, right after registration and again by the start-up sweep for any registration it missed.
+ */
 import type { Sql } from '@streambet/platform/sql/types';
 import { PLAY_CURRENCY, canonicalAccountId } from './domain/account-rules.js';
 import {

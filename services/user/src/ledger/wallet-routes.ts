@@ -1,3 +1,7 @@
+/**
+ * The wallet view of UserService (GetWallet, ListTransactions): a signed-in user's wallets and
+ * history, read from the ledger.
+ */
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';

@@ -1,3 +1,7 @@
+/**
+ * Account rules: id formats per kind, currencies, the checks of a new account, and the lock order
+ * of accounts within a batch.
+ */
 import { AccountKind, CreateAccountResultCode, type NewAccount } from './types.js';
 
 /** ULID as issued by the owning services: 26 chars of Crockford base32, upper case. */

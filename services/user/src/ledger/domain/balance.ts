@@ -1,3 +1,7 @@
+/**
+ * Balance arithmetic: the four running totals, posted and available balances, and which account
+ * kinds may never go below zero available.
+ */
 import { AccountKind, INT64_MAX, type Balance, type BalanceDelta } from './types.js';
 
 /** The all-zero balance of a new account. */

@@ -1,3 +1,7 @@
+/**
+ * Planning a batch of transfer commands against the accounts, holds and committed ids read for it:
+ * each command's outcome, the steps to persist and one aggregated delta per account.
+ */
 import {
   addBalance,
   availableOf,

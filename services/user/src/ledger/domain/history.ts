@@ -1,3 +1,6 @@
+/**
+ * How a transfer changes an account's available balance, as a wallet history shows it.
+ */
 import { TransferKind, type Transfer } from './types.js';
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * Bulk settlement's rule: the transfer that posts or voids a market's hold, with its derived id.
+ */
 import { TransferCode, TransferKind, type Transfer, type TransferCommand } from './types.js';
 
 /** What bulk settlement does with every open hold of a market. */

@@ -1,3 +1,7 @@
+/**
+ * The shape rules of a transfer command (ids, kinds, codes, amounts, memo), linked chains, and the
+ * canonical content its idempotency fingerprint is taken of.
+ */
 import { CURRENCY, MAX_ACCOUNT_ID_LENGTH, ULID } from './account-rules.js';
 import {
   MAX_TIMEOUT_SECONDS,
