@@ -257,8 +257,12 @@ describe('package manifests', () => {
     const missing: string[] = [];
     for (const folder of ['src', 'test']) {
       for (const file of sourceFiles(path.join(repoRoot, workspace, folder))) {
-        // Shipped code needs runtime dependencies; tests and testing entries may use dev ones.
-        const needsRuntime = folder === 'src' && !file.endsWith(`${path.sep}testing.ts`);
+        // Shipped code needs runtime dependencies; tests, testing entries and the test kit (which
+        // only tests load) may use dev ones, which production images leave out.
+        const needsRuntime =
+          folder === 'src' &&
+          workspace !== 'packages/testkit' &&
+          !file.endsWith(`${path.sep}testing.ts`);
         for (const name of importedPackages(file)) {
           if (!(needsRuntime ? shipped : declared).has(name)) {
             missing.push(`${path.relative(repoRoot, file)} → ${name}`);
