@@ -5,6 +5,7 @@
  * every workspace package must keep an explicit exports map and declare what its code imports.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
@@ -242,6 +243,24 @@ describe('package manifests', () => {
       for (const target of Object.values(exports)) {
         expect(fs.existsSync(path.join(repoRoot, workspace, target ?? ''))).toBe(true);
       }
+    }
+  });
+
+  it("resolves a package's exported entries and refuses its other files (Node's own resolver)", () => {
+    const require = createRequire(path.join(repoRoot, 'bench', 'resolve.js'));
+    expect(require.resolve('@streambet/user/testing')).toBe(
+      path.join(repoRoot, 'services/user/src/testing.ts'),
+    );
+    expect(require.resolve('@streambet/platform/sql/migrate')).toBe(
+      path.join(repoRoot, 'packages/platform/src/sql/migrate.ts'),
+    );
+    for (const hidden of [
+      '@streambet/user/ledger/routes',
+      '@streambet/user/src/testing.ts',
+      '@streambet/pool/store',
+      '@streambet/platform/sql/mutex',
+    ]) {
+      expect(() => require.resolve(hidden), hidden).toThrow(/not (defined by|exported)/i);
     }
   });
 
