@@ -63,8 +63,10 @@ export function createMarketHandler(deps: ConsumerDeps) {
     version: bigint,
     extra: { bettingClosesAtMs?: number; lockEffectiveAtMs?: number } = {},
   ): Promise<boolean> {
-    // A market we never saw: fill it from the pool first (the fetched state is current).
-    if ((await markets.get(marketId)) === undefined) {
+    // A market we never saw: fill it from the pool first (the fetched state is current). One we
+    // know (a draft too) is not fetched: this event itself is the news.
+    const known = (await store.getMarket(marketId)) ?? (await markets.get(marketId));
+    if (known === undefined) {
       logger.warn({ marketId }, 'market event for a market the pool does not know; skipped');
       return false;
     }
