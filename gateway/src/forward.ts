@@ -6,6 +6,11 @@ import {
   type HandlerContext,
   type ServiceImpl,
 } from '@connectrpc/connect';
+import {
+  dependencyFailureMessage,
+  failedDependencyHeader,
+  failedDependencyOf,
+} from '@streambet/platform/errors/dependency-failure';
 import { peerKey, requestIdHeader, requestIdKey } from '@streambet/platform/rpc/request-context';
 import { clientAddress } from './rate-limit.js';
 
@@ -44,15 +49,21 @@ function callOptions(ctx: HandlerContext, trustedProxyHops: number): CallOptions
   };
 }
 
-/** Downstream response metadata a client may see; the rest (content-type, grpc-status, …) belongs to the hop. */
-const passedMetadata = ['retry-after'] as const;
+/**
+ * Downstream response metadata a client may see; the rest (content-type, grpc-status, …) belongs
+ * to the hop. The failed-dependency marker names a service (never a host), as the message does.
+ */
+const passedMetadata = ['retry-after', failedDependencyHeader] as const;
 
 /**
  * What a client may learn from a failed downstream call. Errors a service produced on purpose
  * (validation, permissions, state) keep their code, message and details; transport failures
  * (connection refused, reset, open circuit) carry internal host names, so they become a plain
- * "temporarily unavailable". Only end-to-end metadata (retry-after) is kept: the downstream hop's
- * own headers (gRPC content-type and status) must not leak into the client's protocol.
+ * "temporarily unavailable", naming the service that failed: the downstream itself, or the
+ * dependency its `x-streambet-failed-dependency` marker names when the downstream is up but one
+ * of its own dependencies failed (the bet engine answering for the user service). Only
+ * end-to-end metadata (retry-after, the marker) is kept: the downstream hop's own headers (gRPC
+ * content-type and status) must not leak into the client's protocol.
  */
 export function toEdgeError(error: unknown, downstream: string): unknown {
   if (!(error instanceof ConnectError)) return error;
@@ -61,9 +72,20 @@ export function toEdgeError(error: unknown, downstream: string): unknown {
     const value = error.metadata.get(name);
     if (value !== null) metadata.set(name, value);
   }
+  const failedDependency = failedDependencyOf(error);
+  if (failedDependency === undefined) metadata.delete(failedDependencyHeader);
+  if (failedDependency !== undefined && error.code === Code.DeadlineExceeded) {
+    return new ConnectError(
+      dependencyFailureMessage(failedDependency, Code.DeadlineExceeded),
+      Code.DeadlineExceeded,
+      metadata,
+      undefined,
+      error,
+    );
+  }
   if (error.code === Code.Unavailable) {
     return new ConnectError(
-      `the ${downstream} service is temporarily unavailable; retry shortly`,
+      `the ${failedDependency ?? downstream} service is temporarily unavailable; retry shortly`,
       Code.Unavailable,
       metadata,
       undefined,

@@ -2,6 +2,12 @@ import { Code, ConnectError, type Interceptor, type StreamResponse } from '@conn
 import type { Logger } from '../log/logger.js';
 import { requestIdKey } from '../rpc/request-context.js';
 import { DomainError, type DomainErrorKind, retryAfterSeconds } from './domain-errors.js';
+import {
+  dependencyFailureMessage,
+  failedDependencyHeader,
+  isDependencyError,
+  propagatedDependencyFailure,
+} from './dependency-failure.js';
 
 /** Status code for each domain error kind: the one place this mapping exists. */
 export const codeForDomainErrorKind: Readonly<Record<DomainErrorKind, Code>> = {
@@ -21,6 +27,12 @@ export const codeForDomainErrorKind: Readonly<Record<DomainErrorKind, Code>> = {
  * - a {@link DomainError} becomes its status code with the domain message (plus a `retry-after`
  *   header/trailer in seconds when the error carries `retryAfterMs`);
  * - a ConnectError passes through unchanged (it was already meant for the client);
+ * - except a failure of one of this service's dependencies: an UNAVAILABLE or DEADLINE_EXCEEDED
+ *   answer with a service client's error in its cause chain keeps its code and gets the
+ *   `x-streambet-failed-dependency` header/trailer naming the service that failed, so callers'
+ *   circuit breakers do not count it against this service (see `dependency-failure.ts`); when
+ *   the dependency's error is passed on as it came (its message may carry a host name or the
+ *   hop's wording), the message becomes "the <dependency> service is unavailable; retry shortly";
  * - a database error that is transient (see {@link transientSqlFailure}) becomes ABORTED or
  *   UNAVAILABLE with a message saying to retry, logged as a warning with the original;
  * - anything else becomes INTERNAL "internal error; reference <requestId>", and the original,
@@ -50,6 +62,13 @@ export function errorInterceptor(logger: Logger): Interceptor {
  * not Connect handlers (webhooks, socket.io) but must apply the same rules.
  */
 export function toClientError(
+  error: unknown,
+  context: { logger: Logger; requestId: string; procedure: string },
+): ConnectError {
+  return markDependencyFailure(error, translateError(error, context));
+}
+
+function translateError(
   error: unknown,
   context: { logger: Logger; requestId: string; procedure: string },
 ): ConnectError {
@@ -97,6 +116,43 @@ export function toClientError(
     undefined,
     error,
   );
+}
+
+/**
+ * `translated` marked as a propagated dependency failure when it is one (see
+ * {@link errorInterceptor}); otherwise `translated` itself. `original` is what the handler threw.
+ */
+function markDependencyFailure(original: unknown, translated: ConnectError): ConnectError {
+  const code = translated.code;
+  if (code !== Code.Unavailable && code !== Code.DeadlineExceeded) return translated;
+  const dependency = propagatedDependencyFailure(original);
+  if (dependency === undefined) return translated;
+  const metadata = new Headers();
+  const retryAfter = translated.metadata.get('retry-after');
+  if (retryAfter !== null) metadata.set('retry-after', retryAfter);
+  metadata.set(failedDependencyHeader, dependency);
+  if (isDependencyError(original)) {
+    // the dependency's own error, rethrown as it came: its message and metadata are the hop's
+    return new ConnectError(
+      dependencyFailureMessage(dependency, code),
+      code,
+      metadata,
+      undefined,
+      original,
+    );
+  }
+  for (const [name, value] of translated.metadata) {
+    if (name !== failedDependencyHeader && name !== 'retry-after') metadata.append(name, value);
+  }
+  const marked = new ConnectError(
+    translated.rawMessage,
+    code,
+    metadata,
+    undefined,
+    translated.cause,
+  );
+  marked.details.push(...translated.details);
+  return marked;
 }
 
 async function* mapStreamErrors<T>(

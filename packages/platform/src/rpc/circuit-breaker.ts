@@ -1,4 +1,5 @@
 import { Code, ConnectError } from '@connectrpc/connect';
+import { failedDependencyOf } from '../errors/dependency-failure.js';
 import type { Logger } from '../log/logger.js';
 
 import { systemClock, type Clock } from './clock.js';
@@ -7,10 +8,19 @@ export { systemClock, type Clock } from './clock.js';
 
 /** Tuning of one circuit breaker. */
 export interface CircuitBreakerOptions {
-  /** Consecutive failures (UNAVAILABLE, DEADLINE_EXCEEDED) that open the circuit. */
+  /**
+   * Consecutive failures of the downstream itself (UNAVAILABLE, DEADLINE_EXCEEDED without the
+   * failed-dependency marker; see {@link classifyOutcome}) that open the circuit.
+   */
   readonly failureThreshold: number;
   /** How long the circuit stays open before one probe call is let through (half-open). */
   readonly resetTimeoutMs: number;
+  /**
+   * Cap of the open time when probes keep failing: each failed probe doubles the open time,
+   * from `resetTimeoutMs` up to this. Default `resetTimeoutMs` (no backoff). The cap bounds how
+   * long callers keep failing after the downstream is back, so keep it at a second or two.
+   */
+  readonly maxResetTimeoutMs?: number;
 }
 
 /** closed: calls flow; open: calls fail fast; half-open: one probe call decides. */
@@ -28,7 +38,8 @@ export interface CircuitPermit {
  * A circuit breaker for one downstream. After `failureThreshold` consecutive failures it opens
  * and rejects calls without touching the network, so a dead dependency costs callers nothing and
  * gets time to recover; after `resetTimeoutMs` a single probe call is allowed, and its success
- * closes the circuit again.
+ * closes the circuit again. A failed probe re-opens it for twice as long as before, up to
+ * `maxResetTimeoutMs`.
  */
 export interface CircuitBreaker {
   /** Downstream name used in messages and logs. */
@@ -50,12 +61,17 @@ export function isCircuitOpenError(error: unknown): boolean {
 /**
  * Classifies a call's result for the breaker. Only signs that the downstream is unreachable or
  * too slow count as failures; any answer it gave (even INVALID_ARGUMENT or INTERNAL) proves it is
- * up. A caller's own cancellation says nothing about the downstream.
+ * up — and so does an UNAVAILABLE or DEADLINE_EXCEEDED marked `x-streambet-failed-dependency`:
+ * the downstream answered that one of *its* dependencies failed, which that dependency's own
+ * breaker (in the downstream) counts. A caller's own cancellation says nothing about the
+ * downstream.
  */
 export function classifyOutcome(error: unknown): CallOutcome {
   if (error === undefined) return 'success';
-  const code = ConnectError.from(error).code;
-  if (code === Code.Unavailable || code === Code.DeadlineExceeded) return 'failure';
+  const connectError = ConnectError.from(error);
+  const code = connectError.code;
+  if (code === Code.Unavailable || code === Code.DeadlineExceeded)
+    return failedDependencyOf(connectError) === undefined ? 'failure' : 'success';
   if (code === Code.Canceled) return 'neutral';
   return 'success';
 }
@@ -70,24 +86,35 @@ export function createCircuitBreaker(
   let state: CircuitState = 'closed';
   let consecutiveFailures = 0;
   let openedAtMs = 0;
+  let openForMs = options.resetTimeoutMs;
+  const maxOpenForMs = Math.max(
+    options.resetTimeoutMs,
+    options.maxResetTimeoutMs ?? options.resetTimeoutMs,
+  );
   let probeInFlight = false;
   let rejectedCalls = 0;
 
   const open = (): void => {
+    openForMs =
+      state === 'half-open' ? Math.min(maxOpenForMs, openForMs * 2) : options.resetTimeoutMs;
     state = 'open';
     openedAtMs = clock.now();
     deps.logger?.warn(
-      { downstream: name, consecutiveFailures, resetTimeoutMs: options.resetTimeoutMs },
+      { downstream: name, consecutiveFailures, resetTimeoutMs: openForMs },
       'circuit opened',
     );
   };
 
   const reject = (): never => {
     rejectedCalls += 1;
-    const waitMs = Math.max(0, openedAtMs + options.resetTimeoutMs - clock.now());
+    const waitSeconds = Math.max(
+      1,
+      Math.ceil(Math.max(0, openedAtMs + openForMs - clock.now()) / 1000),
+    );
     const error = new ConnectError(
-      `downstream ${name} unavailable (circuit open, retry in ${Math.max(1, Math.ceil(waitMs / 1000))}s)`,
+      `downstream ${name} unavailable (circuit open, retry in ${waitSeconds}s)`,
       Code.Unavailable,
+      new Headers({ 'retry-after': String(waitSeconds) }),
     );
     circuitOpenErrors.add(error);
     throw error;
@@ -104,7 +131,7 @@ export function createCircuitBreaker(
     acquire() {
       let isProbe = false;
       if (state === 'open') {
-        if (clock.now() - openedAtMs < options.resetTimeoutMs) return reject();
+        if (clock.now() - openedAtMs < openForMs) return reject();
         state = 'half-open';
         deps.logger?.info({ downstream: name }, 'circuit half-open; probing');
       }
@@ -124,6 +151,7 @@ export function createCircuitBreaker(
             if (state !== 'closed') deps.logger?.info({ downstream: name }, 'circuit closed');
             state = 'closed';
             consecutiveFailures = 0;
+            openForMs = options.resetTimeoutMs;
             return;
           }
           consecutiveFailures += 1;

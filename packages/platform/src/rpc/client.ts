@@ -16,6 +16,11 @@ import {
   Http2SessionManager,
 } from '@connectrpc/connect-node';
 import type { Registry } from 'prom-client';
+import {
+  isDependencyName,
+  rememberDependencyError,
+  serviceNameOfType,
+} from '../errors/dependency-failure.js';
 import type { Logger } from '../log/logger.js';
 import { createRpcMetricsInterceptor } from '../obs/metrics.js';
 import { clientTracingInterceptor } from '../obs/tracing.js';
@@ -52,12 +57,21 @@ export interface ServiceClientOptions {
   readonly timeoutMs?: number;
   /** Retries for idempotent methods only; default `{ count: 2, backoffBaseMs: 50 }`; `false` disables. */
   readonly retries?: RetryOptions | false;
-  /** Circuit breaker of this downstream; default `{ failureThreshold: 5, resetTimeoutMs: 10000 }`. */
+  /**
+   * Circuit breaker of this downstream; default {@link defaultBreakerOptions}. It counts only the
+   * downstream's own failures, never the ones it reports for its dependencies.
+   */
   readonly breaker?: CircuitBreakerOptions | false;
   /** Returns a bearer token for each call (e.g. a service token issuer). */
   readonly credentials?: () => Promise<string>;
   readonly logger: Logger;
-  /** Downstream name for messages and logs; default: host of `baseUrl`. */
+  /**
+   * Downstream name for messages and logs; default: host of `baseUrl`. When given as a plain
+   * service name (`bet-engine`, not `user:8080`) it is also the name a service puts in its
+   * `x-streambet-failed-dependency` marker when this downstream's failure makes its own call
+   * fail; otherwise the contract's package (`streambet.<service>.v1`) names it there, never a
+   * host.
+   */
   readonly name?: string;
   /** Client-side metrics (`rpc_client_*`) go to this registry when given. */
   readonly registry?: Registry;
@@ -80,6 +94,22 @@ export interface ServiceClient<T extends DescService> {
   close(): void;
 }
 
+/**
+ * The breaker every service client gets unless told otherwise. Five consecutive failures of the
+ * downstream itself open it. It stays open 500 ms, then lets one probe through; each failed probe
+ * doubles the wait up to 1 s. Why so short: the breaker only has to spare callers the cost of a
+ * dead downstream (a refused connection costs little; a hanging one costs a deadline per call),
+ * and a probe a second per caller process is negligible load even during a long outage. What a
+ * long reset costs is user-visible: every call fails until the probe, however soon the
+ * downstream is back — with 10 s, bets failed for 5 s after the user service had returned. Now
+ * calls succeed at most about 1 s after the downstream is back.
+ */
+export const defaultBreakerOptions: CircuitBreakerOptions = Object.freeze({
+  failureThreshold: 5,
+  resetTimeoutMs: 500,
+  maxResetTimeoutMs: 1000,
+});
+
 /** Absolute deadline of the logical call (epoch ms), shared by all its attempts. */
 const deadlineKey = createContextKey<number>(Number.POSITIVE_INFINITY, {
   description: 'call deadline (epoch ms)',
@@ -100,13 +130,17 @@ export function createServiceClient<T extends DescService>(
   if (!(timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${timeoutMs}`);
   const clock = options.clock ?? systemClock;
   const name = options.name ?? new URL(options.baseUrl).host;
+  const dependency =
+    options.name !== undefined && isDependencyName(options.name)
+      ? options.name
+      : (serviceNameOfType(service.typeName) ?? 'downstream');
   const logger = options.logger.child({ downstream: name });
   const breaker =
     options.breaker === false
       ? undefined
       : (options.breakers ?? defaultCircuitBreakers).get(options.baseUrl, {
           name,
-          options: options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 },
+          options: options.breaker ?? defaultBreakerOptions,
           clock,
           logger,
         });
@@ -154,7 +188,19 @@ export function createServiceClient<T extends DescService>(
           : timeoutMs;
       const contextValues = callOptions.contextValues ?? createContextValues();
       contextValues.set(deadlineKey, clock.now() + effectiveTimeoutMs);
-      return call(request, { ...callOptions, timeoutMs: effectiveTimeoutMs, contextValues });
+      const result = call(request, {
+        ...callOptions,
+        timeoutMs: effectiveTimeoutMs,
+        contextValues,
+      });
+      // Outside every interceptor and the transport's own deadline handling, so the very error
+      // object the caller gets is the one remembered as this dependency's.
+      return result instanceof Promise
+        ? result.catch((error: unknown) => {
+            rememberDependencyError(error, dependency);
+            throw error;
+          })
+        : rememberStreamErrors(result as AsyncIterable<unknown>, dependency);
     };
   }
 
@@ -237,6 +283,18 @@ function breakerInterceptor(breaker: CircuitBreaker): Interceptor {
       message: reportStreamOutcome(res.message, (error) => permit.report(classifyOutcome(error))),
     };
   };
+}
+
+async function* rememberStreamErrors<T>(
+  messages: AsyncIterable<T>,
+  dependency: string,
+): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    rememberDependencyError(error, dependency);
+    throw error;
+  }
 }
 
 async function* reportStreamOutcome<T>(
