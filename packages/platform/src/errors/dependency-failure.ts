@@ -43,7 +43,9 @@ export function isDependencyName(name: string): boolean {
  */
 export function serviceNameOfType(typeName: string): string | undefined {
   const match = /^streambet\.([a-z][a-z0-9_]*)\.v\d+\.[A-Za-z0-9_]+$/.exec(typeName);
-  return match?.[1];
+  const protoPackage = match?.[1];
+  // Proto packages cannot hold a dash: `betengine` is the deployable `bet-engine`.
+  return protoPackage === 'betengine' ? 'bet-engine' : protoPackage;
 }
 
 const dependencyOfError = new WeakMap<object, string>();

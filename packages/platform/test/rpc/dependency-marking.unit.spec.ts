@@ -1,6 +1,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
-import { rememberDependencyError } from '../../src/errors/dependency-failure.js';
+import { rememberDependencyError, serviceNameOfType } from '../../src/errors/dependency-failure.js';
 import { UnavailableError } from '../../src/errors/domain-errors.js';
 import { toClientError } from '../../src/errors/error-interceptor.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -79,5 +79,13 @@ describe('a service marks the failures of its dependencies on the wire', () => {
     const passed = toClientError(notFound, context);
     expect(passed).toBe(notFound);
     expect(passed.metadata.get(marker)).toBeNull();
+  });
+});
+
+describe('serviceNameOfType', () => {
+  it('names the deployable a proto service belongs to, bet-engine included', () => {
+    expect(serviceNameOfType('streambet.user.v1.LedgerInternalService')).toBe('user');
+    expect(serviceNameOfType('streambet.betengine.v1.BetEngineInternalService')).toBe('bet-engine');
+    expect(serviceNameOfType('grpc.reflection.v1.ServerReflection')).toBeUndefined();
   });
 });
