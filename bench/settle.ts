@@ -392,6 +392,7 @@ async function main(): Promise<void> {
     };
     const runner = createSettlementRunner({
       store,
+      clock,
       bets,
       ledger: timedLedger,
       logger,

@@ -1,3 +1,4 @@
+import { Counter } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { serviceUrl } from '@streambet/platform/runtime/platform-config';
 import { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -33,8 +34,22 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
       clock: ctx.clock,
       onCommitted: () => ctx.outboxCommitted(),
     });
+    const leasesLost = new Counter({
+      name: 'settlement_leases_lost_total',
+      help: 'Settlement attempts that found their lease taken over and stopped without writing',
+      registers: [ctx.registry],
+    });
+    const takeovers = new Counter({
+      name: 'settlement_lease_takeovers_total',
+      help: 'Settlement runs taken over from a runner whose lease expired (crashed or stalled)',
+      registers: [ctx.registry],
+    });
     const runner = createSettlementRunner({
       store,
+      clock: ctx.clock,
+      leaseMs: ctx.config.SETTLEMENT_LEASE_MS,
+      onLeaseLost: () => leasesLost.inc(),
+      onTakeover: () => takeovers.inc(),
       bets: betSourceFromClient(
         ctx.client(BetEngineInternalService, serviceUrl(ctx.config, 'bet-engine')),
       ),
@@ -42,7 +57,12 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
       terms: termsFromClient(ctx.client(PoolInternalService, serviceUrl(ctx.config, 'pool'))),
       logger: ctx.logger,
     });
-    const task = createSettlementTask({ store, runner, logger: ctx.logger });
+    const task = createSettlementTask({
+      store,
+      runner,
+      logger: ctx.logger,
+      intervalMs: ctx.config.SETTLEMENT_POLL_MS,
+    });
     return {
       routes(router) {
         router.service(SettlementService, createSettlementServiceImpl({ store, runner }));

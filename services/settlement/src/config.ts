@@ -1,4 +1,5 @@
 import {
+  configSchemas,
   defineConfig,
   loadConfig,
   type Config,
@@ -15,6 +16,18 @@ import {
  */
 export const settlementConfigSpec = defineConfig({
   ...platformConfigSpec('settlement', ['user', 'pool', 'bet-engine']),
+  SETTLEMENT_LEASE_MS: {
+    schema: configSchemas.int(1000, 600_000),
+    description:
+      "How long a settlement attempt holds its run, in ms, renewed every third of it while it works; a crashed runner's run is taken over by another this long after its last renewal (plus one poll)",
+    default: '5000',
+  },
+  SETTLEMENT_POLL_MS: {
+    schema: configSchemas.int(100, 60_000),
+    description:
+      'How often each process looks for due settlement runs (new, failed past their backoff, or RUNNING under an expired lease), in ms; keep it well below SETTLEMENT_LEASE_MS',
+    default: '1000',
+  },
 });
 
 /** The settlement service's configuration, validated and frozen. */

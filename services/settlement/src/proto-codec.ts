@@ -72,6 +72,11 @@ export interface SettlementRecord {
   readonly marketEventAtMs: number;
   readonly dueAtMs: number;
   readonly leasedUntilMs: number;
+  /**
+   * Fencing token of the latest claim (each claim takes the next one): only the attempt holding
+   * this token may write to the run.
+   */
+  readonly leaseToken: number;
   readonly attemptCount: number;
   readonly startedAtMs: number;
   readonly completedAtMs: number;

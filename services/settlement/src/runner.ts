@@ -18,6 +18,19 @@
  * Every transfer id derives from the market, hold and user ids, so whatever a crash interrupted is
  * resubmitted with the same ids and the ledger answers ALREADY_EXISTS_SAME, and a hold page re-asked
  * after a crash only finds the holds still open: nothing is paid or resolved twice.
+ *
+ * Lease and fencing: an attempt holds its run for a short lease (default {@link DEFAULT_LEASE_MS}),
+ * renewed every third of it — at each step (stream batch, hold page, payout batch; by the injected
+ * clock) and by a heartbeat timer while one step runs long — so a successor takes a dead runner's
+ * run over at most one lease after its last renewal (plus the poll of the task that finds it). Each
+ * claim takes the next lease token; every write of the attempt is conditional on it (store.ts), and
+ * an attempt that finds its token stale (a refused write, or the heartbeat) stops at once without
+ * writing anything more, with a log line and onLeaseLost (a metric). Its ledger calls need no fence:
+ * one in flight when the lease was taken over, or made before the attempt noticed, carries the same
+ * derived ids as the successor's (holds: the ledger posts or voids each open hold once, under a row
+ * lock, with an id derived from the hold; payouts and system transfers: ids derived from the market
+ * and user, amounts from the plan both attempts read from the same committed rows), so the ledger
+ * answers ALREADY_EXISTS_SAME or finds the hold already resolved, and nothing is paid twice.
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import {
@@ -33,6 +46,7 @@ import {
   UnavailableError,
 } from '@streambet/platform/errors/domain-errors';
 import type { Logger } from '@streambet/platform/log/logger';
+import type { Clock } from '@streambet/platform/rpc/clock';
 import {
   LEDGER_BATCH_MAX,
   accounts,
@@ -54,7 +68,29 @@ import type {
   TermsSource,
 } from './downstreams.js';
 import type { SettlementRecord } from './proto-codec.js';
-import type { PlannedPayout, SettlementStore } from './store.js';
+import {
+  LeaseLostError,
+  type PlannedPayout,
+  type RunLease,
+  type SettlementStore,
+} from './store.js';
+
+/** Default lease of an attempt on its run (config: SETTLEMENT_LEASE_MS). */
+export const DEFAULT_LEASE_MS = 5_000;
+
+/** Arms one-shot timers; injectable so tests drive the lease heartbeat with a manual clock. */
+export interface Scheduler {
+  setTimer(fn: () => void, delayMs: number): { cancel(): void };
+}
+
+/** The platform's timers (unref'd: a pending heartbeat never keeps the process alive). */
+export const realScheduler: Scheduler = {
+  setTimer(fn, delayMs) {
+    const timer = setTimeout(fn, delayMs);
+    timer.unref();
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
 
 /** Dependencies of {@link createSettlementRunner}. */
 export interface RunnerDeps {
@@ -64,8 +100,20 @@ export interface RunnerDeps {
   /** Absent: a run recorded without terms fails until they can be fetched. */
   readonly terms?: TermsSource;
   readonly logger: Logger;
-  /** How long an attempt holds its run against other runners, renewed per batch; default 60 s. */
+  /** Measures lease renewals (the store stamps the lease with the same clock). */
+  readonly clock: Clock;
+  /**
+   * How long an attempt holds its run against other runners, renewed every third of it while it
+   * works; default {@link DEFAULT_LEASE_MS}. A crashed runner's run is taken over this long after
+   * its last renewal (plus the task's poll).
+   */
   readonly leaseMs?: number;
+  /** Timers of the lease heartbeat; default {@link realScheduler}. */
+  readonly scheduler?: Scheduler;
+  /** An attempt found its lease taken over and stopped without writing (a metric). */
+  readonly onLeaseLost?: (lease: RunLease) => void;
+  /** An attempt took over a RUNNING run whose lease had expired (a metric). */
+  readonly onTakeover?: (lease: RunLease) => void;
   /**
    * Most bets kept in memory between the two passes (compact columns, ≈ 100 bytes a bet); a bigger
    * market is streamed from the bet engine twice. Default 2,000,000.
@@ -99,9 +147,6 @@ export interface SettlementRunner {
   reverse(marketId: string, reason: string, requestedByUserId: string): Promise<SettlementRecord>;
 }
 
-/** Stream batches of the first pass between two renewals of the lease. */
-const LEASE_RENEWAL_BATCHES = 20;
-
 /** Largest ResolveMarketHolds page (ledger.proto). */
 const MAX_HOLD_PAGE = 10_000;
 
@@ -111,13 +156,116 @@ const MAX_HOLD_PAGE = 10_000;
  */
 const HOLDS_CHECKED = '=';
 
+/** What one attempt holds: its lease, kept alive and checked between steps. */
+interface Attempt {
+  readonly lease: RunLease;
+  /**
+   * Between steps (before a ledger call, per stream batch): throws the {@link LeaseLostError} the
+   * heartbeat found; renews the lease (fenced) when a third of it passed by the clock since the
+   * last renewal, whatever the timers did.
+   */
+  step(): Promise<void>;
+  /** A fenced write that renewed the lease (a cursor save) committed; `atMs` is when it started. */
+  renewed(atMs: number): void;
+  /** The lease loss the heartbeat found, if any. */
+  readonly lost: LeaseLostError | undefined;
+  /** Stops the heartbeat and waits for a renewal in flight (before the final write). */
+  stop(): Promise<void>;
+}
+
 /** Builds a runner. */
 export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
-  const { store, ledger, logger } = deps;
-  const leaseMs = deps.leaseMs ?? 60_000;
+  const { store, ledger, logger, clock } = deps;
+  const leaseMs = Math.max(deps.leaseMs ?? DEFAULT_LEASE_MS, 3);
+  const renewEveryMs = Math.floor(leaseMs / 3);
+  const scheduler = deps.scheduler ?? realScheduler;
   const batchSize = Math.min(Math.max(deps.batchSize ?? LEDGER_BATCH_MAX, 1), LEDGER_BATCH_MAX);
   const maxBetsInMemory = deps.maxBetsInMemory ?? 2_000_000;
   const holdPageSize = Math.min(Math.max(deps.holdPageSize ?? MAX_HOLD_PAGE, 1), MAX_HOLD_PAGE);
+
+  function startAttempt(lease: RunLease): Attempt {
+    let renewedAtMs = clock.now();
+    let lost: LeaseLostError | undefined;
+    let inFlight: Promise<void> | undefined;
+    let timer: { cancel(): void } | undefined;
+    let stopped = false;
+
+    async function renew(): Promise<void> {
+      const atMs = clock.now();
+      try {
+        await store.renewLease(lease, leaseMs);
+        renewedAtMs = Math.max(renewedAtMs, atMs);
+      } catch (error) {
+        if (error instanceof LeaseLostError) lost ??= error;
+        throw error;
+      }
+    }
+
+    function throwIfLost(): void {
+      if (lost !== undefined) throw lost;
+    }
+
+    function arm(): void {
+      if (!stopped && lost === undefined) timer = scheduler.setTimer(beat, renewEveryMs);
+    }
+
+    function beat(): void {
+      timer = undefined;
+      if (stopped || lost !== undefined) return;
+      if (inFlight !== undefined) {
+        arm();
+        return;
+      }
+      inFlight = renew()
+        .catch((error: unknown) => {
+          // A lost lease is reported by the attempt when it stops; anything else (the database
+          // unreachable) is retried at the next beat or step, and the fence keeps a late write out.
+          if (!(error instanceof LeaseLostError)) {
+            logger.warn(
+              { marketId: lease.marketId, err: error },
+              'settlement lease renewal failed',
+            );
+          }
+        })
+        .finally(() => {
+          inFlight = undefined;
+          arm();
+        });
+    }
+
+    arm();
+    return {
+      lease,
+      get lost() {
+        return lost;
+      },
+      async step() {
+        throwIfLost();
+        if (clock.now() - renewedAtMs < renewEveryMs) return;
+        await inFlight;
+        throwIfLost();
+        if (clock.now() - renewedAtMs >= renewEveryMs) await renew();
+      },
+      renewed(atMs) {
+        renewedAtMs = Math.max(renewedAtMs, atMs);
+      },
+      async stop() {
+        stopped = true;
+        timer?.cancel();
+        timer = undefined;
+        await inFlight;
+      },
+    };
+  }
+
+  /** The run as stored, if this attempt still holds it (a successor's state is not ours to use). */
+  async function current(attempt: Attempt): Promise<SettlementRecord> {
+    const record = await store.get(attempt.lease.marketId);
+    if (record === undefined || record.leaseToken !== attempt.lease.token) {
+      throw new LeaseLostError(attempt.lease, 'continuing the run');
+    }
+    return record;
+  }
 
   async function submitAll(
     commands: readonly LedgerCommand[],
@@ -134,14 +282,17 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     }
   }
 
-  async function ensureTerms(record: SettlementRecord): Promise<SettlementRecord> {
+  async function ensureTerms(
+    record: SettlementRecord,
+    attempt: Attempt,
+  ): Promise<SettlementRecord> {
     if (record.outcomeIds !== null && record.kind !== MarketKind.UNSPECIFIED) return record;
     if (deps.terms === undefined) {
       throw new IllegalStateError(`the terms of market ${record.marketId} are unknown`);
     }
     const terms = await deps.terms.get(record.marketId);
-    await store.saveTerms(record.marketId, terms);
-    return (await store.get(record.marketId))!;
+    await store.saveTerms(attempt.lease, terms);
+    return current(attempt);
   }
 
   async function escrowBalance(marketId: string): Promise<LedgerBalance> {
@@ -159,11 +310,13 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
    */
   async function resolveHolds(
     record: SettlementRecord,
+    attempt: Attempt,
     action: 'POST_IN_FULL' | 'VOID',
     listed: { totalStakedMinor: bigint; betCount: number },
   ): Promise<void> {
     const { marketId } = record;
     let cursor = record.holdsCursor;
+    await attempt.step();
     if (cursor === '') {
       // Before anything moves: the market's open holds in the ledger (credited pending to its
       // escrow) must be exactly the stakes of the bets listed. An orphan hold the bet engine has not
@@ -178,11 +331,14 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       }
       // Checked: a crash from here on resumes without checking again (some holds may be resolved).
       cursor = HOLDS_CHECKED;
-      await store.saveHoldsCursor(marketId, cursor, leaseMs);
+      const savedAtMs = clock.now();
+      await store.saveHoldsCursor(attempt.lease, cursor, leaseMs);
+      attempt.renewed(savedAtMs);
     }
     let batches = 0;
     let expired = 0;
     for (;;) {
+      await attempt.step();
       const page = await ledger.resolveMarketHolds({
         marketId,
         action,
@@ -198,10 +354,13 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       expired += page.expiredCount;
       if (page.nextAfterHoldId === '') break;
       cursor = page.nextAfterHoldId;
-      await store.saveHoldsCursor(marketId, cursor, leaseMs);
+      const savedAtMs = clock.now();
+      await store.saveHoldsCursor(attempt.lease, cursor, leaseMs);
+      attempt.renewed(savedAtMs);
       batches += 1;
       await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
     }
+    await attempt.step();
     const escrow = await escrowBalance(marketId);
     const expected =
       action === 'POST_IN_FULL'
@@ -221,7 +380,7 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
   }
 
-  async function runHolds(record: SettlementRecord): Promise<void> {
+  async function runHolds(record: SettlementRecord, attempt: Attempt): Promise<void> {
     const { marketId } = record;
     const terms = {
       outcomeIds: record.outcomeIds ?? [],
@@ -234,7 +393,6 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     // them again; beyond that, pass 2 streams them a second time.
     const kept = createBetColumns();
     let keep = true;
-    let streamed = 0;
     for await (const batch of deps.bets.list(marketId, '')) {
       if (batch.currency !== '' && batch.currency !== record.currency) {
         throw new IllegalStateError(
@@ -242,11 +400,8 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
         );
       }
       accumulator.add(batch.bets);
-      streamed += 1;
-      // A long first pass keeps the lease (the cursor is unchanged): no other runner starts meanwhile.
-      if (streamed % LEASE_RENEWAL_BATCHES === 0) {
-        await store.saveHoldsCursor(marketId, record.holdsCursor, leaseMs);
-      }
+      // A long first pass keeps the lease: no other runner starts meanwhile.
+      await attempt.step();
       if (keep) {
         for (const bet of batch.bets) kept.push(bet);
         if (kept.length > maxBetsInMemory) {
@@ -264,10 +419,13 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       }
       kept.clear();
     } else {
-      for await (const batch of deps.bets.list(marketId, '')) calculator.payouts(batch.bets);
+      for await (const batch of deps.bets.list(marketId, '')) {
+        calculator.payouts(batch.bets);
+        await attempt.step();
+      }
     }
     const result = calculator.finish();
-    await resolveHolds(record, result.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL', {
+    await resolveHolds(record, attempt, result.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL', {
       totalStakedMinor: result.figures.totalStakedMinor,
       betCount: result.figures.betCount,
     });
@@ -291,7 +449,7 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       });
     }
     const f = result.figures;
-    await store.savePlan(marketId, {
+    await store.savePlan(attempt.lease, {
       figures: {
         totalStakedMinor: f.totalStakedMinor,
         winningStakedMinor: f.winningStakedMinor,
@@ -312,7 +470,7 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     });
   }
 
-  async function runPayouts(record: SettlementRecord): Promise<void> {
+  async function runPayouts(record: SettlementRecord, attempt: Attempt): Promise<void> {
     const { marketId, currency } = record;
     const context: LedgerContext = { marketId, settlementId: record.settlementId, currency };
     let cursor = record.payoutsCursor;
@@ -320,17 +478,21 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     for (;;) {
       const page = await store.payoutPage(marketId, cursor, batchSize);
       if (page.length === 0) break;
+      await attempt.step();
       await submitAll(
         page.map((row) => payoutCommand(marketId, currency, row.userId, row.payoutMinor)),
         context,
         'payout',
       );
       cursor = page[page.length - 1]!.userId;
-      await store.savePayoutsCursor(marketId, cursor, leaseMs);
+      const savedAtMs = clock.now();
+      await store.savePayoutsCursor(attempt.lease, cursor, leaseMs);
+      attempt.renewed(savedAtMs);
       batches += 1;
       await deps.afterBatch?.({ marketId, phase: 'PAYOUTS', batches });
     }
     const f = record.figures;
+    await attempt.step();
     if (f.streamerShareMinor > 0n) {
       await ledger.ensureStreamerRevenueAccount(record.streamerUserId, currency);
     }
@@ -340,7 +502,7 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       { code: 'BREAKAGE', amountMinor: f.breakageMinor },
     ]);
     if (system.length > 0) await submitAll(system, context, 'commission/share/breakage');
-    await store.setPhase(marketId, 'FINISH');
+    await store.setPhase(attempt.lease, 'FINISH');
   }
 
   async function runOnce(
@@ -349,33 +511,62 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
   ): Promise<SettlementRecord | undefined> {
     const claim = await store.claim(marketId, leaseMs, options.force === true);
     if (!claim.claimed) return claim.record;
+    const { lease } = claim;
     let record = claim.record;
+    if (claim.takeover) {
+      logger.warn(
+        { marketId, attempt: record.attemptCount, leaseToken: lease.token },
+        'settlement taken over: the previous runner let its lease expire',
+      );
+      deps.onTakeover?.(lease);
+    }
+    const attempt = startAttempt(lease);
+    const leaseLost = async (): Promise<SettlementRecord | undefined> => {
+      logger.warn(
+        { marketId, attempt: record.attemptCount, leaseToken: lease.token },
+        'settlement lease lost to another runner: attempt stopped without writing',
+      );
+      deps.onLeaseLost?.(lease);
+      return store.get(marketId);
+    };
     try {
-      record = await ensureTerms(record);
+      record = await ensureTerms(record, attempt);
       if (record.kind !== MarketKind.POOL) {
         throw new IllegalStateError(
           `market ${marketId} is ${MarketKind[record.kind]}: only POOL markets are settled here yet`,
         );
       }
       if (record.phase === 'HOLDS') {
-        await runHolds(record);
-        record = (await store.get(marketId))!;
+        await runHolds(record, attempt);
+        record = await current(attempt);
       }
       if (record.phase === 'PAYOUTS') {
-        await runPayouts(record);
-        record = (await store.get(marketId))!;
+        await runPayouts(record, attempt);
+        record = await current(attempt);
       }
-      if (record.phase === 'FINISH') return await store.finish(marketId);
+      if (record.phase === 'FINISH') {
+        await attempt.stop();
+        return await store.finish(lease);
+      }
       return record;
     } catch (error) {
+      await attempt.stop();
+      if (error instanceof LeaseLostError || attempt.lost !== undefined) return leaseLost();
       const deferred = isUnavailable(error);
       const message = error instanceof Error ? error.message : String(error);
       logger.warn(
         { marketId, attempt: record.attemptCount, deferred, err: message },
         deferred ? 'settlement deferred' : 'settlement attempt failed',
       );
-      await store.fail(marketId, message, retryDelayMs(record.attemptCount), deferred);
+      try {
+        await store.fail(lease, message, retryDelayMs(record.attemptCount), deferred);
+      } catch (failure) {
+        if (failure instanceof LeaseLostError) return leaseLost();
+        throw failure;
+      }
       return store.get(marketId);
+    } finally {
+      await attempt.stop();
     }
   }
 

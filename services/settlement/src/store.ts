@@ -4,7 +4,14 @@
  * appends its settlement.* events to the outbox in the same transaction (SettlementStarted with
  * the claim of an attempt; SettlementCompleted or MarketRefunded plus every PayoutMade with the
  * final state; SettlementReversed plus every PayoutReversed with the reversal).
+ *
+ * A run's lease is fenced: each claim takes the next lease_token, and every write an attempt makes
+ * afterwards (terms, cursors and lease renewals, the plan, the phase, the final state with its
+ * events, a failure) names its {@link RunLease} and happens only while the row still carries that
+ * token. Once a successor has claimed the run, the old attempt's writes change nothing and throw
+ * {@link LeaseLostError}.
  */
+import { ConcurrencyError } from '@streambet/platform/errors/domain-errors';
 import { appendToOutbox, type OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { newEventId } from '@streambet/platform/outbox/event-id';
 import type { Clock } from '@streambet/platform/rpc/clock';
@@ -73,9 +80,39 @@ export interface PlannedPayout {
   readonly transferId: string;
 }
 
+/**
+ * What an attempt holds after claiming a run: the fencing token its claim took. Every write of the
+ * attempt passes it; the store refuses the write once another claim took a newer token.
+ */
+export interface RunLease {
+  readonly marketId: string;
+  readonly token: number;
+}
+
+/**
+ * A write of an attempt whose lease was taken over (the run's lease_token is no longer the
+ * attempt's): nothing was written, and the attempt must stop without writing anything else.
+ */
+export class LeaseLostError extends ConcurrencyError {
+  constructor(
+    readonly lease: RunLease,
+    what: string,
+  ) {
+    super(
+      `the settlement of market ${lease.marketId} was taken over by another runner (lease token ${lease.token} is stale): ${what} refused`,
+    );
+  }
+}
+
 /** Result of {@link SettlementStore.claim}. */
 export type ClaimResult =
-  | { readonly claimed: true; readonly record: SettlementRecord }
+  | {
+      readonly claimed: true;
+      readonly record: SettlementRecord;
+      readonly lease: RunLease;
+      /** The run was RUNNING under an expired lease: a runner died or stalled, this one took over. */
+      readonly takeover: boolean;
+    }
   | {
       readonly claimed: false;
       /** Undefined when the market has no settlement. */
@@ -119,7 +156,7 @@ const COLUMNS = `market_id, settlement_id, channel_id, kind, currency, canceled,
   payouts_cursor, refund_reason, total_staked_minor, winning_staked_minor, losing_staked_minor,
   commission_minor, streamer_share_minor, rake_minor, distributable_minor, breakage_minor,
   payout_total_minor, payout_count, winner_count, bet_count, market_event_at_ms, due_at_ms,
-  leased_until_ms, attempt_count, started_at_ms, completed_at_ms, reversed_at_ms, reversal_reason,
+  leased_until_ms, lease_token, attempt_count, started_at_ms, completed_at_ms, reversed_at_ms, reversal_reason,
   reversed_by_user_id, last_error`;
 
 type Row = Record<string, unknown>;
@@ -163,6 +200,7 @@ function toRecord(row: Row): SettlementRecord {
     marketEventAtMs: num(row.market_event_at_ms),
     dueAtMs: num(row.due_at_ms),
     leasedUntilMs: num(row.leased_until_ms),
+    leaseToken: num(row.lease_token),
     attemptCount: num(row.attempt_count),
     startedAtMs: num(row.started_at_ms),
     completedAtMs: num(row.completed_at_ms),
@@ -190,6 +228,15 @@ function toPayout(row: Row): PayoutRecord {
 }
 
 const RUNNABLE = [statusNumber('PENDING'), statusNumber('RUNNING'), statusNumber('FAILED')];
+
+/** Throws {@link LeaseLostError} unless the locked row still carries the lease's token. */
+function requireLease(
+  row: SettlementRecord | undefined,
+  lease: RunLease,
+  what: string,
+): asserts row is SettlementRecord {
+  if (row === undefined || row.leaseToken !== lease.token) throw new LeaseLostError(lease, what);
+}
 
 /** Events per outbox INSERT when a change appends one per payout row. */
 const APPEND_CHUNK = 5000;
@@ -401,8 +448,10 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
 
     /**
      * Starts an attempt: if the run is not final and nobody holds its lease, marks it RUNNING,
-     * counts the attempt, takes the lease until now + leaseMs and appends SettlementStarted.
-     * `force` (an admin retry) ignores the backoff, never a live lease.
+     * counts the attempt, takes the lease until now + leaseMs with the next fencing token and
+     * appends SettlementStarted. A RUNNING run whose lease expired (its runner died or stalled) is
+     * taken over the same way; the old runner's token is stale from then on. `force` (an admin
+     * retry) ignores the backoff, never a live lease.
      */
     async claim(marketId: string, leaseMs: number, force: boolean): Promise<ClaimResult> {
       const nowMs = clock.now();
@@ -418,59 +467,86 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         const updated = await tx.query<Row>(
           `UPDATE settlements SET status = $2, attempt_count = attempt_count + 1,
              started_at_ms = CASE WHEN started_at_ms = 0 THEN $3 ELSE started_at_ms END,
-             leased_until_ms = $4
+             leased_until_ms = $4, lease_token = lease_token + 1
            WHERE market_id = $1 RETURNING ${COLUMNS}`,
           [marketId, statusNumber('RUNNING'), nowMs, nowMs + leaseMs],
         );
         const claimed = toRecord(updated.rows[0]!);
         await append(tx, marketId, (meta) => [encodeStarted(claimed, meta())]);
-        return { claimed: true, record: claimed } as const;
+        return {
+          claimed: true,
+          record: claimed,
+          lease: { marketId, token: claimed.leaseToken },
+          takeover: record.status === 'RUNNING',
+        } as const;
       });
       if (outcome.claimed) deps.onCommitted?.();
       return outcome;
     },
 
-    /** Fills in terms fetched from the pool (a run recorded without them). */
-    async saveTerms(marketId: string, terms: MarketTerms): Promise<void> {
-      await sql.query(
+    /** Fills in terms fetched from the pool (a run recorded without them); fenced. */
+    async saveTerms(lease: RunLease, terms: MarketTerms): Promise<void> {
+      const result = await sql.query(
         `UPDATE settlements SET kind = $2, outcome_ids = $3::text[], commission_bps = $4,
            streamer_share_bps = $5, streamer_user_id = $6, channel_id = $7
-         WHERE market_id = $1`,
+         WHERE market_id = $1 AND lease_token = $8`,
         [
-          marketId,
+          lease.marketId,
           terms.kind,
           [...terms.outcomeIds],
           terms.commissionBps,
           terms.streamerShareBps,
           terms.streamerUserId,
           terms.channelId,
+          lease.token,
         ],
       );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, 'saving the terms');
     },
 
-    /** Saves progress of the HOLDS phase (the last bet whose hold is resolved) and renews the lease. */
-    async saveHoldsCursor(marketId: string, lastBetId: string, leaseMs: number): Promise<void> {
-      await sql.query(
-        'UPDATE settlements SET holds_cursor = $2, leased_until_ms = $3 WHERE market_id = $1',
-        [marketId, lastBetId, clock.now() + leaseMs],
+    /**
+     * Extends the attempt's lease to now + leaseMs (the heartbeat, and a long step's renewal);
+     * fenced, and only while the run is RUNNING (a finished or failed run is not leased again).
+     */
+    async renewLease(lease: RunLease, leaseMs: number): Promise<void> {
+      const result = await sql.query(
+        `UPDATE settlements SET leased_until_ms = $3
+         WHERE market_id = $1 AND lease_token = $2 AND status = $4`,
+        [lease.marketId, lease.token, clock.now() + leaseMs, statusNumber('RUNNING')],
       );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, 'renewing the lease');
     },
 
-    /** Saves progress of the PAYOUTS phase (the last user paid) and renews the lease. */
-    async savePayoutsCursor(marketId: string, lastUserId: string, leaseMs: number): Promise<void> {
-      await sql.query(
-        'UPDATE settlements SET payouts_cursor = $2, leased_until_ms = $3 WHERE market_id = $1',
-        [marketId, lastUserId, clock.now() + leaseMs],
+    /**
+     * Saves progress of the HOLDS phase (the ledger's last hold resolved) and renews the lease;
+     * fenced.
+     */
+    async saveHoldsCursor(lease: RunLease, lastHoldId: string, leaseMs: number): Promise<void> {
+      const result = await sql.query(
+        `UPDATE settlements SET holds_cursor = $3, leased_until_ms = $4
+         WHERE market_id = $1 AND lease_token = $2`,
+        [lease.marketId, lease.token, lastHoldId, clock.now() + leaseMs],
       );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, 'saving the holds cursor');
+    },
+
+    /** Saves progress of the PAYOUTS phase (the last user paid) and renews the lease; fenced. */
+    async savePayoutsCursor(lease: RunLease, lastUserId: string, leaseMs: number): Promise<void> {
+      const result = await sql.query(
+        `UPDATE settlements SET payouts_cursor = $3, leased_until_ms = $4
+         WHERE market_id = $1 AND lease_token = $2`,
+        [lease.marketId, lease.token, lastUserId, clock.now() + leaseMs],
+      );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, 'saving the payouts cursor');
     },
 
     /**
      * Ends the HOLDS phase: stores the figures and every user's planned row in one transaction and
      * moves to `next` (PAYOUTS, or FINISH for a refund). Rows already planned (a crash after this
-     * commit cannot happen twice: the phase moved) are kept as they are.
+     * commit cannot happen twice: the phase moved) are kept as they are. Fenced.
      */
     async savePlan(
-      marketId: string,
+      lease: RunLease,
       plan: {
         readonly figures: SettlementFigures;
         readonly refundReason: RefundReason | null;
@@ -478,9 +554,11 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         readonly next: SettlementPhase;
       },
     ): Promise<void> {
+      const { marketId } = lease;
       await sql.transaction(async (tx) => {
         const record = await lockRow(tx, marketId);
-        if (record === undefined || record.phase !== 'HOLDS') return;
+        requireLease(record, lease, 'saving the plan');
+        if (record.phase !== 'HOLDS') return;
         const rows = plan.payouts;
         for (let start = 0; start < rows.length; start += 10_000) {
           const part = rows.slice(start, start + 10_000);
@@ -547,21 +625,27 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
       return result.rows.map(toPayout);
     },
 
-    /** Moves a run to its next phase. */
-    async setPhase(marketId: string, phase: SettlementPhase): Promise<void> {
-      await sql.query('UPDATE settlements SET phase = $2 WHERE market_id = $1', [marketId, phase]);
+    /** Moves a run to its next phase; fenced. */
+    async setPhase(lease: RunLease, phase: SettlementPhase): Promise<void> {
+      const result = await sql.query(
+        'UPDATE settlements SET phase = $3 WHERE market_id = $1 AND lease_token = $2',
+        [lease.marketId, lease.token, phase],
+      );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, `moving to ${phase}`);
     },
 
     /**
      * The final state, in one transaction with its events: COMPLETED + SettlementCompleted, or
      * REFUNDED + MarketRefunded; then one PayoutMade per row (losers with payout 0 included).
-     * A run already DONE is returned unchanged.
+     * A run already DONE is returned unchanged. Fenced: nothing is written or appended under a
+     * stale lease.
      */
-    async finish(marketId: string): Promise<SettlementRecord> {
+    async finish(lease: RunLease): Promise<SettlementRecord> {
+      const { marketId } = lease;
       const nowMs = clock.now();
       const record = await sql.transaction(async (tx) => {
         const current = await lockRow(tx, marketId);
-        if (current === undefined) throw new Error(`settlement of ${marketId} vanished`);
+        requireLease(current, lease, 'finishing the run');
         if (current.phase === 'DONE') return current;
         const status: SettlementStatus = current.refundReason === null ? 'COMPLETED' : 'REFUNDED';
         const updated = await tx.query<Row>(
@@ -600,29 +684,31 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
     /**
      * Records a failed attempt: FAILED (or back to PENDING when `deferred`, e.g. the bet engine
      * still has pending bets), the reason, and when the next automatic attempt is due. The lease is
-     * released so the next attempt may start at once when due.
+     * released so the next attempt may start at once when due. Fenced.
      */
     async fail(
-      marketId: string,
+      lease: RunLease,
       error: string,
       retryInMs: number,
       deferred: boolean,
     ): Promise<void> {
       const nowMs = clock.now();
-      await sql.query(
+      const result = await sql.query(
         `UPDATE settlements SET status = CASE WHEN $5 THEN $6::smallint ELSE $2::smallint END,
            last_error = $3, due_at_ms = $4, leased_until_ms = 0
-         WHERE market_id = $1 AND status = ANY($7::smallint[])`,
+         WHERE market_id = $1 AND status = ANY($7::smallint[]) AND lease_token = $8`,
         [
-          marketId,
+          lease.marketId,
           statusNumber('FAILED'),
           error.slice(0, 2000),
           nowMs + retryInMs,
           deferred,
           statusNumber('PENDING'),
           RUNNABLE,
+          lease.token,
         ],
       );
+      if (result.rowCount === 0) throw new LeaseLostError(lease, 'recording the failure');
     },
 
     /** Every payout row of a market (user id order). */

@@ -3,6 +3,12 @@
  * once when woken by the consumer), one market at a time per process; the lease in each run's row
  * keeps replicas from running the same market at once. Failures are recorded by the runner
  * (FAILED with backoff); the loop itself only logs what the store could not record.
+ *
+ * Takeover bound: a RUNNING run whose runner died is due again once its lease expires (at most
+ * SETTLEMENT_LEASE_MS after the dead runner's last renewal), and an idle process finds it at its
+ * next poll, so the successor starts it within lease + intervalMs of the crash: 5 s + 1 s by
+ * default. A process busy with another market's run reaches it after that run (another replica,
+ * if any, sooner).
  */
 import type { Logger } from '@streambet/platform/log/logger';
 import type { BackgroundTask } from '@streambet/platform/runtime/service-host';
@@ -15,7 +21,7 @@ export interface SettlementTaskDeps {
   readonly store: SettlementStore;
   readonly runner: SettlementRunner;
   readonly logger: Logger;
-  /** Poll interval; default 1000 ms. */
+  /** Poll interval; default 1000 ms (config: SETTLEMENT_POLL_MS). */
   readonly intervalMs?: number;
 }
 

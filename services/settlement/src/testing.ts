@@ -91,6 +91,7 @@ export async function createSettlementTestService(
   const store = createSettlementStore({ sql, clock });
   const runnerDeps: RunnerDeps = {
     store,
+    clock,
     bets: options.bets,
     ledger: options.ledger,
     logger,

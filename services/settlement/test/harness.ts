@@ -33,7 +33,12 @@ import type {
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { UserRole } from '@streambet/platform/auth/caller';
 import type { Sql } from '@streambet/platform/sql/types';
-import { manualClock, type ManualClock } from '@streambet/testkit/clock';
+import {
+  manualClock,
+  manualScheduler,
+  type ManualClock,
+  type ManualScheduler,
+} from '@streambet/testkit/clock';
 import { ulidOf } from '@streambet/testkit/ids';
 import { asService, asUser } from '@streambet/testkit/rpc';
 import type { SqlTarget, SqlTestDatabase } from '@streambet/testkit/sql';
@@ -151,9 +156,13 @@ export interface Harness {
   readonly db: SqlTestDatabase;
   readonly sql: Sql;
   readonly clock: ManualClock;
+  /** The runners' lease heartbeat timers: they fire only on `runDue()`, due by `clock`. */
+  readonly scheduler: ManualScheduler;
   readonly ledger: LedgerStore;
   readonly store: SettlementStore;
   readonly runner: SettlementRunner;
+  /** The default runner's dependencies (its real ledger client, store, scheduler, …). */
+  readonly runnerDeps: RunnerDeps;
   readonly engine: FakeBetEngine;
   readonly settlement: Client<typeof SettlementService>;
   readonly internal: Client<typeof SettlementInternalService>;
@@ -208,6 +217,7 @@ export async function createHarnessOn(
   const migrateOptions = { onUnknownApplied: 'warn' } as const;
   const tokens = await createTestTokens();
   const engine: FakeBetEngine = { bets: new Map(), unavailable: false, calls: 0 };
+  const scheduler = manualScheduler(clock);
   const ledgerService = await createLedgerTestService({
     sql,
     clock,
@@ -223,7 +233,7 @@ export async function createHarnessOn(
     ledger: wrapLedger(
       ledgerFromClient(createClient(LedgerInternalService, ledgerService.transport)),
     ),
-    runner: options,
+    runner: { scheduler, ...options },
     migrate: migrateOptions,
   });
   const { store, runner, runnerDeps: baseDeps } = service;
@@ -237,9 +247,11 @@ export async function createHarnessOn(
     db,
     sql,
     clock,
+    scheduler,
     ledger,
     store,
     runner,
+    runnerDeps: baseDeps,
     engine,
     settlement: service.settlement,
     internal: service.internal,

@@ -33,6 +33,8 @@ const PINNED: Record<string, Record<string, string>> = {
   },
   'services/settlement/src/migrations': {
     '0001_settlements': 'f83e0ddefae7cf78eece7064de40f1988c948e91996322b04cc507db28544653',
+    '0002_settlement_lease_token':
+      'd464cce746b3c1d05432bfcd674d94012244f055cffe1ca0bcb77193a963226c',
   },
   'services/user/src/identity/migrations': {
     '0001_identity_users_sessions':
