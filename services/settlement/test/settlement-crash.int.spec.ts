@@ -1,9 +1,12 @@
 /**
  * Crash test: a settlement runs in a child process (real ledger store in the child, same database)
  * that is SIGKILLed right after a ledger call committed and before the run saved its progress —
- * mid-holds, mid-payouts, or after the last transfer before the final state. A restarted runner
- * first respects the dead runner's lease, then (lease expired) resumes: the run completes, every
- * wallet ends exactly as the formula says, no transfer exists twice, Σ balances = 0 and escrow 0.
+ * mid-holds, mid-payouts, or after the last transfer before the final state. The dead runner left
+ * a short lease (at most DEFAULT_LEASE_MS past its last renewal, as recorded in the row): a
+ * restarted runner respects it, finds the run due the moment it expires (the task's query) and takes
+ * it over with the next lease token: the run completes, every wallet ends exactly as the formula
+ * says, no transfer exists twice, Σ balances = 0 and escrow 0. Both processes use manual clocks
+ * from the same instant, so the bound is asserted on the recorded lease, not on wall time.
  * PGlite runs from an on-disk data folder opened by one process at a time (the parent closes it
  * before the child starts and reopens it after the kill).
  */
@@ -14,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { settlePool } from '@streambet/parimutuel/settlement';
 import { SettlementCompletedSchema } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
+import { DEFAULT_LEASE_MS } from '../src/runner.js';
 import { CUR, createHarnessOn, manualClock, type Harness, type TestMarket } from './harness.js';
 import { CRASH_BETS, CRASH_USERS, crashBets } from './fixtures/crash-market.js';
 
@@ -99,13 +103,23 @@ for (const target of sqlTargets()) {
           const h = await open(database.url, startMs);
           try {
             h.engine.bets.set(market.marketId, crashBets(market));
-            // The dead runner's lease still stands: nobody may run it yet.
+            // The dead runner's lease still stands: nobody may run it yet. It ends at most one
+            // short lease after the dead runner's last renewal (its clock stood at startMs).
             const leased = await h.runner.runOnce(market.marketId);
             expect(leased?.status).toBe('RUNNING');
-            h.clock.advance(61_000);
+            expect(leased!.leasedUntilMs - startMs).toBeGreaterThan(0);
+            expect(leased!.leasedUntilMs - startMs).toBeLessThanOrEqual(5_000);
+            expect(leased!.leasedUntilMs - startMs).toBeLessThanOrEqual(DEFAULT_LEASE_MS);
+            expect(leased?.leaseToken).toBe(1);
+            h.clock.set(leased!.leasedUntilMs - 1);
+            expect(await h.store.dueMarketIds(10)).toEqual([]);
+            // Due the moment it expires: the restarted process's next poll takes it over.
+            h.clock.set(leased!.leasedUntilMs);
+            expect(await h.store.dueMarketIds(10)).toEqual([market.marketId]);
             const done = await h.runner.runOnce(market.marketId);
             expect(done?.status, done?.lastError).toBe('COMPLETED');
-            expect(done?.attemptCount).toBe(2);
+            expect(done).toMatchObject({ attemptCount: 2, leaseToken: 2 });
+            expect(done!.completedAtMs - startMs).toBeLessThanOrEqual(DEFAULT_LEASE_MS);
 
             const expected = settlePool(crashBets(market), {
               outcomeIds: market.outcomeIds,
