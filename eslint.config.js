@@ -3,6 +3,7 @@
 // through the entries of its `exports` map, production code never loads test helpers, and domain
 // code is pure (no I/O imports, no clock or randomness of its own). packages/testkit's
 // lint-boundaries test proves each of these rules fires.
+import fs from 'node:fs';
 import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -19,28 +20,86 @@ function workspaceOf(file) {
   return ['services', 'packages', 'apps'].includes(first) ? `${first}/${second}` : first;
 }
 
+/** Whether `subpath` (`./testing`) is an entry of `exports`, exactly or through a `*` pattern. */
+function isExported(exports, subpath) {
+  return Object.entries(exports).some(([key, target]) => {
+    if (target === null) return false;
+    const star = key.indexOf('*');
+    if (star < 0) return key === subpath;
+    const [prefix, suffix] = [key.slice(0, star), key.slice(star + 1)];
+    return (
+      subpath.length > prefix.length + suffix.length &&
+      subpath.startsWith(prefix) &&
+      subpath.endsWith(suffix)
+    );
+  });
+}
+
+/** Each workspace package's manifest by package name. */
+function workspaceManifests() {
+  const manifests = new Map();
+  for (const group of ['packages', 'services', 'apps']) {
+    for (const name of fs.existsSync(path.join(repoRoot, group))
+      ? fs.readdirSync(path.join(repoRoot, group))
+      : []) {
+      const file = path.join(repoRoot, group, name, 'package.json');
+      if (!fs.existsSync(file)) continue;
+      const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+      manifests.set(manifest.name, manifest);
+    }
+  }
+  const gateway = JSON.parse(fs.readFileSync(path.join(repoRoot, 'gateway/package.json'), 'utf8'));
+  manifests.set(gateway.name, gateway);
+  return manifests;
+}
+
 /**
- * A relative import that lands in another workspace (`../../pool/test/harness.js`,
- * `../services/user/src/…`) bypasses that package's `exports` map; import its entry instead.
+ * Packages meet only through their `exports` maps: a bare `@streambet/<package>/<subpath>` must
+ * name an exported entry, and a relative import may not land in another workspace
+ * (`../../pool/test/harness.js`, `../services/user/src/…`), which would bypass that map.
  */
 const noCrossWorkspaceImports = {
   meta: {
     type: 'problem',
-    docs: { description: "forbid relative imports into another workspace's files" },
+    docs: { description: "forbid imports of another workspace's unexported files" },
     schema: [],
     messages: {
       crossing:
         "'{{source}}' reaches into {{target}} from {{own}}: import one of its exported entries (@streambet/<package>/<entry>, e.g. '/testing') instead.",
+      unexported:
+        "'{{source}}' is not an entry of {{name}}'s exports map ({{entries}}): use one of those, or export the module if it is truly public.",
     },
   },
   create(context) {
     const own = workspaceOf(context.filename);
+    let manifests;
     function check(node) {
       const source = node?.type === 'Literal' ? node.value : undefined;
-      if (typeof source !== 'string' || !source.startsWith('.')) return;
-      const target = workspaceOf(path.resolve(path.dirname(context.filename), source));
-      if (target !== own) {
-        context.report({ node, messageId: 'crossing', data: { source, target, own } });
+      if (typeof source !== 'string') return;
+      if (source.startsWith('.')) {
+        const target = workspaceOf(path.resolve(path.dirname(context.filename), source));
+        if (target !== own) {
+          context.report({ node, messageId: 'crossing', data: { source, target, own } });
+        }
+        return;
+      }
+      const match = /^(@streambet\/[^/]+)(\/.*)?$/.exec(source);
+      if (match === null) return;
+      manifests ??= workspaceManifests();
+      const manifest = manifests.get(match[1]);
+      if (manifest === undefined) return;
+      const exports = manifest.exports ?? {};
+      if (!isExported(exports, `.${match[2] ?? ''}`)) {
+        const entries = Object.keys(exports).join(', ') || 'none';
+        context.report({
+          node,
+          messageId: 'unexported',
+          data: {
+            source,
+            name: match[1],
+            entries: entries.length > 200 ? `${entries.slice(0, 200)}…` : entries,
+          },
+        });
       }
     }
     return {

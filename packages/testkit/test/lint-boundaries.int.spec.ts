@@ -76,7 +76,30 @@ describe('lint: packages meet only through their exports maps', () => {
         "export { createLedgerStore } from '@streambet/user/src/ledger/store/index';\n" +
           "export { createHarness } from '@streambet/pool/test/harness';\n",
       ),
-    ).toEqual(['no-restricted-imports', 'no-restricted-imports']);
+    ).toEqual([
+      'no-restricted-imports',
+      'no-restricted-imports',
+      'streambet/no-cross-workspace-imports',
+      'streambet/no-cross-workspace-imports',
+    ]);
+  });
+
+  it("rejects a subpath missing from the package's exports map, and accepts its entries", async () => {
+    expect(
+      await violations(
+        'services/bet-engine/test/fixture.ts',
+        "export { createLedgerInternalService } from '@streambet/user/ledger/routes';\n" +
+          "export { mutex } from '@streambet/platform/sql/mutex';\n",
+      ),
+    ).toEqual(['streambet/no-cross-workspace-imports', 'streambet/no-cross-workspace-imports']);
+    expect(
+      await violations(
+        'services/bet-engine/test/fixture.ts',
+        "export { createUserTestService } from '@streambet/user/testing';\n" +
+          "export { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';\n" +
+          "export { migrate } from '@streambet/platform/sql/migrate';\n",
+      ),
+    ).toEqual([]);
   });
 
   it("accepts a service's tests importing their own source", async () => {
