@@ -5,6 +5,8 @@ import { currentLogContext, runWithLogContext } from '../log/log-context.js';
 import type { Logger } from '../log/logger.js';
 import { codeLabel, createRpcMetricsInterceptor } from '../obs/metrics.js';
 import { bindAsyncIterable, serverTracingInterceptor } from '../obs/tracing.js';
+import { inputLimitsInterceptor } from './input-limits.js';
+import { requestParseErrorsInterceptor } from './request-parse-errors.js';
 import { requestIdHeader, requestIdKey, resolveRequestId } from './request-context.js';
 
 /**
@@ -108,20 +110,25 @@ export interface ServerInterceptorOptions {
 }
 
 /**
- * The platform's server interceptor stack, outermost first: request id + log context, tracing,
- * metrics, logging, draining guard, error mapping, auth, then the service's own. Error mapping
- * sits inside metrics and logging so both record the code the client receives (refusals while
- * draining included); auth sits inside error mapping so its failures get the same translation. Use this list with
+ * The platform's server interceptor stack, outermost first: request parse errors
+ * (`request-parse-errors.ts`), request id + log context, tracing,
+ * metrics, logging, draining guard, error mapping, input limits, auth, then the service's own.
+ * Error mapping sits inside metrics and logging so both record the code the client receives
+ * (refusals while draining included); auth sits inside error mapping so its failures get the same
+ * translation; input limits (`input-limits.ts`) run before auth, so over-long fields cost no
+ * token verification. Use this list with
  * `createRouterTransport` in integration tests to get exactly the production behaviour.
  */
 export function createServerInterceptors(options: ServerInterceptorOptions): Interceptor[] {
   return [
+    requestParseErrorsInterceptor(),
     requestContextInterceptor(),
     serverTracingInterceptor(options.service),
     createRpcMetricsInterceptor(options.registry, 'server'),
     loggingInterceptor(options.logger),
     ...(options.isDraining === undefined ? [] : [drainingInterceptor(options.isDraining)]),
     errorInterceptor(options.logger),
+    inputLimitsInterceptor(),
     ...(options.auth === 'none' ? [] : [options.auth]),
     ...(options.interceptors ?? []),
   ];

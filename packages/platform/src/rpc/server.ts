@@ -28,6 +28,7 @@ import type { Logger } from '../log/logger.js';
 import { initTracing } from '../obs/tracing.js';
 import { createServerInterceptors } from './interceptors.js';
 import { createProtocolSniffingListener } from './protocol-sniffing-listener.js';
+import { watchRequestParseFailure } from './request-parse-errors.js';
 import { peerKey, requestIdHeader, requestIdKey, resolveRequestId } from './request-context.js';
 import { writeHead } from './http-response.js';
 
@@ -162,6 +163,8 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
         },
         { once: true },
       );
+      // A body that cannot be parsed is the client's mistake (INVALID_ARGUMENT), not INTERNAL.
+      watchRequestParseFailure(context);
       await options.requestGate?.(context);
     },
     routes: options.routes,
