@@ -6,7 +6,12 @@ import {
   RealtimeInternalService,
 } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { createChat } from './chat.js';
-import { defaultRealtimeSettings, type RealtimeConfig, type RealtimeSettings } from './config.js';
+import {
+  connectionLimitsOf,
+  defaultRealtimeSettings,
+  type RealtimeConfig,
+  type RealtimeSettings,
+} from './config.js';
 import { createFanoutConsumer, createProjectionConsumer } from './consumers.js';
 import { createFanout } from './fanout.js';
 import { realtimeMigrations } from './migrations/index.js';
@@ -77,6 +82,7 @@ export function createRealtimeServiceDefinition(
         chat,
         store,
         limits: settings.socket,
+        connections: connectionLimitsOf(ctx.config),
         ...(redis === undefined
           ? {}
           : { redis: { pub: redis.pub.redis, sub: redis.sub.redis, key: settings.adapterKey } }),

@@ -1,4 +1,5 @@
 import {
+  configSchemas,
   defineConfig,
   loadConfig,
   type Config,
@@ -17,6 +18,24 @@ import {
  */
 export const realtimeConfigSpec = defineConfig({
   ...platformConfigSpec('realtime', []),
+  REALTIME_MAX_CONNECTIONS: {
+    schema: configSchemas.int(1, 1_000_000),
+    description:
+      'socket.io connections one realtime process accepts in total; more are refused (connect_error RESOURCE_EXHAUSTED) so a client reconnects to another node',
+    default: '10000',
+  },
+  REALTIME_MAX_CONNECTIONS_PER_ADDRESS: {
+    schema: configSchemas.int(1, 1_000_000),
+    description:
+      'socket.io connections one client address may hold on one realtime process (households and offices share an address); more are refused with connect_error RESOURCE_EXHAUSTED',
+    default: '50',
+  },
+  REALTIME_TRUSTED_PROXY_HOPS: {
+    schema: configSchemas.int(0, 10),
+    description:
+      'Proxies in front of realtime whose X-Forwarded-For entries give the client address: 1 = the gateway (realtime is internal, reachable only from the gateway, which sets the header to the one address it trusts); 0 = the TCP peer',
+    default: '1',
+  },
 });
 
 /** The realtime service's configuration, validated and frozen. */
@@ -36,6 +55,33 @@ export interface SocketLimits {
   readonly eventsPerSecond: number;
   /** Rooms one socket may watch besides its own and its user room. */
   readonly maxRoomsPerSocket: number;
+  /**
+   * `room:join` budget per client address across its sockets (each join reads the room's
+   * existence and a channel's chat history): burst size and refill per second.
+   */
+  readonly joinBurstPerAddress: number;
+  readonly joinsPerSecondPerAddress: number;
+  /** How long a channel found linked is trusted without asking the database again, in ms. */
+  readonly channelCacheMs: number;
+}
+
+/** Connection caps of one realtime process (REALTIME_MAX_CONNECTIONS*). */
+export interface ConnectionLimits {
+  /** socket.io connections this process holds in total. */
+  readonly maxConnections: number;
+  /** socket.io connections one client address holds on this process. */
+  readonly maxConnectionsPerAddress: number;
+  /** Proxies whose X-Forwarded-For entries are trusted (REALTIME_TRUSTED_PROXY_HOPS). */
+  readonly trustedProxyHops: number;
+}
+
+/** The connection caps of `config`. */
+export function connectionLimitsOf(config: RealtimeConfig): ConnectionLimits {
+  return {
+    maxConnections: config.REALTIME_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.REALTIME_MAX_CONNECTIONS_PER_ADDRESS,
+    trustedProxyHops: config.REALTIME_TRUSTED_PROXY_HOPS,
+  };
 }
 
 /** Defaults of {@link SocketLimits}. */
@@ -44,6 +90,9 @@ export const defaultSocketLimits: SocketLimits = Object.freeze({
   eventBurst: 20,
   eventsPerSecond: 10,
   maxRoomsPerSocket: 50,
+  joinBurstPerAddress: 200,
+  joinsPerSecondPerAddress: 50,
+  channelCacheMs: 5_000,
 });
 
 /**

@@ -4,8 +4,11 @@
  * `room:join` / `room:leave` / `chat:send` / `auth:refresh` with acknowledgements, and defences
  * against bad input: every payload is validated, an event without acknowledgement or of an
  * unknown name is refused, frames over the size limit close the connection (engine.io
- * maxHttpBufferSize), and a per-socket token bucket refuses floods. Every refusal is logged;
- * nothing a client sends can take the process down.
+ * maxHttpBufferSize), and a per-socket token bucket refuses floods. Connections are capped per
+ * client address and in total per process (a refused handshake gets a `connect_error` whose data
+ * says why); `room:join` has a per-address token bucket, and the linked channels and markets it
+ * checks are cached, so a crowd joining one room costs the database almost nothing. Every refusal
+ * is logged; nothing a client sends can take the process down.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -14,7 +17,11 @@ import type { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Caller } from '@streambet/platform/auth/caller';
 import type { TokenVerifier } from '@streambet/platform/auth/tokens';
-import { takeFromBucket, type BucketState } from '@streambet/platform/cache/token-bucket';
+import {
+  bucketTtlMs,
+  takeFromBucket,
+  type BucketState,
+} from '@streambet/platform/cache/token-bucket';
 import {
   DomainError,
   NotFoundError,
@@ -25,7 +32,7 @@ import {
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Chat } from './chat.js';
-import { defaultSocketLimits, type SocketLimits } from './config.js';
+import { defaultSocketLimits, type ConnectionLimits, type SocketLimits } from './config.js';
 import type { ChatActor } from './domain/chat.js';
 import { isRecord, parseJoinableRoom, roomName } from './domain/rooms.js';
 import type { RoomEmitter } from './fanout.js';
@@ -44,6 +51,8 @@ export interface SocketServerOptions {
   readonly chat: Chat;
   readonly store: Pick<RealtimeStore, 'channelOwner' | 'marketExists'>;
   readonly limits?: SocketLimits;
+  /** Connection caps and whose X-Forwarded-For to trust; absent = no caps, the TCP peer. */
+  readonly connections?: ConnectionLimits;
   /** Redis clients for the socket.io Redis adapter (cluster mode); absent = in-process rooms. */
   readonly redis?: { readonly pub: Redis; readonly sub: Redis; readonly key: string };
   /** Called when a client input is refused (metrics). */
@@ -64,6 +73,8 @@ export interface SocketServer {
 }
 
 interface SocketState {
+  /** The client address the connection counts against (see {@link socketAddress}). */
+  address: string;
   user: (ChatActor & { expiresAtMs: number }) | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
   bucket: BucketState | undefined;
@@ -88,6 +99,32 @@ const clientEvents = new Set(['room:join', 'room:leave', 'chat:send', 'auth:refr
 /** Longest a timer may wait in node (about 24.8 days). */
 const maxTimerMs = 2 ** 31 - 1;
 
+/** Entries kept by each per-address or per-room map before stale ones are dropped. */
+const maxTracked = 10_000;
+
+/**
+ * The client address of a handshake: the TCP peer, or with `trustedProxyHops` = n > 0 the entry n
+ * places from the right of X-Forwarded-For (the gateway replaces that header by the one address it
+ * trusts, so with n = 1 this is the address the gateway limits by). IPv4-mapped IPv6 peers are
+ * written as IPv4.
+ */
+export function socketAddress(
+  peer: string,
+  forwardedFor: string | string[] | undefined,
+  trustedProxyHops: number,
+): string {
+  let address = peer;
+  if (trustedProxyHops > 0 && forwardedFor !== undefined) {
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    address = hops[hops.length - trustedProxyHops] ?? peer;
+  }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return (mapped?.[1] ?? address).slice(0, 64);
+}
+
 /** Creates the socket.io server (not yet attached). */
 export function createSocketServer(options: SocketServerOptions): SocketServer {
   const { logger, clock, chat, store } = options;
@@ -104,6 +141,46 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
     io.adapter(createAdapter(options.redis.pub, options.redis.sub, { key: options.redis.key }));
   }
   const states = new WeakMap<Socket, SocketState>();
+  const caps = options.connections;
+  // Connections held per client address, and in total; a handshake reserves its slot before its
+  // token is checked and gives it back when refused or when its engine.io connection closes.
+  const perAddress = new Map<string, number>();
+  let connections = 0;
+  const joinSpec = {
+    capacity: limits.joinBurstPerAddress,
+    refillPerSecond: limits.joinsPerSecondPerAddress,
+  };
+  const joinBuckets = new Map<string, BucketState>();
+  const takeJoin = (address: string) => {
+    const nowMs = clock.now();
+    if (joinBuckets.size >= maxTracked && !joinBuckets.has(address)) {
+      // Buckets untouched for their TTL are full again: dropping them changes no decision.
+      const staleBefore = nowMs - bucketTtlMs(joinSpec);
+      for (const [key, bucket] of joinBuckets) {
+        if (bucket.updatedAtMs < staleBefore) joinBuckets.delete(key);
+      }
+      if (joinBuckets.size >= maxTracked) joinBuckets.clear();
+    }
+    const taken = takeFromBucket(joinBuckets.get(address), joinSpec, nowMs, 1);
+    joinBuckets.set(address, taken.state);
+    return taken.decision;
+  };
+  // Linked channels seen recently: a channel can be unlinked, so a hit is trusted for
+  // `channelCacheMs` only. Unknown rooms are not cached (the join budget bounds their cost).
+  const linkedChannels = new Map<string, number>();
+  const channelLinked = async (channelId: string): Promise<boolean> => {
+    const nowMs = clock.now();
+    const seenAtMs = linkedChannels.get(channelId);
+    if (seenAtMs !== undefined && nowMs - seenAtMs < limits.channelCacheMs) return true;
+    const linked = (await store.channelOwner(channelId)) !== undefined;
+    if (!linked) {
+      linkedChannels.delete(channelId);
+      return false;
+    }
+    if (linkedChannels.size >= maxTracked) linkedChannels.clear();
+    linkedChannels.set(channelId, nowMs);
+    return true;
+  };
   // Markets never stop existing, so a market once found is not looked up again: a crowd joining a
   // popular market costs one query, not one per viewer. Bounded; cleared when full.
   const knownMarkets = new Set<string>();
@@ -173,14 +250,67 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
     state.expiryTimer.unref();
   };
 
+  const refuseHandshake = (code: string, message: string): Error => {
+    options.onRefused?.(code);
+    return Object.assign(new Error(code), { data: { code, message } });
+  };
+
+  const releases = new WeakMap<Socket, () => void>();
+  /** Reserves a connection slot for `address`; the refusal when a cap is reached. */
+  const reserve = (socket: Socket, address: string): Error | undefined => {
+    if (caps === undefined) return undefined;
+    const held = perAddress.get(address) ?? 0;
+    if (held >= caps.maxConnectionsPerAddress) {
+      logger.info({ address, held }, 'socket handshake refused: per-address connection cap');
+      return refuseHandshake(
+        'RESOURCE_EXHAUSTED',
+        `too many connections from this address (at most ${caps.maxConnectionsPerAddress}); close one first`,
+      );
+    }
+    if (connections >= caps.maxConnections) {
+      logger.warn({ connections }, 'socket handshake refused: connection cap of this node');
+      return refuseHandshake(
+        'RESOURCE_EXHAUSTED',
+        'this server is at its connection limit; reconnect later',
+      );
+    }
+    perAddress.set(address, held + 1);
+    connections += 1;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      connections -= 1;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    };
+    releases.set(socket, release);
+    // A namespace can disconnect while its engine.io connection stays open (and reconnect on it);
+    // a socket can also lose its connection before its handshake finished: release on either.
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
+    return undefined;
+  };
   io.use((socket, next) => {
+    const address = socketAddress(
+      socket.handshake.address,
+      socket.handshake.headers['x-forwarded-for'],
+      caps?.trustedProxyHops ?? 0,
+    );
     const state: SocketState = {
+      address,
       user: undefined,
       expiryTimer: undefined,
       bucket: undefined,
       refusals: 0,
     };
     states.set(socket, state);
+    const capped = reserve(socket, address);
+    if (capped !== undefined) {
+      next(capped);
+      return;
+    }
     const auth: unknown = socket.handshake.auth;
     const token = isRecord(auth) ? auth.token : undefined;
     if (token === undefined || token === null || token === '') {
@@ -193,16 +323,12 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
         next();
       },
       (error: unknown) => {
+        releases.get(socket)?.();
         const message = error instanceof DomainError ? error.message : 'token could not be checked';
         if (!(error instanceof DomainError))
           logger.error({ err: error }, 'socket token check failed');
         logger.info({ reason: message }, 'socket handshake refused');
-        options.onRefused?.('UNAUTHENTICATED');
-        next(
-          Object.assign(new Error('UNAUTHENTICATED'), {
-            data: { code: 'UNAUTHENTICATED', message },
-          }),
-        );
+        next(refuseHandshake('UNAUTHENTICATED', message));
       },
     );
   });
@@ -211,7 +337,7 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
     string,
     (socket: Socket, state: SocketState, payload: unknown) => Promise<Record<string, unknown>>
   > = {
-    async 'room:join'(socket, _state, payload) {
+    async 'room:join'(socket, state, payload) {
       const room = parseJoinableRoom(payload);
       const name = roomName(room.kind, room.id);
       if (!socket.rooms.has(name) && socket.rooms.size >= limits.maxRoomsPerSocket + 2) {
@@ -219,9 +345,15 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
           `a socket may watch at most ${limits.maxRoomsPerSocket} rooms; leave one first`,
         );
       }
+      const budget = takeJoin(state.address);
+      if (!budget.allowed) {
+        throw new ResourceExhaustedError('too many room joins from this address; slow down', {
+          retryAfterMs: budget.retryAfterMs,
+        });
+      }
       const exists =
         room.kind === 'channel'
-          ? (await store.channelOwner(room.id)) !== undefined
+          ? await channelLinked(room.id)
           : knownMarkets.has(room.id) || (await store.marketExists(room.id));
       if (!exists) throw new NotFoundError(`no ${room.kind} ${room.id}`);
       if (room.kind === 'market') remember(room.id);
@@ -257,6 +389,7 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
 
   io.on('connection', (socket) => {
     const state = states.get(socket) ?? {
+      address: socket.handshake.address,
       user: undefined,
       expiryTimer: undefined,
       bucket: undefined,
