@@ -43,6 +43,8 @@ const PINNED: Record<string, Record<string, string>> = {
     '0003_identity_limits': 'fb493e6120d0a7dc803b0938d1bc424f6eab4eeeaf4dbc43ba1bde685617671b',
     '0004_identity_login_failures':
       'e5cfa36fce492a75bc371d4b80b2d2e2cc0c9b7623caa5903fc01fa3397e4fc0',
+    '0005_identity_login_failures_by_address':
+      '9bb67be38fd2390753094bfed2b2c7fcae5957222e117d9ff65d9891234a7e78',
   },
   'services/user/src/ledger/migrations': {
     '0100_ledger_tables': 'b5b7cb52baad4cc5a51a3182a084c089b953935110c0ca0e3dd4d5e8c38415e0',

@@ -33,7 +33,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { isAdultAt } from './domain/accounts/age.js';
 import { normalizeRoles, primaryRole, type RoleName } from './domain/accounts/roles.js';
 import { decideRefresh } from './domain/accounts/session.js';
-import { defaultLoginThrottle, loginRetryAfterMs } from './domain/accounts/throttle.js';
+import { decideLoginAttempt, defaultLoginThrottle } from './domain/accounts/throttle.js';
 import {
   displayNameViolation,
   normalizeEmail,
@@ -239,21 +239,30 @@ export function createIdentityRoutes(
           : undefined,
       ]);
       const email = normalizeEmail(req.email);
+      const address = clientIpOf(ctx.requestHeader);
       const throttle = settings.loginThrottle ?? defaultLoginThrottle;
       const attemptAtMs = clock.now();
-      const retryAfterMs = loginRetryAfterMs(
-        await store.getLoginFailures(sql, email),
+      const refusal = decideLoginAttempt(
+        await store.getLoginHistory(sql, email, address),
         attemptAtMs,
         throttle,
       );
-      if (retryAfterMs > 0) {
-        throw new ResourceExhaustedError('too many failed logins for this email', {
-          retryAfterMs,
-        });
+      if (refusal !== undefined) {
+        throw new ResourceExhaustedError(
+          refusal.scope === 'address'
+            ? 'too many failed logins for this email from this network'
+            : 'too many failed logins for this email',
+          { retryAfterMs: refusal.retryAfterMs },
+        );
       }
       const user = await store.getUserByEmail(sql, email);
       const wrong = async () => {
-        await store.recordLoginFailure(sql, email, attemptAtMs, throttle.windowMs);
+        await store.recordLoginFailure(sql, {
+          email,
+          address,
+          nowMs: attemptAtMs,
+          policy: throttle,
+        });
         return new UnauthenticatedError('email or password is wrong');
       };
       if (user === undefined) {
@@ -266,7 +275,7 @@ export function createIdentityRoutes(
         ? await hasher.hash(req.password)
         : undefined;
       const pair = await sql.transaction(async (tx) => {
-        await store.clearLoginFailures(tx, email);
+        await store.recordLoginSuccess(tx, email, address, nowMs);
         if (rehash !== undefined) await store.updatePasswordHash(tx, user.userId, rehash);
         return startSession(tx, user, req.deviceId, ctx, nowMs);
       });

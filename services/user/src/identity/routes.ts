@@ -33,8 +33,8 @@ export interface UserServiceSettings {
   /** Key of the keyed hash of client device ids in events (USER_DEVICE_ID_HASH_KEY). */
   readonly deviceIdHashKey: string;
   /**
-   * Failed logins per email before Login answers RESOURCE_EXHAUSTED, and the window they are
-   * counted in (USER_LOGIN_MAX_FAILURES, default 5; USER_LOGIN_FAILURE_WINDOW_SECONDS, default 900).
+   * Failed logins before Login answers RESOURCE_EXHAUSTED: per (email, client address) and per
+   * email across addresses (domain/accounts/throttle.ts; default `defaultLoginThrottle`).
    */
   readonly loginThrottle?: LoginThrottlePolicy;
 }

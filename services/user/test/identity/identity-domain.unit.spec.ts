@@ -113,18 +113,52 @@ describe('ULID', () => {
 });
 
 describe('login throttle', () => {
-  const policy = { maxFailures: 3, windowMs: 60_000 };
+  const window = { maxFailures: 3, windowMs: 60_000 };
+  const policy = {
+    perAddress: window,
+    perEmail: { maxFailures: 10, windowMs: 3_600_000 },
+    knownAddressMs: 86_400_000,
+  };
   it('refuses attempts once a window holds the maximum failures, until the window ends', async () => {
     const { loginRetryAfterMs } = await import('../../src/identity/domain/accounts/throttle.js');
-    expect(loginRetryAfterMs(undefined, now, policy)).toBe(0);
-    expect(loginRetryAfterMs({ windowStartedAtMs: now - 10_000, failures: 2 }, now, policy)).toBe(
+    expect(loginRetryAfterMs(undefined, now, window)).toBe(0);
+    expect(loginRetryAfterMs({ windowStartedAtMs: now - 10_000, failures: 2 }, now, window)).toBe(
       0,
     );
-    expect(loginRetryAfterMs({ windowStartedAtMs: now - 10_000, failures: 3 }, now, policy)).toBe(
+    expect(loginRetryAfterMs({ windowStartedAtMs: now - 10_000, failures: 3 }, now, window)).toBe(
       50_000,
     );
-    expect(loginRetryAfterMs({ windowStartedAtMs: now - 60_000, failures: 9 }, now, policy)).toBe(
+    expect(loginRetryAfterMs({ windowStartedAtMs: now - 60_000, failures: 9 }, now, window)).toBe(
       0,
     );
+  });
+
+  it('refuses per address first, then per email unless the address logged in recently', async () => {
+    const { decideLoginAttempt } = await import('../../src/identity/domain/accounts/throttle.js');
+    const full = { windowStartedAtMs: now - 10_000, failures: 3 };
+    const emailFull = { windowStartedAtMs: now - 600_000, failures: 10 };
+    const fresh = {
+      fromAddress: undefined,
+      forEmail: undefined,
+      lastSuccessFromAddressAtMs: undefined,
+    };
+    expect(decideLoginAttempt(fresh, now, policy)).toBeUndefined();
+    expect(decideLoginAttempt({ ...fresh, fromAddress: full }, now, policy)).toEqual({
+      scope: 'address',
+      retryAfterMs: 50_000,
+    });
+    expect(decideLoginAttempt({ ...fresh, forEmail: emailFull }, now, policy)).toEqual({
+      scope: 'email',
+      retryAfterMs: 3_000_000,
+    });
+    // A known address is exempt from the per-email ceiling, not from its own budget.
+    const known = { ...fresh, forEmail: emailFull, lastSuccessFromAddressAtMs: now - 3_600_000 };
+    expect(decideLoginAttempt(known, now, policy)).toBeUndefined();
+    expect(decideLoginAttempt({ ...known, fromAddress: full }, now, policy)?.scope).toBe('address');
+    // Known only for knownAddressMs.
+    expect(
+      decideLoginAttempt({ ...known, lastSuccessFromAddressAtMs: now - 86_400_000 }, now, policy)
+        ?.scope,
+    ).toBe('email');
   });
 });

@@ -473,7 +473,7 @@ for (const target of targets) {
       }
       expect(await failure(h.users.login({ email: 'throttled@example.com', password }))).toEqual({
         code: Code.ResourceExhausted,
-        message: 'too many failed logins for this email (retry after 900s)',
+        message: 'too many failed logins for this email from this network (retry after 900s)',
       });
       h.clock.advance(15 * 60_000);
       await expect(

@@ -1,8 +1,9 @@
 /**
- * Sessions: failed-login counting, sessions (refresh-token families) and their refresh tokens,
+ * Sessions: failed-login counting (per email and address, and per email), sessions (refresh-token families) and their refresh tokens,
  * stored by hash, rotated and revoked.
  */
 import type { SqlExecutor } from '@streambet/platform/sql/types';
+import type { LoginAttemptHistory, LoginThrottlePolicy } from '../domain/accounts/throttle.js';
 import { type Row, ms, msOrNull } from './rows.js';
 
 /** A refresh token with its session, as read for Refresh and Logout. */
@@ -18,28 +19,55 @@ export interface RefreshTokenRecord {
 
 /** SQL of login failures, sessions and refresh tokens. */
 export const sessionQueries = {
-  /** Failed logins recorded for an email, if any. */
-  async getLoginFailures(
+  /**
+   * What the throttle needs about a login attempt (domain/accounts/throttle.ts): failures of the
+   * email from this address, failures of the email from every address, and when this address last
+   * logged in to it.
+   */
+  async getLoginHistory(
     db: SqlExecutor,
     email: string,
-  ): Promise<{ windowStartedAtMs: number; failures: number } | undefined> {
+    address: string,
+  ): Promise<LoginAttemptHistory> {
     const result = await db.query<Row>(
-      'SELECT window_started_at_ms, failures FROM login_failures WHERE email = $1',
-      [email],
+      `SELECT 'address' AS scope, window_started_at_ms, failures, last_success_at_ms
+         FROM login_address_failures WHERE email = $1 AND address = $2
+       UNION ALL
+       SELECT 'email', window_started_at_ms, failures, NULL FROM login_failures WHERE email = $1`,
+      [email, address],
     );
-    const row = result.rows[0];
-    return row === undefined
-      ? undefined
-      : { windowStartedAtMs: ms(row.window_started_at_ms), failures: Number(row.failures) };
+    const find = (scope: string) => result.rows.find((row) => row.scope === scope);
+    const failuresOf = (row: Row | undefined) =>
+      row === undefined || Number(row.failures) === 0
+        ? undefined
+        : { windowStartedAtMs: ms(row.window_started_at_ms), failures: Number(row.failures) };
+    const lastSuccess = msOrNull(find('address')?.last_success_at_ms);
+    return {
+      fromAddress: failuresOf(find('address')),
+      forEmail: failuresOf(find('email')),
+      lastSuccessFromAddressAtMs: lastSuccess ?? undefined,
+    };
   },
 
-  /** Counts one failed login atomically, opening a new window when the last one has ended. */
+  /**
+   * Counts one failed login against the email from `address` and against the email overall,
+   * atomically per row, opening a new window where the last one has ended.
+   */
   async recordLoginFailure(
     db: SqlExecutor,
-    email: string,
-    nowMs: number,
-    windowMs: number,
+    failure: { email: string; address: string; nowMs: number; policy: LoginThrottlePolicy },
   ): Promise<void> {
+    const { email, address, nowMs, policy } = failure;
+    await db.query(
+      `INSERT INTO login_address_failures (email, address, window_started_at_ms, failures)
+       VALUES ($1, $2, $3, 1)
+       ON CONFLICT (email, address) DO UPDATE SET
+         failures = CASE WHEN login_address_failures.window_started_at_ms + $4 <= $3 THEN 1
+                         ELSE login_address_failures.failures + 1 END,
+         window_started_at_ms = CASE WHEN login_address_failures.window_started_at_ms + $4 <= $3
+                                     THEN $3 ELSE login_address_failures.window_started_at_ms END`,
+      [email, address, BigInt(nowMs), BigInt(policy.perAddress.windowMs)],
+    );
     await db.query(
       `INSERT INTO login_failures (email, window_started_at_ms, failures) VALUES ($1, $2, 1)
        ON CONFLICT (email) DO UPDATE SET
@@ -47,13 +75,28 @@ export const sessionQueries = {
                          ELSE login_failures.failures + 1 END,
          window_started_at_ms = CASE WHEN login_failures.window_started_at_ms + $3 <= $2 THEN $2
                                      ELSE login_failures.window_started_at_ms END`,
-      [email, BigInt(nowMs), BigInt(windowMs)],
+      [email, BigInt(nowMs), BigInt(policy.perEmail.windowMs)],
     );
   },
 
-  /** Forgets failed logins of an email (after a successful one). */
-  async clearLoginFailures(db: SqlExecutor, email: string): Promise<void> {
-    await db.query('DELETE FROM login_failures WHERE email = $1', [email]);
+  /**
+   * After a successful login from `address`: forgets that address's failures and marks it known.
+   * The per-email count stays (failures from elsewhere are not forgiven by the owner's success).
+   */
+  async recordLoginSuccess(
+    db: SqlExecutor,
+    email: string,
+    address: string,
+    nowMs: number,
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO login_address_failures
+         (email, address, window_started_at_ms, failures, last_success_at_ms)
+       VALUES ($1, $2, $3, 0, $3)
+       ON CONFLICT (email, address) DO UPDATE SET
+         failures = 0, window_started_at_ms = $3, last_success_at_ms = $3`,
+      [email, address, BigInt(nowMs)],
+    );
   },
 
   /** Starts a session (a refresh-token family). */
