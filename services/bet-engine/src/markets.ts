@@ -25,7 +25,19 @@ export interface MarketsDeps {
    * its state ({@link Markets.forget}). Saves an SQL transaction per request under load.
    */
   readonly cacheMs?: number;
+  /**
+   * How long {@link Markets.get} remembers that the pool does not know a market id, in ms;
+   * default 5000 (0 disables). Repeated look-ups of a random id (PlaceBet, GetOdds) then cost no
+   * SQL and no pool call. Safe because market ids are made by the pool and reach clients only
+   * after the market is committed there, so an id the pool did not know is not about to become a
+   * market a client could name; and a MarketCreated event received here drops the entry at once
+   * ({@link Markets.forget}). Only the pool's own "unknown" answer is remembered, never a failure.
+   */
+  readonly unknownCacheMs?: number;
 }
+
+/** Most ids remembered as unknown; beyond it expired entries go, then all (memory stays bounded). */
+const maxUnknownIds = 10_000;
 
 /** Creates the market access. */
 export function createMarkets(deps: MarketsDeps) {
@@ -35,6 +47,9 @@ export function createMarkets(deps: MarketsDeps) {
   const cacheMs = deps.cacheMs ?? 1000;
   /** Recently read markets with the instant they were read. */
   const recent = new Map<string, { readonly market: MarketRecord; readonly readAtMs: number }>();
+  const unknownCacheMs = deps.unknownCacheMs ?? 5000;
+  /** Ids the pool said it does not know, with the instant it said so. */
+  const unknownIds = new Map<string, number>();
   /** Concurrent look-ups of markets share one query (see read-coalescer.ts). */
   const projected = createCoalescingReader(
     (marketIds: readonly string[]) => store.getMarkets(marketIds),
@@ -51,17 +66,37 @@ export function createMarkets(deps: MarketsDeps) {
     recent.set(market.marketId, { market, readAtMs: nowMs });
   };
 
+  const rememberUnknown = (marketId: string, nowMs: number): void => {
+    if (unknownCacheMs <= 0) return;
+    if (unknownIds.size >= maxUnknownIds) {
+      for (const [id, atMs] of unknownIds)
+        if (nowMs - atMs >= unknownCacheMs) unknownIds.delete(id);
+      if (unknownIds.size >= maxUnknownIds) unknownIds.clear();
+    }
+    unknownIds.set(marketId, nowMs);
+  };
+
   /**
-   * The projected market; undefined if unknown. Fetched from the pool and stored when the
+   * The projected market; undefined if unknown (the pool's "unknown" is remembered for
+   * `unknownCacheMs`). Fetched from the pool and stored when the
    * projection has no record, and also when it last saw the market as DRAFT: a draft is treated
    * as absent by every caller, and it may have opened since (its MarketOpened event not yet
    * here), so the first bet after opening would otherwise be told the market does not exist.
    */
   async function get(marketId: string): Promise<MarketRecord | undefined> {
+    const askedAtMs = clock.now();
+    const saidUnknownAtMs = unknownIds.get(marketId);
+    if (saidUnknownAtMs !== undefined) {
+      if (askedAtMs - saidUnknownAtMs < unknownCacheMs) return undefined;
+      unknownIds.delete(marketId);
+    }
     const known = await projected.load(marketId);
     if (deps.source === undefined || (known !== undefined && known.state !== 'DRAFT')) return known;
     const fetched = await deps.source.fetch(marketId);
-    if (fetched === undefined) return known;
+    if (fetched === undefined) {
+      if (known === undefined) rememberUnknown(marketId, askedAtMs);
+      return known;
+    }
     await store.sql.transaction((tx) => store.upsertMarketDefinition(tx, fetched, clock.now()));
     recent.delete(marketId);
     return store.getMarket(marketId);
@@ -86,9 +121,13 @@ export function createMarkets(deps: MarketsDeps) {
       return market;
     },
 
-    /** Drops the remembered record of a market this process just changed. */
+    /**
+     * Drops what this process remembers of a market it just changed or heard of (its record, or
+     * that the pool did not know it).
+     */
     forget(marketId: string): void {
       recent.delete(marketId);
+      unknownIds.delete(marketId);
     },
 
     /**

@@ -25,6 +25,7 @@ import {
   ResourceExhaustedError,
   UnavailableError,
 } from '@streambet/platform/errors/domain-errors';
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { Logger } from '@streambet/platform/log/logger';
 import { activeSpanLink, withBatchSpan } from '@streambet/platform/obs/tracing';
 import { runDetached } from '@streambet/platform/runtime/detached';
@@ -517,7 +518,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
     async voidBetsAfter(marketId: string, lockEffectiveAtMs: number): Promise<VoidAfterResult> {
       const market = await markets.get(marketId);
       if (market === undefined || market.state === 'DRAFT') {
-        throw new NotFoundError(`market ${marketId} does not exist`);
+        throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
       }
       await store.sql.transaction((tx) =>
         store.fixLockInstant(tx, marketId, lockEffectiveAtMs, clock.now()),

@@ -24,6 +24,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import {
   checkBettorRole,
@@ -44,7 +45,12 @@ import {
   rejectionReasonToProto,
   type BetRecord,
 } from './proto-codec.js';
-import { marketFacts, samePlacement, type BetEngineStore, type MarketRecord } from './store/index.js';
+import {
+  marketFacts,
+  samePlacement,
+  type BetEngineStore,
+  type MarketRecord,
+} from './store/index.js';
 
 /** Dependencies of the route implementations. */
 export interface BetEngineRoutesDeps {
@@ -147,7 +153,7 @@ function decodeCursor(token: string): { placedAtMs: number; betId: string } | un
 async function requireMarket(markets: Markets, marketId: string): Promise<MarketRecord> {
   const market = await markets.get(marketId);
   if (market === undefined || market.state === 'DRAFT') {
-    throw new NotFoundError(`market ${marketId} does not exist`);
+    throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
   }
   return market;
 }
@@ -206,7 +212,10 @@ export function createBetEngineServiceImpl(
       if (market === undefined || market.state === 'DRAFT') {
         const repeat = await repeatOf();
         if (repeat !== undefined) return repeat;
-        throw new ConnectError(`market ${request.marketId} does not exist`, Code.NotFound);
+        throw new ConnectError(
+          `market ${quoteInput(request.marketId)} does not exist`,
+          Code.NotFound,
+        );
       }
       if (market.kind === 'EXCHANGE') {
         throw new ConnectError('exchange markets are not supported yet', Code.FailedPrecondition);
@@ -255,7 +264,8 @@ export function createBetEngineServiceImpl(
 
     async cancelOrder(request) {
       const bet = (await store.getBets([request.betId])).get(request.betId);
-      if (bet === undefined) throw new NotFoundError(`bet ${request.betId} does not exist`);
+      if (bet === undefined)
+        throw new NotFoundError(`bet ${quoteInput(request.betId)} does not exist`);
       throw new IllegalStateError('POOL bets cannot be canceled');
     },
 
@@ -313,7 +323,7 @@ export function createBetEngineServiceImpl(
       await requireMarket(markets, request.marketId);
       const rebuilt = await odds.refresh(request.marketId);
       if (rebuilt === undefined)
-        throw new NotFoundError(`market ${request.marketId} does not exist`);
+        throw new NotFoundError(`market ${quoteInput(request.marketId)} does not exist`);
       return { odds: oddsToProto(rebuilt) };
     },
 

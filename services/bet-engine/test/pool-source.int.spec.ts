@@ -31,6 +31,8 @@ describe.each(targets.map((t) => [t.name, t] as const))(
     let poolTokens: TestTokens;
     let pool: PoolTestService;
     let h: Harness;
+    /** Market ids the bet engine asked the pool about, in order. */
+    const poolAsked: string[] = [];
 
     beforeAll(async () => {
       poolDb = await target.create();
@@ -40,8 +42,10 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const asBetEngine = await asService(poolTokens, 'bet-engine');
       // The bet engine's PoolInternalService client, carrying its service credential.
       const client = {
-        getMarketForBetting: (request: { marketId: string }) =>
-          pool.internal.getMarketForBetting(request, asBetEngine),
+        getMarketForBetting: (request: { marketId: string }) => {
+          poolAsked.push(request.marketId);
+          return pool.internal.getMarketForBetting(request, asBetEngine);
+        },
       } as unknown as Client<typeof PoolInternalService>;
       h = await createHarness(target, testSettings, { marketSource: poolMarketSource(client) });
     }, 180_000);
@@ -138,6 +142,40 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       await pool.pool.openMarket({ marketId: market.marketId }, streamer);
       const placed = await bet();
       expect(placed.bet?.status).toBe(BetStatus.ACCEPTED);
+    });
+
+    it('remembers for a few seconds that the pool does not know an id, and quotes ids briefly', async () => {
+      const user = await h.addUser(1_000n);
+      const unknownId = newUlid();
+      const place = async (marketId: string) =>
+        failure(
+          h.betEngine.placeBet(
+            {
+              idempotencyKey: newKey(),
+              marketId,
+              outcomeId: 'o1',
+              currency: 'PTS',
+              stakeMinor: 100n,
+            },
+            await h.as(user),
+          ),
+        );
+      const asked = poolAsked.length;
+      expect((await place(unknownId)).code).toBe(Code.NotFound);
+      expect((await failure(h.betEngine.getOdds({ marketId: unknownId }))).code).toBe(
+        Code.NotFound,
+      );
+      expect((await place(unknownId)).code).toBe(Code.NotFound);
+      // One pool call for three look-ups within the 5 s the answer is remembered.
+      expect(poolAsked.slice(asked)).toEqual([unknownId]);
+      h.clock.advance(5_000);
+      expect((await place(unknownId)).code).toBe(Code.NotFound);
+      expect(poolAsked.slice(asked)).toEqual([unknownId, unknownId]);
+
+      const longId = 'm'.repeat(120);
+      const refused = await place(longId);
+      expect(refused.code).toBe(Code.NotFound);
+      expect(refused.message).toBe(`market "${'m'.repeat(40)}…" (120 characters) does not exist`);
     });
   },
 );

@@ -10,6 +10,7 @@
  *   and a reconciliation, two replicas) apply it once, and the totals, odds version and events
  *   move only with the rows that actually changed, in the same transaction.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import {
   checkPlacement,
   holdTransferId,
@@ -159,7 +160,10 @@ export function createPlacementStore(
           if (market === undefined) {
             outcomes.push({
               kind: 'rejected',
-              rejection: reject('INVALID_REQUEST', `market ${request.marketId} does not exist`),
+              rejection: reject(
+                'INVALID_REQUEST',
+                `market ${quoteInput(request.marketId)} does not exist`,
+              ),
             });
             continue;
           }
