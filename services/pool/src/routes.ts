@@ -3,6 +3,7 @@
  * the field), the caller from Connect context, then the store. No rules live here beyond shape:
  * lifecycle and validation rules are in domain/, persistence and events in store.ts.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
@@ -337,7 +338,7 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
         // finds the reversal done (idempotent) and commits.
         const found = await store.getMarket(request.marketId);
         if (found === undefined)
-          throw new NotFoundError(`market ${request.marketId} does not exist`);
+          throw new NotFoundError(`market ${quoteInput(request.marketId)} does not exist`);
         if (decide(found.market, found.channel).length > 0) {
           await downstreams.reverseSettlement(
             request.marketId,
@@ -355,7 +356,7 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
       const found = await store.getMarket(request.marketId);
       const actor = actorOf(context);
       if (found === undefined || !isVisible(found.market, actor, found.channel)) {
-        throw new NotFoundError(`market ${request.marketId} does not exist`);
+        throw new NotFoundError(`market ${quoteInput(request.marketId)} does not exist`);
       }
       const odds = await projections.odds([found.market.marketId]);
       return { market: marketToProto(found.market, odds.get(found.market.marketId)) };
@@ -388,7 +389,9 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
       } else {
         const channel = await store.getChannel(request.channelId);
         if (channel === undefined)
-          throw new NotFoundError(`channel ${request.channelId} is not a linked channel`);
+          throw new NotFoundError(
+            `channel ${quoteInput(request.channelId)} is not a linked channel`,
+          );
         includeDrafts = isManager(actor, channel);
       }
       const markets = await store.listMarkets({
@@ -486,7 +489,7 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
       }
       const size = pageSize(request.page);
       if (scope === 'CHANNEL' && (await store.getChannel(request.channelId)) === undefined) {
-        throw new NotFoundError(`channel ${request.channelId} is not a linked channel`);
+        throw new NotFoundError(`channel ${quoteInput(request.channelId)} is not a linked channel`);
       }
       const nowMs = clock.now();
       const board = boardAt(scope, request.channelId, period, request.currency, nowMs);
@@ -543,7 +546,8 @@ export function createPoolInternalServiceImpl(
   async function load(marketId: string) {
     required('market_id', marketId);
     const found = await store.getMarket(marketId);
-    if (found === undefined) throw new NotFoundError(`market ${marketId} does not exist`);
+    if (found === undefined)
+      throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
     return found;
   }
 

@@ -6,6 +6,7 @@
  * transitions wins (the others wait for the row lock, re-read the new state and are refused or
  * answered idempotently) and an event exists if and only if its change committed.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { randomBytes } from 'node:crypto';
 import { appendToOutbox } from '@streambet/platform/outbox/outbox';
 import { newEventId } from '@streambet/platform/outbox/event-id';
@@ -219,7 +220,7 @@ export function createPoolStore(deps: PoolStoreDeps) {
   ): Promise<ChannelRecord> {
     const channel = await loadChannel(db, channelId, lock);
     if (channel === undefined)
-      throw new NotFoundError(`channel ${channelId} is not a linked channel`);
+      throw new NotFoundError(`channel ${quoteInput(channelId)} is not a linked channel`);
     return channel;
   }
 
@@ -315,7 +316,8 @@ export function createPoolStore(deps: PoolStoreDeps) {
     decide: MarketDecision,
   ): Promise<TransitionResult> {
     const market = await loadMarket(tx, marketId, true);
-    if (market === undefined) throw new NotFoundError(`market ${marketId} does not exist`);
+    if (market === undefined)
+      throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
     const channel = await requireChannel(tx, market.channelId);
     const events = decide(market, channel);
     if (events.length === 0) return { market, channel, applied: [] };
@@ -440,7 +442,7 @@ export function createPoolStore(deps: PoolStoreDeps) {
         }
         const channel = await loadChannel(tx, input.channelId);
         if (channel === undefined || !channel.linked) {
-          throw new NotFoundError(`channel ${input.channelId} is not a linked channel`);
+          throw new NotFoundError(`channel ${quoteInput(input.channelId)} is not a linked channel`);
         }
         const predictionId = input.command.twitchPredictionId;
         if (predictionId !== '') {

@@ -4,6 +4,7 @@
  * the cluster, so every realtime node enforces the same budget); settings, bans and messages live
  * in the realtime database.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { randomBytes } from 'node:crypto';
 import { create, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
@@ -131,7 +132,7 @@ export function createChat(deps: ChatDeps): Chat {
   const ownerOf = async (channelId: string): Promise<string> => {
     const owner = await store.channelOwner(channelId);
     if (owner === undefined)
-      throw new NotFoundError(`channel ${channelId} is not a linked channel`);
+      throw new NotFoundError(`channel ${quoteInput(channelId)} is not a linked channel`);
     return owner;
   };
 
@@ -226,7 +227,8 @@ export function createChat(deps: ChatDeps): Chat {
       const owner = await ownerOf(command.channelId);
       assertModerator(actor, owner);
       const target = await store.user(command.userId);
-      if (target === undefined) throw new NotFoundError(`user ${command.userId} does not exist`);
+      if (target === undefined)
+        throw new NotFoundError(`user ${quoteInput(command.userId)} does not exist`);
       const ban = decideBan(
         command,
         actor,

@@ -4,6 +4,7 @@
  * service's ledger (the only way money moves) and the pool's GetMarketForSettlement (terms a run
  * was recorded without).
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
 import type { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -265,7 +266,7 @@ export function termsFromClient(client: Client<typeof PoolInternalService>): Ter
     async get(marketId) {
       const market = await client.getMarketForSettlement({ marketId });
       if (market.marketId === '')
-        throw new NotFoundError(`the pool does not know market ${marketId}`);
+        throw new NotFoundError(`the pool does not know market ${quoteInput(marketId)}`);
       return {
         marketId,
         channelId: market.channelId,

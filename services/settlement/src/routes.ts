@@ -3,6 +3,7 @@
  * Connect context, then the store or the runner. Roles are checked by the access policy
  * (policy.ts); what remains here is per-row visibility (own payouts, last_error for admins).
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { PageRequest } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import type {
@@ -101,7 +102,7 @@ export function createSettlementServiceImpl(
       const record = await store.get(request.marketId);
       if (record === undefined) {
         throw new NotFoundError(
-          `market ${request.marketId} has no settlement (not resolved or canceled yet, or the event has not arrived)`,
+          `market ${quoteInput(request.marketId)} has no settlement (not resolved or canceled yet, or the event has not arrived)`,
         );
       }
       return { settlement: settlementToProto(record, isAdmin(callerOf(context))) };
@@ -190,7 +191,7 @@ export function createSettlementServiceImpl(
       requireMarketId(request.marketId);
       const record = await runner.runOnce(request.marketId, { force: true });
       if (record === undefined)
-        throw new NotFoundError(`market ${request.marketId} has no settlement`);
+        throw new NotFoundError(`market ${quoteInput(request.marketId)} has no settlement`);
       return { settlement: settlementToProto(record, true) };
     },
   };

@@ -8,14 +8,19 @@
 /** How much of a client's value a message quotes by default. */
 export const quotedInputMaxChars = 40;
 
+/** Characters an id may show unquoted: what ULIDs, prefixed ids and provider ids are made of. */
+const plainId = /^[\w:.@-]+$/;
+
 /**
- * `value` quoted for an error message: JSON-quoted (control characters escaped) when at most
- * `max` characters long; otherwise its first `max` characters, an ellipsis and its length, e.g.
- * `"01JX0Q3R5V2W8E1M6T4K9N7B…" (10000 characters)`. Its length is bounded by `max` (about
- * `max + 30` characters; more only when escapes are needed), never by `value`.
+ * `value` as an error message may show it: as is when it is a plain id (letters, digits and
+ * `_:.@-`) of at most `max` characters, so ordinary messages read `market 01JX… does not exist`;
+ * JSON-quoted (control characters escaped) when it holds anything else; and when longer than
+ * `max`, its first `max` characters, an ellipsis and its length, e.g.
+ * `"mmmmmmmm…" (10000 characters)`. Its length is bounded by `max` (about `max + 30` characters;
+ * more only when escapes are needed), never by `value`.
  */
 export function quoteInput(value: string, max: number = quotedInputMaxChars): string {
-  if (value.length <= max) return JSON.stringify(value);
+  if (value.length <= max) return plainId.test(value) ? value : JSON.stringify(value);
   // Do not cut a surrogate pair in half.
   let end = max;
   const last = value.charCodeAt(end - 1);

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { quoteInput } from '../../src/errors/quote-input.js';
 
 describe('quoteInput', () => {
-  it('given a short value, quotes it whole', () => {
-    expect(quoteInput('01JX0Q3R5V2W8E1M6T4K9N7B')).toBe('"01JX0Q3R5V2W8E1M6T4K9N7B"');
+  it('given a short plain id, shows it as is; anything else short, quoted whole', () => {
+    expect(quoteInput('01JX0Q3R5V2W8E1M6T4K9N7B')).toBe('01JX0Q3R5V2W8E1M6T4K9N7B');
+    expect(quoteInput('wallet:nobody:BRL')).toBe('wallet:nobody:BRL');
+    expect(quoteInput('')).toBe('""');
+    expect(quoteInput('a b')).toBe('"a b"');
   });
 
   it('given a long value, quotes a prefix with its length, bounded whatever the value', () => {

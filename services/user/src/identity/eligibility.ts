@@ -4,6 +4,7 @@
  * {@link IneligibleError} (FAILED_PRECONDITION with the EligibilityResult attached). The rules are
  * in domain/limits/eligibility.ts.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import {
@@ -236,7 +237,7 @@ export function createEligibilityChecker(deps: EligibilityCheckerDeps): Eligibil
     async assertAllowed(request, db) {
       const [verdict] = await check([request], db);
       if (verdict === undefined || !verdict.userFound)
-        throw new NotFoundError(`no user with id ${request.userId}`);
+        throw new NotFoundError(`no user with id ${quoteInput(request.userId)}`);
       if (!verdict.answer.allowed) throw new IneligibleError(request, verdict.answer);
     },
   };

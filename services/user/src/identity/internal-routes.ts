@@ -2,6 +2,7 @@
  * UserInternalService handlers (internal.proto): CheckEligibility (through the checker in
  * eligibility.ts), GetUsers, GrantRole, for other services only (policy: `service`).
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { UserRoleGrantedSchema } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
@@ -153,7 +154,8 @@ export function createUserInternalService(
       }
       return sql.transaction(async (tx) => {
         const user = await store.getUser(tx, req.userId, { forUpdate: true });
-        if (user === undefined) throw new NotFoundError(`no user with id ${req.userId}`);
+        if (user === undefined)
+          throw new NotFoundError(`no user with id ${quoteInput(req.userId)}`);
         if (user.roles.includes('streamer'))
           return { roles: user.roles.map(roleProto), granted: false };
         const roles = normalizeRoles([...user.roles, 'streamer']);

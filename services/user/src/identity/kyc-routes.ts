@@ -2,6 +2,7 @@
  * KYC routes (StartKyc, GetKycStatus, ListKycCases, ReviewKyc) and the decision on a case, which
  * the provider's webhook (kyc-webhook.ts) applies too. The rules are in domain/kyc/kyc.ts.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { KycStatusChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import { KycDocumentType, KycStatus } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import { KycDecision } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
@@ -56,10 +57,12 @@ export async function decideKycCase(
   input: KycCaseDecisionInput,
 ): Promise<KycCaseState> {
   const peek = await store.getKycCase(tx, input.caseId);
-  if (peek === undefined) throw new NotFoundError(`no KYC case with id ${input.caseId}`);
+  if (peek === undefined)
+    throw new NotFoundError(`no KYC case with id ${quoteInput(input.caseId)}`);
   const user = await existingUser(store, tx, peek.userId, { forUpdate: true });
   const kase = await store.getKycCase(tx, input.caseId, { forUpdate: true });
-  if (kase === undefined) throw new NotFoundError(`no KYC case with id ${input.caseId}`);
+  if (kase === undefined)
+    throw new NotFoundError(`no KYC case with id ${quoteInput(input.caseId)}`);
   const outcome = decideReview(
     kase,
     input.decision,

@@ -3,6 +3,7 @@
  * read, id and page-token formats, the client IP the edge forwarded, and reading a user that must
  * exist.
  */
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { HandlerContext } from '@connectrpc/connect';
 import { callerKey } from '@streambet/platform/auth/caller';
 import {
@@ -88,7 +89,7 @@ export async function existingUser(
   lock: { forUpdate?: boolean } = {},
 ): Promise<UserRecord> {
   const user = await store.getUser(db, userId, lock);
-  if (user === undefined) throw new NotFoundError(`no user with id ${userId}`);
+  if (user === undefined) throw new NotFoundError(`no user with id ${quoteInput(userId)}`);
   return user;
 }
 
