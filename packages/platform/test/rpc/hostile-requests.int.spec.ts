@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxCharsOfField, maxIdChars, maxTextChars } from '../../src/rpc/input-limits.js';
 import { startEchoServer, type EchoServer } from '../fixtures/echo-service.js';
-import { rawCall, type WireProtocol } from './raw-rpc.js';
+import { rawCall, type WireProtocol } from '@streambet/testkit/raw-rpc';
 
 const opened: EchoServer[] = [];
 afterEach(async () => {
