@@ -49,6 +49,12 @@ const edgeConfigSpec = defineConfig({
       'Sustained calls per second allowed per signed-in user; 0 turns the per-user limit off',
     default: '20',
   },
+  METRICS_PORT: {
+    schema: z.union([z.literal('').transform(() => undefined), configSchemas.port()]),
+    description:
+      'Internal TCP port of GET /metrics (Prometheus); the public PORT answers /metrics with 404. Empty = PORT + 1000 (9080), or a free port when PORT is 0',
+    default: '',
+  },
   TRUSTED_PROXY_HOPS: {
     schema: configSchemas.int(0, 10),
     description:

@@ -45,6 +45,8 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   readonly url: string;
   readonly port: number;
+  /** Where GET /metrics is served: the internal METRICS_PORT, never the public port. */
+  readonly metricsUrl: string;
   /** The web app folder served at `/`, or undefined (then the status page is at `/` as well as `/status`). */
   readonly webDir: string | undefined;
   /** Drains in-flight calls (SHUTDOWN_GRACE_MS), then closes downstream connections. Idempotent. */
@@ -196,6 +198,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     health: createHealth(),
     host: config.HOST,
     port: config.PORT,
+    // The public port is the world's: metrics go to their own port, for Prometheus only.
+    metricsPort: config.METRICS_PORT ?? (config.PORT === 0 ? 0 : config.PORT + 1000),
     maxTimeoutMs: 60_000,
     readMaxBytes: config.RPC_MAX_BODY_BYTES,
     // Per-address limits run before the body is read (floods of large bodies count too).
@@ -227,6 +231,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   return {
     url: address.url,
     port: address.port,
+    metricsUrl: address.metricsUrl ?? `${address.url}/metrics`,
     webDir,
     shutdown() {
       stopping ??= (async () => {

@@ -97,7 +97,7 @@ function renderPage(statuses: readonly DownstreamStatus[]): string {
 <table><thead><tr><th>API</th><th>service</th><th>state</th><th>methods</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p>Machine-readable: <a href="/status.json">/status.json</a> · probes: <a href="/health/ready">/health/ready</a> · metrics: <a href="/metrics">/metrics</a></p>
+<p>Machine-readable: <a href="/status.json">/status.json</a> · probes: <a href="/health/ready">/health/ready</a> · metrics: on the internal METRICS_PORT, not here</p>
 </body></html>`;
 }
 

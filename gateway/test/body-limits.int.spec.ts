@@ -9,8 +9,8 @@ import { startTestGateway, stopGateways } from './harness.js';
 
 const listMarkets = '/streambet.pool.v1.PoolService/ListMarkets';
 
-async function refusedCount(gatewayUrl: string): Promise<number> {
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+async function refusedCount(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
   const line = text
     .split('\n')
     .find(
@@ -38,7 +38,7 @@ describe('request body limits at the gateway', () => {
     const error = (await answer.json()) as { code: string; message: string };
     expect(error.code).toBe('resource_exhausted');
     expect(error.message).toContain('65536');
-    expect(await refusedCount(gateway.url)).toBe(1);
+    expect(await refusedCount(gateway.metricsUrl)).toBe(1);
   });
 
   it('given a gzip bomb (256 KiB inflating to 256 MiB), then it is refused once 64 KiB are inflated', async () => {
@@ -52,7 +52,7 @@ describe('request body limits at the gateway', () => {
     });
     expect(answer.status).toBe(429);
     expect(((await answer.json()) as { code: string }).code).toBe('resource_exhausted');
-    expect(await refusedCount(gateway.url)).toBe(1);
+    expect(await refusedCount(gateway.metricsUrl)).toBe(1);
 
     // The same bomb over gRPC (compressed message flag set, grpc-encoding gzip).
     const frame = Buffer.alloc(5 + bomb.length);
@@ -67,7 +67,7 @@ describe('request body limits at the gateway', () => {
     const trailers = Buffer.from(await grpc.arrayBuffer()).toString('latin1');
     const status = grpc.headers.get('grpc-status') ?? /grpc-status: ?(\d+)/.exec(trailers)?.[1];
     expect(status).toBe('8'); // RESOURCE_EXHAUSTED
-    expect(await refusedCount(gateway.url)).toBe(2);
+    expect(await refusedCount(gateway.metricsUrl)).toBe(2);
 
     // Still serving: a normal call reaches the (absent) pool and fails for that reason only.
     const normal = await fetch(`${gateway.url}${listMarkets}`, {

@@ -143,7 +143,7 @@ describe.each(cacheTargets)('rate limits on the $name', (target) => {
     await markets.listMarkets({});
     clock.advance(1000);
     await expect(markets.listMarkets({}, ana)).resolves.toBeDefined();
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(gateway.metricsUrl)).text();
     expect(metrics).toMatch(/gateway_rate_limited_total\{[^}]*scope="user"[^}]*\} 1/);
   });
 
@@ -198,7 +198,7 @@ describe('rate limits', () => {
     const markets = createClient(PoolService, transports.Connect!(gateway.url));
     await markets.listMarkets({});
     await markets.listMarkets({});
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(gateway.metricsUrl)).text();
     expect(metrics).toMatch(/gateway_rate_limit_errors_total\{[^}]*\} 2/);
   });
 

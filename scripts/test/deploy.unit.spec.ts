@@ -80,6 +80,7 @@ interface K8sObject {
   data?: Record<string, string>;
   spec?: {
     template?: {
+      metadata?: { annotations?: Record<string, string> };
       spec: {
         securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
         containers: Container[];
@@ -269,7 +270,16 @@ describe('the k8s manifests', () => {
     for (const deployment of deployments) {
       const name = deployment.metadata.name as ServiceName;
       const container = deployment.spec!.template!.spec.containers[0]!;
-      expect(container.ports).toEqual([{ name: 'rpc', containerPort: servicePorts[name] }]);
+      // The gateway's public port does not serve /metrics: Prometheus scrapes its metrics port.
+      const metrics =
+        name === 'gateway' ? [{ name: 'metrics', containerPort: servicePorts.gateway + 1000 }] : [];
+      expect(container.ports).toEqual([
+        { name: 'rpc', containerPort: servicePorts[name] },
+        ...metrics,
+      ]);
+      expect(deployment.spec!.template!.metadata?.annotations?.['prometheus.io/port']).toBe(
+        String(servicePorts[name] + (name === 'gateway' ? 1000 : 0)),
+      );
       expect(container.env).toContainEqual({ name: 'PORT', value: String(servicePorts[name]) });
       expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'rpc' });
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'rpc' });

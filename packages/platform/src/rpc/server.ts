@@ -45,6 +45,12 @@ export interface RpcServerOptions {
   readonly logger: Logger;
   /** This service's metrics registry, served on GET /metrics. */
   readonly registry: Registry;
+  /**
+   * Serve GET /metrics on its own listener at `host:metricsPort` (0 picks a free port) instead of
+   * on `port`, which then answers /metrics like any unknown path (404): a public edge must not
+   * hand its metrics to the world, and Prometheus scrapes the internal port. Default: on `port`.
+   */
+  readonly metricsPort?: number;
   /** This service's probes, served on /health/live and /health/ready. */
   readonly health: Health;
   /** Interface to bind: `0.0.0.0` in containers, `127.0.0.1` in embedded mode and tests. */
@@ -92,6 +98,8 @@ export interface ListeningAddress {
   readonly port: number;
   /** Base URL for clients, e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
+  /** With `metricsPort`: where /metrics is served, e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly metricsUrl?: string;
 }
 
 /** A service's network endpoint: Connect, gRPC and gRPC-Web plus /metrics and probes on one port. */
@@ -211,7 +219,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     if (draining && socket !== undefined && !res.headersSent) res.setHeader('connection', 'close');
     runWithLogContext({ requestId }, () => {
       const path = (req.url ?? '').split('?')[0];
-      if (path === '/metrics' && req.method === 'GET') {
+      if (path === '/metrics' && req.method === 'GET' && options.metricsPort === undefined) {
         serveMetrics(options.registry, res, logger);
       } else if (!options.health.handleHttp(req, res) && options.http?.(req, res) !== true) {
         connectHandler(req, res);
@@ -258,22 +266,54 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
   };
 
   const closeListener = new Promise<void>((resolve) => listener.once('close', () => resolve()));
+  const metricsServer =
+    options.metricsPort === undefined
+      ? undefined
+      : createHttp1Server((req, res) => {
+          if ((req.url ?? '').split('?')[0] === '/metrics' && req.method === 'GET') {
+            serveMetrics(options.registry, res, logger);
+          } else {
+            writeHead(res, 404, { 'content-type': 'text/plain' });
+            res.end('not found; metrics are at GET /metrics');
+          }
+        });
+  const listenMetrics = (): Promise<string | undefined> =>
+    new Promise((resolve, reject) => {
+      if (metricsServer === undefined) {
+        resolve(undefined);
+        return;
+      }
+      metricsServer.once('error', reject);
+      metricsServer.listen({ host: options.host, port: options.metricsPort }, () => {
+        metricsServer.off('error', reject);
+        const { port } = metricsServer.address() as AddressInfo;
+        const metricsUrl = `http://${urlHost(options.host)}:${port}/metrics`;
+        logger.info({ port, url: metricsUrl }, 'metrics listening');
+        resolve(metricsUrl);
+      });
+    });
 
   return {
     get inFlight() {
       return inFlight;
     },
-    listen() {
-      return new Promise<ListeningAddress>((resolve, reject) => {
-        listener.once('error', reject);
-        listener.listen({ host: options.host, port: options.port }, () => {
-          listener.off('error', reject);
-          const { port } = listener.address() as AddressInfo;
-          const url = `http://${urlHost(options.host)}:${port}`;
-          logger.info({ port, url }, 'rpc server listening');
-          resolve({ port, url });
+    async listen() {
+      const metricsUrl = await listenMetrics();
+      try {
+        return await new Promise<ListeningAddress>((resolve, reject) => {
+          listener.once('error', reject);
+          listener.listen({ host: options.host, port: options.port }, () => {
+            listener.off('error', reject);
+            const { port } = listener.address() as AddressInfo;
+            const url = `http://${urlHost(options.host)}:${port}`;
+            logger.info({ port, url }, 'rpc server listening');
+            resolve({ port, url, ...(metricsUrl === undefined ? {} : { metricsUrl }) });
+          });
         });
-      });
+      } catch (error) {
+        metricsServer?.close();
+        throw error;
+      }
     },
     shutdown(graceMs) {
       shutdownPromise ??= (async () => {
@@ -297,6 +337,13 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
         for (const socket of http1Sockets.keys()) socket.destroy();
         // net.Server emits 'close' once it stopped listening and every accepted socket is gone.
         if (wasListening) await closeListener;
+        if (metricsServer?.listening === true) {
+          const metricsClosed = new Promise<void>((resolve) =>
+            metricsServer.close(() => resolve()),
+          );
+          metricsServer.closeAllConnections();
+          await metricsClosed;
+        }
         logger.info('rpc server stopped');
       })();
       return shutdownPromise;
