@@ -257,6 +257,7 @@ async function startOneProcess(
       ...process.env,
       ...edgeLimits,
       ...urlEnv,
+      STREAMBET_MODE: 'embedded',
       [serviceUrlVariable('bet-engine')]: noopUrl,
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',

@@ -548,6 +548,7 @@ async function runCluster(options: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         ...options.env,
+        STREAMBET_MODE: 'cluster',
         HOST: '127.0.0.1',
         PORT: String(port),
         DATABASE_URL: database.url,
@@ -638,6 +639,7 @@ async function runBench(): Promise<void> {
   const bus = createMemoryBus();
   const tokens = await createTestTokens();
   const config = loadRealtimeConfig({
+    STREAMBET_MODE: 'embedded',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',

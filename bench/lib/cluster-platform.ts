@@ -78,6 +78,7 @@ export async function startClusterPlatform(
   const serviceUrls = new Map<DownstreamName, string>();
   const shared: Record<string, string> = {
     NODE_OPTIONS: platformNodeFlags.join(' '),
+    STREAMBET_MODE: 'cluster',
     HOST: '127.0.0.1',
     EVENT_BUS: 'redis-streams',
     CACHE: 'redis',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  ConfigError,
   configSchemas,
   defineConfig,
   loadConfig,
@@ -9,6 +10,8 @@ import {
 import {
   cacheConfigSpec,
   downstreamConfigSpec,
+  modeConfigSpec,
+  runModeProblems,
   serverConfigSpec,
   storageConfigSpec,
   userTokenConfigSpec,
@@ -86,6 +89,7 @@ const edgeConfigSpec = defineConfig({
  * each service is, the cache its rate limits use, and its edge policies.
  */
 export const gatewayConfigSpec = defineConfig({
+  ...modeConfigSpec,
   ...serverConfigSpec('gateway'),
   ...userTokenConfigSpec,
   ...downstreamConfigSpec(downstreamNames),
@@ -96,9 +100,15 @@ export const gatewayConfigSpec = defineConfig({
 /** The gateway's configuration, validated and frozen. */
 export type GatewayConfig = Config<typeof gatewayConfigSpec>;
 
-/** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
+/**
+ * Reads and validates the configuration; throws a ConfigError naming every bad or missing variable,
+ * and in cluster mode (the default) the in-process cache (rate limits would not be shared).
+ */
 export function loadGatewayConfig(env: Environment = process.env): GatewayConfig {
-  return loadConfig(gatewayConfigSpec, env);
+  const config = loadConfig(gatewayConfigSpec, env);
+  const problems = runModeProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 /**
@@ -107,6 +117,17 @@ export function loadGatewayConfig(env: Environment = process.env): GatewayConfig
  * spec (from the same environment, with the embedded values on top).
  */
 export const embeddedConfigSpec = defineConfig({
+  STREAMBET_MODE: {
+    // A container that says cluster but runs `npm start` by mistake stops here instead of
+    // serving from PGlite and in-process fakes.
+    schema: z.literal(
+      'embedded',
+      'must be embedded (or unset): npm start runs the embedded platform; cluster deployables run their own main.ts',
+    ),
+    description:
+      'The embedded runner always runs in embedded mode; cluster here is refused (exit 78)',
+    default: 'embedded',
+  },
   DATA_DIR: storageConfigSpec.DATA_DIR,
   LOG_LEVEL: serverConfigSpec('gateway').LOG_LEVEL,
   DEMO: {

@@ -261,6 +261,9 @@ export async function startEmbeddedPlatform(
   );
   const sharedEnv: Record<string, string | undefined> = {
     ...baseEnv,
+    // One process on PGlite and in-process bus and caches: the mode that allows them (and the fake
+    // KYC provider), whatever the surrounding environment says.
+    STREAMBET_MODE: 'embedded',
     HOST: '127.0.0.1',
     DATABASE_URL: '',
     EVENT_BUS: 'memory',

@@ -389,7 +389,12 @@ describe('the web app and the status page', () => {
   });
 
   it('given WEB_DIR naming a folder without index.html, then the gateway does not start and says why', async () => {
-    const config = loadGatewayConfig({ HOST: '127.0.0.1', PORT: '0', WEB_DIR: os.tmpdir() });
+    const config = loadGatewayConfig({
+      STREAMBET_MODE: 'embedded',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      WEB_DIR: os.tmpdir(),
+    });
     await expect(startGateway({ config })).rejects.toThrow(/WEB_DIR: .* has no index.html/);
   });
 

@@ -150,6 +150,7 @@ describe.each(sqlTargets())(
       const bus = createMemoryBus({ logger });
       user = await startService(userService, {
         config: loadUserConfig({
+          STREAMBET_MODE: 'embedded',
           HOST: '127.0.0.1',
           PORT: '0',
           LOG_LEVEL: 'silent',

@@ -12,6 +12,7 @@ afterEach(async () => {
 
 async function gatewayWithPoolAt(poolUrl: string): Promise<RunningGateway> {
   const config = loadGatewayConfig({
+    STREAMBET_MODE: 'embedded',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

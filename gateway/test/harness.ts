@@ -57,6 +57,7 @@ export async function startTestGateway(
 ): Promise<RunningGateway> {
   const nowhere = 'http://127.0.0.1:1';
   const config = loadGatewayConfig({
+    STREAMBET_MODE: 'embedded',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

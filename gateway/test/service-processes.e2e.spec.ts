@@ -88,12 +88,41 @@ describe('every deployable as its own process', () => {
   );
 
   it(
+    'given no STREAMBET_MODE (cluster, the default) and none of the real dependencies, when a service or the gateway starts, then it exits 78 naming each missing one',
+    async () => {
+      const [user, gateway] = await Promise.all(
+        [entryPoints.user, entryPoints.gateway].map(async (entry) => {
+          const proc = start(entry, {
+            ...keyEnv(),
+            USER_TOKEN_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+            KYC_WEBHOOK_SECRET: 'whsec_process_test_0123',
+            DEVICE_ID_HASH_KEY: 'device-key-process-test',
+            HOST: '127.0.0.1',
+            PORT: '0',
+          });
+          return { code: await proc.exited, stderr: proc.stderr() };
+        }),
+      );
+      expect(user!.code, user!.stderr).toBe(78);
+      expect(user!.stderr).toMatch(/^ {2}DATABASE_URL: is not set but STREAMBET_MODE=cluster/m);
+      expect(user!.stderr).toMatch(/^ {2}EVENT_BUS: is memory .* but STREAMBET_MODE=cluster/m);
+      expect(user!.stderr).toMatch(/^ {2}CACHE: is memory .* but STREAMBET_MODE=cluster/m);
+      expect(gateway!.code, gateway!.stderr).toBe(78);
+      expect(gateway!.stderr).toMatch(/^ {2}CACHE: is memory .* but STREAMBET_MODE=cluster/m);
+      expect(gateway!.stderr).not.toContain('DATABASE_URL');
+    },
+    processTimeoutMs,
+  );
+
+  it(
     'given embedded storage and a bus that is down, then it serves calls, readiness names the bus and its consumers, and SIGTERM stops it cleanly',
     async () => {
       const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
       try {
         const pool = start(entryPoints.pool, {
           ...keyEnv(),
+          // PGlite under DATA_DIR is allowed in embedded mode only.
+          STREAMBET_MODE: 'embedded',
           HOST: '127.0.0.1',
           PORT: '0',
           DATA_DIR: dataDir,
@@ -148,6 +177,7 @@ describe('every deployable as its own process', () => {
         async () => {
           const settlement = start(entryPoints.settlement, {
             ...keyEnv(),
+            STREAMBET_MODE: 'cluster',
             HOST: '127.0.0.1',
             PORT: '0',
             DATABASE_URL: database.url,
@@ -163,6 +193,7 @@ describe('every deployable as its own process', () => {
           });
 
           const gateway = start(entryPoints.gateway, {
+            STREAMBET_MODE: 'cluster',
             HOST: '127.0.0.1',
             PORT: '0',
             SETTLEMENT_SERVICE_URL: settlementUrl,

@@ -232,6 +232,7 @@ describe('docker-compose.yml', () => {
       expect(service!.volumes, name).toBeUndefined();
       expect(service!.environment?.PORT).toBe(servicePorts[name]);
       expect(service!.environment?.NODE_OPTIONS).toBe(nodeOptions);
+      expect(service!.environment?.STREAMBET_MODE, name).toBe('cluster');
       expect(service!.read_only).toBe(true);
       expect(service!.cap_drop).toEqual(['ALL']);
     }
@@ -283,6 +284,18 @@ describe('the k8s manifests', () => {
       expect(container.env).toContainEqual({ name: 'PORT', value: String(servicePorts[name]) });
       expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'rpc' });
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'rpc' });
+    }
+  });
+
+  it('given the shared ConfigMap, then every Deployment runs in cluster mode (no embedded fallback) and none overrides it', () => {
+    const common = objects.find(
+      (object) => object.kind === 'ConfigMap' && object.metadata.name === 'streambet-common',
+    );
+    expect(common?.data?.STREAMBET_MODE).toBe('cluster');
+    for (const deployment of deployments) {
+      const container = deployment.spec!.template!.spec.containers[0]!;
+      expect(container.envFrom).toContainEqual({ configMapRef: { name: 'streambet-common' } });
+      expect(container.env?.some((e) => e.name === 'STREAMBET_MODE')).toBe(false);
     }
   });
 

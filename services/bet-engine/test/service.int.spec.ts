@@ -58,6 +58,7 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const tokens = await createTestTokens();
       const userKey = await generateSigningKeyPair('user-key');
       const common = {
+        STREAMBET_MODE: 'embedded',
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'silent',

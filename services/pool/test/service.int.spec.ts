@@ -46,6 +46,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('pool service on %s', (_
     const clock = manualClock(Date.now());
     const tokens = await createTestTokens();
     const config = loadPoolConfig({
+      STREAMBET_MODE: 'embedded',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'silent',

@@ -37,6 +37,7 @@ describe.skipIf(skipReason !== undefined)(
       database = await postgres.createUrl();
       const tokens = await createTestTokens();
       const env = {
+        STREAMBET_MODE: 'cluster',
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_LEVEL: 'info',

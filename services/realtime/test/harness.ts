@@ -136,6 +136,7 @@ export async function startRealtime(
     },
   });
   const config = loadRealtimeConfig({
+    STREAMBET_MODE: 'embedded',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',

@@ -10,7 +10,7 @@ import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { UserConfig } from './config.js';
 import { createIdentityStore } from './identity/store/index.js';
-import { createFakeKycProvider } from './identity/kyc-provider.js';
+import { createFakeKycProvider, noKycProvider } from './identity/kyc-provider.js';
 import { createKycWebhookHandler } from './identity/kyc-webhook.js';
 import { startHoldExpiry } from './ledger/hold-expiry.js';
 import { openStakesOf } from './ledger/open-stakes.js';
@@ -93,6 +93,18 @@ export const userService: ServiceDefinition<UserConfig> = {
       signupGrantPtsMinor: BigInt(config.USER_SIGNUP_PTS_GRANT_MINOR),
       nowMs: () => clock.now(),
     });
+    // No real KYC provider can be reached from here yet. The fake exists in embedded mode only (it
+    // accepts submissions, keeps none of them, and decisions arrive through the signed webhook or
+    // ReviewKyc); cluster mode refuses StartKyc rather than pretend to verify anyone.
+    const kycProvider =
+      config.STREAMBET_MODE === 'embedded'
+        ? createFakeKycProvider({ secret: config.KYC_WEBHOOK_SECRET, clock, keepSubmissions: 0 })
+        : noKycProvider;
+    if (kycProvider === noKycProvider) {
+      ctx.logger.warn(
+        'no KYC provider is configured: StartKyc answers FAILED_PRECONDITION; the KYC webhook and ReviewKyc still work',
+      );
+    }
     const handleKycWebhook = createKycWebhookHandler({
       sql,
       store,
@@ -145,9 +157,7 @@ export const userService: ServiceDefinition<UserConfig> = {
                 { err: error, userId },
                 'opening wallets after registration failed; the start-up sweep will retry',
               ),
-            // No real KYC provider can be reached from here yet; the fake accepts submissions and
-            // decisions arrive through the signed webhook, exactly as a real provider's would.
-            kycProvider: createFakeKycProvider({ secret: config.KYC_WEBHOOK_SECRET, clock }),
+            kycProvider,
           }),
         });
         router.service(

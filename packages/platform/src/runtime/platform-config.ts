@@ -196,12 +196,29 @@ export function downstreamConfigSpec(downstreams: readonly DownstreamName[]) {
   });
 }
 
+/** The two ways to run (architecture.md): what a process may fall back to when a dependency is unset. */
+export type RunMode = 'cluster' | 'embedded';
+
+/**
+ * The run mode every deployable reads. It defaults to `cluster`, the safe side: a container that
+ * forgets a variable stops (exit 78 naming it) instead of running on PGlite and in-process fakes.
+ * The embedded runner (`npm start`) and tests set `embedded` explicitly.
+ */
+export const modeConfigSpec = defineConfig({
+  STREAMBET_MODE: {
+    schema: configSchemas.oneOf(['cluster', 'embedded']),
+    description:
+      'cluster: every real dependency is required (DATABASE_URL; EVENT_BUS redis-streams or kafka; CACHE=redis) and no fake is wired (StartKyc answers FAILED_PRECONDITION until a real KYC provider exists); embedded: PGlite, the in-process bus and cache and the fake KYC provider are allowed (npm start and tests set it)',
+    default: 'cluster',
+  },
+});
+
 /** Variables choosing the cache adapter (also used by the gateway's rate limits). */
 export const cacheConfigSpec = defineConfig({
   CACHE: {
     schema: configSchemas.oneOf(['memory', 'redis']),
     description:
-      'Cache, leaderboard and rate-limit store: memory (one process only) or redis (REDIS_URL)',
+      'Cache, leaderboard and rate-limit store: memory (one process only; STREAMBET_MODE=embedded only) or redis (REDIS_URL)',
     default: 'memory',
   },
   REDIS_URL: {
@@ -216,7 +233,7 @@ export const storageConfigSpec = defineConfig({
   DATABASE_URL: {
     schema: z.union([z.literal(''), configSchemas.url(['postgres:', 'postgresql:'])]),
     description:
-      "This service's own PostgreSQL database, postgres://user:pass@host:5432/db; empty = embedded PGlite under DATA_DIR",
+      "This service's own PostgreSQL database, postgres://user:pass@host:5432/db; empty = embedded PGlite under DATA_DIR (STREAMBET_MODE=embedded only)",
     default: '',
     secret: true,
   },
@@ -234,7 +251,7 @@ export const storageConfigSpec = defineConfig({
   EVENT_BUS: {
     schema: configSchemas.oneOf(['memory', 'redis-streams', 'kafka']),
     description:
-      'Event bus adapter: memory (one process only), redis-streams (REDIS_URL) or kafka (KAFKA_BROKERS)',
+      'Event bus adapter: memory (one process only; STREAMBET_MODE=embedded only), redis-streams (REDIS_URL) or kafka (KAFKA_BROKERS)',
     default: 'memory',
   },
   KAFKA_BROKERS: {
@@ -263,10 +280,12 @@ export const serviceTokenConfigSpec = defineConfig({
  * The variables every StreamBet service reads, in one place so they are named, defaulted and
  * documented the same way everywhere. A service's `config.ts` spreads this into its own spec and
  * adds its own variables; `loadConfig` then reads them all at once. Defaults suit a developer's
- * machine; containers set HOST, DATABASE_URL, EVENT_BUS, CACHE and the keys (k8s/).
+ * machine except STREAMBET_MODE (cluster unless told otherwise): containers set HOST,
+ * DATABASE_URL, EVENT_BUS, CACHE and the keys (k8s/); `npm start` and tests set embedded.
  */
 export function platformConfigSpec(name: ServiceName, downstreams: readonly DownstreamName[] = []) {
   return defineConfig({
+    ...modeConfigSpec,
     ...serverConfigSpec(name),
     ...storageConfigSpec,
     ...cacheConfigSpec,
@@ -279,12 +298,56 @@ export function platformConfigSpec(name: ServiceName, downstreams: readonly Down
 /** The platform part of any service's loaded config. */
 export type PlatformConfig = Config<ReturnType<typeof platformConfigSpec>>;
 
+/** The variables {@link runModeProblems} looks at; the gateway has no database or bus. */
+export interface RunModeConfig {
+  readonly STREAMBET_MODE: RunMode;
+  readonly CACHE: 'memory' | 'redis';
+  readonly DATABASE_URL?: string;
+  readonly EVENT_BUS?: 'memory' | 'redis-streams' | 'kafka';
+}
+
+/**
+ * What cluster mode refuses: an embedded fallback where a real dependency belongs (PGlite for an
+ * empty DATABASE_URL, the in-process bus or cache, which only reach one process). One problem per
+ * variable; none in embedded mode, which keeps every default.
+ */
+export function runModeProblems(config: RunModeConfig): ConfigProblem[] {
+  if (config.STREAMBET_MODE !== 'cluster') return [];
+  const problems: ConfigProblem[] = [];
+  if (config.DATABASE_URL === '') {
+    problems.push({
+      name: 'DATABASE_URL',
+      problem:
+        'is not set but STREAMBET_MODE=cluster (embedded PGlite is for STREAMBET_MODE=embedded only)',
+      expected: "this service's own PostgreSQL database, postgres://user:pass@host:5432/db",
+    });
+  }
+  if (config.EVENT_BUS === 'memory') {
+    problems.push({
+      name: 'EVENT_BUS',
+      problem:
+        'is memory (also its default) but STREAMBET_MODE=cluster (the in-process bus reaches no other process)',
+      expected: 'redis-streams (with REDIS_URL) or kafka (with KAFKA_BROKERS)',
+    });
+  }
+  if (config.CACHE === 'memory') {
+    problems.push({
+      name: 'CACHE',
+      problem:
+        'is memory (also its default) but STREAMBET_MODE=cluster (replicas would not share caches and rate limits)',
+      expected: 'redis (with REDIS_URL)',
+    });
+  }
+  return problems;
+}
+
 /**
  * Checks that span variables (loadConfig checks one variable at a time): a bus or cache adapter
- * needs its server. Throws a ConfigError naming the variable, like loadConfig.
+ * needs its server, and cluster mode needs every real dependency ({@link runModeProblems}). Throws
+ * a ConfigError naming each offending variable, like loadConfig.
  */
 export function checkPlatformConfig<C extends PlatformConfig>(config: C): C {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = runModeProblems(config);
   if (config.EVENT_BUS === 'kafka' && config.KAFKA_BROKERS.length === 0) {
     problems.push({
       name: 'KAFKA_BROKERS',

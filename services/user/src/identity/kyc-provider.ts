@@ -1,10 +1,12 @@
 /**
  * The KYC provider port. Real providers cannot be reached from here: StartKyc hands the case to the
  * port, and the provider's decision comes back later through the signed webhook (kyc-webhook.ts)
- * or an admin decides with ReviewKyc. The fake records submissions and produces correctly signed
- * webhook deliveries, so tests exercise the same path a real provider would.
+ * or an admin decides with ReviewKyc. The fake (embedded mode and tests only) records submissions
+ * and produces correctly signed webhook deliveries, so tests exercise the same path a real provider
+ * would. Cluster mode wires {@link noKycProvider} until a real provider exists.
  */
 import { randomUUID } from 'node:crypto';
+import { IllegalStateError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { KycDocumentTypeName } from './domain/kyc/kyc.js';
 import { kycSignatureHeader, kycTimestampHeader, signKycWebhook } from './kyc-webhook.js';
@@ -37,7 +39,10 @@ export interface KycWebhookDelivery {
 
 /** The fake provider of tests and embedded mode. */
 export interface FakeKycProvider extends KycProvider {
-  /** Every submission received, in order. */
+  /**
+   * The latest submissions received, oldest first: at most `keepSubmissions` of them (legal names
+   * and document numbers are personal data; a long-running process must not pile them up).
+   */
   readonly submissions: KycProviderSubmission[];
   /**
    * A webhook delivery deciding `caseId`, signed with the shared secret; override the event id or
@@ -50,16 +55,27 @@ export interface FakeKycProvider extends KycProvider {
   ): KycWebhookDelivery;
 }
 
-/** Creates the fake provider signing with `secret`. */
+/** Submissions the fake keeps unless told otherwise. */
+export const fakeKycKeptSubmissions = 100;
+
+/**
+ * Creates the fake provider signing with `secret`. It keeps the last `keepSubmissions` submissions
+ * (default {@link fakeKycKeptSubmissions}; 0 keeps none, as the embedded platform does).
+ */
 export function createFakeKycProvider(options: {
   readonly secret: string;
   readonly clock: Clock;
+  readonly keepSubmissions?: number;
 }): FakeKycProvider {
+  const keep = Math.max(0, options.keepSubmissions ?? fakeKycKeptSubmissions);
   const submissions: KycProviderSubmission[] = [];
   return {
     submissions,
     submit(submission) {
-      submissions.push(submission);
+      if (keep > 0) {
+        submissions.push(submission);
+        if (submissions.length > keep) submissions.splice(0, submissions.length - keep);
+      }
       return Promise.resolve({ providerReference: `fake-${submission.caseId}` });
     },
     decision(caseId, decision, decisionOptions = {}) {
@@ -88,3 +104,19 @@ export function createFakeKycProvider(options: {
     },
   };
 }
+
+/** What StartKyc answers while no KYC provider is configured. */
+export const noKycProviderMessage =
+  'KYC verification is unavailable: no KYC provider is configured on this deployment; try again after the operator sets one up';
+
+/**
+ * The provider of cluster mode until a real one exists: it refuses every submission with
+ * FAILED_PRECONDITION (retrying is pointless until the deployment changes), so no case is stored
+ * and nothing personal is kept. Decisions on existing cases still arrive through the signed
+ * webhook and admins still decide with ReviewKyc.
+ */
+export const noKycProvider: KycProvider = Object.freeze({
+  submit(): Promise<never> {
+    return Promise.reject(new IllegalStateError(noKycProviderMessage));
+  },
+});
