@@ -199,7 +199,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     host: config.HOST,
     port: config.PORT,
     // The public port is the world's: metrics go to their own port, for Prometheus only.
-    metricsPort: config.METRICS_PORT ?? (config.PORT === 0 ? 0 : config.PORT + 1000),
+    // Derived from PORT unless set; a free one when PORT is 0 or too high to add 1000 (tests).
+    metricsPort:
+      config.METRICS_PORT ??
+      (config.PORT === 0 || config.PORT + 1000 > 65535 ? 0 : config.PORT + 1000),
     maxTimeoutMs: 60_000,
     readMaxBytes: config.RPC_MAX_BODY_BYTES,
     // Per-address limits run before the body is read (floods of large bodies count too).
