@@ -8,7 +8,7 @@ import type { ServiceDefinition } from '@streambet/platform/runtime/service-host
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
-import type { UserConfig } from './config.js';
+import { acceptedPublicKeys, type UserConfig } from './config.js';
 import { createIdentityStore } from './identity/store/index.js';
 import { createFakeKycProvider, noKycProvider } from './identity/kyc-provider.js';
 import { createKycWebhookHandler } from './identity/kyc-webhook.js';
@@ -64,6 +64,7 @@ export const userService: ServiceDefinition<UserConfig> = {
     const store = createIdentityStore(sql, { clock });
     const tokens = createTokenIssuer({
       signingKey: config.USER_TOKEN_PRIVATE_JWK,
+      additionalPublicKeys: acceptedPublicKeys(config),
       issuer: config.USER_TOKEN_ISSUER,
       audience: config.USER_TOKEN_AUDIENCE,
       accessTokenTtlSeconds: config.USER_ACCESS_TOKEN_TTL_SECONDS,

@@ -1,8 +1,10 @@
 /**
  * The user service's configuration: the only reader of the environment, validated and frozen.
  */
+import type { JWK } from 'jose';
 import { z } from 'zod';
 import {
+  ConfigError,
   configSchemas,
   defineConfig,
   loadConfig,
@@ -33,6 +35,29 @@ export const userConfigSpec = defineConfig({
     ),
     description:
       'Ed25519 private JWK (JSON, with kid) that signs user access tokens; its public half is served at /.well-known/jwks.json',
+    secret: true,
+  },
+  USER_TOKEN_ACCEPTED_PUBLIC_JWKS: {
+    schema: configSchemas.json(
+      z.object(
+        {
+          keys: z.array(
+            z
+              .object({ kty: z.string(), kid: z.string('each key needs a "kid"').min(1) })
+              .loose()
+              .refine(
+                (jwk) => !('d' in jwk),
+                'public keys only: remove "d" (the private part never leaves USER_TOKEN_PRIVATE_JWK)',
+              ),
+          ),
+        },
+        'must be a JWKS: {"keys": [...]}',
+      ),
+    ),
+    description:
+      'Key rotation: JWKS (JSON) of public keys served at /.well-known/jwks.json beside the signing key, so tokens they sign keep verifying — the next key before it signs (deploy this first), the previous key until its last token expires (USER_ACCESS_TOKEN_TTL_SECONDS); `npm run keys -- rotate-user-token` prints the steps; unset = only the signing key',
+    default: '{"keys":[]}',
+    // Public by design, but a private key pasted here by mistake must not end up in an error log.
     secret: true,
   },
   USER_ACCESS_TOKEN_TTL_SECONDS: {
@@ -104,5 +129,23 @@ export type UserConfig = Config<typeof userConfigSpec>;
 
 /** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
 export function loadUserConfig(env: Environment = process.env): UserConfig {
-  return checkPlatformConfig(loadConfig(userConfigSpec, env));
+  const config = checkPlatformConfig(loadConfig(userConfigSpec, env));
+  const signingKid = config.USER_TOKEN_PRIVATE_JWK.kid;
+  const kids = acceptedPublicKeys(config).map((jwk) => jwk.kid);
+  const clash = kids.find((kid, i) => kid === signingKid || kids.indexOf(kid) !== i);
+  if (clash !== undefined) {
+    throw new ConfigError([
+      {
+        name: 'USER_TOKEN_ACCEPTED_PUBLIC_JWKS',
+        problem: `lists kid "${clash}" ${clash === signingKid ? 'of the signing key (USER_TOKEN_PRIVATE_JWK)' : 'twice'}`,
+        expected: 'public keys other than the signing key, each with its own kid',
+      },
+    ]);
+  }
+  return config;
+}
+
+/** The public keys served beside the signing key (USER_TOKEN_ACCEPTED_PUBLIC_JWKS), maybe none. */
+export function acceptedPublicKeys(config: UserConfig): ReadonlyArray<JWK & { kid: string }> {
+  return config.USER_TOKEN_ACCEPTED_PUBLIC_JWKS.keys;
 }
