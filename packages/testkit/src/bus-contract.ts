@@ -236,6 +236,8 @@ export function describeEventBusContract(
         handler: dead.handler,
       });
       let attempts = 0;
+      const reported = collector(timeoutMs);
+      const reportedErrors: unknown[] = [];
       await bus.subscribe({
         group,
         topics: [topic],
@@ -244,10 +246,17 @@ export function describeEventBusContract(
           attempts += 1;
           return Promise.reject(new Error(`boom #${attempts}`));
         },
+        onDeadLettered: (event, error) => {
+          reportedErrors.push(error);
+          void reported.handler(event);
+        },
       });
       const poison = pingEnvelope(topic, 'poison', 0, { headers: { 'x-origin': 'contract' } });
       await bus.publish([poison]);
       await dead.waitForCount(1, 'the dead-lettered event');
+      await reported.waitForCount(1, 'onDeadLettered to report the dead letter');
+      expect(reported.ids()).toEqual([poison.id]);
+      expect(String(reportedErrors[0])).toBe('Error: boom #3');
       const got = dead.events[0] as EventEnvelope;
       expect(attempts).toBe(3);
       expect(got.id).toBe(poison.id);
@@ -260,6 +269,57 @@ export function describeEventBusContract(
       expect(got.headers[deadLetterHeaders.attempts]).toBe('3');
       expect(got.headers[deadLetterHeaders.group]).toBe(group);
       expect(got.headers[deadLetterHeaders.originalTopic]).toBe(topic);
+    });
+
+    it("retries without limit with maxAttempts: 'unlimited', never dead-letters, keeps its key held", async () => {
+      const { bus } = await open();
+      const topic = uniqueTopic();
+      const dead = collector(timeoutMs);
+      await bus.subscribe({
+        group: uniqueGroup(),
+        topics: [`${topic}.dlq`],
+        handler: dead.handler,
+      });
+      // One more failure than the default attempts (5): a bounded subscription would give up first.
+      const failures = 6;
+      let attempts = 0;
+      const order: string[] = [];
+      const done = collector(timeoutMs);
+      let deadLettered = 0;
+      await bus.subscribe({
+        group: uniqueGroup(),
+        topics: [topic],
+        maxAttempts: 'unlimited',
+        onDeadLettered: () => (deadLettered += 1),
+        handler: async (got) => {
+          if (got.headers.seq === '0') {
+            attempts += 1;
+            if (attempts <= failures) throw new Error(`still failing #${attempts}`);
+          }
+          order.push(got.headers.seq ?? '?');
+          await done.handler(got);
+        },
+      });
+      await bus.publish([pingEnvelope(topic, 'held', 0), pingEnvelope(topic, 'held', 1)]);
+      await done.waitForCount(2, 'the event that failed 6 times and the one behind it');
+      expect(attempts).toBe(failures + 1);
+      expect(order).toEqual(['0', '1']);
+      expect(deadLettered).toBe(0);
+      expect(dead.events).toHaveLength(0);
+    });
+
+    it('rejects a maxAttempts that is neither a positive integer nor unlimited', async () => {
+      const { bus } = await open();
+      for (const maxAttempts of [0, -1, 1.5, Number.POSITIVE_INFINITY]) {
+        await expect(
+          bus.subscribe({
+            group: uniqueGroup(),
+            topics: [uniqueTopic()],
+            maxAttempts,
+            handler: () => Promise.resolve(),
+          }),
+        ).rejects.toThrow(/maxAttempts must be an integer >= 1 or 'unlimited'/);
+      }
     });
 
     it('redelivers to another member of the group when a consumer goes away without acknowledging', async () => {

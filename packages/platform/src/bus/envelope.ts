@@ -144,11 +144,17 @@ export function deadLetterEnvelope(
   });
 }
 
-/** Validates `maxAttempts` (defaulting it) so a typo cannot mean "retry forever" or "never try". */
-export function resolveMaxAttempts(maxAttempts: number | undefined): number {
+/**
+ * Validates `maxAttempts` (defaulting it) so a typo cannot mean "retry forever" or "never try":
+ * only the explicit `'unlimited'` does, and becomes `Infinity` (no attempt count ever reaches it).
+ */
+export function resolveMaxAttempts(maxAttempts: number | 'unlimited' | undefined): number {
+  if (maxAttempts === 'unlimited') return Number.POSITIVE_INFINITY;
   const value = maxAttempts ?? defaultMaxAttempts;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`maxAttempts must be an integer >= 1, got ${String(maxAttempts)}`);
+    throw new RangeError(
+      `maxAttempts must be an integer >= 1 or 'unlimited', got ${String(maxAttempts)}`,
+    );
   }
   return value;
 }
@@ -169,5 +175,33 @@ function safeString(value: unknown): string {
     return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {
     return String(value);
+  }
+}
+
+/**
+ * Calls a subscription's `onDeadLettered` and logs the dead letter (event id, group, topic,
+ * attempts, error): every adapter does this after the DLQ write succeeded, so a poison event is
+ * visible in logs and metrics, not only in the DLQ topic.
+ */
+export function reportDeadLetter(
+  logger: { error(fields: object, message: string): void },
+  onDeadLettered: ((event: EventEnvelope, error: unknown) => void) | undefined,
+  failure: { event: EventEnvelope; error: unknown; attempts: number; group: string },
+): void {
+  logger.error(
+    {
+      group: failure.group,
+      topic: failure.event.topic,
+      eventId: failure.event.id,
+      eventType: failure.event.type,
+      attempts: failure.attempts,
+      error: describeFailure(failure.error),
+    },
+    `event dead-lettered to ${deadLetterTopic(failure.event.topic)}`,
+  );
+  try {
+    onDeadLettered?.(failure.event, failure.error);
+  } catch {
+    // A faulty metrics callback must not turn a dead letter into a redelivery.
   }
 }

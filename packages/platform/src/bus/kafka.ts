@@ -12,7 +12,9 @@
  *   messages are handled one at a time (kafkajs `eachMessage`), so per-key order holds across
  *   the whole group; `partitionsConsumedConcurrently` partitions run in parallel. A failing
  *   handler is retried in place with exponential backoff (heartbeating meanwhile); after
- *   `maxAttempts` the event is produced to the DLQ topic and its offset committed.
+ *   `maxAttempts` the event is produced to the DLQ topic and its offset committed. With
+ *   `maxAttempts: 'unlimited'` it is retried in place until it succeeds (backoff capped at
+ *   `retryMaxMs`), holding back its partition — the price of never dropping the event.
  * - At-least-once: offsets are committed only for handled (or dead-lettered) messages; a member
  *   that dies hands its partitions to another member, which re-reads from the last commit.
  * - `fromBeginning` applies when the group has no committed offset (Kafka semantics).
@@ -38,6 +40,7 @@ import {
   deadLetterHeaders,
   deadLetterSuffix,
   describeFailure,
+  reportDeadLetter,
   resolveMaxAttempts,
 } from './envelope.js';
 import { exponentialBackoffMs } from './keyed-dispatcher.js';
@@ -123,6 +126,21 @@ export function toKafkaMessage(event: EventEnvelope): { topic: string; message: 
       timestamp: String(event.occurredAtMs),
     },
   };
+}
+
+/**
+ * What the consumer does after attempt `attempts` of an event failed: dead-letter it (attempts
+ * exhausted) or retry in place after a capped exponential backoff. Pure; `maxAttempts` is
+ * `Infinity` for `'unlimited'`, which never dead-letters.
+ */
+export function afterFailedAttempt(
+  attempts: number,
+  maxAttempts: number,
+  retryBaseMs: number,
+  retryMaxMs: number,
+): { readonly deadLetter: true } | { readonly deadLetter: false; readonly retryInMs: number } {
+  if (attempts >= maxAttempts) return { deadLetter: true };
+  return { deadLetter: false, retryInMs: exponentialBackoffMs(attempts, retryBaseMs, retryMaxMs) };
 }
 
 /** Why a Kafka message could not be turned into an envelope (it goes to the DLQ as it is). */
@@ -460,17 +478,21 @@ export function createKafkaBus(options: KafkaBusOptions): EventBus {
                 },
                 'event handler failed; will retry or dead-letter',
               );
-              if (attempts >= maxAttempts) {
+              const next = afterFailedAttempt(attempts, maxAttempts, retryBaseMs, retryMaxMs);
+              if (next.deadLetter) {
                 await send([
                   deadLetterEnvelope(envelope, { error, attempts, group, failedAtMs: now() }),
                 ]);
+                reportDeadLetter(logger, subscribeOptions.onDeadLettered, {
+                  event: envelope,
+                  error,
+                  attempts,
+                  group,
+                });
                 return;
               }
+              if (!(await backoff(next.retryInMs, heartbeat))) throw stopError();
             }
-            if (
-              !(await backoff(exponentialBackoffMs(attempts, retryBaseMs, retryMaxMs), heartbeat))
-            )
-              throw stopError();
           }
         },
       });

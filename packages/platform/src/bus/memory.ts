@@ -12,7 +12,12 @@
  *   `maxAttempts` the event is published to `<topic>.dlq` with the `dlq-*` headers of
  *   ./envelope.ts.
  * - At-least-once inside the process: when a member closes, its unfinished events stay with the
- *   group and go to the next member (or wait for one to subscribe). Nothing survives a restart.
+ *   group and go to the next member (or wait for one to subscribe). Nothing survives a restart,
+ *   which is why the outbox relay publishes with {@link EventBus.publishAndConfirm}: it resolves
+ *   only after every subscribed group handled the events (their inbox rows committed), so a
+ *   crash before that leaves the outbox rows unpublished and they are delivered again on restart.
+ * - Dead letters (`<topic>.dlq`) are retained like any topic: {@link MemoryBus.retained} lists
+ *   them in this process (the `dlq` script cannot reach them from outside).
  * - `fromBeginning` (the default): a group's first subscription to a topic replays the events
  *   retained for that topic. Retention is bounded: the last `retainPerTopic` events per topic
  *   (default 10,000); a group subscribing later misses older ones. With `fromBeginning: false`
@@ -28,6 +33,7 @@ import {
   copyEnvelope,
   deadLetterEnvelope,
   describeFailure,
+  reportDeadLetter,
   resolveMaxAttempts,
 } from './envelope.js';
 import {
@@ -73,17 +79,35 @@ interface Member {
   closed: boolean;
 }
 
+/** Settles a `publishAndConfirm` call once every group handled its event (or one gave up on it). */
+interface Confirmation {
+  handled(): void;
+  abandoned(reason: Error): void;
+}
+
 interface GroupTopic {
   readonly group: string;
   readonly topic: string;
   readonly maxAttempts: number;
-  readonly dispatcher: KeyedDispatcher<undefined>;
+  readonly onDeadLettered: SubscribeOptions['onDeadLettered'];
+  readonly dispatcher: KeyedDispatcher<Confirmation | undefined>;
   members: Member[];
   memberWaiters: Array<() => void>;
 }
 
+/** The in-process bus: an {@link EventBus} that confirms delivery and lists what it retains. */
+export interface MemoryBus extends EventBus {
+  readonly kind: 'memory';
+  publishAndConfirm(events: readonly EventEnvelope[]): Promise<void>;
+  /**
+   * The events retained for `topic` (the last `retainPerTopic`), oldest first; for `<topic>.dlq`
+   * that is this process's list of dead letters (see scripts/dlq.ts).
+   */
+  retained(topic: string): EventEnvelope[];
+}
+
 /** Creates the in-process bus; see the module comment for its delivery guarantees and bounds. */
-export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
+export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
   const retryBaseMs = options.retryBaseMs ?? 100;
   const retryMaxMs = options.retryMaxMs ?? 30_000;
   const concurrency = options.concurrency ?? 16;
@@ -121,14 +145,59 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     if (log.length >= retainPerTopic * 2) log.splice(0, log.length - retainPerTopic);
   }
 
-  function accept(events: readonly EventEnvelope[]): void {
+  function accept(
+    events: readonly EventEnvelope[],
+    confirmationOf?: (event: EventEnvelope, groups: number) => Confirmation,
+  ): void {
     for (const event of events) {
       retain(event);
-      for (const state of groupTopics.values()) {
-        if (state.topic === event.topic)
-          state.dispatcher.push({ envelope: event, attempts: 0, meta: undefined });
-      }
+      const states = [...groupTopics.values()].filter((state) => state.topic === event.topic);
+      const confirmation = confirmationOf?.(event, states.length);
+      for (const state of states)
+        state.dispatcher.push({ envelope: event, attempts: 0, meta: confirmation });
     }
+  }
+
+  /** A confirmation per event (made while accepting it) and a wait for all of them. */
+  function confirmations(): [
+    () => Promise<void>,
+    (event: EventEnvelope, groups: number) => Confirmation,
+  ] {
+    const pending: Promise<void>[] = [];
+    const make = (_event: EventEnvelope, groups: number): Confirmation => {
+      let left = groups;
+      let settle!: (error?: Error) => void;
+      pending.push(
+        new Promise<void>((resolve, reject) => {
+          let settled = false;
+          settle = (error) => {
+            if (settled) return;
+            settled = true;
+            if (error === undefined) resolve();
+            else reject(error);
+          };
+        }),
+      );
+      if (left === 0) settle();
+      return {
+        handled() {
+          left -= 1;
+          if (left <= 0) settle();
+        },
+        abandoned(reason) {
+          settle(reason);
+        },
+      };
+    };
+    return [() => Promise.all(pending).then(() => undefined), make];
+  }
+
+  /** Groups subscribed to one of `topics` that have no live member (they are shutting down). */
+  function groupsWithoutMembers(events: readonly EventEnvelope[]): string[] {
+    const topics = new Set(events.map((event) => event.topic));
+    return [...groupTopics.values()]
+      .filter((state) => topics.has(state.topic) && !state.members.some((m) => !m.closed))
+      .map((state) => `${state.group} (${state.topic})`);
   }
 
   async function waitForMember(state: GroupTopic, key: string): Promise<Member> {
@@ -144,6 +213,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
     group: string,
     topic: string,
     maxAttempts: number,
+    onDeadLettered: SubscribeOptions['onDeadLettered'],
     fromBeginning: boolean,
   ): GroupTopic {
     const id = `${group}\u0000${topic}`;
@@ -153,9 +223,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       group,
       topic,
       maxAttempts,
+      onDeadLettered,
       members: [],
       memberWaiters: [],
-      dispatcher: createKeyedDispatcher<undefined>({
+      dispatcher: createKeyedDispatcher<Confirmation | undefined>({
         concurrency,
         maxAttempts,
         timer,
@@ -188,9 +259,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
             member.inFlight.delete(tracked);
           }
         },
-        onHandled: () => Promise.resolve(),
+        onHandled: (item) => {
+          item.meta?.handled();
+          return Promise.resolve();
+        },
         onDeadLetter: (item, error) =>
-          attempt(() =>
+          attempt(() => {
             accept([
               deadLetterEnvelope(item.envelope, {
                 error,
@@ -198,8 +272,15 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
                 group,
                 failedAtMs: now(),
               }),
-            ]),
-          ),
+            ]);
+            reportDeadLetter(logger, state.onDeadLettered, {
+              event: item.envelope,
+              error,
+              attempts: item.attempts,
+              group,
+            });
+            item.meta?.handled();
+          }),
         onError: (error, item) =>
           logger.error(
             { group, topic, eventId: item.envelope.id, error: describeFailure(error) },
@@ -214,6 +295,17 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       }
     }
     return state;
+  }
+
+  /**
+   * The group's last member left: whoever waits for its events to be handled is told now (the
+   * outbox keeps those rows unpublished); the events stay queued for a member that comes back.
+   */
+  function abandonConfirmations(state: GroupTopic): void {
+    const reason = new Error(
+      `consumer group ${state.group} has no live member on ${state.topic}; delivery not confirmed`,
+    );
+    for (const item of state.dispatcher.heldItems()) item.meta?.abandoned(reason);
   }
 
   function notifyMembers(state: GroupTopic): void {
@@ -234,7 +326,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       closed: false,
     };
     const states = [...member.topics].map((topic) =>
-      groupTopicFor(member.group, topic, maxAttempts, subscribeOptions.fromBeginning !== false),
+      groupTopicFor(
+        member.group,
+        topic,
+        maxAttempts,
+        subscribeOptions.onDeadLettered,
+        subscribeOptions.fromBeginning !== false,
+      ),
     );
     for (const state of states) {
       state.members.push(member);
@@ -245,7 +343,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       close() {
         closingSubscription ??= (async () => {
           member.closed = true;
-          for (const state of states) state.members = state.members.filter((m) => m !== member);
+          for (const state of states) {
+            state.members = state.members.filter((m) => m !== member);
+            if (state.members.length === 0) abandonConfirmations(state);
+          }
           while (member.inFlight.size > 0) await Promise.all([...member.inFlight]);
           subscriptions.delete(subscription);
         })();
@@ -267,6 +368,27 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
       });
     },
 
+    async publishAndConfirm(events) {
+      assertOpen('publish');
+      for (const event of events) assertPublishable(event);
+      const orphaned = groupsWithoutMembers(events);
+      if (orphaned.length > 0) {
+        throw new Error(
+          `memory bus: not publishing, no live member in consumer group ${orphaned.join(', ')}`,
+        );
+      }
+      const [allHandled, confirmationOf] = confirmations();
+      accept(
+        events.map((event) => copyEnvelope(event)),
+        confirmationOf,
+      );
+      await allHandled();
+    },
+
+    retained(topic) {
+      return [...(logs.get(topic) ?? []).slice(-retainPerTopic)];
+    },
+
     subscribe(subscribeOptions) {
       return attempt(() => subscribeNow(subscribeOptions));
     },
@@ -280,7 +402,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
         closed = true;
         await Promise.all([...subscriptions].map((subscription) => subscription.close()));
         for (const state of groupTopics.values()) notifyMembers(state);
-        await Promise.all([...groupTopics.values()].map((state) => state.dispatcher.close()));
+        const reason = new Error('memory bus closed before the event was handled');
+        await Promise.all(
+          [...groupTopics.values()].map(async (state) => {
+            for (const item of await state.dispatcher.close()) item.meta?.abandoned(reason);
+          }),
+        );
         groupTopics.clear();
         logs.clear();
       })();

@@ -46,6 +46,7 @@ import {
   deadLetterHeaders,
   deadLetterTopic,
   describeFailure,
+  reportDeadLetter,
   resolveMaxAttempts,
 } from './envelope.js';
 import {
@@ -281,6 +282,12 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): EventBus
         multi.call('XACK', item.meta.stream, group, item.meta.entryId);
         await execOrThrow(multi, 'XADD dead letter + XACK');
         held.delete(`${item.meta.stream} ${item.meta.entryId}`);
+        reportDeadLetter(logger, subscribeOptions.onDeadLettered, {
+          event: item.envelope,
+          error,
+          attempts: item.attempts,
+          group,
+        });
       },
       onError: (error, item) =>
         logger.error(

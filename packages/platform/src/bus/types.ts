@@ -39,9 +39,17 @@ export interface SubscribeOptions {
   readonly handler: EventHandler;
   /**
    * Attempts before an event goes to the dead-letter topic `<topic>.dlq` (default 5), with the
-   * `dlq-*` headers of envelope.ts saying why. Backoff between attempts grows exponentially.
+   * `dlq-*` headers of envelope.ts saying why. Backoff between attempts grows exponentially, capped
+   * by the adapter's `retryMaxMs` (30 s by default). `'unlimited'` never dead-letters: a failing
+   * event is retried (capped backoff) until its handler succeeds, holding back its key meanwhile —
+   * for consumers that move money or change state, where a dropped event is worse than a stall.
    */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | 'unlimited';
+  /**
+   * Called after the bus moved an event of this subscription to `<topic>.dlq` (never with
+   * `maxAttempts: 'unlimited'`), e.g. to count it in metrics. Its failure is ignored.
+   */
+  readonly onDeadLettered?: (event: EventEnvelope, error: unknown) => void;
   /** Where a new group starts: `earliest` (default) or only events published from now on. */
   readonly fromBeginning?: boolean;
 }
@@ -56,6 +64,14 @@ export interface EventBus {
   /** Resolves once every event is durably accepted by the bus (in publish order per key). */
   publish(events: readonly EventEnvelope[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Only on buses that keep nothing across a restart (the in-process bus): like `publish`, but
+   * resolves only once every consumer group subscribed to the events' topics has handled (or
+   * dead-lettered) them, and rejects without delivering anything when such a group has no live
+   * member. The outbox relay uses it, so a row counts as published only after its consumers
+   * committed their inbox rows: a crash before that leaves the row to be published again.
+   */
+  publishAndConfirm?(events: readonly EventEnvelope[]): Promise<void>;
   /** Resolves when the bus is reachable (readiness). */
   ping(): Promise<void>;
   /** Closes subscriptions and connections this object opened. Idempotent. */

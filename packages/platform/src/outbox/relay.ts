@@ -34,7 +34,10 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves committed outbox rows to the bus. At-least-once: a row is marked published only after the
- * bus accepted it, so a crash in between publishes it again (consumers dedupe with the inbox).
+ * bus accepted it, so a crash in between publishes it again (consumers dedupe with the inbox). On
+ * the in-process bus, which loses what it holds in a crash, "accepted" means every subscribed
+ * consumer group handled the event ({@link EventBus.publishAndConfirm}); a consumer that keeps
+ * failing therefore holds back this relay's later rows too (its failing-age alert says so).
  */
 export interface OutboxRelay {
   /** Starts the background loop. Idempotent. */
@@ -182,7 +185,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function publish(rows: readonly OutboxRow[]): Promise<void> {
     const envelopes = rows.map(toEnvelope);
     // Handlers the bus runs must be free to open their own transactions, even on this database.
-    await runOutsideTransactions(() => bus.publish(envelopes));
+    // A bus that keeps nothing across a restart confirms only once the consumers committed.
+    await runOutsideTransactions(() =>
+      bus.publishAndConfirm === undefined
+        ? bus.publish(envelopes)
+        : bus.publishAndConfirm(envelopes),
+    );
   }
 
   /**

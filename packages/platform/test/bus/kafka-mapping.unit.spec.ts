@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { resolveMaxAttempts } from '@streambet/platform/bus/envelope';
 import {
+  afterFailedAttempt,
   fromKafkaMessage,
   kafkaEnvelopeHeaders,
   kafkaTopicName,
@@ -105,5 +107,26 @@ describe('Kafka message mapping', () => {
     expect(() => toKafkaMessage({ ...sample, headers: { 'sb-id': 'spoofed' } })).toThrow(
       /reserved prefix/,
     );
+  });
+});
+
+describe('Kafka retry decision after a failed attempt', () => {
+  it('dead-letters once the attempts reach maxAttempts, retrying with capped backoff before', () => {
+    const max = resolveMaxAttempts(3);
+    expect(afterFailedAttempt(1, max, 100, 30_000)).toEqual({ deadLetter: false, retryInMs: 100 });
+    expect(afterFailedAttempt(2, max, 100, 30_000)).toEqual({ deadLetter: false, retryInMs: 200 });
+    expect(afterFailedAttempt(3, max, 100, 30_000)).toEqual({ deadLetter: true });
+  });
+
+  it("never dead-letters with maxAttempts: 'unlimited' and caps the backoff at retryMaxMs", () => {
+    const unlimited = resolveMaxAttempts('unlimited');
+    expect(afterFailedAttempt(5, unlimited, 100, 30_000)).toEqual({
+      deadLetter: false,
+      retryInMs: 1_600,
+    });
+    expect(afterFailedAttempt(1_000_000, unlimited, 100, 30_000)).toEqual({
+      deadLetter: false,
+      retryInMs: 30_000,
+    });
   });
 });
