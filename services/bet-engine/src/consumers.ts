@@ -230,6 +230,8 @@ export function createMarketConsumer(deps: ConsumerDeps): EventConsumer {
   return {
     name: 'markets',
     topics: [marketTopic],
+    // Market state decides which bets are accepted or voided: never skip a transition.
+    maxAttempts: 'unlimited',
     handleIdempotently: (event: EventEnvelope) => handle(event.type, event.payload),
   };
 }
@@ -240,6 +242,8 @@ export function createSettlementConsumer(deps: ConsumerDeps): EventConsumer {
   return {
     name: 'settlement',
     topics: [settlementTopic],
+    // Marks bets settled, refunded or reversed: never skip one.
+    maxAttempts: 'unlimited',
     handle: (event: EventEnvelope, tx: SqlExecutor) => handle(event.type, event.payload, tx),
   };
 }

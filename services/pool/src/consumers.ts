@@ -226,6 +226,8 @@ export function createIntegrationConsumer(deps: ConsumerDeps): EventConsumer {
   return {
     name: 'integration',
     topics: [integrationTopic],
+    // Links channels and locks or cancels their markets: never skip a change.
+    maxAttempts: 'unlimited',
     handle: (event, tx) => handle(event.type, event.payload, tx, event.occurredAtMs),
   };
 }
@@ -276,6 +278,8 @@ export function createLeaderboardConsumer(
   return {
     name: 'leaderboard',
     topics: [settlementTopic],
+    // Leaderboard scores sum payouts: a skipped PayoutMade would be wrong forever.
+    maxAttempts: 'unlimited',
     handle: (event, tx) => handle(event.type, event.payload, tx),
   };
 }

@@ -139,6 +139,8 @@ export function createMarketConsumer(deps: MarketConsumerDeps): EventConsumer {
   return {
     name: 'market',
     topics: [marketTopic],
+    // Records settlement runs: a dropped MarketResolved would leave every stake held.
+    maxAttempts: 'unlimited',
     handle: async (event, tx) => {
       await handle(event.type, event.payload, tx);
     },

@@ -194,11 +194,14 @@ export const userService: ServiceDefinition<UserConfig> = {
         {
           name: 'payment-deposits',
           topics: ['payment'],
+          // Credits deposits: money must never be dropped with a dead letter.
+          maxAttempts: 'unlimited',
           handleIdempotently: async (e) => void (await paymentEvents(e)),
         },
         {
           name: 'settlement-losses',
           topics: ['settlement'],
+          maxAttempts: 'unlimited',
           handleIdempotently: async (e) => void (await settlementEvents(e)),
         },
       ],

@@ -7,6 +7,7 @@ import {
   type ConfigProblem,
   type ConfigSpec,
 } from '../config/load-config.js';
+import { deliveryConfigSpec } from '../outbox/retention.js';
 
 /** The deployables of the mesh, with the port each listens on by default (k8s, compose and `npm start` agree). */
 export const servicePorts = Object.freeze({
@@ -288,6 +289,7 @@ export function platformConfigSpec(name: ServiceName, downstreams: readonly Down
     ...modeConfigSpec,
     ...serverConfigSpec(name),
     ...storageConfigSpec,
+    ...deliveryConfigSpec,
     ...cacheConfigSpec,
     ...userTokenConfigSpec,
     ...serviceTokenConfigSpec,

@@ -20,6 +20,8 @@ import { withExtractedContext } from '../obs/tracing.js';
 import { handleOnce } from '../outbox/inbox.js';
 import { platformMigrations } from '../outbox/migrations.js';
 import { createOutboxRelay } from '../outbox/relay.js';
+import { createRetentionTask } from '../outbox/retention.js';
+import { createConsumerHealth, type ConsumerHealth } from '../bus/consumer-health.js';
 import {
   createCircuitBreakerRegistry,
   systemClock,
@@ -74,8 +76,12 @@ export type EventConsumer =
 export interface ConsumerBase {
   readonly name: string;
   readonly topics: readonly string[];
-  /** Attempts before the event goes to the dead-letter topic; default the bus's (5). */
-  readonly maxAttempts?: number;
+  /**
+   * Attempts before the event goes to the dead-letter topic; default the bus's (5). `'unlimited'`
+   * for consumers that move money or change state: they retry (capped backoff) until the effect
+   * commits, and `bus_oldest_failing_event_age_seconds` alerts when one is stuck.
+   */
+  readonly maxAttempts?: number | 'unlimited';
 }
 
 /** Work a service does on its own (expiry sweeps, auto-lock timers); stopped before the outbox flush. */
@@ -139,8 +145,9 @@ export interface RunningService {
   readonly logger: Logger;
   /**
    * Graceful shutdown, in order: readiness turns 503 and new calls are refused; in-flight calls get
-   * SHUTDOWN_GRACE_MS to finish; background tasks and consumers stop; the outbox is flushed to the
-   * bus; clients and (if owned) infrastructure close. Idempotent.
+   * SHUTDOWN_GRACE_MS to finish; background tasks stop; the outbox is flushed while consumers are
+   * still subscribed (at most SHUTDOWN_GRACE_MS); consumers stop; the outbox is flushed to the bus
+   * again; clients and (if owned) infrastructure close. Idempotent.
    */
   shutdown(): Promise<void>;
 }
@@ -205,7 +212,26 @@ export async function startService<C extends PlatformConfig>(
 
   const parts = await definition.create(context);
   relay.start();
-  const consumers = createConsumerSet(name, parts.consumers ?? [], { sql, bus, logger });
+  const consumerHealth = createConsumerHealth({
+    registry,
+    logger,
+    now: () => clock.now(),
+    alertAfterMs: config.CONSUMER_FAILING_ALERT_MS,
+  });
+  const consumers = createConsumerSet(name, parts.consumers ?? [], {
+    sql,
+    bus,
+    logger,
+    health: consumerHealth,
+  });
+  const retention = createRetentionTask({
+    sql,
+    registry,
+    logger,
+    now: () => clock.now(),
+    outboxRetentionHours: config.OUTBOX_RETENTION_HOURS,
+    inboxRetentionHours: config.INBOX_RETENTION_HOURS,
+  });
   await consumers.firstAttempt;
   const health = createHealth({
     checks: {
@@ -240,6 +266,7 @@ export async function startService<C extends PlatformConfig>(
   });
 
   for (const task of parts.tasks ?? []) task.start();
+  retention.start();
   const address = await server.listen();
 
   let stopping: Promise<void> | undefined;
@@ -254,6 +281,11 @@ export async function startService<C extends PlatformConfig>(
         await server.shutdown(config.SHUTDOWN_GRACE_MS);
         await settleAll(logger, [
           ...(parts.tasks ?? []).map((task) => () => task.stop()),
+          () => retention.stop(),
+          // Consumers are still subscribed: on the in-process bus, which publishes only what they
+          // confirm, this is their last chance to take what the outbox holds (bounded; rows left
+          // unpublished are delivered after the restart).
+          () => settleWithin(relay.flush(), config.SHUTDOWN_GRACE_MS, logger),
           () => consumers.close(),
           async () => parts.stop?.(),
           () => relay.flush(),
@@ -271,10 +303,30 @@ export async function startService<C extends PlatformConfig>(
   };
 }
 
+/** Waits for `work` at most `ms`; a failure or the timeout is logged, not thrown (shutdown goes on). */
+async function settleWithin(work: Promise<void>, ms: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    const outcome = await Promise.race([work.then(() => 'done' as const), timeout]);
+    if (outcome === 'timeout')
+      logger.warn(
+        { waitedMs: ms },
+        'outbox flush before closing consumers took too long; going on',
+      );
+  } catch (error) {
+    logger.warn({ err: error }, 'outbox flush before closing consumers failed; going on');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function subscribeConsumer(
   service: ServiceName,
   consumer: EventConsumer,
-  deps: { sql: Sql; bus: EventBus; logger: Logger },
+  deps: ConsumerDeps,
 ): Promise<Subscription> {
   const group = `${service}.${consumer.name}`;
   const apply: (event: EventEnvelope) => Promise<void> =
@@ -290,7 +342,8 @@ async function subscribeConsumer(
     group,
     topics: consumer.topics,
     ...(consumer.maxAttempts === undefined ? {} : { maxAttempts: consumer.maxAttempts }),
-    handler: (event) =>
+    onDeadLettered: (event) => deps.health.deadLettered(group, event),
+    handler: deps.health.wrap(group, (event) =>
       withExtractedContext(
         event.headers,
         () =>
@@ -309,7 +362,16 @@ async function subscribeConsumer(
           },
         },
       ),
+    ),
   });
+}
+
+/** What subscribing a consumer needs. */
+interface ConsumerDeps {
+  readonly sql: Sql;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly health: ConsumerHealth;
 }
 
 /** The service's consumers, subscribed now or, while the bus is unreachable, retried in the background. */
@@ -330,7 +392,7 @@ interface ConsumerSet {
 function createConsumerSet(
   service: ServiceName,
   consumers: readonly EventConsumer[],
-  deps: { sql: Sql; bus: EventBus; logger: Logger },
+  deps: ConsumerDeps,
 ): ConsumerSet {
   const subscriptions: Subscription[] = [];
   const missing = new Set(consumers.map((consumer) => consumer.name));

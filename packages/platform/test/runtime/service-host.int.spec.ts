@@ -88,6 +88,10 @@ function recordingBus(): EventBus & { published: EventEnvelope[] } {
       await bus.publish(events);
       published.push(...events);
     },
+    async publishAndConfirm(events: readonly EventEnvelope[]) {
+      await bus.publishAndConfirm(events);
+      published.push(...events);
+    },
     subscribe: bus.subscribe.bind(bus),
     ping: bus.ping.bind(bus),
     close: bus.close.bind(bus),
