@@ -2,7 +2,10 @@ import { Counter } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { serviceUrl } from '@streambet/platform/runtime/platform-config';
 import { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
-import { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import {
+  PoolInternalService,
+  PoolService,
+} from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   SettlementService,
   SettlementInternalService,
@@ -10,12 +13,20 @@ import {
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import type { SettlementConfig } from './config.js';
 import { createMarketConsumer } from './consumers.js';
-import { betSourceFromClient, ledgerFromClient, termsFromClient } from './downstreams.js';
+import { randomBytes } from 'node:crypto';
+import { encodeUlid } from '@streambet/platform/ids/ulid';
+import {
+  betSourceFromClient,
+  finishedMarketsFromClient,
+  ledgerFromClient,
+  termsFromClient,
+} from './downstreams.js';
 import { settlementMigrations } from './migrations/index.js';
 import { settlementPolicy } from './policy.js';
 import { createSettlementInternalServiceImpl, createSettlementServiceImpl } from './routes.js';
 import { createSettlementRunner } from './runner.js';
 import { createSettlementStore } from './store.js';
+import { createMissingRunSweeper, createSweeperTask } from './sweeper.js';
 import { createSettlementTask } from './task.js';
 
 /**
@@ -44,6 +55,7 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
       help: 'Settlement runs taken over from a runner whose lease expired (crashed or stalled)',
       registers: [ctx.registry],
     });
+    const terms = termsFromClient(ctx.client(PoolInternalService, serviceUrl(ctx.config, 'pool')));
     const runner = createSettlementRunner({
       store,
       clock: ctx.clock,
@@ -54,7 +66,7 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
         ctx.client(BetEngineInternalService, serviceUrl(ctx.config, 'bet-engine')),
       ),
       ledger: ledgerFromClient(ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user'))),
-      terms: termsFromClient(ctx.client(PoolInternalService, serviceUrl(ctx.config, 'pool'))),
+      terms,
       logger: ctx.logger,
     });
     const task = createSettlementTask({
@@ -62,6 +74,30 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
       runner,
       logger: ctx.logger,
       intervalMs: ctx.config.SETTLEMENT_POLL_MS,
+    });
+    const sweptRuns = new Counter({
+      name: 'settlement_runs_started_by_sweeper_total',
+      help: 'Settlement runs the missing-run sweeper recorded for finished markets whose event never arrived',
+      registers: [ctx.registry],
+    });
+    const sweeper = createSweeperTask({
+      logger: ctx.logger,
+      intervalMs: ctx.config.SETTLEMENT_SWEEP_INTERVAL_MS,
+      sweeper: createMissingRunSweeper({
+        store,
+        sql: ctx.sql,
+        markets: finishedMarketsFromClient(ctx.client(PoolService, serviceUrl(ctx.config, 'pool'))),
+        terms,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        newSettlementId: () => encodeUlid(ctx.clock.now(), new Uint8Array(randomBytes(10))),
+        lookbackMs: ctx.config.SETTLEMENT_SWEEP_LOOKBACK_HOURS * 3_600_000,
+        graceMs: ctx.config.SETTLEMENT_SWEEP_GRACE_MS,
+        onRunRecorded: () => {
+          sweptRuns.inc();
+          task.wake();
+        },
+      }),
     });
     return {
       routes(router) {
@@ -80,7 +116,7 @@ export const settlementService: ServiceDefinition<SettlementConfig> = {
           onRunRecorded: () => task.wake(),
         }),
       ],
-      tasks: [task],
+      tasks: [task, sweeper],
     };
   },
 };

@@ -28,6 +28,24 @@ export const settlementConfigSpec = defineConfig({
       'How often each process looks for due settlement runs (new, failed past their backoff, or RUNNING under an expired lease), in ms; keep it well below SETTLEMENT_LEASE_MS',
     default: '1000',
   },
+  SETTLEMENT_SWEEP_INTERVAL_MS: {
+    schema: configSchemas.int(1000, 86_400_000),
+    description:
+      'How often settlement asks the pool for RESOLVED and CANCELED markets that have no settlement run (their event never arrived) and starts their runs, in ms',
+    default: '60000',
+  },
+  SETTLEMENT_SWEEP_LOOKBACK_HOURS: {
+    schema: configSchemas.int(1, 24 * 365),
+    description:
+      'How far back (by market creation) the missing-run sweep looks, in hours; default 30 days, the ledger hold expiry',
+    default: '720',
+  },
+  SETTLEMENT_SWEEP_GRACE_MS: {
+    schema: configSchemas.int(0, 3_600_000),
+    description:
+      'Markets finished less than this ago are left to their MarketResolved / MarketCanceled event by the missing-run sweep, in ms',
+    default: '30000',
+  },
 });
 
 /** The settlement service's configuration, validated and frozen. */

@@ -11,6 +11,7 @@ import type { BetEngineInternalService } from '@streambet/contracts/gen/streambe
 import {
   MarketState,
   type PoolInternalService,
+  type PoolService,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   CreateAccountResultCode,
@@ -28,6 +29,7 @@ import { NotFoundError } from '@streambet/platform/errors/domain-errors';
 import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { accounts, type LedgerCommand, type SettlementBet } from './domain/settlement.js';
 import type { MarketTerms } from './store.js';
+import type { FinishedMarketSource } from './sweeper.js';
 
 /** One streamed batch of a market's bets, in bet_id order. */
 export interface BetBatch {
@@ -278,6 +280,36 @@ export function termsFromClient(client: Client<typeof PoolInternalService>): Ter
         streamerUserId: market.streamerUserId,
         canceled: market.state === MarketState.CANCELED && market.resolvedAtMs === 0n,
         winningOutcomeId: market.winningOutcomeId,
+      };
+    },
+  };
+}
+
+/** Resolved and canceled markets of every channel from PoolService.ListMarkets (see sweeper.ts). */
+export function finishedMarketsFromClient(
+  client: Client<typeof PoolService>,
+  pageSize = 200,
+): FinishedMarketSource {
+  return {
+    async list(pageToken) {
+      const response = await client.listMarkets({
+        channelId: '',
+        states: [MarketState.RESOLVED, MarketState.CANCELED],
+        page: { pageSize, pageToken },
+      });
+      return {
+        markets: response.markets.map((market) => ({
+          marketId: market.marketId,
+          kind: market.kind,
+          createdAtMs: Number(market.createdAtMs),
+          finishedAtMs: Math.max(
+            Number(market.resolvedAtMs),
+            Number(market.canceledAtMs),
+            Number(market.voidedAtMs),
+          ),
+          voided: market.voidedAtMs !== 0n,
+        })),
+        nextPageToken: response.page?.nextPageToken ?? '',
       };
     },
   };

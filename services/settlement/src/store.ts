@@ -434,6 +434,16 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
       return row === undefined ? undefined : toRecord(row);
     },
 
+    /** Which of `marketIds` have a settlement run (in any status). */
+    async marketsWithRuns(marketIds: readonly string[]): Promise<Set<string>> {
+      if (marketIds.length === 0) return new Set();
+      const result = await sql.query<{ market_id: string }>(
+        'SELECT market_id FROM settlements WHERE market_id = ANY($1::text[])',
+        [[...marketIds]],
+      );
+      return new Set(result.rows.map((row) => row.market_id));
+    },
+
     /** Markets whose run is due (PENDING, RUNNING with an expired lease, or FAILED past backoff). */
     async dueMarketIds(limit: number): Promise<string[]> {
       const nowMs = clock.now();
