@@ -47,11 +47,11 @@ export interface RoomRequest {
 
 /** Payload of `chat:send`. */
 export interface ChatSendRequest {
-  readonly channel_id: string;
+  readonly channelId: string;
   /** 1–500 characters after trimming. */
   readonly text: string;
   /** 1–64 characters; a resend with the same id is delivered once. */
-  readonly client_message_id: string;
+  readonly clientMessageId: string;
 }
 
 /** Payload of `auth:refresh`. */
@@ -67,13 +67,13 @@ export type Ack<T extends object = object> =
       /** A gRPC code name, e.g. `RESOURCE_EXHAUSTED`. */
       readonly code: string;
       readonly message: string;
-      readonly retry_after_ms?: number;
+      readonly retryAfterMs?: number;
     };
 
 /** `room:join` / `room:leave` acknowledgement when accepted. */
 export type RoomAck = Ack<{ readonly room: string }>;
 /** `chat:send` acknowledgement when accepted. */
-export type ChatSendAck = Ack<{ readonly message_id: string }>;
+export type ChatSendAck = Ack<{ readonly messageId: string }>;
 
 /** streambet.realtime.v1.ChatMessage in its JSON mapping. */
 export interface ChatMessageJson {

@@ -41,7 +41,7 @@ import type { RealtimeStore } from './store.js';
 /** Acknowledgement of a client event (realtime.proto). */
 export type AckResponse =
   | ({ ok: true } & Record<string, unknown>)
-  | { ok: false; code: string; message: string; retry_after_ms?: number };
+  | { ok: false; code: string; message: string; retryAfterMs?: number };
 
 /** Options of {@link createSocketServer}. */
 export interface SocketServerOptions {
@@ -197,7 +197,7 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
         code,
         message: error.message,
         ...(error instanceof ResourceExhaustedError && error.retryAfterMs !== undefined
-          ? { retry_after_ms: error.retryAfterMs }
+          ? { retryAfterMs: error.retryAfterMs }
           : {}),
       };
     }
@@ -373,7 +373,7 @@ export function createSocketServer(options: SocketServerOptions): SocketServer {
         user === undefined ? undefined : { userId: user.userId, role: user.role },
         payload,
       );
-      return { message_id: result.messageId };
+      return { messageId: result.messageId };
     },
     async 'auth:refresh'(socket, state, payload) {
       const token = isRecord(payload) ? payload.token : undefined;

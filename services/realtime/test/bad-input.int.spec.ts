@@ -59,7 +59,7 @@ describe('bad input on the socket is refused, logged, and leaves the process ser
     const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
     socket.emit(
       'chat:send',
-      { channel_id: channelId, text: 'x'.repeat(64 * 1024), client_message_id: 'big' },
+      { channelId: channelId, text: 'x'.repeat(64 * 1024), clientMessageId: 'big' },
       () => {},
     );
     expect(await closed).toMatch(/transport (close|error)/);
@@ -95,9 +95,9 @@ describe('bad input on the socket is refused, logged, and leaves the process ser
     const acks = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         request(socket, 'chat:send', {
-          channel_id: channelId,
+          channelId: channelId,
           text: `spam ${i}`,
-          client_message_id: `f-${i}`,
+          clientMessageId: `f-${i}`,
         }),
       ),
     );
@@ -107,7 +107,7 @@ describe('bad input on the socket is refused, logged, and leaves the process ser
     expect(codes.filter((c) => c === 'OK')).toHaveLength(5);
     expect(codes.filter((c) => c === 'RESOURCE_EXHAUSTED')).toHaveLength(95);
     expect(acks.find((ack) => !ack.ok && ack.message.includes('slow down'))).toMatchObject({
-      retry_after_ms: 100,
+      retryAfterMs: 100,
     });
     expect(socket.connected).toBe(true);
   });

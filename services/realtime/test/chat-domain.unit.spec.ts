@@ -16,17 +16,17 @@ const bytes = (s: string) => Buffer.byteLength(s);
 
 describe('chat rules', () => {
   it('trims text and counts characters as code points', () => {
-    expect(
-      parseChatSend({ channel_id: channel, text: '  hi  ', client_message_id: 'a' }).text,
-    ).toBe('hi');
+    expect(parseChatSend({ channelId: channel, text: '  hi  ', clientMessageId: 'a' }).text).toBe(
+      'hi',
+    );
     expect(() =>
-      parseChatSend({ channel_id: channel, text: '😀'.repeat(500), client_message_id: 'a' }),
+      parseChatSend({ channelId: channel, text: '😀'.repeat(500), clientMessageId: 'a' }),
     ).not.toThrow();
     expect(() =>
-      parseChatSend({ channel_id: channel, text: '😀'.repeat(501), client_message_id: 'a' }),
+      parseChatSend({ channelId: channel, text: '😀'.repeat(501), clientMessageId: 'a' }),
     ).toThrow(/text/);
-    expect(() => parseChatSend({ channel_id: 'nope', text: 'hi', client_message_id: '' })).toThrow(
-      /channel_id[\s\S]*client_message_id/,
+    expect(() => parseChatSend({ channelId: 'nope', text: 'hi', clientMessageId: '' })).toThrow(
+      /channelId[\s\S]*clientMessageId/,
     );
     expect(() => parseChatSend(null)).toThrow(/chat:send needs/);
   });

@@ -45,9 +45,9 @@ describe.each(targets.map((t) => [t.name, t] as const))('realtime chat on %s', (
     let n = 0;
     const send = (socket = viewerSocket, text = 'hello', id?: string) =>
       request(socket, 'chat:send', {
-        channel_id: channelId,
+        channelId: channelId,
         text,
-        client_message_id: id ?? `m-${(n += 1)}`,
+        clientMessageId: id ?? `m-${(n += 1)}`,
       });
     return { channelId, owner, viewer, ownerSocket, viewerSocket, send };
   }
@@ -106,7 +106,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('realtime chat on %s', (
     const c = await channel();
     for (let i = 0; i < 5; i += 1) expect((await c.send()).ok).toBe(true);
     const refused = await c.send();
-    expect(refused).toMatchObject({ ok: false, code: 'RESOURCE_EXHAUSTED', retry_after_ms: 2000 });
+    expect(refused).toMatchObject({ ok: false, code: 'RESOURCE_EXHAUSTED', retryAfterMs: 2000 });
     for (let i = 0; i < 7; i += 1) expect((await c.send(c.ownerSocket)).ok).toBe(true);
     h.clock.advance(2000);
     expect((await c.send()).ok).toBe(true);
@@ -149,7 +149,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('realtime chat on %s', (
     expect(await c.send()).toMatchObject({
       ok: false,
       code: 'RESOURCE_EXHAUSTED',
-      retry_after_ms: 30_000,
+      retryAfterMs: 30_000,
     });
     expect((await c.send(c.ownerSocket)).ok).toBe(true);
     h.clock.advance(30_000);

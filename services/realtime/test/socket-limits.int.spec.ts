@@ -150,7 +150,7 @@ describe('room:join budget and cached room reads', () => {
       ok: false,
       code: 'RESOURCE_EXHAUSTED',
       message: 'too many room joins from this address; slow down (retry after 1s)',
-      retry_after_ms: 1000,
+      retryAfterMs: 1000,
     });
     expect(await join(await connect('192.0.2.11'))).toMatchObject({ ok: true });
     h.clock.advance(1000);

@@ -87,9 +87,9 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       });
       expect(
         await request(viewer, 'chat:send', {
-          channel_id: ulid(),
+          channelId: ulid(),
           text: 'hi',
-          client_message_id: 'a',
+          clientMessageId: 'a',
         }),
       ).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
     });
@@ -174,9 +174,9 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       });
       expect(
         await request(socket, 'chat:send', {
-          channel_id: ulid(),
+          channelId: ulid(),
           text: 'hi',
-          client_message_id: 'x',
+          clientMessageId: 'x',
         }),
       ).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
     });

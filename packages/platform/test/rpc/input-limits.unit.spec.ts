@@ -45,7 +45,9 @@ describe('stringLengthViolations', () => {
   it('given thousands of over-long entries, then at most three are listed (the message stays short)', () => {
     const long = 'z'.repeat(maxTextChars + 1);
     const list = create(ListValueSchema, {
-      values: Array.from({ length: 5000 }, () => ({ kind: { case: 'stringValue', value: long } })),
+      values: Array.from({ length: 5000 }, () => ({
+        kind: { case: 'stringValue' as const, value: long },
+      })),
     });
     expect(stringLengthViolations(ListValueSchema, list)).toHaveLength(3);
   });

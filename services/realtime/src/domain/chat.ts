@@ -37,7 +37,7 @@ export const defaultChatSettings: ChatSettingsDoc = Object.freeze({
 
 /** Longest chat message, in characters (Unicode code points) after trimming. */
 export const maxChatTextChars = 500;
-/** Longest client_message_id. */
+/** Longest clientMessageId. */
 export const maxClientMessageIdChars = 64;
 /** Longest ban reason. */
 export const maxBanReasonChars = 500;
@@ -81,12 +81,13 @@ export interface ChatSend {
 /** Validates the payload of `chat:send` (any JSON a client sent); every violation is listed. */
 export function parseChatSend(payload: unknown): ChatSend {
   if (!isRecord(payload)) {
-    throw new ValidationError('chat:send needs { channel_id, text, client_message_id }');
+    throw new ValidationError('chat:send needs { channelId, text, clientMessageId }');
   }
   const violations: FieldViolation[] = [];
-  const { channel_id: channelId, text, client_message_id: clientMessageId } = payload;
+  // camelCase, like every other socket payload (the proto JSON mapping).
+  const { channelId, text, clientMessageId } = payload;
   if (typeof channelId !== 'string' || !isUlid(channelId)) {
-    violations.push({ field: 'channel_id', description: 'must be a channel id (ULID)' });
+    violations.push({ field: 'channelId', description: 'must be a channel id (ULID)' });
   }
   const trimmed = typeof text === 'string' ? text.trim() : '';
   const textChars = typeof text === 'string' ? countChars(trimmed) : 0;
@@ -104,7 +105,7 @@ export function parseChatSend(payload: unknown): ChatSend {
     clientMessageId.length > maxClientMessageIdChars
   ) {
     violations.push({
-      field: 'client_message_id',
+      field: 'clientMessageId',
       description: `must be a string of 1–${maxClientMessageIdChars} characters`,
     });
   }

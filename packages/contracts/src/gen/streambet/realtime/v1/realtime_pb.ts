@@ -20,17 +20,17 @@
 // own bets, settlements, payments; joined automatically, never by request).
 //
 // Client → server events. Every one takes an acknowledgement callback answered with
-// `{ ok: true, ... }` or `{ ok: false, code, message, retry_after_ms? }`, where code is
+// `{ ok: true, ... }` or `{ ok: false, code, message, retryAfterMs? }`, where code is
 // a Connect code name ("INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED",
 // "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "NOT_FOUND"):
 // - `room:join` `{ room }`: joins a channel or market room (NOT_FOUND for unknown
 //   ids). Join first, then load state by RPC, so no update falls in between.
 // - `room:leave` `{ room }`: leaves it; leaving a room not joined is ok.
-// - `chat:send` `{ channel_id, text, client_message_id }`: text 1–500 chars after
-//   trimming; client_message_id 1–64 chars, a resend with the same id is delivered
-//   once. Ack `{ ok: true, message_id }`. Refused with UNAUTHENTICATED (anonymous),
+// - `chat:send` `{ channelId, text, clientMessageId }`: text 1–500 chars after
+//   trimming; clientMessageId 1–64 chars, a resend with the same id is delivered
+//   once. Ack `{ ok: true, messageId }`. Refused with UNAUTHENTICATED (anonymous),
 //   PERMISSION_DENIED (banned; message says until when), RESOURCE_EXHAUSTED (slow mode
-//   or per-user rate; retry_after_ms set), FAILED_PRECONDITION (chat disabled).
+//   or per-user rate; retryAfterMs set), FAILED_PRECONDITION (chat disabled).
 //   Channel owner and admins are exempt from slow mode and rate limits.
 // - `auth:refresh` `{ token }`: replaces the socket's access token before it expires
 //   (UNAUTHENTICATED if invalid; the socket then continues anonymously).
@@ -42,7 +42,7 @@
 //   odds.* to the market room (conflated); bet.*, settlement.* and payment.* of one
 //   user to that user's room only.
 // - `chat:message` ChatMessage (JSON mapping), to the channel room.
-// - `chat:history` `{ channel_id, messages: ChatMessage[] }`, to a socket that just
+// - `chat:history` `{ channelId, messages: ChatMessage[] }`, to a socket that just
 //   joined a channel room: the last 50 messages, oldest first.
 // - `chat:user_banned` ChatBan (JSON mapping), to the channel room: clients hide the
 //   user's messages.
@@ -50,7 +50,8 @@
 // - `auth:expired` `{}`: the socket's token expired; it continues anonymously and
 //   leaves its user room until `auth:refresh`.
 //
-// Conventions: ids are opaque ULIDs (26 chars); timestamps are int64 ms since the Unix
+// Conventions: every socket payload and acknowledgement is camelCase (the protobuf
+// JSON mapping); ids are opaque ULIDs (26 chars); timestamps are int64 ms since the Unix
 // epoch (UTC). Channel ownership is projected from integration.* events. Every RPC
 // may return UNAVAILABLE (retry only RPCs marked IDEMPOTENT or NO_SIDE_EFFECTS) and
 // DEADLINE_EXCEEDED.
