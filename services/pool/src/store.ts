@@ -13,6 +13,7 @@ import { newEventId } from '@streambet/platform/outbox/event-id';
 import { injectTraceHeaders } from '@streambet/platform/obs/tracing';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
+import { handleCommandIn, type CommandHandler } from '@streambet/platform/command/handle-command';
 import {
   AlreadyExistsError,
   IllegalStateError,
@@ -27,6 +28,7 @@ import {
 import {
   applyEvents,
   decideCreate,
+  evolve,
   decideLockIfDue,
   type Actor,
   type AppliedEvent,
@@ -305,9 +307,43 @@ export function createPoolStore(deps: PoolStoreDeps) {
   }
 
   /**
-   * Runs one lifecycle change in `tx`: locks the market row, decides, writes and appends the
-   * events. No events: nothing is written and the market is returned as it is.
+   * The platform's command handler for one market: loads and locks the market row (with its
+   * channel), lets `decide` choose the events, folds them with the domain's `evolve`, writes the
+   * market and appends the market.* events to the outbox. No events: nothing is written.
    */
+  function marketCommand(
+    marketId: string,
+    actor: Actor,
+    nowMs: number,
+    decide: MarketDecision,
+  ): CommandHandler<MarketWithChannel, MarketEvent> {
+    return {
+      async load(tx) {
+        const market = await loadMarket(tx, marketId, true);
+        if (market === undefined)
+          throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
+        return { market, channel: await requireChannel(tx, market.channelId) };
+      },
+      decide: (state) => decide(state.market, state.channel),
+      evolve: (state, event) => ({ ...state, market: evolve(state.market, event, nowMs) }),
+      async save(tx, { before, after, applied }) {
+        await writeMarket(tx, after.market, before.market.version);
+        await appendEncoded(
+          tx,
+          marketId,
+          actor,
+          nowMs,
+          applied.map(
+            ({ event, after: state }) =>
+              (meta: EventMetadataInit) =>
+                encodeMarketEvent({ event, after: state.market }, meta),
+          ),
+        );
+      },
+    };
+  }
+
+  /** Runs one lifecycle change in `tx` (see {@link marketCommand}); the caller commits. */
   async function transitionIn(
     tx: SqlExecutor,
     marketId: string,
@@ -315,24 +351,12 @@ export function createPoolStore(deps: PoolStoreDeps) {
     nowMs: number,
     decide: MarketDecision,
   ): Promise<TransitionResult> {
-    const market = await loadMarket(tx, marketId, true);
-    if (market === undefined)
-      throw new NotFoundError(`market ${quoteInput(marketId)} does not exist`);
-    const channel = await requireChannel(tx, market.channelId);
-    const events = decide(market, channel);
-    if (events.length === 0) return { market, channel, applied: [] };
-    const result = applyEvents(market, events, nowMs);
-    await writeMarket(tx, result.market, market.version);
-    await appendEncoded(
-      tx,
-      market.marketId,
-      actor,
-      nowMs,
-      result.applied.map(
-        (applied) => (meta: EventMetadataInit) => encodeMarketEvent(applied, meta),
-      ),
-    );
-    return { market: result.market, channel, applied: result.applied };
+    const result = await handleCommandIn(tx, marketCommand(marketId, actor, nowMs, decide));
+    return {
+      market: result.after.market,
+      channel: result.after.channel,
+      applied: result.applied.map(({ event, after }) => ({ event, after: after.market })),
+    };
   }
 
   function committed(applied: readonly unknown[]): void {
