@@ -24,6 +24,11 @@ export const deadLetterHeaders = Object.freeze({
   originalTopic: 'dlq-original-topic',
   /** When the bus gave up, ms since the epoch (decimal). */
   failedAtMs: 'dlq-failed-at-ms',
+  /**
+   * On an event republished from the DLQ (`npm run dlq -- replay`): the only consumer group that
+   * should handle it; the service host acknowledges it unhandled in every other group.
+   */
+  replayForGroup: 'dlq-replay-for-group',
 });
 
 /**

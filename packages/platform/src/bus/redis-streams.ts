@@ -640,9 +640,10 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): EventBus
 }
 
 /** One stream entry as read with the Buffer API: id and flat field/value list (null if deleted). */
-type RawEntry = [entryId: string, fields: Buffer[] | null];
+export type RawEntry = [entryId: string, fields: Buffer[] | null];
 
-function parseEntries(raw: unknown): RawEntry[] {
+/** XRANGE / XAUTOCLAIM entries → (id, fields) pairs. */
+export function parseEntries(raw: unknown): RawEntry[] {
   if (!Array.isArray(raw)) return [];
   const entries: RawEntry[] = [];
   for (const entry of raw) {
@@ -677,7 +678,7 @@ function parseStreams(raw: unknown): Array<[stream: string, entries: RawEntry[]]
 }
 
 /** Rebuilds the envelope of an entry; throws naming the missing or bad field. */
-function decodeEntry(topic: string, fields: Buffer[]): EventEnvelope {
+export function decodeEntry(topic: string, fields: Buffer[]): EventEnvelope {
   const values = new Map<string, Buffer>();
   for (let index = 0; index + 1 < fields.length; index += 2) {
     values.set((fields[index] as Buffer).toString(), fields[index + 1] as Buffer);

@@ -22,6 +22,7 @@ import { platformMigrations } from '../outbox/migrations.js';
 import { createOutboxRelay } from '../outbox/relay.js';
 import { createRetentionTask } from '../outbox/retention.js';
 import { createConsumerHealth, type ConsumerHealth } from '../bus/consumer-health.js';
+import { deadLetterHeaders } from '../bus/envelope.js';
 import {
   createCircuitBreakerRegistry,
   systemClock,
@@ -329,7 +330,7 @@ async function subscribeConsumer(
   deps: ConsumerDeps,
 ): Promise<Subscription> {
   const group = `${service}.${consumer.name}`;
-  const apply: (event: EventEnvelope) => Promise<void> =
+  const handle: (event: EventEnvelope) => Promise<void> =
     'handleIdempotently' in consumer
       ? (event) => consumer.handleIdempotently(event)
       : async (event) => {
@@ -338,6 +339,12 @@ async function subscribeConsumer(
           );
           if (!applied) deps.logger.debug({ eventId: event.id, group }, 'duplicate event skipped');
         };
+  // A dead letter replayed for one group (`npm run dlq -- replay`) reaches every group of its
+  // topic; the others acknowledge it without handling it.
+  const apply = (event: EventEnvelope): Promise<void> => {
+    const replayFor = event.headers[deadLetterHeaders.replayForGroup];
+    return replayFor === undefined || replayFor === group ? handle(event) : Promise.resolve();
+  };
   return deps.bus.subscribe({
     group,
     topics: consumer.topics,
