@@ -1,14 +1,14 @@
 /**
  * The bet engine's RPCs: proto ↔ domain translation, request shape checks at the edge, the caller
  * from Connect context, then the placement engine, the store or the odds service. Placement
- * rejections become ConnectErrors carrying a BetRejection detail (code by reason, as the contract
- * lists them); other domain errors are mapped by the platform's error interceptor.
+ * rejections are thrown as {@link BetRejectedError} (status by the rejection's kind, BetRejection
+ * detail attached); every domain error is mapped by the platform's error interceptor.
  */
 import { createCoalescingReader } from './read-coalescer.js';
+import { BetRejectedError } from './bet-rejected-error.js';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import {
-  BetRejectionSchema,
   ListMarketBetsResponseSchema,
   MarketBetSchema,
   BetSide,
@@ -18,6 +18,7 @@ import {
 import type { PageRequest } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { callerKey } from '@streambet/platform/auth/caller';
 import {
+  AlreadyExistsError,
   IllegalStateError,
   NotFoundError,
   PermissionDeniedError,
@@ -26,13 +27,7 @@ import {
 } from '@streambet/platform/errors/domain-errors';
 import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import {
-  checkBettorRole,
-  checkPlacement,
-  reject,
-  type BetStatus,
-  type Rejection,
-} from './domain/bet.js';
+import { checkBettorRole, checkPlacement, reject, type BetStatus } from './domain/bet.js';
 import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { PlacementEngine } from './placement.js';
@@ -42,7 +37,6 @@ import {
   betToProto,
   kindToProto,
   oddsToProto,
-  rejectionReasonToProto,
   type BetRecord,
 } from './proto-codec.js';
 import {
@@ -67,44 +61,8 @@ const DEFAULT_STREAM_BATCH = 1000;
 const MAX_STREAM_BATCH = 5000;
 const MAX_KEY_LENGTH = 64;
 
-const codeForRejection: Readonly<Record<Rejection['reason'], Code>> = {
-  INVALID_REQUEST: Code.InvalidArgument,
-  UNKNOWN_OUTCOME: Code.InvalidArgument,
-  CURRENCY_MISMATCH: Code.InvalidArgument,
-  STAKE_BELOW_MIN: Code.InvalidArgument,
-  STAKE_ABOVE_MAX: Code.InvalidArgument,
-  MARKET_NOT_OPEN: Code.FailedPrecondition,
-  BETTING_CLOSED: Code.FailedPrecondition,
-  USER_MARKET_LIMIT: Code.FailedPrecondition,
-  INSUFFICIENT_FUNDS: Code.FailedPrecondition,
-  KYC_REQUIRED: Code.FailedPrecondition,
-  LOSS_LIMIT: Code.FailedPrecondition,
-  OWN_CHANNEL: Code.PermissionDenied,
-  SELF_EXCLUDED: Code.PermissionDenied,
-  COOL_OFF: Code.PermissionDenied,
-  ACCOUNT_FROZEN: Code.PermissionDenied,
-  UNDER_AGE: Code.PermissionDenied,
-  CONFLICT_OF_INTEREST: Code.PermissionDenied,
-};
-
-/** The client-facing error of a rejected placement, with its BetRejection detail. */
-export function rejectionError(rejection: Rejection): ConnectError {
-  return new ConnectError(rejection.message, codeForRejection[rejection.reason], undefined, [
-    {
-      desc: BetRejectionSchema,
-      value: create(BetRejectionSchema, {
-        reason: rejectionReasonToProto(rejection.reason),
-        limitMinor: rejection.limitMinor,
-        availableMinor: rejection.availableMinor,
-        untilMs: BigInt(rejection.untilMs),
-        currency: rejection.currency,
-      }),
-    },
-  ]);
-}
-
-function invalid(field: string, description: string): ConnectError {
-  return rejectionError(reject('INVALID_REQUEST', `${field} ${description}`));
+function invalid(field: string, description: string): BetRejectedError {
+  return new BetRejectedError(reject('INVALID_REQUEST', `${field} ${description}`));
 }
 
 function requireUser(context: HandlerContext): { userId: string; role: string } {
@@ -181,7 +139,7 @@ export function createBetEngineServiceImpl(
       if (request.currency === '') throw invalid('currency', 'is required');
       if (request.stakeMinor <= 0n) throw invalid('stake_minor', 'must be a positive amount');
       const roleRejection = checkBettorRole(caller.role);
-      if (roleRejection !== undefined) throw rejectionError(roleRejection);
+      if (roleRejection !== undefined) throw new BetRejectedError(roleRejection);
       const placementRequest = {
         userId: caller.userId,
         marketId: request.marketId,
@@ -199,9 +157,8 @@ export function createBetEngineServiceImpl(
         const prior = await betsByKey.load({ userId: caller.userId, idempotencyKey: key });
         if (prior === undefined) return undefined;
         if (!samePlacement(prior, placementRequest)) {
-          throw new ConnectError(
+          throw new AlreadyExistsError(
             'idempotency_key was already used for another bet; use a new key for a new bet',
-            Code.AlreadyExists,
           );
         }
         const market = await requireMarket(markets, prior.marketId);
@@ -212,13 +169,10 @@ export function createBetEngineServiceImpl(
       if (market === undefined || market.state === 'DRAFT') {
         const repeat = await repeatOf();
         if (repeat !== undefined) return repeat;
-        throw new ConnectError(
-          `market ${quoteInput(request.marketId)} does not exist`,
-          Code.NotFound,
-        );
+        throw new NotFoundError(`market ${quoteInput(request.marketId)} does not exist`);
       }
       if (market.kind === 'EXCHANGE') {
-        throw new ConnectError('exchange markets are not supported yet', Code.FailedPrecondition);
+        throw new IllegalStateError('exchange markets are not supported yet');
       }
       if (request.side !== BetSide.UNSPECIFIED && request.side !== BetSide.BACK) {
         throw invalid('side', 'must be BACK or unset for a POOL market');
@@ -230,7 +184,7 @@ export function createBetEngineServiceImpl(
       if (early !== undefined) {
         const repeat = await repeatOf();
         if (repeat !== undefined) return repeat;
-        throw rejectionError(early);
+        throw new BetRejectedError(early);
       }
 
       const result = await placement.place(
@@ -247,12 +201,11 @@ export function createBetEngineServiceImpl(
           // E.g. the user became ineligible since: a repeat still gets its first answer.
           const repeat = await repeatOf();
           if (repeat !== undefined) return repeat;
-          throw rejectionError(result.rejection);
+          throw new BetRejectedError(result.rejection);
         }
         case 'conflict':
-          throw new ConnectError(
+          throw new AlreadyExistsError(
             'idempotency_key was already used for another bet; use a new key for a new bet',
-            Code.AlreadyExists,
           );
         case 'placed':
           return {

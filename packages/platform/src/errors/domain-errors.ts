@@ -7,14 +7,35 @@
  * ("stake must be at least 100 minor units", not "bad input").
  */
 
+/**
+ * A structured detail sent with the error (google.rpc `details`): a message schema and its value
+ * as the service's codec built them (protobuf-es `DescMessage` and message init). Typed opaquely
+ * so this file, and the domain code that imports it, stay free of protobuf imports: an error that
+ * carries details is built outside `domain/` (see e.g. the user service's `IneligibleError`).
+ */
+export interface ErrorDetail {
+  readonly desc: object;
+  readonly value: object;
+}
+
+/** Options every domain error accepts. */
+export interface DomainErrorOptions {
+  readonly cause?: unknown;
+  /** Structured details the edge attaches to the status (see {@link ErrorDetail}). */
+  readonly details?: readonly ErrorDetail[];
+}
+
 /** Base class of every error the edge maps to a specific status code instead of INTERNAL. */
 export abstract class DomainError extends Error {
   /** Stable machine-readable kind; the interceptor maps it to a status code. */
   abstract readonly kind: DomainErrorKind;
+  /** Structured details sent with the status, in order; usually none. */
+  readonly details: readonly ErrorDetail[];
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: DomainErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+    this.details = options?.details ?? [];
   }
 }
 
@@ -50,7 +71,7 @@ export class ValidationError extends DomainError {
   constructor(
     message: string,
     violations: readonly FieldViolation[] = [],
-    options?: { cause?: unknown },
+    options?: DomainErrorOptions,
   ) {
     super(formatViolations(message, violations), options);
     this.violations = violations;
@@ -102,7 +123,7 @@ export class ResourceExhaustedError extends DomainError {
   /** How long the caller should wait before trying again, in milliseconds. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options?: { retryAfterMs?: number; cause?: unknown }) {
+  constructor(message: string, options?: DomainErrorOptions & { retryAfterMs?: number }) {
     super(withRetryHint(message, options?.retryAfterMs), options);
     this.retryAfterMs = options?.retryAfterMs;
   }
@@ -117,7 +138,7 @@ export class UnavailableError extends DomainError {
   /** How long the caller should wait before trying again, in milliseconds. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options?: { retryAfterMs?: number; cause?: unknown }) {
+  constructor(message: string, options?: DomainErrorOptions & { retryAfterMs?: number }) {
     super(withRetryHint(message, options?.retryAfterMs), options);
     this.retryAfterMs = options?.retryAfterMs;
   }

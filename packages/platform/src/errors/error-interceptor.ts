@@ -24,8 +24,9 @@ export const codeForDomainErrorKind: Readonly<Record<DomainErrorKind, Code>> = {
 
 /**
  * Translates anything a handler throws into what a client may see:
- * - a {@link DomainError} becomes its status code with the domain message (plus a `retry-after`
- *   header/trailer in seconds when the error carries `retryAfterMs`);
+ * - a {@link DomainError} becomes its status code with the domain message, its structured
+ *   `details` (if any) attached, plus a `retry-after` header/trailer in seconds when the error
+ *   carries `retryAfterMs`;
  * - a ConnectError passes through unchanged (it was already meant for the client);
  * - except a failure of one of this service's dependencies: an UNAVAILABLE or DEADLINE_EXCEEDED
  *   answer with a service client's error in its cause chain keeps its code and gets the
@@ -82,7 +83,8 @@ function translateError(
       error.message,
       codeForDomainErrorKind[error.kind],
       metadata,
-      undefined,
+      // built by the service's codec from protobuf-es schemas (see ErrorDetail)
+      error.details as ConstructorParameters<typeof ConnectError>[3],
       error,
     );
   }

@@ -3,6 +3,7 @@
  * reading and the user's earlier stake come in as arguments, so the same rules run at the edge
  * (fast rejection) and again inside the group-commit transaction under the market's row lock.
  */
+import type { DomainErrorKind } from '@streambet/platform/errors/domain-errors';
 
 /** Lifecycle state of a market as the bet engine projects it from the pool. */
 export type MarketState = 'DRAFT' | 'OPEN' | 'LOCKED' | 'RESOLVED' | 'CANCELED';
@@ -65,9 +66,41 @@ export type RejectionReason =
   | 'UNDER_AGE'
   | 'CONFLICT_OF_INTEREST';
 
+/**
+ * What kind of refusal each reason is, which fixes the status the caller gets: the request itself
+ * is wrong (validation), the market, the wallet or the user's limits forbid it for now
+ * (illegal-state), or this user may not bet here at all (permission-denied).
+ */
+export type RejectionKind = Extract<
+  DomainErrorKind,
+  'validation' | 'illegal-state' | 'permission-denied'
+>;
+
+const rejectionKinds: Readonly<Record<RejectionReason, RejectionKind>> = {
+  INVALID_REQUEST: 'validation',
+  UNKNOWN_OUTCOME: 'validation',
+  CURRENCY_MISMATCH: 'validation',
+  STAKE_BELOW_MIN: 'validation',
+  STAKE_ABOVE_MAX: 'validation',
+  MARKET_NOT_OPEN: 'illegal-state',
+  BETTING_CLOSED: 'illegal-state',
+  USER_MARKET_LIMIT: 'illegal-state',
+  INSUFFICIENT_FUNDS: 'illegal-state',
+  KYC_REQUIRED: 'illegal-state',
+  LOSS_LIMIT: 'illegal-state',
+  OWN_CHANNEL: 'permission-denied',
+  SELF_EXCLUDED: 'permission-denied',
+  COOL_OFF: 'permission-denied',
+  ACCOUNT_FROZEN: 'permission-denied',
+  UNDER_AGE: 'permission-denied',
+  CONFLICT_OF_INTEREST: 'permission-denied',
+};
+
 /** A refused placement: the reason, a message a person can act on, and the figures of the detail. */
 export interface Rejection {
   readonly reason: RejectionReason;
+  /** What kind of refusal the reason is (see {@link RejectionKind}). */
+  readonly kind: RejectionKind;
   readonly message: string;
   readonly limitMinor: bigint;
   readonly availableMinor: bigint;
@@ -79,10 +112,11 @@ export interface Rejection {
 export function reject(
   reason: RejectionReason,
   message: string,
-  figures: Partial<Omit<Rejection, 'reason' | 'message'>> = {},
+  figures: Partial<Omit<Rejection, 'reason' | 'kind' | 'message'>> = {},
 ): Rejection {
   return {
     reason,
+    kind: rejectionKinds[reason],
     message,
     limitMinor: figures.limitMinor ?? 0n,
     availableMinor: figures.availableMinor ?? 0n,

@@ -6,7 +6,6 @@
  */
 import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
 import {
   EligibilityResultSchema,
   IneligibilityReason,
@@ -52,7 +51,9 @@ export interface EligibilityVerdict {
 
 /**
  * An action refused for eligibility reasons (FAILED_PRECONDITION). The message names every
- * restriction, which limit and until when; `answer` keeps the structured reasons.
+ * restriction, which limit and until when; `answer` keeps the structured reasons, and the
+ * contract's EligibilityResult travels as the status's detail (types.proto: clients show reason
+ * and end time), attached by the platform's error interceptor like any domain error's details.
  */
 export class IneligibleError extends IllegalStateError {
   constructor(
@@ -63,6 +64,14 @@ export class IneligibleError extends IllegalStateError {
       answer.reasons
         .map((reason) => describeIneligibility(request.action, reason, request.currency))
         .join('; '),
+      {
+        details: [
+          {
+            desc: EligibilityResultSchema,
+            value: eligibilityResultProto(answer, request.currency),
+          },
+        ],
+      },
     );
   }
 }
@@ -85,25 +94,6 @@ export function eligibilityResultProto(
           }),
     })),
   });
-}
-
-/**
- * The FAILED_PRECONDITION a Connect handler should throw for an {@link IneligibleError}, with the
- * EligibilityResult attached as an error detail (types.proto: clients show reason and end time).
- */
-export function ineligibleConnectError(error: IneligibleError): ConnectError {
-  return new ConnectError(
-    error.message,
-    Code.FailedPrecondition,
-    undefined,
-    [
-      {
-        desc: EligibilityResultSchema,
-        value: eligibilityResultProto(error.answer, error.request.currency),
-      },
-    ],
-    error,
-  );
 }
 
 /** Dependencies of the checker. */

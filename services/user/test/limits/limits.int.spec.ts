@@ -18,10 +18,14 @@ import {
   LimitPeriod,
   SelfExclusionDuration,
 } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
-import { codeForDomainErrorKind } from '@streambet/platform/errors/error-interceptor';
+import {
+  codeForDomainErrorKind,
+  toClientError,
+} from '@streambet/platform/errors/error-interceptor';
+import { createLogger } from '@streambet/platform/log/logger';
 import { POSTGRES_SKIP_REASON, sqlTargets } from '@streambet/testkit/sql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IneligibleError, ineligibleConnectError } from '../../src/identity/eligibility.js';
+import { IneligibleError } from '../../src/identity/eligibility.js';
 import {
   as,
   createHarness,
@@ -315,7 +319,11 @@ for (const target of targets) {
       expect(ineligible.message).toBe(
         `deposit refused: weekly deposit limit of 1000 BRL minor units would be exceeded; 100 still allowed now, the same amount fits from ${new Date(startMs + 7 * day).toISOString()}`,
       );
-      const connectError = ineligibleConnectError(ineligible);
+      const connectError = toClientError(ineligible, {
+        logger: createLogger({ service: 'user', level: 'silent' }),
+        requestId: 'r-1',
+        procedure: 'streambet.user.v1.UserService/Deposit',
+      });
       expect(connectError.code).toBe(Code.FailedPrecondition);
       expect(connectError.findDetails(EligibilityResultSchema)[0]?.reasons[0]?.period).toBe(
         LimitPeriod.WEEKLY,
