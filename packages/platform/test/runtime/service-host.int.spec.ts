@@ -155,6 +155,26 @@ describe.each(targets.map((t) => [t.name, t] as const))('service host on %s', (_
     await vi.waitFor(async () => expect((await client.echo({})).text).toBe('2'));
   });
 
+  it('given a dead letter replayed for another group, then this group acknowledges it without handling it', async () => {
+    const { bus, client } = await start();
+    await client.mutate({ text: 'first' });
+    await vi.waitFor(async () => expect((await client.echo({})).text).toBe('1'));
+    const original = bus.published.find((e) => new TextDecoder().decode(e.payload) === 'first')!;
+    const replayed = (group: string, id: string): EventEnvelope => ({
+      ...original,
+      id,
+      headers: { ...original.headers, 'dlq-replay-for-group': group },
+    });
+    // Per-key order: the marker published last is counted only after both replays were handled.
+    await bus.publish([
+      replayed('analytics.other', 'replay-other'),
+      replayed('analytics.notes', 'replay-own'),
+    ]);
+    await vi.waitFor(async () => expect((await client.echo({})).text).toBe('2'));
+    await client.mutate({ text: 'marker' });
+    await vi.waitFor(async () => expect((await client.echo({})).text).toBe('3'));
+  });
+
   it('given an event committed without waking the relay, when the service shuts down, then the outbox is flushed to the bus first', async () => {
     const { service, bus, client } = await start();
     await client.mutate({ text: 'quiet-1' });
