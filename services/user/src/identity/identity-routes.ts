@@ -2,7 +2,11 @@
  * Identity routes: Register, Login, Refresh, Logout (sessions and refresh-token rotation), profiles,
  * the JWKS, and the admin's account management (FreezeAccount, UnfreezeAccount, ListUsers). Each
  * handler validates, reads under lock, decides with domain/accounts, writes through the store and
- * appends its events to the outbox in the same transaction.
+ * appends its events to the outbox in the same transaction. Freeze and Unfreeze run on the
+ * platform's command handler (account-commands.ts); Register, Login, Refresh and UpdateProfile keep
+ * their own transactions: they rely on the database's uniqueness (email, display name, refresh
+ * token) and on work outside one user's locked row (password hashing, issuing tokens), which the
+ * handler's load → decide → save of one state does not model.
  */
 import { createHmac } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
@@ -10,12 +14,10 @@ import type { HandlerContext } from '@connectrpc/connect';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import {
   UserClientContextSchema,
-  UserFrozenSchema,
   UserLoggedInSchema,
   UserProfileUpdatedSchema,
   UserRegisteredSchema,
   UserSessionRevokedForReuseSchema,
-  UserUnfrozenSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import { AccountStatus } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import {
@@ -24,7 +26,6 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import {
   AlreadyExistsError,
-  IllegalStateError,
   ResourceExhaustedError,
   UnauthenticatedError,
   ValidationError,
@@ -33,6 +34,8 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { isAdultAt } from './domain/accounts/age.js';
 import { normalizeRoles, primaryRole, type RoleName } from './domain/accounts/roles.js';
 import { decideRefresh } from './domain/accounts/session.js';
+import { decideFreeze, decideUnfreeze } from './domain/accounts/account.js';
+import { handleAccountCommand } from './account-commands.js';
 import { decideLoginAttempt, defaultLoginThrottle } from './domain/accounts/throttle.js';
 import {
   displayNameViolation,
@@ -379,22 +382,10 @@ export function createIdentityRoutes(
       requireUlid('user_id', req.userId);
       throwIfViolations('freeze refused', [reasonViolation(req.reason)]);
       const nowMs = clock.now();
-      const user = await sql.transaction(async (tx) => {
-        const target = await existingUser(store, tx, req.userId, { forUpdate: true });
-        if (target.roles.includes('admin')) {
-          throw new IllegalStateError(
-            'admins are not frozen through the API; remove the admin role out of band first',
-          );
-        }
-        if (target.status === 'frozen') return target;
-        const reason = req.reason.trim();
-        await store.setStatus(tx, target.userId, 'frozen', reason);
-        await store.appendEvents(tx, [
-          userEvent(UserFrozenSchema, target.userId, { reason }, actorOf(caller)),
-        ]);
-        return { ...target, status: 'frozen' as const, frozenReason: reason };
-      });
-      return { user: userProto(user, nowMs, true) };
+      const { after } = await handleAccountCommand(deps, req.userId, actorOf(caller), (target) =>
+        decideFreeze(target, req.reason),
+      );
+      return { user: userProto(after, nowMs, true) };
     },
 
     async unfreezeAccount(req, ctx) {
@@ -402,17 +393,10 @@ export function createIdentityRoutes(
       requireUlid('user_id', req.userId);
       throwIfViolations('unfreeze refused', [reasonViolation(req.reason)]);
       const nowMs = clock.now();
-      const user = await sql.transaction(async (tx) => {
-        const target = await existingUser(store, tx, req.userId, { forUpdate: true });
-        if (target.status === 'active') return target;
-        const reason = req.reason.trim();
-        await store.setStatus(tx, target.userId, 'active', '');
-        await store.appendEvents(tx, [
-          userEvent(UserUnfrozenSchema, target.userId, { reason }, actorOf(caller)),
-        ]);
-        return { ...target, status: 'active' as const, frozenReason: '' };
-      });
-      return { user: userProto(user, nowMs, true) };
+      const { after } = await handleAccountCommand(deps, req.userId, actorOf(caller), (target) =>
+        decideUnfreeze(target, req.reason),
+      );
+      return { user: userProto(after, nowMs, true) };
     },
 
     async listUsers(req) {

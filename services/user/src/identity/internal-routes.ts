@@ -2,22 +2,19 @@
  * UserInternalService handlers (internal.proto): CheckEligibility (through the checker in
  * eligibility.ts), GetUsers, GrantRole, for other services only (policy: `service`).
  */
-import { quoteInput } from '@streambet/platform/errors/quote-input';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import { UserRoleGrantedSchema } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import type { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { EligibilityAction } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import { callerKey } from '@streambet/platform/auth/caller';
 import {
-  NotFoundError,
   PermissionDeniedError,
   ValidationError,
   type FieldViolation,
 } from '@streambet/platform/errors/domain-errors';
 import { isUlid } from '@streambet/platform/ids/ulid';
-import { normalizeRoles } from './domain/accounts/roles.js';
-import { userEvent } from './store/index.js';
+import { decideGrantStreamer } from './domain/accounts/account.js';
+import { handleAccountCommand } from './account-commands.js';
 import { accountStatusProto, roleProto } from './proto-codec.js';
 import type { EligibilityActionName } from './domain/limits/eligibility.js';
 import { requireUlid } from './requests.js';
@@ -152,24 +149,13 @@ export function createUserInternalService(
           },
         ]);
       }
-      return sql.transaction(async (tx) => {
-        const user = await store.getUser(tx, req.userId, { forUpdate: true });
-        if (user === undefined)
-          throw new NotFoundError(`no user with id ${quoteInput(req.userId)}`);
-        if (user.roles.includes('streamer'))
-          return { roles: user.roles.map(roleProto), granted: false };
-        const roles = normalizeRoles([...user.roles, 'streamer']);
-        await store.setRoles(tx, user.userId, roles);
-        await store.appendEvents(tx, [
-          userEvent(
-            UserRoleGrantedSchema,
-            user.userId,
-            { role: Role.STREAMER, roles: roles.map(roleProto) },
-            { userId: '', role: Role.SERVICE },
-          ),
-        ]);
-        return { roles: roles.map(roleProto), granted: true };
-      });
+      const { after, applied } = await handleAccountCommand(
+        deps,
+        req.userId,
+        { userId: '', role: Role.SERVICE },
+        decideGrantStreamer,
+      );
+      return { roles: after.roles.map(roleProto), granted: applied.length > 0 };
     },
   };
 }

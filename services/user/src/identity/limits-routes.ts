@@ -5,11 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext } from '@connectrpc/connect';
-import {
-  CoolOffStartedSchema,
-  LimitChangedSchema,
-  SelfExclusionStartedSchema,
-} from '@streambet/contracts/gen/streambet/events/v1/user_pb';
+import { LimitChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import type { LimitPeriod } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import {
   LimitKind,
@@ -20,9 +16,11 @@ import {
 import type { Money } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
 import type { SqlExecutor } from '@streambet/platform/sql/types';
+import { handleCommand, type CommandHandler } from '@streambet/platform/command/handle-command';
 import {
   applyDueLoosening,
   decideLimitChange,
+  evolveLimit,
   limitAt,
   limitPeriods,
   periodMs,
@@ -33,6 +31,7 @@ import {
   type LimitPeriodName,
   type LimitState,
 } from './domain/limits/limits.js';
+import { decideSelfExclude, decideStartCoolOff } from './domain/accounts/account.js';
 import {
   decideCoolOff,
   decideSelfExclusion,
@@ -55,6 +54,7 @@ import {
   amountLimitProto,
 } from './proto-codec.js';
 import { userCaller, actorOf, targetUser, existingUser } from './requests.js';
+import { handleAccountCommand } from './account-commands.js';
 import type { UserServiceDeps, UserServiceImpl } from './routes.js';
 
 function limitChangedEvent(
@@ -96,26 +96,56 @@ export async function applyDueLimitChanges(
   const due = await deps.store.dueLimits(deps.sql, nowMs, batchSize);
   let applied = 0;
   for (const item of due) {
-    applied += await deps.sql.transaction(async (tx) => {
-      await deps.store.getUser(tx, item.userId, { forUpdate: true });
-      const limits = await deps.store.getLimits(tx, item.userId, item.kind);
-      const result = applyDueLoosening(limits[item.period], nowMs);
-      if (result === undefined) return 0;
-      await deps.store.saveLimit(tx, item.userId, item.kind, item.period, result.state);
-      await deps.store.appendEvents(tx, [
-        limitChangedEvent(
-          item.userId,
-          item.kind,
-          item.period,
-          result.change,
-          deps.settings.realCurrency,
-          undefined,
-        ),
-      ]);
-      return 1;
-    });
+    const result = await handleCommand(
+      deps.sql,
+      limitCommand(deps, item.userId, item.kind, item.period, undefined, (limit) => {
+        const loosening = applyDueLoosening(limit, nowMs);
+        return loosening === undefined ? [] : [loosening.change];
+      }),
+    );
+    applied += result.applied.length;
   }
   return applied;
+}
+
+/**
+ * One limit of one user (`kind`, `period`) on the platform's command handler: the user's row is
+ * locked, `decide` returns the LimitChanged events, the domain's `evolveLimit` folds them, and the
+ * limit is saved with its events. `actor` is credited with the changes made by the request.
+ */
+function limitCommand(
+  deps: Pick<UserServiceDeps, 'store' | 'settings'>,
+  userId: string,
+  kind: LimitKindName,
+  period: LimitPeriodName,
+  actor: EventActor | undefined,
+  decide: (limit: LimitState) => readonly LimitChange[],
+): CommandHandler<LimitState, LimitChange> {
+  const { store, settings } = deps;
+  return {
+    async load(tx) {
+      await existingUser(store, tx, userId, { forUpdate: true });
+      return (await store.getLimits(tx, userId, kind))[period];
+    },
+    decide,
+    evolve: evolveLimit,
+    async save(tx, { after, applied }) {
+      await store.saveLimit(tx, userId, kind, period, after);
+      await store.appendEvents(
+        tx,
+        applied.map(({ event }) =>
+          limitChangedEvent(
+            userId,
+            kind,
+            period,
+            event,
+            settings.realCurrency,
+            event.byRequest ? actor : undefined,
+          ),
+        ),
+      );
+    },
+  };
 }
 
 /** The responsible-gambling RPCs of UserService. */
@@ -190,42 +220,36 @@ export function createLimitsRoutes(
     }
     const requested = req.amount === undefined ? null : req.amount.amountMinor;
     const nowMs = clock.now();
-    return sql.transaction(async (tx) => {
-      const user = await existingUser(store, tx, caller.userId, { forUpdate: true });
-      const limits = await store.getLimits(tx, user.userId, kind);
-      const decision = decideLimitChange(limits[period], requested, nowMs);
-      await store.saveLimit(tx, user.userId, kind, period, decision.state);
-      await store.appendEvents(
-        tx,
-        decision.changes.map((change) =>
-          limitChangedEvent(
-            user.userId,
-            kind,
-            period,
-            change,
-            settings.realCurrency,
-            change.byRequest ? actorOf(caller) : undefined,
-          ),
-        ),
-      );
-      const entries = await store.amountsSince(
-        tx,
-        kind === 'deposit' ? 'deposits' : 'losses',
-        [user.userId],
-        nowMs - periodMs[period],
-      );
-      return {
-        limit: amountLimitProto(
-          kind,
-          period,
-          decision.state,
-          usedInWindow(entries.get(user.userId) ?? [], period, nowMs),
-          settings.realCurrency,
-        ),
-        effectiveAtMs: BigInt(decision.effectiveAtMs),
-        appliedImmediately: decision.appliedImmediately,
-      };
-    });
+    // what the decision says about the request itself (the events say what changed)
+    let answer = { effectiveAtMs: nowMs, appliedImmediately: true };
+    const { after } = await handleCommand(
+      sql,
+      limitCommand(deps, caller.userId, kind, period, actorOf(caller), (limit) => {
+        const decision = decideLimitChange(limit, requested, nowMs);
+        answer = {
+          effectiveAtMs: decision.effectiveAtMs,
+          appliedImmediately: decision.appliedImmediately,
+        };
+        return decision.changes;
+      }),
+    );
+    const entries = await store.amountsSince(
+      sql,
+      kind === 'deposit' ? 'deposits' : 'losses',
+      [caller.userId],
+      nowMs - periodMs[period],
+    );
+    return {
+      limit: amountLimitProto(
+        kind,
+        period,
+        after,
+        usedInWindow(entries.get(caller.userId) ?? [], period, nowMs),
+        settings.realCurrency,
+      ),
+      effectiveAtMs: BigInt(answer.effectiveAtMs),
+      appliedImmediately: answer.appliedImmediately,
+    };
   }
 
   return {
@@ -257,23 +281,10 @@ export function createLimitsRoutes(
       const nowMs = clock.now();
       const seconds = Number(req.durationSeconds);
       decideCoolOff(0, seconds, nowMs);
-      const untilMs = await sql.transaction(async (tx) => {
-        const user = await existingUser(store, tx, caller.userId, { forUpdate: true });
-        const decision = decideCoolOff(user.coolOffUntilMs, seconds, nowMs);
-        if (decision.changed) {
-          await store.setCoolOff(tx, user.userId, decision.untilMs);
-          await store.appendEvents(tx, [
-            userEvent(
-              CoolOffStartedSchema,
-              user.userId,
-              { untilMs: BigInt(decision.untilMs) },
-              actorOf(caller),
-            ),
-          ]);
-        }
-        return decision.untilMs;
-      });
-      return { untilMs: BigInt(untilMs) };
+      const { after } = await handleAccountCommand(deps, caller.userId, actorOf(caller), (user) =>
+        decideStartCoolOff(user, seconds, nowMs),
+      );
+      return { untilMs: BigInt(after.coolOffUntilMs) };
     },
 
     async selfExclude(req, ctx) {
@@ -281,25 +292,10 @@ export function createLimitsRoutes(
       const duration = enumName<SelfExclusionDurationName>(SelfExclusionDuration, req.duration);
       const nowMs = clock.now();
       decideSelfExclusion(null, duration, nowMs);
-      const exclusion = await sql.transaction(async (tx) => {
-        const user = await existingUser(store, tx, caller.userId, { forUpdate: true });
-        const decision = decideSelfExclusion(user.selfExclusion, duration, nowMs);
-        if (decision.changed) {
-          await store.setSelfExclusion(tx, user.userId, decision.exclusion);
-          await store.appendEvents(tx, [
-            userEvent(
-              SelfExclusionStartedSchema,
-              user.userId,
-              {
-                duration: SelfExclusionDuration[decision.exclusion.duration],
-                untilMs: BigInt(decision.exclusion.untilMs ?? 0),
-              },
-              actorOf(caller),
-            ),
-          ]);
-        }
-        return decision.exclusion;
-      });
+      const { after } = await handleAccountCommand(deps, caller.userId, actorOf(caller), (user) =>
+        decideSelfExclude(user, duration, nowMs),
+      );
+      const exclusion = after.selfExclusion!;
       return { selfExclusion: selfExclusionProto(exclusion) };
     },
   };

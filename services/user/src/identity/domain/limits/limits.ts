@@ -132,6 +132,26 @@ export function decideLimitChange(
 }
 
 /**
+ * The limit after `change` (the state transition of one LimitChanged): a scheduled loosening
+ * becomes the pending one (requested one delay before it applies); anything else is the amount
+ * in force from now on, with nothing pending. Folding a decision's `changes` over the stored
+ * state gives the decision's `state`.
+ */
+export function evolveLimit(state: LimitState, change: LimitChange): LimitState {
+  if (change.scheduled) {
+    return {
+      amountMinor: state.amountMinor,
+      pending: {
+        amountMinor: change.amountMinor,
+        requestedAtMs: change.effectiveAtMs - looseningDelayMs,
+        effectiveAtMs: change.effectiveAtMs,
+      },
+    };
+  }
+  return { amountMinor: change.amountMinor, pending: null };
+}
+
+/**
  * For the sweeper: if the stored state's loosening is due at `nowMs`, the state to store and the
  * change to publish (scheduled = false); otherwise undefined.
  */
