@@ -4,6 +4,7 @@
  * (fast rejection) and again inside the group-commit transaction under the market's row lock.
  */
 import type { DomainErrorKind } from '@streambet/platform/errors/domain-errors';
+import { quoteInput } from '@streambet/platform/errors/quote-input';
 
 /** Lifecycle state of a market as the bet engine projects it from the pool. */
 export type MarketState = 'DRAFT' | 'OPEN' | 'LOCKED' | 'RESOLVED' | 'CANCELED';
@@ -223,6 +224,87 @@ export function checkPlacement(
     }
   }
   return undefined;
+}
+
+/** What makes two placements with the same idempotency key the same bet. */
+export type PlacementContent = Pick<
+  PlacementRequest,
+  'marketId' | 'outcomeId' | 'currency' | 'stakeMinor'
+>;
+
+/** True when a repeat of a placement carries the same content as the bet stored for its key. */
+export function samePlacement(bet: PlacementContent, request: PlacementContent): boolean {
+  return (
+    bet.marketId === request.marketId &&
+    bet.outcomeId === request.outcomeId &&
+    bet.currency === request.currency &&
+    bet.stakeMinor === request.stakeMinor
+  );
+}
+
+/** One placement of a group-commit batch. */
+export interface BatchPlacement extends PlacementRequest {
+  readonly idempotencyKey: string;
+}
+
+/** What the group commit read for a batch, under its markets' row locks. */
+export interface BatchFacts<Bet extends PlacementContent> {
+  /** The batch's markets by id (a missing one does not exist). */
+  readonly markets: ReadonlyMap<string, MarketView>;
+  /** Bets already stored for the batch's keys, by `${userId} ${idempotencyKey}`. */
+  readonly betsByKey: ReadonlyMap<string, Bet>;
+  /** What each user has at risk (PENDING and ACCEPTED), by `${marketId} ${userId}`. */
+  readonly stakeMinorByMarketUser: ReadonlyMap<string, bigint>;
+}
+
+/** The group commit's verdict on one placement. */
+export type BatchVerdict<Bet> =
+  /** A new bet: write it as an intent (`bet` is what `newBet` built). */
+  | { readonly kind: 'intent'; readonly bet: Bet }
+  /** A repeat of a key: the same content answers with its bet; other content is a conflict. */
+  | { readonly kind: 'existing' | 'conflict'; readonly bet: Bet }
+  | { readonly kind: 'rejected'; readonly rejection: Rejection };
+
+/**
+ * Decides a group-commit batch in request order at `nowMs`: a key already used answers with its
+ * bet (or conflicts), a placement on an unknown market or one {@link checkPlacement} refuses is
+ * rejected, and every other becomes a new bet (`newBet`). Placements accepted earlier in the batch
+ * count like stored ones — their stake against the user's per-market cap, their key as used — so a
+ * batch can never together pass a limit that each passes alone.
+ */
+export function decideBatch<Placement extends BatchPlacement, Bet extends PlacementContent>(
+  placements: readonly Placement[],
+  facts: BatchFacts<Bet>,
+  nowMs: number,
+  newBet: (placement: Placement) => Bet,
+): BatchVerdict<Bet>[] {
+  const betsByKey = new Map(facts.betsByKey);
+  const stakes = new Map(facts.stakeMinorByMarketUser);
+  return placements.map((placement): BatchVerdict<Bet> => {
+    const key = `${placement.userId} ${placement.idempotencyKey}`;
+    const prior = betsByKey.get(key);
+    if (prior !== undefined) {
+      return { kind: samePlacement(prior, placement) ? 'existing' : 'conflict', bet: prior };
+    }
+    const market = facts.markets.get(placement.marketId);
+    if (market === undefined) {
+      return {
+        kind: 'rejected',
+        rejection: reject(
+          'INVALID_REQUEST',
+          `market ${quoteInput(placement.marketId)} does not exist`,
+        ),
+      };
+    }
+    const stakeKey = `${placement.marketId} ${placement.userId}`;
+    const already = stakes.get(stakeKey) ?? 0n;
+    const rejection = checkPlacement(market, placement, nowMs, already);
+    if (rejection !== undefined) return { kind: 'rejected', rejection };
+    stakes.set(stakeKey, already + placement.stakeMinor);
+    const bet = newBet(placement);
+    betsByKey.set(key, bet);
+    return { kind: 'intent', bet };
+  });
 }
 
 /** One reason the user service gave for refusing a bet. */

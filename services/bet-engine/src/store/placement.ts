@@ -10,11 +10,9 @@
  *   and a reconciliation, two replicas) apply it once, and the totals, odds version and events
  *   move only with the rows that actually changed, in the same transaction.
  */
-import { quoteInput } from '@streambet/platform/errors/quote-input';
 import {
-  checkPlacement,
+  decideBatch,
   holdTransferId,
-  reject,
   type PlacementRequest,
   type Rejection,
 } from '../domain/bet.js';
@@ -105,11 +103,11 @@ export function createPlacementStore(
     },
 
     /**
-     * Step 1 of the group commit, in ONE transaction: re-checks every request under its market's
-     * row lock at `nowMs` (state, lock instant, window, limits and the per-user cap including the
-     * user's PENDING and ACCEPTED bets and earlier requests of this batch), resolves idempotency
-     * (an existing (user, key) is returned or is a conflict) and writes the survivors as PENDING
-     * intents. Results come back in request order.
+     * Step 1 of the group commit, in ONE transaction for the whole batch: reads the markets (row
+     * locks), the bets already stored for the keys and each user's stake at risk, lets the domain
+     * decide the batch (`decideBatch`: state, lock instant, window, limits, the per-user cap
+     * including earlier requests of this batch, idempotency) and writes the new bets as PENDING
+     * intents with one statement. Results come back in request order.
      */
     async insertIntents(
       requests: readonly IntentRequest[],
@@ -127,7 +125,7 @@ export function createPlacementStore(
              ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
           [requests.map((r) => r.userId), requests.map((r) => r.idempotencyKey)],
         );
-        const byKey = new Map(
+        const betsByKey = new Map(
           existing.rows.map((row) => [
             `${row.user_id as string} ${row.idempotency_key as string}`,
             betFromRow(row),
@@ -141,41 +139,14 @@ export function createPlacementStore(
            GROUP BY b.market_id, b.user_id`,
           [requests.map((r) => r.marketId), requests.map((r) => r.userId)],
         );
-        const userStake = new Map(
+        const stakeMinorByMarketUser = new Map(
           totals.rows.map((row) => [`${row.market_id} ${row.user_id}`, BigInt(row.stake)]),
         );
-        const outcomes: IntentOutcome[] = [];
-        const fresh: BetRecord[] = [];
-        for (const request of requests) {
-          const key = `${request.userId} ${request.idempotencyKey}`;
-          const prior = byKey.get(key);
-          if (prior !== undefined) {
-            outcomes.push({
-              kind: sameContent(prior, request) ? 'existing' : 'conflict',
-              bet: prior,
-            });
-            continue;
-          }
-          const market = markets.get(request.marketId);
-          if (market === undefined) {
-            outcomes.push({
-              kind: 'rejected',
-              rejection: reject(
-                'INVALID_REQUEST',
-                `market ${quoteInput(request.marketId)} does not exist`,
-              ),
-            });
-            continue;
-          }
-          const stakeKey = `${request.marketId} ${request.userId}`;
-          const already = userStake.get(stakeKey) ?? 0n;
-          const rejection = checkPlacement(market, request, nowMs, already);
-          if (rejection !== undefined) {
-            outcomes.push({ kind: 'rejected', rejection });
-            continue;
-          }
-          userStake.set(stakeKey, already + request.stakeMinor);
-          const bet: BetRecord = {
+        const outcomes: IntentOutcome[] = decideBatch(
+          requests,
+          { markets, betsByKey, stakeMinorByMarketUser },
+          nowMs,
+          (request): BetRecord => ({
             betId: request.betId,
             userId: request.userId,
             idempotencyKey: request.idempotencyKey,
@@ -195,11 +166,11 @@ export function createPlacementStore(
             updatedAtMs: nowMs,
             settledAtMs: 0,
             client: request.client,
-          };
-          byKey.set(key, bet);
-          fresh.push(bet);
-          outcomes.push({ kind: 'intent', bet });
-        }
+          }),
+        );
+        const fresh = outcomes.flatMap((outcome) =>
+          outcome.kind === 'intent' ? [outcome.bet] : [],
+        );
         if (fresh.length > 0) {
           await tx.query(
             `INSERT INTO be_bets (bet_id, user_id, idempotency_key, market_id, outcome_id, currency, stake_minor,
@@ -399,21 +370,5 @@ export function createPlacementStore(
   };
 }
 
-function sameContent(bet: BetRecord, request: IntentRequest): boolean {
-  return (
-    bet.marketId === request.marketId &&
-    bet.outcomeId === request.outcomeId &&
-    bet.currency === request.currency &&
-    bet.stakeMinor === request.stakeMinor
-  );
-}
-
 /** True when a repeat of a placement carries the same content as the stored bet. */
-export function samePlacement(bet: BetRecord, request: PlacementRequest): boolean {
-  return (
-    bet.marketId === request.marketId &&
-    bet.outcomeId === request.outcomeId &&
-    bet.currency === request.currency &&
-    bet.stakeMinor === request.stakeMinor
-  );
-}
+export { samePlacement } from '../domain/bet.js';
