@@ -10,7 +10,7 @@ import { userConfigSpec } from '@streambet/user/config';
 import { gatewayConfigSpec } from '@streambet/gateway/config';
 
 /** Every deployable's config spec, by deployable name. */
-export const configSpecs: Readonly<Record<string, ConfigSpec>> = {
+const configSpecs: Readonly<Record<string, ConfigSpec>> = {
   gateway: gatewayConfigSpec,
   user: userConfigSpec,
   'bet-engine': betEngineConfigSpec,

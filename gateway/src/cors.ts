@@ -12,14 +12,14 @@ import { retryAfterHeader, retryAfterMsHeader } from './rate-limit.js';
 import { writeHead } from '@streambet/platform/rpc/http-response';
 
 /** Headers a browser script may send. */
-export const corsAllowedHeaders: readonly string[] = [
+const corsAllowedHeaders: readonly string[] = [
   ...connectCors.allowedHeaders.map((name) => name.toLowerCase()),
   'authorization',
   requestIdHeader,
 ];
 
 /** Headers a browser script may read. */
-export const corsExposedHeaders: readonly string[] = [
+const corsExposedHeaders: readonly string[] = [
   ...connectCors.exposedHeaders.map((name) => name.toLowerCase()),
   requestIdHeader,
   retryAfterHeader,

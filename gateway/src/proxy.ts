@@ -38,7 +38,7 @@ const hopByHop = new Set([
  * The end-to-end headers of a message: HTTP/2 pseudo-headers, hop-by-hop headers and any header
  * the `connection` header names are dropped; everything else (signatures included) is kept as is.
  */
-export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const named = new Set(
     String(headers.connection ?? '')
       .split(',')
@@ -312,7 +312,7 @@ export function createWebhookPassthrough(options: WebhookPassthroughOptions): We
 }
 
 /** The path socket.io clients use by default; the realtime service serves the same path. */
-export const socketIoPath = '/socket.io/';
+const socketIoPath = '/socket.io/';
 
 function isSocketIoPath(url: string | undefined): boolean {
   const path = (url ?? '').split('?')[0] ?? '';

@@ -47,7 +47,7 @@ const contentTypes: Readonly<Record<string, string>> = {
 };
 
 /** The content type of a file name; unknown extensions are opaque bytes. */
-export function contentTypeOf(fileName: string): string {
+function contentTypeOf(fileName: string): string {
   return contentTypes[path.extname(fileName).toLowerCase()] ?? 'application/octet-stream';
 }
 
@@ -117,7 +117,7 @@ const immutable = 'public, max-age=31536000, immutable';
 const revalidate = 'no-cache';
 
 /** Where the built web app is by default: `apps/web/dist` of this repository. */
-export const defaultWebDir = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
+const defaultWebDir = fileURLToPath(new URL('../../apps/web/dist', import.meta.url));
 
 /**
  * The folder to serve from the WEB_DIR setting: `none` → none; empty → the repo's

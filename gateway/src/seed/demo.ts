@@ -15,7 +15,7 @@ import { encodeUlid } from '@streambet/platform/ids/ulid';
 import { createSeedKit, seedPassword, type Actor, type SeedTargets } from './actors.js';
 
 /** The demo channel's id: fixed, so a restarted demo finds its channel and markets again. */
-export const demoChannelId = encodeUlid(Date.UTC(2026, 0, 1), new Uint8Array(10).fill(7));
+const demoChannelId = encodeUlid(Date.UTC(2026, 0, 1), new Uint8Array(10).fill(7));
 
 /** Demo settings. */
 export interface DemoOptions {

@@ -37,9 +37,9 @@ import { kindFromProto } from './proto-codec.js';
 import type { BetEngineStore } from './store/index.js';
 
 /** Topic of the pool's market events. */
-export const marketTopic = 'market';
+const marketTopic = 'market';
 /** Topic of the settlement service's events. */
-export const settlementTopic = 'settlement';
+const settlementTopic = 'settlement';
 
 /** Dependencies of the consumers. */
 export interface ConsumerDeps {

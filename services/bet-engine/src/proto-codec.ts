@@ -126,7 +126,7 @@ const voidReasonToProto: Readonly<Record<VoidReason, BetVoidReason>> = {
 };
 
 /** BetVoidReason of the contract. */
-export function voidReasonProto(reason: VoidReason | undefined): BetVoidReason {
+function voidReasonProto(reason: VoidReason | undefined): BetVoidReason {
   return reason === undefined ? BetVoidReason.UNSPECIFIED : voidReasonToProto[reason];
 }
 

@@ -85,7 +85,7 @@ const roleOf: Record<ChatActor['role'], Role> = {
 };
 
 /** A message in its ChatMessage JSON mapping. */
-export function chatMessageJson(message: ChatMessageDoc): JsonValue {
+function chatMessageJson(message: ChatMessageDoc): JsonValue {
   return toJson(
     ChatMessageSchema,
     create(ChatMessageSchema, {

@@ -28,7 +28,7 @@ import type { Fanout } from './fanout.js';
 import type { RealtimeStore } from './store.js';
 
 /** Pushes one bus event to its rooms (exported so tests can drive it without a bus). */
-export function pushEvent(fanout: Fanout, event: Pick<EventEnvelope, 'type' | 'payload'>): void {
+function pushEvent(fanout: Fanout, event: Pick<EventEnvelope, 'type' | 'payload'>): void {
   for (const push of pushesOf(event)) {
     if (push.conflation === undefined) fanout.send(push.room, push.event, push.payload);
     else {
@@ -56,10 +56,10 @@ export function createFanoutConsumer(fanout: Fanout): EventConsumer {
 }
 
 /** Topics of the `projections` consumer. */
-export const projectionTopics = ['integration', 'market', 'user'] as const;
+const projectionTopics = ['integration', 'market', 'user'] as const;
 
 /** Applies one projected event in `tx` (exported so tests can drive it through the inbox). */
-export async function applyProjection(
+async function applyProjection(
   store: RealtimeStore,
   event: Pick<EventEnvelope, 'type' | 'payload'>,
   tx: SqlExecutor,

@@ -22,7 +22,7 @@ export interface Timers {
 }
 
 /** The host's timers. */
-export const systemTimers: Timers = {
+const systemTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

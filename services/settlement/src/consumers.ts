@@ -27,7 +27,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { SettlementStore } from './store.js';
 
 /** Topic of the pool's market events. */
-export const marketTopic = 'market';
+const marketTopic = 'market';
 
 /** Dependencies of the market consumer. */
 export interface MarketConsumerDeps {

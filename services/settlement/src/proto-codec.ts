@@ -179,7 +179,7 @@ export function payoutKindFromNumber(value: number): PayoutKindName {
 }
 
 /** The payout row's id: derived from market, user and kind (stable, no storage needed). */
-export function payoutId(row: Pick<PayoutRecord, 'marketId' | 'userId' | 'kind'>): string {
+function payoutId(row: Pick<PayoutRecord, 'marketId' | 'userId' | 'kind'>): string {
   return `${row.marketId}:${row.userId}:${payoutKindNumber(row.kind)}`;
 }
 

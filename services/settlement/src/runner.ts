@@ -84,7 +84,7 @@ export interface Scheduler {
 }
 
 /** The platform's timers (unref'd: a pending heartbeat never keeps the process alive). */
-export const realScheduler: Scheduler = {
+const realScheduler: Scheduler = {
   setTimer(fn, delayMs) {
     const timer = setTimeout(fn, delayMs);
     timer.unref();

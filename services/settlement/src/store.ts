@@ -40,7 +40,7 @@ import {
 } from './proto-codec.js';
 
 /** Topic of every event the settlement service publishes. */
-export const settlementTopic = 'settlement';
+const settlementTopic = 'settlement';
 
 /** A market's terms as MarketCreated or GetMarketForSettlement give them. */
 export interface MarketTerms {

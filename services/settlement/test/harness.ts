@@ -87,7 +87,7 @@ export interface FakeBetEngine {
 }
 
 /** Serves BetEngineInternalService.ListMarketBets from `engine` (bet_id order, after_bet_id, batch_size). */
-export function serveFakeBetEngine(engine: FakeBetEngine) {
+function serveFakeBetEngine(engine: FakeBetEngine) {
   return createRouterTransport((router) => {
     router.service(BetEngineInternalService, {
       async *listMarketBets(request) {

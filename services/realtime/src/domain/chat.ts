@@ -36,13 +36,13 @@ export const defaultChatSettings: ChatSettingsDoc = Object.freeze({
 });
 
 /** Longest chat message, in characters (Unicode code points) after trimming. */
-export const maxChatTextChars = 500;
+const maxChatTextChars = 500;
 /** Longest clientMessageId. */
-export const maxClientMessageIdChars = 64;
+const maxClientMessageIdChars = 64;
 /** Longest ban reason. */
-export const maxBanReasonChars = 500;
+const maxBanReasonChars = 500;
 /** Longest timed ban: 14 days. */
-export const maxBanSeconds = 1_209_600n;
+const maxBanSeconds = 1_209_600n;
 /** Messages sent in `chat:history` to a socket joining a channel. */
 export const chatHistorySize = 50;
 
@@ -230,7 +230,7 @@ export function userRateBucket(settings: ChatSettingsDoc): TokenBucketSpec {
 }
 
 /** Characters as people count them (code points, so an emoji is one). */
-export function countChars(text: string): number {
+function countChars(text: string): number {
   let count = 0;
   for (const _ of text) count += 1;
   return count;

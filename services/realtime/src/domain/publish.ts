@@ -26,9 +26,9 @@ export interface PublishMessage {
 }
 
 /** Most messages per call. */
-export const maxPublishMessages = 1000;
+const maxPublishMessages = 1000;
 /** Largest payload, in UTF-8 bytes. */
-export const maxPayloadBytes = 64 * 1024;
+const maxPayloadBytes = 64 * 1024;
 const reservedPrefixes = ['chat:', 'room:', 'auth:'];
 
 /** Validates a Publish batch; throws a ValidationError listing every bad message. */

@@ -23,7 +23,7 @@ import type { BalanceSnapshot, LedgerEffect, MarketHoldsEffect } from './store/i
 import { balanceToProto, transferToProto } from './proto-codec.js';
 
 /** The event family of ledger movements (proto/streambet/events/v1/wallet.proto). */
-export const walletEventTopic = 'wallet';
+const walletEventTopic = 'wallet';
 
 /**
  * The account as events show it: id, currency and balance right after the change. The kind and

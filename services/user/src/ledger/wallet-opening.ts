@@ -29,7 +29,7 @@ export interface WalletOpenerDeps {
 }
 
 /** How far back the start-up sweep looks for a registration whose grant is missing. */
-export const GRANT_REPAIR_WINDOW_MS = 24 * 3_600_000;
+const GRANT_REPAIR_WINDOW_MS = 24 * 3_600_000;
 
 /** Opens wallets of newly registered users (see {@link createWalletOpener}). */
 export interface WalletOpener {

@@ -60,18 +60,18 @@ import { manualClock as testkitManualClock, type ManualClock } from '@streambet/
 
 export const issuer = 'https://user.streambet.test';
 export const audience = 'streambet-api';
-export const webhookSecret = 'whsec_test_0123456789';
+const webhookSecret = 'whsec_test_0123456789';
 /** 2026-11-20T12:00:00Z: every test starts here. */
 export const startMs = Date.UTC(2026, 10, 20, 12, 0, 0);
 
 export type { ManualClock } from '@streambet/testkit/clock';
 
 /** A manual clock at {@link startMs} unless told otherwise. */
-export function manualClock(start = startMs): ManualClock {
+function manualClock(start = startMs): ManualClock {
   return testkitManualClock(start);
 }
 
-export const settings: UserServiceSettings = {
+const settings: UserServiceSettings = {
   realCurrency: 'BRL',
   kycThresholdMinor: 200_000n,
   refreshTokenTtlSeconds: 30 * 24 * 3600,

@@ -12,9 +12,9 @@ import {
 } from './types.js';
 
 /** Caller-chosen transfer ids: 1–128 chars of [A-Za-z0-9:_.-] (derived from a stable business id). */
-export const TRANSFER_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
+const TRANSFER_ID = /^[A-Za-z0-9:_.-]{1,128}$/;
 /** Longest memo. */
-export const MAX_MEMO_LENGTH = 500;
+const MAX_MEMO_LENGTH = 500;
 
 /** A refusal of one command: the result code and a detail for logs. */
 export interface Refusal {
