@@ -45,9 +45,10 @@ import {
   BetStatus,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { generateSigningKeyPair, type SigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateServiceKeys, type ServiceKeys } from '@streambet/platform/auth/tokens';
 import type { EventBus } from '@streambet/platform/bus/types';
 import {
+  servicePorts,
   serviceUrlVariable,
   type DownstreamName,
 } from '@streambet/platform/runtime/platform-config';
@@ -233,7 +234,7 @@ interface Shape {
   readonly userServiceUrl: string;
   /** Where the bet engine serves `/metrics` (its placement batch timing). */
   readonly betEngineUrl: string;
-  readonly servicePrivateJwk: SigningKeyPair['privateJwk'];
+  readonly servicePrivateJwks: ServiceKeys['privateJwks'];
   readonly bus: EventBus;
   stop(): Promise<void>;
 }
@@ -243,11 +244,11 @@ async function startOneProcess(
   databases: ReadonlyMap<DownstreamName, BenchDatabase>,
   noopUrl: string,
 ): Promise<Shape> {
-  const pair = await generateSigningKeyPair('bench-service-key');
+  const pair = await generateServiceKeys(Object.keys(servicePorts));
   const platform = await startEmbeddedPlatform({
     ports: 'free',
     env: { ...process.env, LOG_LEVEL: 'warn', USER_SCRYPT_LOG_N: '10', ...edgeLimits },
-    keys: { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks },
+    keys: { servicePrivateJwks: pair.privateJwks, servicePublicJwks: pair.publicJwks },
     postgresUrlFor: (service) => databases.get(service)!.url,
   });
   const urlEnv: Record<string, string> = {};
@@ -271,7 +272,7 @@ async function startOneProcess(
     baselineGatewayUrl: baselineGateway.url,
     userServiceUrl: platform.serviceUrls.get('user')!,
     betEngineUrl: platform.serviceUrls.get('bet-engine')!,
-    servicePrivateJwk: pair.privateJwk,
+    servicePrivateJwks: pair.privateJwks,
     bus: platform.bus,
     async stop() {
       await baselineGateway.shutdown();
@@ -301,7 +302,7 @@ async function startCluster(
       baselineGatewayUrl,
       userServiceUrl: cluster.serviceUrls.get('user')!,
       betEngineUrl: cluster.serviceUrls.get('bet-engine')!,
-      servicePrivateJwk: cluster.serviceKeys.privateJwk,
+      servicePrivateJwks: cluster.serviceKeys.privateJwks,
       bus: cluster.bus,
       stop: () => cluster.shutdown(),
     };
@@ -330,7 +331,7 @@ async function measure(
   const kit = createSeedKit({
     gatewayUrl: shape.gatewayUrl,
     userServiceUrl: shape.userServiceUrl,
-    serviceToken: serviceTokensFrom(shape.servicePrivateJwk),
+    serviceToken: serviceTokensFrom(shape.servicePrivateJwks),
     bus: shape.bus,
   });
   const channelId = newChannelId();

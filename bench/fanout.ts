@@ -644,7 +644,7 @@ async function runBench(): Promise<void> {
     PORT: '0',
     LOG_LEVEL: 'warn',
     SHUTDOWN_GRACE_MS: '1000',
-    ...tokens.serviceEnv,
+    ...tokens.serviceEnv('realtime'),
   });
   const service = await startService(realtimeService, {
     config,
@@ -714,7 +714,7 @@ async function runBench(): Promise<void> {
   const cluster =
     NODES > 1
       ? await runCluster({
-          env: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000', ...tokens.serviceEnv },
+          env: { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000', ...tokens.serviceEnv('realtime') },
           setup,
           marketId,
           room,

@@ -1,12 +1,14 @@
 // `npm run keys`: fresh keys and secrets for running the services as separate processes, printed
-// as shell exports. SERVICE_TOKEN_*: service credentials (one shared pair is fine on one machine;
-// production gives each service its own private key and lists every public key). USER_TOKEN_*:
+// as shell exports. SERVICE_TOKEN_PRIVATE_JWK_<SERVICE>: each service's own credential key (key id
+// `<service>:1`; give a service only its own, as SERVICE_TOKEN_PRIVATE_JWK: a token is accepted only
+// under a key id of the service it names). SERVICE_TOKEN_PUBLIC_JWKS: every public key. USER_TOKEN_*:
 // the user service's access-token signing key. The two secrets are for the user service.
 // `npm run keys -- rotate-user-token`, with the current USER_TOKEN_PRIVATE_JWK in the environment,
 // prints the three deployments that replace it without invalidating a token (user-key-rotation.ts).
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
-import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateServiceKeys, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { servicePorts } from '@streambet/platform/runtime/platform-config';
 import { userKeyRotation } from './user-key-rotation.js';
 
 const quote = (value: unknown): string =>
@@ -33,15 +35,25 @@ if (process.argv.includes('rotate-user-token')) {
   process.exit(0);
 }
 
-const service = await generateSigningKeyPair();
+// The gateway makes no internal calls of its own: it gets no key.
+const services = await generateServiceKeys(
+  Object.keys(servicePorts).filter((name) => name !== 'gateway'),
+);
 const user = await generateSigningKeyPair();
 process.stdout.write(
   [
-    `export SERVICE_TOKEN_PRIVATE_JWK=${quote(service.privateJwk)}`,
-    `export SERVICE_TOKEN_PUBLIC_JWKS=${quote(service.publicJwks)}`,
+    ...Object.entries(services.privateJwks).map(
+      ([name, jwk]) => `export ${privateKeyVariable(name)}=${quote(jwk)}`,
+    ),
+    `export SERVICE_TOKEN_PUBLIC_JWKS=${quote(services.publicJwks)}`,
     `export USER_TOKEN_PRIVATE_JWK=${quote(user.privateJwk)}`,
     `export KYC_WEBHOOK_SECRET=${quote(randomBytes(24).toString('base64url'))}`,
     `export DEVICE_ID_HASH_KEY=${quote(randomBytes(24).toString('base64url'))}`,
     '',
   ].join('\n'),
 );
+
+/** `SERVICE_TOKEN_PRIVATE_JWK_BET_ENGINE` for `bet-engine`: pass it to that service as SERVICE_TOKEN_PRIVATE_JWK. */
+function privateKeyVariable(service: string): string {
+  return `SERVICE_TOKEN_PRIVATE_JWK_${service.toUpperCase().replaceAll('-', '_')}`;
+}

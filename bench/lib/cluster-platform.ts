@@ -10,10 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { generateSigningKeyPair, type SigningKeyPair } from '@streambet/platform/auth/tokens';
+import {
+  generateServiceKeys,
+  generateSigningKeyPair,
+  type ServiceKeys,
+} from '@streambet/platform/auth/tokens';
 import { createRedisStreamsBus } from '@streambet/platform/bus/redis-streams';
 import type { EventBus } from '@streambet/platform/bus/types';
 import {
+  servicePorts,
   serviceUrlVariable,
   type DownstreamName,
 } from '@streambet/platform/runtime/platform-config';
@@ -40,8 +45,8 @@ export interface ClusterPlatform {
   readonly serviceUrls: ReadonlyMap<DownstreamName, string>;
   /** A client of the platform's Redis Streams bus (the seed kit publishes ChannelLinked on it). */
   readonly bus: EventBus;
-  /** The service-token key pair every process trusts. */
-  readonly serviceKeys: SigningKeyPair;
+  /** Each service's own signing key, and the public keys every process trusts. */
+  readonly serviceKeys: ServiceKeys;
   /** Starts one more gateway process with the platform's settings plus `env`; resolves with its URL. */
   startGateway(env: Record<string, string>): Promise<string>;
   /** Stops every process (SIGTERM, then SIGKILL after `graceMs`), closes the bus, empties the Redis database. */
@@ -71,7 +76,7 @@ export async function startClusterPlatform(
   await admin.connect();
   await admin.flushdb();
 
-  const serviceKeys = await generateSigningKeyPair('bench-cluster-service');
+  const serviceKeys = await generateServiceKeys(Object.keys(servicePorts));
   const userKeys = await generateSigningKeyPair('bench-cluster-user');
   const ports = await freePorts(entries.length);
   const urlOf = (index: number): string => `http://127.0.0.1:${ports[index]!}`;
@@ -83,7 +88,6 @@ export async function startClusterPlatform(
     EVENT_BUS: 'redis-streams',
     CACHE: 'redis',
     REDIS_URL: redisUrl.toString(),
-    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(serviceKeys.privateJwk),
     SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(serviceKeys.publicJwks),
     USER_TOKEN_PRIVATE_JWK: JSON.stringify(userKeys.privateJwk),
     KYC_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
@@ -146,6 +150,7 @@ export async function startClusterPlatform(
       services.map(([name, entry], index) =>
         start(entry, ports[index]!, {
           DATABASE_URL: options.postgresUrlFor(name as DownstreamName),
+          SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(serviceKeys.privateJwks[name]),
           ...options.envFor?.[name],
         }),
       ),

@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import {
+  generateServiceKeys,
+  generateSigningKeyPair,
+  keyIdBelongsTo,
+} from '@streambet/platform/auth/tokens';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import {
@@ -25,6 +29,7 @@ import {
   tracingConfigSpec,
   type DownstreamName,
   type PlatformConfig,
+  type ServiceName,
 } from '@streambet/platform/runtime/platform-config';
 import {
   startService,
@@ -107,7 +112,8 @@ const entries: readonly EmbeddedEntry[] = [
 
 /** Keys and secrets of the embedded platform, generated once and kept under the data folder. */
 export interface EmbeddedKeys {
-  readonly servicePrivateJwk: JWK;
+  /** Each service's own signing key (kid `<service>:<n>`), by service name. */
+  readonly servicePrivateJwks: Readonly<Record<string, JWK>>;
   readonly servicePublicJwks: JSONWebKeySet;
   readonly userTokenPrivateJwk: JWK;
   readonly kycWebhookSecret: string;
@@ -116,12 +122,16 @@ export interface EmbeddedKeys {
 
 /** Fills in whatever `given` lacks with fresh keys (an older keys.json, or a test's partial set). */
 async function completeKeys(given: Partial<EmbeddedKeys>): Promise<EmbeddedKeys> {
+  // A key per service, bound to its name (an older keys.json had one shared key: replaced).
+  const names = Object.keys(servicePorts);
   const service =
-    given.servicePrivateJwk !== undefined && given.servicePublicJwks !== undefined
-      ? { privateJwk: given.servicePrivateJwk, publicJwks: given.servicePublicJwks }
-      : await generateSigningKeyPair('embedded-service');
+    given.servicePrivateJwks !== undefined &&
+    given.servicePublicJwks !== undefined &&
+    names.every((name) => keyIdBelongsTo(given.servicePrivateJwks?.[name]?.kid, name))
+      ? { privateJwks: given.servicePrivateJwks, publicJwks: given.servicePublicJwks }
+      : await generateServiceKeys(names);
   return {
-    servicePrivateJwk: service.privateJwk,
+    servicePrivateJwks: service.privateJwks,
     servicePublicJwks: service.publicJwks,
     userTokenPrivateJwk:
       given.userTokenPrivateJwk ?? (await generateSigningKeyPair('embedded-user')).privateJwk,
@@ -269,7 +279,6 @@ export async function startEmbeddedPlatform(
     EVENT_BUS: 'memory',
     CACHE: 'memory',
     ...(options.dataDir === undefined ? {} : { DATA_DIR: options.dataDir }),
-    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.servicePrivateJwk),
     SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(keys.servicePublicJwks),
     USER_TOKEN_PRIVATE_JWK: JSON.stringify(keys.userTokenPrivateJwk),
     KYC_WEBHOOK_SECRET: keys.kycWebhookSecret,
@@ -281,7 +290,11 @@ export async function startEmbeddedPlatform(
   const running: RunningService[] = [];
   let gateway: RunningGateway | undefined;
   let demo: RunningDemo | undefined;
-  const serviceToken = serviceTokensFrom(keys.servicePrivateJwk);
+  const serviceToken = serviceTokensFrom(keys.servicePrivateJwks);
+  // Each service gets only its own signing key, as in a cluster.
+  const ownKey = (name: ServiceName): Record<string, string> => ({
+    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.servicePrivateJwks[name]),
+  });
   const shutdown = async (): Promise<void> => {
     await settleAll(logger, [
       async () => demo?.stop(),
@@ -296,13 +309,17 @@ export async function startEmbeddedPlatform(
     for (const [i, e] of entries.entries()) {
       running.push(
         await e.start(
-          { ...sharedEnv, PORT: String(ports[i]) },
+          { ...sharedEnv, ...ownKey(e.name), PORT: String(ports[i]) },
           { sqlFor, servicesOwnSql: postgresUrlFor !== undefined, bus },
         ),
       );
     }
     const gatewayConfig = exitOnConfigError(() =>
-      loadGatewayConfig({ ...sharedEnv, PORT: String(ports[entries.length]) }),
+      loadGatewayConfig({
+        ...sharedEnv,
+        ...ownKey('gateway'),
+        PORT: String(ports[entries.length]),
+      }),
     );
     gateway = await startGateway({ config: gatewayConfig });
     if (options.demo !== undefined) {

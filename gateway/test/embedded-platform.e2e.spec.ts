@@ -15,7 +15,8 @@ import {
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
-import { createServiceTokenIssuer, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { createServiceTokenIssuer, generateServiceKeys } from '@streambet/platform/auth/tokens';
+import { servicePorts } from '@streambet/platform/runtime/platform-config';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
 import { publicRoutes } from '../src/public-services.js';
@@ -25,13 +26,16 @@ let platform: EmbeddedPlatform;
 let serviceToken: () => Promise<string>;
 
 beforeAll(async () => {
-  const pair = await generateSigningKeyPair('test-service-key');
-  serviceToken = createServiceTokenIssuer({ privateJwk: pair.privateJwk, service: 'settlement' });
+  const pair = await generateServiceKeys(Object.keys(servicePorts));
+  serviceToken = createServiceTokenIssuer({
+    privateJwk: pair.privateJwks.settlement!,
+    service: 'settlement',
+  });
   platform = await startEmbeddedPlatform({
     ports: 'free',
     env: { LOG_LEVEL: 'silent' },
     template: await pgliteTemplate(),
-    keys: { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks },
+    keys: { servicePrivateJwks: pair.privateJwks, servicePublicJwks: pair.publicJwks },
   });
 });
 afterAll(async () => {

@@ -157,7 +157,7 @@ describe.each(sqlTargets())(
           USER_TOKEN_PRIVATE_JWK: JSON.stringify(userKeys.privateJwk),
           KYC_WEBHOOK_SECRET: kycSecret,
           DEVICE_ID_HASH_KEY: 'device-key-gateway-e2e',
-          ...tokens.serviceEnv,
+          ...tokens.serviceEnv('user'),
         }),
         infra: {
           sql: db.sql,

@@ -19,7 +19,8 @@ import {
   SettlementStatus,
   type Settlement,
 } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
-import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateServiceKeys } from '@streambet/platform/auth/tokens';
+import { servicePorts } from '@streambet/platform/runtime/platform-config';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/embedded-platform.js';
 import {
@@ -46,7 +47,7 @@ let betsOverGrpc: Client<typeof BetEngineService>;
 let settlements: Client<typeof SettlementService>;
 
 beforeAll(async () => {
-  const pair = await generateSigningKeyPair('e2e-service-key');
+  const pair = await generateServiceKeys(Object.keys(servicePorts));
   platform = await startEmbeddedPlatform({
     ports: 'free',
     // Cheap password hashes: 201 registrations, not a test of scrypt.
@@ -57,12 +58,12 @@ beforeAll(async () => {
       RATE_LIMIT_IP_PER_SECOND: '0',
     },
     template: await pgliteTemplate(),
-    keys: { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks },
+    keys: { servicePrivateJwks: pair.privateJwks, servicePublicJwks: pair.publicJwks },
   });
   kit = createSeedKit({
     gatewayUrl: platform.gatewayUrl,
     userServiceUrl: platform.serviceUrls.get('user')!,
-    serviceToken: serviceTokensFrom(pair.privateJwk),
+    serviceToken: serviceTokensFrom(pair.privateJwks),
     bus: platform.bus,
   });
   betsOverConnect = createClient(BetEngineService, kit.connect);

@@ -6,7 +6,12 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
-import { generateSigningKeyPair, type SigningKeyPair } from '@streambet/platform/auth/tokens';
+import {
+  generateServiceKeys,
+  generateSigningKeyPair,
+  type ServiceKeys,
+  type SigningKeyPair,
+} from '@streambet/platform/auth/tokens';
 import { realServers } from '@streambet/testkit/env';
 import { spawnService, type ServiceProcess } from '@streambet/testkit/process';
 import { POSTGRES_SKIP_REASON, sqlTargets, type SqlTestUrl } from '@streambet/testkit/sql';
@@ -28,9 +33,11 @@ const entryPoints = {
 const processTimeoutMs = 180_000;
 
 let keys: SigningKeyPair;
+let serviceKeys: ServiceKeys;
 const running: ServiceProcess[] = [];
 beforeAll(async () => {
   keys = await generateSigningKeyPair('process-test');
+  serviceKeys = await generateServiceKeys(Object.keys(entryPoints));
 });
 afterAll(async () => {
   for (const proc of running) {
@@ -45,10 +52,11 @@ function start(entry: string, env: Record<string, string>): ServiceProcess {
   return proc;
 }
 
-function keyEnv(): Record<string, string> {
+/** `service`'s own signing key and every service's public key. */
+function keyEnv(service: keyof typeof entryPoints): Record<string, string> {
   return {
-    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
-    SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(keys.publicJwks),
+    SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(serviceKeys.privateJwks[service]),
+    SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(serviceKeys.publicJwks),
   };
 }
 
@@ -91,9 +99,9 @@ describe('every deployable as its own process', () => {
     'given no STREAMBET_MODE (cluster, the default) and none of the real dependencies, when a service or the gateway starts, then it exits 78 naming each missing one',
     async () => {
       const [user, gateway] = await Promise.all(
-        [entryPoints.user, entryPoints.gateway].map(async (entry) => {
-          const proc = start(entry, {
-            ...keyEnv(),
+        (['user', 'gateway'] as const).map(async (name) => {
+          const proc = start(entryPoints[name], {
+            ...keyEnv(name),
             USER_TOKEN_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
             KYC_WEBHOOK_SECRET: 'whsec_process_test_0123',
             DEVICE_ID_HASH_KEY: 'device-key-process-test',
@@ -120,7 +128,7 @@ describe('every deployable as its own process', () => {
       const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sbtest-proc-'));
       try {
         const pool = start(entryPoints.pool, {
-          ...keyEnv(),
+          ...keyEnv('pool'),
           // PGlite under DATA_DIR is allowed in embedded mode only.
           STREAMBET_MODE: 'embedded',
           HOST: '127.0.0.1',
@@ -176,7 +184,7 @@ describe('every deployable as its own process', () => {
         'given a service and the gateway as separate processes, then the service is ready on PostgreSQL and Redis, calls flow through the gateway, and both stop on SIGTERM',
         async () => {
           const settlement = start(entryPoints.settlement, {
-            ...keyEnv(),
+            ...keyEnv('settlement'),
             STREAMBET_MODE: 'cluster',
             HOST: '127.0.0.1',
             PORT: '0',

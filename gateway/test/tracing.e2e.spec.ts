@@ -19,7 +19,8 @@ import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/
 import { HoldPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { generateSigningKeyPair } from '@streambet/platform/auth/tokens';
+import { generateServiceKeys } from '@streambet/platform/auth/tokens';
+import { servicePorts } from '@streambet/platform/runtime/platform-config';
 import {
   startOtlpReceiver,
   type OtlpReceiver,
@@ -46,7 +47,7 @@ let socket: Socket | undefined;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
-  const pair = await generateSigningKeyPair('tracing-e2e-key');
+  const pair = await generateServiceKeys(Object.keys(servicePorts));
   platform = await startEmbeddedPlatform({
     ports: 'free',
     env: {
@@ -55,12 +56,12 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     },
     template: await pgliteTemplate(),
-    keys: { servicePrivateJwk: pair.privateJwk, servicePublicJwks: pair.publicJwks },
+    keys: { servicePrivateJwks: pair.privateJwks, servicePublicJwks: pair.publicJwks },
   });
   kit = createSeedKit({
     gatewayUrl: platform.gatewayUrl,
     userServiceUrl: platform.serviceUrls.get('user')!,
-    serviceToken: serviceTokensFrom(pair.privateJwk),
+    serviceToken: serviceTokensFrom(pair.privateJwks),
     bus: platform.bus,
   });
 }, 180_000);

@@ -204,12 +204,16 @@ export function newChannelId(nowMs: number = Date.now()): string {
   return encodeUlid(nowMs, randomBytes(10));
 }
 
-/** Service credentials per calling service, signed with one key (tests, benches, the demo). */
-export function serviceTokensFrom(privateJwk: JWK): (service: string) => Promise<string> {
+/** Service credentials per calling service, each signed with that service's own key (tests, benches, the demo). */
+export function serviceTokensFrom(
+  privateJwks: Readonly<Record<string, JWK>>,
+): (service: string) => Promise<string> {
   const issuers = new Map<string, () => Promise<string>>();
   return (service) => {
     let issuer = issuers.get(service);
     if (issuer === undefined) {
+      const privateJwk = privateJwks[service];
+      if (privateJwk === undefined) throw new Error(`no signing key for service "${service}"`);
       issuer = createServiceTokenIssuer({ privateJwk, service });
       issuers.set(service, issuer);
     }

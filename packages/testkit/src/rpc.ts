@@ -31,9 +31,6 @@ export function testServerInterceptors(
   service: string,
   logger: Logger = testLogger(service),
 ): Interceptor[] {
-  const serviceJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as {
-    keys: Array<Record<string, unknown>>;
-  };
   return createServerInterceptors({
     logger,
     registry: createMetricsRegistry({ service, collectDefaultMetrics: false }),
@@ -43,7 +40,7 @@ export function testServerInterceptors(
         issuer: testTokenIssuer,
         audience: testTokenAudience,
       }),
-      verifyServiceToken: createServiceTokenVerifier({ publicJwks: serviceJwks }),
+      verifyServiceToken: createServiceTokenVerifier({ publicJwks: tokens.serviceJwks }),
       policy,
     }),
   });

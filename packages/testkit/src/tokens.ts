@@ -1,6 +1,11 @@
-import { SignJWT, importJWK, type JSONWebKeySet } from 'jose';
-import { generateSigningKeyPair, createServiceTokenIssuer } from '@streambet/platform/auth/tokens';
+import { SignJWT, importJWK, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  generateServiceKeys,
+  generateSigningKeyPair,
+  createServiceTokenIssuer,
+} from '@streambet/platform/auth/tokens';
 import type { UserRole } from '@streambet/platform/auth/caller';
+import { servicePorts } from '@streambet/platform/runtime/platform-config';
 
 /** Issuer and audience the platform's default config expects (USER_TOKEN_ISSUER / _AUDIENCE). */
 export const testTokenIssuer = 'streambet-user';
@@ -10,8 +15,13 @@ export const testTokenAudience = 'streambet';
 export interface TestTokens {
   /** Public keys of user tokens: pass as `userJwks` to startService / startGateway. */
   readonly userJwks: JSONWebKeySet;
-  /** SERVICE_TOKEN_PRIVATE_JWK / SERVICE_TOKEN_PUBLIC_JWKS values for a test config. */
-  readonly serviceEnv: { SERVICE_TOKEN_PRIVATE_JWK: string; SERVICE_TOKEN_PUBLIC_JWKS: string };
+  /** Public keys of every service's credentials (key ids `<service>:1`). */
+  readonly serviceJwks: JSONWebKeySet;
+  /** SERVICE_TOKEN_PRIVATE_JWK (`service`'s own key) / SERVICE_TOKEN_PUBLIC_JWKS for a test config. */
+  serviceEnv(service: string): {
+    SERVICE_TOKEN_PRIVATE_JWK: string;
+    SERVICE_TOKEN_PUBLIC_JWKS: string;
+  };
   /** A user access token as the user service issues it (EdDSA, iss, aud, sub, role, 15 min). */
   userToken(userId: string, role: UserRole): Promise<string>;
   /** A service credential for internal RPCs, as service `service` would send it. */
@@ -26,7 +36,13 @@ export interface TestTokens {
  */
 export async function createTestTokens(): Promise<TestTokens> {
   const user = await generateSigningKeyPair('test-user-key');
-  const service = await generateSigningKeyPair('test-service-key');
+  // One key per deployable, bound to its name, as in production: a test service signs with its own.
+  const services = await generateServiceKeys(Object.keys(servicePorts));
+  const privateJwkOf = (name: string): JWK => {
+    const jwk = services.privateJwks[name];
+    if (jwk === undefined) throw new Error(`no service key for "${name}" (not a deployable)`);
+    return jwk;
+  };
   const userKey = await importJWK(user.privateJwk, 'EdDSA');
   const serviceIssuers = new Map<string, () => Promise<string>>();
   const userToken = async (userId: string, role: UserRole): Promise<string> =>
@@ -40,15 +56,18 @@ export async function createTestTokens(): Promise<TestTokens> {
       .sign(userKey);
   return {
     userJwks: user.publicJwks,
-    serviceEnv: {
-      SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(service.privateJwk),
-      SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(service.publicJwks),
+    serviceJwks: services.publicJwks,
+    serviceEnv(name) {
+      return {
+        SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify(privateJwkOf(name)),
+        SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify(services.publicJwks),
+      };
     },
     userToken,
     async serviceToken(name) {
       let issuer = serviceIssuers.get(name);
       if (issuer === undefined) {
-        issuer = createServiceTokenIssuer({ privateJwk: service.privateJwk, service: name });
+        issuer = createServiceTokenIssuer({ privateJwk: privateJwkOf(name), service: name });
         serviceIssuers.set(name, issuer);
       }
       return issuer();

@@ -23,7 +23,7 @@ describe('test tokens', () => {
   it('given a test service credential, then the platform service verifier accepts it, and another key set refuses it', async () => {
     const tokens = await createTestTokens();
     const other = await createTestTokens();
-    const publicJwks = JSON.parse(tokens.serviceEnv.SERVICE_TOKEN_PUBLIC_JWKS) as never;
+    const publicJwks = tokens.serviceJwks;
     const verify = createServiceTokenVerifier({ publicJwks });
     expect(await verify(await tokens.serviceToken('bet-engine'))).toEqual({
       kind: 'service',

@@ -67,7 +67,7 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const user = await startService(userService, {
         config: loadUserConfig({
           ...common,
-          ...tokens.serviceEnv,
+          ...tokens.serviceEnv('user'),
           USER_TOKEN_PRIVATE_JWK: JSON.stringify(userKey.privateJwk),
           REAL_CURRENCY: 'BRL',
           KYC_WEBHOOK_SECRET: 'whsec_test_0123456789',
@@ -89,7 +89,7 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const betEngine = await startService(createBetEngineServiceDefinition(testSettings), {
         config: loadBetEngineConfig({
           ...common,
-          ...tokens.serviceEnv,
+          ...tokens.serviceEnv('bet-engine'),
           USER_SERVICE_URL: user.url,
           POOL_SERVICE_URL: 'http://127.0.0.1:9',
         }),

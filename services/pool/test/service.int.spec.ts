@@ -51,7 +51,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('pool service on %s', (_
       PORT: '0',
       LOG_LEVEL: 'silent',
       SHUTDOWN_GRACE_MS: '1000',
-      ...tokens.serviceEnv,
+      ...tokens.serviceEnv('pool'),
     });
     const service = await startService(
       createPoolServiceDefinition({ ...testSettings, autoLockIntervalMs: 20 }),

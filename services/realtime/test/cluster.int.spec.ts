@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== undefined)(
         EVENT_BUS: 'redis-streams',
         REDIS_URL: realServers.redisUrl,
         DATA_DIR: os.tmpdir(),
-        ...tokens.serviceEnv,
+        ...tokens.serviceEnv('realtime'),
       };
       // Both start at once, as replicas do (migrations serialize on an advisory lock).
       const children = [0, 1].map(() => spawnService('services/realtime/src/main.ts', env));

@@ -141,7 +141,7 @@ export async function startRealtime(
     PORT: '0',
     LOG_LEVEL: 'info',
     SHUTDOWN_GRACE_MS: '500',
-    ...tokens.serviceEnv,
+    ...tokens.serviceEnv('realtime'),
     ...options.env,
   });
   const cache = options.cache ?? createMemoryCache({ now: () => clock.now() });

@@ -104,7 +104,7 @@ export function createServiceTokenVerifier(
   const clock = options.clock ?? systemClock;
   const toleranceSeconds = options.clockToleranceSeconds ?? 5;
   return rememberVerified(clock, toleranceSeconds, async (token) => {
-    const { payload } = await verifyOrExplain(() =>
+    const { payload, protectedHeader } = await verifyOrExplain(() =>
       jwtVerify(token, getKey, {
         issuer: serviceTokenIssuer,
         audience: serviceTokenAudience,
@@ -116,6 +116,14 @@ export function createServiceTokenVerifier(
     );
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new UnauthenticatedError('service token has no subject (sub) claim');
+    }
+    // The signature only proves the holder of *some* listed key signed it: without this, any
+    // service's key could mint a token naming another service (`sub`) and gain its rights.
+    if (!keyIdBelongsTo(protectedHeader.kid, payload.sub)) {
+      throw new UnauthenticatedError(
+        `service token for "${payload.sub}" is signed with key "${protectedHeader.kid ?? '(none)'}", ` +
+          `which is not one of ${payload.sub}'s keys (${serviceKeyId(payload.sub, 'n')})`,
+      );
     }
     return {
       caller: { kind: 'service', service: payload.sub },
@@ -183,6 +191,13 @@ export interface ServiceTokenIssuerOptions {
 export function createServiceTokenIssuer(
   options: ServiceTokenIssuerOptions,
 ): () => Promise<string> {
+  if (!keyIdBelongsTo(options.privateJwk.kid, options.service)) {
+    throw new Error(
+      `SERVICE_TOKEN_PRIVATE_JWK has key id "${options.privateJwk.kid ?? '(none)'}", not one of ` +
+        `${options.service}'s (${serviceKeyId(options.service, 'n')}): each service signs with its ` +
+        'own key (npm run keys)',
+    );
+  }
   const ttlSeconds = options.ttlSeconds ?? 300;
   const clock = options.clock ?? systemClock;
   const keyPromise = importJWK(options.privateJwk, serviceTokenAlgorithm);
@@ -236,6 +251,50 @@ export async function generateSigningKeyPair(kid: string = randomUUID()): Promis
   const privateJwk = { ...(await exportJWK(privateKey)), ...common };
   const publicJwk = { ...(await exportJWK(publicKey)), ...common };
   return { privateJwk, publicJwk, publicJwks: { keys: [publicJwk] } };
+}
+
+/**
+ * Key id of a service's signing key: `<service>:<version>`. The verifier accepts a service token
+ * only when its `kid` is one of the `sub` service's key ids, so one service's key cannot speak for
+ * another.
+ */
+export function serviceKeyId(service: string, version: number | string = 1): string {
+  return `${service}:${version}`;
+}
+
+/** True when `kid` is one of `service`'s key ids (`<service>:<version>`). */
+export function keyIdBelongsTo(kid: string | undefined, service: string): boolean {
+  return (
+    kid !== undefined &&
+    kid.startsWith(`${service}:`) &&
+    kid.length > service.length + 1 &&
+    !kid.slice(service.length + 1).includes(':')
+  );
+}
+
+/** One signing key per service, and the public JWKS listing all of them. */
+export interface ServiceKeys {
+  /** Each service's private JWK (kid `<service>:<version>`): give a service only its own. */
+  readonly privateJwks: Readonly<Record<string, JWK>>;
+  /** Every service's public key: what every verifier takes (SERVICE_TOKEN_PUBLIC_JWKS). */
+  readonly publicJwks: JSONWebKeySet;
+}
+
+/** Generates a key pair per service, each with key id `<service>:<version>`. */
+export async function generateServiceKeys(
+  services: readonly string[],
+  version: number | string = 1,
+): Promise<ServiceKeys> {
+  const pairs = await Promise.all(
+    services.map(async (service) => ({
+      service,
+      pair: await generateSigningKeyPair(serviceKeyId(service, version)),
+    })),
+  );
+  return {
+    privateJwks: Object.fromEntries(pairs.map(({ service, pair }) => [service, pair.privateJwk])),
+    publicJwks: { keys: pairs.map(({ pair }) => pair.publicJwk) },
+  };
 }
 
 function keyResolver(source: JwksSource): JWTVerifyGetKey {

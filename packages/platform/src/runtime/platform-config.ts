@@ -267,13 +267,13 @@ export const serviceTokenConfigSpec = defineConfig({
   SERVICE_TOKEN_PRIVATE_JWK: {
     schema: configSchemas.json(jwkSchema),
     description:
-      "This service's Ed25519 private JWK (JSON, with kid) for minting service credentials; `npm run keys` makes one",
+      "This service's own Ed25519 private JWK (JSON) for minting service credentials, with kid `<service>:<n>` (a token is accepted only under a key id of the service it names); `npm run keys` makes one per service",
     secret: true,
   },
   SERVICE_TOKEN_PUBLIC_JWKS: {
     schema: configSchemas.json(jwksSchema),
     description:
-      'JWKS (JSON) of every service credential key accepted on internal RPCs; `npm run keys` makes one',
+      "JWKS (JSON) of every service credential key accepted on internal RPCs (each service's public key); `npm run keys` makes it",
   },
 });
 

@@ -13,9 +13,11 @@ import {
   createServiceTokenIssuer,
   createServiceTokenVerifier,
   createUserTokenVerifier,
+  generateServiceKeys,
   generateSigningKeyPair,
   serviceTokenAudience,
   serviceTokenIssuer,
+  type ServiceKeys,
   type SigningKeyPair,
 } from '../../src/auth/tokens.js';
 import { EchoService, startEchoServer, type EchoServer } from '../fixtures/echo-service.js';
@@ -24,7 +26,7 @@ const issuer = 'https://user.streambet.test';
 const audience = 'streambet-api';
 
 let userKeys: SigningKeyPair;
-let serviceKeys: SigningKeyPair;
+let serviceKeys: ServiceKeys;
 let jwksServer: http.Server;
 let jwksUrl: URL;
 let echo: EchoServer;
@@ -60,7 +62,7 @@ async function failure(call: Promise<unknown>): Promise<{ code: Code; message: s
 
 beforeAll(async () => {
   userKeys = await generateSigningKeyPair('user-key-1');
-  serviceKeys = await generateSigningKeyPair('service-key-1');
+  serviceKeys = await generateServiceKeys(['bet-engine', 'pool', 'payment', 'realtime', 'user']);
   jwksServer = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(userKeys.publicJwks));
@@ -231,7 +233,7 @@ describe('authInterceptor with user JWTs from a remote JWKS', () => {
 describe('authInterceptor with service credentials', () => {
   it('accepts a service token on a service method, over gRPC too', async () => {
     const credentials = createServiceTokenIssuer({
-      privateJwk: serviceKeys.privateJwk,
+      privateJwk: serviceKeys.privateJwks['bet-engine']!,
       service: 'bet-engine',
     });
     const res = await client.slow({ text: 'x', delayMs: 1 }, bearer(await credentials()));
@@ -256,7 +258,7 @@ describe('authInterceptor with service credentials', () => {
 
   it('refuses service tokens on user-only methods', async () => {
     const credentials = createServiceTokenIssuer({
-      privateJwk: serviceKeys.privateJwk,
+      privateJwk: serviceKeys.privateJwks['pool']!,
       service: 'pool',
     });
     expect(await failure(client.mutate({ text: 'x' }, bearer(await credentials())))).toEqual({
@@ -267,7 +269,7 @@ describe('authInterceptor with service credentials', () => {
   });
 
   it('refuses service tokens signed with another key, or expired', async () => {
-    const rogue = await generateSigningKeyPair('service-key-1');
+    const rogue = await generateSigningKeyPair('payment:1');
     const forged = await createServiceTokenIssuer({
       privateJwk: rogue.privateJwk,
       service: 'payment',
@@ -278,7 +280,7 @@ describe('authInterceptor with service credentials', () => {
 
     const past = { now: () => Date.now() - 3_600_000 };
     const stale = await createServiceTokenIssuer({
-      privateJwk: serviceKeys.privateJwk,
+      privateJwk: serviceKeys.privateJwks['payment']!,
       service: 'payment',
       clock: past,
     })();
@@ -288,14 +290,35 @@ describe('authInterceptor with service credentials', () => {
     });
   });
 
-  it('refuses a service token without an expiry (exp)', async () => {
-    const forever = await new SignJWT({})
-      .setProtectedHeader({ alg: 'EdDSA', kid: serviceKeys.privateJwk.kid })
+  it("refuses a token naming one service signed with another service's key", async () => {
+    // A stolen realtime key must not speak for payment, whatever `sub` it writes.
+    const realtimeKey = serviceKeys.privateJwks.realtime!;
+    const impostor = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: realtimeKey.kid })
       .setSubject('payment')
       .setIssuer(serviceTokenIssuer)
       .setAudience(serviceTokenAudience)
       .setIssuedAt()
-      .sign(await importJWK(serviceKeys.privateJwk, 'EdDSA'));
+      .setExpirationTime('5m')
+      .sign(await importJWK(realtimeKey, 'EdDSA'));
+    expect(await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(impostor)))).toEqual({
+      code: Code.Unauthenticated,
+      message:
+        'service token for "payment" is signed with key "realtime:1", which is not one of payment\'s keys (payment:n)',
+    });
+    expect(() => createServiceTokenIssuer({ privateJwk: realtimeKey, service: 'payment' })).toThrow(
+      /not one of payment's/,
+    );
+  });
+
+  it('refuses a service token without an expiry (exp)', async () => {
+    const forever = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: serviceKeys.privateJwks.payment!.kid })
+      .setSubject('payment')
+      .setIssuer(serviceTokenIssuer)
+      .setAudience(serviceTokenAudience)
+      .setIssuedAt()
+      .sign(await importJWK(serviceKeys.privateJwks.payment!, 'EdDSA'));
     expect(await failure(client.slow({ text: 'x', delayMs: 1 }, bearer(forever)))).toEqual({
       code: Code.Unauthenticated,
       message: 'bearer token rejected: missing required "exp" claim (claim "exp")',
@@ -308,7 +331,7 @@ describe('service token issuer', () => {
     let nowMs = Date.UTC(2030, 0, 1);
     const clock = { now: () => nowMs };
     const issue = createServiceTokenIssuer({
-      privateJwk: serviceKeys.privateJwk,
+      privateJwk: serviceKeys.privateJwks['user']!,
       service: 'user',
       ttlSeconds: 100,
       clock,

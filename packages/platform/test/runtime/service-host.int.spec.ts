@@ -100,7 +100,7 @@ function recordingBus(): EventBus & { published: EventEnvelope[] } {
 
 let keys: SigningKeyPair;
 beforeAll(async () => {
-  keys = await generateSigningKeyPair('host-test');
+  keys = await generateSigningKeyPair('analytics:1');
 });
 
 function testConfig(): PlatformConfig {

@@ -11,6 +11,7 @@ import {
   createRouterTransport,
   type Client,
 } from '@connectrpc/connect';
+import type { JSONWebKeySet, JWK } from 'jose';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { UserService, type TokenPair } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import type { User } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
@@ -20,7 +21,7 @@ import {
   createServiceTokenVerifier,
   createUserTokenVerifier,
   generateSigningKeyPair,
-  type SigningKeyPair,
+  serviceKeyId,
 } from '@streambet/platform/auth/tokens';
 import { createMemoryCache } from '@streambet/platform/cache/memory';
 import type { TokenBucketSpec } from '@streambet/platform/cache/types';
@@ -91,7 +92,6 @@ export interface Harness {
   readonly applyPaymentEvent: ReturnType<typeof createPaymentEventHandler>;
   readonly applySettlementEvent: ReturnType<typeof createSettlementEventHandler>;
   readonly sweepLimits: () => Promise<number>;
-  readonly serviceKeys: SigningKeyPair;
   /** With `withLedger`: the ledger store and the wallet opener. */
   readonly ledger?: LedgerStore;
   readonly walletOpener?: WalletOpener;
@@ -170,7 +170,20 @@ export async function createHarness(
           nowMs: () => clock.now(),
         });
   const keys = await generateSigningKeyPair('user-key-1');
-  const serviceKeys = await generateSigningKeyPair('service-key-1');
+  // A key per calling service, bound to its name as in production, made on first use.
+  const servicePrivateKeys = new Map<string, Promise<JWK>>();
+  let servicePublicJwks: JSONWebKeySet = { keys: [] };
+  const servicePrivateKey = (name: string): Promise<JWK> => {
+    let key = servicePrivateKeys.get(name);
+    if (key === undefined) {
+      key = generateSigningKeyPair(serviceKeyId(name)).then((pair) => {
+        servicePublicJwks = { keys: [...servicePublicJwks.keys, pair.publicJwk] };
+        return pair.privateJwk;
+      });
+      servicePrivateKeys.set(name, key);
+    }
+    return key;
+  };
   const tokens = createTokenIssuer({ signingKey: keys.privateJwk, issuer, audience, clock });
   const store = createIdentityStore(db.sql, { clock });
   const kyc = createFakeKycProvider({ secret: webhookSecret, clock });
@@ -239,7 +252,7 @@ export async function createHarness(
               clock,
             }),
             verifyServiceToken: createServiceTokenVerifier({
-              publicJwks: serviceKeys.publicJwks,
+              publicJwks: () => servicePublicJwks,
               clock,
             }),
             policy: { ...userServicePolicy, ...userInternalServicePolicy },
@@ -272,7 +285,6 @@ export async function createHarness(
       realCurrency: settings.realCurrency,
     }),
     sweepLimits: () => applyDueLimitChanges(deps),
-    serviceKeys,
     ...(ledger === undefined ? {} : { ledger }),
     ...(walletOpener === undefined ? {} : { walletOpener }),
     async register(name, dob = {}) {
@@ -299,7 +311,7 @@ export async function createHarness(
       let issue = serviceIssuers.get(name);
       if (issue === undefined) {
         issue = createServiceTokenIssuer({
-          privateJwk: serviceKeys.privateJwk,
+          privateJwk: await servicePrivateKey(name),
           service: name,
           clock,
         });

@@ -30,7 +30,7 @@ describe.each(sqlTargets().slice(0, 1))('user-token key rotation on $name', (tar
 
   beforeAll(async () => {
     db = await target.create();
-    serviceEnv = { STREAMBET_MODE: 'embedded', ...(await createTestTokens()).serviceEnv };
+    serviceEnv = { STREAMBET_MODE: 'embedded', ...(await createTestTokens()).serviceEnv('user') };
     k1 = await generateSigningKeyPair('user-key-1');
     k2 = await generateSigningKeyPair('user-key-2');
     return async () => {

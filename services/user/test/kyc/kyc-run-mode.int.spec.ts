@@ -39,7 +39,7 @@ for (const target of sqlTargets()) {
       const tokens = await createTestTokens();
       const userKey = await generateSigningKeyPair('kyc-mode-user-key');
       baseEnv = {
-        ...tokens.serviceEnv,
+        ...tokens.serviceEnv('user'),
         USER_TOKEN_PRIVATE_JWK: JSON.stringify(userKey.privateJwk),
       };
     });

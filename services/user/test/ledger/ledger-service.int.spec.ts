@@ -100,7 +100,7 @@ for (const target of sqlTargets()) {
       db = await target.create();
       const store = await openLedger(db.sql);
       userKeys = await generateSigningKeyPair('user-key');
-      const serviceKeys = await generateSigningKeyPair('service-key');
+      const serviceKeys = await generateSigningKeyPair('bet-engine:1');
       const transport = createRouterTransport(
         (router) => {
           router.service(LedgerInternalService, createLedgerInternalService({ store }));
