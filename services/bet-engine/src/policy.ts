@@ -1,6 +1,7 @@
 import {
   anyUser,
   definePolicy,
+  services,
   type AccessPolicy,
 } from '@streambet/platform/auth/auth-interceptor';
 import {
@@ -23,8 +24,9 @@ export const betEnginePolicy: AccessPolicy = {
     getBook: ['public'],
   }),
   ...definePolicy(BetEngineInternalService, {
-    listMarketBets: ['service'],
-    voidBetsAfter: ['service'],
-    lapseUnmatched: ['service'],
+    // Each internal RPC names the services that call it; any other service is refused.
+    listMarketBets: services('settlement'),
+    voidBetsAfter: services('pool'),
+    lapseUnmatched: services('pool'),
   }),
 };

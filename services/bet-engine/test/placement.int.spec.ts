@@ -86,7 +86,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     expect(await h.pending(`wallet:${user}:PTS`)).toBe(300n);
     const transfers = await h.ledger.lookupTransfers(
       { transferIds: [`bet:${first.bet!.betId}:stake`] },
-      await h.service('bet-engine'),
+      await h.service('settlement'),
     );
     expect(transfers.transfers[0]).toMatchObject({
       debitAccountId: `wallet:${user}:PTS`,

@@ -126,7 +126,7 @@ describe.each(targets.map((t) => [t.name, t] as const))(
         createGrpcTransport({ baseUrl: user.url }),
       );
       const asService = {
-        headers: { authorization: `Bearer ${await tokens.serviceToken('bet-engine')}` },
+        headers: { authorization: `Bearer ${await tokens.serviceToken('settlement')}` },
       };
       const wallet = `wallet:${bettor}:PTS`;
       await ledger.createAccounts(

@@ -1,4 +1,8 @@
-import { definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
+import {
+  definePolicy,
+  services,
+  type AccessPolicy,
+} from '@streambet/platform/auth/auth-interceptor';
 import {
   PoolService,
   PoolInternalService,
@@ -23,7 +27,8 @@ export const poolPolicy: AccessPolicy = {
     getLeaderboard: ['public'],
   }),
   ...definePolicy(PoolInternalService, {
-    getMarketForBetting: ['service'],
-    getMarketForSettlement: ['service'],
+    // Each internal RPC names the services that call it; any other service is refused.
+    getMarketForBetting: services('bet-engine'),
+    getMarketForSettlement: services('settlement'),
   }),
 };

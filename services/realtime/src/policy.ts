@@ -17,6 +17,7 @@ export const realtimePolicy: AccessPolicy = {
     listChatBans: ['streamer', 'admin'],
   }),
   ...definePolicy(RealtimeInternalService, {
+    // Any service may push to rooms (contract: "Roles: service (any)").
     publish: ['service'],
   }),
 };

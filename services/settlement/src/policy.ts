@@ -1,6 +1,7 @@
 import {
   anyUser,
   definePolicy,
+  services,
   type AccessPolicy,
 } from '@streambet/platform/auth/auth-interceptor';
 import {
@@ -20,6 +21,7 @@ export const settlementPolicy: AccessPolicy = {
     retrySettlement: ['admin'],
   }),
   ...definePolicy(SettlementInternalService, {
-    reverseSettlement: ['service'],
+    // Only the pool (VoidResolvedMarket) reverses a settlement; any other service is refused.
+    reverseSettlement: services('pool'),
   }),
 };

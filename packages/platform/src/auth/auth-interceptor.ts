@@ -7,10 +7,24 @@ import { anonymousCaller, callerKey, type Caller } from './caller.js';
 import { serviceTokenAudience, type TokenVerifier } from './tokens.js';
 
 /**
- * Who may call a method: `public` (anyone, even without a token), a user role, or `service`
- * (another StreamBet service holding a service credential).
+ * Who may call a method: `public` (anyone, even without a token), a user role, `service:<name>`
+ * (that StreamBet service, holding its own service credential; see {@link services}), or
+ * `service` (any service: only for methods every service may call, e.g. a realtime push).
  */
-export type AccessRule = 'public' | 'viewer' | 'streamer' | 'admin' | 'service';
+export type AccessRule = 'public' | 'viewer' | 'streamer' | 'admin' | 'service' | ServiceRule;
+
+/** One calling service allowed on an internal method: `service:bet-engine`. */
+export type ServiceRule = `service:${string}`;
+
+/**
+ * The calling services allowed on an internal method, e.g. `services('bet-engine', 'settlement')`
+ * for the ledger's SubmitTransfers: a service credential of any other service gets
+ * PERMISSION_DENIED naming the method and the caller, so a compromised pod only reaches what its
+ * own service needs.
+ */
+export function services(...names: readonly [string, ...string[]]): readonly ServiceRule[] {
+  return names.map((name): ServiceRule => `service:${name}`);
+}
 
 /** Rules by fully-qualified method name (`streambet.bet.v1.BetService/PlaceBet`). */
 export type AccessPolicy = Readonly<Record<string, readonly AccessRule[]>>;
@@ -125,9 +139,19 @@ async function verify(token: string, options: AuthInterceptorOptions): Promise<C
 
 function checkAccess(caller: Caller, rules: readonly AccessRule[], procedure: string): void {
   if (rules.includes('public')) return;
-  const userRoles = rules.filter((rule) => rule !== 'service' && rule !== 'public');
+  const allowedServices = rules.filter(isServiceRule).map((rule) => rule.slice('service:'.length));
+  const userRoles = rules.filter(
+    (rule) => rule !== 'service' && rule !== 'public' && !isServiceRule(rule),
+  );
   if (caller.kind === 'service') {
     if (rules.includes('service')) return;
+    if (allowedServices.includes(caller.service)) return;
+    if (allowedServices.length > 0) {
+      throw new ConnectError(
+        `method ${procedure} may be called only by service ${allowedServices.join(' or ')}; caller is service ${caller.service}`,
+        Code.PermissionDenied,
+      );
+    }
     throw new ConnectError(
       `method ${procedure} requires a user with role ${userRoles.join(' or ')}; service credentials are not accepted`,
       Code.PermissionDenied,
@@ -147,4 +171,8 @@ function checkAccess(caller: Caller, rules: readonly AccessRule[], procedure: st
     );
   }
   throw new ConnectError(`method ${procedure} requires authentication`, Code.Unauthenticated);
+}
+
+function isServiceRule(rule: AccessRule): rule is ServiceRule {
+  return rule.startsWith('service:');
 }

@@ -6,6 +6,7 @@
 import {
   anyUser,
   definePolicy,
+  services,
   type AccessPolicy,
 } from '@streambet/platform/auth/auth-interceptor';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
@@ -38,9 +39,12 @@ export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
   listTransactions: anyUser,
 });
 
-/** Access policy of UserInternalService: services only, never user tokens. */
+/**
+ * Access policy of UserInternalService: services only, never user tokens, and per method only the
+ * services that call it (internal.proto), so another service's credential cannot grant a role.
+ */
 export const userInternalServicePolicy: AccessPolicy = definePolicy(UserInternalService, {
-  checkEligibility: ['service'],
+  checkEligibility: services('bet-engine', 'payment'),
   getUsers: ['service'],
-  grantRole: ['service'],
+  grantRole: services('integration'),
 });

@@ -284,7 +284,8 @@ for (const target of targets) {
         );
         expect(denied).toEqual({
           code: Code.PermissionDenied,
-          message: 'service "payment" may not call grantRole; allowed: integration',
+          message:
+            'method streambet.user.v1.UserInternalService/GrantRole may be called only by service integration; caller is service payment',
         });
         expect(
           (

@@ -20,6 +20,7 @@ import {
   createServiceTokenIssuer,
   createServiceTokenVerifier,
   createUserTokenVerifier,
+  generateServiceKeys,
   generateSigningKeyPair,
   type SigningKeyPair,
 } from '@streambet/platform/auth/tokens';
@@ -80,6 +81,7 @@ for (const target of sqlTargets()) {
     let userKeys: SigningKeyPair;
     let client: Client<typeof LedgerInternalService>;
     let serviceHeaders: { authorization: string };
+    let headersOf: (service: string) => Promise<{ authorization: string }>;
     const alice = wallet(1);
     const bob = wallet(2);
     const pts = wallet(3, 'PTS');
@@ -100,7 +102,7 @@ for (const target of sqlTargets()) {
       db = await target.create();
       const store = await openLedger(db.sql);
       userKeys = await generateSigningKeyPair('user-key');
-      const serviceKeys = await generateSigningKeyPair('bet-engine:1');
+      const serviceKeys = await generateServiceKeys(['settlement', 'bet-engine', 'realtime']);
       const transport = createRouterTransport(
         (router) => {
           router.service(LedgerInternalService, createLedgerInternalService({ store }));
@@ -126,11 +128,15 @@ for (const target of sqlTargets()) {
         },
       );
       client = createClient(LedgerInternalService, transport);
-      const token = await createServiceTokenIssuer({
-        privateJwk: serviceKeys.privateJwk,
-        service: 'bet-engine',
-      })();
-      serviceHeaders = { authorization: `Bearer ${token}` };
+      headersOf = async (service) => {
+        const token = await createServiceTokenIssuer({
+          privateJwk: serviceKeys.privateJwks[service]!,
+          service,
+        })();
+        return { authorization: `Bearer ${token}` };
+      };
+      // Settlement may call every ledger method.
+      serviceHeaders = await headersOf('settlement');
       const created = await client.createAccounts(
         { accounts: [house(), house('PTS'), alice, bob, pts].map((a) => ({ ...a, kind: a.kind })) },
         { headers: serviceHeaders },
@@ -479,6 +485,44 @@ for (const target of sqlTargets()) {
         await client.lookupTransfers({ transferIds: ['user:steal'] }, { headers: serviceHeaders })
       ).transfers;
       expect(stolen).toBeUndefined();
+    });
+
+    it('moves money only for the services that move money: realtime is refused, bet-engine is not', async () => {
+      const move = (transferId: string) => ({
+        commands: [
+          transfer({
+            transferId,
+            debitAccountId: alice.accountId,
+            creditAccountId: bob.accountId,
+            amountMinor: 1n,
+          }),
+        ],
+      });
+      const refused = await failure(
+        client.submitTransfers(move('realtime:steal'), { headers: await headersOf('realtime') }),
+      );
+      expect(refused).toEqual({
+        code: Code.PermissionDenied,
+        message:
+          'method streambet.user.v1.LedgerInternalService/SubmitTransfers may be called only by service bet-engine or settlement or payment; caller is service realtime',
+      });
+      const held = await failure(
+        client.resolveMarketHolds(
+          { marketId: ulid(1_000_002), action: HoldAction.VOID },
+          { headers: await headersOf('bet-engine') },
+        ),
+      );
+      expect(held.code).toBe(Code.PermissionDenied);
+      const { transfers } = await client.lookupTransfers(
+        { transferIds: ['realtime:steal'] },
+        { headers: serviceHeaders },
+      );
+      expect(transfers).toHaveLength(0);
+
+      const allowed = await client.submitTransfers(move('bet-engine:move'), {
+        headers: await headersOf('bet-engine'),
+      });
+      expect(allowed.results.map((r) => r.code)).toEqual([TransferResultCode.OK]);
     });
   });
 }
