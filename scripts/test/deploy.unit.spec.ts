@@ -68,15 +68,15 @@ interface Container {
   command?: unknown;
   securityContext?: { allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
   ports?: Array<{ name: string; containerPort: number }>;
-  env?: Array<{ name: string; value?: string }>;
-  envFrom?: Array<{ configMapRef?: { name: string } }>;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }>;
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   livenessProbe?: { httpGet?: { path: string; port: string | number } };
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
 }
 
 interface K8sObject {
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; annotations?: Record<string, string> };
   data?: Record<string, string>;
   spec?: {
     template?: {
@@ -308,6 +308,107 @@ describe('the k8s manifests', () => {
       const container = deployment.spec!.template!.spec.containers[0]!;
       expect(container.envFrom).toContainEqual({ configMapRef: { name: 'streambet-common' } });
       expect(container.env?.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
+    }
+  });
+
+  /** The Secrets each Deployment reads (envFrom and secretKeyRef). */
+  const secretsOf = (deployment: K8sObject): string[] => {
+    const container = deployment.spec!.template!.spec.containers[0]!;
+    return [
+      ...(container.envFrom ?? []).flatMap((from) => from.secretRef?.name ?? []),
+      ...(container.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef?.name ?? []),
+    ];
+  };
+  /** The keys a Secret holds, as listed on it (the values are created out of band). */
+  const keysOf = (secret: K8sObject): string[] =>
+    (secret.metadata.annotations?.['streambet.io/keys'] ?? '').split(/\s+/).filter(Boolean);
+
+  it("given the Secrets, then each service reads only its own, none holds another service's key, and the user-token key and KYC secret are only in user's", () => {
+    const secrets = new Map(
+      objects
+        .filter((object) => object.kind === 'Secret')
+        .map((secret) => [secret.metadata.name, secret]),
+    );
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name;
+      // The gateway signs nothing and opens no database: it holds no secret at all.
+      expect(secretsOf(deployment), name).toEqual(name === 'gateway' ? [] : [`${name}-secrets`]);
+    }
+    const userOnly = ['USER_TOKEN_PRIVATE_JWK', 'KYC_WEBHOOK_SECRET', 'DEVICE_ID_HASH_KEY'];
+    for (const [secretName, secret] of secrets) {
+      const readers = deployments.filter((d) => secretsOf(d).includes(secretName));
+      expect(
+        readers.map((d) => d.metadata.name),
+        secretName,
+      ).toHaveLength(1);
+      const owner = readers[0]!.metadata.name;
+      const keys = keysOf(secret);
+      // One private service key, the owner's (SERVICE_TOKEN_PRIVATE_JWK is the only name a
+      // service reads it under), no other service's key or database URL.
+      expect(keys, secretName).toContain('SERVICE_TOKEN_PRIVATE_JWK');
+      expect(keys, secretName).toContain('DATABASE_URL');
+      expect(
+        keys.filter((key) => /^(SERVICE_TOKEN_PRIVATE_JWK_|DATABASE_URL_)/.test(key)),
+        secretName,
+      ).toEqual([]);
+      for (const key of userOnly) {
+        expect(keys.includes(key), `${secretName} ${key}`).toBe(owner === 'user');
+      }
+    }
+    expect(secrets.has('streambet-secrets')).toBe(false);
+  });
+
+  it('given the NetworkPolicies, then ingress is denied by default and every Deployment has its own policy admitting Prometheus', () => {
+    interface Peer {
+      podSelector?: { matchLabels?: Record<string, string> };
+      namespaceSelector?: { matchLabels?: Record<string, string> };
+    }
+    interface Policy {
+      metadata: { name: string };
+      spec: {
+        podSelector: { matchLabels?: Record<string, string> };
+        policyTypes: string[];
+        ingress?: Array<{ from: Peer[]; ports: Array<{ port: number }> }>;
+      };
+    }
+    const policies = objects
+      .filter((object) => object.kind === 'NetworkPolicy')
+      .map((object) => object as unknown as Policy);
+    const defaultDeny = policies.find(
+      (policy) => policy.spec.podSelector.matchLabels === undefined,
+    );
+    expect(defaultDeny?.spec.policyTypes).toEqual(['Ingress']);
+    expect(defaultDeny?.spec.ingress).toBeUndefined();
+    const namespaceOf = (peer: Peer): string | undefined =>
+      peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name as ServiceName;
+      const own = policies.filter((policy) => policy.spec.podSelector.matchLabels?.app === name);
+      expect(own, name).toHaveLength(1);
+      const rules = own[0]!.spec.ingress ?? [];
+      const metricsPort = servicePorts[name] + (name === 'gateway' ? 1000 : 0);
+      expect(
+        rules.some(
+          (rule) =>
+            rule.from.some((peer) => namespaceOf(peer) === 'monitoring') &&
+            rule.ports.some((port) => port.port === metricsPort),
+        ),
+        name,
+      ).toBe(true);
+      // Only the gateway is reached from outside the namespace (the ingress controller), and
+      // nothing else reaches any pod from another namespace but Prometheus.
+      const outside = rules
+        .flatMap((rule) => rule.from)
+        .map(namespaceOf)
+        .filter((ns): ns is string => ns !== undefined && ns !== 'monitoring');
+      expect(outside, name).toEqual(name === 'gateway' ? ['ingress-nginx'] : []);
+      if (name !== 'gateway') {
+        const callers = rules
+          .flatMap((rule) => rule.from)
+          .flatMap((peer) => peer.podSelector?.matchLabels?.app ?? []);
+        expect(callers, name).toContain('gateway');
+        expect(callers, name).not.toContain(name);
+      }
     }
   });
 });
