@@ -66,6 +66,14 @@ import { platformNodeFlags } from './lib/node-flags.js';
 import { createBenchDatabase } from './lib/postgres.js';
 import { printResults, type BenchResult } from './lib/report.js';
 
+/** Realtime's per-address limits, lifted: every client of this bench is 127.0.0.1. */
+const benchAddressLimits = {
+  REALTIME_MAX_CONNECTIONS: '1000000',
+  REALTIME_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+  REALTIME_ROOM_JOIN_BURST_PER_ADDRESS: '1000000',
+  REALTIME_ROOM_JOINS_PER_SECOND_PER_ADDRESS: '1000000',
+};
+
 const CLIENTS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 10_000);
 const CLIENT_PROCS = Math.max(1, Number(process.env.BENCH_FANOUT_CLIENT_PROCS ?? 2));
 const SAMPLES = Number(process.env.BENCH_FANOUT_SAMPLES ?? 200);
@@ -549,6 +557,9 @@ async function runCluster(options: {
         HOME: process.env.HOME ?? '',
         ...options.env,
         STREAMBET_MODE: 'cluster',
+        // Every bench client connects from 127.0.0.1: lift the per-address caps meant for the
+        // public (10,000 sockets from one address, each joining the market room).
+        ...benchAddressLimits,
         HOST: '127.0.0.1',
         PORT: String(port),
         DATABASE_URL: database.url,
@@ -640,6 +651,7 @@ async function runBench(): Promise<void> {
   const tokens = await createTestTokens();
   const config = loadRealtimeConfig({
     STREAMBET_MODE: 'embedded',
+    ...benchAddressLimits,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',

@@ -81,7 +81,16 @@ export function createRealtimeServiceDefinition(
         verifyUserToken: ctx.verifyUserToken,
         chat,
         store,
-        limits: settings.socket,
+        // The join budget comes from the environment, unless a caller (a test) passed its own
+        // settings, which then win.
+        limits:
+          settings === defaultRealtimeSettings
+            ? {
+                ...settings.socket,
+                joinBurstPerAddress: ctx.config.REALTIME_ROOM_JOIN_BURST_PER_ADDRESS,
+                joinsPerSecondPerAddress: ctx.config.REALTIME_ROOM_JOINS_PER_SECOND_PER_ADDRESS,
+              }
+            : settings.socket,
         connections: connectionLimitsOf(ctx.config),
         ...(redis === undefined
           ? {}

@@ -30,6 +30,17 @@ export const realtimeConfigSpec = defineConfig({
       'socket.io connections one client address may hold on one realtime process (households and offices share an address); more are refused with connect_error RESOURCE_EXHAUSTED',
     default: '50',
   },
+  REALTIME_ROOM_JOIN_BURST_PER_ADDRESS: {
+    schema: configSchemas.int(1, 10_000_000),
+    description:
+      "room:join calls one client address may make at once across its sockets (each join reads the room and a channel's chat history); more wait for the refill",
+    default: '200',
+  },
+  REALTIME_ROOM_JOINS_PER_SECOND_PER_ADDRESS: {
+    schema: configSchemas.int(1, 10_000_000),
+    description: 'Sustained room:join calls per second allowed per client address (refill rate)',
+    default: '50',
+  },
   REALTIME_TRUSTED_PROXY_HOPS: {
     schema: configSchemas.int(0, 10),
     description:
