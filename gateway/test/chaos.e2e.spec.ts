@@ -11,8 +11,8 @@
  *    service and settlement are each SIGKILLed and restarted: bets succeed again within 2 s of the
  *    restarted process answering /health/ready, and a settlement killed right after ResolveMarket is
  *    finished by its successor within 10 s of the kill (lease 5 s, poll 1 s).
- *    The settlement kill runs only with CHAOS_SETTLEMENT_KILL=1 for now: its successor intermittently
- *    leaves the run RUNNING in phase PAYOUTS past its lease (see that test's comment).
+ *    The settlement kill runs only with CHAOS_SETTLEMENT_KILL=1 for now: a MarketResolved read by
+ *    the killed process waits 30 s for the bus's reclaim (see that test's comment).
  *
  * Runs only when TEST_DATABASE_URL and TEST_REDIS_URL are set (CI's real-server pass). Traffic goes
  * to 127.0.0.1 only; CHAOS_LOG=1 prints the recovery figures.
@@ -458,9 +458,13 @@ describe.skipIf(skipReason !== '')(
       expect(figures.user).toBeLessThanOrEqual(2_000);
     }, 60_000);
 
-    // Off by default: in 2 of 3 runs on 2026-12-07 the successor left the run RUNNING in phase
-    // PAYOUTS with an expired lease (lease_token 1, attempt 1) for over 30 s; see the report of
-    // issue 13. CHAOS_SETTLEMENT_KILL=1 runs it.
+    // Off by default: it misses the 10 s target in most runs (3 of 4 on 2026-12-07: the run
+    // finished about 33 s after the kill). When the kill lands after the dying process read
+    // MarketResolved from Redis Streams but before it recorded the run, the entry stays pending
+    // under the dead consumer (`<service>-<hostname>-<pid>`: the successor's pid differs) until
+    // XAUTOCLAIM takes it over after claimIdleMs (30 s); the run itself then takes ~0.2 s. The
+    // lease (5 s) and the poll (1 s) only help once the run's row exists. CHAOS_SETTLEMENT_KILL=1
+    // runs it.
     it.skipIf(process.env.CHAOS_SETTLEMENT_KILL !== '1')(
       'given 20 clients betting, when settlement is killed -9 right after ResolveMarket and restarted, then bets succeed within 2 s of its readiness and its successor finishes the run within 10 s of the kill',
       async () => {
@@ -487,7 +491,7 @@ describe.skipIf(skipReason !== '')(
           const settlement = await finalSettlement(resolved.marketId, 30_000).catch(
             async (error: unknown) => {
               throw new Error(
-                `${String(error)}\nsettlement row: ${JSON.stringify(await settlementRow(resolved.marketId))}\nsettlement output:\n${cluster!.output('settlement').slice(-4000)}`,
+                `${String(error)}\nsettlement row: ${JSON.stringify(await settlementRow(resolved.marketId), (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\nsettlement output:\n${cluster!.output('settlement').slice(-4000)}`,
               );
             },
           );
