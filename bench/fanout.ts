@@ -30,7 +30,6 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -65,6 +64,7 @@ import { loadRealtimeConfig } from '@streambet/realtime/config';
 import { platformNodeFlags } from './lib/node-flags.js';
 import { createBenchDatabase } from './lib/postgres.js';
 import { printResults, type BenchResult } from './lib/report.js';
+import { freePorts } from '@streambet/platform/runtime/free-ports';
 
 /** Realtime's per-address limits, lifted: every client of this bench is 127.0.0.1. */
 const benchAddressLimits = {
@@ -493,21 +493,6 @@ async function measureSocketIo(
       `${Math.round(deliveriesPerSecond)} deliveries/s; clients lost ${fleet.lost()}\n`,
   );
   return { latencies, deliveriesPerSecond };
-}
-
-/** Ports free on 127.0.0.1 right now (for processes that must be told theirs). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 /** Polls /health/ready until the process answers 200; fails if it exits first. */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { JSONWebKeySet, JWK } from 'jose';
 import {
@@ -56,6 +55,7 @@ import { loadGatewayConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
 import { serviceTokensFrom } from './seed/actors.js';
 import { startDemo, type DemoOptions, type RunningDemo } from './seed/demo.js';
+import { freePorts } from '@streambet/platform/runtime/free-ports';
 
 /** A service of the mesh with its own config reader, types erased so the list can be iterated. */
 interface EmbeddedEntry {
@@ -153,24 +153,6 @@ async function loadOrCreateKeys(dataDir: string): Promise<EmbeddedKeys> {
     await fs.promises.writeFile(file, JSON.stringify(keys), { mode: 0o600 });
   }
   return keys;
-}
-
-/** Ports the OS says are free right now (for tests that run beside a developer's `npm start`). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 /** Options of {@link startEmbeddedPlatform}. */

@@ -10,7 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import {
   generateServiceKeys,
@@ -25,6 +24,7 @@ import {
   type DownstreamName,
 } from '@streambet/platform/runtime/platform-config';
 import { spawnService, type ServiceProcess } from './process.js';
+import { freePorts } from '@streambet/platform/runtime/free-ports';
 
 /** Entry points in start order: the user service first (everyone verifies its JWKS). */
 const entries: ReadonlyArray<readonly [DownstreamName | 'gateway', string]> = [
@@ -78,24 +78,6 @@ export interface ClusterPlatformOptions {
   readonly envFor?: Partial<Record<DownstreamName | 'gateway', Record<string, string>>>;
   /** Name of this client on the bus (default `cluster-<pid>`). */
   readonly busConsumerName?: string;
-}
-
-/** `count` ports free on 127.0.0.1 right now. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 /** Every descendant of `pid` (Linux /proc; empty elsewhere). */
