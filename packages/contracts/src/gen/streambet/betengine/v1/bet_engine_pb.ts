@@ -37,7 +37,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/betengine/v1/bet_engine.proto.
  */
 export const file_streambet_betengine_v1_bet_engine: GenFile = /*@__PURE__*/
-  fileDesc("CidzdHJlYW1iZXQvYmV0ZW5naW5lL3YxL2JldF9lbmdpbmUucHJvdG8SFnN0cmVhbWJldC5iZXRlbmdpbmUudjEinAEKDEJldFJlamVjdGlvbhI6CgZyZWFzb24YASABKA4yKi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldFJlamVjdGlvblJlYXNvbhITCgtsaW1pdF9taW5vchgCIAEoAxIXCg9hdmFpbGFibGVfbWlub3IYAyABKAMSEAoIdW50aWxfbXMYBCABKAMSEAoIY3VycmVuY3kYBSABKAkimgEKBEZpbGwSEAoIbWF0Y2hfaWQYASABKAkSFAoMZGVjaW1hbF9vZGRzGAIgASgJEhsKE21hdGNoZWRfc3Rha2VfbWlub3IYAyABKAMSFwoPbGlhYmlsaXR5X21pbm9yGAQgASgDEhUKDW1hdGNoZWRfYXRfbXMYBSABKAMSDQoFbWFrZXIYBiABKAgSDgoGdm9pZGVkGAcgASgIIqYGCgNCZXQSDgoGYmV0X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhEKCW1hcmtldF9pZBgEIAEoCRIUCgxtYXJrZXRfdGl0bGUYBSABKAkSEgoKb3V0Y29tZV9pZBgGIAEoCRIVCg1vdXRjb21lX3RpdGxlGAcgASgJEhIKCmNoYW5uZWxfaWQYCCABKAkSKwoEa2luZBgJIAEoDjIdLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldEtpbmQSLQoEc2lkZRgKIAEoDjIfLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U2lkZRIQCghjdXJyZW5jeRgLIAEoCRITCgtzdGFrZV9taW5vchgMIAEoAxIeChZyZXF1ZXN0ZWRfZGVjaW1hbF9vZGRzGA0gASgJEjEKBnN0YXR1cxgOIAEoDjIhLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U3RhdHVzEjoKC3ZvaWRfcmVhc29uGA8gASgOMiUuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRWb2lkUmVhc29uEhsKE21hdGNoZWRfc3Rha2VfbWlub3IYECABKAMSHQoVdW5tYXRjaGVkX3N0YWtlX21pbm9yGBEgASgDEhwKFGNhbmNlbGVkX3N0YWtlX21pbm9yGBIgASgDEhoKEmxhcHNlZF9zdGFrZV9taW5vchgTIAEoAxIaChJ2b2lkZWRfc3Rha2VfbWlub3IYFCABKAMSJAocYXZlcmFnZV9tYXRjaGVkX2RlY2ltYWxfb2RkcxgVIAEoCRIrCgVmaWxscxgWIAMoCzIcLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuRmlsbBISCgpoZWxkX21pbm9yGBcgASgDEhQKDHBheW91dF9taW5vchgYIAEoAxIYChBuZXRfcHJvZml0X21pbm9yGBkgASgDEhQKDHBsYWNlZF9hdF9tcxgaIAEoAxIVCg11cGRhdGVkX2F0X21zGBsgASgDEhUKDXNldHRsZWRfYXRfbXMYHCABKAMivQEKD1BsYWNlQmV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJbWFya2V0X2lkGAIgASgJEhIKCm91dGNvbWVfaWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSEwoLc3Rha2VfbWlub3IYBSABKAMSLQoEc2lkZRgGIAEoDjIfLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U2lkZRIUCgxkZWNpbWFsX29kZHMYByABKAkiXQoQUGxhY2VCZXRSZXNwb25zZRIoCgNiZXQYASABKAsyGy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldBIfChdpbmRpY2F0aXZlX2RlY2ltYWxfb2RkcxgCIAEoCSIkChJDYW5jZWxPcmRlclJlcXVlc3QSDgoGYmV0X2lkGAEgASgJInUKE0NhbmNlbE9yZGVyUmVzcG9uc2USKAoDYmV0GAEgASgLMhsuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXQSHAoUY2FuY2VsZWRfc3Rha2VfbWlub3IYAiABKAMSFgoOcmVsZWFzZWRfbWlub3IYAyABKAMinAEKEUxpc3RNeUJldHNSZXF1ZXN0EjMKCHN0YXR1c2VzGAEgAygOMiEuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRTdGF0dXMSEQoJbWFya2V0X2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSLgoEcGFnZRgEIAEoCzIgLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlcXVlc3QicAoSTGlzdE15QmV0c1Jlc3BvbnNlEikKBGJldHMYASADKAsyGy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldBIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiegoLT3V0Y29tZU9kZHMSEgoKb3V0Y29tZV9pZBgBIAEoCRIUCgxzdGFrZWRfbWlub3IYAiABKAMSEQoJYmV0X2NvdW50GAMgASgDEhQKDGRlY2ltYWxfb2RkcxgEIAEoCRIYChBsYXlfZGVjaW1hbF9vZGRzGAUgASgJIvABCgpNYXJrZXRPZGRzEhEKCW1hcmtldF9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgDIAEoCRIaChJ0b3RhbF9zdGFrZWRfbWlub3IYBCABKAMSFAoMYmV0dG9yX2NvdW50GAUgASgDEjUKCG91dGNvbWVzGAYgAygLMiMuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5PdXRjb21lT2RkcxIPCgd2ZXJzaW9uGAcgASgDEhYKDmNvbXB1dGVkX2F0X21zGAggASgDIiMKDkdldE9kZHNSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCSJDCg9HZXRPZGRzUmVzcG9uc2USMAoEb2RkcxgBIAEoCzIiLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTWFya2V0T2RkcyJBCgpQcmljZUxldmVsEhQKDGRlY2ltYWxfb2RkcxgBIAEoCRIdChVhdmFpbGFibGVfc3Rha2VfbWlub3IYAiABKAMi3gEKC091dGNvbWVCb29rEhIKCm91dGNvbWVfaWQYASABKAkSPQoRYXZhaWxhYmxlX3RvX2JhY2sYAiADKAsyIi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlByaWNlTGV2ZWwSPAoQYXZhaWxhYmxlX3RvX2xheRgDIAMoCzIiLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuUHJpY2VMZXZlbBIbChNtYXRjaGVkX3N0YWtlX21pbm9yGAQgASgDEiEKGWxhc3RfbWF0Y2hlZF9kZWNpbWFsX29kZHMYBSABKAkiRgoOR2V0Qm9va1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhIKCm91dGNvbWVfaWQYAiABKAkSDQoFZGVwdGgYAyABKAUilgEKD0dldEJvb2tSZXNwb25zZRIRCgltYXJrZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSNQoIb3V0Y29tZXMYAyADKAsyIy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLk91dGNvbWVCb29rEg8KB3ZlcnNpb24YBCABKAMSFgoOY29tcHV0ZWRfYXRfbXMYBSABKAMiqAIKCU1hcmtldEJldBIOCgZiZXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpvdXRjb21lX2lkGAMgASgJEi0KBHNpZGUYBCABKA4yHy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldFNpZGUSMQoGc3RhdHVzGAUgASgOMiEuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRTdGF0dXMSEwoLc3Rha2VfbWlub3IYBiABKAMSKwoFZmlsbHMYByADKAsyHC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkZpbGwSGAoQaG9sZF90cmFuc2Zlcl9pZBgIIAEoCRISCgpoZWxkX21pbm9yGAkgASgDEhQKDHBsYWNlZF9hdF9tcxgKIAEoAyJUChVMaXN0TWFya2V0QmV0c1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhQKDGFmdGVyX2JldF9pZBgCIAEoCRISCgpiYXRjaF9zaXplGAMgASgFIogBChZMaXN0TWFya2V0QmV0c1Jlc3BvbnNlEi8KBGJldHMYASADKAsyIS5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLk1hcmtldEJldBIQCghjdXJyZW5jeRgCIAEoCRIrCgRraW5kGAMgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZCJHChRWb2lkQmV0c0FmdGVyUmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkSHAoUbG9ja19lZmZlY3RpdmVfYXRfbXMYAiABKAMiawoVVm9pZEJldHNBZnRlclJlc3BvbnNlEhwKFGxvY2tfZWZmZWN0aXZlX2F0X21zGAEgASgDEhgKEHZvaWRlZF9iZXRfY291bnQYAiABKAMSGgoSdm9pZGVkX3N0YWtlX21pbm9yGAMgASgDIioKFUxhcHNlVW5tYXRjaGVkUmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkiUAoWTGFwc2VVbm1hdGNoZWRSZXNwb25zZRIaChJsYXBzZWRfb3JkZXJfY291bnQYASABKAMSGgoSbGFwc2VkX3N0YWtlX21pbm9yGAIgASgDKkgKB0JldFNpZGUSGAoUQkVUX1NJREVfVU5TUEVDSUZJRUQQABIRCg1CRVRfU0lERV9CQUNLEAESEAoMQkVUX1NJREVfTEFZEAIq6wEKCUJldFN0YXR1cxIaChZCRVRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSQkVUX1NUQVRVU19QRU5ESU5HEAESFwoTQkVUX1NUQVRVU19BQ0NFUFRFRBACEhYKEkJFVF9TVEFUVVNfTUFUQ0hFRBADEiAKHEJFVF9TVEFUVVNfUEFSVElBTExZX01BVENIRUQQBBIVChFCRVRfU1RBVFVTX1ZPSURFRBAFEhIKDkJFVF9TVEFUVVNfV09OEAYSEwoPQkVUX1NUQVRVU19MT1NUEAcSFwoTQkVUX1NUQVRVU19SRUZVTkRFRBAIKvkBCg1CZXRWb2lkUmVhc29uEh8KG0JFVF9WT0lEX1JFQVNPTl9VTlNQRUNJRklFRBAAEiQKIEJFVF9WT0lEX1JFQVNPTl9SRVRST0FDVElWRV9MT0NLEAESIwofQkVUX1ZPSURfUkVBU09OX01BUktFVF9DQU5DRUxFRBACEiEKHUJFVF9WT0lEX1JFQVNPTl9NQVJLRVRfVk9JREVEEAMSGgoWQkVUX1ZPSURfUkVBU09OX0xBUFNFRBAEEhwKGEJFVF9WT0lEX1JFQVNPTl9DQU5DRUxFRBAFEh8KG0JFVF9WT0lEX1JFQVNPTl9IT0xEX0ZBSUxFRBAGKqAGChJCZXRSZWplY3Rpb25SZWFzb24SJAogQkVUX1JFSkVDVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIoCiRCRVRfUkVKRUNUSU9OX1JFQVNPTl9JTlZBTElEX1JFUVVFU1QQARIoCiRCRVRfUkVKRUNUSU9OX1JFQVNPTl9VTktOT1dOX09VVENPTUUQAhIqCiZCRVRfUkVKRUNUSU9OX1JFQVNPTl9DVVJSRU5DWV9NSVNNQVRDSBADEigKJEJFVF9SRUpFQ1RJT05fUkVBU09OX1NUQUtFX0JFTE9XX01JThAEEigKJEJFVF9SRUpFQ1RJT05fUkVBU09OX1NUQUtFX0FCT1ZFX01BWBAFEisKJ0JFVF9SRUpFQ1RJT05fUkVBU09OX09ERFNfTk9UX09OX0xBRERFUhAGEigKJEJFVF9SRUpFQ1RJT05fUkVBU09OX01BUktFVF9OT1RfT1BFThAHEicKI0JFVF9SRUpFQ1RJT05fUkVBU09OX0JFVFRJTkdfQ0xPU0VEEAgSKgomQkVUX1JFSkVDVElPTl9SRUFTT05fVVNFUl9NQVJLRVRfTElNSVQQCRIrCidCRVRfUkVKRUNUSU9OX1JFQVNPTl9JTlNVRkZJQ0lFTlRfRlVORFMQChIlCiFCRVRfUkVKRUNUSU9OX1JFQVNPTl9LWUNfUkVRVUlSRUQQCxIjCh9CRVRfUkVKRUNUSU9OX1JFQVNPTl9MT1NTX0xJTUlUEAwSJAogQkVUX1JFSkVDVElPTl9SRUFTT05fT1dOX0NIQU5ORUwQDRImCiJCRVRfUkVKRUNUSU9OX1JFQVNPTl9TRUxGX0VYQ0xVREVEEA4SIQodQkVUX1JFSkVDVElPTl9SRUFTT05fQ09PTF9PRkYQDxInCiNCRVRfUkVKRUNUSU9OX1JFQVNPTl9BQ0NPVU5UX0ZST1pFThAQEiIKHkJFVF9SRUpFQ1RJT05fUkVBU09OX1VOREVSX0FHRRAREi0KKUJFVF9SRUpFQ1RJT05fUkVBU09OX0NPTkZMSUNUX09GX0lOVEVSRVNUEBIyjwQKEEJldEVuZ2luZVNlcnZpY2USYgoIUGxhY2VCZXQSJy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlBsYWNlQmV0UmVxdWVzdBooLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuUGxhY2VCZXRSZXNwb25zZSIDkAICEmsKC0NhbmNlbE9yZGVyEiouc3RyZWFtYmV0LmJldGVuZ2luZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaKy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2UiA5ACAhJoCgpMaXN0TXlCZXRzEikuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5MaXN0TXlCZXRzUmVxdWVzdBoqLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTGlzdE15QmV0c1Jlc3BvbnNlIgOQAgESXwoHR2V0T2RkcxImLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuR2V0T2Rkc1JlcXVlc3QaJy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkdldE9kZHNSZXNwb25zZSIDkAIBEl8KB0dldEJvb2sSJi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkdldEJvb2tSZXF1ZXN0Gicuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5HZXRCb29rUmVzcG9uc2UiA5ACATL7AgoYQmV0RW5naW5lSW50ZXJuYWxTZXJ2aWNlEnYKDkxpc3RNYXJrZXRCZXRzEi0uc3RyZWFtYmV0LmJldGVuZ2luZS52MS5MaXN0TWFya2V0QmV0c1JlcXVlc3QaLi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkxpc3RNYXJrZXRCZXRzUmVzcG9uc2UiA5ACATABEnEKDVZvaWRCZXRzQWZ0ZXISLC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlZvaWRCZXRzQWZ0ZXJSZXF1ZXN0Gi0uc3RyZWFtYmV0LmJldGVuZ2luZS52MS5Wb2lkQmV0c0FmdGVyUmVzcG9uc2UiA5ACAhJ0Cg5MYXBzZVVubWF0Y2hlZBItLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTGFwc2VVbm1hdGNoZWRSZXF1ZXN0Gi4uc3RyZWFtYmV0LmJldGVuZ2luZS52MS5MYXBzZVVubWF0Y2hlZFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_streambet_common_v1_common, file_streambet_pool_v1_pool]);
+  fileDesc("CidzdHJlYW1iZXQvYmV0ZW5naW5lL3YxL2JldF9lbmdpbmUucHJvdG8SFnN0cmVhbWJldC5iZXRlbmdpbmUudjEinAEKDEJldFJlamVjdGlvbhI6CgZyZWFzb24YASABKA4yKi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldFJlamVjdGlvblJlYXNvbhITCgtsaW1pdF9taW5vchgCIAEoAxIXCg9hdmFpbGFibGVfbWlub3IYAyABKAMSEAoIdW50aWxfbXMYBCABKAMSEAoIY3VycmVuY3kYBSABKAkimgEKBEZpbGwSEAoIbWF0Y2hfaWQYASABKAkSFAoMZGVjaW1hbF9vZGRzGAIgASgJEhsKE21hdGNoZWRfc3Rha2VfbWlub3IYAyABKAMSFwoPbGlhYmlsaXR5X21pbm9yGAQgASgDEhUKDW1hdGNoZWRfYXRfbXMYBSABKAMSDQoFbWFrZXIYBiABKAgSDgoGdm9pZGVkGAcgASgIIqYGCgNCZXQSDgoGYmV0X2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEhEKCW1hcmtldF9pZBgEIAEoCRIUCgxtYXJrZXRfdGl0bGUYBSABKAkSEgoKb3V0Y29tZV9pZBgGIAEoCRIVCg1vdXRjb21lX3RpdGxlGAcgASgJEhIKCmNoYW5uZWxfaWQYCCABKAkSKwoEa2luZBgJIAEoDjIdLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldEtpbmQSLQoEc2lkZRgKIAEoDjIfLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U2lkZRIQCghjdXJyZW5jeRgLIAEoCRITCgtzdGFrZV9taW5vchgMIAEoAxIeChZyZXF1ZXN0ZWRfZGVjaW1hbF9vZGRzGA0gASgJEjEKBnN0YXR1cxgOIAEoDjIhLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U3RhdHVzEjoKC3ZvaWRfcmVhc29uGA8gASgOMiUuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRWb2lkUmVhc29uEhsKE21hdGNoZWRfc3Rha2VfbWlub3IYECABKAMSHQoVdW5tYXRjaGVkX3N0YWtlX21pbm9yGBEgASgDEhwKFGNhbmNlbGVkX3N0YWtlX21pbm9yGBIgASgDEhoKEmxhcHNlZF9zdGFrZV9taW5vchgTIAEoAxIaChJ2b2lkZWRfc3Rha2VfbWlub3IYFCABKAMSJAocYXZlcmFnZV9tYXRjaGVkX2RlY2ltYWxfb2RkcxgVIAEoCRIrCgVmaWxscxgWIAMoCzIcLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuRmlsbBISCgpoZWxkX21pbm9yGBcgASgDEhQKDHBheW91dF9taW5vchgYIAEoAxIYChBuZXRfcHJvZml0X21pbm9yGBkgASgDEhQKDHBsYWNlZF9hdF9tcxgaIAEoAxIVCg11cGRhdGVkX2F0X21zGBsgASgDEhUKDXNldHRsZWRfYXRfbXMYHCABKAMivQEKD1BsYWNlQmV0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEQoJbWFya2V0X2lkGAIgASgJEhIKCm91dGNvbWVfaWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSEwoLc3Rha2VfbWlub3IYBSABKAMSLQoEc2lkZRgGIAEoDjIfLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQmV0U2lkZRIUCgxkZWNpbWFsX29kZHMYByABKAkiXQoQUGxhY2VCZXRSZXNwb25zZRIoCgNiZXQYASABKAsyGy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldBIfChdpbmRpY2F0aXZlX2RlY2ltYWxfb2RkcxgCIAEoCSIkChJDYW5jZWxPcmRlclJlcXVlc3QSDgoGYmV0X2lkGAEgASgJInUKE0NhbmNlbE9yZGVyUmVzcG9uc2USKAoDYmV0GAEgASgLMhsuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXQSHAoUY2FuY2VsZWRfc3Rha2VfbWlub3IYAiABKAMSFgoOcmVsZWFzZWRfbWlub3IYAyABKAMinAEKEUxpc3RNeUJldHNSZXF1ZXN0EjMKCHN0YXR1c2VzGAEgAygOMiEuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRTdGF0dXMSEQoJbWFya2V0X2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSLgoEcGFnZRgEIAEoCzIgLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlcXVlc3QicAoSTGlzdE15QmV0c1Jlc3BvbnNlEikKBGJldHMYASADKAsyGy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldBIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiegoLT3V0Y29tZU9kZHMSEgoKb3V0Y29tZV9pZBgBIAEoCRIUCgxzdGFrZWRfbWlub3IYAiABKAMSEQoJYmV0X2NvdW50GAMgASgDEhQKDGRlY2ltYWxfb2RkcxgEIAEoCRIYChBsYXlfZGVjaW1hbF9vZGRzGAUgASgJIvABCgpNYXJrZXRPZGRzEhEKCW1hcmtldF9pZBgBIAEoCRIrCgRraW5kGAIgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgDIAEoCRIaChJ0b3RhbF9zdGFrZWRfbWlub3IYBCABKAMSFAoMYmV0dG9yX2NvdW50GAUgASgDEjUKCG91dGNvbWVzGAYgAygLMiMuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5PdXRjb21lT2RkcxIPCgd2ZXJzaW9uGAcgASgDEhYKDmNvbXB1dGVkX2F0X21zGAggASgDIiMKDkdldE9kZHNSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCSJDCg9HZXRPZGRzUmVzcG9uc2USMAoEb2RkcxgBIAEoCzIiLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTWFya2V0T2RkcyJBCgpQcmljZUxldmVsEhQKDGRlY2ltYWxfb2RkcxgBIAEoCRIdChVhdmFpbGFibGVfc3Rha2VfbWlub3IYAiABKAMi3gEKC091dGNvbWVCb29rEhIKCm91dGNvbWVfaWQYASABKAkSPQoRYXZhaWxhYmxlX3RvX2JhY2sYAiADKAsyIi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlByaWNlTGV2ZWwSPAoQYXZhaWxhYmxlX3RvX2xheRgDIAMoCzIiLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuUHJpY2VMZXZlbBIbChNtYXRjaGVkX3N0YWtlX21pbm9yGAQgASgDEiEKGWxhc3RfbWF0Y2hlZF9kZWNpbWFsX29kZHMYBSABKAkiRgoOR2V0Qm9va1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhIKCm91dGNvbWVfaWQYAiABKAkSDQoFZGVwdGgYAyABKAUilgEKD0dldEJvb2tSZXNwb25zZRIRCgltYXJrZXRfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSNQoIb3V0Y29tZXMYAyADKAsyIy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLk91dGNvbWVCb29rEg8KB3ZlcnNpb24YBCABKAMSFgoOY29tcHV0ZWRfYXRfbXMYBSABKAMiqAIKCU1hcmtldEJldBIOCgZiZXRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpvdXRjb21lX2lkGAMgASgJEi0KBHNpZGUYBCABKA4yHy5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkJldFNpZGUSMQoGc3RhdHVzGAUgASgOMiEuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5CZXRTdGF0dXMSEwoLc3Rha2VfbWlub3IYBiABKAMSKwoFZmlsbHMYByADKAsyHC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkZpbGwSGAoQaG9sZF90cmFuc2Zlcl9pZBgIIAEoCRISCgpoZWxkX21pbm9yGAkgASgDEhQKDHBsYWNlZF9hdF9tcxgKIAEoAyJUChVMaXN0TWFya2V0QmV0c1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhQKDGFmdGVyX2JldF9pZBgCIAEoCRISCgpiYXRjaF9zaXplGAMgASgFIogBChZMaXN0TWFya2V0QmV0c1Jlc3BvbnNlEi8KBGJldHMYASADKAsyIS5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLk1hcmtldEJldBIQCghjdXJyZW5jeRgCIAEoCRIrCgRraW5kGAMgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZCJHChRWb2lkQmV0c0FmdGVyUmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkSHAoUbG9ja19lZmZlY3RpdmVfYXRfbXMYAiABKAMiawoVVm9pZEJldHNBZnRlclJlc3BvbnNlEhwKFGxvY2tfZWZmZWN0aXZlX2F0X21zGAEgASgDEhgKEHZvaWRlZF9iZXRfY291bnQYAiABKAMSGgoSdm9pZGVkX3N0YWtlX21pbm9yGAMgASgDIioKFUxhcHNlVW5tYXRjaGVkUmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkiUAoWTGFwc2VVbm1hdGNoZWRSZXNwb25zZRIaChJsYXBzZWRfb3JkZXJfY291bnQYASABKAMSGgoSbGFwc2VkX3N0YWtlX21pbm9yGAIgASgDItEBChhSZXNvbHZlTWFya2V0QmV0c1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhUKDXNldHRsZW1lbnRfaWQYAiABKAkSEAoIY2FuY2VsZWQYAyABKAgSGgoSd2lubmluZ19vdXRjb21lX2lkGAQgASgJEhYKDmNvbW1pc3Npb25fYnBzGAUgASgNEhoKEnN0cmVhbWVyX3NoYXJlX2JwcxgGIAEoDRIVCg1hZnRlcl91c2VyX2lkGAcgASgJEhIKCmJhdGNoX3NpemUYCCABKAUi6gQKEE1hcmtldFJlc29sdXRpb24SEQoJbWFya2V0X2lkGAEgASgJEhUKDXNldHRsZW1lbnRfaWQYAiABKAkSEAoIY3VycmVuY3kYAyABKAkSOgoEa2luZBgEIAEoDjIsLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTWFya2V0UmVzb2x1dGlvbktpbmQSRQoNcmVmdW5kX3JlYXNvbhgFIAEoDjIuLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuUmVzb2x1dGlvblJlZnVuZFJlYXNvbhIaChJ3aW5uaW5nX291dGNvbWVfaWQYBiABKAkSFgoOY29tbWlzc2lvbl9icHMYByABKA0SGgoSc3RyZWFtZXJfc2hhcmVfYnBzGAggASgNEhoKEnRvdGFsX3N0YWtlZF9taW5vchgJIAEoAxIcChR3aW5uaW5nX3N0YWtlZF9taW5vchgKIAEoAxIbChNsb3Npbmdfc3Rha2VkX21pbm9yGAsgASgDEhgKEGNvbW1pc3Npb25fbWlub3IYDCABKAMSHAoUc3RyZWFtZXJfc2hhcmVfbWlub3IYDSABKAMSEgoKcmFrZV9taW5vchgOIAEoAxIbChNkaXN0cmlidXRhYmxlX21pbm9yGA8gASgDEhYKDmJyZWFrYWdlX21pbm9yGBAgASgDEhoKEnBheW91dF90b3RhbF9taW5vchgRIAEoAxIRCgliZXRfY291bnQYEiABKAMSEgoKdXNlcl9jb3VudBgTIAEoAxIUCgx3aW5uZXJfY291bnQYFCABKAMSFgoOcmVzb2x2ZWRfYXRfbXMYFSABKAMiYgoQVXNlck1hcmtldFJlc3VsdBIPCgd1c2VyX2lkGAEgASgJEhEKCWJldF9jb3VudBgCIAEoAxIUCgxzdGFrZWRfbWlub3IYAyABKAMSFAoMcGF5b3V0X21pbm9yGAQgASgDIpIBChlSZXNvbHZlTWFya2V0QmV0c1Jlc3BvbnNlEjwKCnJlc29sdXRpb24YASABKAsyKC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLk1hcmtldFJlc29sdXRpb24SNwoFdXNlcnMYAiADKAsyKC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlVzZXJNYXJrZXRSZXN1bHQqSAoHQmV0U2lkZRIYChRCRVRfU0lERV9VTlNQRUNJRklFRBAAEhEKDUJFVF9TSURFX0JBQ0sQARIQCgxCRVRfU0lERV9MQVkQAirrAQoJQmV0U3RhdHVzEhoKFkJFVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJCRVRfU1RBVFVTX1BFTkRJTkcQARIXChNCRVRfU1RBVFVTX0FDQ0VQVEVEEAISFgoSQkVUX1NUQVRVU19NQVRDSEVEEAMSIAocQkVUX1NUQVRVU19QQVJUSUFMTFlfTUFUQ0hFRBAEEhUKEUJFVF9TVEFUVVNfVk9JREVEEAUSEgoOQkVUX1NUQVRVU19XT04QBhITCg9CRVRfU1RBVFVTX0xPU1QQBxIXChNCRVRfU1RBVFVTX1JFRlVOREVEEAgq+QEKDUJldFZvaWRSZWFzb24SHwobQkVUX1ZPSURfUkVBU09OX1VOU1BFQ0lGSUVEEAASJAogQkVUX1ZPSURfUkVBU09OX1JFVFJPQUNUSVZFX0xPQ0sQARIjCh9CRVRfVk9JRF9SRUFTT05fTUFSS0VUX0NBTkNFTEVEEAISIQodQkVUX1ZPSURfUkVBU09OX01BUktFVF9WT0lERUQQAxIaChZCRVRfVk9JRF9SRUFTT05fTEFQU0VEEAQSHAoYQkVUX1ZPSURfUkVBU09OX0NBTkNFTEVEEAUSHwobQkVUX1ZPSURfUkVBU09OX0hPTERfRkFJTEVEEAYqoAYKEkJldFJlamVjdGlvblJlYXNvbhIkCiBCRVRfUkVKRUNUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEigKJEJFVF9SRUpFQ1RJT05fUkVBU09OX0lOVkFMSURfUkVRVUVTVBABEigKJEJFVF9SRUpFQ1RJT05fUkVBU09OX1VOS05PV05fT1VUQ09NRRACEioKJkJFVF9SRUpFQ1RJT05fUkVBU09OX0NVUlJFTkNZX01JU01BVENIEAMSKAokQkVUX1JFSkVDVElPTl9SRUFTT05fU1RBS0VfQkVMT1dfTUlOEAQSKAokQkVUX1JFSkVDVElPTl9SRUFTT05fU1RBS0VfQUJPVkVfTUFYEAUSKwonQkVUX1JFSkVDVElPTl9SRUFTT05fT0REU19OT1RfT05fTEFEREVSEAYSKAokQkVUX1JFSkVDVElPTl9SRUFTT05fTUFSS0VUX05PVF9PUEVOEAcSJwojQkVUX1JFSkVDVElPTl9SRUFTT05fQkVUVElOR19DTE9TRUQQCBIqCiZCRVRfUkVKRUNUSU9OX1JFQVNPTl9VU0VSX01BUktFVF9MSU1JVBAJEisKJ0JFVF9SRUpFQ1RJT05fUkVBU09OX0lOU1VGRklDSUVOVF9GVU5EUxAKEiUKIUJFVF9SRUpFQ1RJT05fUkVBU09OX0tZQ19SRVFVSVJFRBALEiMKH0JFVF9SRUpFQ1RJT05fUkVBU09OX0xPU1NfTElNSVQQDBIkCiBCRVRfUkVKRUNUSU9OX1JFQVNPTl9PV05fQ0hBTk5FTBANEiYKIkJFVF9SRUpFQ1RJT05fUkVBU09OX1NFTEZfRVhDTFVERUQQDhIhCh1CRVRfUkVKRUNUSU9OX1JFQVNPTl9DT09MX09GRhAPEicKI0JFVF9SRUpFQ1RJT05fUkVBU09OX0FDQ09VTlRfRlJPWkVOEBASIgoeQkVUX1JFSkVDVElPTl9SRUFTT05fVU5ERVJfQUdFEBESLQopQkVUX1JFSkVDVElPTl9SRUFTT05fQ09ORkxJQ1RfT0ZfSU5URVJFU1QQEiqEAQoUTWFya2V0UmVzb2x1dGlvbktpbmQSJgoiTUFSS0VUX1JFU09MVVRJT05fS0lORF9VTlNQRUNJRklFRBAAEiEKHU1BUktFVF9SRVNPTFVUSU9OX0tJTkRfUEFZT1VUEAESIQodTUFSS0VUX1JFU09MVVRJT05fS0lORF9SRUZVTkQQAirIAQoWUmVzb2x1dGlvblJlZnVuZFJlYXNvbhIoCiRSRVNPTFVUSU9OX1JFRlVORF9SRUFTT05fVU5TUEVDSUZJRUQQABIsCihSRVNPTFVUSU9OX1JFRlVORF9SRUFTT05fTUFSS0VUX0NBTkNFTEVEEAESLgoqUkVTT0xVVElPTl9SRUZVTkRfUkVBU09OX05PX1dJTk5JTkdfU1RBS0VTEAISJgoiUkVTT0xVVElPTl9SRUZVTkRfUkVBU09OX09ORV9TSURFRBADMo8EChBCZXRFbmdpbmVTZXJ2aWNlEmIKCFBsYWNlQmV0Eicuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5QbGFjZUJldFJlcXVlc3QaKC5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlBsYWNlQmV0UmVzcG9uc2UiA5ACAhJrCgtDYW5jZWxPcmRlchIqLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0Gisuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5DYW5jZWxPcmRlclJlc3BvbnNlIgOQAgISaAoKTGlzdE15QmV0cxIpLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTGlzdE15QmV0c1JlcXVlc3QaKi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkxpc3RNeUJldHNSZXNwb25zZSIDkAIBEl8KB0dldE9kZHMSJi5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkdldE9kZHNSZXF1ZXN0Gicuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5HZXRPZGRzUmVzcG9uc2UiA5ACARJfCgdHZXRCb29rEiYuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5HZXRCb29rUmVxdWVzdBonLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuR2V0Qm9va1Jlc3BvbnNlIgOQAgEy/AMKGEJldEVuZ2luZUludGVybmFsU2VydmljZRJ2Cg5MaXN0TWFya2V0QmV0cxItLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTGlzdE1hcmtldEJldHNSZXF1ZXN0Gi4uc3RyZWFtYmV0LmJldGVuZ2luZS52MS5MaXN0TWFya2V0QmV0c1Jlc3BvbnNlIgOQAgEwARJxCg1Wb2lkQmV0c0FmdGVyEiwuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5Wb2lkQmV0c0FmdGVyUmVxdWVzdBotLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuVm9pZEJldHNBZnRlclJlc3BvbnNlIgOQAgISdAoOTGFwc2VVbm1hdGNoZWQSLS5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLkxhcHNlVW5tYXRjaGVkUmVxdWVzdBouLnN0cmVhbWJldC5iZXRlbmdpbmUudjEuTGFwc2VVbm1hdGNoZWRSZXNwb25zZSIDkAICEn8KEVJlc29sdmVNYXJrZXRCZXRzEjAuc3RyZWFtYmV0LmJldGVuZ2luZS52MS5SZXNvbHZlTWFya2V0QmV0c1JlcXVlc3QaMS5zdHJlYW1iZXQuYmV0ZW5naW5lLnYxLlJlc29sdmVNYXJrZXRCZXRzUmVzcG9uc2UiA5ACAjABYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_pool_v1_pool]);
 
 /**
  * Error detail attached to every PlaceBet rejection, so clients can show an
@@ -1202,6 +1202,308 @@ export const LapseUnmatchedResponseSchema: GenMessage<LapseUnmatchedResponse> = 
   messageDesc(file_streambet_betengine_v1_bet_engine, 23);
 
 /**
+ * Request of ResolveMarketBets.
+ *
+ * @generated from message streambet.betengine.v1.ResolveMarketBetsRequest
+ */
+export type ResolveMarketBetsRequest = Message<"streambet.betengine.v1.ResolveMarketBetsRequest"> & {
+  /**
+   * Required. A locked, resolved or canceled POOL market.
+   *
+   * @generated from field: string market_id = 1;
+   */
+  marketId: string;
+
+  /**
+   * Required. The settlement run recording the resolution (its id is kept with it; a
+   * different id for an already resolved market is FAILED_PRECONDITION).
+   *
+   * @generated from field: string settlement_id = 2;
+   */
+  settlementId: string;
+
+  /**
+   * True when the market was canceled before resolution: every stake is returned.
+   *
+   * @generated from field: bool canceled = 3;
+   */
+  canceled: boolean;
+
+  /**
+   * Required unless canceled: the resolved winner, one of the market's outcomes.
+   *
+   * @generated from field: string winning_outcome_id = 4;
+   */
+  winningOutcomeId: string;
+
+  /**
+   * Commission rate r of the market, 0–10000 bps.
+   *
+   * @generated from field: uint32 commission_bps = 5;
+   */
+  commissionBps: number;
+
+  /**
+   * The streamer's share of the commission, 0–10000 bps.
+   *
+   * @generated from field: uint32 streamer_share_bps = 6;
+   */
+  streamerShareBps: number;
+
+  /**
+   * Optional. Resume the users after this user id (exclusive).
+   *
+   * @generated from field: string after_user_id = 7;
+   */
+  afterUserId: string;
+
+  /**
+   * Users per streamed message, 1–10000; 0 means 5000.
+   *
+   * @generated from field: int32 batch_size = 8;
+   */
+  batchSize: number;
+};
+
+/**
+ * Describes the message streambet.betengine.v1.ResolveMarketBetsRequest.
+ * Use `create(ResolveMarketBetsRequestSchema)` to create a new message.
+ */
+export const ResolveMarketBetsRequestSchema: GenMessage<ResolveMarketBetsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_betengine_v1_bet_engine, 24);
+
+/**
+ * A market's resolution as the bet engine recorded it, with the pool's figures.
+ *
+ * @generated from message streambet.betengine.v1.MarketResolution
+ */
+export type MarketResolution = Message<"streambet.betengine.v1.MarketResolution"> & {
+  /**
+   * The market.
+   *
+   * @generated from field: string market_id = 1;
+   */
+  marketId: string;
+
+  /**
+   * The settlement run that recorded it.
+   *
+   * @generated from field: string settlement_id = 2;
+   */
+  settlementId: string;
+
+  /**
+   * Currency of every amount.
+   *
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
+
+  /**
+   * PAYOUT or REFUND.
+   *
+   * @generated from field: streambet.betengine.v1.MarketResolutionKind kind = 4;
+   */
+  kind: MarketResolutionKind;
+
+  /**
+   * Why the stakes are returned; UNSPECIFIED for PAYOUT.
+   *
+   * @generated from field: streambet.betengine.v1.ResolutionRefundReason refund_reason = 5;
+   */
+  refundReason: ResolutionRefundReason;
+
+  /**
+   * The winner; empty when the market was canceled.
+   *
+   * @generated from field: string winning_outcome_id = 6;
+   */
+  winningOutcomeId: string;
+
+  /**
+   * Commission rate r used, bps.
+   *
+   * @generated from field: uint32 commission_bps = 7;
+   */
+  commissionBps: number;
+
+  /**
+   * Streamer share of the commission used, bps.
+   *
+   * @generated from field: uint32 streamer_share_bps = 8;
+   */
+  streamerShareBps: number;
+
+  /**
+   * T: Σ stakes of the bets resolved.
+   *
+   * @generated from field: int64 total_staked_minor = 9;
+   */
+  totalStakedMinor: bigint;
+
+  /**
+   * P_w (0 when canceled).
+   *
+   * @generated from field: int64 winning_staked_minor = 10;
+   */
+  winningStakedMinor: bigint;
+
+  /**
+   * L = T − P_w.
+   *
+   * @generated from field: int64 losing_staked_minor = 11;
+   */
+  losingStakedMinor: bigint;
+
+  /**
+   * C = floor(L × r / 10000); 0 for a refund.
+   *
+   * @generated from field: int64 commission_minor = 12;
+   */
+  commissionMinor: bigint;
+
+  /**
+   * floor(C × share_bps / 10000); 0 for a refund.
+   *
+   * @generated from field: int64 streamer_share_minor = 13;
+   */
+  streamerShareMinor: bigint;
+
+  /**
+   * C − streamer share; 0 for a refund.
+   *
+   * @generated from field: int64 rake_minor = 14;
+   */
+  rakeMinor: bigint;
+
+  /**
+   * D = L − C; 0 for a refund.
+   *
+   * @generated from field: int64 distributable_minor = 15;
+   */
+  distributableMinor: bigint;
+
+  /**
+   * B = D − Σ floor(s × D / P_w) over winning bets, to the house; 0 for a refund.
+   *
+   * @generated from field: int64 breakage_minor = 16;
+   */
+  breakageMinor: bigint;
+
+  /**
+   * Σ payouts over all bets: T − C − B (PAYOUT) or T (REFUND).
+   *
+   * @generated from field: int64 payout_total_minor = 17;
+   */
+  payoutTotalMinor: bigint;
+
+  /**
+   * Bets resolved.
+   *
+   * @generated from field: int64 bet_count = 18;
+   */
+  betCount: bigint;
+
+  /**
+   * Users with at least one bet resolved (one row each).
+   *
+   * @generated from field: int64 user_count = 19;
+   */
+  userCount: bigint;
+
+  /**
+   * Users whose payout exceeds their stakes.
+   *
+   * @generated from field: int64 winner_count = 20;
+   */
+  winnerCount: bigint;
+
+  /**
+   * When the bet engine recorded the resolution (its clock): the bets' settled_at_ms.
+   *
+   * @generated from field: int64 resolved_at_ms = 21;
+   */
+  resolvedAtMs: bigint;
+};
+
+/**
+ * Describes the message streambet.betengine.v1.MarketResolution.
+ * Use `create(MarketResolutionSchema)` to create a new message.
+ */
+export const MarketResolutionSchema: GenMessage<MarketResolution> = /*@__PURE__*/
+  messageDesc(file_streambet_betengine_v1_bet_engine, 25);
+
+/**
+ * One user's result on a resolved market.
+ *
+ * @generated from message streambet.betengine.v1.UserMarketResult
+ */
+export type UserMarketResult = Message<"streambet.betengine.v1.UserMarketResult"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Their bets resolved.
+   *
+   * @generated from field: int64 bet_count = 2;
+   */
+  betCount: bigint;
+
+  /**
+   * Σ of their stakes, minor units.
+   *
+   * @generated from field: int64 staked_minor = 3;
+   */
+  stakedMinor: bigint;
+
+  /**
+   * Σ of their bets' payouts (stake included; 0 when every bet lost).
+   *
+   * @generated from field: int64 payout_minor = 4;
+   */
+  payoutMinor: bigint;
+};
+
+/**
+ * Describes the message streambet.betengine.v1.UserMarketResult.
+ * Use `create(UserMarketResultSchema)` to create a new message.
+ */
+export const UserMarketResultSchema: GenMessage<UserMarketResult> = /*@__PURE__*/
+  messageDesc(file_streambet_betengine_v1_bet_engine, 26);
+
+/**
+ * One message of ResolveMarketBets.
+ *
+ * @generated from message streambet.betengine.v1.ResolveMarketBetsResponse
+ */
+export type ResolveMarketBetsResponse = Message<"streambet.betengine.v1.ResolveMarketBetsResponse"> & {
+  /**
+   * The market's resolution (the same in every message).
+   *
+   * @generated from field: streambet.betengine.v1.MarketResolution resolution = 1;
+   */
+  resolution?: MarketResolution | undefined;
+
+  /**
+   * Users in user_id order.
+   *
+   * @generated from field: repeated streambet.betengine.v1.UserMarketResult users = 2;
+   */
+  users: UserMarketResult[];
+};
+
+/**
+ * Describes the message streambet.betengine.v1.ResolveMarketBetsResponse.
+ * Use `create(ResolveMarketBetsResponseSchema)` to create a new message.
+ */
+export const ResolveMarketBetsResponseSchema: GenMessage<ResolveMarketBetsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_betengine_v1_bet_engine, 27);
+
+/**
  * Direction of an exchange order. POOL bets are always BACK.
  *
  * @generated from enum streambet.betengine.v1.BetSide
@@ -1531,6 +1833,81 @@ export const BetRejectionReasonSchema: GenEnum<BetRejectionReason> = /*@__PURE__
   enumDesc(file_streambet_betengine_v1_bet_engine, 3);
 
 /**
+ * How a POOL market's bets resolved.
+ *
+ * @generated from enum streambet.betengine.v1.MarketResolutionKind
+ */
+export enum MarketResolutionKind {
+  /**
+   * Never used; a zero value means the field was not set.
+   *
+   * @generated from enum value: MARKET_RESOLUTION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Winners are paid from the pool: their holds post into escrow.
+   *
+   * @generated from enum value: MARKET_RESOLUTION_KIND_PAYOUT = 1;
+   */
+  PAYOUT = 1,
+
+  /**
+   * Every stake is returned: the holds are voided, no commission.
+   *
+   * @generated from enum value: MARKET_RESOLUTION_KIND_REFUND = 2;
+   */
+  REFUND = 2,
+}
+
+/**
+ * Describes the enum streambet.betengine.v1.MarketResolutionKind.
+ */
+export const MarketResolutionKindSchema: GenEnum<MarketResolutionKind> = /*@__PURE__*/
+  enumDesc(file_streambet_betengine_v1_bet_engine, 4);
+
+/**
+ * Why a market's stakes are returned (settlement.proto RefundReason, POOL reasons).
+ *
+ * @generated from enum streambet.betengine.v1.ResolutionRefundReason
+ */
+export enum ResolutionRefundReason {
+  /**
+   * Not a refund.
+   *
+   * @generated from enum value: RESOLUTION_REFUND_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The market was canceled before resolution.
+   *
+   * @generated from enum value: RESOLUTION_REFUND_REASON_MARKET_CANCELED = 1;
+   */
+  MARKET_CANCELED = 1,
+
+  /**
+   * Nobody backed the winning outcome (P_w = 0).
+   *
+   * @generated from enum value: RESOLUTION_REFUND_REASON_NO_WINNING_STAKES = 2;
+   */
+  NO_WINNING_STAKES = 2,
+
+  /**
+   * Only one outcome had stakes.
+   *
+   * @generated from enum value: RESOLUTION_REFUND_REASON_ONE_SIDED = 3;
+   */
+  ONE_SIDED = 3,
+}
+
+/**
+ * Describes the enum streambet.betengine.v1.ResolutionRefundReason.
+ */
+export const ResolutionRefundReasonSchema: GenEnum<ResolutionRefundReason> = /*@__PURE__*/
+  enumDesc(file_streambet_betengine_v1_bet_engine, 5);
+
+/**
  * Placing and canceling bets, a user's bet history, live odds and order books.
  *
  * @generated from service streambet.betengine.v1.BetEngineService
@@ -1706,6 +2083,40 @@ export const BetEngineInternalService: GenService<{
     methodKind: "unary";
     input: typeof LapseUnmatchedRequestSchema;
     output: typeof LapseUnmatchedResponseSchema;
+  },
+  /**
+   * Records how a closed POOL market's bets resolve (one resolution record per market)
+   * and streams what each user gets, computed set-based over the market's bets where
+   * they live: per user the number of bets, Σ stakes and Σ payouts, each bet's payout
+   * following the parimutuel formula exactly (winner: s + floor(s × D / P_w), loser 0,
+   * refund s; breakage to the house). Settlement never reads the bets themselves.
+   *
+   * The bets settled are those whose hold the ledger still has: ACCEPTED bets (and, for
+   * a canceled market, the bets voided with it). The bet engine decides payout or
+   * refund from their totals and the request (canceled, or P_w = 0, or only one
+   * outcome staked: refund). From the moment the record commits, every ACCEPTED bet of
+   * the market reads as WON, LOST or REFUNDED with its own payout (ListMyBets and every
+   * read), derived from the record: no bet row is rewritten.
+   *
+   * Idempotent per market: the first call records the resolution; a repeat with the
+   * same resolution streams the same figures and users (resume with after_user_id).
+   * Every message carries the resolution; the users follow in user_id order, in
+   * batches; a market without bets sends one message with no users.
+   *
+   * Roles: service (settlement).
+   * Errors: INVALID_ARGUMENT (market_id or settlement_id missing, winning_outcome_id
+   * missing when not canceled or not an outcome of the market, bps out of 0–10000,
+   * batch_size out of range); NOT_FOUND (unknown market); FAILED_PRECONDITION (market
+   * still OPEN in the bet engine, an EXCHANGE market, or already resolved differently:
+   * another settlement id, winner or cancel); UNAVAILABLE (bets still PENDING a ledger
+   * confirmation or late voids in progress: retry with backoff).
+   *
+   * @generated from rpc streambet.betengine.v1.BetEngineInternalService.ResolveMarketBets
+   */
+  resolveMarketBets: {
+    methodKind: "server_streaming";
+    input: typeof ResolveMarketBetsRequestSchema;
+    output: typeof ResolveMarketBetsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_betengine_v1_bet_engine, 1);
