@@ -2,7 +2,9 @@
  * Chat of a channel: `chat:send` from sockets and the moderation RPCs, over the chat rules in
  * domain/chat.ts. Slow mode and the per-user rate are token buckets in the cache port (Redis in
  * the cluster, so every realtime node enforces the same budget); settings, bans and messages live
- * in the realtime database.
+ * in the realtime database. The `chat:history` sent on every channel join is cached in the cache
+ * port under a per-channel generation that every accepted message and every moderation change
+ * replaces (see {@link createChat}), so a crowd joining a channel costs no SQL.
  */
 import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { randomBytes } from 'node:crypto';
@@ -78,6 +80,14 @@ export interface ChatDeps {
   readonly logger?: Pick<Logger, 'info'>;
 }
 
+/** Cache key of a channel's history generation: replaced whenever its history may change. */
+const historyGenerationKey = (channelId: string): string => `chat:history-gen:${channelId}`;
+/** Cache key of a channel's cached `chat:history` payload, tagged with its generation. */
+const historyKey = (channelId: string): string => `chat:history:${channelId}`;
+/** How long an unread cached history is kept; a generation outlives any history cached under it. */
+const historyTtlMs = 10 * 60_000;
+const historyGenerationTtlMs = 24 * 60 * 60_000;
+
 const roleOf: Record<ChatActor['role'], Role> = {
   viewer: Role.VIEWER,
   streamer: Role.STREAMER,
@@ -136,6 +146,24 @@ export function createChat(deps: ChatDeps): Chat {
     return owner;
   };
 
+  // History cache. A reader takes the channel's generation *before* its SQL read and stores the
+  // result under it; a writer replaces the generation *after* its change committed. So a history
+  // stored under generation g holds every change whose new generation was written before g was
+  // read, and any later change makes g stale: a hit is never older than the last committed change.
+  // An absent generation (never written, expired or evicted) is replaced by a fresh one before the
+  // read, never trusted as "unchanged".
+  const newGeneration = (): string => Buffer.from(random(10)).toString('base64url');
+  const historyChanged = async (channelId: string): Promise<void> => {
+    await cache.set(historyGenerationKey(channelId), newGeneration(), historyGenerationTtlMs);
+  };
+  const currentGeneration = async (channelId: string): Promise<string> => {
+    const known = await cache.get(historyGenerationKey(channelId));
+    if (known !== null) return known;
+    const fresh = newGeneration();
+    await cache.set(historyGenerationKey(channelId), fresh, historyGenerationTtlMs);
+    return fresh;
+  };
+
   const take = async (key: string, spec: Parameters<Cache['takeTokens']>[1], what: string) => {
     const decision = await cache.takeTokens(key, spec, clock.now());
     if (!decision.allowed) {
@@ -157,7 +185,11 @@ export function createChat(deps: ChatDeps): Chat {
         actor.userId,
         command.clientMessageId,
       );
-      if (resent !== undefined) return { messageId: resent.messageId };
+      if (resent !== undefined) {
+        // The first attempt may have failed after its insert, before the history moved on.
+        await historyChanged(command.channelId);
+        return { messageId: resent.messageId };
+      }
       if (!exempt) {
         const slow = slowModeBucket(settings);
         if (slow !== undefined) {
@@ -195,14 +227,23 @@ export function createChat(deps: ChatDeps): Chat {
         );
         return { messageId: winner?.messageId ?? message.messageId };
       }
+      await historyChanged(message.channelId);
       fanout.send(roomName('channel', message.channelId), 'chat:message', chatMessageJson(message));
       return { messageId: message.messageId };
     },
 
     async history(channelId) {
+      const generation = await currentGeneration(channelId);
+      const cached = await cache.get(historyKey(channelId));
+      if (cached !== null) {
+        const entry = JSON.parse(cached) as { generation: string; history: JsonValue };
+        if (entry.generation === generation) return entry.history;
+      }
       const messages = await store.history(channelId, chatHistorySize);
       // camelCase like every other payload on the socket (the protobuf JSON mapping).
-      return { channelId, messages: messages.map(chatMessageJson) };
+      const history: JsonValue = { channelId, messages: messages.map(chatMessageJson) };
+      await cache.set(historyKey(channelId), JSON.stringify({ generation, history }), historyTtlMs);
+      return history;
     },
 
     async settings(channelId) {
@@ -236,6 +277,7 @@ export function createChat(deps: ChatDeps): Chat {
         clock.now(),
       );
       await store.saveBan(ban);
+      await historyChanged(ban.channelId);
       audit(actor, 'BanChatUser', {
         channelId: ban.channelId,
         userId: ban.userId,
@@ -253,6 +295,7 @@ export function createChat(deps: ChatDeps): Chat {
     async unban(actor, channelId, userId) {
       assertModerator(actor, await ownerOf(channelId));
       const removed = await store.deleteBan(channelId, userId);
+      await historyChanged(channelId);
       audit(actor, 'UnbanChatUser', { channelId, userId });
       return isBanActive(removed, clock.now());
     },

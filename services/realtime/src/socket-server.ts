@@ -7,7 +7,8 @@
  * maxHttpBufferSize), and a per-socket token bucket refuses floods. Connections are capped per
  * client address and in total per process (a refused handshake gets a `connect_error` whose data
  * says why); `room:join` has a per-address token bucket, and the linked channels and markets it
- * checks are cached, so a crowd joining one room costs the database almost nothing. Every refusal
+ * checks and the chat history it sends (chat.ts) are cached, so a crowd joining one room costs the
+ * database almost nothing. Every refusal
  * is logged; nothing a client sends can take the process down.
  */
 import type { Server as HttpServer } from 'node:http';
