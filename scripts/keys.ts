@@ -5,10 +5,14 @@
 // the user service's access-token signing key. The two secrets are for the user service.
 // `npm run keys -- rotate-user-token`, with the current USER_TOKEN_PRIVATE_JWK in the environment,
 // prints the three deployments that replace it without invalidating a token (user-key-rotation.ts).
+// `npm run keys -- rotate-service-key <service>`, with the SERVICE_TOKEN_PUBLIC_JWKS in use now in the
+// environment, prints the three deployments that give <service> the key `<service>:<n+1>` without
+// refusing an internal call (service-key-rotation.ts).
 import { randomBytes } from 'node:crypto';
-import type { JWK } from 'jose';
+import type { JSONWebKeySet, JWK } from 'jose';
 import { generateServiceKeys, generateSigningKeyPair } from '@streambet/platform/auth/tokens';
 import { servicePorts } from '@streambet/platform/runtime/platform-config';
+import { nextServiceKeyVersion, serviceKeyRotation } from './service-key-rotation.js';
 import { userKeyRotation } from './user-key-rotation.js';
 
 const quote = (value: unknown): string =>
@@ -33,6 +37,45 @@ if (process.argv.includes('rotate-user-token')) {
       .join('\n\n') + '\n',
   );
   process.exit(0);
+}
+
+const rotateService = process.argv.indexOf('rotate-service-key');
+if (rotateService !== -1) {
+  const service = process.argv[rotateService + 1] ?? '';
+  const signers = Object.keys(servicePorts).filter((name) => name !== 'gateway');
+  if (!signers.includes(service)) {
+    process.stderr.write(
+      `usage: npm run keys -- rotate-service-key <service>, one of ${signers.join(', ')}\n`,
+    );
+    process.exit(64);
+  }
+  const current = process.env.SERVICE_TOKEN_PUBLIC_JWKS ?? '';
+  if (current === '') {
+    process.stderr.write(
+      'set SERVICE_TOKEN_PUBLIC_JWKS to the JWKS deployed now, then run this again\n',
+    );
+    process.exit(78);
+  }
+  try {
+    const jwks = JSON.parse(current) as JSONWebKeySet;
+    const next = await generateSigningKeyPair(`${service}:${nextServiceKeyVersion(jwks, service)}`);
+    const rotation = serviceKeyRotation(service, jwks, next);
+    process.stdout.write(
+      rotation.steps
+        .map(
+          (step, i) =>
+            `# Step ${i + 1} (${step.when}; deploy to: ${step.deployTo})\n` +
+            Object.entries(step.env)
+              .map(([name, value]) => `export ${name}=${quote(value)}`)
+              .join('\n'),
+        )
+        .join('\n\n') + '\n',
+    );
+    process.exit(0);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(65);
+  }
 }
 
 // The gateway makes no internal calls of its own: it gets no key.

@@ -172,13 +172,19 @@ function rememberVerified<C extends Caller>(
   };
 }
 
+/**
+ * Lifetime of a service token unless its issuer says otherwise: a key dropped from
+ * SERVICE_TOKEN_PUBLIC_JWKS this long after its service stopped signing with it refuses no live token.
+ */
+export const defaultServiceTokenTtlSeconds = 300;
+
 /** Options of {@link createServiceTokenIssuer}. */
 export interface ServiceTokenIssuerOptions {
   /** Private Ed25519 JWK (with `kid`) from config; see {@link generateSigningKeyPair}. */
   readonly privateJwk: JWK;
   /** Name of the calling service; becomes the token's `sub`. */
   readonly service: string;
-  /** Lifetime of each token in seconds; default 300. Short, so a leaked token expires soon. */
+  /** Lifetime of each token in seconds; default {@link defaultServiceTokenTtlSeconds}. Short, so a leaked token expires soon. */
   readonly ttlSeconds?: number;
   readonly clock?: Clock;
 }
@@ -198,7 +204,7 @@ export function createServiceTokenIssuer(
         'own key (npm run keys)',
     );
   }
-  const ttlSeconds = options.ttlSeconds ?? 300;
+  const ttlSeconds = options.ttlSeconds ?? defaultServiceTokenTtlSeconds;
   const clock = options.clock ?? systemClock;
   const keyPromise = importJWK(options.privateJwk, serviceTokenAlgorithm);
   let cached: { token: string; refreshAtMs: number } | undefined;
