@@ -3,7 +3,7 @@
  * translation (proto-codec.ts), the store does the rest. Who may call: policy.ts.
  */
 import { create } from '@bufbuild/protobuf';
-import type { ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
 import {
   HoldAction,
@@ -232,6 +232,14 @@ export function createLedgerInternalService(
         })),
         nextAfterHoldId: result.nextAfterHoldId,
       };
+    },
+
+    resolveMarket() {
+      throw new ConnectError('ResolveMarket is not implemented yet', Code.Unimplemented);
+    },
+
+    creditMarketPayouts() {
+      throw new ConnectError('CreditMarketPayouts is not implemented yet', Code.Unimplemented);
     },
 
     async getLedgerTotals(request) {

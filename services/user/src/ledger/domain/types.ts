@@ -76,6 +76,7 @@ export const TransferResultCode = {
   PENDING_EXPIRED: 16,
   LINKED_EVENT_FAILED: 17,
   LINKED_EVENT_CHAIN_OPEN: 18,
+  MARKET_RESOLVED: 19,
 } as const;
 /** One of {@link TransferResultCode}. */
 export type TransferResultCode = (typeof TransferResultCode)[keyof typeof TransferResultCode];

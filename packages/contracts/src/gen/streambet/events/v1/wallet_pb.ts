@@ -6,7 +6,9 @@
 // through its outbox in the same SQL transaction as the transfer: exactly one event
 // per committed transfer, plus HoldExpired when a hold times out — except bulk
 // settlement (ResolveMarketHolds), which reports each page of a market's holds with one
-// MarketHoldsResolved instead of one HoldPosted / HoldVoided / HoldExpired per hold.
+// MarketHoldsResolved instead of one HoldPosted / HoldVoided / HoldExpired per hold,
+// market-level resolution (ResolveMarket), reported by one MarketHoldsResolved, and bulk
+// payouts (CreditMarketPayouts), reported by one MarketPayoutsCredited per page.
 // Keyed by the hold's
 // transfer id for hold events (metadata.aggregate_id = pending transfer id), so the
 // placement and resolution of one hold arrive in order; by transfer id for
@@ -30,7 +32,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/events/v1/wallet.proto.
  */
 export const file_streambet_events_v1_wallet: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1iZXQvZXZlbnRzL3YxL3dhbGxldC5wcm90bxITc3RyZWFtYmV0LmV2ZW50cy52MSLfAQoRVHJhbnNmZXJDb21taXR0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQi2AEKCkhvbGRQbGFjZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQikgIKCkhvbGRQb3N0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIZChFoZWxkX2Ftb3VudF9taW5vchgDIAEoAxIdChVyZWxlYXNlZF9hbW91bnRfbWlub3IYBCABKAMSMQoNZGViaXRfYWNjb3VudBgFIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50ItgBCgpIb2xkVm9pZGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEi0KCHRyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISMQoNZGViaXRfYWNjb3VudBgDIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBCABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IpICCgtIb2xkRXhwaXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRI1ChBwZW5kaW5nX3RyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISHQoVcmVsZWFzZWRfYW1vdW50X21pbm9yGAMgASgDEhAKCHNlcXVlbmNlGAQgASgDEjEKDWRlYml0X2FjY291bnQYBSABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EjIKDmNyZWRpdF9hY2NvdW50GAYgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCLXAwoTTWFya2V0SG9sZHNSZXNvbHZlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIRCgltYXJrZXRfaWQYAiABKAkSNgoGYWN0aW9uGAMgASgOMiYuc3RyZWFtYmV0LmV2ZW50cy52MS5NYXJrZXRIb2xkc0FjdGlvbhIVCg1zZXR0bGVtZW50X2lkGAQgASgJEi0KBGNvZGUYBSABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSFgoOcmVzb2x2ZWRfY291bnQYBiABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAcgASgDEhUKDWV4cGlyZWRfY291bnQYCCABKA0SHAoUZXhwaXJlZF9hbW91bnRfbWlub3IYCSABKAMSFQoNZmlyc3RfaG9sZF9pZBgKIAEoCRIUCgxsYXN0X2hvbGRfaWQYCyABKAkSEAoIc2VxdWVuY2UYDCABKAMSLAoIYWNjb3VudHMYDSADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EgwKBHBhcnQYDiABKA0SEgoKcGFydF9jb3VudBgPIAEoDSp8ChFNYXJrZXRIb2xkc0FjdGlvbhIjCh9NQVJLRVRfSE9MRFNfQUNUSU9OX1VOU1BFQ0lGSUVEEAASJAogTUFSS0VUX0hPTERTX0FDVElPTl9QT1NUX0lOX0ZVTEwQARIcChhNQVJLRVRfSE9MRFNfQUNUSU9OX1ZPSUQQAmIGcHJvdG8z", [file_streambet_events_v1_envelope, file_streambet_user_v1_ledger_types]);
+  fileDesc("CiBzdHJlYW1iZXQvZXZlbnRzL3YxL3dhbGxldC5wcm90bxITc3RyZWFtYmV0LmV2ZW50cy52MSLfAQoRVHJhbnNmZXJDb21taXR0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQi2AEKCkhvbGRQbGFjZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIxCg1kZWJpdF9hY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudBIyCg5jcmVkaXRfYWNjb3VudBgEIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQikgIKCkhvbGRQb3N0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLQoIdHJhbnNmZXIYAiABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIZChFoZWxkX2Ftb3VudF9taW5vchgDIAEoAxIdChVyZWxlYXNlZF9hbW91bnRfbWlub3IYBCABKAMSMQoNZGViaXRfYWNjb3VudBgFIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50ItgBCgpIb2xkVm9pZGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEi0KCHRyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISMQoNZGViaXRfYWNjb3VudBgDIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnQSMgoOY3JlZGl0X2FjY291bnQYBCABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IpICCgtIb2xkRXhwaXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRI1ChBwZW5kaW5nX3RyYW5zZmVyGAIgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISHQoVcmVsZWFzZWRfYW1vdW50X21pbm9yGAMgASgDEhAKCHNlcXVlbmNlGAQgASgDEjEKDWRlYml0X2FjY291bnQYBSABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EjIKDmNyZWRpdF9hY2NvdW50GAYgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCLtAwoTTWFya2V0SG9sZHNSZXNvbHZlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIRCgltYXJrZXRfaWQYAiABKAkSNgoGYWN0aW9uGAMgASgOMiYuc3RyZWFtYmV0LmV2ZW50cy52MS5NYXJrZXRIb2xkc0FjdGlvbhIVCg1zZXR0bGVtZW50X2lkGAQgASgJEi0KBGNvZGUYBSABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSFgoOcmVzb2x2ZWRfY291bnQYBiABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAcgASgDEhUKDWV4cGlyZWRfY291bnQYCCABKA0SHAoUZXhwaXJlZF9hbW91bnRfbWlub3IYCSABKAMSFQoNZmlyc3RfaG9sZF9pZBgKIAEoCRIUCgxsYXN0X2hvbGRfaWQYCyABKAkSEAoIc2VxdWVuY2UYDCABKAMSLAoIYWNjb3VudHMYDSADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EgwKBHBhcnQYDiABKA0SEgoKcGFydF9jb3VudBgPIAEoDRIUCgx3aG9sZV9tYXJrZXQYECABKAgiogIKFU1hcmtldFBheW91dHNDcmVkaXRlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIRCgltYXJrZXRfaWQYAiABKAkSFQoNc2V0dGxlbWVudF9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIWCg5jcmVkaXRlZF9jb3VudBgFIAEoDRIdChVjcmVkaXRlZF9hbW91bnRfbWlub3IYBiABKAMSEAoIc2VxdWVuY2UYByABKAMSLAoIYWNjb3VudHMYCCADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50EgwKBHBhcnQYCSABKA0SEgoKcGFydF9jb3VudBgKIAEoDSp8ChFNYXJrZXRIb2xkc0FjdGlvbhIjCh9NQVJLRVRfSE9MRFNfQUNUSU9OX1VOU1BFQ0lGSUVEEAASJAogTUFSS0VUX0hPTERTX0FDVElPTl9QT1NUX0lOX0ZVTEwQARIcChhNQVJLRVRfSE9MRFNfQUNUSU9OX1ZPSUQQAmIGcHJvdG8z", [file_streambet_events_v1_envelope, file_streambet_user_v1_ledger_types]);
 
 /**
  * A single-phase transfer was posted.
@@ -395,6 +397,16 @@ export type MarketHoldsResolved = Message<"streambet.events.v1.MarketHoldsResolv
    * @generated from field: uint32 part_count = 15;
    */
   partCount: number;
+
+  /**
+   * true when the event reports a market-level resolution (ResolveMarket): every hold of
+   * the market still open was resolved by one record, no resolving transfer exists per
+   * hold (LookupTransfers shows each hold's derived state), first_hold_id and
+   * last_hold_id are empty, and sequence is the resolution's.
+   *
+   * @generated from field: bool whole_market = 16;
+   */
+  wholeMarket: boolean;
 };
 
 /**
@@ -403,6 +415,97 @@ export type MarketHoldsResolved = Message<"streambet.events.v1.MarketHoldsResolv
  */
 export const MarketHoldsResolvedSchema: GenMessage<MarketHoldsResolved> = /*@__PURE__*/
   messageDesc(file_streambet_events_v1_wallet, 5);
+
+/**
+ * A page of a market's payouts was credited out of its escrow (CreditMarketPayouts) in
+ * one transaction: one SINGLE_PHASE transfer per credited account, id
+ * `payout:<settlement_id>:<account_id>` (looked up with LookupTransfers), replacing one
+ * TransferCommitted per payout. Published only when the page committed at least one
+ * transfer; one event per 2000 accounts (part 1 to part_count, consecutive in the outbox
+ * under the same key).
+ *
+ * @generated from message streambet.events.v1.MarketPayoutsCredited
+ */
+export type MarketPayoutsCredited = Message<"streambet.events.v1.MarketPayoutsCredited"> & {
+  /**
+   * aggregate_id = market_id.
+   *
+   * @generated from field: streambet.events.v1.EventMetadata metadata = 1;
+   */
+  metadata?: EventMetadata | undefined;
+
+  /**
+   * The market (ULID) whose escrow paid.
+   *
+   * @generated from field: string market_id = 2;
+   */
+  marketId: string;
+
+  /**
+   * The settlement run (ULID) of the transfers.
+   *
+   * @generated from field: string settlement_id = 3;
+   */
+  settlementId: string;
+
+  /**
+   * Currency of every amount (ISO 4217 or "PTS").
+   *
+   * @generated from field: string currency = 4;
+   */
+  currency: string;
+
+  /**
+   * Transfers committed by the page.
+   *
+   * @generated from field: uint32 credited_count = 5;
+   */
+  creditedCount: number;
+
+  /**
+   * Sum of their amounts, minor units.
+   *
+   * @generated from field: int64 credited_amount_minor = 6;
+   */
+  creditedAmountMinor: bigint;
+
+  /**
+   * Highest commit sequence number the page took: every balance in accounts is as of it.
+   *
+   * @generated from field: int64 sequence = 7;
+   */
+  sequence: bigint;
+
+  /**
+   * The credited accounts and the escrow, each with its balance right after the page;
+   * user wallets carry kind and owner_id. At most 2000 per event.
+   *
+   * @generated from field: repeated streambet.user.v1.Account accounts = 8;
+   */
+  accounts: Account[];
+
+  /**
+   * Which part of the page this event is, 1-based; every other field is the same in
+   * every part.
+   *
+   * @generated from field: uint32 part = 9;
+   */
+  part: number;
+
+  /**
+   * How many events the page was reported in, >= 1.
+   *
+   * @generated from field: uint32 part_count = 10;
+   */
+  partCount: number;
+};
+
+/**
+ * Describes the message streambet.events.v1.MarketPayoutsCredited.
+ * Use `create(MarketPayoutsCreditedSchema)` to create a new message.
+ */
+export const MarketPayoutsCreditedSchema: GenMessage<MarketPayoutsCredited> = /*@__PURE__*/
+  messageDesc(file_streambet_events_v1_wallet, 6);
 
 /**
  * What bulk settlement did with the holds of a MarketHoldsResolved page.

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/ledger.proto.
  */
 export const file_streambet_user_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdHJlYW1iZXQvdXNlci92MS9sZWRnZXIucHJvdG8SEXN0cmVhbWJldC51c2VyLnYxIs0BChlSZXNvbHZlTWFya2V0SG9sZHNSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRItCgZhY3Rpb24YAiABKA4yHS5zdHJlYW1iZXQudXNlci52MS5Ib2xkQWN0aW9uEhUKDXNldHRsZW1lbnRfaWQYAyABKAkSLQoEY29kZRgEIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIVCg1hZnRlcl9ob2xkX2lkGAUgASgJEhEKCW1heF9ob2xkcxgGIAEoDSLxAQoaUmVzb2x2ZU1hcmtldEhvbGRzUmVzcG9uc2USFgoOcmVzb2x2ZWRfY291bnQYASABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAIgASgDEhUKDWV4cGlyZWRfY291bnQYAyABKA0SHgoWYWxyZWFkeV9yZXNvbHZlZF9jb3VudBgEIAEoDRIUCgxmYWlsZWRfY291bnQYBSABKA0SMwoIZmFpbHVyZXMYBiADKAsyIS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdBIaChJuZXh0X2FmdGVyX2hvbGRfaWQYByABKAkicgoKTmV3QWNjb3VudBISCgphY2NvdW50X2lkGAEgASgJEiwKBGtpbmQYAiABKA4yHi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50S2luZBIQCghjdXJyZW5jeRgDIAEoCRIQCghvd25lcl9pZBgEIAEoCSJIChVDcmVhdGVBY2NvdW50c1JlcXVlc3QSLwoIYWNjb3VudHMYASADKAsyHS5zdHJlYW1iZXQudXNlci52MS5OZXdBY2NvdW50IpABChNDcmVhdGVBY2NvdW50UmVzdWx0EhIKCmFjY291bnRfaWQYASABKAkSOAoEY29kZRgCIAEoDjIqLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRSZXN1bHRDb2RlEisKB2FjY291bnQYAyABKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IlEKFkNyZWF0ZUFjY291bnRzUmVzcG9uc2USNwoHcmVzdWx0cxgBIAMoCzImLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRSZXN1bHQiLAoVTG9va3VwQWNjb3VudHNSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJIkYKFkxvb2t1cEFjY291bnRzUmVzcG9uc2USLAoIYWNjb3VudHMYASADKAsyGi5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50IvoCCg9UcmFuc2ZlckNvbW1hbmQSEwoLdHJhbnNmZXJfaWQYASABKAkSLQoEa2luZBgCIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyS2luZBIYChBkZWJpdF9hY2NvdW50X2lkGAMgASgJEhkKEWNyZWRpdF9hY2NvdW50X2lkGAQgASgJEhQKDGFtb3VudF9taW5vchgFIAEoAxIQCghjdXJyZW5jeRgGIAEoCRISCgpwZW5kaW5nX2lkGAcgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgIIAEoAxIOCgZsaW5rZWQYCSABKAgSLQoEY29kZRgKIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIRCgltYXJrZXRfaWQYCyABKAkSDgoGYmV0X2lkGAwgASgJEhIKCnBheW1lbnRfaWQYDSABKAkSFQoNc2V0dGxlbWVudF9pZBgOIAEoCRIMCgRtZW1vGA8gASgJIk4KFlN1Ym1pdFRyYW5zZmVyc1JlcXVlc3QSNAoIY29tbWFuZHMYASADKAsyIi5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvbW1hbmQimQEKDlRyYW5zZmVyUmVzdWx0EhMKC3RyYW5zZmVyX2lkGAEgASgJEjMKBGNvZGUYAiABKA4yJS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdENvZGUSLQoIdHJhbnNmZXIYAyABKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIOCgZkZXRhaWwYBCABKAkiTQoXU3VibWl0VHJhbnNmZXJzUmVzcG9uc2USMgoHcmVzdWx0cxgBIAMoCzIhLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyUmVzdWx0Ii4KFkxvb2t1cFRyYW5zZmVyc1JlcXVlc3QSFAoMdHJhbnNmZXJfaWRzGAEgAygJIkkKF0xvb2t1cFRyYW5zZmVyc1Jlc3BvbnNlEi4KCXRyYW5zZmVycxgBIAMoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyIkIKGUdldEFjY291bnRCYWxhbmNlc1JlcXVlc3QSEwoLYWNjb3VudF9pZHMYASADKAkSEAoIb3duZXJfaWQYAiABKAkiUQoaR2V0QWNjb3VudEJhbGFuY2VzUmVzcG9uc2USMwoIYmFsYW5jZXMYASADKAsyIS5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50QmFsYW5jZSLHAQobTGlzdEFjY291bnRUcmFuc2ZlcnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoFY29kZXMYAiADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgDIAEoAxINCgV0b19tcxgEIAEoAxIUCgxuZXdlc3RfZmlyc3QYBSABKAgSLgoEcGFnZRgGIAEoCzIgLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlcXVlc3QifwocTGlzdEFjY291bnRUcmFuc2ZlcnNSZXNwb25zZRIuCgl0cmFuc2ZlcnMYASADKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlchIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiKgoWR2V0TGVkZ2VyVG90YWxzUmVxdWVzdBIQCghjdXJyZW5jeRgBIAEoCSKvAQoMTGVkZ2VyVG90YWxzEhAKCGN1cnJlbmN5GAEgASgJEhwKFGRlYml0c19wZW5kaW5nX21pbm9yGAIgASgDEhsKE2RlYml0c19wb3N0ZWRfbWlub3IYAyABKAMSHQoVY3JlZGl0c19wZW5kaW5nX21pbm9yGAQgASgDEhwKFGNyZWRpdHNfcG9zdGVkX21pbm9yGAUgASgDEhUKDWFjY291bnRfY291bnQYBiABKAMiSgoXR2V0TGVkZ2VyVG90YWxzUmVzcG9uc2USLwoGdG90YWxzGAEgAygLMh8uc3RyZWFtYmV0LnVzZXIudjEuTGVkZ2VyVG90YWxzKl0KCkhvbGRBY3Rpb24SGwoXSE9MRF9BQ1RJT05fVU5TUEVDSUZJRUQQABIcChhIT0xEX0FDVElPTl9QT1NUX0lOX0ZVTEwQARIUChBIT0xEX0FDVElPTl9WT0lEEAIqmgMKF0NyZWF0ZUFjY291bnRSZXN1bHRDb2RlEioKJkNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX1VOU1BFQ0lGSUVEEAASIQodQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfT0sQARIyCi5DUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9BTFJFQURZX0VYSVNUU19TQU1FEAISOgo2Q1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSURfUkVVU0VEX0RJRkZFUkVOVF9DT05URU5UEAMSKQolQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSU5WQUxJRF9JRBAEEjMKL0NSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX1VOU1VQUE9SVEVEX0NVUlJFTkNZEAUSKwonQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfSU5WQUxJRF9LSU5EEAYSMwovQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfRFVQTElDQVRFX0lOX1JFUVVFU1QQByraBgoSVHJhbnNmZXJSZXN1bHRDb2RlEiQKIFRSQU5TRkVSX1JFU1VMVF9DT0RFX1VOU1BFQ0lGSUVEEAASGwoXVFJBTlNGRVJfUkVTVUxUX0NPREVfT0sQARIsCihUUkFOU0ZFUl9SRVNVTFRfQ09ERV9BTFJFQURZX0VYSVNUU19TQU1FEAISNAowVFJBTlNGRVJfUkVTVUxUX0NPREVfSURfUkVVU0VEX0RJRkZFUkVOVF9DT05URU5UEAMSLAooVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9UUkFOU0ZFUl9JRBAEEicKI1RSQU5TRkVSX1JFU1VMVF9DT0RFX0lOVkFMSURfQU1PVU5UEAUSJgoiVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9GSUVMRBAGEi0KKVRSQU5TRkVSX1JFU1VMVF9DT0RFX0FDQ09VTlRTX01VU1RfRElGRkVSEAcSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfQUNDT1VOVF9OT1RfRk9VTkQQCBIqCiZUUkFOU0ZFUl9SRVNVTFRfQ09ERV9DVVJSRU5DWV9NSVNNQVRDSBAJEioKJlRSQU5TRkVSX1JFU1VMVF9DT0RFX0VYQ0VFRFNfQVZBSUxBQkxFEAoSKAokVFJBTlNGRVJfUkVTVUxUX0NPREVfSU5WQUxJRF9USU1FT1VUEAsSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfUEVORElOR19OT1RfRk9VTkQQDBIpCiVUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX01JU01BVENIEA0SLQopVFJBTlNGRVJfUkVTVUxUX0NPREVfUE9TVF9FWENFRURTX1BFTkRJTkcQDhIxCi1UUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX0FMUkVBRFlfUkVTT0xWRUQQDxIoCiRUUkFOU0ZFUl9SRVNVTFRfQ09ERV9QRU5ESU5HX0VYUElSRUQQEBIsCihUUkFOU0ZFUl9SRVNVTFRfQ09ERV9MSU5LRURfRVZFTlRfRkFJTEVEEBESMAosVFJBTlNGRVJfUkVTVUxUX0NPREVfTElOS0VEX0VWRU5UX0NIQUlOX09QRU4QEjKqBwoVTGVkZ2VySW50ZXJuYWxTZXJ2aWNlEmoKDkNyZWF0ZUFjY291bnRzEiguc3RyZWFtYmV0LnVzZXIudjEuQ3JlYXRlQWNjb3VudHNSZXF1ZXN0Gikuc3RyZWFtYmV0LnVzZXIudjEuQ3JlYXRlQWNjb3VudHNSZXNwb25zZSIDkAICEmoKDkxvb2t1cEFjY291bnRzEiguc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwQWNjb3VudHNSZXF1ZXN0Gikuc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwQWNjb3VudHNSZXNwb25zZSIDkAIBEm0KD1N1Ym1pdFRyYW5zZmVycxIpLnN0cmVhbWJldC51c2VyLnYxLlN1Ym1pdFRyYW5zZmVyc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5TdWJtaXRUcmFuc2ZlcnNSZXNwb25zZSIDkAICEm0KD0xvb2t1cFRyYW5zZmVycxIpLnN0cmVhbWJldC51c2VyLnYxLkxvb2t1cFRyYW5zZmVyc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5Mb29rdXBUcmFuc2ZlcnNSZXNwb25zZSIDkAIBEnYKEkdldEFjY291bnRCYWxhbmNlcxIsLnN0cmVhbWJldC51c2VyLnYxLkdldEFjY291bnRCYWxhbmNlc1JlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5HZXRBY2NvdW50QmFsYW5jZXNSZXNwb25zZSIDkAIBEnwKFExpc3RBY2NvdW50VHJhbnNmZXJzEi4uc3RyZWFtYmV0LnVzZXIudjEuTGlzdEFjY291bnRUcmFuc2ZlcnNSZXF1ZXN0Gi8uc3RyZWFtYmV0LnVzZXIudjEuTGlzdEFjY291bnRUcmFuc2ZlcnNSZXNwb25zZSIDkAIBEm0KD0dldExlZGdlclRvdGFscxIpLnN0cmVhbWJldC51c2VyLnYxLkdldExlZGdlclRvdGFsc1JlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5HZXRMZWRnZXJUb3RhbHNSZXNwb25zZSIDkAIBEnYKElJlc29sdmVNYXJrZXRIb2xkcxIsLnN0cmVhbWJldC51c2VyLnYxLlJlc29sdmVNYXJrZXRIb2xkc1JlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5SZXNvbHZlTWFya2V0SG9sZHNSZXNwb25zZSIDkAICYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types]);
+  fileDesc("Ch5zdHJlYW1iZXQvdXNlci92MS9sZWRnZXIucHJvdG8SEXN0cmVhbWJldC51c2VyLnYxIs0BChlSZXNvbHZlTWFya2V0SG9sZHNSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRItCgZhY3Rpb24YAiABKA4yHS5zdHJlYW1iZXQudXNlci52MS5Ib2xkQWN0aW9uEhUKDXNldHRsZW1lbnRfaWQYAyABKAkSLQoEY29kZRgEIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIVCg1hZnRlcl9ob2xkX2lkGAUgASgJEhEKCW1heF9ob2xkcxgGIAEoDSLxAQoaUmVzb2x2ZU1hcmtldEhvbGRzUmVzcG9uc2USFgoOcmVzb2x2ZWRfY291bnQYASABKA0SHQoVcmVzb2x2ZWRfYW1vdW50X21pbm9yGAIgASgDEhUKDWV4cGlyZWRfY291bnQYAyABKA0SHgoWYWxyZWFkeV9yZXNvbHZlZF9jb3VudBgEIAEoDRIUCgxmYWlsZWRfY291bnQYBSABKA0SMwoIZmFpbHVyZXMYBiADKAsyIS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdBIaChJuZXh0X2FmdGVyX2hvbGRfaWQYByABKAkiwgEKFFJlc29sdmVNYXJrZXRSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRIVCg1zZXR0bGVtZW50X2lkGAIgASgJEi0KBmFjdGlvbhgDIAEoDjIdLnN0cmVhbWJldC51c2VyLnYxLkhvbGRBY3Rpb24SLQoEY29kZRgEIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZRIiChpleHBlY3RlZF9vcGVuX2Ftb3VudF9taW5vchgFIAEoAyKJAgoVUmVzb2x2ZU1hcmtldFJlc3BvbnNlEhYKDnJlc29sdmVkX2NvdW50GAEgASgNEh0KFXJlc29sdmVkX2Ftb3VudF9taW5vchgCIAEoAxIVCg1leHBpcmVkX2NvdW50GAMgASgNEhwKFGV4cGlyZWRfYW1vdW50X21pbm9yGAQgASgDEhUKDWFjY291bnRfY291bnQYBSABKA0SEAoIc2VxdWVuY2UYBiABKAMSFgoOcmVzb2x2ZWRfYXRfbXMYByABKAMSEAoIcmVwbGF5ZWQYCCABKAgSMQoGZXNjcm93GAkgASgLMiEuc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudEJhbGFuY2UibAoRTWFya2V0UGF5b3V0RW50cnkSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxhbW91bnRfbWlub3IYAiABKAMSLQoEY29kZRgDIAEoDjIfLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyQ29kZSKPAQoaQ3JlZGl0TWFya2V0UGF5b3V0c1JlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhUKDXNldHRsZW1lbnRfaWQYAiABKAkSEAoIY3VycmVuY3kYAyABKAkSNQoHZW50cmllcxgEIAMoCzIkLnN0cmVhbWJldC51c2VyLnYxLk1hcmtldFBheW91dEVudHJ5IpQBChJNYXJrZXRQYXlvdXRSZXN1bHQSEgoKYWNjb3VudF9pZBgBIAEoCRITCgt0cmFuc2Zlcl9pZBgCIAEoCRIzCgRjb2RlGAMgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEg4KBmRldGFpbBgEIAEoCRIQCghzZXF1ZW5jZRgFIAEoAyK/AQobQ3JlZGl0TWFya2V0UGF5b3V0c1Jlc3BvbnNlEjYKB3Jlc3VsdHMYASADKAsyJS5zdHJlYW1iZXQudXNlci52MS5NYXJrZXRQYXlvdXRSZXN1bHQSFgoOY3JlZGl0ZWRfY291bnQYAiABKA0SHQoVY3JlZGl0ZWRfYW1vdW50X21pbm9yGAMgASgDEjEKBmVzY3JvdxgEIAEoCzIhLnN0cmVhbWJldC51c2VyLnYxLkFjY291bnRCYWxhbmNlInIKCk5ld0FjY291bnQSEgoKYWNjb3VudF9pZBgBIAEoCRIsCgRraW5kGAIgASgOMh4uc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudEtpbmQSEAoIY3VycmVuY3kYAyABKAkSEAoIb3duZXJfaWQYBCABKAkiSAoVQ3JlYXRlQWNjb3VudHNSZXF1ZXN0Ei8KCGFjY291bnRzGAEgAygLMh0uc3RyZWFtYmV0LnVzZXIudjEuTmV3QWNjb3VudCKQAQoTQ3JlYXRlQWNjb3VudFJlc3VsdBISCgphY2NvdW50X2lkGAEgASgJEjgKBGNvZGUYAiABKA4yKi5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50UmVzdWx0Q29kZRIrCgdhY2NvdW50GAMgASgLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCJRChZDcmVhdGVBY2NvdW50c1Jlc3BvbnNlEjcKB3Jlc3VsdHMYASADKAsyJi5zdHJlYW1iZXQudXNlci52MS5DcmVhdGVBY2NvdW50UmVzdWx0IiwKFUxvb2t1cEFjY291bnRzUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCSJGChZMb29rdXBBY2NvdW50c1Jlc3BvbnNlEiwKCGFjY291bnRzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudCL6AgoPVHJhbnNmZXJDb21tYW5kEhMKC3RyYW5zZmVyX2lkGAEgASgJEi0KBGtpbmQYAiABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlcktpbmQSGAoQZGViaXRfYWNjb3VudF9pZBgDIAEoCRIZChFjcmVkaXRfYWNjb3VudF9pZBgEIAEoCRIUCgxhbW91bnRfbWlub3IYBSABKAMSEAoIY3VycmVuY3kYBiABKAkSEgoKcGVuZGluZ19pZBgHIAEoCRIXCg90aW1lb3V0X3NlY29uZHMYCCABKAMSDgoGbGlua2VkGAkgASgIEi0KBGNvZGUYCiABKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSEQoJbWFya2V0X2lkGAsgASgJEg4KBmJldF9pZBgMIAEoCRISCgpwYXltZW50X2lkGA0gASgJEhUKDXNldHRsZW1lbnRfaWQYDiABKAkSDAoEbWVtbxgPIAEoCSJOChZTdWJtaXRUcmFuc2ZlcnNSZXF1ZXN0EjQKCGNvbW1hbmRzGAEgAygLMiIuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJDb21tYW5kIpkBCg5UcmFuc2ZlclJlc3VsdBITCgt0cmFuc2Zlcl9pZBgBIAEoCRIzCgRjb2RlGAIgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEi0KCHRyYW5zZmVyGAMgASgLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISDgoGZGV0YWlsGAQgASgJIk0KF1N1Ym1pdFRyYW5zZmVyc1Jlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlclJlc3VsdCIuChZMb29rdXBUcmFuc2ZlcnNSZXF1ZXN0EhQKDHRyYW5zZmVyX2lkcxgBIAMoCSJJChdMb29rdXBUcmFuc2ZlcnNSZXNwb25zZRIuCgl0cmFuc2ZlcnMYASADKAsyGy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlciJCChlHZXRBY2NvdW50QmFsYW5jZXNSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJEhAKCG93bmVyX2lkGAIgASgJIlEKGkdldEFjY291bnRCYWxhbmNlc1Jlc3BvbnNlEjMKCGJhbGFuY2VzGAEgAygLMiEuc3RyZWFtYmV0LnVzZXIudjEuQWNjb3VudEJhbGFuY2UixwEKG0xpc3RBY2NvdW50VHJhbnNmZXJzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEi4KBWNvZGVzGAIgAygOMh8uc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJDb2RlEg8KB2Zyb21fbXMYAyABKAMSDQoFdG9fbXMYBCABKAMSFAoMbmV3ZXN0X2ZpcnN0GAUgASgIEi4KBHBhZ2UYBiABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0In8KHExpc3RBY2NvdW50VHJhbnNmZXJzUmVzcG9uc2USLgoJdHJhbnNmZXJzGAEgAygLMhsuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIioKFkdldExlZGdlclRvdGFsc1JlcXVlc3QSEAoIY3VycmVuY3kYASABKAkirwEKDExlZGdlclRvdGFscxIQCghjdXJyZW5jeRgBIAEoCRIcChRkZWJpdHNfcGVuZGluZ19taW5vchgCIAEoAxIbChNkZWJpdHNfcG9zdGVkX21pbm9yGAMgASgDEh0KFWNyZWRpdHNfcGVuZGluZ19taW5vchgEIAEoAxIcChRjcmVkaXRzX3Bvc3RlZF9taW5vchgFIAEoAxIVCg1hY2NvdW50X2NvdW50GAYgASgDIkoKF0dldExlZGdlclRvdGFsc1Jlc3BvbnNlEi8KBnRvdGFscxgBIAMoCzIfLnN0cmVhbWJldC51c2VyLnYxLkxlZGdlclRvdGFscypdCgpIb2xkQWN0aW9uEhsKF0hPTERfQUNUSU9OX1VOU1BFQ0lGSUVEEAASHAoYSE9MRF9BQ1RJT05fUE9TVF9JTl9GVUxMEAESFAoQSE9MRF9BQ1RJT05fVk9JRBACKpoDChdDcmVhdGVBY2NvdW50UmVzdWx0Q29kZRIqCiZDUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9VTlNQRUNJRklFRBAAEiEKHUNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX09LEAESMgouQ1JFQVRFX0FDQ09VTlRfUkVTVUxUX0NPREVfQUxSRUFEWV9FWElTVFNfU0FNRRACEjoKNkNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX0lEX1JFVVNFRF9ESUZGRVJFTlRfQ09OVEVOVBADEikKJUNSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX0lOVkFMSURfSUQQBBIzCi9DUkVBVEVfQUNDT1VOVF9SRVNVTFRfQ09ERV9VTlNVUFBPUlRFRF9DVVJSRU5DWRAFEisKJ0NSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX0lOVkFMSURfS0lORBAGEjMKL0NSRUFURV9BQ0NPVU5UX1JFU1VMVF9DT0RFX0RVUExJQ0FURV9JTl9SRVFVRVNUEAcqhAcKElRyYW5zZmVyUmVzdWx0Q29kZRIkCiBUUkFOU0ZFUl9SRVNVTFRfQ09ERV9VTlNQRUNJRklFRBAAEhsKF1RSQU5TRkVSX1JFU1VMVF9DT0RFX09LEAESLAooVFJBTlNGRVJfUkVTVUxUX0NPREVfQUxSRUFEWV9FWElTVFNfU0FNRRACEjQKMFRSQU5TRkVSX1JFU1VMVF9DT0RFX0lEX1JFVVNFRF9ESUZGRVJFTlRfQ09OVEVOVBADEiwKKFRSQU5TRkVSX1JFU1VMVF9DT0RFX0lOVkFMSURfVFJBTlNGRVJfSUQQBBInCiNUUkFOU0ZFUl9SRVNVTFRfQ09ERV9JTlZBTElEX0FNT1VOVBAFEiYKIlRSQU5TRkVSX1JFU1VMVF9DT0RFX0lOVkFMSURfRklFTEQQBhItCilUUkFOU0ZFUl9SRVNVTFRfQ09ERV9BQ0NPVU5UU19NVVNUX0RJRkZFUhAHEioKJlRSQU5TRkVSX1JFU1VMVF9DT0RFX0FDQ09VTlRfTk9UX0ZPVU5EEAgSKgomVFJBTlNGRVJfUkVTVUxUX0NPREVfQ1VSUkVOQ1lfTUlTTUFUQ0gQCRIqCiZUUkFOU0ZFUl9SRVNVTFRfQ09ERV9FWENFRURTX0FWQUlMQUJMRRAKEigKJFRSQU5TRkVSX1JFU1VMVF9DT0RFX0lOVkFMSURfVElNRU9VVBALEioKJlRSQU5TRkVSX1JFU1VMVF9DT0RFX1BFTkRJTkdfTk9UX0ZPVU5EEAwSKQolVFJBTlNGRVJfUkVTVUxUX0NPREVfUEVORElOR19NSVNNQVRDSBANEi0KKVRSQU5TRkVSX1JFU1VMVF9DT0RFX1BPU1RfRVhDRUVEU19QRU5ESU5HEA4SMQotVFJBTlNGRVJfUkVTVUxUX0NPREVfUEVORElOR19BTFJFQURZX1JFU09MVkVEEA8SKAokVFJBTlNGRVJfUkVTVUxUX0NPREVfUEVORElOR19FWFBJUkVEEBASLAooVFJBTlNGRVJfUkVTVUxUX0NPREVfTElOS0VEX0VWRU5UX0ZBSUxFRBAREjAKLFRSQU5TRkVSX1JFU1VMVF9DT0RFX0xJTktFRF9FVkVOVF9DSEFJTl9PUEVOEBISKAokVFJBTlNGRVJfUkVTVUxUX0NPREVfTUFSS0VUX1JFU09MVkVEEBMyjgkKFUxlZGdlckludGVybmFsU2VydmljZRJqCg5DcmVhdGVBY2NvdW50cxIoLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRzUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkNyZWF0ZUFjY291bnRzUmVzcG9uc2UiA5ACAhJqCg5Mb29rdXBBY2NvdW50cxIoLnN0cmVhbWJldC51c2VyLnYxLkxvb2t1cEFjY291bnRzUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkxvb2t1cEFjY291bnRzUmVzcG9uc2UiA5ACARJtCg9TdWJtaXRUcmFuc2ZlcnMSKS5zdHJlYW1iZXQudXNlci52MS5TdWJtaXRUcmFuc2ZlcnNSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuU3VibWl0VHJhbnNmZXJzUmVzcG9uc2UiA5ACAhJtCg9Mb29rdXBUcmFuc2ZlcnMSKS5zdHJlYW1iZXQudXNlci52MS5Mb29rdXBUcmFuc2ZlcnNSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuTG9va3VwVHJhbnNmZXJzUmVzcG9uc2UiA5ACARJ2ChJHZXRBY2NvdW50QmFsYW5jZXMSLC5zdHJlYW1iZXQudXNlci52MS5HZXRBY2NvdW50QmFsYW5jZXNSZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuR2V0QWNjb3VudEJhbGFuY2VzUmVzcG9uc2UiA5ACARJ8ChRMaXN0QWNjb3VudFRyYW5zZmVycxIuLnN0cmVhbWJldC51c2VyLnYxLkxpc3RBY2NvdW50VHJhbnNmZXJzUmVxdWVzdBovLnN0cmVhbWJldC51c2VyLnYxLkxpc3RBY2NvdW50VHJhbnNmZXJzUmVzcG9uc2UiA5ACARJtCg9HZXRMZWRnZXJUb3RhbHMSKS5zdHJlYW1iZXQudXNlci52MS5HZXRMZWRnZXJUb3RhbHNSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuR2V0TGVkZ2VyVG90YWxzUmVzcG9uc2UiA5ACARJ2ChJSZXNvbHZlTWFya2V0SG9sZHMSLC5zdHJlYW1iZXQudXNlci52MS5SZXNvbHZlTWFya2V0SG9sZHNSZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuUmVzb2x2ZU1hcmtldEhvbGRzUmVzcG9uc2UiA5ACAhJnCg1SZXNvbHZlTWFya2V0Eicuc3RyZWFtYmV0LnVzZXIudjEuUmVzb2x2ZU1hcmtldFJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5SZXNvbHZlTWFya2V0UmVzcG9uc2UiA5ACAhJ5ChNDcmVkaXRNYXJrZXRQYXlvdXRzEi0uc3RyZWFtYmV0LnVzZXIudjEuQ3JlZGl0TWFya2V0UGF5b3V0c1JlcXVlc3QaLi5zdHJlYW1iZXQudXNlci52MS5DcmVkaXRNYXJrZXRQYXlvdXRzUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types]);
 
 /**
  * Request of ResolveMarketHolds.
@@ -147,6 +147,311 @@ export const ResolveMarketHoldsResponseSchema: GenMessage<ResolveMarketHoldsResp
   messageDesc(file_streambet_user_v1_ledger, 1);
 
 /**
+ * Request of ResolveMarket.
+ *
+ * @generated from message streambet.user.v1.ResolveMarketRequest
+ */
+export type ResolveMarketRequest = Message<"streambet.user.v1.ResolveMarketRequest"> & {
+  /**
+   * Required. The market (ULID) whose open holds (transfers with this market_id) are
+   * resolved.
+   *
+   * @generated from field: string market_id = 1;
+   */
+  marketId: string;
+
+  /**
+   * Required. The settlement run (ULID): the idempotency key of the resolution.
+   *
+   * @generated from field: string settlement_id = 2;
+   */
+  settlementId: string;
+
+  /**
+   * Required. POST_IN_FULL (settle: stakes into the escrow) or VOID (refund).
+   *
+   * @generated from field: streambet.user.v1.HoldAction action = 3;
+   */
+  action: HoldAction;
+
+  /**
+   * Code the resolution is recorded with; unset means TRANSFER_CODE_BET_STAKE.
+   *
+   * @generated from field: streambet.user.v1.TransferCode code = 4;
+   */
+  code: TransferCode;
+
+  /**
+   * Optional check, minor units: when > 0, the sum of the open holds that the call would
+   * post or void (expired ones left out) must equal it, or the call fails with
+   * FAILED_PRECONDITION and writes nothing (settlement passes the stakes it counted from
+   * the bets). 0 means no check.
+   *
+   * @generated from field: int64 expected_open_amount_minor = 5;
+   */
+  expectedOpenAmountMinor: bigint;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResolveMarketRequest.
+ * Use `create(ResolveMarketRequestSchema)` to create a new message.
+ */
+export const ResolveMarketRequestSchema: GenMessage<ResolveMarketRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 2);
+
+/**
+ * Response of ResolveMarket (the same for a replay as for the first call).
+ *
+ * @generated from message streambet.user.v1.ResolveMarketResponse
+ */
+export type ResolveMarketResponse = Message<"streambet.user.v1.ResolveMarketResponse"> & {
+  /**
+   * Holds posted or voided by the resolution.
+   *
+   * @generated from field: uint32 resolved_count = 1;
+   */
+  resolvedCount: number;
+
+  /**
+   * Sum of their amounts, minor units.
+   *
+   * @generated from field: int64 resolved_amount_minor = 2;
+   */
+  resolvedAmountMinor: bigint;
+
+  /**
+   * Holds past their timeout at the resolution instant, released as EXPIRED instead.
+   *
+   * @generated from field: uint32 expired_count = 3;
+   */
+  expiredCount: number;
+
+  /**
+   * Sum of their amounts, minor units.
+   *
+   * @generated from field: int64 expired_amount_minor = 4;
+   */
+  expiredAmountMinor: bigint;
+
+  /**
+   * Accounts whose balance changed (wallets plus the escrow).
+   *
+   * @generated from field: uint32 account_count = 5;
+   */
+  accountCount: number;
+
+  /**
+   * Commit sequence number of the resolution (same sequence as Transfer.sequence).
+   *
+   * @generated from field: int64 sequence = 6;
+   */
+  sequence: bigint;
+
+  /**
+   * Resolution instant, ms since the Unix epoch (UTC), ledger clock: resolved_at_ms of
+   * every hold it resolved.
+   *
+   * @generated from field: int64 resolved_at_ms = 7;
+   */
+  resolvedAtMs: bigint;
+
+  /**
+   * true when this call repeated an earlier one (same settlement_id and content) and
+   * moved nothing.
+   *
+   * @generated from field: bool replayed = 8;
+   */
+  replayed: boolean;
+
+  /**
+   * The escrow account (`market:<market_id>:escrow`) with its balance right after the
+   * resolution (as of the first call for a replay).
+   *
+   * @generated from field: streambet.user.v1.AccountBalance escrow = 9;
+   */
+  escrow?: AccountBalance | undefined;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResolveMarketResponse.
+ * Use `create(ResolveMarketResponseSchema)` to create a new message.
+ */
+export const ResolveMarketResponseSchema: GenMessage<ResolveMarketResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 3);
+
+/**
+ * One payout of CreditMarketPayouts.
+ *
+ * @generated from message streambet.user.v1.MarketPayoutEntry
+ */
+export type MarketPayoutEntry = Message<"streambet.user.v1.MarketPayoutEntry"> & {
+  /**
+   * Required. Account credited: a user wallet, or the rake, house or streamer revenue
+   * account of the market's currency (canonical id, not the market's escrow).
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Required. > 0, minor units of the request's currency.
+   *
+   * @generated from field: int64 amount_minor = 2;
+   */
+  amountMinor: bigint;
+
+  /**
+   * Required. PAYOUT (winners), COMMISSION (rake), STREAMER_SHARE, BREAKAGE (house) or
+   * REFUND.
+   *
+   * @generated from field: streambet.user.v1.TransferCode code = 3;
+   */
+  code: TransferCode;
+};
+
+/**
+ * Describes the message streambet.user.v1.MarketPayoutEntry.
+ * Use `create(MarketPayoutEntrySchema)` to create a new message.
+ */
+export const MarketPayoutEntrySchema: GenMessage<MarketPayoutEntry> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 4);
+
+/**
+ * Request of CreditMarketPayouts.
+ *
+ * @generated from message streambet.user.v1.CreditMarketPayoutsRequest
+ */
+export type CreditMarketPayoutsRequest = Message<"streambet.user.v1.CreditMarketPayoutsRequest"> & {
+  /**
+   * Required. The market (ULID) whose escrow pays.
+   *
+   * @generated from field: string market_id = 1;
+   */
+  marketId: string;
+
+  /**
+   * Required. The settlement run (ULID); with the account id it derives each
+   * transfer's id (`payout:<settlement_id>:<account_id>`).
+   *
+   * @generated from field: string settlement_id = 2;
+   */
+  settlementId: string;
+
+  /**
+   * Required. The market's currency (ISO 4217 code or "PTS").
+   *
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
+
+  /**
+   * Required. 1–20000 entries, each account at most once.
+   *
+   * @generated from field: repeated streambet.user.v1.MarketPayoutEntry entries = 4;
+   */
+  entries: MarketPayoutEntry[];
+};
+
+/**
+ * Describes the message streambet.user.v1.CreditMarketPayoutsRequest.
+ * Use `create(CreditMarketPayoutsRequestSchema)` to create a new message.
+ */
+export const CreditMarketPayoutsRequestSchema: GenMessage<CreditMarketPayoutsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 5);
+
+/**
+ * Outcome of one payout entry.
+ *
+ * @generated from message streambet.user.v1.MarketPayoutResult
+ */
+export type MarketPayoutResult = Message<"streambet.user.v1.MarketPayoutResult"> & {
+  /**
+   * The entry's account.
+   *
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * The derived transfer id.
+   *
+   * @generated from field: string transfer_id = 2;
+   */
+  transferId: string;
+
+  /**
+   * OK (committed now), ALREADY_EXISTS_SAME (committed earlier, nothing moved now),
+   * ID_REUSED_DIFFERENT_CONTENT, ACCOUNT_NOT_FOUND or CURRENCY_MISMATCH (nothing moved).
+   *
+   * @generated from field: streambet.user.v1.TransferResultCode code = 3;
+   */
+  code: TransferResultCode;
+
+  /**
+   * Why, for refusals; empty on success.
+   *
+   * @generated from field: string detail = 4;
+   */
+  detail: string;
+
+  /**
+   * Commit sequence number of the transfer (OK and ALREADY_EXISTS_SAME).
+   *
+   * @generated from field: int64 sequence = 5;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message streambet.user.v1.MarketPayoutResult.
+ * Use `create(MarketPayoutResultSchema)` to create a new message.
+ */
+export const MarketPayoutResultSchema: GenMessage<MarketPayoutResult> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 6);
+
+/**
+ * Response of CreditMarketPayouts.
+ *
+ * @generated from message streambet.user.v1.CreditMarketPayoutsResponse
+ */
+export type CreditMarketPayoutsResponse = Message<"streambet.user.v1.CreditMarketPayoutsResponse"> & {
+  /**
+   * One result per entry, in request order.
+   *
+   * @generated from field: repeated streambet.user.v1.MarketPayoutResult results = 1;
+   */
+  results: MarketPayoutResult[];
+
+  /**
+   * Entries committed by this call (code OK).
+   *
+   * @generated from field: uint32 credited_count = 2;
+   */
+  creditedCount: number;
+
+  /**
+   * Sum of their amounts, minor units.
+   *
+   * @generated from field: int64 credited_amount_minor = 3;
+   */
+  creditedAmountMinor: bigint;
+
+  /**
+   * The escrow with its balance right after the page.
+   *
+   * @generated from field: streambet.user.v1.AccountBalance escrow = 4;
+   */
+  escrow?: AccountBalance | undefined;
+};
+
+/**
+ * Describes the message streambet.user.v1.CreditMarketPayoutsResponse.
+ * Use `create(CreditMarketPayoutsResponseSchema)` to create a new message.
+ */
+export const CreditMarketPayoutsResponseSchema: GenMessage<CreditMarketPayoutsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_ledger, 7);
+
+/**
  * An account to create.
  *
  * @generated from message streambet.user.v1.NewAccount
@@ -189,7 +494,7 @@ export type NewAccount = Message<"streambet.user.v1.NewAccount"> & {
  * Use `create(NewAccountSchema)` to create a new message.
  */
 export const NewAccountSchema: GenMessage<NewAccount> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 2);
+  messageDesc(file_streambet_user_v1_ledger, 8);
 
 /**
  * Request of CreateAccounts.
@@ -210,7 +515,7 @@ export type CreateAccountsRequest = Message<"streambet.user.v1.CreateAccountsReq
  * Use `create(CreateAccountsRequestSchema)` to create a new message.
  */
 export const CreateAccountsRequestSchema: GenMessage<CreateAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 3);
+  messageDesc(file_streambet_user_v1_ledger, 9);
 
 /**
  * Result of creating one account.
@@ -246,7 +551,7 @@ export type CreateAccountResult = Message<"streambet.user.v1.CreateAccountResult
  * Use `create(CreateAccountResultSchema)` to create a new message.
  */
 export const CreateAccountResultSchema: GenMessage<CreateAccountResult> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 4);
+  messageDesc(file_streambet_user_v1_ledger, 10);
 
 /**
  * Response of CreateAccounts.
@@ -267,7 +572,7 @@ export type CreateAccountsResponse = Message<"streambet.user.v1.CreateAccountsRe
  * Use `create(CreateAccountsResponseSchema)` to create a new message.
  */
 export const CreateAccountsResponseSchema: GenMessage<CreateAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 5);
+  messageDesc(file_streambet_user_v1_ledger, 11);
 
 /**
  * Request of LookupAccounts.
@@ -288,7 +593,7 @@ export type LookupAccountsRequest = Message<"streambet.user.v1.LookupAccountsReq
  * Use `create(LookupAccountsRequestSchema)` to create a new message.
  */
 export const LookupAccountsRequestSchema: GenMessage<LookupAccountsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 6);
+  messageDesc(file_streambet_user_v1_ledger, 12);
 
 /**
  * Response of LookupAccounts.
@@ -309,7 +614,7 @@ export type LookupAccountsResponse = Message<"streambet.user.v1.LookupAccountsRe
  * Use `create(LookupAccountsResponseSchema)` to create a new message.
  */
 export const LookupAccountsResponseSchema: GenMessage<LookupAccountsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 7);
+  messageDesc(file_streambet_user_v1_ledger, 13);
 
 /**
  * One transfer command. Content (every field below) is what "same content" compares
@@ -441,7 +746,7 @@ export type TransferCommand = Message<"streambet.user.v1.TransferCommand"> & {
  * Use `create(TransferCommandSchema)` to create a new message.
  */
 export const TransferCommandSchema: GenMessage<TransferCommand> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 8);
+  messageDesc(file_streambet_user_v1_ledger, 14);
 
 /**
  * Request of SubmitTransfers.
@@ -462,7 +767,7 @@ export type SubmitTransfersRequest = Message<"streambet.user.v1.SubmitTransfersR
  * Use `create(SubmitTransfersRequestSchema)` to create a new message.
  */
 export const SubmitTransfersRequestSchema: GenMessage<SubmitTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 9);
+  messageDesc(file_streambet_user_v1_ledger, 15);
 
 /**
  * Result of one transfer command.
@@ -506,7 +811,7 @@ export type TransferResult = Message<"streambet.user.v1.TransferResult"> & {
  * Use `create(TransferResultSchema)` to create a new message.
  */
 export const TransferResultSchema: GenMessage<TransferResult> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 10);
+  messageDesc(file_streambet_user_v1_ledger, 16);
 
 /**
  * Response of SubmitTransfers.
@@ -527,7 +832,7 @@ export type SubmitTransfersResponse = Message<"streambet.user.v1.SubmitTransfers
  * Use `create(SubmitTransfersResponseSchema)` to create a new message.
  */
 export const SubmitTransfersResponseSchema: GenMessage<SubmitTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 11);
+  messageDesc(file_streambet_user_v1_ledger, 17);
 
 /**
  * Request of LookupTransfers.
@@ -548,7 +853,7 @@ export type LookupTransfersRequest = Message<"streambet.user.v1.LookupTransfersR
  * Use `create(LookupTransfersRequestSchema)` to create a new message.
  */
 export const LookupTransfersRequestSchema: GenMessage<LookupTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 12);
+  messageDesc(file_streambet_user_v1_ledger, 18);
 
 /**
  * Response of LookupTransfers.
@@ -569,7 +874,7 @@ export type LookupTransfersResponse = Message<"streambet.user.v1.LookupTransfers
  * Use `create(LookupTransfersResponseSchema)` to create a new message.
  */
 export const LookupTransfersResponseSchema: GenMessage<LookupTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 13);
+  messageDesc(file_streambet_user_v1_ledger, 19);
 
 /**
  * Request of GetAccountBalances. Exactly one of account_ids and owner_id is set.
@@ -597,7 +902,7 @@ export type GetAccountBalancesRequest = Message<"streambet.user.v1.GetAccountBal
  * Use `create(GetAccountBalancesRequestSchema)` to create a new message.
  */
 export const GetAccountBalancesRequestSchema: GenMessage<GetAccountBalancesRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 14);
+  messageDesc(file_streambet_user_v1_ledger, 20);
 
 /**
  * Response of GetAccountBalances.
@@ -618,7 +923,7 @@ export type GetAccountBalancesResponse = Message<"streambet.user.v1.GetAccountBa
  * Use `create(GetAccountBalancesResponseSchema)` to create a new message.
  */
 export const GetAccountBalancesResponseSchema: GenMessage<GetAccountBalancesResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 15);
+  messageDesc(file_streambet_user_v1_ledger, 21);
 
 /**
  * Request of ListAccountTransfers. Filters combine with AND.
@@ -676,7 +981,7 @@ export type ListAccountTransfersRequest = Message<"streambet.user.v1.ListAccount
  * Use `create(ListAccountTransfersRequestSchema)` to create a new message.
  */
 export const ListAccountTransfersRequestSchema: GenMessage<ListAccountTransfersRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 16);
+  messageDesc(file_streambet_user_v1_ledger, 22);
 
 /**
  * Response of ListAccountTransfers.
@@ -704,7 +1009,7 @@ export type ListAccountTransfersResponse = Message<"streambet.user.v1.ListAccoun
  * Use `create(ListAccountTransfersResponseSchema)` to create a new message.
  */
 export const ListAccountTransfersResponseSchema: GenMessage<ListAccountTransfersResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 17);
+  messageDesc(file_streambet_user_v1_ledger, 23);
 
 /**
  * Request of GetLedgerTotals.
@@ -725,7 +1030,7 @@ export type GetLedgerTotalsRequest = Message<"streambet.user.v1.GetLedgerTotalsR
  * Use `create(GetLedgerTotalsRequestSchema)` to create a new message.
  */
 export const GetLedgerTotalsRequestSchema: GenMessage<GetLedgerTotalsRequest> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 18);
+  messageDesc(file_streambet_user_v1_ledger, 24);
 
 /**
  * Sums over all accounts of one currency. Balanced iff debits_posted_minor ==
@@ -782,7 +1087,7 @@ export type LedgerTotals = Message<"streambet.user.v1.LedgerTotals"> & {
  * Use `create(LedgerTotalsSchema)` to create a new message.
  */
 export const LedgerTotalsSchema: GenMessage<LedgerTotals> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 19);
+  messageDesc(file_streambet_user_v1_ledger, 25);
 
 /**
  * Response of GetLedgerTotals.
@@ -803,7 +1108,7 @@ export type GetLedgerTotalsResponse = Message<"streambet.user.v1.GetLedgerTotals
  * Use `create(GetLedgerTotalsResponseSchema)` to create a new message.
  */
 export const GetLedgerTotalsResponseSchema: GenMessage<GetLedgerTotalsResponse> = /*@__PURE__*/
-  messageDesc(file_streambet_user_v1_ledger, 20);
+  messageDesc(file_streambet_user_v1_ledger, 26);
 
 /**
  * What ResolveMarketHolds does with each open hold.
@@ -1054,6 +1359,14 @@ export enum TransferResultCode {
    * @generated from enum value: TRANSFER_RESULT_CODE_LINKED_EVENT_CHAIN_OPEN = 18;
    */
   LINKED_EVENT_CHAIN_OPEN = 18,
+
+  /**
+   * A PENDING transfer (hold) names a market whose holds were already resolved
+   * (ResolveMarket): a market takes no new holds after its resolution.
+   *
+   * @generated from enum value: TRANSFER_RESULT_CODE_MARKET_RESOLVED = 19;
+   */
+  MARKET_RESOLVED = 19,
 }
 
 /**
@@ -1183,8 +1496,9 @@ export const LedgerInternalService: GenService<{
     output: typeof GetLedgerTotalsResponseSchema;
   },
   /**
-   * Bulk settlement: posts in full, or voids, the open holds (PENDING transfers) of one
-   * market, one page per call, set-based in one SQL statement and transaction per call.
+   * Legacy bulk settlement, kept for callers that resolve holds one by one (settlement
+   * uses ResolveMarket). Resolves a market's holds per hold, as before: posts in full, or
+   * voids, the open holds (PENDING transfers) of one market, one page per call, set-based in one SQL statement and transaction per call.
    * Each hold gets exactly the transfer SubmitTransfers would commit for one POST_PENDING
    * (amount = the hold's amount) or VOID_PENDING command (same content, fingerprint and
    * balance effect; its own sequence number); a hold past its timeout expires instead, as
@@ -1196,6 +1510,9 @@ export const LedgerInternalService: GenService<{
    * again with next_after_hold_id until it is empty. Holds resolved meanwhile by other
    * transfers are skipped (never resolved twice), so calls are safe to retry from any
    * earlier cursor; a retry after a page was applied does not touch that page again.
+   * Each resolved hold leaves the market's per-account open-hold totals that ResolveMarket
+   * uses. A market already resolved by ResolveMarket has no open holds: the call answers
+   * zero counts and an empty cursor.
    * Errors: INVALID_ARGUMENT (market_id or settlement_id not a ULID, action unset,
    * max_holds above 10000).
    * Roles: service (settlement).
@@ -1206,6 +1523,88 @@ export const LedgerInternalService: GenService<{
     methodKind: "unary";
     input: typeof ResolveMarketHoldsRequestSchema;
     output: typeof ResolveMarketHoldsResponseSchema;
+  },
+  /**
+   * Market-level hold resolution: settles or refunds every open hold of one market with
+   * one resolution record, in one SQL transaction, whatever the number of holds.
+   *
+   * Every hold of the market still open (PENDING, not posted, voided or expired on its
+   * own before) is from then on POSTED in full (action POST_IN_FULL: wallet → market
+   * escrow) or VOIDED (action VOID: released to its wallet), derived from the market's
+   * resolution record: no transfer is written per hold and no hold row is rewritten.
+   * Balances move by per-account aggregates of the market's open holds: one update per
+   * account that had open holds in the market (each bettor's wallet) and one for the
+   * escrow. A hold whose timeout had elapsed at the resolution instant (ledger clock)
+   * but that the expiry sweeper had not released yet is never posted: it is released as
+   * EXPIRED at that instant, as the expiry would have done (counted in expired_count).
+   *
+   * Afterwards LookupTransfers, ListAccountTransfers and the wallet history
+   * (UserService.ListTransactions) show each such hold with pending_status POSTED,
+   * VOIDED or EXPIRED and resolved_at_ms = resolved_at_ms of the resolution. A
+   * POST_PENDING / VOID_PENDING command for one of them (SubmitTransfers) answers
+   * PENDING_ALREADY_RESOLVED (PENDING_EXPIRED for the expired ones), as for a hold
+   * resolved on its own; a new hold (PENDING) for the market answers MARKET_RESOLVED;
+   * the expiry sweeper skips the market's holds; ResolveMarketHolds finds nothing open.
+   *
+   * Idempotent by settlement_id: repeating the call with the same settlement_id and the
+   * same content (market_id, action, code, expected_open_amount_minor) answers the
+   * first call's result (replayed = true) and moves nothing. A market is resolved once:
+   * the same settlement_id with different content, or another settlement_id for a market
+   * already resolved, is ALREADY_EXISTS (the message names the first resolution).
+   *
+   * Events: one wallet.MarketHoldsResolved (whole_market = true; split in parts of 2000
+   * accounts) with every touched account's new balance, in the same transaction.
+   * Errors: INVALID_ARGUMENT (market_id or settlement_id not a ULID, action unset,
+   * unknown code, negative expected amount); ALREADY_EXISTS (see above);
+   * FAILED_PRECONDITION (expected_open_amount_minor set and different from the open
+   * holds' total; nothing written); UNAVAILABLE (storage unavailable or contention;
+   * nothing written, retry the same call).
+   * Roles: service (settlement).
+   *
+   * @generated from rpc streambet.user.v1.LedgerInternalService.ResolveMarket
+   */
+  resolveMarket: {
+    methodKind: "unary";
+    input: typeof ResolveMarketRequestSchema;
+    output: typeof ResolveMarketResponseSchema;
+  },
+  /**
+   * Pays a page of a settled market's payouts out of its escrow: one SINGLE_PHASE
+   * transfer per entry, market escrow → the entry's account, all in one SQL transaction
+   * and one statement (set-based): one balance update per account and one for the escrow.
+   *
+   * Each transfer's id is derived: `payout:<settlement_id>:<account_id>`, so there is at
+   * most one transfer per (settlement, account); its market_id and settlement_id are the
+   * request's, its code the entry's. A retried page answers ALREADY_EXISTS_SAME for
+   * every entry committed before and moves nothing for them (the same content: amount,
+   * code, currency, market); an entry whose derived id holds different content answers
+   * ID_REUSED_DIFFERENT_CONTENT; an entry naming an account that does not exist
+   * ACCOUNT_NOT_FOUND, or one in another currency CURRENCY_MISMATCH. Such per-entry
+   * refusals move nothing for that entry and do not stop the others. A later
+   * SubmitTransfers of the same command (same id, kind SINGLE_PHASE, accounts, amount,
+   * code, market, settlement, no memo) answers ALREADY_EXISTS_SAME too.
+   *
+   * The market must have been resolved with POST_IN_FULL (ResolveMarket), otherwise
+   * FAILED_PRECONDITION. The escrow never goes below zero: a page whose new entries sum
+   * to more than the escrow's available balance is refused whole (FAILED_PRECONDITION,
+   * nothing written). These transfers are what the wallet history shows as the payout.
+   *
+   * Events: one wallet.MarketPayoutsCredited per page (parts of 2000 accounts) with every
+   * credited account's new balance and the escrow's, when the page committed at least one
+   * transfer.
+   * Errors: INVALID_ARGUMENT (ids not ULIDs, currency, 0 or more than 20000 entries, an
+   * account twice in one page, the escrow itself, an amount ≤ 0, a code other than
+   * PAYOUT, COMMISSION, STREAMER_SHARE, BREAKAGE or REFUND); FAILED_PRECONDITION (market
+   * not resolved with POST_IN_FULL, or escrow too low; nothing written); UNAVAILABLE
+   * (nothing written, retry the same page).
+   * Roles: service (settlement).
+   *
+   * @generated from rpc streambet.user.v1.LedgerInternalService.CreditMarketPayouts
+   */
+  creditMarketPayouts: {
+    methodKind: "unary";
+    input: typeof CreditMarketPayoutsRequestSchema;
+    output: typeof CreditMarketPayoutsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_user_v1_ledger, 0);
