@@ -358,34 +358,134 @@ describe('the k8s manifests', () => {
     expect(secrets.has('streambet-secrets')).toBe(false);
   });
 
-  it('given the NetworkPolicies, then ingress is denied by default and every Deployment has its own policy admitting Prometheus', () => {
-    interface Peer {
-      podSelector?: { matchLabels?: Record<string, string> };
-      namespaceSelector?: { matchLabels?: Record<string, string> };
+  interface Peer {
+    podSelector?: { matchLabels?: Record<string, string> };
+    namespaceSelector?: { matchLabels?: Record<string, string> };
+    ipBlock?: { cidr: string; except?: string[] };
+  }
+  interface PolicyPort {
+    port: number;
+    protocol?: string;
+  }
+  interface Policy {
+    metadata: { name: string };
+    spec: {
+      podSelector: { matchLabels?: Record<string, string> };
+      policyTypes: string[];
+      ingress?: Array<{ from: Peer[]; ports: PolicyPort[] }>;
+      egress?: Array<{ to: Peer[]; ports: PolicyPort[] }>;
+    };
+  }
+  const policies = objects
+    .filter((object) => object.kind === 'NetworkPolicy')
+    .map((object) => object as unknown as Policy);
+  const namespaceOf = (peer: Peer): string | undefined =>
+    peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+  const ownPolicy = (name: string): Policy => {
+    const own = policies.filter((policy) => policy.spec.podSelector.matchLabels?.app === name);
+    expect(own, name).toHaveLength(1);
+    return own[0]!;
+  };
+  const services = deployables.filter((name) => name !== 'gateway');
+
+  /**
+   * Callers named in each service's access policies: `services('a', 'b')` in
+   * services/<callee>/src/**\/policy.ts, read from the files (they are not exported).
+   */
+  const namedCallers = (): Map<ServiceName, Set<string>> => {
+    const callers = new Map<ServiceName, Set<string>>();
+    for (const callee of services) {
+      const files = fs
+        .readdirSync(repoPath(`services/${callee}/src`), { recursive: true })
+        .map(String)
+        .filter((file) => file === 'policy.ts' || file.endsWith('/policy.ts'));
+      expect(files, callee).not.toEqual([]);
+      const names = new Set<string>();
+      for (const file of files) {
+        for (const call of read(`services/${callee}/src/${file}`).matchAll(
+          /\bservices\(([^)]*)\)/g,
+        )) {
+          for (const quoted of call[1]!.matchAll(/'([^']+)'/g)) names.add(quoted[1]!);
+        }
+      }
+      callers.set(callee, names);
     }
-    interface Policy {
-      metadata: { name: string };
-      spec: {
-        podSelector: { matchLabels?: Record<string, string> };
-        policyTypes: string[];
-        ingress?: Array<{ from: Peer[]; ports: Array<{ port: number }> }>;
-      };
+    return callers;
+  };
+
+  /**
+   * The services each deployable must reach: the gateway reaches every service (it forwards their
+   * public APIs, and the socket.io path to realtime); a service reaches each service whose
+   * allow-lists name it, and user for the user-token JWKS (USER_JWKS_URL, in every process).
+   */
+  const expectedCallees = (): Map<ServiceName, Set<ServiceName>> => {
+    const callers = namedCallers();
+    const callees = new Map<ServiceName, Set<ServiceName>>();
+    for (const caller of deployables) {
+      callees.set(
+        caller,
+        new Set(
+          caller === 'gateway'
+            ? services
+            : services.filter(
+                (callee) => callee === 'user' || (callers.get(callee)?.has(caller) ?? false),
+              ),
+        ),
+      );
     }
-    const policies = objects
-      .filter((object) => object.kind === 'NetworkPolicy')
-      .map((object) => object as unknown as Policy);
-    const defaultDeny = policies.find(
-      (policy) => policy.spec.podSelector.matchLabels === undefined,
+    return callees;
+  };
+
+  it('given the access policies, then their named callers are read from the files and each is a real service', () => {
+    const callers = namedCallers();
+    for (const [callee, names] of callers) {
+      for (const name of names) expect(services, `${callee} names ${name}`).toContain(name);
+    }
+    // The parse finds what the policies say (e.g. the ledger's SubmitTransfers callers).
+    expect([...callers.get('user')!]).toEqual(
+      expect.arrayContaining(['bet-engine', 'settlement', 'payment']),
     );
-    expect(defaultDeny?.spec.policyTypes).toEqual(['Ingress']);
-    expect(defaultDeny?.spec.ingress).toBeUndefined();
-    const namespaceOf = (peer: Peer): string | undefined =>
-      peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
+    expect([...callers.get('settlement')!]).toEqual(['pool']);
+  });
+
+  it('given the NetworkPolicies, then ingress and egress are denied by default and every pod may resolve names', () => {
+    const everyPod = policies.filter((policy) => policy.spec.podSelector.matchLabels === undefined);
+    expect(
+      everyPod.map((policy) => ({
+        types: policy.spec.policyTypes,
+        ingress: policy.spec.ingress,
+        egress: policy.spec.egress?.map((rule) => ({
+          to: rule.to.map((peer) => [namespaceOf(peer), peer.podSelector?.matchLabels]),
+          ports: rule.ports,
+        })),
+      })),
+    ).toEqual([
+      { types: ['Ingress'], ingress: undefined, egress: undefined },
+      { types: ['Egress'], ingress: undefined, egress: undefined },
+      {
+        types: ['Egress'],
+        ingress: undefined,
+        egress: [
+          {
+            to: [['kube-system', { 'k8s-app': 'kube-dns' }]],
+            ports: [
+              { port: 53, protocol: 'UDP' },
+              { port: 53, protocol: 'TCP' },
+            ],
+          },
+        ],
+      },
+    ]);
+    for (const deployment of deployments) {
+      expect(ownPolicy(deployment.metadata.name).spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    }
+  });
+
+  it('given the NetworkPolicies, then each port admits Prometheus, the gateway and exactly the pods whose egress reaches it', () => {
+    const callees = expectedCallees();
     for (const deployment of deployments) {
       const name = deployment.metadata.name as ServiceName;
-      const own = policies.filter((policy) => policy.spec.podSelector.matchLabels?.app === name);
-      expect(own, name).toHaveLength(1);
-      const rules = own[0]!.spec.ingress ?? [];
+      const rules = ownPolicy(name).spec.ingress ?? [];
       const metricsPort = servicePorts[name] + (name === 'gateway' ? 1000 : 0);
       expect(
         rules.some(
@@ -402,13 +502,91 @@ describe('the k8s manifests', () => {
         .map(namespaceOf)
         .filter((ns): ns is string => ns !== undefined && ns !== 'monitoring');
       expect(outside, name).toEqual(name === 'gateway' ? ['ingress-nginx'] : []);
-      if (name !== 'gateway') {
-        const callers = rules
-          .flatMap((rule) => rule.from)
-          .flatMap((peer) => peer.podSelector?.matchLabels?.app ?? []);
-        expect(callers, name).toContain('gateway');
-        expect(callers, name).not.toContain(name);
+      if (name === 'gateway') continue;
+      const admitted = rules
+        .filter((rule) => rule.ports.some((port) => port.port === servicePorts[name]))
+        .flatMap((rule) => rule.from)
+        .flatMap((peer) => peer.podSelector?.matchLabels?.app ?? [])
+        .sort();
+      const reaching = deployables.filter((caller) => callees.get(caller)!.has(name)).sort();
+      expect(admitted, `pods admitted to ${name}:${servicePorts[name]}`).toEqual(reaching);
+    }
+  });
+
+  it("given the NetworkPolicies, then each deployable's egress is exactly the services its callees' allow-lists name it in, the JWKS, and its own infrastructure", () => {
+    const callees = expectedCallees();
+    const configOf = (name: ServiceName): string =>
+      read(name === 'gateway' ? 'gateway/src/config.ts' : `services/${name}/src/config.ts`);
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name as ServiceName;
+      const egress = ownPolicy(name).spec.egress ?? [];
+      for (const rule of egress)
+        expect(rule.to, `${name}: one kind of peer per rule`).toHaveLength(1);
+      const peersOf = (kind: keyof Peer) =>
+        egress.filter((rule) => rule.to[0]![kind] !== undefined);
+
+      // Services: one rule per callee, on the callee's own port.
+      const reached = peersOf('podSelector')
+        .map((rule) => ({
+          app: rule.to[0]!.podSelector!.matchLabels!.app!,
+          namespace: namespaceOf(rule.to[0]!),
+          ports: rule.ports.map((port) => port.port),
+        }))
+        .sort((a, b) => a.app.localeCompare(b.app));
+      expect(reached, `${name} reaches`).toEqual(
+        [...callees.get(name)!]
+          .sort()
+          .map((callee) => ({ app: callee, namespace: undefined, ports: [servicePorts[callee]] })),
+      );
+
+      // Infrastructure (namespace streambet-infra, as the shared ConfigMap's URLs say): what the
+      // deployable's config reads. Every service: its database, the cache and the bus; the gateway:
+      // the cache (rate limits) only; ClickHouse only where CLICKHOUSE_URL is read.
+      const config = configOf(name);
+      const platform = config.includes('platformConfigSpec(');
+      const expectedInfra = [
+        ...(platform ? [5432] : []),
+        ...(platform || config.includes('cacheConfigSpec') ? [6379] : []),
+        ...(platform ? [9092] : []),
+        ...(config.includes('CLICKHOUSE_URL') ? [8123] : []),
+      ];
+      const infra = peersOf('namespaceSelector');
+      expect(
+        infra.map((rule) => namespaceOf(rule.to[0]!)),
+        name,
+      ).toEqual(['streambet-infra']);
+      expect(infra.flatMap((rule) => rule.ports.map((port) => port.port)).sort(), name).toEqual(
+        expectedInfra.sort(),
+      );
+      if (platform) {
+        // Its own database only: the Secret with its DATABASE_URL is its own (see above).
+        expect(secretsOf(deployment), name).toEqual([`${name}-secrets`]);
       }
+
+      // Outside the cluster: HTTPS to providers, for payment and integration only, never to a
+      // private or link-local address (cloud metadata) or the cluster's own ranges.
+      const outside = peersOf('ipBlock');
+      if (name === 'payment' || name === 'integration') {
+        expect(outside, name).toHaveLength(1);
+        expect(outside[0]!.ports, name).toEqual([{ port: 443 }]);
+        expect(outside[0]!.to[0]!.ipBlock, name).toEqual({
+          cidr: '0.0.0.0/0',
+          except: [
+            '10.0.0.0/8',
+            '172.16.0.0/12',
+            '192.168.0.0/16',
+            '169.254.0.0/16',
+            '127.0.0.0/8',
+          ],
+        });
+      } else {
+        expect(outside, name).toEqual([]);
+      }
+      expect(reached.length + infra.length + outside.length, name).toBe(egress.length);
+    }
+    const common = objects.find((object) => object.metadata.name === 'streambet-common');
+    for (const variable of ['KAFKA_BROKERS', 'REDIS_URL', 'CLICKHOUSE_URL']) {
+      expect(common?.data?.[variable], variable).toMatch(/\.streambet-infra:\d+$/);
     }
   });
 });
