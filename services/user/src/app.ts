@@ -16,7 +16,13 @@ import { startHoldExpiry } from './ledger/hold-expiry.js';
 import { openStakesOf } from './ledger/open-stakes.js';
 import { ledgerPolicy } from './ledger/policy.js';
 import { createLedgerInternalService } from './ledger/routes.js';
-import { createLedgerStore, withGroupCommit, type LedgerStore } from './ledger/store/index.js';
+import {
+  createLedgerStore,
+  withGroupCommit,
+  type LedgerStore,
+  type LedgerStoreOptions,
+} from './ledger/store/index.js';
+import { createStakeReservation } from './reservation/index.js';
 import { identityMigrations } from './identity/migrations/index.js';
 import { ledgerMigrations } from './ledger/migrations/index.js';
 import { walletEvents } from './ledger/wallet-events.js';
@@ -70,21 +76,20 @@ export const userService: ServiceDefinition<UserConfig> = {
       accessTokenTtlSeconds: config.USER_ACCESS_TOKEN_TTL_SECONDS,
       clock,
     });
+    const ledgerOptions: LedgerStoreOptions = {
+      clock,
+      currencies: { real: config.REAL_CURRENCY },
+      // wallet.* events go to the outbox in the transaction that moves the money.
+      onCommitted: async (tx, effects) => {
+        const { ids, events } = walletEvents(effects, newEventId);
+        await appendToOutbox(tx, events, {
+          clock: () => clock.now(),
+          newId: () => ids.shift()!,
+        });
+      },
+    };
     const ledger = wakeRelayAfterCommits(
-      withGroupCommit(
-        createLedgerStore(sql, {
-          clock,
-          currencies: { real: config.REAL_CURRENCY },
-          // wallet.* events go to the outbox in the transaction that moves the money.
-          onCommitted: async (tx, effects) => {
-            const { ids, events } = walletEvents(effects, newEventId);
-            await appendToOutbox(tx, events, {
-              clock: () => clock.now(),
-              newId: () => ids.shift()!,
-            });
-          },
-        }),
-      ),
+      withGroupCommit(createLedgerStore(sql, ledgerOptions)),
       () => ctx.outboxCommitted(),
     );
     const walletOpener = createWalletOpener({
@@ -161,16 +166,23 @@ export const userService: ServiceDefinition<UserConfig> = {
             kycProvider,
           }),
         });
-        router.service(
-          UserInternalService,
-          createUserInternalService({
+        router.service(UserInternalService, {
+          ...createUserInternalService({
             sql,
             store,
             clock,
             settings,
             openStakes: (userIds) => openStakesOf(ledger, config.REAL_CURRENCY, userIds),
           }),
-        );
+          ...createStakeReservation({
+            sql,
+            identity: store,
+            clock,
+            settings,
+            ledgerOptions,
+            onCommitted: () => ctx.outboxCommitted(),
+          }),
+        });
         router.service(LedgerInternalService, createLedgerInternalService({ store: ledger }));
       },
       policy: { ...userServicePolicy, ...userInternalServicePolicy, ...ledgerPolicy },

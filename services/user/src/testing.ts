@@ -39,7 +39,13 @@ import {
 import { ledgerMigrations } from './ledger/migrations/index.js';
 import { ledgerPolicy } from './ledger/policy.js';
 import { createLedgerInternalService } from './ledger/routes.js';
-import { createLedgerStore, withGroupCommit, type LedgerStore } from './ledger/store/index.js';
+import {
+  createLedgerStore,
+  withGroupCommit,
+  type LedgerStore,
+  type LedgerStoreOptions,
+} from './ledger/store/index.js';
+import { createStakeReservation } from './reservation/index.js';
 import { walletEvents } from './ledger/wallet-events.js';
 
 export {
@@ -140,27 +146,22 @@ export async function createUserTestService(
   const realCurrency = options.realCurrency ?? testRealCurrency;
   await migrate(sql, 'user', [...platformMigrations, ...identityMigrations, ...ledgerMigrations]);
   const identity = createIdentityStore(sql, { clock });
-  const ledgerStore = withGroupCommit(
-    createLedgerStore(sql, {
-      clock,
-      currencies: { real: realCurrency },
-      onCommitted: async (tx, effects) => {
-        const { ids, events } = walletEvents(effects, newEventId);
-        await appendToOutbox(tx, events, { clock: () => clock.now(), newId: () => ids.shift()! });
-      },
-    }),
-  );
+  const ledgerOptions: LedgerStoreOptions = {
+    clock,
+    currencies: { real: realCurrency },
+    onCommitted: async (tx, effects) => {
+      const { ids, events } = walletEvents(effects, newEventId);
+      await appendToOutbox(tx, events, { clock: () => clock.now(), newId: () => ids.shift()! });
+    },
+  };
+  const ledgerStore = withGroupCommit(createLedgerStore(sql, ledgerOptions));
+  const settings = { realCurrency, kycThresholdMinor: options.kycThresholdMinor ?? 200_000n };
   const routes = (router: ConnectRouter): void => {
     router.service(LedgerInternalService, createLedgerInternalService({ store: ledgerStore }));
-    router.service(
-      UserInternalService,
-      createUserInternalService({
-        sql,
-        store: identity,
-        clock,
-        settings: { realCurrency, kycThresholdMinor: options.kycThresholdMinor ?? 200_000n },
-      }),
-    );
+    router.service(UserInternalService, {
+      ...createUserInternalService({ sql, store: identity, clock, settings }),
+      ...createStakeReservation({ sql, identity, clock, settings, ledgerOptions }),
+    });
   };
   const policy: AccessPolicy = { ...ledgerPolicy, ...userInternalServicePolicy };
   const interceptors = testServerInterceptors(tokens, policy, 'user');

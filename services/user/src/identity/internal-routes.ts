@@ -1,6 +1,7 @@
 /**
  * UserInternalService handlers (internal.proto): CheckEligibility (through the checker in
- * eligibility.ts), GetUsers, GrantRole, for other services only (policy: `service`).
+ * eligibility.ts), GetUsers, GrantRole, for other services only (policy: `service`). ReserveStakes
+ * lives in ../reservation/.
  */
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
@@ -53,7 +54,7 @@ const defaultAllowedServices: NonNullable<UserInternalDeps['allowedServices']> =
 /** Creates the UserInternalService handlers. */
 export function createUserInternalService(
   deps: UserInternalDeps,
-): ServiceImpl<typeof UserInternalService> {
+): Omit<ServiceImpl<typeof UserInternalService>, 'reserveStakes'> {
   const { sql, store } = deps;
   const checker = createEligibilityChecker(deps);
   const allowed = deps.allowedServices ?? defaultAllowedServices;

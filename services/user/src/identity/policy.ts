@@ -45,6 +45,7 @@ export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
  */
 export const userInternalServicePolicy: AccessPolicy = definePolicy(UserInternalService, {
   checkEligibility: services('bet-engine', 'payment'),
+  reserveStakes: services('bet-engine'),
   getUsers: ['service'],
   grantRole: services('integration'),
 });

@@ -2,14 +2,16 @@
 // @generated from file streambet/user/v1/internal.proto (package streambet.user.v1, syntax proto3)
 /* eslint-disable */
 
-// Internal user-service RPCs for other services: eligibility checks, user lookups and
-// role grants. Never routable through the gateway (the name ends with
+// Internal user-service RPCs for other services: eligibility checks, stake
+// reservations, user lookups and role grants. Never routable through the gateway (the name ends with
 // InternalService).
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Money, Role } from "../../common/v1/common_pb.js";
 import { file_streambet_common_v1_common } from "../../common/v1/common_pb.js";
+import type { TransferResultCode } from "./ledger_pb.js";
+import { file_streambet_user_v1_ledger } from "./ledger_pb.js";
 import type { AccountStatus, EligibilityAction, EligibilityResult } from "./types_pb.js";
 import { file_streambet_user_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -18,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/internal.proto.
  */
 export const file_streambet_user_v1_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1iZXQvdXNlci92MS9pbnRlcm5hbC5wcm90bxIRc3RyZWFtYmV0LnVzZXIudjEihQEKEEVsaWdpYmlsaXR5Q2hlY2sSDwoHdXNlcl9pZBgBIAEoCRI0CgZhY3Rpb24YAiABKA4yJC5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUFjdGlvbhIqCgZhbW91bnQYAyABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5Ik4KF0NoZWNrRWxpZ2liaWxpdHlSZXF1ZXN0EjMKBmNoZWNrcxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLkVsaWdpYmlsaXR5Q2hlY2sicwoWRWxpZ2liaWxpdHlDaGVja1Jlc3VsdBIPCgd1c2VyX2lkGAEgASgJEhIKCnVzZXJfZm91bmQYAiABKAgSNAoGcmVzdWx0GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQiVgoYQ2hlY2tFbGlnaWJpbGl0eVJlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUNoZWNrUmVzdWx0IpABCgtVc2VyU3VtbWFyeRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIoCgVyb2xlcxgDIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIwCgZzdGF0dXMYBCABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzIiMKD0dldFVzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJBChBHZXRVc2Vyc1Jlc3BvbnNlEi0KBXVzZXJzGAEgAygLMh4uc3RyZWFtYmV0LnVzZXIudjEuVXNlclN1bW1hcnkiTAoQR3JhbnRSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEicKBHJvbGUYAiABKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUiTgoRR3JhbnRSb2xlUmVzcG9uc2USKAoFcm9sZXMYASADKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHZ3JhbnRlZBgCIAEoCDK+AgoTVXNlckludGVybmFsU2VydmljZRJwChBDaGVja0VsaWdpYmlsaXR5Eiouc3RyZWFtYmV0LnVzZXIudjEuQ2hlY2tFbGlnaWJpbGl0eVJlcXVlc3QaKy5zdHJlYW1iZXQudXNlci52MS5DaGVja0VsaWdpYmlsaXR5UmVzcG9uc2UiA5ACARJYCghHZXRVc2VycxIiLnN0cmVhbWJldC51c2VyLnYxLkdldFVzZXJzUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLkdldFVzZXJzUmVzcG9uc2UiA5ACARJbCglHcmFudFJvbGUSIy5zdHJlYW1iZXQudXNlci52MS5HcmFudFJvbGVSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuR3JhbnRSb2xlUmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_streambet_common_v1_common, file_streambet_user_v1_types]);
+  fileDesc("CiBzdHJlYW1iZXQvdXNlci92MS9pbnRlcm5hbC5wcm90bxIRc3RyZWFtYmV0LnVzZXIudjEihQEKEEVsaWdpYmlsaXR5Q2hlY2sSDwoHdXNlcl9pZBgBIAEoCRI0CgZhY3Rpb24YAiABKA4yJC5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUFjdGlvbhIqCgZhbW91bnQYAyABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5Ik4KF0NoZWNrRWxpZ2liaWxpdHlSZXF1ZXN0EjMKBmNoZWNrcxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLkVsaWdpYmlsaXR5Q2hlY2sicwoWRWxpZ2liaWxpdHlDaGVja1Jlc3VsdBIPCgd1c2VyX2lkGAEgASgJEhIKCnVzZXJfZm91bmQYAiABKAgSNAoGcmVzdWx0GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQiVgoYQ2hlY2tFbGlnaWJpbGl0eVJlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUNoZWNrUmVzdWx0IpABCgtVc2VyU3VtbWFyeRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIoCgVyb2xlcxgDIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIwCgZzdGF0dXMYBCABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzIiMKD0dldFVzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJBChBHZXRVc2Vyc1Jlc3BvbnNlEi0KBXVzZXJzGAEgAygLMh4uc3RyZWFtYmV0LnVzZXIudjEuVXNlclN1bW1hcnkiTAoQR3JhbnRSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEicKBHJvbGUYAiABKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUiTgoRR3JhbnRSb2xlUmVzcG9uc2USKAoFcm9sZXMYASADKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHZ3JhbnRlZBgCIAEoCCKkAQoQU3Rha2VSZXNlcnZhdGlvbhIPCgd1c2VyX2lkGAEgASgJEhgKEGhvbGRfdHJhbnNmZXJfaWQYAiABKAkSEQoJbWFya2V0X2lkGAMgASgJEg4KBmJldF9pZBgEIAEoCRIpCgVzdGFrZRgFIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgDIlEKFFJlc2VydmVTdGFrZXNSZXF1ZXN0EjkKDHJlc2VydmF0aW9ucxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLlN0YWtlUmVzZXJ2YXRpb24iiAIKFlN0YWtlUmVzZXJ2YXRpb25SZXN1bHQSGAoQaG9sZF90cmFuc2Zlcl9pZBgBIAEoCRI2CgdvdXRjb21lGAIgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuUmVzZXJ2YXRpb25PdXRjb21lEjkKC2VsaWdpYmlsaXR5GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQSOAoJaG9sZF9jb2RlGAQgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEhcKD2F2YWlsYWJsZV9taW5vchgFIAEoAxIOCgZkZXRhaWwYBiABKAkiUwoVUmVzZXJ2ZVN0YWtlc1Jlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5TdGFrZVJlc2VydmF0aW9uUmVzdWx0KvkBChJSZXNlcnZhdGlvbk91dGNvbWUSIwofUkVTRVJWQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHFJFU0VSVkFUSU9OX09VVENPTUVfUkVTRVJWRUQQARIiCh5SRVNFUlZBVElPTl9PVVRDT01FX0lORUxJR0lCTEUQAhImCiJSRVNFUlZBVElPTl9PVVRDT01FX1VTRVJfTk9UX0ZPVU5EEAMSKgomUkVTRVJWQVRJT05fT1VUQ09NRV9JTlNVRkZJQ0lFTlRfRlVORFMQBBIkCiBSRVNFUlZBVElPTl9PVVRDT01FX0hPTERfUkVGVVNFRBAFMqcDChNVc2VySW50ZXJuYWxTZXJ2aWNlEnAKEENoZWNrRWxpZ2liaWxpdHkSKi5zdHJlYW1iZXQudXNlci52MS5DaGVja0VsaWdpYmlsaXR5UmVxdWVzdBorLnN0cmVhbWJldC51c2VyLnYxLkNoZWNrRWxpZ2liaWxpdHlSZXNwb25zZSIDkAIBEmcKDVJlc2VydmVTdGFrZXMSJy5zdHJlYW1iZXQudXNlci52MS5SZXNlcnZlU3Rha2VzUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2VydmVTdGFrZXNSZXNwb25zZSIDkAICElgKCEdldFVzZXJzEiIuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXF1ZXN0GiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXNwb25zZSIDkAIBElsKCUdyYW50Um9sZRIjLnN0cmVhbWJldC51c2VyLnYxLkdyYW50Um9sZVJlcXVlc3QaJC5zdHJlYW1iZXQudXNlci52MS5HcmFudFJvbGVSZXNwb25zZSIDkAICYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_user_v1_ledger, file_streambet_user_v1_types]);
 
 /**
  * One question: may this user do this for this amount now?
@@ -277,6 +279,226 @@ export const GrantRoleResponseSchema: GenMessage<GrantRoleResponse> = /*@__PURE_
   messageDesc(file_streambet_user_v1_internal, 8);
 
 /**
+ * One bet's stake to reserve.
+ *
+ * @generated from message streambet.user.v1.StakeReservation
+ */
+export type StakeReservation = Message<"streambet.user.v1.StakeReservation"> & {
+  /**
+   * Required. The bettor's user id (ULID).
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required. Transfer id of the hold (1–128 characters), chosen by the caller and
+   * derived from the bet (the bet engine uses "bet:<bet_id>:stake"): the idempotency
+   * key of the reservation.
+   *
+   * @generated from field: string hold_transfer_id = 2;
+   */
+  holdTransferId: string;
+
+  /**
+   * Required. The market the stake is on (1–128 characters); the hold credits
+   * market:<market_id>:escrow, which must exist.
+   *
+   * @generated from field: string market_id = 3;
+   */
+  marketId: string;
+
+  /**
+   * Required. The bet's id (ULID), recorded on the hold.
+   *
+   * @generated from field: string bet_id = 4;
+   */
+  betId: string;
+
+  /**
+   * Required. amount_minor > 0, in the deployment's real currency or "PTS"; the hold
+   * debits wallet:<user_id>:<currency>.
+   *
+   * @generated from field: streambet.common.v1.Money stake = 5;
+   */
+  stake?: Money | undefined;
+
+  /**
+   * Seconds until the hold lapses on its own if nothing resolves it (0 = never;
+   * at most 2592000, 30 days).
+   *
+   * @generated from field: int64 timeout_seconds = 6;
+   */
+  timeoutSeconds: bigint;
+};
+
+/**
+ * Describes the message streambet.user.v1.StakeReservation.
+ * Use `create(StakeReservationSchema)` to create a new message.
+ */
+export const StakeReservationSchema: GenMessage<StakeReservation> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 9);
+
+/**
+ * Request of ReserveStakes.
+ *
+ * @generated from message streambet.user.v1.ReserveStakesRequest
+ */
+export type ReserveStakesRequest = Message<"streambet.user.v1.ReserveStakesRequest"> & {
+  /**
+   * Required. 1–1000 reservations, decided in order; the same user may appear
+   * several times; hold_transfer_id unique within the call.
+   *
+   * @generated from field: repeated streambet.user.v1.StakeReservation reservations = 1;
+   */
+  reservations: StakeReservation[];
+};
+
+/**
+ * Describes the message streambet.user.v1.ReserveStakesRequest.
+ * Use `create(ReserveStakesRequestSchema)` to create a new message.
+ */
+export const ReserveStakesRequestSchema: GenMessage<ReserveStakesRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 10);
+
+/**
+ * Answer to one StakeReservation.
+ *
+ * @generated from message streambet.user.v1.StakeReservationResult
+ */
+export type StakeReservationResult = Message<"streambet.user.v1.StakeReservationResult"> & {
+  /**
+   * The hold_transfer_id of the reservation.
+   *
+   * @generated from field: string hold_transfer_id = 1;
+   */
+  holdTransferId: string;
+
+  /**
+   * What became of it.
+   *
+   * @generated from field: streambet.user.v1.ReservationOutcome outcome = 2;
+   */
+  outcome: ReservationOutcome;
+
+  /**
+   * For INELIGIBLE: every reason and when each lifts (as CheckEligibility answers).
+   *
+   * @generated from field: streambet.user.v1.EligibilityResult eligibility = 3;
+   */
+  eligibility?: EligibilityResult | undefined;
+
+  /**
+   * The ledger's code for the hold: OK or ALREADY_EXISTS_SAME when RESERVED, the
+   * refusal otherwise; UNSPECIFIED when no hold was attempted (INELIGIBLE,
+   * USER_NOT_FOUND).
+   *
+   * @generated from field: streambet.user.v1.TransferResultCode hold_code = 4;
+   */
+  holdCode: TransferResultCode;
+
+  /**
+   * For INSUFFICIENT_FUNDS: the wallet's available balance in the stake's currency
+   * at the time of the refusal (0 when the wallet does not exist).
+   *
+   * @generated from field: int64 available_minor = 5;
+   */
+  availableMinor: bigint;
+
+  /**
+   * For refusals: a message a person can act on.
+   *
+   * @generated from field: string detail = 6;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.StakeReservationResult.
+ * Use `create(StakeReservationResultSchema)` to create a new message.
+ */
+export const StakeReservationResultSchema: GenMessage<StakeReservationResult> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 11);
+
+/**
+ * Response of ReserveStakes.
+ *
+ * @generated from message streambet.user.v1.ReserveStakesResponse
+ */
+export type ReserveStakesResponse = Message<"streambet.user.v1.ReserveStakesResponse"> & {
+  /**
+   * Exactly one result per reservation, in request order.
+   *
+   * @generated from field: repeated streambet.user.v1.StakeReservationResult results = 1;
+   */
+  results: StakeReservationResult[];
+};
+
+/**
+ * Describes the message streambet.user.v1.ReserveStakesResponse.
+ * Use `create(ReserveStakesResponseSchema)` to create a new message.
+ */
+export const ReserveStakesResponseSchema: GenMessage<ReserveStakesResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 12);
+
+/**
+ * What became of one reservation.
+ *
+ * @generated from enum streambet.user.v1.ReservationOutcome
+ */
+export enum ReservationOutcome {
+  /**
+   * Never sent; receivers treat it as an unknown value.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The hold is in place: taken by this call, or earlier with the same content.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_RESERVED = 1;
+   */
+  RESERVED = 1,
+
+  /**
+   * The user may not bet this amount now; nothing was held. See eligibility.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_INELIGIBLE = 2;
+   */
+  INELIGIBLE = 2,
+
+  /**
+   * No such user; nothing was held.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_USER_NOT_FOUND = 3;
+   */
+  USER_NOT_FOUND = 3,
+
+  /**
+   * The wallet does not exist or its available balance does not cover the stake;
+   * nothing was held. See available_minor.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_INSUFFICIENT_FUNDS = 4;
+   */
+  INSUFFICIENT_FUNDS = 4,
+
+  /**
+   * The ledger refused the hold for another reason (see hold_code and detail);
+   * nothing was held.
+   *
+   * @generated from enum value: RESERVATION_OUTCOME_HOLD_REFUSED = 5;
+   */
+  HOLD_REFUSED = 5,
+}
+
+/**
+ * Describes the enum streambet.user.v1.ReservationOutcome.
+ */
+export const ReservationOutcomeSchema: GenEnum<ReservationOutcome> = /*@__PURE__*/
+  enumDesc(file_streambet_user_v1_internal, 0);
+
+/**
  * User facts other services need synchronously.
  *
  * Every call needs a service credential: UNAUTHENTICATED without one,
@@ -304,6 +526,37 @@ export const UserInternalService: GenService<{
     methodKind: "unary";
     input: typeof CheckEligibilityRequestSchema;
     output: typeof CheckEligibilityResponseSchema;
+  },
+  /**
+   * Reserves the stakes of a batch of bets, each decided in order: may this user bet
+   * this amount now (the rules of CheckEligibility with action BET: freeze,
+   * self-exclusion, cool-off, age, KYC, loss limits counting the user's open stakes and
+   * the stakes reserved earlier in the same call), and if so the bet's hold (a PENDING
+   * BET_STAKE transfer of the stake from wallet:<user>:<currency> to
+   * market:<market_id>:escrow, through the ledger's own commit path, so it obeys every
+   * ledger rule: never below zero available, idempotent by transfer id). Eligibility
+   * and holds are ONE user-service transaction that first locks every wallet of the
+   * call (in a fixed order): two callers reserving for the same user at once (two
+   * bet-engine replicas) are serialized and the later one counts the earlier one's
+   * holds, so together they cannot pass a loss limit that each passes alone.
+   * Idempotent by hold_transfer_id: a reservation whose hold already exists answers
+   * RESERVED (same content) or HOLD_REFUSED with ALREADY_EXISTS_DIFFERENT, without
+   * checking eligibility again and moving nothing; a refused reservation leaves
+   * nothing behind, so repeating it decides it afresh.
+   * A failure answers for the whole call: nothing of it was committed.
+   * Roles: service (bet-engine).
+   * Errors: INVALID_ARGUMENT (0 or more than 1000 reservations; a user id or bet id
+   * that is not a ULID; a hold id or market id missing or over 128 characters; a hold id twice in
+   * the call; a stake missing, not positive or not in the deployment's real currency
+   * or PTS; timeout_seconds outside 0–2592000); UNAVAILABLE (contention never let up;
+   * nothing was committed, retry the same request).
+   *
+   * @generated from rpc streambet.user.v1.UserInternalService.ReserveStakes
+   */
+  reserveStakes: {
+    methodKind: "unary";
+    input: typeof ReserveStakesRequestSchema;
+    output: typeof ReserveStakesResponseSchema;
   },
   /**
    * Returns public facts about users (display name, roles, status) by id; unknown ids
