@@ -6,9 +6,10 @@
  *   account; MarketLocked fixes the lock instant (unless VoidBetsAfter already did) and runs the
  *   retroactive void; MarketCanceled voids every standing bet (MARKET_CANCELED) and MarketVoided
  *   every bet (MARKET_VOIDED) — settlement returns the money in both cases.
- * - `settlement`: SettlementCompleted sets WON/LOST and payout_minor of a POOL market's bets;
- *   MarketRefunded sets REFUNDED (stake returned). Runs in the inbox transaction (exactly once).
- *   PayoutMade rows are per user, not per bet, and change nothing here.
+ * - `settlement`: SettlementCompleted and MarketRefunded record the market's resolution if
+ *   ResolveMarketBets did not already (a run on the old path); every bet then reads WON / LOST /
+ *   REFUNDED with its payout, derived from it (store/settlement.ts). Runs in the inbox transaction
+ *   (exactly once). PayoutMade rows are per user, not per bet, and change nothing here.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import {
@@ -24,6 +25,8 @@ import {
   SettlementCompletedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { RefundReason } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import type { PoolRefundReason } from '@streambet/parimutuel/settlement';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
@@ -196,6 +199,18 @@ export function createMarketHandler(deps: ConsumerDeps) {
   };
 }
 
+/** The parimutuel refund reason of settlement.proto's RefundReason (MARKET_VOIDED: canceled). */
+function refundReasonOf(reason: RefundReason): PoolRefundReason {
+  switch (reason) {
+    case RefundReason.NO_WINNING_STAKES:
+      return 'NO_WINNING_STAKES';
+    case RefundReason.ONE_SIDED:
+      return 'ONE_SIDED';
+    default:
+      return 'MARKET_CANCELED';
+  }
+}
+
 /** Applies one settlement event in `tx` (exported so tests can drive it through the inbox). */
 export function createSettlementHandler(deps: Pick<ConsumerDeps, 'store' | 'logger'>) {
   const { store } = deps;
@@ -204,18 +219,48 @@ export function createSettlementHandler(deps: Pick<ConsumerDeps, 'store' | 'logg
       case SettlementCompletedSchema.typeName: {
         const settlement = fromBinary(SettlementCompletedSchema, payload).settlement;
         if (settlement === undefined || settlement.kind !== MarketKind.POOL) return;
-        await store.applySettlement(tx, {
+        // Normally recorded by ResolveMarketBets before any money moved; this records it, with
+        // the settlement's figures, for a run on the old path. No bet row is rewritten.
+        await store.applySettlementEvent(tx, {
           marketId: settlement.marketId,
+          refundReason: null,
           winningOutcomeId: settlement.winningOutcomeId,
-          distributableMinor: settlement.distributableMinor,
+          commissionBps: settlement.commissionBps,
+          streamerShareBps: settlement.streamerRevenueShareBps,
+          totalStakedMinor: settlement.totalStakedMinor,
           winningStakedMinor: settlement.winningStakedMinor,
-          settledAtMs: Number(settlement.completedAtMs),
+          commissionMinor: settlement.commissionMinor,
+          streamerShareMinor: settlement.streamerShareMinor,
+          distributableMinor: settlement.distributableMinor,
+          breakageMinor: settlement.breakageMinor,
+          payoutTotalMinor: settlement.payoutTotalMinor,
+          betCount: 0n,
+          userCount: settlement.payoutCount,
+          winnerCount: settlement.winnerCount,
+          resolvedAtMs: Number(settlement.completedAtMs),
         });
         return;
       }
       case MarketRefundedSchema.typeName: {
         const event = fromBinary(MarketRefundedSchema, payload);
-        await store.applyRefund(tx, event.marketId, Number(event.refundedAtMs));
+        await store.applySettlementEvent(tx, {
+          marketId: event.marketId,
+          refundReason: refundReasonOf(event.reason),
+          winningOutcomeId: '',
+          commissionBps: 0,
+          streamerShareBps: 0,
+          totalStakedMinor: event.refundedTotalMinor,
+          winningStakedMinor: 0n,
+          commissionMinor: 0n,
+          streamerShareMinor: 0n,
+          distributableMinor: 0n,
+          breakageMinor: 0n,
+          payoutTotalMinor: event.refundedTotalMinor,
+          betCount: event.refundedBetCount,
+          userCount: event.refundedUserCount,
+          winnerCount: 0n,
+          resolvedAtMs: Number(event.refundedAtMs),
+        });
         return;
       }
       default:

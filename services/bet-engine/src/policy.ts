@@ -26,6 +26,7 @@ export const betEnginePolicy: AccessPolicy = {
   ...definePolicy(BetEngineInternalService, {
     // Each internal RPC names the services that call it; any other service is refused.
     listMarketBets: services('settlement'),
+    resolveMarketBets: services('settlement'),
     voidBetsAfter: services('pool'),
     lapseUnmatched: services('pool'),
   }),

@@ -6,6 +6,12 @@ import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   BetSchema,
   BetSide,
+  MarketResolutionKind,
+  MarketResolutionSchema,
+  ResolutionRefundReason,
+  UserMarketResultSchema,
+  type MarketResolution,
+  type UserMarketResult,
   BetStatus as ProtoBetStatus,
   BetVoidReason,
   BetRejectionReason,
@@ -32,6 +38,7 @@ import type {
   VoidReason,
 } from './domain/bet.js';
 import type { OddsSnapshot } from './domain/odds.js';
+import type { MarketResolutionRecord, UserResolution } from './store/settlement.js';
 
 /** Where a bet came from (BetPlaced.client), for fraud analysis only. */
 export interface ClientContext {
@@ -297,4 +304,51 @@ export function encodeOddsChanged(
       }),
     ),
   };
+}
+
+const refundReasonToProto = {
+  MARKET_CANCELED: ResolutionRefundReason.MARKET_CANCELED,
+  NO_WINNING_STAKES: ResolutionRefundReason.NO_WINNING_STAKES,
+  ONE_SIDED: ResolutionRefundReason.ONE_SIDED,
+} as const;
+
+/** MarketResolution of the contract for a recorded resolution. */
+export function resolutionToProto(record: MarketResolutionRecord): MarketResolution {
+  const losingStakedMinor = record.totalStakedMinor - record.winningStakedMinor;
+  return create(MarketResolutionSchema, {
+    marketId: record.marketId,
+    settlementId: record.settlementId,
+    currency: record.currency,
+    kind: record.kind === 'PAYOUT' ? MarketResolutionKind.PAYOUT : MarketResolutionKind.REFUND,
+    refundReason:
+      record.refundReason === null
+        ? ResolutionRefundReason.UNSPECIFIED
+        : refundReasonToProto[record.refundReason],
+    winningOutcomeId: record.winningOutcomeId,
+    commissionBps: record.commissionBps,
+    streamerShareBps: record.streamerShareBps,
+    totalStakedMinor: record.totalStakedMinor,
+    winningStakedMinor: record.winningStakedMinor,
+    losingStakedMinor,
+    commissionMinor: record.commissionMinor,
+    streamerShareMinor: record.streamerShareMinor,
+    rakeMinor: record.commissionMinor - record.streamerShareMinor,
+    distributableMinor: record.distributableMinor,
+    breakageMinor: record.breakageMinor,
+    payoutTotalMinor: record.payoutTotalMinor,
+    betCount: record.betCount,
+    userCount: record.userCount,
+    winnerCount: record.winnerCount,
+    resolvedAtMs: BigInt(record.resolvedAtMs),
+  });
+}
+
+/** UserMarketResult of the contract for one user's aggregate. */
+export function userResultToProto(user: UserResolution): UserMarketResult {
+  return create(UserMarketResultSchema, {
+    userId: user.userId,
+    betCount: user.betCount,
+    stakedMinor: user.stakedMinor,
+    payoutMinor: user.payoutMinor,
+  });
 }

@@ -11,6 +11,7 @@ import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import {
   ListMarketBetsResponseSchema,
   MarketBetSchema,
+  ResolveMarketBetsResponseSchema,
   BetSide,
   type BetEngineInternalService,
   type BetEngineService,
@@ -37,6 +38,8 @@ import {
   betToProto,
   kindToProto,
   oddsToProto,
+  resolutionToProto,
+  userResultToProto,
   type BetRecord,
 } from './proto-codec.js';
 import {
@@ -290,12 +293,120 @@ export function createBetEngineServiceImpl(
   };
 }
 
+const DEFAULT_USER_BATCH = 5000;
+const MAX_USER_BATCH = 10_000;
+const MAX_BPS = 10_000;
+
+/**
+ * A market closed for betting in the bet engine (asks the pool once if the projection still says
+ * OPEN without a lock instant: its event may not be here yet).
+ */
+async function requireClosedMarket(
+  deps: BetEngineRoutesDeps,
+  marketId: string,
+): Promise<MarketRecord> {
+  const { markets, placement } = deps;
+  const market = await requireMarket(markets, marketId);
+  if (market.state !== 'OPEN' || market.lockEffectiveAtMs !== undefined) return market;
+  const refreshed = await markets.refresh(market.marketId);
+  if (
+    refreshed === undefined ||
+    (refreshed.state === 'OPEN' && refreshed.lockEffectiveAtMs === undefined)
+  ) {
+    throw new IllegalStateError(`market ${market.marketId} is still open for betting`);
+  }
+  if (refreshed.lateVoidPending) {
+    placement.completeLateVoid(refreshed.marketId).catch(() => {
+      // reconciliation retries; the store tells the caller to retry
+    });
+  }
+  return refreshed;
+}
+
+/** ResolveMarketBets (bet_engine.proto): the market's resolution record and per-user results. */
+function createResolutionRoutes(
+  deps: BetEngineRoutesDeps,
+): Pick<ServiceImpl<typeof BetEngineInternalService>, 'resolveMarketBets'> {
+  const { store, clock } = deps;
+  return {
+    async *resolveMarketBets(request) {
+      const violations: { field: string; description: string }[] = [];
+      if (request.marketId === '')
+        violations.push({ field: 'market_id', description: 'is required' });
+      if (request.settlementId === '') {
+        violations.push({ field: 'settlement_id', description: 'is required' });
+      }
+      if (!request.canceled && request.winningOutcomeId === '') {
+        violations.push({
+          field: 'winning_outcome_id',
+          description: 'is required unless the market was canceled',
+        });
+      }
+      for (const [field, bps] of [
+        ['commission_bps', request.commissionBps],
+        ['streamer_share_bps', request.streamerShareBps],
+      ] as const) {
+        if (bps > MAX_BPS) violations.push({ field, description: `must be 0–${MAX_BPS}` });
+      }
+      const batchSize = request.batchSize === 0 ? DEFAULT_USER_BATCH : request.batchSize;
+      if (batchSize < 1 || batchSize > MAX_USER_BATCH) {
+        violations.push({
+          field: 'batch_size',
+          description: `must be 1–${MAX_USER_BATCH} (0 = ${DEFAULT_USER_BATCH})`,
+        });
+      }
+      if (violations.length > 0) throw new ValidationError('invalid request', violations);
+      const market = await requireClosedMarket(deps, request.marketId);
+      if (market.kind !== 'POOL') {
+        throw new IllegalStateError('exchange markets are not supported yet');
+      }
+      if (
+        !request.canceled &&
+        !market.outcomes.some((o) => o.outcomeId === request.winningOutcomeId)
+      ) {
+        throw new ValidationError('invalid request', [
+          {
+            field: 'winning_outcome_id',
+            description: `${quoteInput(request.winningOutcomeId)} is not an outcome of the market`,
+          },
+        ]);
+      }
+      const resolution = resolutionToProto(
+        await store.resolveMarket(
+          {
+            marketId: market.marketId,
+            settlementId: request.settlementId,
+            canceled: request.canceled,
+            winningOutcomeId: request.canceled ? '' : request.winningOutcomeId,
+            commissionBps: request.commissionBps,
+            streamerShareBps: request.streamerShareBps,
+          },
+          clock.now(),
+        ),
+      );
+      let after = request.afterUserId;
+      for (;;) {
+        const users = await store.resolutionUsers(store.sql, market.marketId, after, batchSize);
+        if (users.length > 0 || after === request.afterUserId) {
+          yield create(ResolveMarketBetsResponseSchema, {
+            resolution,
+            users: users.map(userResultToProto),
+          });
+        }
+        if (users.length < batchSize) return;
+        after = users[users.length - 1]!.userId;
+      }
+    },
+  };
+}
+
 /** BetEngineInternalService. */
 export function createBetEngineInternalServiceImpl(
   deps: BetEngineRoutesDeps,
 ): Partial<ServiceImpl<typeof BetEngineInternalService>> {
   const { store, markets, placement } = deps;
   return {
+    ...createResolutionRoutes(deps),
     async *listMarketBets(request) {
       let market = await requireMarket(markets, request.marketId);
       const batchSize = request.batchSize === 0 ? DEFAULT_STREAM_BATCH : request.batchSize;

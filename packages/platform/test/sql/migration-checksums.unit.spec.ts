@@ -18,9 +18,15 @@ const PINNED: Record<string, Record<string, string>> = {
     platform_0001_outbox: '50d2e32160ef28dc0118c9d4c14ba431576cc29299465112a5e4021b3fff4548',
     platform_0002_inbox: '2c9e6f855d3389e2c9d215c40e8b946ef105cef52ff2d60c80e0f65a2bf7fe8d',
   },
-  'services/analytics/src/migrations': {},
+  'services/analytics/src/clickhouse/migrations': {
+    '0001_warehouse': '70a62beea630126c0c0d2cf1bf674b7c1e1a77abd8b939533f578357c95c90a8',
+  },
+  'services/analytics/src/migrations': {
+    '0001_analytics_warehouse': '173cb603041f3938d15234752bed849480724d223116fae347a38fe1203c1cba',
+  },
   'services/bet-engine/src/migrations': {
     '0001_bet_engine_pool': '7e823155bd0a86d539dfe5192361241320827432c35cc02725bc53d9764aa35b',
+    '0010_market_resolutions': '992f14db500a2523d8eccfc3620852dd55937603e8d78216690a0fca8604b1be',
   },
   'services/integration/src/migrations': {},
   'services/payment/src/migrations': {},

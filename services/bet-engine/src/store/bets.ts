@@ -1,5 +1,7 @@
 /**
- * Reading bets: by id, a user's bets (ListMyBets) and a market's bets, newest first.
+ * Reading bets: by id, a user's bets (ListMyBets) and a market's bets, newest first. Every read
+ * goes through the view `be_bets_resolved` (migration 0010): a bet of a resolved market shows its
+ * result and payout derived from the market's resolution record, from the moment it committed.
  */
 import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { BetStatus, VoidReason } from '../domain/bet.js';
@@ -50,16 +52,17 @@ export function createBetQueries(deps: BetEngineStoreDeps) {
       db: SqlExecutor = sql,
     ): Promise<Map<string, BetRecord>> {
       if (betIds.length === 0) return new Map();
-      const result = await db.query('SELECT * FROM be_bets WHERE bet_id = ANY($1::text[])', [
-        [...betIds],
-      ]);
+      const result = await db.query(
+        'SELECT * FROM be_bets_resolved WHERE bet_id = ANY($1::text[])',
+        [[...betIds]],
+      );
       return new Map(result.rows.map((row) => [row.bet_id as string, betFromRow(row)]));
     },
 
     /** One page of a user's bets, newest first. */
     async listUserBets(query: MyBetsQuery): Promise<BetRecord[]> {
       const result = await sql.query(
-        `SELECT * FROM be_bets WHERE user_id = $1
+        `SELECT * FROM be_bets_resolved WHERE user_id = $1
            AND (cardinality($2::text[]) = 0 OR status = ANY($2::text[]))
            AND ($3 = '' OR market_id = $3)
            AND ($4::bigint IS NULL OR (placed_at_ms, bet_id) < ($4::bigint, $5::text))
@@ -88,7 +91,7 @@ export function createBetQueries(deps: BetEngineStoreDeps) {
       limit: number,
     ): Promise<BetRecord[]> {
       const result = await sql.query(
-        `SELECT * FROM be_bets WHERE market_id = $1 AND bet_id > $2
+        `SELECT * FROM be_bets_resolved WHERE market_id = $1 AND bet_id > $2
            AND (status IN ('ACCEPTED', 'WON', 'LOST', 'REFUNDED')
              OR (status = 'VOIDED' AND void_reason IN ('MARKET_CANCELED', 'MARKET_VOIDED')))
          ORDER BY bet_id LIMIT $3`,

@@ -1,8 +1,8 @@
 /**
  * The bet engine's storage in SQL, one file per purpose: markets.ts (the market projection),
  * placement.ts (intents, finishing holds, the reconciliation's pending bets), bets.ts (reads),
- * odds.ts (live totals and OddsChanged), voids.ts (late and market voids), settlement.ts (payouts
- * and refunds) and events.ts (the outbox). Functions taking `tx` run inside a caller's
+ * odds.ts (live totals and OddsChanged), voids.ts (late and market voids), settlement.ts (a
+ * market's resolution record and per-user aggregates) and events.ts (the outbox). Functions taking `tx` run inside a caller's
  * transaction.
  */
 import type { Sql } from '@streambet/platform/sql/types';
@@ -42,7 +42,7 @@ export function createBetEngineStore(deps: BetEngineStoreDeps) {
     ...odds,
     ...createPlacementStore(deps, { bets, odds }),
     ...createVoids(deps),
-    ...createSettlementStore(),
+    ...createSettlementStore(deps),
   };
 }
 

@@ -134,8 +134,9 @@ export function createVoids(deps: BetEngineStoreDeps) {
     ): Promise<BetRecord[]> {
       const statuses =
         reason === 'MARKET_CANCELED' ? ['ACCEPTED'] : ['ACCEPTED', 'WON', 'LOST', 'REFUNDED'];
+      // As the bets read now: on a resolved market an ACCEPTED row is WON, LOST or REFUNDED.
       const before = await tx.query(
-        `SELECT bet_id, status FROM be_bets WHERE market_id = $1 AND status = ANY($2::text[])`,
+        `SELECT bet_id, status FROM be_bets_resolved WHERE market_id = $1 AND status = ANY($2::text[])`,
         [market.marketId, statuses],
       );
       const previous = new Map(before.rows.map((r) => [r.bet_id as string, r.status as BetStatus]));

@@ -1215,8 +1215,8 @@ export type ResolveMarketBetsRequest = Message<"streambet.betengine.v1.ResolveMa
   marketId: string;
 
   /**
-   * Required. The settlement run recording the resolution (its id is kept with it; a
-   * different id for an already resolved market is FAILED_PRECONDITION).
+   * Required. The settlement run recording the resolution (kept with it; a repeat
+   * answers the first record, whichever settlement id it carries).
    *
    * @generated from field: string settlement_id = 2;
    */
@@ -2108,7 +2108,7 @@ export const BetEngineInternalService: GenService<{
    * missing when not canceled or not an outcome of the market, bps out of 0–10000,
    * batch_size out of range); NOT_FOUND (unknown market); FAILED_PRECONDITION (market
    * still OPEN in the bet engine, an EXCHANGE market, or already resolved differently:
-   * another settlement id, winner or cancel); UNAVAILABLE (bets still PENDING a ledger
+   * another winner, or a cancel against a winner); UNAVAILABLE (bets still PENDING a ledger
    * confirmation or late voids in progress: retry with backoff).
    *
    * @generated from rpc streambet.betengine.v1.BetEngineInternalService.ResolveMarketBets
