@@ -1,8 +1,8 @@
 /**
- * The analytics service for other packages' tests: its migrations on a given database and its RPCs on
- * an in-memory Connect transport behind the production interceptor stack and its access policy.
- * Its handlers arrive with the analytics and fraud flags issue; until then, exactly as app.ts serves the
- * contract, every RPC a caller is allowed to make answers UNIMPLEMENTED.
+ * The analytics service for other packages' tests: its migrations on a given database, its RPCs on
+ * an in-memory Connect transport behind the production interceptor stack and its access policy,
+ * and its warehouse sink to feed events with (`ingest`), exactly as the bus consumer does.
+ * Without a database only the access policy answers (handlers need the warehouse).
  */
 import {
   createClient,
@@ -11,26 +11,38 @@ import {
   type Transport,
 } from '@connectrpc/connect';
 import { AnalyticsService } from '@streambet/contracts/gen/streambet/analytics/v1/analytics_pb';
+import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { platformMigrations } from '@streambet/platform/outbox/index';
+import type { Clock } from '@streambet/platform/rpc/clock';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
 import { testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
 import { analyticsMigrations } from './migrations/index.js';
 import { analyticsPolicy } from './policy.js';
+import { createAnalyticsServiceImpl } from './routes.js';
+import { createWarehouseSink } from './sink.js';
+import { createSqlWarehouse } from './warehouse/sql-warehouse.js';
+import type { Warehouse } from './warehouse/warehouse.js';
 
 /** Inputs of {@link createAnalyticsTestService}. */
 export interface AnalyticsTestServiceOptions {
-  /** The service's database, migrated here; omit it when the test needs only the RPCs. */
+  /** The service's database, migrated here; omit it when the test needs only the access policy. */
   readonly sql?: Sql;
+  /** Another warehouse than the SQL one on `sql` (e.g. a ClickHouse test database). */
+  readonly warehouse?: Warehouse;
   /** Keys the interceptors' auth verifies callers' tokens with. */
   readonly tokens: TestTokens;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 /** The analytics service's RPCs in memory, and a client of them. */
 export interface AnalyticsTestService {
   readonly transport: Transport;
   readonly analytics: Client<typeof AnalyticsService>;
+  /** Stores events in the warehouse as the bus consumer would (resolves once stored). */
+  ingest(events: readonly EventEnvelope[]): Promise<void>;
 }
 
 /** Migrates `options.sql` (when given) and serves the analytics service on an in-memory transport. */
@@ -40,8 +52,40 @@ export async function createAnalyticsTestService(
   if (options.sql !== undefined) {
     await migrate(options.sql, 'analytics', [...platformMigrations, ...analyticsMigrations]);
   }
-  const transport = createRouterTransport((router) => router.service(AnalyticsService, {}), {
-    router: { interceptors: testServerInterceptors(options.tokens, analyticsPolicy, 'analytics') },
-  });
-  return { transport, analytics: createClient(AnalyticsService, transport) };
+  const warehouse =
+    options.warehouse ?? (options.sql === undefined ? undefined : createSqlWarehouse(options.sql));
+  const clock = options.clock ?? { now: () => Date.now() };
+  const sink =
+    warehouse === undefined
+      ? undefined
+      : createWarehouseSink({
+          warehouse,
+          batchRows: 1000,
+          flushMs: 0,
+          maxBufferedEvents: 1_000_000,
+          retryMs: 100,
+        });
+  const transport = createRouterTransport(
+    (router) =>
+      router.service(
+        AnalyticsService,
+        warehouse === undefined
+          ? {}
+          : createAnalyticsServiceImpl({ warehouse, clock, ingestLagMs: 0 }),
+      ),
+    {
+      router: {
+        interceptors: testServerInterceptors(options.tokens, analyticsPolicy, 'analytics'),
+      },
+    },
+  );
+  return {
+    transport,
+    analytics: createClient(AnalyticsService, transport),
+    async ingest(events) {
+      if (sink === undefined)
+        throw new Error('createAnalyticsTestService: no warehouse (pass sql)');
+      await Promise.all(events.map((event) => sink.accept(event)));
+    },
+  };
 }
