@@ -1,9 +1,11 @@
 /**
- * The payment service for other packages' tests: its migrations on a given database and its RPCs on
- * an in-memory Connect transport behind the production interceptor stack and its access policy.
- * Its handlers arrive with the payments issue; until then, exactly as app.ts serves the
- * contract, every RPC a caller is allowed to make answers UNIMPLEMENTED.
+ * The payment service for tests and benches: its real store, operations, webhooks and tasks on a
+ * given database, PaymentService behind the production interceptor stack on an in-memory Connect
+ * transport, the two provider fakes (local HTTP servers the real provider adapters talk to, each
+ * behind its circuit breaker), and the user service's ledger and eligibility over a transport the
+ * caller supplies (e.g. `@streambet/user/testing`'s routes). Nothing here reads the environment.
  */
+import { randomBytes } from 'node:crypto';
 import {
   createClient,
   createRouterTransport,
@@ -11,37 +13,165 @@ import {
   type Transport,
 } from '@connectrpc/connect';
 import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/payment_pb';
+import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import { encodeUlid } from '@streambet/platform/ids/ulid';
+import type { Logger } from '@streambet/platform/log/logger';
 import { platformMigrations } from '@streambet/platform/outbox/index';
+import type { Clock } from '@streambet/platform/rpc/clock';
 import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
-import { testServerInterceptors } from '@streambet/testkit/rpc';
+import { testLogger, testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
+import { fakeSecrets } from './config.js';
+import type { PaymentLimits } from './domain/limits.js';
+import { eligibilityFromClient, ledgerFromClient } from './downstreams.js';
+import { startProviderFakes, type ProviderFakes } from './fakes/index.js';
 import { paymentMigrations } from './migrations/index.js';
+import { createPayments, type Payments, type PaymentsDeps } from './payments.js';
 import { paymentPolicy } from './policy.js';
+import { guardProvider, type GuardedProvider } from './providers/guarded.js';
+import { createMercadoPagoProvider } from './providers/mercadopago.js';
+import { createStripeProvider } from './providers/stripe.js';
+import { createPaymentServiceImpl } from './routes.js';
+import { createPaymentStore, type PaymentStore } from './store.js';
+import { createReconciliationTask, createSagaTask, type PollingTask } from './tasks.js';
+import { createWebhookHandlers } from './webhooks.js';
+
+export { fakeSecrets } from './config.js';
+export { signMercadoPago } from './fakes/mercadopago-fake.js';
+export type { ProviderFakes } from './fakes/index.js';
+export { simulate, startProviderFakes } from './fakes/index.js';
+export { transferIds } from './domain/payment.js';
+
+/** Limits of tests unless told otherwise (BRL). */
+export const testPaymentLimits: PaymentLimits = {
+  realCurrency: 'BRL',
+  depositMinMinor: 100n,
+  depositMaxMinor: 1_000_000n,
+  withdrawalMinMinor: 100n,
+  withdrawalMaxMinor: 500_000n,
+  withdrawalsPerDay: 5,
+  withdrawalMaxPerDayMinor: 1_000_000n,
+};
+
+/** Applies the platform's and the payment service's migrations to `sql`. */
+export async function migratePayment(sql: Sql): Promise<void> {
+  await migrate(sql, 'payment', [...platformMigrations, ...paymentMigrations]);
+}
 
 /** Inputs of {@link createPaymentTestService}. */
 export interface PaymentTestServiceOptions {
-  /** The service's database, migrated here; omit it when the test needs only the RPCs. */
-  readonly sql?: Sql;
+  /** The service's database, migrated here. */
+  readonly sql: Sql;
+  readonly clock: Clock;
   /** Keys the interceptors' auth verifies callers' tokens with. */
   readonly tokens: TestTokens;
+  /** The user service's LedgerInternalService and UserInternalService (no auth needed). */
+  readonly user: Transport;
+  readonly limits?: Partial<PaymentLimits>;
+  /** Provider fakes to use; default: started here (and closed by `close`). */
+  readonly fakes?: ProviderFakes;
+  /** Deadline of provider calls; default 2000 ms. */
+  readonly providerTimeoutMs?: number;
+  readonly onStep?: PaymentsDeps['onStep'];
+  readonly logger?: Logger;
 }
 
-/** The payment service's RPCs in memory, and a client of them. */
+/** The payment service's real pieces on one database. */
 export interface PaymentTestService {
+  readonly store: PaymentStore;
+  readonly payments: Payments;
+  readonly webhooks: ReturnType<typeof createWebhookHandlers>;
+  readonly fakes: ProviderFakes;
+  readonly breakers: { readonly stripe: GuardedProvider; readonly mercadoPago: GuardedProvider };
+  readonly saga: PollingTask;
+  readonly reconciliation: PollingTask;
   readonly transport: Transport;
   readonly payment: Client<typeof PaymentService>;
+  close(): Promise<void>;
 }
 
-/** Migrates `options.sql` (when given) and serves the payment service on an in-memory transport. */
+/** Migrates `sql` and serves the payment service's real handlers on an in-memory transport. */
 export async function createPaymentTestService(
   options: PaymentTestServiceOptions,
 ): Promise<PaymentTestService> {
-  if (options.sql !== undefined) {
-    await migrate(options.sql, 'payment', [...platformMigrations, ...paymentMigrations]);
-  }
-  const transport = createRouterTransport((router) => router.service(PaymentService, {}), {
-    router: { interceptors: testServerInterceptors(options.tokens, paymentPolicy, 'payment') },
+  const { sql, clock } = options;
+  await migratePayment(sql);
+  const logger = options.logger ?? testLogger('payment');
+  const ownFakes = options.fakes === undefined;
+  const fakes = options.fakes ?? (await startProviderFakes(() => clock.now()));
+  const timeoutMs = options.providerTimeoutMs ?? 2000;
+  const stripe = guardProvider(
+    createStripeProvider({
+      apiUrl: fakes.stripe.url,
+      secretKey: fakeSecrets.stripeSecretKey,
+      publishableKey: fakeSecrets.stripePublishableKey,
+      timeoutMs,
+    }),
+    { clock, logger, failureThreshold: 3, resetTimeoutMs: 5000 },
+  );
+  const mercadoPago = guardProvider(
+    createMercadoPagoProvider({
+      apiUrl: fakes.mercadoPago.url,
+      accessToken: fakeSecrets.mercadoPagoAccessToken,
+      timeoutMs,
+      notificationUrl: '',
+    }),
+    { clock, logger, failureThreshold: 3, resetTimeoutMs: 5000 },
+  );
+  const store = createPaymentStore({ sql, clock });
+  const payments = createPayments({
+    store,
+    ledger: ledgerFromClient(createClient(LedgerInternalService, options.user)),
+    eligibility: eligibilityFromClient(createClient(UserInternalService, options.user)),
+    providers: { STRIPE: stripe.port, MERCADOPAGO_PIX: mercadoPago.port },
+    clock,
+    limits: { ...testPaymentLimits, ...options.limits },
+    newPaymentId: () => encodeUlid(clock.now(), new Uint8Array(randomBytes(10))),
+    pixExpiryMs: 30 * 60_000,
+    cardTimeoutMs: 24 * 3_600_000,
+    logger,
+    ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
   });
-  return { transport, payment: createClient(PaymentService, transport) };
+  const webhooks = createWebhookHandlers({
+    payments,
+    store,
+    clock,
+    logger,
+    stripeWebhookSecret: fakeSecrets.stripeWebhookSecret,
+    mercadoPagoWebhookSecret: fakeSecrets.mercadoPagoWebhookSecret,
+    mercadoPago: mercadoPago.port,
+  });
+  const taskDeps = {
+    store,
+    payments,
+    clock,
+    logger,
+    sagaPollMs: 1000,
+    reconcileIntervalMs: 60_000,
+    reconcileAfterMs: 300_000,
+  };
+  const transport = createRouterTransport(
+    (router) => router.service(PaymentService, createPaymentServiceImpl({ payments, store })),
+    {
+      router: {
+        interceptors: testServerInterceptors(options.tokens, paymentPolicy, 'payment', logger),
+      },
+    },
+  );
+  return {
+    store,
+    payments,
+    webhooks,
+    fakes,
+    breakers: { stripe, mercadoPago },
+    saga: createSagaTask(taskDeps),
+    reconciliation: createReconciliationTask(taskDeps),
+    transport,
+    payment: createClient(PaymentService, transport),
+    async close() {
+      if (ownFakes) await fakes.close();
+    },
+  };
 }

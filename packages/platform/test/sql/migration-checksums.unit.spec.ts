@@ -29,7 +29,9 @@ const PINNED: Record<string, Record<string, string>> = {
     '0010_market_resolutions': '992f14db500a2523d8eccfc3620852dd55937603e8d78216690a0fca8604b1be',
   },
   'services/integration/src/migrations': {},
-  'services/payment/src/migrations': {},
+  'services/payment/src/migrations': {
+    '0001_payments': '7513f49925881cb4aeff5eb927052be4650eb52a23a8c1caf575032a1a356e01',
+  },
   'services/pool/src/migrations': {
     '0001_pool_markets': '30042b490827f1de4c90d08449755f08d17db4b9e1b777dd86c8967edea5ab84',
     '0002_pool_projections': 'ab47c3e413ff1b6dce6ab1b8e63c8878e1260b0a9b7cd99278778d51a2364b0f',
@@ -68,6 +70,8 @@ const PINNED: Record<string, Record<string, string>> = {
       '323b57a4868cfab4e25ad20223322c24f35226cd817057aba90a72928b16c63a',
     '0108_ledger_bulk_fingerprints_on_demand':
       '18f537e59ae533028eb5ebdc7246258663a33cb592130f035e7ef06ca9b16e4a',
+    '0110_ledger_market_resolution':
+      '6d505bd617c260a4a4613359c398bfe2c7fa1bbad8d84f04a49144cd619af2ac',
   },
 };
 

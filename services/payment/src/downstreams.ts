@@ -1,0 +1,245 @@
+/**
+ * The payment service's view of the user service, as narrow ports with their Connect adapters:
+ * CheckEligibility (may this user deposit / withdraw this amount now) and the ledger, the only
+ * way money moves, with transfer ids derived from the payment id (payment.proto):
+ * credit `payment:<id>:credit` (psp_clearing → wallet), hold `payment:<id>:hold`
+ * (wallet → psp_clearing, pending, no timeout), post `payment:<id>:post`, void `payment:<id>:void`.
+ * Every command is idempotent by its id, so the saga repeats it freely after a crash or timeout.
+ */
+import { Code, ConnectError, type Client } from '@connectrpc/connect';
+import { EligibilityResultSchema } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
+import {
+  EligibilityAction,
+  IneligibilityReason,
+  type EligibilityResult,
+} from '@streambet/contracts/gen/streambet/user/v1/types_pb';
+import type { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import {
+  CreateAccountResultCode,
+  TransferResultCode,
+  type LedgerInternalService,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import {
+  AccountKind,
+  TransferCode,
+  TransferKind,
+} from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
+import { IllegalStateError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import { accountIds, transferIds } from './domain/payment.js';
+
+/** An action refused for eligibility reasons: FAILED_PRECONDITION with the EligibilityResult detail. */
+export class IneligibleError extends IllegalStateError {
+  constructor(
+    action: 'deposit' | 'withdrawal',
+    readonly result: EligibilityResult,
+  ) {
+    super(
+      `${action} refused: ${
+        result.reasons.map((r) => reasonText[r.reason] ?? 'not allowed now').join('; ') ||
+        'no such user'
+      }`,
+      { details: [{ desc: EligibilityResultSchema, value: result }] },
+    );
+  }
+}
+
+const reasonText: Partial<Record<IneligibilityReason, string>> = {
+  [IneligibilityReason.ACCOUNT_FROZEN]: 'the account is frozen by an admin',
+  [IneligibilityReason.SELF_EXCLUDED]: 'self-excluded',
+  [IneligibilityReason.COOLING_OFF]: 'cooling off',
+  [IneligibilityReason.UNDER_AGE]: 'real money requires age 18',
+  [IneligibilityReason.KYC_REQUIRED]:
+    'identity verification (KYC) is required first; submit it with StartKyc',
+  [IneligibilityReason.DEPOSIT_LIMIT_EXCEEDED]: 'your deposit limit would be exceeded',
+  [IneligibilityReason.LOSS_LIMIT_EXCEEDED]: 'your loss limit would be exceeded',
+};
+
+/** Eligibility through UserInternalService.CheckEligibility. */
+export interface EligibilityPort {
+  /** Throws {@link IneligibleError} when refused, UnavailableError when the user service is down. */
+  require(
+    userId: string,
+    action: 'deposit' | 'withdrawal',
+    amountMinor: bigint,
+    currency: string,
+  ): Promise<void>;
+}
+
+function unavailable(what: string, error: unknown): UnavailableError {
+  return new UnavailableError(`${what} is unavailable; retry shortly with the same key`, {
+    cause: error,
+  });
+}
+
+/** The eligibility port over the user service's internal API. */
+export function eligibilityFromClient(client: Client<typeof UserInternalService>): EligibilityPort {
+  return {
+    async require(userId, action, amountMinor, currency) {
+      let response;
+      try {
+        response = await client.checkEligibility({
+          checks: [
+            {
+              userId,
+              action: action === 'deposit' ? EligibilityAction.DEPOSIT : EligibilityAction.WITHDRAW,
+              amount: { currency, amountMinor },
+            },
+          ],
+        });
+      } catch (error) {
+        throw unavailable('the user service', error);
+      }
+      const answer = response.results[0];
+      if (answer?.userFound !== true || answer.result?.allowed !== true) {
+        throw new IneligibleError(
+          action,
+          answer?.result ?? ({ allowed: false, reasons: [] } as unknown as EligibilityResult),
+        );
+      }
+    },
+  };
+}
+
+/** How one ledger command ended. */
+export type LedgerOutcome =
+  | { readonly committed: true; readonly transferId: string }
+  | {
+      readonly committed: false;
+      readonly transferId: string;
+      readonly code: string;
+      readonly detail: string;
+    };
+
+/** The ledger operations of deposits and withdrawals. */
+export interface PaymentLedger {
+  /** Creates the user's wallet and psp_clearing in `currency` if missing (idempotent). */
+  ensureAccounts(userId: string, currency: string): Promise<void>;
+  credit(
+    paymentId: string,
+    userId: string,
+    amountMinor: bigint,
+    currency: string,
+  ): Promise<LedgerOutcome>;
+  hold(
+    paymentId: string,
+    userId: string,
+    amountMinor: bigint,
+    currency: string,
+  ): Promise<LedgerOutcome>;
+  post(paymentId: string, amountMinor: bigint, currency: string): Promise<LedgerOutcome>;
+  void(paymentId: string, currency: string): Promise<LedgerOutcome>;
+}
+
+/** The ledger through LedgerInternalService (throws UnavailableError when unreachable). */
+export function ledgerFromClient(client: Client<typeof LedgerInternalService>): PaymentLedger {
+  async function submit(command: {
+    transferId: string;
+    kind: TransferKind;
+    debitAccountId?: string;
+    creditAccountId?: string;
+    amountMinor: bigint;
+    currency: string;
+    pendingId?: string;
+    code: TransferCode;
+    paymentId: string;
+  }): Promise<LedgerOutcome> {
+    let response;
+    try {
+      response = await client.submitTransfers({ commands: [command] });
+    } catch (error) {
+      throw unavailable('the ledger', error);
+    }
+    const result = response.results[0];
+    if (
+      result?.code === TransferResultCode.OK ||
+      result?.code === TransferResultCode.ALREADY_EXISTS_SAME
+    ) {
+      return { committed: true, transferId: command.transferId };
+    }
+    return {
+      committed: false,
+      transferId: command.transferId,
+      code: TransferResultCode[result?.code ?? 0] ?? 'UNKNOWN',
+      detail: result?.detail ?? '',
+    };
+  }
+
+  return {
+    async ensureAccounts(userId, currency) {
+      let response;
+      try {
+        response = await client.createAccounts({
+          accounts: [
+            {
+              accountId: accountIds.wallet(userId, currency),
+              kind: AccountKind.USER_WALLET,
+              currency,
+              ownerId: userId,
+            },
+            {
+              accountId: accountIds.pspClearing(currency),
+              kind: AccountKind.PSP_CLEARING,
+              currency,
+              ownerId: '',
+            },
+          ],
+        });
+      } catch (error) {
+        throw unavailable('the ledger', error);
+      }
+      for (const result of response.results) {
+        if (
+          result.code !== CreateAccountResultCode.OK &&
+          result.code !== CreateAccountResultCode.ALREADY_EXISTS_SAME
+        ) {
+          throw new ConnectError(
+            `ledger refused account ${result.accountId}: ${CreateAccountResultCode[result.code]}`,
+            Code.Internal,
+          );
+        }
+      }
+    },
+    credit: (paymentId, userId, amountMinor, currency) =>
+      submit({
+        transferId: transferIds.credit(paymentId),
+        kind: TransferKind.SINGLE_PHASE,
+        debitAccountId: accountIds.pspClearing(currency),
+        creditAccountId: accountIds.wallet(userId, currency),
+        amountMinor,
+        currency,
+        code: TransferCode.DEPOSIT,
+        paymentId,
+      }),
+    hold: (paymentId, userId, amountMinor, currency) =>
+      submit({
+        transferId: transferIds.hold(paymentId),
+        kind: TransferKind.PENDING,
+        debitAccountId: accountIds.wallet(userId, currency),
+        creditAccountId: accountIds.pspClearing(currency),
+        amountMinor,
+        currency,
+        code: TransferCode.WITHDRAWAL,
+        paymentId,
+      }),
+    post: (paymentId, amountMinor, currency) =>
+      submit({
+        transferId: transferIds.post(paymentId),
+        kind: TransferKind.POST_PENDING,
+        amountMinor,
+        currency,
+        pendingId: transferIds.hold(paymentId),
+        code: TransferCode.WITHDRAWAL,
+        paymentId,
+      }),
+    void: (paymentId, currency) =>
+      submit({
+        transferId: transferIds.void(paymentId),
+        kind: TransferKind.VOID_PENDING,
+        amountMinor: 0n,
+        currency,
+        pendingId: transferIds.hold(paymentId),
+        code: TransferCode.WITHDRAWAL,
+        paymentId,
+      }),
+  };
+}
