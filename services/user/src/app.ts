@@ -37,6 +37,7 @@ import { createTokenIssuer } from './identity/token-issuer.js';
 import { createUserInternalService } from './identity/internal-routes.js';
 import { createWalletOpener } from './ledger/wallet-opening.js';
 import { createWalletService } from './ledger/wallet-routes.js';
+import { createLoginFailureRetention } from './identity/login-failure-retention.js';
 import { userInternalServicePolicy, userServicePolicy } from './identity/policy.js';
 import {
   applyDueLimitChanges,
@@ -261,6 +262,14 @@ export const userService: ServiceDefinition<UserConfig> = {
             return Promise.resolve();
           },
         },
+        createLoginFailureRetention({
+          sql,
+          store,
+          clock,
+          registry: ctx.registry,
+          logger: ctx.logger,
+          ...(settings.loginThrottle === undefined ? {} : { policy: settings.loginThrottle }),
+        }),
       ],
     };
   },

@@ -99,6 +99,33 @@ export const sessionQueries = {
     );
   },
 
+  /**
+   * Deletes up to `batchSize` login-failure rows per table that can change no decision any more:
+   * an (email, address) row whose failure window has ended and whose address is not a known one
+   * (no successful login within `policy.knownAddressMs`), and a per-email row whose window has
+   * ended (the next failure would open a new window anyway). Returns the rows deleted per table.
+   */
+  async deleteExpiredLoginFailures(
+    db: SqlExecutor,
+    expiry: { nowMs: number; policy: LoginThrottlePolicy; batchSize: number },
+  ): Promise<{ byAddress: number; byEmail: number }> {
+    const { nowMs, policy, batchSize } = expiry;
+    const byAddress = await db.query(
+      `DELETE FROM login_address_failures WHERE (email, address) IN (
+         SELECT email, address FROM login_address_failures
+         WHERE window_started_at_ms + $2 <= $1
+           AND (last_success_at_ms IS NULL OR last_success_at_ms + $3 <= $1)
+         LIMIT $4)`,
+      [BigInt(nowMs), BigInt(policy.perAddress.windowMs), BigInt(policy.knownAddressMs), batchSize],
+    );
+    const byEmail = await db.query(
+      `DELETE FROM login_failures WHERE email IN (
+         SELECT email FROM login_failures WHERE window_started_at_ms + $2 <= $1 LIMIT $3)`,
+      [BigInt(nowMs), BigInt(policy.perEmail.windowMs), batchSize],
+    );
+    return { byAddress: byAddress.rowCount, byEmail: byEmail.rowCount };
+  },
+
   /** Starts a session (a refresh-token family). */
   async insertSession(
     db: SqlExecutor,
