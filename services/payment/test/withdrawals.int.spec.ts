@@ -146,14 +146,12 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))(
     it('a lost payout answer is resolved by asking again with the same key: one payout', async () => {
       const userId = await funded(3000n);
       h.svc.fakes.stripe.server.health = 'drop';
-      let payment;
-      try {
-        ({ payment } = await withdraw(userId, 2000n, 'wlost'));
-      } finally {
+      const { payment: answered } = await withdraw(userId, 2000n, 'wlost').finally(() => {
         h.svc.fakes.stripe.server.health = 'up';
-      }
+      });
       // Held, payout outcome unknown: still PROCESSING (HELD), retried by the saga.
-      expect(payment?.status).toBe(PaymentStatus.PROCESSING);
+      expect(answered?.status).toBe(PaymentStatus.PROCESSING);
+      const payment = { paymentId: answered?.paymentId ?? '' };
       expect(await h.svc.store.get(payment.paymentId)).toMatchObject({ status: 'HELD' });
       expect(
         h.svc.fakes.stripe.payouts.filter((p) => p.metadata.payment_id === payment.paymentId),
