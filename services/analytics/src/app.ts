@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { AnalyticsService } from '@streambet/contracts/gen/streambet/analytics/v1/analytics_pb';
 import type { AnalyticsConfig } from './config.js';
-import { createWarehouseConsumer, createSinkTask } from './consumers.js';
+import { createAuditConsumer, createSinkTask, createWarehouseConsumer } from './consumers.js';
 import { analyticsMigrations } from './migrations/index.js';
 import { analyticsPolicy } from './policy.js';
 import { createAnalyticsServiceImpl } from './routes.js';
@@ -13,8 +13,9 @@ import type { Warehouse } from './warehouse/warehouse.js';
 
 /**
  * The analytics service: a sink of every event family into the warehouse (ClickHouse when
- * ANALYTICS_CLICKHOUSE_URL is set, else the service's own SQL database) and GetMetrics over it.
- * Fraud flags and the audit log answer UNIMPLEMENTED until they land.
+ * ANALYTICS_CLICKHOUSE_URL is set, else the service's own SQL database) and GetMetrics over it;
+ * the hash-chained audit log of every regulated state change (QueryAuditLog). Fraud flags answer
+ * UNIMPLEMENTED until they land.
  */
 export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
   name: 'analytics',
@@ -87,11 +88,12 @@ export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
             clock: ctx.clock,
             ingestLagMs: flushMs,
             sinkHealthy: () => sink.healthy,
+            sql: ctx.sql,
           }),
         );
       },
       policy: analyticsPolicy,
-      consumers: [createWarehouseConsumer(sink)],
+      consumers: [createWarehouseConsumer(sink), createAuditConsumer({ clock: ctx.clock })],
       tasks: [createSinkTask(sink)],
       readiness: { warehouse: () => warehouse.ping() },
       stop: () => warehouse.close(),

@@ -13,6 +13,8 @@ import {
 } from '@streambet/contracts/gen/streambet/analytics/v1/analytics_pb';
 import { UnavailableError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
+import type { Sql } from '@streambet/platform/sql/types';
+import { queryAuditLog } from './audit-routes.js';
 import { planMetricsQuery, type Granularity } from './domain/metrics.js';
 import { queryMetrics, type Figures } from './metrics-query.js';
 import type { Warehouse } from './warehouse/warehouse.js';
@@ -25,6 +27,8 @@ export interface RouteDeps {
   readonly ingestLagMs: number;
   /** Whether the sink's last write succeeded (metrics answer UNAVAILABLE while it fails). */
   readonly sinkHealthy?: () => boolean;
+  /** The service's own database (audit log, fraud flags); without it those RPCs are not served. */
+  readonly sql?: Sql;
 }
 
 const GRANULARITY: Partial<Record<ProtoGranularity, Granularity>> = {
@@ -99,5 +103,10 @@ export function createAnalyticsServiceImpl(
         asOfMs: BigInt(asOfMs),
       };
     },
+    ...(deps.sql === undefined
+      ? {}
+      : {
+          queryAuditLog: (request) => queryAuditLog(deps.sql!, request),
+        }),
   };
 }

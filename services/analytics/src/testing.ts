@@ -1,7 +1,8 @@
 /**
  * The analytics service for other packages' tests: its migrations on a given database, its RPCs on
  * an in-memory Connect transport behind the production interceptor stack and its access policy,
- * and its warehouse sink to feed events with (`ingest`), exactly as the bus consumer does.
+ * and its consumers to feed events with (`ingest`: the warehouse sink, and the audit log through
+ * the inbox when a database is given), exactly as the bus consumers do.
  * Without a database only the access policy answers (handlers need the warehouse).
  */
 import {
@@ -18,6 +19,8 @@ import { migrate } from '@streambet/platform/sql/migrate';
 import type { Sql } from '@streambet/platform/sql/types';
 import { testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
+import { handleOnce } from '@streambet/platform/outbox/inbox';
+import { createAuditConsumer } from './consumers.js';
 import { analyticsMigrations } from './migrations/index.js';
 import { analyticsPolicy } from './policy.js';
 import { createAnalyticsServiceImpl } from './routes.js';
@@ -65,13 +68,19 @@ export async function createAnalyticsTestService(
           maxBufferedEvents: 1_000_000,
           retryMs: 100,
         });
+  const audit = createAuditConsumer({ clock });
   const transport = createRouterTransport(
     (router) =>
       router.service(
         AnalyticsService,
         warehouse === undefined
           ? {}
-          : createAnalyticsServiceImpl({ warehouse, clock, ingestLagMs: 0 }),
+          : createAnalyticsServiceImpl({
+              warehouse,
+              clock,
+              ingestLagMs: 0,
+              ...(options.sql === undefined ? {} : { sql: options.sql }),
+            }),
       ),
     {
       router: {
@@ -86,6 +95,10 @@ export async function createAnalyticsTestService(
       if (sink === undefined)
         throw new Error('createAnalyticsTestService: no warehouse (pass sql)');
       await Promise.all(events.map((event) => sink.accept(event)));
+      if (options.sql === undefined || !('handle' in audit)) return;
+      for (const event of events) {
+        await handleOnce(options.sql, 'analytics.audit', event, (tx) => audit.handle(event, tx));
+      }
     },
   };
 }

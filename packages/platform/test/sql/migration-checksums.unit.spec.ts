@@ -23,6 +23,7 @@ const PINNED: Record<string, Record<string, string>> = {
   },
   'services/analytics/src/migrations': {
     '0001_analytics_warehouse': '173cb603041f3938d15234752bed849480724d223116fae347a38fe1203c1cba',
+    '0002_audit_log': 'acb8d270825bbc35ef22ccb4dc94dab79618da6171ab5741732caeb5c9f6779f',
   },
   'services/bet-engine/src/migrations': {
     '0001_bet_engine_pool': '7e823155bd0a86d539dfe5192361241320827432c35cc02725bc53d9764aa35b',
@@ -71,7 +72,7 @@ const PINNED: Record<string, Record<string, string>> = {
     '0108_ledger_bulk_fingerprints_on_demand':
       '18f537e59ae533028eb5ebdc7246258663a33cb592130f035e7ef06ca9b16e4a',
     '0110_ledger_market_resolution':
-      '6d505bd617c260a4a4613359c398bfe2c7fa1bbad8d84f04a49144cd619af2ac',
+      '2f405b87a505c9a1fa28e49587ce05726835a04a7b5e277c4ac54dbd74434028',
   },
 };
 
