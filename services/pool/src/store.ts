@@ -14,11 +14,7 @@ import { injectTraceHeaders } from '@streambet/platform/obs/tracing';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
 import { handleCommandIn, type CommandHandler } from '@streambet/platform/command/handle-command';
-import {
-  AlreadyExistsError,
-  IllegalStateError,
-  NotFoundError,
-} from '@streambet/platform/errors/domain-errors';
+import { AlreadyExistsError, NotFoundError } from '@streambet/platform/errors/domain-errors';
 import {
   assertValidSettings,
   decideSettingsUpdate,
@@ -26,7 +22,7 @@ import {
   type ChannelSettingsPatch,
 } from './domain/channel-settings.js';
 import {
-  applyEvents,
+  assertCanMirror,
   decideCreate,
   evolve,
   decideLockIfDue,
@@ -36,6 +32,7 @@ import {
   type Market,
   type MarketEvent,
   type MarketState,
+  type MirroringFacts,
   type Platform,
   type StakeLimits,
 } from './domain/market.js';
@@ -80,6 +77,35 @@ export interface TransitionResult {
 }
 
 /** Decides a change from the current market and its channel; returns the events (maybe none). */
+/** What CreateMarket asks of the store (see `createMarket`). */
+export interface CreateMarketInput {
+  readonly actor: Actor;
+  readonly channelId: string;
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+  readonly command: CreateMarketCommand;
+}
+
+/**
+ * What CreateMarket decides on: a replayed request's market, or the linked channel with the Twitch
+ * mirroring facts (when the market mirrors a prediction) and, once decided, the new market.
+ */
+type CreateMarketState =
+  | { readonly replayed: true; readonly market: Market }
+  | {
+      readonly replayed: false;
+      readonly channel: ChannelRecord;
+      readonly mirroring?: MirroringFacts;
+      readonly market: Market | undefined;
+    };
+
+/** The one event of UpdateChannelSettings: the merged settings and the fields that changed. */
+interface ChannelSettingsChangedEvent {
+  readonly type: 'ChannelSettingsChanged';
+  readonly settings: ChannelSettingsDocument;
+  readonly changedFields: readonly string[];
+}
+
 export type MarketDecision = (market: Market, channel: ChannelRecord) => MarketEvent[];
 
 /** Dependencies of {@link createPoolStore}. */
@@ -359,6 +385,180 @@ export function createPoolStore(deps: PoolStoreDeps) {
     };
   }
 
+  /**
+   * The command handler of CreateMarket. `load` claims the idempotency key (a replay with the same
+   * request is answered with the first market and decides nothing; another request under the key
+   * is ALREADY_EXISTS), requires a linked channel and reads the Twitch mirroring facts; `decide`
+   * checks mirroring and decides the market (MarketCreated, and MarketOpened when open-now);
+   * `save` inserts the market and appends its events. A refused decision rolls the claim back.
+   */
+  function createMarketCommand(
+    input: CreateMarketInput,
+    nowMs: number,
+    ids: { readonly marketId: string; readonly outcomeIds: readonly string[] },
+  ): CommandHandler<CreateMarketState, MarketEvent> {
+    const callerId = input.actor.kind === 'user' ? input.actor.userId : 'system';
+    const predictionId = input.command.twitchPredictionId;
+    return {
+      async load(tx) {
+        const claimed = await tx.query(
+          `INSERT INTO pool_create_requests (caller_id, idempotency_key, request_hash, market_id)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (caller_id, idempotency_key) DO NOTHING`,
+          [callerId, input.idempotencyKey, input.requestHash, ids.marketId],
+        );
+        if (claimed.rowCount === 0) {
+          const existing = await tx.query<{ request_hash: string; market_id: string }>(
+            'SELECT request_hash, market_id FROM pool_create_requests WHERE caller_id = $1 AND idempotency_key = $2',
+            [callerId, input.idempotencyKey],
+          );
+          const row = existing.rows[0]!;
+          if (row.request_hash !== input.requestHash) {
+            throw new AlreadyExistsError(
+              `idempotency_key "${input.idempotencyKey}" was already used for a different CreateMarket request`,
+            );
+          }
+          const market = await loadMarket(tx, row.market_id, false);
+          if (market === undefined)
+            throw new NotFoundError(`market ${row.market_id} does not exist`);
+          return { replayed: true, market };
+        }
+        const channel = await loadChannel(tx, input.channelId);
+        if (channel === undefined || !channel.linked) {
+          throw new NotFoundError(`channel ${quoteInput(input.channelId)} is not a linked channel`);
+        }
+        if (predictionId === '') return { replayed: false, channel, market: undefined };
+        const taken = await tx.query('SELECT 1 FROM pool_markets WHERE twitch_prediction_id = $1', [
+          predictionId,
+        ]);
+        const active = await tx.query(
+          `SELECT 1 FROM pool_markets WHERE channel_id = $1 AND twitch_prediction_id <> ''
+             AND state IN ('DRAFT', 'OPEN', 'LOCKED')`,
+          [channel.channelId],
+        );
+        return {
+          replayed: false,
+          channel,
+          mirroring: {
+            platform: channel.platform,
+            predictionAlreadyMirrored: taken.rowCount > 0,
+            channelHasUnfinishedMirror: active.rowCount > 0,
+          },
+          market: undefined,
+        };
+      },
+      decide(state) {
+        if (state.replayed) return [];
+        if (state.mirroring !== undefined) assertCanMirror(predictionId, state.mirroring);
+        return decideCreate(input.command, {
+          actor: input.actor,
+          channelId: state.channel.channelId,
+          channelOwnerUserId: state.channel.ownerUserId,
+          defaults: state.channel.settings,
+          realCurrency: settings.realCurrency,
+          nowMs,
+          marketId: ids.marketId,
+          outcomeIds: ids.outcomeIds,
+        });
+      },
+      evolve(state, event) {
+        if (event.type === 'MarketCreated') return { ...state, market: event.market };
+        if (state.market === undefined) throw new Error(`${event.type} before MarketCreated`);
+        return { ...state, market: evolve(state.market, event, nowMs) };
+      },
+      async save(tx, { after, applied }) {
+        await writeMarket(tx, after.market!, undefined);
+        await appendEncoded(
+          tx,
+          ids.marketId,
+          input.actor,
+          nowMs,
+          applied.map(
+            ({ event, after: state }) =>
+              (meta: EventMetadataInit) =>
+                encodeMarketEvent({ event, after: state.market! }, meta),
+          ),
+        );
+      },
+    };
+  }
+
+  /**
+   * The command handler of UpdateChannelSettings: loads and locks the channel row, lets the domain
+   * merge and check the patch (no changed field: no event), bumps the settings version and appends
+   * ChannelSettingsChanged with the fields that changed.
+   */
+  function channelSettingsCommand(
+    input: {
+      readonly channelId: string;
+      readonly actor: Actor;
+      readonly patch: ChannelSettingsPatch;
+      readonly expectedVersion: number;
+    },
+    nowMs: number,
+  ): CommandHandler<ChannelRecord, ChannelSettingsChangedEvent> {
+    return {
+      load: (tx) => requireChannel(tx, input.channelId, true),
+      decide(channel) {
+        const decision = decideSettingsUpdate(
+          channel.settings,
+          channel.settingsVersion,
+          input.patch,
+          {
+            actor: input.actor,
+            channelOwnerUserId: channel.ownerUserId,
+            expectedVersion: input.expectedVersion,
+          },
+        );
+        return decision.changedFields.length === 0
+          ? []
+          : [
+              {
+                type: 'ChannelSettingsChanged',
+                settings: decision.settings,
+                changedFields: decision.changedFields,
+              },
+            ];
+      },
+      evolve: (channel, event) => ({
+        ...channel,
+        settings: event.settings,
+        settingsVersion: channel.settingsVersion + 1,
+        settingsUpdatedAtMs: nowMs,
+      }),
+      async save(tx, { after, applied }) {
+        await tx.query(
+          `UPDATE pool_channels SET settings = $2::jsonb, settings_version = $3, settings_updated_at_ms = $4
+           WHERE channel_id = $1`,
+          [
+            after.channelId,
+            settingsToJson(after.settings) as unknown as Record<string, unknown>,
+            BigInt(after.settingsVersion),
+            BigInt(nowMs),
+          ],
+        );
+        const proto = channelSettingsToProto({
+          channelId: after.channelId,
+          ownerUserId: after.ownerUserId,
+          platform: after.platform,
+          settings: after.settings,
+          version: after.settingsVersion,
+          updatedAtMs: after.settingsUpdatedAtMs,
+        });
+        await appendEncoded(
+          tx,
+          after.channelId,
+          input.actor,
+          nowMs,
+          applied.map(
+            ({ event }) =>
+              (meta: EventMetadataInit) =>
+                encodeSettingsChanged(proto, event.changedFields, meta),
+          ),
+        );
+      },
+    };
+  }
+
   function committed(applied: readonly unknown[]): void {
     if (applied.length > 0) deps.onCommitted?.();
   }
@@ -430,96 +630,20 @@ export function createPoolStore(deps: PoolStoreDeps) {
     /**
      * CreateMarket: idempotent per (caller, idempotency key) — the same key and request hash returns
      * the first market; another hash is ALREADY_EXISTS. Checks the channel is linked and the Twitch
-     * mirroring rules, decides and stores the market with MarketCreated (and MarketOpened).
+     * mirroring rules, decides and stores the market with MarketCreated (and MarketOpened), on the
+     * platform's command handler (see {@link createMarketCommand}).
      */
-    async createMarket(input: {
-      readonly actor: Actor;
-      readonly channelId: string;
-      readonly idempotencyKey: string;
-      readonly requestHash: string;
-      readonly command: CreateMarketCommand;
-    }): Promise<{ market: Market; created: boolean }> {
+    async createMarket(input: CreateMarketInput): Promise<{ market: Market; created: boolean }> {
       const nowMs = clock.now();
-      const callerId = input.actor.kind === 'user' ? input.actor.userId : 'system';
-      const marketId = newUlid(nowMs);
-      const result = await sql.transaction(async (tx) => {
-        const claimed = await tx.query(
-          `INSERT INTO pool_create_requests (caller_id, idempotency_key, request_hash, market_id)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (caller_id, idempotency_key) DO NOTHING`,
-          [callerId, input.idempotencyKey, input.requestHash, marketId],
-        );
-        if (claimed.rowCount === 0) {
-          const existing = await tx.query<{ request_hash: string; market_id: string }>(
-            'SELECT request_hash, market_id FROM pool_create_requests WHERE caller_id = $1 AND idempotency_key = $2',
-            [callerId, input.idempotencyKey],
-          );
-          const row = existing.rows[0]!;
-          if (row.request_hash !== input.requestHash) {
-            throw new AlreadyExistsError(
-              `idempotency_key "${input.idempotencyKey}" was already used for a different CreateMarket request`,
-            );
-          }
-          const market = await loadMarket(tx, row.market_id, false);
-          if (market === undefined)
-            throw new NotFoundError(`market ${row.market_id} does not exist`);
-          return { market, applied: [] as AppliedEvent[] };
-        }
-        const channel = await loadChannel(tx, input.channelId);
-        if (channel === undefined || !channel.linked) {
-          throw new NotFoundError(`channel ${quoteInput(input.channelId)} is not a linked channel`);
-        }
-        const predictionId = input.command.twitchPredictionId;
-        if (predictionId !== '') {
-          if (channel.platform !== 'TWITCH') {
-            throw new IllegalStateError(
-              'twitch_prediction_id can only be mirrored on a Twitch channel',
-            );
-          }
-          const taken = await tx.query(
-            'SELECT 1 FROM pool_markets WHERE twitch_prediction_id = $1',
-            [predictionId],
-          );
-          if (taken.rowCount > 0) {
-            throw new AlreadyExistsError(
-              `Twitch prediction ${predictionId} is already mirrored by another market`,
-            );
-          }
-          const active = await tx.query(
-            `SELECT 1 FROM pool_markets WHERE channel_id = $1 AND twitch_prediction_id <> ''
-               AND state IN ('DRAFT', 'OPEN', 'LOCKED')`,
-            [channel.channelId],
-          );
-          if (active.rowCount > 0) {
-            throw new IllegalStateError(
-              'the channel already has an unfinished mirrored Twitch prediction (Twitch allows one active prediction per channel)',
-            );
-          }
-        }
-        const events = decideCreate(input.command, {
-          actor: input.actor,
-          channelId: channel.channelId,
-          channelOwnerUserId: channel.ownerUserId,
-          defaults: channel.settings,
-          realCurrency: settings.realCurrency,
-          nowMs,
-          marketId,
-          outcomeIds: input.command.outcomes.map(() => newUlid(nowMs)),
-        });
-        const created = (events[0] as Extract<MarketEvent, { type: 'MarketCreated' }>).market;
-        const applied = applyEvents(created, events.slice(1), nowMs);
-        const all: AppliedEvent[] = [{ event: events[0]!, after: created }, ...applied.applied];
-        await writeMarket(tx, applied.market, undefined);
-        await appendEncoded(
-          tx,
-          marketId,
-          input.actor,
-          nowMs,
-          all.map((event) => (meta: EventMetadataInit) => encodeMarketEvent(event, meta)),
-        );
-        return { market: applied.market, applied: all };
-      });
+      const ids = {
+        marketId: newUlid(nowMs),
+        outcomeIds: input.command.outcomes.map(() => newUlid(nowMs)),
+      };
+      const result = await sql.transaction((tx) =>
+        handleCommandIn(tx, createMarketCommand(input, nowMs, ids)),
+      );
       committed(result.applied);
-      return { market: result.market, created: result.applied.length > 0 };
+      return { market: result.after.market!, created: result.applied.length > 0 };
     },
 
     /** A market with its channel, or undefined. */
@@ -603,60 +727,22 @@ export function createPoolStore(deps: PoolStoreDeps) {
       return requireChannel(sql, channelId);
     },
 
-    /** UpdateChannelSettings: validated merge, version + 1, ChannelSettingsChanged (keyed by channel). */
+    /**
+     * UpdateChannelSettings: validated merge, version + 1, ChannelSettingsChanged (keyed by channel),
+     * on the platform's command handler (see {@link channelSettingsCommand}). A patch that changes
+     * nothing writes nothing.
+     */
     async updateChannelSettings(input: {
       readonly channelId: string;
       readonly actor: Actor;
       readonly patch: ChannelSettingsPatch;
       readonly expectedVersion: number;
     }): Promise<ChannelRecord> {
-      const nowMs = clock.now();
-      let changed = false;
-      const result = await sql.transaction(async (tx) => {
-        const channel = await requireChannel(tx, input.channelId, true);
-        const decision = decideSettingsUpdate(
-          channel.settings,
-          channel.settingsVersion,
-          input.patch,
-          {
-            actor: input.actor,
-            channelOwnerUserId: channel.ownerUserId,
-            expectedVersion: input.expectedVersion,
-          },
-        );
-        if (decision.changedFields.length === 0) return channel;
-        changed = true;
-        const next: ChannelRecord = {
-          ...channel,
-          settings: decision.settings,
-          settingsVersion: channel.settingsVersion + 1,
-          settingsUpdatedAtMs: nowMs,
-        };
-        await tx.query(
-          `UPDATE pool_channels SET settings = $2::jsonb, settings_version = $3, settings_updated_at_ms = $4
-           WHERE channel_id = $1`,
-          [
-            channel.channelId,
-            settingsToJson(next.settings) as unknown as Record<string, unknown>,
-            BigInt(next.settingsVersion),
-            BigInt(nowMs),
-          ],
-        );
-        const proto = channelSettingsToProto({
-          channelId: next.channelId,
-          ownerUserId: next.ownerUserId,
-          platform: next.platform,
-          settings: next.settings,
-          version: next.settingsVersion,
-          updatedAtMs: next.settingsUpdatedAtMs,
-        });
-        await appendEncoded(tx, channel.channelId, input.actor, nowMs, [
-          (meta) => encodeSettingsChanged(proto, decision.changedFields, meta),
-        ]);
-        return next;
-      });
-      if (changed) deps.onCommitted?.();
-      return result;
+      const result = await sql.transaction((tx) =>
+        handleCommandIn(tx, channelSettingsCommand(input, clock.now())),
+      );
+      committed(result.applied);
+      return result.after;
     },
   };
 }

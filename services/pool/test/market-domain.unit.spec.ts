@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AlreadyExistsError,
   ConcurrencyError,
   IllegalStateError,
   PermissionDeniedError,
@@ -7,6 +8,7 @@ import {
 } from '@streambet/platform/errors/domain-errors';
 import {
   applyEvents,
+  assertCanMirror,
   decideCancel,
   decideCreate,
   decideLock,
@@ -458,5 +460,35 @@ describe('channel settings', () => {
       'points_stake_limits.max_stake_per_bet_minor',
       'default_betting_window_seconds',
     ]);
+  });
+});
+
+describe('assertCanMirror', () => {
+  const free = {
+    platform: 'TWITCH',
+    predictionAlreadyMirrored: false,
+    channelHasUnfinishedMirror: false,
+  } as const;
+  it('given a Twitch channel with no mirror of the prediction and none unfinished, then mirroring is allowed', () => {
+    expect(() => assertCanMirror('p-1', free)).not.toThrow();
+  });
+  it('given another platform, a prediction mirrored already, or an unfinished mirror, then each is refused with its reason (platform first)', () => {
+    expect(() =>
+      assertCanMirror('p-1', { ...free, platform: 'KICK', predictionAlreadyMirrored: true }),
+    ).toThrow(
+      new IllegalStateError('twitch_prediction_id can only be mirrored on a Twitch channel'),
+    );
+    expect(() =>
+      assertCanMirror('p-1', {
+        ...free,
+        predictionAlreadyMirrored: true,
+        channelHasUnfinishedMirror: true,
+      }),
+    ).toThrow(
+      new AlreadyExistsError('Twitch prediction p-1 is already mirrored by another market'),
+    );
+    expect(() => assertCanMirror('p-1', { ...free, channelHasUnfinishedMirror: true })).toThrow(
+      IllegalStateError,
+    );
   });
 });

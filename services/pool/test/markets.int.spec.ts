@@ -334,6 +334,62 @@ describe.each(targets.map((t) => [t.name, t] as const))('pool markets on %s', (_
     expect(conflict.code).toBe(Code.AlreadyExists);
   });
 
+  it('given a refused CreateMarket, then nothing is stored and its key is free; a settings update that changes nothing writes nothing', async () => {
+    const { channelId, owner } = await channel(Platform.KICK);
+    const before = await marketCount();
+    const mirrored = marketRequest(channelId, {
+      twitchPredictionId: 'pred-kick',
+      outcomes: [
+        { title: 'Yes', twitchOutcomeId: 'y' },
+        { title: 'No', twitchOutcomeId: 'n' },
+      ],
+    });
+    expect(await failure(h.pool.createMarket(mirrored, owner))).toEqual({
+      code: Code.FailedPrecondition,
+      message: 'twitch_prediction_id can only be mirrored on a Twitch channel',
+    });
+    // The refusal rolled back the idempotency claim: the same key serves a corrected request.
+    const corrected = (
+      await h.pool.createMarket(
+        { ...marketRequest(channelId), idempotencyKey: mirrored.idempotencyKey ?? '' },
+        owner,
+      )
+    ).market!;
+    expect(await marketCount()).toBe(before + 1);
+    expect((await h.outbox(corrected.marketId)).map((r) => r.type)).toEqual([
+      MarketCreatedSchema.typeName,
+    ]);
+
+    // A prediction mirrored once cannot be mirrored by a second market.
+    const twitch = await channel();
+    const prediction = {
+      twitchPredictionId: 'pred-once',
+      outcomes: [
+        { title: 'Yes', twitchOutcomeId: 'y' },
+        { title: 'No', twitchOutcomeId: 'n' },
+      ],
+    };
+    await h.pool.createMarket(marketRequest(twitch.channelId, prediction), twitch.owner);
+    const other = await channel();
+    expect(
+      await failure(h.pool.createMarket(marketRequest(other.channelId, prediction), other.owner)),
+    ).toEqual({
+      code: Code.AlreadyExists,
+      message: 'Twitch prediction pred-once is already mirrored by another market',
+    });
+
+    // Settings equal to the current ones: no new version, no event.
+    const settings = (await h.pool.getChannelSettings({ channelId }, owner)).settings!;
+    const same = (
+      await h.pool.updateChannelSettings(
+        { channelId, broadcastDelaySeconds: settings.broadcastDelaySeconds },
+        owner,
+      )
+    ).settings!;
+    expect(same.version).toBe(settings.version);
+    expect(await h.outbox(channelId)).toEqual([]);
+  });
+
   it('given DRAFT markets, then only the owner and admins see them; lists page newest first and filter by state', async () => {
     const { channelId, owner } = await channel();
     const ids: string[] = [];

@@ -6,6 +6,7 @@
  * Time, ids and the caller come in as arguments; nothing here does I/O.
  */
 import {
+  AlreadyExistsError,
   ConcurrencyError,
   IllegalStateError,
   PermissionDeniedError,
@@ -328,6 +329,37 @@ export function bettingWindowViolations(seconds: number, field: string): FieldVi
           description: `must be between ${MIN_BETTING_WINDOW_SECONDS} and ${MAX_BETTING_WINDOW_SECONDS} seconds`,
         },
       ];
+}
+
+/** What CreateMarket knows about Twitch mirroring when a market would mirror a prediction. */
+export interface MirroringFacts {
+  /** Platform of the channel the market is created on. */
+  readonly platform: Platform;
+  /** Another market already mirrors the same Twitch prediction. */
+  readonly predictionAlreadyMirrored: boolean;
+  /** The channel has a mirrored market that is not finished (DRAFT, OPEN or LOCKED). */
+  readonly channelHasUnfinishedMirror: boolean;
+}
+
+/**
+ * Refuses mirroring a Twitch prediction where Twitch's rules forbid it: only on a Twitch channel,
+ * one market per prediction, and one unfinished mirrored prediction per channel (Twitch allows one
+ * active prediction per channel). Checked before {@link decideCreate}.
+ */
+export function assertCanMirror(predictionId: string, facts: MirroringFacts): void {
+  if (facts.platform !== 'TWITCH') {
+    throw new IllegalStateError('twitch_prediction_id can only be mirrored on a Twitch channel');
+  }
+  if (facts.predictionAlreadyMirrored) {
+    throw new AlreadyExistsError(
+      `Twitch prediction ${predictionId} is already mirrored by another market`,
+    );
+  }
+  if (facts.channelHasUnfinishedMirror) {
+    throw new IllegalStateError(
+      'the channel already has an unfinished mirrored Twitch prediction (Twitch allows one active prediction per channel)',
+    );
+  }
 }
 
 /**
