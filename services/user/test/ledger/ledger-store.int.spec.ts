@@ -399,30 +399,32 @@ for (const target of targets) {
         { maxInFlight: 1 },
       );
       const tracer = trace.getTracer('test');
-      const callers = await Promise.all(
-        ['req-a', 'req-b', 'req-c'].map((requestId, i) =>
-          tracer.startActiveSpan(requestId, (span) =>
-            runWithLogContext({ requestId }, async () => {
-              const [result] = await grouped.submitTransfers([
-                command({
-                  transferId: `ctx:${a}:${i}`,
-                  debitAccountId: a,
-                  creditAccountId: b,
-                  amountMinor: 1n,
-                }),
-              ]);
-              span.end();
-              return { code: result?.code, spanId: span.spanContext().spanId };
-            }),
-          ),
-        ),
-      );
+      const call = (requestId: string, i: number) =>
+        tracer.startActiveSpan(requestId, (span) =>
+          runWithLogContext({ requestId }, async () => {
+            const [result] = await grouped.submitTransfers([
+              command({
+                transferId: `ctx:${a}:${i}`,
+                debitAccountId: a,
+                creditAccountId: b,
+                amountMinor: 1n,
+              }),
+            ]);
+            span.end();
+            return { code: result?.code, spanId: span.spanContext().spanId };
+          }),
+        );
+      const callers = [
+        await call('req-a', 0),
+        ...(await Promise.all([call('req-b', 1), call('req-c', 2)])),
+      ];
       expect(callers.map((c) => c.code)).toEqual([
         TransferResultCode.OK,
         TransferResultCode.OK,
         TransferResultCode.OK,
       ]);
-      // req-a started the first group alone; req-b and req-c queued behind it share the second
+      // req-a ran alone (answered before the others called); req-b and req-c, calling in the same
+      // turn, share the second group
       expect(seen.map((s) => s.requestId)).toEqual([undefined, undefined]);
       expect(seen.map((s) => s.span?.name)).toEqual(['ledger group commit', 'ledger group commit']);
       // a group of one is its caller's child (withBatchSpan); a group of several links each caller
