@@ -5,7 +5,7 @@
  */
 
 /** The steps of a placement batch, in order (services/bet-engine/src/placement.ts BatchStep). */
-const STEPS = ['eligibility', 'intents', 'holds', 'finalize', 'odds'] as const;
+const STEPS = ['intents', 'holds', 'finalize', 'odds'] as const;
 
 /** The bet engine's histogram sums and counts at one instant, by series name with labels. */
 export type MetricsSnapshot = ReadonlyMap<string, number>;

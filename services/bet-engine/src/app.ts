@@ -16,7 +16,7 @@ import {
   type BetEngineSettings,
 } from './config.js';
 import { createMarketConsumer, createSettlementConsumer } from './consumers.js';
-import { eligibilityPort, ledgerPort, poolMarketSource } from './downstreams.js';
+import { ledgerPort, poolMarketSource } from './downstreams.js';
 import { createMarkets } from './markets.js';
 import { betEngineMigrations } from './migrations/index.js';
 import { createOddsService, type OddsService } from './odds.js';
@@ -42,8 +42,8 @@ export function createBetEngineServiceDefinition(
         sql: ctx.sql,
         onCommitted: () => ctx.outboxCommitted(),
       });
-      const ledger = ledgerPort(ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user')));
-      const eligibility = eligibilityPort(
+      const ledger = ledgerPort(
+        ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user')),
         ctx.client(UserInternalService, serviceUrl(ctx.config, 'user')),
       );
       const markets = createMarkets({
@@ -64,7 +64,6 @@ export function createBetEngineServiceDefinition(
         store,
         markets,
         ledger,
-        eligibility,
         odds,
         clock: ctx.clock,
         logger: ctx.logger,
@@ -169,8 +168,8 @@ function registerPlacementMetrics(
 
 /**
  * Where placement latency goes, on /metrics: batch sizes, how long the oldest bet of each batch
- * queued, and each step's time (eligibility call, intents commit, ledger holds, finalize commit,
- * odds). A bet's latency is about its queue wait plus the sum of its batch's steps.
+ * queued, and each step's time (intents commit, stake reservation, finalize commit, odds). A
+ * bet's latency is about its queue wait plus the sum of its batch's steps.
  */
 function placementTimingMetrics(registry: Registry): (timing: BatchTiming) => void {
   const size = new Histogram({

@@ -1,12 +1,15 @@
 /**
  * The bet engine's synchronous dependencies, as narrow ports over their Connect clients:
- * the ledger (holds, releases, escrow accounts), eligibility (user service) and the pool's
- * betting rules (projection misses). Tests wire the real user-service implementations behind
- * an in-memory transport; nothing here is faked.
+ * the ledger (stake reservations with eligibility, releases, escrow accounts) and the pool's
+ * betting rules (projection misses). Tests wire the real user-service implementations
+ * behind an in-memory transport; nothing here is faked.
  */
 import type { Client } from '@connectrpc/connect';
 import { Code, ConnectError } from '@connectrpc/connect';
-import type { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import {
+  ReservationOutcome,
+  type UserInternalService,
+} from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import {
   CreateAccountResultCode,
   TransferResultCode,
@@ -17,18 +20,10 @@ import {
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
-import {
-  EligibilityAction,
-  IneligibilityReason,
-} from '@streambet/contracts/gen/streambet/user/v1/types_pb';
+import { IneligibilityReason } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import type { PoolInternalService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { NotFoundError, UnavailableError } from '@streambet/platform/errors/domain-errors';
-import {
-  escrowAccountId,
-  voidTransferId,
-  walletAccountId,
-  type Ineligibility,
-} from './domain/bet.js';
+import { escrowAccountId, voidTransferId, type Ineligibility } from './domain/bet.js';
 import { kindFromProto, stateFromProto, type BetRecord } from './proto-codec.js';
 import type { HoldOutcome, MarketDefinition } from './store/index.js';
 
@@ -40,8 +35,11 @@ export interface LedgerPort {
   /** Creates escrow accounts (idempotent); throws when the ledger cannot be reached or refuses. */
   createEscrows(markets: ReadonlyArray<{ marketId: string; currency: string }>): Promise<void>;
   /**
-   * Submits the holds of PENDING bets in ONE SubmitTransfers call. Throws when the outcome is
-   * unknown (unreachable, deadline): the bets stay PENDING and are resubmitted later.
+   * Reserves the stakes of PENDING bets with ONE ReserveStakes call: the user service checks
+   * eligibility (freeze, exclusion, cool-off, age, KYC, loss limits) and takes each hold in one
+   * transaction, idempotent by the hold's id. Throws when the outcome is unknown (unreachable,
+   * deadline): the bets stay PENDING and are resubmitted later (same ids: the holds taken answer
+   * as taken).
    */
   hold(bets: readonly BetRecord[]): Promise<HoldOutcome[]>;
   /** Available balances of accounts (missing accounts: absent), for rejection details. */
@@ -50,48 +48,24 @@ export interface LedgerPort {
   release(bets: readonly BetRecord[]): Promise<Map<string, ReleaseOutcome>>;
 }
 
-/** The answer of the user service for one eligibility question. */
-export interface EligibilityAnswer {
-  readonly allowed: boolean;
-  readonly reasons: readonly Ineligibility[];
-}
-
-/** Eligibility as the bet engine uses it. */
-export interface EligibilityPort {
-  /** One batched call; answers in request order. Throws UnavailableError when unreachable. */
-  check(
-    questions: ReadonlyArray<{ userId: string; currency: string; amountMinor: bigint }>,
-  ): Promise<EligibilityAnswer[]>;
-}
-
 /** The pool's betting rules, for projection misses. */
 export interface MarketSource {
   /** The market's definition, or undefined when the pool does not know it. */
   fetch(marketId: string): Promise<MarketDefinition | undefined>;
 }
 
-/** Code / detail of holds: a hold that lapses on its own if neither settlement nor a void ever resolves it. */
-function holdCommand(bet: BetRecord) {
-  return {
-    transferId: bet.holdTransferId,
-    kind: TransferKind.PENDING,
-    debitAccountId: walletAccountId(bet.userId, bet.currency),
-    creditAccountId: escrowAccountId(bet.marketId),
-    amountMinor: bet.stakeMinor,
-    currency: bet.currency,
-    timeoutSeconds: BigInt(bet.holdTimeoutSeconds),
-    code: TransferCode.BET_STAKE,
-    marketId: bet.marketId,
-    betId: bet.betId,
-  };
-}
-
 function unavailable(what: string, error: unknown): UnavailableError {
   return new UnavailableError(`${what} is unavailable; retry shortly`, { cause: error });
 }
 
-/** The ledger port over LedgerInternalService. */
-export function ledgerPort(client: Client<typeof LedgerInternalService>): LedgerPort {
+/**
+ * The ledger port over LedgerInternalService, with stake holds taken through
+ * UserInternalService.ReserveStakes (eligibility and hold in one user-service transaction).
+ */
+export function ledgerPort(
+  client: Client<typeof LedgerInternalService>,
+  users: Client<typeof UserInternalService>,
+): LedgerPort {
   return {
     async createEscrows(markets) {
       if (markets.length === 0) return;
@@ -121,19 +95,42 @@ export function ledgerPort(client: Client<typeof LedgerInternalService>): Ledger
     },
     async hold(bets) {
       if (bets.length === 0) return [];
-      const response = await client.submitTransfers({ commands: bets.map(holdCommand) });
+      const response = await users.reserveStakes({
+        reservations: bets.map((bet) => ({
+          userId: bet.userId,
+          holdTransferId: bet.holdTransferId,
+          marketId: bet.marketId,
+          betId: bet.betId,
+          stake: { amountMinor: bet.stakeMinor, currency: bet.currency },
+          timeoutSeconds: BigInt(bet.holdTimeoutSeconds),
+        })),
+      });
       return bets.map((bet, index): HoldOutcome => {
-        const code = response.results[index]?.code ?? TransferResultCode.UNSPECIFIED;
-        if (code === TransferResultCode.OK || code === TransferResultCode.ALREADY_EXISTS_SAME) {
-          return { betId: bet.betId, result: 'held' };
+        const result = response.results[index];
+        switch (result?.outcome) {
+          case ReservationOutcome.RESERVED:
+            return { betId: bet.betId, result: 'held' };
+          case ReservationOutcome.INSUFFICIENT_FUNDS:
+            return { betId: bet.betId, result: 'no-funds', availableMinor: result.availableMinor };
+          case ReservationOutcome.INELIGIBLE:
+            return {
+              betId: bet.betId,
+              result: 'ineligible',
+              reasons: (result.eligibility?.reasons ?? []).map((r) => ({
+                reason: ineligibility[r.reason] ?? 'OTHER',
+                untilMs: Number(r.untilMs),
+                remainingMinor: r.remaining?.amountMinor,
+              })),
+            };
+          case ReservationOutcome.USER_NOT_FOUND:
+            return {
+              betId: bet.betId,
+              result: 'ineligible',
+              reasons: [{ reason: 'ACCOUNT_FROZEN', untilMs: 0, remainingMinor: undefined }],
+            };
+          default:
+            return { betId: bet.betId, result: 'failed' };
         }
-        if (
-          code === TransferResultCode.EXCEEDS_AVAILABLE ||
-          code === TransferResultCode.ACCOUNT_NOT_FOUND
-        ) {
-          return { betId: bet.betId, result: 'no-funds' };
-        }
-        return { betId: bet.betId, result: 'failed' };
       });
     },
     async available(accountIds) {
@@ -181,44 +178,6 @@ const ineligibility: Readonly<Partial<Record<IneligibilityReason, Ineligibility[
   [IneligibilityReason.KYC_REQUIRED]: 'KYC_REQUIRED',
   [IneligibilityReason.LOSS_LIMIT_EXCEEDED]: 'LOSS_LIMIT_EXCEEDED',
 };
-
-/** The eligibility port over UserInternalService.CheckEligibility. */
-export function eligibilityPort(client: Client<typeof UserInternalService>): EligibilityPort {
-  return {
-    async check(questions) {
-      if (questions.length === 0) return [];
-      let response;
-      try {
-        response = await client.checkEligibility({
-          checks: questions.map((q) => ({
-            userId: q.userId,
-            action: EligibilityAction.BET,
-            amount: { currency: q.currency, amountMinor: q.amountMinor },
-          })),
-        });
-      } catch (error) {
-        throw unavailable('the user service', error);
-      }
-      return questions.map((_, index) => {
-        const result = response.results[index];
-        if (result === undefined || !result.userFound) {
-          return {
-            allowed: false,
-            reasons: [{ reason: 'ACCOUNT_FROZEN', untilMs: 0, remainingMinor: undefined }],
-          };
-        }
-        return {
-          allowed: result.result?.allowed ?? false,
-          reasons: (result.result?.reasons ?? []).map((r) => ({
-            reason: ineligibility[r.reason] ?? 'OTHER',
-            untilMs: Number(r.untilMs),
-            remainingMinor: r.remaining?.amountMinor,
-          })),
-        };
-      });
-    },
-  };
-}
 
 /** The market source over PoolInternalService.GetMarketForBetting. */
 export function poolMarketSource(client: Client<typeof PoolInternalService>): MarketSource {

@@ -2,20 +2,26 @@
  * The bet engine's hot path: group-committed placement, plus the work that must never run
  * concurrently with a batch of this process (retroactive voids, reconciliation of PENDING bets).
  *
- * One lane, one worker. PlaceBet calls queue; while a batch is in flight the next one gathers, so
- * batches grow with load and an idle engine adds no latency (the worker starts on the next turn
- * of the event loop, no timer). One batch is:
- *   1. ONE CheckEligibility call for every request (user service);
- *   2. the escrow accounts of its markets, if not known to exist (one CreateAccounts call);
- *   3. ONE bet-engine commit writing the survivors as PENDING intents (rules re-checked under the
+ * One lane, several batches in flight. PlaceBet calls queue; a batch starts as soon as fewer than
+ * `maxBatchesInFlight` run, taking every queued placement (up to `maxBatchSize`), so an idle
+ * engine adds no latency (the first bet starts a batch on the next turn of the event loop, no
+ * timer) and batches grow with load while earlier ones are still in their round trips. Batches
+ * overlap freely: what must stay ordered is kept by the database — each market's totals move in
+ * the finalize transaction under the market's row lock, the per-user cap and idempotency keys
+ * under an advisory lock per (market, user) — and the odds cache takes only newer versions.
+ * One batch is:
+ *   1. the escrow accounts of its markets, if not known to exist (one CreateAccounts call);
+ *   2. ONE bet-engine commit writing the survivors as PENDING intents (rules re-checked under the
  *      market row lock, per-user cap including earlier bets and this batch);
- *   4. ONE SubmitTransfers call with every hold (`bet:<betId>:stake`, PENDING, with a timeout);
- *   5. ONE bet-engine commit: ACCEPTED + totals + odds version + BetPlaced in the outbox (or the
- *      intent withdrawn for lack of funds, or VOIDED HOLD_FAILED);
- * and only then is each caller answered. If the ledger's answer never comes (step 4 throws), the
- * bets stay PENDING, the callers get them as PENDING, and reconciliation finishes them by
- * resubmitting the same holds (same ids: idempotent) — so no hold ever exists without its bet,
- * and no PENDING bet stays unresolved.
+ *   3. ONE ReserveStakes call (user service): eligibility and every hold (`bet:<betId>:stake`,
+ *      PENDING, with a timeout) in one user-service transaction;
+ *   4. ONE bet-engine commit: ACCEPTED + totals + odds version + BetPlaced in the outbox (or the
+ *      intent withdrawn when the user may not bet or lacks funds, or VOIDED HOLD_FAILED);
+ * and only then is each caller answered. If the user service's answer never comes (step 3
+ * throws), the bets stay PENDING, the callers get them as PENDING, and reconciliation finishes
+ * them by reserving again with the same hold ids (idempotent) — so no hold ever exists without
+ * its bet, and no PENDING bet stays unresolved. Lane tasks (voids, reconciliation) wait for the
+ * batches in flight and run alone.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -30,13 +36,8 @@ import type { Logger } from '@streambet/platform/log/logger';
 import { activeSpanLink, withBatchSpan } from '@streambet/platform/obs/tracing';
 import { runDetached } from '@streambet/platform/runtime/detached';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import {
-  rejectionFromIneligibility,
-  reject,
-  walletAccountId,
-  type Rejection,
-} from './domain/bet.js';
-import type { EligibilityPort, LedgerPort } from './downstreams.js';
+import { rejectionFromIneligibility, reject, type Rejection } from './domain/bet.js';
+import type { LedgerPort } from './downstreams.js';
 import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { BetRecord } from './proto-codec.js';
@@ -68,14 +69,18 @@ export interface PlacementSettings {
   readonly maxQueueWaitMs: number;
   /** Refuse new placements while this many wait. */
   readonly maxQueuedPlacements: number;
+  /** Batches running at once (default {@link defaultMaxBatchesInFlight}). */
+  readonly maxBatchesInFlight?: number;
 }
+
+/** Batches in flight at once unless the settings say otherwise. */
+export const defaultMaxBatchesInFlight = 4;
 
 /** Dependencies of {@link createPlacementEngine}. */
 export interface PlacementDeps {
   readonly store: BetEngineStore;
   readonly markets: Markets;
   readonly ledger: LedgerPort;
-  readonly eligibility: EligibilityPort;
   readonly odds: OddsService;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -87,7 +92,7 @@ export interface PlacementDeps {
 }
 
 /** The steps of a placement batch, in order (see the file comment). */
-export type BatchStep = 'eligibility' | 'intents' | 'holds' | 'finalize' | 'odds';
+export type BatchStep = 'intents' | 'holds' | 'finalize' | 'odds';
 
 /** How one placement batch went, for metrics. */
 export interface BatchTiming {
@@ -137,11 +142,28 @@ export interface VoidAfterResult {
   readonly voidedStakeMinor: bigint;
 }
 
+/** The rejection of a bet whose intent was withdrawn: why the user service refused its stake. */
+function refusalOf(bet: BetRecord, hold: HoldOutcome | undefined): Rejection {
+  if (hold?.result === 'ineligible') return rejectionFromIneligibility(hold.reasons, bet.currency);
+  return reject(
+    'INSUFFICIENT_FUNDS',
+    `your available ${bet.currency} balance does not cover a stake of ${bet.stakeMinor}`,
+    {
+      currency: bet.currency,
+      availableMinor: hold?.result === 'no-funds' ? (hold.availableMinor ?? 0n) : 0n,
+    },
+  );
+}
+
 /** Creates the placement engine. */
 export function createPlacementEngine(deps: PlacementDeps) {
-  const { store, markets, ledger, eligibility, odds, clock, logger, settings } = deps;
+  const { store, markets, ledger, odds, clock, logger, settings } = deps;
+  const maxInFlight = Math.max(1, settings.maxBatchesInFlight ?? defaultMaxBatchesInFlight);
   const queue: Array<PlaceJob | TaskJob> = [];
-  let running = false;
+  /** Batches running now. */
+  let inFlight = 0;
+  /** A lane task is running (batches wait for it, it waited for them). */
+  let taskRunning = false;
   let scheduled = false;
   let idleWaiters: Array<() => void> = [];
   const stats: PlacementStats = {
@@ -155,52 +177,63 @@ export function createPlacementEngine(deps: PlacementDeps) {
   /** Placements in the queue (the queue also holds lane tasks). */
   let queuedPlacements = 0;
 
-  /** Starts the lane, detached from the caller that happens to wake it (see runDetached). */
+  /** Starts work on the next turn, detached from the caller that happens to wake it (see runDetached). */
   function kick(): void {
-    if (running || scheduled) return;
+    if (scheduled) return;
     scheduled = true;
     runDetached(() =>
       setImmediate(() => {
         scheduled = false;
-        void pump();
+        pump();
       }),
     );
   }
 
-  async function pump(): Promise<void> {
-    if (running) return;
-    running = true;
-    try {
-      while (queue.length > 0) {
-        const head = queue[0]!;
-        if (head.kind === 'task') {
-          queue.shift();
-          await head.run();
+  function idle(): boolean {
+    return inFlight === 0 && !taskRunning && queue.length === 0;
+  }
+
+  /** Starts whatever may start now: batches up to the limit, or the task at the head alone. */
+  function pump(): void {
+    while (queue.length > 0 && !taskRunning) {
+      const head = queue[0]!;
+      if (head.kind === 'task') {
+        if (inFlight > 0) return; // runs once the batches in flight are done
+        queue.shift();
+        taskRunning = true;
+        void head.run().finally(() => {
+          taskRunning = false;
+          pump();
+        });
+        return;
+      }
+      if (inFlight >= maxInFlight) return;
+      const batch: PlaceJob[] = [];
+      while (batch.length < settings.maxBatchSize && queue[0]?.kind === 'place') {
+        const job = queue.shift() as PlaceJob;
+        queuedPlacements -= 1;
+        if (job.signal?.aborted === true) {
+          stats.abandoned += 1;
+          job.reject(
+            new ConnectError('the caller went away before the bet was placed', Code.Canceled),
+          );
           continue;
         }
-        const batch: PlaceJob[] = [];
-        while (batch.length < settings.maxBatchSize && queue[0]?.kind === 'place') {
-          const job = queue.shift() as PlaceJob;
-          queuedPlacements -= 1;
-          if (job.signal?.aborted === true) {
-            stats.abandoned += 1;
-            job.reject(
-              new ConnectError('the caller went away before the bet was placed', Code.Canceled),
-            );
-            continue;
-          }
-          batch.push(job);
-        }
-        if (batch.length > 0)
-          await withBatchSpan(
-            'bet-engine placement batch',
-            batch.map((job) => job.link),
-            { 'streambet.batch.size': batch.length },
-            () => runBatch(batch),
-          );
+        batch.push(job);
       }
-    } finally {
-      running = false;
+      if (batch.length === 0) continue;
+      inFlight += 1;
+      void withBatchSpan(
+        'bet-engine placement batch',
+        batch.map((job) => job.link),
+        { 'streambet.batch.size': batch.length },
+        () => runBatch(batch),
+      ).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
+    }
+    if (idle()) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const wake of waiters) wake();
@@ -264,30 +297,9 @@ export function createPlacementEngine(deps: PlacementDeps) {
       stepStartedAt = now;
     };
     try {
-      const answers = await eligibility.check(
-        batch.map((job) => ({
-          userId: job.request.userId,
-          currency: job.request.currency,
-          amountMinor: job.request.stakeMinor,
-        })),
-      );
-      const eligible: PlaceJob[] = [];
-      batch.forEach((job, index) => {
-        const answer = answers[index];
-        if (answer?.allowed === true) eligible.push(job);
-        else {
-          job.resolve({
-            kind: 'rejected',
-            rejection: rejectionFromIneligibility(answer?.reasons ?? [], job.request.currency),
-          });
-        }
-      });
-      mark('eligibility');
-      if (eligible.length === 0) return;
-      await markets.ensureEscrows(eligible.map((job) => job.market));
-
+      await markets.ensureEscrows(batch.map((job) => job.market));
       const nowMs = clock.now();
-      const requests: IntentRequest[] = eligible.map((job) => ({
+      const requests: IntentRequest[] = batch.map((job) => ({
         ...job.request,
         betId: deps.newBetId(nowMs),
       }));
@@ -304,11 +316,14 @@ export function createPlacementEngine(deps: PlacementDeps) {
         } catch (error) {
           logger.warn(
             { err: error, bets: pendingBets.length },
-            'the ledger did not confirm the holds; the bets stay PENDING until reconciled',
+            'the user service did not confirm the stake reservations; the bets stay PENDING until reconciled',
           );
         }
       }
       mark('holds');
+      const refusals = new Map(
+        (holds ?? []).flatMap((hold) => (hold.result === 'held' ? [] : [[hold.betId, hold]])),
+      );
       const finalized =
         holds === undefined
           ? undefined
@@ -322,16 +337,10 @@ export function createPlacementEngine(deps: PlacementDeps) {
           ? new Map<string, Map<string, string>>()
           : await indicativeOdds(finalized);
       mark('odds');
-      const refused = pendingBets.filter(
-        (bet) => finalized !== undefined && !finalized.bets.has(bet.betId),
-      );
-      const balances = await ledger
-        .available(refused.map((bet) => walletAccountId(bet.userId, bet.currency)))
-        .catch(() => new Map<string, bigint>());
       if (finalized !== undefined) scheduleLateVoids(finalized.lateVoidMarkets);
 
       logger.debug({ batch: batch.length, queueWaitMs, stepsMs }, 'batch committed');
-      eligible.forEach((job, index) => {
+      batch.forEach((job, index) => {
         const outcome = intents[index]!;
         switch (outcome.kind) {
           case 'rejected':
@@ -344,11 +353,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
           case 'intent': {
             // A repeat of a bet written earlier in this same batch shares its fate.
             const fresh = outcome.kind === 'intent' || pendingIds.has(outcome.bet.betId);
-            if (!fresh) {
-              job.resolve({ kind: 'placed', bet: outcome.bet, indicativeDecimalOdds: '' });
-              return;
-            }
-            if (finalized === undefined) {
+            if (!fresh || finalized === undefined) {
               job.resolve({ kind: 'placed', bet: outcome.bet, indicativeDecimalOdds: '' });
               return;
             }
@@ -356,15 +361,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
             if (bet === undefined) {
               job.resolve({
                 kind: 'rejected',
-                rejection: reject(
-                  'INSUFFICIENT_FUNDS',
-                  `your available ${outcome.bet.currency} balance does not cover a stake of ${outcome.bet.stakeMinor}`,
-                  {
-                    currency: outcome.bet.currency,
-                    availableMinor:
-                      balances.get(walletAccountId(outcome.bet.userId, outcome.bet.currency)) ?? 0n,
-                  },
-                ),
+                rejection: refusalOf(outcome.bet, refusals.get(outcome.bet.betId)),
               });
               return;
             }
@@ -575,7 +572,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
 
     /** Resolves when the lane is empty and idle (graceful shutdown, tests). */
     drain(): Promise<void> {
-      if (!running && !scheduled && queue.length === 0) return Promise.resolve();
+      if (idle() && !scheduled) return Promise.resolve();
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
       });

@@ -29,7 +29,7 @@ import { testLogger, testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
 import { defaultBetEngineSettings, type BetEngineSettings } from './config.js';
 import { createMarketHandler, createSettlementHandler } from './consumers.js';
-import { eligibilityPort, ledgerPort, type LedgerPort, type MarketSource } from './downstreams.js';
+import { ledgerPort, type LedgerPort, type MarketSource } from './downstreams.js';
 import { createMarkets, type Markets } from './markets.js';
 import { betEngineMigrations } from './migrations/index.js';
 import { createOddsService, type OddsService, type Scheduler } from './odds.js';
@@ -101,7 +101,10 @@ export async function createBetEngineTestService(
   const logger = testLogger('bet-engine');
   const cache = createMemoryCache({ now: () => clock.now() });
   const store = createBetEngineStore({ sql });
-  const realPort = ledgerPort(createClient(LedgerInternalService, options.user));
+  const realPort = ledgerPort(
+    createClient(LedgerInternalService, options.user),
+    createClient(UserInternalService, options.user),
+  );
   const port = options.wrapLedger?.(realPort) ?? realPort;
   const markets = createMarkets({
     store,
@@ -124,7 +127,6 @@ export async function createBetEngineTestService(
     store,
     markets,
     ledger: port,
-    eligibility: eligibilityPort(createClient(UserInternalService, options.user)),
     odds,
     clock,
     logger,

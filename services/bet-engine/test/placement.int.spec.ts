@@ -2,7 +2,7 @@
  * PlaceBet end to end against the real ledger and eligibility of the user service, per SQL
  * target: the happy path (hold, totals, BetPlaced, ListMyBets), idempotency, every rejection
  * reason (each changes nothing: no bet row, no hold), group commit (N concurrent placements = one
- * ledger call, one eligibility call, two bet-engine commits) and insufficient funds inside a batch.
+ * ReserveStakes call, two bet-engine commits) and insufficient funds inside a batch.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
@@ -376,7 +376,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     ]);
   });
 
-  it('group-commits concurrent placements: one eligibility call, one ledger call, two commits', async () => {
+  it('group-commits concurrent placements: one ReserveStakes call, two bet-engine commits', async () => {
     const users = await h.addUsers(40, 500n);
     const poor = await h.addUser(50n);
     await place(users[0]!, { stakeMinor: 10n }); // warm-up (escrow exists, lane idle)
@@ -416,11 +416,12 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
         )
       ).reason,
     ).toBe(BetRejectionReason.INSUFFICIENT_FUNDS);
-    expect((h.userCalls.get('SubmitTransfers') ?? 0) - (calls.get('SubmitTransfers') ?? 0)).toBe(1);
-    expect((h.userCalls.get('CheckEligibility') ?? 0) - (calls.get('CheckEligibility') ?? 0)).toBe(
-      1,
-    );
-    // bet engine: intents + finalize; ledger: the holds (eligibility reads commit nothing extra).
+    const callsOf = (method: string) => (h.userCalls.get(method) ?? 0) - (calls.get(method) ?? 0);
+    // Eligibility and holds in one user-service call (and one transaction); no other hop.
+    expect(callsOf('ReserveStakes')).toBe(1);
+    expect(callsOf('SubmitTransfers')).toBe(0);
+    expect(callsOf('CheckEligibility')).toBe(0);
+    // bet engine: intents + finalize; user service: the reservation.
     const commits = h.betCommits.count - betCommits + (h.userCommits.count - userCommits);
     expect(commits).toBeLessThanOrEqual(4);
     expect(commits / 40).toBeLessThanOrEqual(0.1);
@@ -430,13 +431,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     // The batch reported its size and the time of every step it ran (for /metrics).
     const timing = h.batches.at(-1)!;
     expect(timing.size).toBe(41);
-    expect(Object.keys(timing.stepsMs)).toEqual([
-      'eligibility',
-      'intents',
-      'holds',
-      'finalize',
-      'odds',
-    ]);
+    expect(Object.keys(timing.stepsMs)).toEqual(['intents', 'holds', 'finalize', 'odds']);
     expect(Object.values(timing.stepsMs).every((ms) => ms >= 0)).toBe(true);
     expect(timing.queueWaitMs).toBeGreaterThanOrEqual(0);
   });
@@ -488,7 +483,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     const options = await Promise.all(clients.map((u) => h.as(u)));
     const betCommits = h.betCommits.count;
     const userCommits = h.userCommits.count;
-    const holdCalls = h.userCalls.get('SubmitTransfers') ?? 0;
+    const holdCalls = h.userCalls.get('ReserveStakes') ?? 0;
     const rounds = 3;
     const startedAt = performance.now();
     await Promise.all(
@@ -510,10 +505,10 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
     const elapsedMs = performance.now() - startedAt;
     const accepted = clients.length * rounds;
     const commits = h.betCommits.count - betCommits + (h.userCommits.count - userCommits);
-    const ledgerCalls = (h.userCalls.get('SubmitTransfers') ?? 0) - holdCalls;
+    const ledgerCalls = (h.userCalls.get('ReserveStakes') ?? 0) - holdCalls;
     console.info(
       `[${target.name}] ${accepted} bets from 200 concurrent clients: ${commits} SQL commits ` +
-        `(${(commits / accepted).toFixed(3)} per bet), ${ledgerCalls} ledger calls, ` +
+        `(${(commits / accepted).toFixed(3)} per bet), ${ledgerCalls} ReserveStakes calls, ` +
         `${Math.round(accepted / (elapsedMs / 1000))} bets/s`,
     );
     expect(commits / accepted).toBeLessThanOrEqual(0.1);

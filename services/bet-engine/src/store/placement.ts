@@ -13,11 +13,14 @@
 import {
   decideBatch,
   holdTransferId,
+  samePlacement,
+  type Ineligibility,
   type PlacementRequest,
   type Rejection,
 } from '../domain/bet.js';
 import type { MarketTotals } from '../domain/odds.js';
 import { encodeBetPlaced, type BetRecord, type ClientContext } from '../proto-codec.js';
+import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { BetEngineStoreDeps } from './index.js';
 import { loadMarkets, marketFacts } from './markets.js';
 import { betFromRow, type createBetQueries } from './bets.js';
@@ -39,12 +42,18 @@ export type IntentOutcome =
   | { readonly kind: 'conflict'; readonly bet: BetRecord }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
 
-/** What the ledger said about one hold. */
+/** What the user service said about one bet's stake reservation (eligibility and hold). */
 export type HoldOutcome =
   /** Committed (now or earlier with the same content). */
   | { readonly betId: string; readonly result: 'held' }
-  /** The wallet lacks funds or does not exist. */
-  | { readonly betId: string; readonly result: 'no-funds' }
+  /** The wallet lacks funds or does not exist; `availableMinor` what it had, when known. */
+  | { readonly betId: string; readonly result: 'no-funds'; readonly availableMinor?: bigint }
+  /** The user may not bet this now (limits, exclusion, freeze, …); nothing was held. */
+  | {
+      readonly betId: string;
+      readonly result: 'ineligible';
+      readonly reasons: readonly Ineligibility[];
+    }
   /** Any other refusal: the hold will never exist. */
   | { readonly betId: string; readonly result: 'failed' };
 
@@ -60,6 +69,51 @@ export interface FinalizeResult {
   readonly totals: ReadonlyMap<string, MarketTotals>;
   /** Changed markets whose OddsChanged went into the outbox with this transaction. */
   readonly oddsPublished: ReadonlySet<string>;
+}
+
+/**
+ * Advisory lock per (market, user) of a batch, for the rest of its transaction: the keys are
+ * sorted by the caller and the volatile lock function runs after the ORDER BY, so two batches
+ * take their common locks in the same order. 0x62657473 ("bets") keeps these keys apart from any
+ * other advisory lock of the database.
+ */
+const LOCK_MARKET_USERS = `SELECT pg_advisory_xact_lock(hashtextextended(k, 1650816115))
+  FROM unnest($1::text[]) AS k ORDER BY k`;
+
+/**
+ * After an insert that skipped some intents (their key was stored by another transaction since
+ * the batch read the keys): each skipped placement answers with the stored bet — `existing` for
+ * the same content, `conflict` otherwise — and every other outcome stands.
+ */
+async function answerKeysTakenMeanwhile(
+  tx: SqlExecutor,
+  outcomes: readonly IntentOutcome[],
+  insertedIds: ReadonlySet<string>,
+): Promise<IntentOutcome[]> {
+  const skipped = outcomes.flatMap((o) =>
+    o.kind === 'intent' && !insertedIds.has(o.bet.betId) ? [o.bet] : [],
+  );
+  const stored = await tx.query(
+    `SELECT b.* FROM be_bets b JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
+       ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
+    [skipped.map((b) => b.userId), skipped.map((b) => b.idempotencyKey)],
+  );
+  const byKey = new Map(
+    stored.rows.map((row) => [
+      `${row.user_id as string} ${row.idempotency_key as string}`,
+      betFromRow(row),
+    ]),
+  );
+  const skippedIds = new Set(skipped.map((b) => b.betId));
+  // A repeat of a skipped key later in the batch answered with the skipped bet: it too gets
+  // the stored one.
+  return outcomes.map((outcome): IntentOutcome => {
+    if (outcome.kind === 'rejected' || !skippedIds.has(outcome.bet.betId)) return outcome;
+    const bet = byKey.get(`${outcome.bet.userId} ${outcome.bet.idempotencyKey}`);
+    if (bet === undefined)
+      throw new Error(`bet key of ${outcome.bet.betId} neither inserted nor found`);
+    return { kind: samePlacement(bet, outcome.bet) ? 'existing' : 'conflict', bet };
+  });
 }
 
 /** Creates the placement path; reads bets and totals through the other parts. */
@@ -108,6 +162,14 @@ export function createPlacementStore(
      * decide the batch (`decideBatch`: state, lock instant, window, limits, the per-user cap
      * including earlier requests of this batch, idempotency) and writes the new bets as PENDING
      * intents with one statement. Results come back in request order.
+     *
+     * Exact across replicas: after the market rows, the transaction takes an advisory lock per
+     * (market, user) of the batch (one statement, sorted), so two replicas placing for one user on
+     * one market serialize there and the later one reads the earlier one's bets — its stake
+     * against the per-user cap, its idempotency key as used. The insert skips a key another
+     * transaction stored meanwhile (`ON CONFLICT DO NOTHING`, e.g. the same key on another
+     * market at another replica): that placement answers with the stored bet (or conflicts) and
+     * the rest of the batch is written as decided.
      */
     async insertIntents(
       requests: readonly IntentRequest[],
@@ -120,6 +182,9 @@ export function createPlacementStore(
           requests.map((r) => r.marketId),
           ' FOR SHARE',
         );
+        await tx.query(LOCK_MARKET_USERS, [
+          [...new Set(requests.map((r) => `${r.marketId} ${r.userId}`))].sort(),
+        ]);
         const existing = await tx.query(
           `SELECT b.* FROM be_bets b JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
              ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
@@ -172,14 +237,16 @@ export function createPlacementStore(
           outcome.kind === 'intent' ? [outcome.bet] : [],
         );
         if (fresh.length > 0) {
-          await tx.query(
+          const inserted = await tx.query<{ bet_id: string }>(
             `INSERT INTO be_bets (bet_id, user_id, idempotency_key, market_id, outcome_id, currency, stake_minor,
                status, hold_transfer_id, hold_timeout_seconds, placed_at_ms, updated_at_ms, client)
              SELECT d.bet_id, d.user_id, d.idempotency_key, d.market_id, d.outcome_id, d.currency, d.stake,
                'PENDING', d.hold_id, $8, $9, $9, d.client
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
                $10::text[], $11::jsonb[]) AS d(bet_id, user_id, idempotency_key, market_id, outcome_id, currency,
-               stake, hold_id, client)`,
+               stake, hold_id, client)
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING
+             RETURNING bet_id`,
             [
               fresh.map((b) => b.betId),
               fresh.map((b) => b.userId),
@@ -194,6 +261,13 @@ export function createPlacementStore(
               fresh.map((b) => JSON.stringify(b.client)),
             ],
           );
+          if (inserted.rowCount < fresh.length) {
+            return answerKeysTakenMeanwhile(
+              tx,
+              outcomes,
+              new Set(inserted.rows.map((r) => r.bet_id)),
+            );
+          }
         }
         return outcomes;
       });
@@ -221,13 +295,12 @@ export function createPlacementStore(
     ): Promise<FinalizeResult> {
       const ids = outcomes.map((o) => o.betId);
       const held = outcomes.filter((o) => o.result === 'held').map((o) => o.betId);
+      const refused = (o: HoldOutcome) => o.result === 'no-funds' || o.result === 'ineligible';
       const failed = outcomes
-        .filter(
-          (o) => o.result === 'failed' || (o.result === 'no-funds' && !options.withdrawNoFunds),
-        )
+        .filter((o) => o.result === 'failed' || (refused(o) && !options.withdrawNoFunds))
         .map((o) => o.betId);
       const withdrawn = outcomes
-        .filter((o) => o.result === 'no-funds' && options.withdrawNoFunds)
+        .filter((o) => refused(o) && options.withdrawNoFunds)
         .map((o) => o.betId);
       const result = await sql.transaction(async (tx) => {
         const marketIds = await tx.query<{ market_id: string }>(
