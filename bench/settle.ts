@@ -1,24 +1,30 @@
 /**
- * Settlement of one POOL market with BENCH_SETTLE_BETS (default 1,000,000) bets on real PostgreSQL,
- * next to a baseline measured in the same run on the same server: COPY (psql \copy, client side)
- * of the same number of rows of the same shape (bet id, market id, user id, outcome id, stake,
- * hold id) into a table with a primary key. Target: settling takes ≤ 2× the COPY, printed as the
- * ratio COPY time / settle time (≥ 0.5×).
+ * Settlement of one POOL market with BENCH_SETTLE_BETS (default 1,000,000) bets from
+ * BENCH_SETTLE_USERS (default bets / 10) users on real PostgreSQL, end to end through the real
+ * services, next to a baseline measured in the same run on the same server: COPY (psql \copy,
+ * client side) of the same number of rows of the same shape (bet id, market id, user id, outcome id,
+ * stake, hold id) into a table with a primary key. Target: settling takes ≤ 2× the COPY, printed as
+ * the ratio COPY time / settle time (≥ 0.5×).
  *
- * The settlement is the production runner (services/settlement/src/runner.ts) with its store on the
- * bench database, reading the bets from an in-bench BetEngineInternalService.ListMarketBets (bets
- * generated in bet_id order, resumable by after_bet_id) over an in-memory Connect transport, and
- * moving money through the real ledger (the user service's store and LedgerInternalService, same
- * database, in-process transport). Setup (wallets, funding, one hold per bet) is not timed.
+ * Setup (not timed): the bets are COPYed into the bet engine's real table (be_bets, ACCEPTED, on a
+ * market created and locked through the bet engine's own event handlers), every user gets a
+ * funded wallet and every bet its ledger hold (SubmitTransfers, the real ledger store). The same is
+ * done for a second market of the same shape, which is canceled and refunded.
  *
- * Results: (a) end to end, (b) the settlement's own work without the time spent inside the ledger
- * (what settlement controls). stderr splits the time: hold resolution (ResolveMarketHolds pages of
- * 10,000 holds, set-based in the ledger), payouts (SubmitTransfers batches of 1000), the ledger
- * reads (escrow checks) and the settlement's own time, with the part of it spent waiting for the
- * next batch of bets (the bet engine's work, the transport and the decoding).
+ * Timed: the production settlement runner (services/settlement/src/runner.ts) with its store on the
+ * bench database, calling the bet engine's real ResolveMarketBets (its handlers and SQL, in-process
+ * transport with the production interceptors) and the real ledger (LedgerInternalService on an
+ * in-process transport): the resolution and per-user results computed set-based where the bets
+ * live, ResolveMarket (one resolution record for all holds), CreditMarketPayouts pages of 20,000,
+ * the plan and the final state with every PayoutMade. The bet engine has its own database;
+ * settlement and the ledger share another, both on the one PostgreSQL server.
+ *
+ * Results: (a) settle end to end, (b) refund of the second market end to end, (c) the time until the
+ * last winner's wallet shows the payout (the last payout page committed), each vs the COPY. stderr
+ * splits the time per step.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_SETTLE_BETS;
- * BENCH_SETTLE_USERS (default bets / 10).
+ * BENCH_SETTLE_USERS; BENCH_SETTLE_REFUND=off skips the refund market (half the setup).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,17 +32,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { createClient, createRouterTransport } from '@connectrpc/connect';
+import { createClient, type Client } from '@connectrpc/connect';
+import type { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import {
-  BetEngineInternalService,
-  BetSide,
-  BetStatus,
-  MarketBetSchema,
-  type MarketBet,
-} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
-import { MarketResolvedSchema } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+  MarketCanceledSchema,
+  MarketCreatedSchema,
+  MarketLockedSchema,
+  MarketOpenedSchema,
+  MarketResolvedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import { createBetEngineTestService } from '@streambet/bet-engine/testing';
 import { createLogger } from '@streambet/platform/log/logger';
 import { handleOnce } from '@streambet/platform/outbox/inbox';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
@@ -50,6 +57,9 @@ import {
   type BetSource,
   type SettlementLedger,
 } from '@streambet/settlement/testing';
+import { manualScheduler } from '@streambet/testkit/clock';
+import { asService } from '@streambet/testkit/rpc';
+import { createTestTokens } from '@streambet/testkit/tokens';
 import {
   AccountKind,
   TransferCode,
@@ -66,6 +76,7 @@ import { createBenchDatabase, findPgbench } from './lib/postgres.js';
 const run = promisify(execFile);
 const BETS = Number(process.env.BENCH_SETTLE_BETS ?? 1_000_000);
 const USERS = Number(process.env.BENCH_SETTLE_USERS ?? Math.max(1, Math.floor(BETS / 10)));
+const REFUND = process.env.BENCH_SETTLE_REFUND !== 'off';
 const CUR = 'BRL';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -73,10 +84,7 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const PAIRS = Array.from({ length: 1024 }, (_, v) => CROCKFORD[v >> 5]! + CROCKFORD[v & 31]!);
 const ZEROS = '0'.repeat(26);
 
-/**
- * The 26-character ULID-shaped id of n (0 ≤ n < 2^53): its base-32 digits, zero-padded; built two
- * digits at a time (one string per id, about what reading it from a row costs the bet engine).
- */
+/** The 26-character ULID-shaped id of n (0 ≤ n < 2^53): its base-32 digits, zero-padded. */
 function ulid(n: number): string {
   let out = '';
   let value = n;
@@ -87,21 +95,29 @@ function ulid(n: number): string {
   return ZEROS.slice(out.length) + out;
 }
 
-function unulid(id: string): number {
-  let value = 0;
-  for (const char of id) value = value * 32 + CROCKFORD.indexOf(char);
-  return value;
+/** One bench market: its ids, and its bets as a function of the bet's index. */
+interface BenchMarket {
+  readonly marketId: string;
+  readonly outcomes: readonly string[];
+  readonly betBase: number;
 }
 
-const BET_BASE = 10_000_000;
-const marketId = ulid(999_999_999);
-const outcomes = [ulid(888_000_001), ulid(888_000_002), ulid(888_000_003)];
 const streamerUserId = ulid(777_777_777);
+const settled: BenchMarket = {
+  marketId: ulid(999_999_999),
+  outcomes: [ulid(888_000_001), ulid(888_000_002), ulid(888_000_003)],
+  betBase: 10_000_000,
+};
+const refunded: BenchMarket = {
+  marketId: ulid(999_999_998),
+  outcomes: [ulid(888_000_011), ulid(888_000_012), ulid(888_000_013)],
+  betBase: 20_000_000,
+};
 const userOf = (i: number): string => ulid(1_000 + (i % USERS));
-const betOf = (i: number) => ({
-  betId: ulid(BET_BASE + i),
+const betOf = (market: BenchMarket, i: number) => ({
+  betId: ulid(market.betBase + i),
   userId: userOf(i),
-  outcomeId: outcomes[i % 7 === 0 ? 2 : i % 2]!,
+  outcomeId: market.outcomes[i % 7 === 0 ? 2 : i % 2]!,
   stakeMinor: BigInt(100 + ((i * 7919) % 4900)),
 });
 
@@ -140,26 +156,32 @@ function findPsql(): string {
   return path.join(path.dirname(findPgbench()), 'psql');
 }
 
+/** Writes BETS CSV lines (`line(i)`) to a temporary file; returns it and its folder. */
+async function writeCsv(line: (i: number) => string): Promise<{ dir: string; file: string }> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'settle-copy-'));
+  const file = path.join(dir, 'rows.csv');
+  const stream = fs.createWriteStream(file);
+  const chunk: string[] = [];
+  for (let i = 0; i < BETS; i += 1) {
+    chunk.push(line(i));
+    if (chunk.length === 10_000) {
+      if (!stream.write(chunk.join('')))
+        await new Promise<void>((r) => stream.once('drain', () => r()));
+      chunk.length = 0;
+    }
+  }
+  stream.end(chunk.join(''));
+  await new Promise<void>((r) => stream.once('finish', () => r()));
+  return { dir, file };
+}
+
 /** COPY of BETS rows of a bet's shape into a fresh table with a primary key (psql \copy). */
 async function copyBaselineMs(url: string): Promise<number> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'settle-copy-'));
-  const file = path.join(dir, 'bets.csv');
+  const { dir, file } = await writeCsv((i) => {
+    const bet = betOf(settled, i);
+    return `${bet.betId},${settled.marketId},${bet.userId},${bet.outcomeId},${bet.stakeMinor},bet:${bet.betId}:stake\n`;
+  });
   try {
-    const stream = fs.createWriteStream(file);
-    const chunk: string[] = [];
-    for (let i = 0; i < BETS; i += 1) {
-      const bet = betOf(i);
-      chunk.push(
-        `${bet.betId},${marketId},${bet.userId},${bet.outcomeId},${bet.stakeMinor},bet:${bet.betId}:stake\n`,
-      );
-      if (chunk.length === 10_000) {
-        if (!stream.write(chunk.join('')))
-          await new Promise<void>((r) => stream.once('drain', () => r()));
-        chunk.length = 0;
-      }
-    }
-    stream.end(chunk.join(''));
-    await new Promise<void>((r) => stream.once('finish', () => r()));
     await run(findPsql(), [
       url,
       '-v',
@@ -182,48 +204,42 @@ async function copyBaselineMs(url: string): Promise<number> {
   }
 }
 
-/** ListMarketBets over generated bets: bet_id order, after_bet_id, batch_size. */
-function fakeBetEngine() {
-  return createRouterTransport((router) => {
-    router.service(BetEngineInternalService, {
-      async *listMarketBets(request) {
-        const size = request.batchSize === 0 ? 1000 : request.batchSize;
-        let index = request.afterBetId === '' ? 0 : unulid(request.afterBetId) - BET_BASE + 1;
-        while (index < BETS) {
-          await Promise.resolve();
-          const bets: MarketBet[] = [];
-          for (const end = Math.min(index + size, BETS); index < end; index += 1) {
-            const bet = betOf(index);
-            // Field by field, as the bet engine's ListMarketBets builds it (a spread of `bet` here
-            // made create() several times slower than the real handler).
-            bets.push(
-              create(MarketBetSchema, {
-                betId: bet.betId,
-                userId: bet.userId,
-                outcomeId: bet.outcomeId,
-                side: BetSide.BACK,
-                status: BetStatus.ACCEPTED,
-                stakeMinor: bet.stakeMinor,
-                holdTransferId: `bet:${bet.betId}:stake`,
-                heldMinor: bet.stakeMinor,
-              }),
-            );
-          }
-          yield { bets, currency: CUR, kind: MarketKind.POOL };
-        }
-      },
-    });
+/** COPY of the market's bets into the bet engine's be_bets, ACCEPTED with their holds (setup). */
+async function copyBets(url: string, market: BenchMarket, placedAtMs: number): Promise<void> {
+  const { dir, file } = await writeCsv((i) => {
+    const bet = betOf(market, i);
+    return `${bet.betId},${bet.userId},k${market.betBase + i},${market.marketId},${bet.outcomeId},${CUR},${bet.stakeMinor},ACCEPTED,bet:${bet.betId}:stake,2592000,${bet.stakeMinor},${placedAtMs},${placedAtMs}\n`;
   });
+  try {
+    await run(findPsql(), [
+      url,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      `\\copy be_bets (bet_id, user_id, idempotency_key, market_id, outcome_id, currency, stake_minor, status, hold_transfer_id, hold_timeout_seconds, held_minor, placed_at_ms, updated_at_ms) FROM '${file}' CSV`,
+    ]);
+    await run(findPsql(), [url, '-c', 'ANALYZE be_bets']);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
   const database = await createBenchDatabase('settle');
+  const betDatabase = await createBenchDatabase('settle_bets');
   const sql = createPostgresSql({
     connectionString: database.url,
     maxConnections: 8,
     applicationName: 'bench-settle',
   });
+  const betSql = createPostgresSql({
+    connectionString: betDatabase.url,
+    maxConnections: 8,
+    applicationName: 'bench-settle-bet-engine',
+  });
   try {
+    // Settlement and the ledger share one bench database (their tables do not overlap; each
+    // migration run tolerates the other's ids); the bet engine has its own, on the same server.
     await migrateSettlement(sql, { onUnknownApplied: 'warn' });
     const clock = { now: () => Date.now() };
     const ledgerService = await createLedgerTestService({
@@ -233,18 +249,29 @@ async function main(): Promise<void> {
       migrate: { onUnknownApplied: 'warn' },
     });
     const ledgerStore = ledgerService.store;
+    const tokens = await createTestTokens();
+    const engine = await createBetEngineTestService({
+      sql: betSql,
+      clock,
+      tokens,
+      user: ledgerService.transport,
+      scheduler: manualScheduler(clock),
+    });
+    const markets = REFUND ? [settled, refunded] : [settled];
 
-    process.stderr.write(`setup: ${USERS} wallets, ${BETS} holds...\n`);
+    process.stderr.write(
+      `setup: ${USERS} wallets, ${markets.length} × ${BETS} bets (COPY) and holds...\n`,
+    );
     const setupStartedAt = performance.now();
     await ledgerStore.createAccounts([
       { accountId: `house:${CUR}`, kind: AccountKind.HOUSE, currency: CUR, ownerId: '' },
       { accountId: `rake:${CUR}`, kind: AccountKind.RAKE, currency: CUR, ownerId: '' },
-      {
-        accountId: `market:${marketId}:escrow`,
+      ...markets.map((market) => ({
+        accountId: `market:${market.marketId}:escrow`,
         kind: AccountKind.MARKET_ESCROW,
         currency: CUR,
-        ownerId: marketId,
-      },
+        ownerId: market.marketId,
+      })),
     ]);
     await inChunks(USERS, 1000, 4, async (start, end) => {
       const userIds = Array.from({ length: end - start }, (_, k) => ulid(1_000 + start + k));
@@ -263,179 +290,238 @@ async function main(): Promise<void> {
             transferId: `fund:${userId}`,
             debitAccountId: `house:${CUR}`,
             creditAccountId: `wallet:${userId}:${CUR}`,
-            amountMinor: 10_000_000n,
+            amountMinor: 100_000_000n,
           }),
         ),
       );
     });
-    await inChunks(BETS, 1000, 4, async (start, end) => {
-      const commands: TransferCommand[] = [];
-      for (let i = start; i < end; i += 1) {
-        const bet = betOf(i);
-        commands.push(
-          command({
-            transferId: `bet:${bet.betId}:stake`,
-            kind: TransferKind.PENDING,
-            debitAccountId: `wallet:${bet.userId}:${CUR}`,
-            creditAccountId: `market:${marketId}:escrow`,
-            amountMinor: bet.stakeMinor,
-            code: TransferCode.BET_STAKE,
-            marketId,
-            betId: bet.betId,
-            memo: '',
-          }),
-        );
-      }
-      await submitOk(ledgerStore, commands);
-    });
+    const openedAtMs = Date.now() - 60_000;
+    for (const market of markets) {
+      await engine.marketEvent(MarketCreatedSchema, {
+        marketId: market.marketId,
+        channelId: 'bench-channel',
+        channelOwnerUserId: streamerUserId,
+        title: 'bench market',
+        outcomes: market.outcomes.map((outcomeId, i) => ({ outcomeId, title: `o${i}` })),
+        currency: CUR,
+        kind: MarketKind.POOL,
+        stakeLimits: {
+          minStakeMinor: 1n,
+          maxStakePerBetMinor: 1_000_000n,
+          maxStakePerUserMinor: 0n,
+        },
+        bettingWindowSeconds: 600,
+        commissionBps: 500,
+        version: 1n,
+      });
+      await engine.marketEvent(MarketOpenedSchema, {
+        marketId: market.marketId,
+        channelId: 'bench-channel',
+        openedAtMs: BigInt(openedAtMs),
+        bettingClosesAtMs: BigInt(openedAtMs + 600_000),
+        version: 2n,
+      });
+      await copyBets(betDatabase.url, market, openedAtMs + 1_000);
+      await engine.marketEvent(MarketLockedSchema, {
+        marketId: market.marketId,
+        channelId: 'bench-channel',
+        lockedAtMs: BigInt(openedAtMs + 30_000),
+        lockEffectiveAtMs: BigInt(openedAtMs + 30_000),
+        version: 3n,
+      });
+      await inChunks(BETS, 1000, 4, async (start, end) => {
+        const commands: TransferCommand[] = [];
+        for (let i = start; i < end; i += 1) {
+          const bet = betOf(market, i);
+          commands.push(
+            command({
+              transferId: `bet:${bet.betId}:stake`,
+              kind: TransferKind.PENDING,
+              debitAccountId: `wallet:${bet.userId}:${CUR}`,
+              creditAccountId: `market:${market.marketId}:escrow`,
+              amountMinor: bet.stakeMinor,
+              code: TransferCode.BET_STAKE,
+              marketId: market.marketId,
+              betId: bet.betId,
+              memo: '',
+            }),
+          );
+        }
+        await submitOk(ledgerStore, commands);
+      });
+    }
+    await run(findPsql(), [database.url, '-c', 'VACUUM ANALYZE']);
+    await run(findPsql(), [betDatabase.url, '-c', 'VACUUM ANALYZE']);
     process.stderr.write(
       `setup took ${Math.round((performance.now() - setupStartedAt) / 1000)} s\n`,
     );
 
     const logger = createLogger({ service: 'settlement', level: 'silent' });
     const store = createSettlementStore({ sql, clock });
-    // Time spent in each store method during the run (stderr), to see where settlement's own time goes.
-    const storeMs = new Map<string, number>();
-    for (const [name, method] of Object.entries(store)) {
-      if (typeof method !== 'function') continue;
-      (store as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-        const startedAt = performance.now();
-        try {
-          return await (method as (...a: unknown[]) => Promise<unknown>)(...args);
-        } finally {
-          storeMs.set(name, (storeMs.get(name) ?? 0) + performance.now() - startedAt);
-        }
-      };
-    }
     const handler = createMarketHandler({ store, clock, logger });
-    await handleOnce(sql, 'settlement.market', { id: 'bench-resolved' }, async (tx) => {
-      await store.recordMarketTerms(tx, {
-        marketId,
-        channelId: 'bench-channel',
-        kind: MarketKind.POOL,
-        currency: CUR,
-        outcomeIds: outcomes,
-        commissionBps: 500,
-        streamerShareBps: 3000,
-        streamerUserId,
-      });
-      const payload = toBinary(
-        MarketResolvedSchema,
-        create(MarketResolvedSchema, {
-          marketId,
-          channelId: 'bench-channel',
-          winningOutcomeId: outcomes[0]!,
-          kind: MarketKind.POOL,
-          currency: CUR,
-          commissionBps: 500,
-          streamerRevenueShareBps: 3000,
-          streamerUserId,
-          resolvedAtMs: BigInt(Date.now()),
-          version: 4n,
-        }),
-      );
-      await handler(MarketResolvedSchema.typeName, payload, tx);
-    });
-
-    let holdsMs = 0;
-    let holdPages = 0;
-    let payoutsMs = 0;
-    let payoutCalls = 0;
-    let otherLedgerMs = 0;
+    const headers = await asService(tokens, 'settlement');
+    const internal = engine.internal;
+    // The bet engine's client as settlement's service credential calls it.
+    const betClient = {
+      resolveMarketBets: (request: Parameters<typeof internal.resolveMarketBets>[0]) =>
+        internal.resolveMarketBets(request, headers),
+    } as unknown as Client<typeof BetEngineInternalService>;
+    const realBets = betSourceFromClient(betClient);
     const realLedger = ledgerFromClient(
       createClient(LedgerInternalService, ledgerService.transport),
     );
+    const times = new Map<string, { ms: number; calls: number }>();
     const timed =
-      <A extends unknown[], R>(fn: (...args: A) => Promise<R>, add: (ms: number) => void) =>
+      <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
       async (...args: A): Promise<R> => {
         const startedAt = performance.now();
         try {
           return await fn(...args);
         } finally {
-          add(performance.now() - startedAt);
+          const t = times.get(name) ?? { ms: 0, calls: 0 };
+          times.set(name, { ms: t.ms + performance.now() - startedAt, calls: t.calls + 1 });
         }
       };
-    const timedLedger: SettlementLedger = {
-      resolveMarketHolds: timed(realLedger.resolveMarketHolds, (ms) => {
-        holdsMs += ms;
-        holdPages += 1;
-      }),
-      submit: timed(realLedger.submit, (ms) => {
-        payoutsMs += ms;
-        payoutCalls += 1;
-      }),
-      balances: timed(realLedger.balances, (ms) => (otherLedgerMs += ms)),
-      available: timed(realLedger.available, (ms) => (otherLedgerMs += ms)),
-      existing: timed(realLedger.existing, (ms) => (otherLedgerMs += ms)),
+    const bets: BetSource = { resolve: timed('ResolveMarketBets', realBets.resolve) };
+    const ledger: SettlementLedger = {
+      ...realLedger,
+      resolveMarket: timed('ResolveMarket', realLedger.resolveMarket),
+      creditMarketPayouts: timed('CreditMarketPayouts', realLedger.creditMarketPayouts),
+      resolveMarketHolds: timed('ResolveMarketHolds (older path)', realLedger.resolveMarketHolds),
+      submit: timed('SubmitTransfers (older path)', realLedger.submit),
       ensureStreamerRevenueAccount: timed(
+        'other ledger calls',
         realLedger.ensureStreamerRevenueAccount,
-        (ms) => (otherLedgerMs += ms),
       ),
     };
-    // Time spent waiting for the next batch of bets: the bet engine's work, the transport and the
-    // decoding (the settlement's own work on each batch is not in it).
-    let streamMs = 0;
-    let streamBatches = 0;
-    const betSource = betSourceFromClient(createClient(BetEngineInternalService, fakeBetEngine()));
-    const bets: BetSource = {
-      async *list(market, afterBetId) {
-        const batches = betSource.list(market, afterBetId)[Symbol.asyncIterator]();
-        for (;;) {
-          const startedAt = performance.now();
-          const next = await batches.next();
-          streamMs += performance.now() - startedAt;
-          if (next.done === true) return;
-          streamBatches += 1;
-          yield next.value;
-        }
-      },
-    };
+    const timedStore = { ...store };
+    for (const name of ['savePlan', 'finish', 'payoutPage', 'claim'] as const) {
+      const method = store[name] as (...args: never[]) => Promise<unknown>;
+      (timedStore as Record<string, unknown>)[name] = timed(`store.${name}`, method);
+    }
+    let lastPayoutAt = 0;
     const runner = createSettlementRunner({
-      store,
+      store: timedStore,
       clock,
       bets,
-      ledger: timedLedger,
+      ledger,
       logger,
       leaseMs: 3_600_000,
+      afterBatch: ({ phase }) => {
+        if (phase === 'PAYOUTS') lastPayoutAt = performance.now();
+      },
     });
 
+    async function recordEvent(market: BenchMarket, canceled: boolean): Promise<void> {
+      await handleOnce(sql, 'settlement.market', { id: `bench-${market.marketId}` }, async (tx) => {
+        await store.recordMarketTerms(tx, {
+          marketId: market.marketId,
+          channelId: 'bench-channel',
+          kind: MarketKind.POOL,
+          currency: CUR,
+          outcomeIds: market.outcomes,
+          commissionBps: 500,
+          streamerShareBps: 3000,
+          streamerUserId,
+        });
+        if (canceled) {
+          const payload = toBinary(
+            MarketCanceledSchema,
+            create(MarketCanceledSchema, {
+              marketId: market.marketId,
+              channelId: 'bench-channel',
+              canceledAtMs: BigInt(Date.now()),
+              currency: CUR,
+              version: 4n,
+            }),
+          );
+          await handler(MarketCanceledSchema.typeName, payload, tx);
+          return;
+        }
+        const payload = toBinary(
+          MarketResolvedSchema,
+          create(MarketResolvedSchema, {
+            marketId: market.marketId,
+            channelId: 'bench-channel',
+            winningOutcomeId: market.outcomes[0]!,
+            kind: MarketKind.POOL,
+            currency: CUR,
+            commissionBps: 500,
+            streamerRevenueShareBps: 3000,
+            streamerUserId,
+            resolvedAtMs: BigInt(Date.now()),
+            version: 4n,
+          }),
+        );
+        await handler(MarketResolvedSchema.typeName, payload, tx);
+      });
+    }
+
+    const splits = (): string =>
+      [...times]
+        .map(([name, t]) => `${name} ${Math.round(t.ms)} ms / ${t.calls} call(s)`)
+        .join(', ');
+
+    await recordEvent(settled, false);
     process.stderr.write('settling...\n');
     const startedAt = performance.now();
-    const record = await runner.runOnce(marketId);
+    const record = await runner.runOnce(settled.marketId);
     const settleMs = performance.now() - startedAt;
     if (record?.status !== 'COMPLETED')
       throw new Error(`settlement ended ${record?.status}: ${record?.lastError}`);
-    const escrow = await ledgerStore.lookupAccounts([`market:${marketId}:escrow`]);
-    const e = escrow[0]!.balance;
-    if (e.creditsPosted !== e.debitsPosted || e.creditsPending !== 0n)
+    const lastWinnerMs = lastPayoutAt - startedAt;
+    const escrow = (await ledgerStore.lookupAccounts([`market:${settled.marketId}:escrow`]))[0]!;
+    if (
+      escrow.balance.creditsPosted !== escrow.balance.debitsPosted ||
+      escrow.balance.creditsPending !== 0n
+    )
       throw new Error('escrow is not zero after settlement');
-    const ledgerMs = holdsMs + payoutsMs + otherLedgerMs;
     process.stderr.write(
-      `settled ${BETS} bets / ${record.figures.payoutCount} users in ${Math.round(settleMs)} ms: ` +
-        `hold resolution ${Math.round(holdsMs)} ms in ${holdPages} ResolveMarketHolds pages, ` +
-        `payouts ${Math.round(payoutsMs)} ms in ${payoutCalls} SubmitTransfers calls, ` +
-        `other ledger reads ${Math.round(otherLedgerMs)} ms; ` +
-        `settlement's own ${Math.round(settleMs - ledgerMs)} ms, of which waiting for bets ` +
-        `(ListMarketBets: bet engine, transport, decoding) ${Math.round(streamMs)} ms in ${streamBatches} batches\n`,
+      `settled ${BETS} bets / ${record.figures.payoutCount} users in ${Math.round(settleMs)} ms ` +
+        `(${record.marketResolved ? 'one market resolution record' : 'older per-hold path'}); ` +
+        `last winner paid after ${Math.round(lastWinnerMs)} ms; ${splits()}\n`,
     );
 
-    process.stderr.write(
-      `store time: ${[...storeMs].map(([name, ms]) => `${name} ${Math.round(ms)} ms`).join(', ')}\n`,
-    );
+    let refundMs = 0;
+    if (REFUND) {
+      times.clear();
+      await recordEvent(refunded, true);
+      process.stderr.write('refunding...\n');
+      const refundStartedAt = performance.now();
+      const refundRecord = await runner.runOnce(refunded.marketId);
+      refundMs = performance.now() - refundStartedAt;
+      if (refundRecord?.status !== 'REFUNDED')
+        throw new Error(`refund ended ${refundRecord?.status}: ${refundRecord?.lastError}`);
+      process.stderr.write(
+        `refunded ${BETS} bets / ${refundRecord.figures.payoutCount} users in ${Math.round(refundMs)} ms; ${splits()}\n`,
+      );
+    }
+
     const copyMs = await copyBaselineMs(database.url);
     process.stderr.write(`COPY of ${BETS} rows: ${Math.round(copyMs)} ms\n`);
     const perSecond = (ms: number): number => (BETS * 1000) / ms;
     printResults('settle', [
       compare(
-        `settle ${BETS} bets end to end (bets/s; ratio = COPY time / settle time)`,
+        `settle ${BETS} bets / ${USERS} users end to end (bets/s; ratio = COPY time / settle time)`,
         perSecond(settleMs),
         'bets/s',
         perSecond(copyMs),
         0.5,
       ),
+      ...(REFUND
+        ? [
+            compare(
+              `refund ${BETS} bets / ${USERS} users end to end (bets/s vs COPY)`,
+              perSecond(refundMs),
+              'bets/s',
+              perSecond(copyMs),
+              0.5,
+            ),
+          ]
+        : []),
       compare(
-        `settle ${BETS} bets without the time inside the ledger (bets/s vs COPY)`,
-        perSecond(settleMs - ledgerMs),
+        `until the last winner's wallet shows the payout (bets/s vs COPY; ${Math.round(lastWinnerMs)} ms)`,
+        perSecond(lastWinnerMs),
         'bets/s',
         perSecond(copyMs),
         0.5,
@@ -443,7 +529,9 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await sql.close();
+    await betSql.close();
     await database.drop();
+    await betDatabase.drop();
   }
 }
 

@@ -1,13 +1,17 @@
 /**
  * The settlement service's view of the services it calls, as narrow ports the runner depends on,
- * with their Connect adapters: the bet engine's ListMarketBets (the bets to settle), the user
- * service's ledger (the only way money moves) and the pool's GetMarketForSettlement (terms a run
- * was recorded without).
+ * with their Connect adapters: the bet engine's ResolveMarketBets (the market's resolution and
+ * every user's result, computed where the bets live), the user service's ledger (the only way
+ * money moves) and the pool's GetMarketForSettlement (terms a run was recorded without).
  */
 import { quoteInput } from '@streambet/platform/errors/quote-input';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Client } from '@connectrpc/connect';
-import type { BetEngineInternalService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  MarketResolutionKind,
+  ResolutionRefundReason,
+  type BetEngineInternalService,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import {
   MarketState,
   type PoolInternalService,
@@ -26,22 +30,60 @@ import {
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import { NotFoundError } from '@streambet/platform/errors/domain-errors';
-import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import { accounts, type LedgerCommand, type SettlementBet } from './domain/settlement.js';
+import {
+  accounts,
+  type LedgerCode,
+  type LedgerCommand,
+  type RefundReason,
+} from './domain/settlement.js';
 import type { MarketTerms } from './store.js';
 import type { FinishedMarketSource } from './sweeper.js';
 
-/** One streamed batch of a market's bets, in bet_id order. */
-export interface BetBatch {
-  readonly bets: readonly SettlementBet[];
-  readonly currency: string;
-  readonly kind: MarketKind;
+/** What a run asks the bet engine to record for its market. */
+export interface ResolutionRequest {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly canceled: boolean;
+  readonly winningOutcomeId: string;
+  readonly commissionBps: number;
+  readonly streamerShareBps: number;
 }
 
-/** Where a run reads a market's bets (the bet engine). */
+/** One user's result on the market: Σ stakes and Σ of their bets' payouts. */
+export interface UserResult {
+  readonly userId: string;
+  readonly betCount: bigint;
+  readonly stakedMinor: bigint;
+  readonly payoutMinor: bigint;
+}
+
+/** The market's resolution as the bet engine recorded it, with every user's result. */
+export interface ResolvedMarket {
+  readonly currency: string;
+  /** Null: winners are paid; else why every stake is returned. */
+  readonly refundReason: RefundReason | null;
+  readonly totalStakedMinor: bigint;
+  readonly winningStakedMinor: bigint;
+  readonly losingStakedMinor: bigint;
+  readonly commissionMinor: bigint;
+  readonly streamerShareMinor: bigint;
+  readonly rakeMinor: bigint;
+  readonly distributableMinor: bigint;
+  readonly breakageMinor: bigint;
+  readonly payoutTotalMinor: bigint;
+  readonly betCount: bigint;
+  readonly winnerCount: bigint;
+  /** Every user with a bet resolved, in user id order. */
+  readonly users: readonly UserResult[];
+}
+
+/** Where a run gets its market's resolution (the bet engine). */
 export interface BetSource {
-  /** Every bet after `afterBetId` ('' = all) in bet_id order; UNAVAILABLE while bets are pending. */
-  list(marketId: string, afterBetId: string): AsyncIterable<BetBatch>;
+  /**
+   * Records the market's resolution in the bet engine (idempotent per market) and returns it with
+   * every user's result; UNAVAILABLE while bets are pending.
+   */
+  resolve(request: ResolutionRequest): Promise<ResolvedMarket>;
 }
 
 /** Correlation every settlement transfer carries. */
@@ -91,8 +133,47 @@ export interface MarketHoldsPageResult {
   readonly nextAfterHoldId: string;
 }
 
+/** ResolveMarket: the market's open holds posted in full or voided with one resolution record. */
+export interface MarketResolutionCall {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly action: 'POST_IN_FULL' | 'VOID';
+  /** The open holds must total this (the stakes the bet engine counted); 0 = no check. */
+  readonly expectedOpenAmountMinor: bigint;
+}
+
+/** What ResolveMarket did (the first call's answer for a replay). */
+export interface MarketResolutionResult {
+  readonly resolvedCount: number;
+  readonly resolvedAmountMinor: bigint;
+  readonly expiredCount: number;
+  /** The escrow right after the resolution. */
+  readonly escrow: LedgerBalance;
+  readonly replayed: boolean;
+}
+
+/** One escrow → account transfer of CreditMarketPayouts. */
+export interface MarketPayoutEntry {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  readonly code: LedgerCode;
+}
+
 /** The ledger operations a settlement needs. */
 export interface SettlementLedger {
+  /**
+   * ResolveMarket: one resolution record for all the market's open holds (idempotent by
+   * settlement id). Throws ConnectError UNIMPLEMENTED from a ledger that predates it.
+   */
+  resolveMarket(call: MarketResolutionCall): Promise<MarketResolutionResult>;
+  /**
+   * CreditMarketPayouts: one page (≤ 20,000 entries, each account once) of escrow → account
+   * transfers with ids derived from the settlement and account; one outcome per entry.
+   */
+  creditMarketPayouts(
+    context: LedgerContext,
+    entries: readonly MarketPayoutEntry[],
+  ): Promise<LedgerOutcome[]>;
   /**
    * Posts in full or voids one page of the market's open holds in the ledger (ResolveMarketHolds:
    * one transaction, derived transfer ids, safe to retry from any earlier cursor).
@@ -121,20 +202,54 @@ export interface TermsSource {
   get(marketId: string): Promise<MarketOutcome>;
 }
 
+const refundReasonFromProto: Partial<Record<ResolutionRefundReason, RefundReason>> = {
+  [ResolutionRefundReason.MARKET_CANCELED]: 'MARKET_CANCELED',
+  [ResolutionRefundReason.NO_WINNING_STAKES]: 'NO_WINNING_STAKES',
+  [ResolutionRefundReason.ONE_SIDED]: 'ONE_SIDED',
+};
+
 /**
- * Bets from BetEngineInternalService.ListMarketBets (a server stream), in batches of
- * `batchSize` (default: the largest the bet engine accepts, 5000: fewest messages).
+ * The market's resolution from BetEngineInternalService.ResolveMarketBets (a server stream of
+ * users, `batchSize` per message; default the largest the bet engine accepts, 10,000).
  */
 export function betSourceFromClient(
   client: Client<typeof BetEngineInternalService>,
-  batchSize = 5000,
+  batchSize = 10_000,
 ): BetSource {
   return {
-    async *list(marketId, afterBetId) {
-      for await (const response of client.listMarketBets({ marketId, afterBetId, batchSize })) {
-        // The decoded MarketBets are SettlementBets already (bet, user, outcome, stake): no copy.
-        yield { currency: response.currency, kind: response.kind, bets: response.bets };
+    async resolve(request) {
+      const users: UserResult[] = [];
+      let resolution;
+      for await (const response of client.resolveMarketBets({ ...request, batchSize })) {
+        resolution ??= response.resolution;
+        // The decoded UserMarketResults are UserResults already (id, bets, staked, payout).
+        for (const user of response.users) users.push(user);
       }
+      if (resolution === undefined) {
+        throw new ConnectError(
+          `the bet engine sent no resolution for market ${request.marketId}`,
+          Code.Internal,
+        );
+      }
+      const refund = resolution.kind === MarketResolutionKind.REFUND;
+      return {
+        currency: resolution.currency,
+        refundReason: refund
+          ? (refundReasonFromProto[resolution.refundReason] ?? 'MARKET_CANCELED')
+          : null,
+        totalStakedMinor: resolution.totalStakedMinor,
+        winningStakedMinor: resolution.winningStakedMinor,
+        losingStakedMinor: resolution.losingStakedMinor,
+        commissionMinor: resolution.commissionMinor,
+        streamerShareMinor: resolution.streamerShareMinor,
+        rakeMinor: resolution.rakeMinor,
+        distributableMinor: resolution.distributableMinor,
+        breakageMinor: resolution.breakageMinor,
+        payoutTotalMinor: resolution.payoutTotalMinor,
+        betCount: resolution.betCount,
+        winnerCount: resolution.winnerCount,
+        users,
+      };
     },
   };
 }
@@ -157,7 +272,57 @@ const codeToProto = {
 
 /** The ledger through LedgerInternalService. */
 export function ledgerFromClient(client: Client<typeof LedgerInternalService>): SettlementLedger {
+  const balanceOf = (
+    balance:
+      | {
+          debitsPendingMinor: bigint;
+          debitsPostedMinor: bigint;
+          creditsPendingMinor: bigint;
+          creditsPostedMinor: bigint;
+        }
+      | undefined,
+  ): LedgerBalance => ({
+    debitsPending: balance?.debitsPendingMinor ?? 0n,
+    debitsPosted: balance?.debitsPostedMinor ?? 0n,
+    creditsPending: balance?.creditsPendingMinor ?? 0n,
+    creditsPosted: balance?.creditsPostedMinor ?? 0n,
+  });
   return {
+    async resolveMarket(call) {
+      const response = await client.resolveMarket({
+        marketId: call.marketId,
+        settlementId: call.settlementId,
+        action: call.action === 'VOID' ? HoldAction.VOID : HoldAction.POST_IN_FULL,
+        code: TransferCode.BET_STAKE,
+        expectedOpenAmountMinor: call.expectedOpenAmountMinor,
+      });
+      return {
+        resolvedCount: response.resolvedCount,
+        resolvedAmountMinor: response.resolvedAmountMinor,
+        expiredCount: response.expiredCount,
+        escrow: balanceOf(response.escrow),
+        replayed: response.replayed,
+      };
+    },
+    async creditMarketPayouts(context, entries) {
+      const response = await client.creditMarketPayouts({
+        marketId: context.marketId,
+        settlementId: context.settlementId,
+        currency: context.currency,
+        entries: entries.map((entry) => ({
+          accountId: entry.accountId,
+          amountMinor: entry.amountMinor,
+          code: codeToProto[entry.code],
+        })),
+      });
+      return response.results.map((result) => ({
+        transferId: result.transferId,
+        committed:
+          result.code === TransferResultCode.OK ||
+          result.code === TransferResultCode.ALREADY_EXISTS_SAME,
+        detail: `${result.accountId}: ${TransferResultCode[result.code] ?? result.code}${result.detail ? `: ${result.detail}` : ''}`,
+      }));
+    },
     async submit(commands, context) {
       const response = await client.submitTransfers({
         commands: commands.map((command) =>

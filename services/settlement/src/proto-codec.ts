@@ -66,6 +66,12 @@ export interface SettlementRecord {
   readonly holdsCursor: string;
   /** PAYOUTS: the last user id paid ('' = none). */
   readonly payoutsCursor: string;
+  /**
+   * The market's holds were resolved with one ledger resolution record (ResolveMarket), so payouts
+   * go through CreditMarketPayouts; false: page by page (ResolveMarketHolds), paid through
+   * SubmitTransfers.
+   */
+  readonly marketResolved: boolean;
   readonly refundReason: RefundReason | null;
   readonly figures: SettlementFigures;
   /** When the market was resolved or canceled (listing order). */

@@ -1,23 +1,27 @@
 /**
  * Runs POOL settlements, resumably. A run goes through phases persisted in its row:
- * - HOLDS: pass 1 streams every bet from the bet engine into the parimutuel totals and decides
- *   payout or refund, keeping the bets in compact columns (a market bigger than maxBetsInMemory is
- *   streamed a second time); pass 2 runs them through the payout calculator in memory, with no
- *   ledger call per bet. Then the ledger resolves the market's holds set-based: on a fresh start
- *   the run first checks that the ledger agrees with the bets listed (the escrow's pending credits
- *   — the market's open holds — equal the total staked, nothing posted yet; otherwise nothing moves
- *   and the attempt fails and is retried with backoff), marks the check done in holds_cursor, then
- *   asks ResolveMarketHolds for pages of up to holdPageSize holds (POST_IN_FULL into escrow, or
- *   VOID for a refund), saving the ledger's hold-id cursor after each page. After the last page the
- *   escrow must hold exactly the stakes posted (nothing pending) or, for a refund, nothing. The
- *   figures and every user's row are then stored with the move to the next phase, in one
- *   transaction.
+ * - HOLDS: the bet engine records the market's resolution (ResolveMarketBets: payout or refund,
+ *   the pool's figures, one aggregate per user computed set-based where the bets live; from that
+ *   commit on every bet reads WON / LOST / REFUNDED with its payout) and streams it back; the run
+ *   checks its figures add up (Σ users = the totals, Σ payouts + C + B = T). Then the ledger
+ *   resolves every open hold of the market with one resolution record (ResolveMarket, POST_IN_FULL
+ *   into escrow or VOID for a refund, idempotent by settlement id, refused unless the open holds
+ *   total exactly the stakes the bet engine counted), and the escrow must then hold exactly the
+ *   stakes posted (nothing pending) or, for a refund, nothing. A ledger without ResolveMarket
+ *   (UNIMPLEMENTED) gets the older path: the escrow's pending credits checked against the stakes,
+ *   then ResolveMarketHolds pages of up to holdPageSize holds, the ledger's hold-id cursor saved
+ *   after each. The figures and every user's row are then stored with the move to the next phase
+ *   (and which path resolved the holds), in one transaction.
  * - PAYOUTS: escrow → wallet per user with a payout (cursor = last user id), then commission to
- *   rake, the streamer share and the breakage to house. Escrow is then zero.
+ *   rake, the streamer share and the breakage to house: CreditMarketPayouts pages of up to
+ *   payoutPageSize entries (transfer ids derived by the ledger from the settlement and account)
+ *   after ResolveMarket, SubmitTransfers batches (ids derived from the market and user) after the
+ *   older path. Escrow is then zero.
  * - FINISH: the final status with SettlementCompleted / MarketRefunded and every PayoutMade.
- * Every transfer id derives from the market, hold and user ids, so whatever a crash interrupted is
- * resubmitted with the same ids and the ledger answers ALREADY_EXISTS_SAME, and a hold page re-asked
- * after a crash only finds the holds still open: nothing is paid or resolved twice.
+ * Whatever a crash interrupted is asked again with the same ids: the bet engine answers its
+ * recorded resolution, ResolveMarket replays, payout pages answer ALREADY_EXISTS_SAME, a hold page
+ * only finds holds still open: nothing is paid or resolved twice. COMPLETED is written only after
+ * the bet engine's resolution committed, so a completed settlement's bets always show their result.
  *
  * Lease and fencing: an attempt holds its run for a short lease (default {@link DEFAULT_LEASE_MS}),
  * renewed every third of it — at each step (stream batch, hold page, payout batch; by the injected
@@ -33,11 +37,6 @@
  * answers ALREADY_EXISTS_SAME or finds the hold already resolved, and nothing is paid twice.
  */
 import { Code, ConnectError } from '@connectrpc/connect';
-import {
-  createPoolPayoutCalculator,
-  createPoolTotalsAccumulator,
-  decidePoolSettlement,
-} from '@streambet/parimutuel/settlement';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   ConcurrencyError,
@@ -58,12 +57,13 @@ import {
   systemCommands,
   transferIds,
   type LedgerCommand,
-  type SettlementBet,
 } from './domain/settlement.js';
 import type {
   BetSource,
   LedgerBalance,
   LedgerContext,
+  MarketPayoutEntry,
+  ResolvedMarket,
   SettlementLedger,
   TermsSource,
 } from './downstreams.js';
@@ -114,14 +114,11 @@ export interface RunnerDeps {
   readonly onLeaseLost?: (lease: RunLease) => void;
   /** An attempt took over a RUNNING run whose lease had expired (a metric). */
   readonly onTakeover?: (lease: RunLease) => void;
-  /**
-   * Most bets kept in memory between the two passes (compact columns, ≈ 100 bytes a bet); a bigger
-   * market is streamed from the bet engine twice. Default 2,000,000.
-   */
-  readonly maxBetsInMemory?: number;
-  /** Ledger commands per SubmitTransfers call (payouts), 1–1000; default 1000. */
+  /** Entries per CreditMarketPayouts page, 1–20000; default 20000. */
+  readonly payoutPageSize?: number;
+  /** Ledger commands per SubmitTransfers call (payouts on the older path), 1–1000; default 1000. */
   readonly batchSize?: number;
-  /** Holds per ResolveMarketHolds page, 1–10000; default 10000. */
+  /** Holds per ResolveMarketHolds page (the older path), 1–10000; default 10000. */
   readonly holdPageSize?: number;
   /**
    * Called after each ledger batch (a hold page or a payout batch) is applied and its cursor saved
@@ -149,6 +146,9 @@ export interface SettlementRunner {
 
 /** Largest ResolveMarketHolds page (ledger.proto). */
 const MAX_HOLD_PAGE = 10_000;
+
+/** Largest CreditMarketPayouts page (ledger.proto). */
+const MAX_PAYOUT_PAGE = 20_000;
 
 /**
  * holds_cursor once the ledger was found to agree with the listed bets and before the first page:
@@ -180,7 +180,10 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
   const renewEveryMs = Math.floor(leaseMs / 3);
   const scheduler = deps.scheduler ?? realScheduler;
   const batchSize = Math.min(Math.max(deps.batchSize ?? LEDGER_BATCH_MAX, 1), LEDGER_BATCH_MAX);
-  const maxBetsInMemory = deps.maxBetsInMemory ?? 2_000_000;
+  const payoutPageSize = Math.min(
+    Math.max(deps.payoutPageSize ?? MAX_PAYOUT_PAGE, 1),
+    MAX_PAYOUT_PAGE,
+  );
   const holdPageSize = Math.min(Math.max(deps.holdPageSize ?? MAX_HOLD_PAGE, 1), MAX_HOLD_PAGE);
 
   function startAttempt(lease: RunLease): Attempt {
@@ -380,110 +383,170 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches });
   }
 
+  /**
+   * ResolveMarket (one resolution record for all the market's holds); false when the ledger does
+   * not have it yet (UNIMPLEMENTED): the caller takes the older path.
+   */
+  async function resolveMarket(
+    record: SettlementRecord,
+    attempt: Attempt,
+    action: 'POST_IN_FULL' | 'VOID',
+    totalStakedMinor: bigint,
+  ): Promise<boolean> {
+    const { marketId } = record;
+    await attempt.step();
+    let result;
+    try {
+      result = await ledger.resolveMarket({
+        marketId,
+        settlementId: record.settlementId,
+        action,
+        expectedOpenAmountMinor: totalStakedMinor,
+      });
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.Unimplemented) return false;
+      throw error;
+    }
+    const escrow = result.escrow;
+    const expectedPosted = action === 'POST_IN_FULL' ? totalStakedMinor : 0n;
+    if (
+      escrow.creditsPending !== 0n ||
+      escrow.creditsPosted !== expectedPosted ||
+      escrow.debitsPending !== 0n ||
+      (!result.replayed && escrow.debitsPosted !== 0n)
+    ) {
+      throw new IllegalStateError(
+        `after its resolution the escrow of market ${marketId} holds ${escrow.creditsPending} pending and ${escrow.creditsPosted} posted, expected 0 and ${expectedPosted}${result.expiredCount > 0 ? ` (${result.expiredCount} hold(s) had expired)` : ''}`,
+      );
+    }
+    await deps.afterBatch?.({ marketId, phase: 'HOLDS', batches: 1 });
+    return true;
+  }
+
   async function runHolds(record: SettlementRecord, attempt: Attempt): Promise<void> {
     const { marketId } = record;
-    const terms = {
-      outcomeIds: record.outcomeIds ?? [],
-      winningOutcomeId: record.canceled ? null : record.winningOutcomeId,
+    await attempt.step();
+    const resolved = await deps.bets.resolve({
+      marketId,
+      settlementId: record.settlementId,
+      canceled: record.canceled,
+      winningOutcomeId: record.canceled ? '' : record.winningOutcomeId,
       commissionBps: record.commissionBps,
       streamerShareBps: record.streamerShareBps,
-    };
-    const accumulator = createPoolTotalsAccumulator(terms.outcomeIds, { betIdOrder: 'ascending' });
-    // Pass 1 keeps the bets in compact columns (up to maxBetsInMemory) so pass 2 need not stream
-    // them again; beyond that, pass 2 streams them a second time.
-    const kept = createBetColumns();
-    let keep = true;
-    for await (const batch of deps.bets.list(marketId, '')) {
-      if (batch.currency !== '' && batch.currency !== record.currency) {
-        throw new IllegalStateError(
-          `the bet engine reports currency ${batch.currency} for market ${marketId}, settlement expects ${record.currency}`,
-        );
-      }
-      accumulator.add(batch.bets);
-      // A long first pass keeps the lease: no other runner starts meanwhile.
-      await attempt.step();
-      if (keep) {
-        for (const bet of batch.bets) kept.push(bet);
-        if (kept.length > maxBetsInMemory) {
-          keep = false;
-          kept.clear();
-        }
-      }
-    }
-    const decision = decidePoolSettlement(accumulator.totals(), terms);
-    const calculator = createPoolPayoutCalculator(decision);
-    // Pass 2: the payouts, in memory (no ledger call per bet).
-    if (keep) {
-      for (let start = 0; start < kept.length; start += LEDGER_BATCH_MAX) {
-        calculator.payouts(kept.slice(start, start + LEDGER_BATCH_MAX));
-      }
-      kept.clear();
-    } else {
-      for await (const batch of deps.bets.list(marketId, '')) {
-        calculator.payouts(batch.bets);
-        await attempt.step();
-      }
-    }
-    const result = calculator.finish();
-    await resolveHolds(record, attempt, result.kind === 'REFUND' ? 'VOID' : 'POST_IN_FULL', {
-      totalStakedMinor: result.figures.totalStakedMinor,
-      betCount: result.figures.betCount,
     });
-    const refund = result.kind === 'REFUND';
-    const payouts: PlannedPayout[] = result.users.map((user) => ({
+    if (resolved.currency !== '' && resolved.currency !== record.currency) {
+      throw new IllegalStateError(
+        `the bet engine reports currency ${resolved.currency} for market ${marketId}, settlement expects ${record.currency}`,
+      );
+    }
+    checkResolution(marketId, resolved);
+    const refund = resolved.refundReason !== null;
+    const action = refund ? 'VOID' : 'POST_IN_FULL';
+    // A run that started on the older path (a hold cursor saved) finishes on it.
+    const marketResolved =
+      record.holdsCursor === '' &&
+      (await resolveMarket(record, attempt, action, resolved.totalStakedMinor));
+    if (!marketResolved) {
+      await resolveHolds(record, attempt, action, {
+        totalStakedMinor: resolved.totalStakedMinor,
+        betCount: Number(resolved.betCount),
+      });
+    }
+    const payoutId = (accountId: string, legacy: string): string =>
+      marketResolved ? `payout:${record.settlementId}:${accountId}` : legacy;
+    const payouts: PlannedPayout[] = resolved.users.map((user) => ({
       userId: user.userId,
       kind: refund ? 'REFUND' : 'SETTLEMENT',
-      stakeMinor: user.stakeMinor,
+      stakeMinor: user.stakedMinor,
       payoutMinor: user.payoutMinor,
-      netMinor: user.netMinor,
-      transferId: !refund && user.payoutMinor > 0n ? transferIds.payout(marketId, user.userId) : '',
+      netMinor: user.payoutMinor - user.stakedMinor,
+      transferId:
+        !refund && user.payoutMinor > 0n
+          ? payoutId(
+              accounts.wallet(user.userId, record.currency),
+              transferIds.payout(marketId, user.userId),
+            )
+          : '',
     }));
-    if (result.figures.streamerShareMinor > 0n) {
+    if (resolved.streamerShareMinor > 0n) {
       payouts.push({
         userId: record.streamerUserId,
         kind: 'STREAMER_REVENUE_SHARE',
         stakeMinor: 0n,
-        payoutMinor: result.figures.streamerShareMinor,
-        netMinor: result.figures.streamerShareMinor,
-        transferId: transferIds.streamerShare(marketId),
+        payoutMinor: resolved.streamerShareMinor,
+        netMinor: resolved.streamerShareMinor,
+        transferId: payoutId(
+          accounts.streamerRevenue(record.streamerUserId, record.currency),
+          transferIds.streamerShare(marketId),
+        ),
       });
     }
-    const f = result.figures;
+    const r = resolved;
     await store.savePlan(attempt.lease, {
       figures: {
-        totalStakedMinor: f.totalStakedMinor,
-        winningStakedMinor: f.winningStakedMinor,
-        losingStakedMinor: f.losingStakedMinor,
-        commissionMinor: f.commissionMinor,
-        streamerShareMinor: f.streamerShareMinor,
-        rakeMinor: f.rakeMinor,
-        distributableMinor: f.distributableMinor,
-        breakageMinor: f.breakageMinor,
-        payoutTotalMinor: f.payoutTotalMinor,
-        payoutCount: BigInt(f.payoutCount),
-        winnerCount: BigInt(f.winnerCount),
-        betCount: BigInt(f.betCount),
+        totalStakedMinor: r.totalStakedMinor,
+        winningStakedMinor: r.winningStakedMinor,
+        losingStakedMinor: r.losingStakedMinor,
+        commissionMinor: r.commissionMinor,
+        streamerShareMinor: r.streamerShareMinor,
+        rakeMinor: r.rakeMinor,
+        distributableMinor: r.distributableMinor,
+        breakageMinor: r.breakageMinor,
+        payoutTotalMinor: r.payoutTotalMinor,
+        payoutCount: BigInt(r.users.length),
+        winnerCount: r.winnerCount,
+        betCount: r.betCount,
       },
-      refundReason: result.refundReason,
+      refundReason: r.refundReason,
       payouts,
       next: refund ? 'FINISH' : 'PAYOUTS',
+      marketResolved,
     });
+  }
+
+  /** Every outcome committed (now or before), or IllegalStateError naming the first refusal. */
+  function requireCommitted(
+    outcomes: readonly { committed: boolean; transferId: string; detail: string }[],
+    sent: number,
+    what: string,
+  ): void {
+    const refused = outcomes.filter((outcome) => !outcome.committed);
+    if (refused.length > 0 || outcomes.length !== sent) {
+      const first = refused[0];
+      throw new IllegalStateError(
+        `the ledger refused ${refused.length} of ${sent} ${what} transfers${first === undefined ? ` (answered ${outcomes.length})` : `; first ${first.transferId}: ${first.detail}`}`,
+      );
+    }
   }
 
   async function runPayouts(record: SettlementRecord, attempt: Attempt): Promise<void> {
     const { marketId, currency } = record;
     const context: LedgerContext = { marketId, settlementId: record.settlementId, currency };
+    const pageSize = record.marketResolved ? payoutPageSize : batchSize;
     let cursor = record.payoutsCursor;
     let batches = 0;
     for (;;) {
-      const page = await store.payoutPage(marketId, cursor, batchSize);
+      const page = await store.payoutPage(marketId, cursor, pageSize);
       if (page.length === 0) break;
       await attempt.step();
-      await submitAll(
-        page.map((row) => payoutCommand(marketId, currency, row.userId, row.payoutMinor)),
-        context,
-        'payout',
-      );
+      if (record.marketResolved) {
+        const entries: MarketPayoutEntry[] = page.map((row) => ({
+          accountId: accounts.wallet(row.userId, currency),
+          amountMinor: row.payoutMinor,
+          code: 'PAYOUT',
+        }));
+        requireCommitted(
+          await ledger.creditMarketPayouts(context, entries),
+          entries.length,
+          'payout',
+        );
+      } else {
+        await submitAll(
+          page.map((row) => payoutCommand(marketId, currency, row.userId, row.payoutMinor)),
+          context,
+          'payout',
+        );
+      }
       cursor = page[page.length - 1]!.userId;
       const savedAtMs = clock.now();
       await store.savePayoutsCursor(attempt.lease, cursor, leaseMs);
@@ -501,7 +564,22 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       { code: 'STREAMER_SHARE', amountMinor: f.streamerShareMinor },
       { code: 'BREAKAGE', amountMinor: f.breakageMinor },
     ]);
-    if (system.length > 0) await submitAll(system, context, 'commission/share/breakage');
+    if (system.length > 0) {
+      if (record.marketResolved) {
+        const entries: MarketPayoutEntry[] = system.map((command) => ({
+          accountId: command.creditAccountId,
+          amountMinor: command.amountMinor,
+          code: command.code,
+        }));
+        requireCommitted(
+          await ledger.creditMarketPayouts(context, entries),
+          entries.length,
+          'commission/share/breakage',
+        );
+      } else {
+        await submitAll(system, context, 'commission/share/breakage');
+      }
+    }
     await store.setPhase(attempt.lease, 'FINISH');
   }
 
@@ -638,62 +716,47 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
 }
 
 /**
- * A market's bets in columns: ids as strings, users and outcomes interned (a market has few
- * outcomes and far fewer users than bets), stakes in a growable BigInt64Array.
+ * Refuses a resolution whose figures do not add up (the bet engine's rows and totals disagree, or
+ * the formula's conservation fails): nothing is moved on it.
  */
-function createBetColumns() {
-  let betIds: string[] = [];
-  let userIndex: number[] = [];
-  let outcomeIndex: number[] = [];
-  let stakes = new BigInt64Array(1024);
-  const users: string[] = [];
-  const userIds = new Map<string, number>();
-  const outcomes: string[] = [];
-  const outcomeIds = new Map<string, number>();
-  const intern = (value: string, list: string[], index: Map<string, number>): number => {
-    let at = index.get(value);
-    if (at === undefined) {
-      at = list.length;
-      list.push(value);
-      index.set(value, at);
+function checkResolution(marketId: string, r: ResolvedMarket): void {
+  let staked = 0n;
+  let paid = 0n;
+  let bets = 0n;
+  let previous = '';
+  for (const user of r.users) {
+    if (user.userId <= previous || user.stakedMinor <= 0n || user.payoutMinor < 0n) {
+      throw new IllegalStateError(
+        `the bet engine sent an invalid row for user ${user.userId} of market ${marketId}`,
+      );
     }
-    return at;
-  };
-  return {
-    get length(): number {
-      return betIds.length;
-    },
-    push(bet: SettlementBet): void {
-      const at = betIds.length;
-      if (at === stakes.length) {
-        const grown = new BigInt64Array(at * 2);
-        grown.set(stakes);
-        stakes = grown;
-      }
-      betIds.push(bet.betId);
-      userIndex.push(intern(bet.userId, users, userIds));
-      outcomeIndex.push(intern(bet.outcomeId, outcomes, outcomeIds));
-      stakes[at] = bet.stakeMinor;
-    },
-    slice(start: number, end: number): SettlementBet[] {
-      const out: SettlementBet[] = [];
-      for (let i = start; i < Math.min(end, betIds.length); i += 1) {
-        out.push({
-          betId: betIds[i]!,
-          userId: users[userIndex[i]!]!,
-          outcomeId: outcomes[outcomeIndex[i]!]!,
-          stakeMinor: stakes[i]!,
-        });
-      }
-      return out;
-    },
-    clear(): void {
-      betIds = [];
-      userIndex = [];
-      outcomeIndex = [];
-      stakes = new BigInt64Array(0);
-    },
-  };
+    previous = user.userId;
+    staked += user.stakedMinor;
+    paid += user.payoutMinor;
+    bets += user.betCount;
+  }
+  const refund = r.refundReason !== null;
+  const problems: string[] = [];
+  if (staked !== r.totalStakedMinor)
+    problems.push(`users stake ${staked}, total ${r.totalStakedMinor}`);
+  if (paid !== r.payoutTotalMinor)
+    problems.push(`users are paid ${paid}, total ${r.payoutTotalMinor}`);
+  if (bets !== r.betCount) problems.push(`users have ${bets} bets, total ${r.betCount}`);
+  if (r.payoutTotalMinor + r.commissionMinor + r.breakageMinor !== r.totalStakedMinor) {
+    problems.push('payouts + commission + breakage ≠ staked');
+  }
+  if (r.rakeMinor + r.streamerShareMinor !== r.commissionMinor || r.rakeMinor < 0n) {
+    problems.push('rake + streamer share ≠ commission');
+  }
+  if (r.breakageMinor < 0n || r.commissionMinor < 0n) problems.push('a negative figure');
+  if (refund && (r.commissionMinor !== 0n || r.breakageMinor !== 0n)) {
+    problems.push('a refund with commission or breakage');
+  }
+  if (problems.length > 0) {
+    throw new IllegalStateError(
+      `the bet engine's resolution of market ${marketId} does not add up (${problems.join('; ')}); nothing was moved`,
+    );
+  }
 }
 
 function isUnavailable(error: unknown): boolean {

@@ -157,7 +157,7 @@ const COLUMNS = `market_id, settlement_id, channel_id, kind, currency, canceled,
   commission_minor, streamer_share_minor, rake_minor, distributable_minor, breakage_minor,
   payout_total_minor, payout_count, winner_count, bet_count, market_event_at_ms, due_at_ms,
   leased_until_ms, lease_token, attempt_count, started_at_ms, completed_at_ms, reversed_at_ms, reversal_reason,
-  reversed_by_user_id, last_error`;
+  reversed_by_user_id, last_error, market_resolved`;
 
 type Row = Record<string, unknown>;
 
@@ -195,6 +195,7 @@ function toRecord(row: Row): SettlementRecord {
     phase: row.phase as SettlementPhase,
     holdsCursor: row.holds_cursor as string,
     payoutsCursor: row.payouts_cursor as string,
+    marketResolved: row.market_resolved === true,
     refundReason: refundReasonFromNumber(num(row.refund_reason)),
     figures,
     marketEventAtMs: num(row.market_event_at_ms),
@@ -562,6 +563,8 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         readonly refundReason: RefundReason | null;
         readonly payouts: readonly PlannedPayout[];
         readonly next: SettlementPhase;
+        /** The holds were resolved by one ledger resolution record (ResolveMarket). */
+        readonly marketResolved: boolean;
       },
     ): Promise<void> {
       const { marketId } = lease;
@@ -597,7 +600,7 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
              winning_staked_minor = $5, losing_staked_minor = $6, commission_minor = $7,
              streamer_share_minor = $8, rake_minor = $9, distributable_minor = $10,
              breakage_minor = $11, payout_total_minor = $12, payout_count = $13,
-             winner_count = $14, bet_count = $15
+             winner_count = $14, bet_count = $15, market_resolved = $16
            WHERE market_id = $1`,
           [
             marketId,
@@ -615,6 +618,7 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
             f.payoutCount,
             f.winnerCount,
             f.betCount,
+            plan.marketResolved,
           ],
         );
       });

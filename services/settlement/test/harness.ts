@@ -2,9 +2,8 @@
  * Test harness of the settlement int tests: one fresh database per harness holding the platform's
  * and the settlement service's tables AND the user service's real ledger (its migrations and
  * store, served by its real LedgerInternalService implementation on an in-memory Connect
- * transport, so money moves exactly as in production). The bet engine's ListMarketBets is an
- * in-test implementation over an in-memory list (the bet engine is another of our services, built
- * in parallel); the settlement RPCs run behind the production interceptor stack with real signed
+ * transport, so money moves exactly as in production). The bet engine's ResolveMarketBets is an
+ * in-test implementation over an in-memory list (the oracle test runs the real bet engine); the settlement RPCs run behind the production interceptor stack with real signed
  * tokens. Market events are delivered through the real inbox (handleOnce).
  */
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
@@ -17,9 +16,10 @@ import {
 } from '@connectrpc/connect';
 import {
   BetEngineInternalService,
-  BetSide,
-  BetStatus,
+  MarketResolutionKind,
+  ResolutionRefundReason,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import { settlePool } from '@streambet/parimutuel/settlement';
 import {
   MarketCanceledSchema,
   MarketCreatedSchema,
@@ -77,50 +77,102 @@ export interface TestBet {
   readonly stakeMinor: bigint;
 }
 
-/** The in-test bet engine: ListMarketBets over in-memory bets. */
+/** The in-test bet engine: ResolveMarketBets over in-memory bets. */
 export interface FakeBetEngine {
   readonly bets: Map<string, TestBet[]>;
-  /** While true, ListMarketBets answers UNAVAILABLE (bets pending). */
+  /** Each market's outcomes (createMarket fills it). */
+  readonly outcomes: Map<string, readonly string[]>;
+  /** While true, ResolveMarketBets answers UNAVAILABLE (bets pending). */
   unavailable: boolean;
-  /** How many ListMarketBets calls were made. */
+  /** How many ResolveMarketBets calls were made. */
   calls: number;
 }
 
-/** Serves BetEngineInternalService.ListMarketBets from `engine` (bet_id order, after_bet_id, batch_size). */
+/**
+ * Serves BetEngineInternalService.ResolveMarketBets from `engine`: the resolution of the market's
+ * in-memory bets by packages/parimutuel (the real bet engine computes it in SQL; its own tests and
+ * the oracle test check that), users in user id order after after_user_id, batch_size per message.
+ */
 function serveFakeBetEngine(engine: FakeBetEngine) {
   return createRouterTransport((router) => {
     router.service(BetEngineInternalService, {
-      async *listMarketBets(request) {
+      async *resolveMarketBets(request) {
         engine.calls += 1;
         if (engine.unavailable) {
           throw new ConnectError('bets are still pending a ledger confirmation', Code.Unavailable);
         }
-        const all = [...(engine.bets.get(request.marketId) ?? [])].sort((a, b) =>
-          a.betId < b.betId ? -1 : a.betId > b.betId ? 1 : 0,
-        );
-        const size = request.batchSize === 0 ? 1000 : request.batchSize;
-        const rest = all.filter((bet) => bet.betId > request.afterBetId);
-        for (let start = 0; start < rest.length || start === 0; start += size) {
+        const bets = engine.bets.get(request.marketId) ?? [];
+        const outcomeIds = engine.outcomes.get(request.marketId) ?? [
+          ...new Set(bets.map((b) => b.outcomeId)),
+        ];
+        const result = settlePool(bets, {
+          outcomeIds,
+          winningOutcomeId: request.canceled ? null : request.winningOutcomeId,
+          commissionBps: request.commissionBps,
+          streamerShareBps: request.streamerShareBps,
+        });
+        const counts = new Map<string, bigint>();
+        for (const bet of bets) counts.set(bet.userId, (counts.get(bet.userId) ?? 0n) + 1n);
+        const f = result.figures;
+        const resolution = {
+          marketId: request.marketId,
+          settlementId: request.settlementId,
+          currency: CUR,
+          kind:
+            result.kind === 'REFUND' ? MarketResolutionKind.REFUND : MarketResolutionKind.PAYOUT,
+          refundReason:
+            result.refundReason === null
+              ? ResolutionRefundReason.UNSPECIFIED
+              : ResolutionRefundReason[result.refundReason],
+          winningOutcomeId: result.winningOutcomeId ?? '',
+          commissionBps: request.commissionBps,
+          streamerShareBps: request.streamerShareBps,
+          totalStakedMinor: f.totalStakedMinor,
+          winningStakedMinor: f.winningStakedMinor,
+          losingStakedMinor: f.losingStakedMinor,
+          commissionMinor: f.commissionMinor,
+          streamerShareMinor: f.streamerShareMinor,
+          rakeMinor: f.rakeMinor,
+          distributableMinor: f.distributableMinor,
+          breakageMinor: f.breakageMinor,
+          payoutTotalMinor: f.payoutTotalMinor,
+          betCount: BigInt(f.betCount),
+          userCount: BigInt(result.users.length),
+          winnerCount: BigInt(f.winnerCount),
+        };
+        const users = [...result.users]
+          .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+          .filter((u) => u.userId > request.afterUserId)
+          .map((u) => ({
+            userId: u.userId,
+            betCount: counts.get(u.userId) ?? 0n,
+            stakedMinor: u.stakeMinor,
+            payoutMinor: u.payoutMinor,
+          }));
+        const size = request.batchSize === 0 ? 5000 : request.batchSize;
+        for (let start = 0; start < users.length || start === 0; start += size) {
           await Promise.resolve();
-          yield {
-            currency: CUR,
-            kind: MarketKind.POOL,
-            bets: rest.slice(start, start + size).map((bet) => ({
-              betId: bet.betId,
-              userId: bet.userId,
-              outcomeId: bet.outcomeId,
-              side: BetSide.BACK,
-              status: BetStatus.ACCEPTED,
-              stakeMinor: bet.stakeMinor,
-              holdTransferId: `bet:${bet.betId}:stake`,
-              heldMinor: bet.stakeMinor,
-            })),
-          };
-          if (rest.length === 0) break;
+          yield { resolution, users: users.slice(start, start + size) };
+          if (users.length === 0) break;
         }
       },
     });
   });
+}
+
+/**
+ * The ledger as one that predates market-level resolution: ResolveMarket and CreditMarketPayouts
+ * answer UNIMPLEMENTED, so a run resolves holds page by page (ResolveMarketHolds) and pays through
+ * SubmitTransfers (the older path, kept for such ledgers and runs started on it).
+ */
+export function withoutMarketResolution(ledger: SettlementLedger): SettlementLedger {
+  const unimplemented = (): Promise<never> =>
+    Promise.reject(new ConnectError('not implemented by this ledger', Code.Unimplemented));
+  return {
+    ...ledger,
+    resolveMarket: unimplemented,
+    creditMarketPayouts: unimplemented,
+  };
 }
 
 /** Ledger command with defaults (in {@link CUR}). */
@@ -216,7 +268,12 @@ export async function createHarnessOn(
   // Both services' tables share the test database: each migration run tolerates the other's ids.
   const migrateOptions = { onUnknownApplied: 'warn' } as const;
   const tokens = await createTestTokens();
-  const engine: FakeBetEngine = { bets: new Map(), unavailable: false, calls: 0 };
+  const engine: FakeBetEngine = {
+    bets: new Map(),
+    outcomes: new Map(),
+    unavailable: false,
+    calls: 0,
+  };
   const scheduler = manualScheduler(clock);
   const ledgerService = await createLedgerTestService({
     sql,
@@ -292,6 +349,7 @@ export async function createHarnessOn(
         streamerShareBps: 3000,
         ...overrides,
       };
+      engine.outcomes.set(market.marketId, market.outcomeIds);
       await ledger.createAccounts([
         {
           accountId: `market:${market.marketId}:escrow`,

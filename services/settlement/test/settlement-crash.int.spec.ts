@@ -1,7 +1,8 @@
 /**
  * Crash test: a settlement runs in a child process (real ledger store in the child, same database)
  * that is SIGKILLed right after a ledger call committed and before the run saved its progress —
- * mid-holds, mid-payouts, or after the last transfer before the final state. The dead runner left
+ * right after the market's resolution (ResolveMarket), mid-payouts (CreditMarketPayouts pages), or
+ * after the last transfer before the final state. The dead runner left
  * a short lease (at most DEFAULT_LEASE_MS past its last renewal, as recorded in the row): a
  * restarted runner respects it, finds the run due the moment it expires (the task's query) and takes
  * it over with the next lease token: the run completes, every wallet ends exactly as the formula
@@ -19,7 +20,7 @@ import { SettlementCompletedSchema } from '@streambet/contracts/gen/streambet/ev
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
 import { DEFAULT_LEASE_MS } from '../src/runner.js';
 import { CUR, createHarnessOn, manualClock, type Harness, type TestMarket } from './harness.js';
-import { CRASH_BETS, CRASH_USERS, crashBets } from './fixtures/crash-market.js';
+import { CRASH_PAYOUT_PAGE, CRASH_USERS, crashBets } from './fixtures/crash-market.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -59,22 +60,23 @@ async function open(url: string, startMs?: number): Promise<Harness> {
   const clock = startMs === undefined ? manualClock() : manualClock(startMs);
   return createHarnessOn(
     { sql, dispose: () => sql.close() },
-    { batchSize: 10, holdPageSize: 10 },
+    { batchSize: 10, holdPageSize: 10, payoutPageSize: CRASH_PAYOUT_PAGE },
     clock,
   );
 }
 
 for (const target of sqlTargets()) {
   describe(`settlement crash on ${target.name === 'pglite' ? 'PGlite on disk' : 'PostgreSQL'}`, () => {
-    // Ledger calls: 6 hold pages (57 holds by 10), 1 for the payouts (the paying users), 1 for
-    // commission/share/breakage. Each PGlite round costs three engine starts: one case there.
+    // Ledger calls: 1 ResolveMarket (the market's 57 holds at once), 2 payout pages (8 paying
+    // users by 5), 1 for commission/share/breakage. Each PGlite round costs three engine starts:
+    // one case there.
     const cases =
       target.name === 'pglite'
-        ? ([['mid-holds', 3]] as const)
+        ? ([['mid-payouts', 2]] as const)
         : ([
-            ['mid-holds', 3],
-            ['mid-payouts', 7],
-            ['after the last transfer', 8],
+            ['right after the market resolution', 1],
+            ['mid-payouts', 2],
+            ['after the last transfer', 4],
           ] as const);
     it.each(cases)(
       'killed %s: the restart completes it once',
@@ -133,16 +135,19 @@ for (const target of sqlTargets()) {
             }
             expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
             expect(await h.balance(`rake:${CUR}`)).toBe(expected.figures.rakeMinor);
+            // One resolution record for the holds (no transfer per hold), each payout once.
+            expect(done?.marketResolved).toBe(true);
             const transfers = await h.sql.query<{ n: bigint }>(
               `SELECT count(*)::bigint AS n FROM ledger_transfers
                WHERE id LIKE $1 OR (market_id = $2 AND kind IN (3, 4))`,
-              [`settle:${market.marketId}:%`, market.marketId],
+              [`payout:${done!.settlementId}:%`, market.marketId],
             );
             const paying = expected.users.filter((u) => u.payoutMinor > 0n).length;
             const system = expected.ledger.escrowTransfers.filter(
               (t) => t.code !== 'PAYOUT',
             ).length;
-            expect(Number(transfers.rows[0]!.n)).toBe(CRASH_BETS + paying + system);
+            expect(paying).toBe(8);
+            expect(Number(transfers.rows[0]!.n)).toBe(paying + system);
             await h.expectBalanced();
             const completed = await h.sql.query<{ n: bigint }>(
               'SELECT count(*)::bigint AS n FROM outbox WHERE key = $1 AND type = $2',

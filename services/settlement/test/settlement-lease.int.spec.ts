@@ -43,23 +43,29 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /**
- * A ledger whose `blockAt`-th ResolveMarketHolds call commits in the ledger and then hangs until
- * `release` — a runner stalled (or dead) mid-step, with the ledger ahead of its own progress.
+ * A ledger whose `blockAt`-th money-moving call (ResolveMarket, then the CreditMarketPayouts
+ * pages) commits in the ledger and then hangs until `release` — a runner stalled (or dead)
+ * mid-step, with the ledger ahead of its own progress.
  */
 function stallingLedger(base: RunnerDeps['ledger'], blockAt: number) {
   const reached = deferred();
   const gate = deferred();
   let calls = 0;
+  const stallAfter = async <T>(result: T): Promise<T> => {
+    calls += 1;
+    if (calls === blockAt) {
+      reached.resolve();
+      await gate.promise;
+    }
+    return result;
+  };
   const ledger: RunnerDeps['ledger'] = {
     ...base,
-    async resolveMarketHolds(page) {
-      const result = await base.resolveMarketHolds(page);
-      calls += 1;
-      if (calls === blockAt) {
-        reached.resolve();
-        await gate.promise;
-      }
-      return result;
+    async resolveMarket(call) {
+      return stallAfter(await base.resolveMarket(call));
+    },
+    async creditMarketPayouts(context, entries) {
+      return stallAfter(await base.creditMarketPayouts(context, entries));
     },
   };
   return { ledger, reached: reached.promise, release: gate.resolve };
@@ -88,7 +94,8 @@ async function snapshot(h: Harness, marketId: string): Promise<string> {
     [marketId],
   );
   const transfers = await h.sql.query<{ id: string }>(
-    `SELECT id FROM ledger_transfers WHERE id LIKE $1 OR (market_id = $2 AND kind IN (3, 4))
+    `SELECT id FROM ledger_transfers WHERE id LIKE $1
+       OR (market_id = $2 AND (kind IN (3, 4) OR id LIKE 'payout:%'))
      ORDER BY id`,
     [`settle:${marketId}:%`, marketId],
   );
@@ -123,7 +130,7 @@ for (const target of sqlTargets()) {
   describe(`settlement lease on ${target.name}`, () => {
     let h: Harness;
     beforeEach(async () => {
-      h = await createHarness(target, { holdPageSize: 4, batchSize: 2 });
+      h = await createHarness(target, { holdPageSize: 4, batchSize: 2, payoutPageSize: 2 });
       await h.fundUsers(USERS, FUND);
     });
     afterEach(async () => {
@@ -136,7 +143,7 @@ for (const target of sqlTargets()) {
       await h.placeBets(market, bets);
       await h.resolve(market, market.outcomeIds[0]!);
 
-      // Runner A claims, resolves the first hold page, then stalls inside the second ledger call
+      // Runner A claims, resolves the market's holds, then stalls inside its first payout page
       // (committed in the ledger, cursor not saved) and renews nothing more: a crash, as far as
       // the database can tell.
       const stall = stallingLedger(h.runnerDeps.ledger, 2);
@@ -169,7 +176,7 @@ for (const target of sqlTargets()) {
       expect(done!.completedAtMs - claimedAtMs).toBe(DEFAULT_LEASE_MS);
       const afterB = await snapshot(h, market.marketId);
 
-      // A wakes up: its next write (the holds cursor) is refused by the fence and it stops.
+      // A wakes up: its next write (the payouts cursor) is refused by the fence and it stops.
       stall.release();
       const resultA = await attemptA;
       expect(resultA?.status).toBe('COMPLETED');
@@ -287,6 +294,7 @@ for (const target of sqlTargets()) {
             h.store.savePlan(stale, {
               figures: second.record.figures,
               refundReason: null,
+              marketResolved: false,
               payouts: [
                 {
                   userId: USERS[0]!,

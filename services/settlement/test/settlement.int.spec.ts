@@ -28,6 +28,7 @@ import {
   type Harness,
   type TestBet,
   type TestMarket,
+  withoutMarketResolution,
 } from './harness.js';
 
 const FUND = 10_000n;
@@ -59,12 +60,16 @@ function exampleBets(market: TestMarket): TestBet[] {
   ];
 }
 
-/** The settlement's transfers of a market: its own (settle:…) and the holds it resolved. */
+/**
+ * The settlement's transfers of a market: its own (settle:… on the older path, payout:<settlement
+ * id>:… after ResolveMarket) and the holds it resolved one by one (the older path).
+ */
 async function settleTransferCount(h: Harness, marketId: string): Promise<number> {
+  const settlementId = (await h.store.get(marketId))?.settlementId ?? '-';
   const result = await h.sql.query<{ n: bigint }>(
     `SELECT count(*)::bigint AS n FROM ledger_transfers
-     WHERE id LIKE $1 OR (market_id = $2 AND kind IN (3, 4))`,
-    [`settle:${marketId}:%`, marketId],
+     WHERE id LIKE $1 OR id LIKE $3 OR (market_id = $2 AND kind IN (3, 4))`,
+    [`settle:${marketId}:%`, marketId, `payout:${settlementId}:%`],
   );
   return Number(result.rows[0]!.n);
 }
@@ -142,11 +147,19 @@ for (const target of sqlTargets()) {
         netMinor: -500n,
         transferId: '',
       });
+      // The ledger resolved the market's holds with one record and derived the payout's id.
+      expect(record?.marketResolved).toBe(true);
       expect(byUser.get(`${A}:${PayoutKind.SETTLEMENT}`)).toMatchObject({
         payoutMinor: 688n,
         netMinor: 287n,
-        transferId: `settle:${market.marketId}:payout:${A}`,
+        transferId: `payout:${record!.settlementId}:${wallet(A)}`,
       });
+      // Nothing was written per hold: no POST_PENDING or VOID_PENDING transfer of the market.
+      const perHold = await h.sql.query<{ n: bigint }>(
+        'SELECT count(*)::bigint AS n FROM ledger_transfers WHERE market_id = $1 AND kind IN (3, 4)',
+        [market.marketId],
+      );
+      expect(Number(perHold.rows[0]!.n)).toBe(0);
       expect(
         byUser.get(`${market.streamerUserId}:${PayoutKind.STREAMER_REVENUE_SHARE}`),
       ).toMatchObject({ payoutMinor: 12n });
@@ -239,7 +252,8 @@ for (const target of sqlTargets()) {
       expect(await h.balance(wallet(B))).toBe(FUND - 700n + 1203n);
     });
 
-    it('resumes a run stopped after k batches and completes it without doubling anything', async () => {
+    it('resumes a run stopped after k batches and completes it without doubling anything (older ledger)', async () => {
+      const legacy = withoutMarketResolution(h.runnerDeps.ledger);
       const market = await h.createMarket(6);
       const [win, lose] = market.outcomeIds as [string, string];
       const users = [A, B, C, D];
@@ -252,6 +266,7 @@ for (const target of sqlTargets()) {
       await h.placeBets(market, bets);
       await h.resolve(market, win);
       const stopping = h.runnerWith({
+        ledger: legacy,
         holdPageSize: 4,
         afterBatch: ({ phase, batches }) => {
           if (phase === 'HOLDS' && batches === 3) throw new Error('stopped after 3 batches');
@@ -266,13 +281,15 @@ for (const target of sqlTargets()) {
       expect(await settleTransferCount(h, market.marketId)).toBe(12);
       // The payouts phase stopped too, after one batch of users.
       const stoppingPayouts = h.runnerWith({
+        ledger: legacy,
         batchSize: 2,
         afterBatch: ({ phase }) => {
           if (phase === 'PAYOUTS') throw new Error('stopped in payouts');
         },
       });
       const second = await stoppingPayouts.runOnce(market.marketId, { force: true });
-      expect(second).toMatchObject({ status: 'FAILED', phase: 'PAYOUTS' });
+      expect(second).toMatchObject({ status: 'FAILED', phase: 'PAYOUTS', marketResolved: false });
+      // A run started on the older path finishes on it, whatever the ledger offers now.
       const finished = await h.runner.runOnce(market.marketId, { force: true });
       expect(finished?.status).toBe('COMPLETED');
       expect(finished?.attemptCount).toBe(3);
@@ -295,7 +312,8 @@ for (const target of sqlTargets()) {
       await h.expectBalanced();
     });
 
-    it('moves nothing while the ledger disagrees with the bets listed, then settles once reconciled', async () => {
+    it('moves nothing while the ledger disagrees with the bets listed, then settles once reconciled (older ledger)', async () => {
+      const runner = h.runnerWith({ ledger: withoutMarketResolution(h.runnerDeps.ledger) });
       const market = await h.createMarket(11);
       const bets = exampleBets(market);
       await h.placeBets(market, bets);
@@ -315,7 +333,7 @@ for (const target of sqlTargets()) {
       ]);
       await h.resolve(market, market.outcomeIds[0]!);
       const before = await settleTransferCount(h, market.marketId);
-      const refused = await h.runner.runOnce(market.marketId);
+      const refused = await runner.runOnce(market.marketId);
       expect(refused).toMatchObject({ status: 'FAILED', phase: 'HOLDS', holdsCursor: '' });
       expect(refused?.lastError).toContain('the ledger disagrees with the bet engine');
       expect(refused?.lastError).toContain('2011 pending');
@@ -328,7 +346,7 @@ for (const target of sqlTargets()) {
         { betId: orphanBet, userId: C, outcomeId: market.outcomeIds[1]!, stakeMinor: 77n },
         { betId: ulid(1098), userId: D, outcomeId: market.outcomeIds[1]!, stakeMinor: 5n },
       ]);
-      const missing = await h.runner.runOnce(market.marketId, { force: true });
+      const missing = await runner.runOnce(market.marketId, { force: true });
       expect(missing?.lastError).toContain('bets listed stake 2016');
       expect(await settleTransferCount(h, market.marketId)).toBe(before);
       // Reconciled: the bet engine lists the orphan's bet; the run settles it with the others.
@@ -336,14 +354,15 @@ for (const target of sqlTargets()) {
         ...bets,
         { betId: orphanBet, userId: C, outcomeId: market.outcomeIds[1]!, stakeMinor: 77n },
       ]);
-      const done = await h.runner.runOnce(market.marketId, { force: true });
+      const done = await runner.runOnce(market.marketId, { force: true });
       expect(done?.status, done?.lastError).toBe('COMPLETED');
       expect(await h.balance(wallet(C))).toBe(FUND - 577n);
       expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
       await h.expectBalanced();
     });
 
-    it('fails the attempt with the first refusal when the ledger refuses a hold of a page', async () => {
+    it('fails the attempt with the first refusal when the ledger refuses a hold of a page (older ledger)', async () => {
+      const runner = h.runnerWith({ ledger: withoutMarketResolution(h.runnerDeps.ledger) });
       const market = await h.createMarket(12);
       await h.placeBets(market, exampleBets(market));
       await h.resolve(market, market.outcomeIds[0]!);
@@ -358,9 +377,84 @@ for (const target of sqlTargets()) {
           memo: 'squat',
         }),
       ]);
-      const failed = await h.runner.runOnce(market.marketId);
+      const failed = await runner.runOnce(market.marketId);
       expect(failed).toMatchObject({ status: 'FAILED', phase: 'HOLDS' });
       expect(failed?.lastError).toContain(`first ${squatted}: ID_REUSED_DIFFERENT_CONTENT`);
+    });
+
+    it('resumes after the market resolution and mid-payouts: one resolution, every payout once', async () => {
+      const market = await h.createMarket(13);
+      const [win, lose] = market.outcomeIds as [string, string];
+      const users = [A, B, C, D];
+      const bets: TestBet[] = Array.from({ length: 23 }, (_, i) => ({
+        betId: ulid(3100 + i),
+        userId: users[i % 4]!,
+        outcomeId: i % 3 === 0 ? lose : win,
+        stakeMinor: BigInt(10 + i * 7),
+      }));
+      await h.placeBets(market, bets);
+      await h.resolve(market, win);
+      const afterResolution = h.runnerWith({
+        afterBatch: ({ phase }) => {
+          if (phase === 'HOLDS') throw new Error('crashed after the resolution');
+        },
+      });
+      const first = await afterResolution.runOnce(market.marketId);
+      expect(first).toMatchObject({ status: 'FAILED', phase: 'HOLDS' });
+      // The holds are resolved in the ledger; the run did not record its plan yet.
+      expect(await h.available(wallet(A))).toBe(FUND - 10n - 38n - 66n - 94n - 122n - 150n);
+      const midPayouts = h.runnerWith({
+        payoutPageSize: 1,
+        afterBatch: ({ phase, batches }) => {
+          if (phase === 'PAYOUTS' && batches === 1) throw new Error('crashed mid-payouts');
+        },
+      });
+      const second = await midPayouts.runOnce(market.marketId, { force: true });
+      expect(second).toMatchObject({ status: 'FAILED', phase: 'PAYOUTS', marketResolved: true });
+      const done = await h.runner.runOnce(market.marketId, { force: true });
+      expect(done?.status, done?.lastError).toBe('COMPLETED');
+      const { settlePool } = await import('@streambet/parimutuel/settlement');
+      const expected = settlePool(bets, {
+        outcomeIds: market.outcomeIds,
+        winningOutcomeId: win,
+        commissionBps: market.commissionBps,
+        streamerShareBps: market.streamerShareBps,
+      });
+      for (const user of expected.users) {
+        expect(await h.balance(wallet(user.userId))).toBe(FUND + user.netMinor);
+        expect(await h.available(wallet(user.userId))).toBe(FUND + user.netMinor);
+      }
+      expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
+      const payingUsers = expected.users.filter((u) => u.payoutMinor > 0n).length;
+      const system = expected.ledger.escrowTransfers.filter((t) => t.code !== 'PAYOUT').length;
+      expect(await settleTransferCount(h, market.marketId)).toBe(payingUsers + system);
+      // Settling the same market again pays nothing more.
+      const again = await h.runner.runOnce(market.marketId, { force: true });
+      expect(again?.status).toBe('COMPLETED');
+      expect(await settleTransferCount(h, market.marketId)).toBe(payingUsers + system);
+      await h.expectBalanced();
+    });
+
+    it('moves nothing while the open holds in the ledger disagree with the stakes the bet engine counted', async () => {
+      const market = await h.createMarket(14);
+      const bets = exampleBets(market);
+      await h.placeBets(market, bets);
+      // A bet the bet engine counts but whose hold the ledger does not have.
+      h.engine.bets.set(market.marketId, [
+        ...bets,
+        { betId: ulid(1097), userId: D, outcomeId: market.outcomeIds[1]!, stakeMinor: 5n },
+      ]);
+      await h.resolve(market, market.outcomeIds[0]!);
+      const refused = await h.runner.runOnce(market.marketId);
+      expect(refused).toMatchObject({ status: 'FAILED', phase: 'HOLDS' });
+      expect(await h.available(wallet(A))).toBe(FUND - 401n);
+      expect(await h.balance(`market:${market.marketId}:escrow`)).toBe(0n);
+      expect(await settleTransferCount(h, market.marketId)).toBe(0);
+      h.engine.bets.set(market.marketId, bets);
+      const done = await h.runner.runOnce(market.marketId, { force: true });
+      expect(done?.status, done?.lastError).toBe('COMPLETED');
+      expect(await h.balance(wallet(A))).toBe(FUND - 401n + 688n);
+      await h.expectBalanced();
     });
 
     it('defers while the bet engine has pending bets, then settles once they are confirmed', async () => {

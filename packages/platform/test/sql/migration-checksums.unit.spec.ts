@@ -44,6 +44,8 @@ const PINNED: Record<string, Record<string, string>> = {
     '0001_settlements': 'f83e0ddefae7cf78eece7064de40f1988c948e91996322b04cc507db28544653',
     '0002_settlement_lease_token':
       'd464cce746b3c1d05432bfcd674d94012244f055cffe1ca0bcb77193a963226c',
+    '0003_settlement_market_resolution':
+      'd1af2caff498bfe01a7c2e47417af49302720da542e3168c9ea202e201e715a1',
   },
   'services/user/src/identity/migrations': {
     '0001_identity_users_sessions':
