@@ -60,51 +60,41 @@ export async function migratePayment(sql: Sql): Promise<void> {
   await migrate(sql, 'payment', [...platformMigrations, ...paymentMigrations]);
 }
 
-/** Inputs of {@link createPaymentTestService}. */
-export interface PaymentTestServiceOptions {
-  /** The service's database, migrated here. */
+/** Inputs of {@link createPaymentCore}. */
+export interface PaymentCoreOptions {
+  /** The service's database, already migrated ({@link migratePayment}). */
   readonly sql: Sql;
   readonly clock: Clock;
-  /** Keys the interceptors' auth verifies callers' tokens with. */
-  readonly tokens: TestTokens;
-  /** The user service's LedgerInternalService and UserInternalService (no auth needed). */
+  /** The user service's LedgerInternalService and UserInternalService. */
   readonly user: Transport;
+  /** Base URLs of the Stripe and MercadoPago fakes (maybe in another process). */
+  readonly stripeUrl: string;
+  readonly mercadoPagoUrl: string;
   readonly limits?: Partial<PaymentLimits>;
-  /** Provider fakes to use; default: started here (and closed by `close`). */
-  readonly fakes?: ProviderFakes;
   /** Deadline of provider calls; default 2000 ms. */
   readonly providerTimeoutMs?: number;
   readonly onStep?: PaymentsDeps['onStep'];
   readonly logger?: Logger;
 }
 
-/** The payment service's real pieces on one database. */
-export interface PaymentTestService {
+/** The payment service's operations, webhooks, tasks and provider breakers, without RPCs. */
+export interface PaymentCore {
   readonly store: PaymentStore;
   readonly payments: Payments;
   readonly webhooks: ReturnType<typeof createWebhookHandlers>;
-  readonly fakes: ProviderFakes;
   readonly breakers: { readonly stripe: GuardedProvider; readonly mercadoPago: GuardedProvider };
   readonly saga: PollingTask;
   readonly reconciliation: PollingTask;
-  readonly transport: Transport;
-  readonly payment: Client<typeof PaymentService>;
-  close(): Promise<void>;
 }
 
-/** Migrates `sql` and serves the payment service's real handlers on an in-memory transport. */
-export async function createPaymentTestService(
-  options: PaymentTestServiceOptions,
-): Promise<PaymentTestService> {
+/** Builds the payment service's real pieces over `sql` and the providers at the given URLs. */
+export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
   const { sql, clock } = options;
-  await migratePayment(sql);
   const logger = options.logger ?? testLogger('payment');
-  const ownFakes = options.fakes === undefined;
-  const fakes = options.fakes ?? (await startProviderFakes(() => clock.now()));
   const timeoutMs = options.providerTimeoutMs ?? 2000;
   const stripe = guardProvider(
     createStripeProvider({
-      apiUrl: fakes.stripe.url,
+      apiUrl: options.stripeUrl,
       secretKey: fakeSecrets.stripeSecretKey,
       publishableKey: fakeSecrets.stripePublishableKey,
       timeoutMs,
@@ -113,7 +103,7 @@ export async function createPaymentTestService(
   );
   const mercadoPago = guardProvider(
     createMercadoPagoProvider({
-      apiUrl: fakes.mercadoPago.url,
+      apiUrl: options.mercadoPagoUrl,
       accessToken: fakeSecrets.mercadoPagoAccessToken,
       timeoutMs,
       notificationUrl: '',
@@ -152,8 +142,55 @@ export async function createPaymentTestService(
     reconcileIntervalMs: 60_000,
     reconcileAfterMs: 300_000,
   };
+  return {
+    store,
+    payments,
+    webhooks,
+    breakers: { stripe, mercadoPago },
+    saga: createSagaTask(taskDeps),
+    reconciliation: createReconciliationTask(taskDeps),
+  };
+}
+
+/** Inputs of {@link createPaymentTestService}. */
+export interface PaymentTestServiceOptions extends Omit<
+  PaymentCoreOptions,
+  'stripeUrl' | 'mercadoPagoUrl'
+> {
+  /** Keys the interceptors' auth verifies callers' tokens with. */
+  readonly tokens: TestTokens;
+  /** Provider fakes to use; default: started here (and closed by `close`). */
+  readonly fakes?: ProviderFakes;
+}
+
+/** The payment service's real pieces on one database, and PaymentService in memory. */
+export interface PaymentTestService extends PaymentCore {
+  readonly fakes: ProviderFakes;
+  readonly transport: Transport;
+  readonly payment: Client<typeof PaymentService>;
+  close(): Promise<void>;
+}
+
+/** Migrates `sql` and serves the payment service's real handlers on an in-memory transport. */
+export async function createPaymentTestService(
+  options: PaymentTestServiceOptions,
+): Promise<PaymentTestService> {
+  await migratePayment(options.sql);
+  const logger = options.logger ?? testLogger('payment');
+  const ownFakes = options.fakes === undefined;
+  const fakes = options.fakes ?? (await startProviderFakes(() => options.clock.now()));
+  const core = createPaymentCore({
+    ...options,
+    logger,
+    stripeUrl: fakes.stripe.url,
+    mercadoPagoUrl: fakes.mercadoPago.url,
+  });
   const transport = createRouterTransport(
-    (router) => router.service(PaymentService, createPaymentServiceImpl({ payments, store })),
+    (router) =>
+      router.service(
+        PaymentService,
+        createPaymentServiceImpl({ payments: core.payments, store: core.store }),
+      ),
     {
       router: {
         interceptors: testServerInterceptors(options.tokens, paymentPolicy, 'payment', logger),
@@ -161,13 +198,8 @@ export async function createPaymentTestService(
     },
   );
   return {
-    store,
-    payments,
-    webhooks,
+    ...core,
     fakes,
-    breakers: { stripe, mercadoPago },
-    saga: createSagaTask(taskDeps),
-    reconciliation: createReconciliationTask(taskDeps),
     transport,
     payment: createClient(PaymentService, transport),
     async close() {

@@ -47,6 +47,8 @@ export interface StripeFake {
   /** The PaymentIntent created for our payment id, if any. */
   intentOf(paymentId: string): FakeIntent | undefined;
   intent(id: string): FakeIntent | undefined;
+  /** Every PaymentIntent created for our payment id (a retry must not make a second one). */
+  intentsOf(paymentId: string): FakeIntent[];
   payoutOf(paymentId: string): FakePayout | undefined;
   /** Payouts created (distinct objects): a payment is never paid out twice. */
   readonly payouts: readonly FakePayout[];
@@ -212,6 +214,8 @@ export async function startStripeFake(options: StripeFakeOptions): Promise<Strip
     intentOf: (paymentId) =>
       [...intents.values()].find((intent) => intent.metadata.payment_id === paymentId),
     intent: (id) => intents.get(id),
+    intentsOf: (paymentId) =>
+      [...intents.values()].filter((intent) => intent.metadata.payment_id === paymentId),
     payoutOf: (paymentId) => payoutList.find((payout) => payout.metadata.payment_id === paymentId),
     payouts: payoutList,
     settleIntent(id, outcome) {
