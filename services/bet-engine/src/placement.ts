@@ -73,8 +73,14 @@ export interface PlacementSettings {
   readonly maxBatchesInFlight?: number;
 }
 
-/** Batches in flight at once unless the settings say otherwise. */
-export const defaultMaxBatchesInFlight = 4;
+/**
+ * Batches in flight at once unless the settings say otherwise. Two is enough for a bet never to
+ * wait for a whole batch before its own starts (one batch in its round trips, the next gathering
+ * and starting), while under saturation the queue still splits into only two batches: each batch
+ * costs a fixed handful of commits (intents, reservation, finalize, the relays' rounds), so more
+ * batches in flight means smaller batches and more commits per bet.
+ */
+export const defaultMaxBatchesInFlight = 2;
 
 /** Dependencies of {@link createPlacementEngine}. */
 export interface PlacementDeps {

@@ -54,6 +54,7 @@ import type { LedgerPort, MarketSource } from '../src/downstreams.js';
 import type { Markets } from '../src/markets.js';
 import type { OddsService } from '../src/odds.js';
 import type { BatchTiming, PlacementEngine } from '../src/placement.js';
+import type { BetRecord } from '../src/proto-codec.js';
 import type { BetEngineStore } from '../src/store/index.js';
 import { createBetEngineTestService, testBetEngineSettings } from '../src/testing.js';
 
@@ -254,6 +255,8 @@ export interface HarnessOptions {
    * but the answer is lost, as after a network failure or a deadline.
    */
   readonly ledgerFault?: { holdsLost: boolean };
+  /** Awaited before each stake reservation reaches the user service (to hold a batch in flight). */
+  readonly holdGate?: (bets: readonly BetRecord[]) => Promise<void>;
 }
 
 async function buildEngine(
@@ -272,14 +275,15 @@ async function buildEngine(
     scheduler,
     settings,
     ...(options.marketSource === undefined ? {} : { marketSource: options.marketSource }),
-    ...(fault === undefined
+    ...(fault === undefined && options.holdGate === undefined
       ? {}
       : {
           wrapLedger: (realPort: LedgerPort): LedgerPort => ({
             ...realPort,
             async hold(bets) {
+              await options.holdGate?.(bets);
               const outcomes = await realPort.hold(bets);
-              if (fault.holdsLost) throw new Error('deadline exceeded (simulated)');
+              if (fault?.holdsLost === true) throw new Error('deadline exceeded (simulated)');
               return outcomes;
             },
           }),
