@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
 import { AnalyticsService } from '@streambet/contracts/gen/streambet/analytics/v1/analytics_pb';
-import type { AnalyticsConfig } from './config.js';
+import { fraudThresholdsOf, type AnalyticsConfig } from './config.js';
+import { createFraudConsumer } from './fraud/consumer.js';
 import { createAuditConsumer, createSinkTask, createWarehouseConsumer } from './consumers.js';
 import { analyticsMigrations } from './migrations/index.js';
 import { analyticsPolicy } from './policy.js';
@@ -14,8 +15,8 @@ import type { Warehouse } from './warehouse/warehouse.js';
 /**
  * The analytics service: a sink of every event family into the warehouse (ClickHouse when
  * ANALYTICS_CLICKHOUSE_URL is set, else the service's own SQL database) and GetMetrics over it;
- * the hash-chained audit log of every regulated state change (QueryAuditLog). Fraud flags answer
- * UNIMPLEMENTED until they land.
+ * the hash-chained audit log of every regulated state change (QueryAuditLog); the fraud rules over
+ * the event stream, whose flags admins list and resolve (ListFraudFlags, ResolveFraudFlag).
  */
 export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
   name: 'analytics',
@@ -93,7 +94,15 @@ export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
         );
       },
       policy: analyticsPolicy,
-      consumers: [createWarehouseConsumer(sink), createAuditConsumer({ clock: ctx.clock })],
+      consumers: [
+        createWarehouseConsumer(sink),
+        createAuditConsumer({ clock: ctx.clock }),
+        createFraudConsumer({
+          thresholds: fraudThresholdsOf(config),
+          clock: ctx.clock,
+          onFlagRaised: () => ctx.outboxCommitted(),
+        }),
+      ],
       tasks: [createSinkTask(sink)],
       readiness: { warehouse: () => warehouse.ping() },
       stop: () => warehouse.close(),

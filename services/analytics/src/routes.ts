@@ -15,6 +15,7 @@ import { UnavailableError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
 import { queryAuditLog } from './audit-routes.js';
+import { listFraudFlags, resolveFraudFlag } from './fraud-routes.js';
 import { planMetricsQuery, type Granularity } from './domain/metrics.js';
 import { queryMetrics, type Figures } from './metrics-query.js';
 import type { Warehouse } from './warehouse/warehouse.js';
@@ -107,6 +108,9 @@ export function createAnalyticsServiceImpl(
       ? {}
       : {
           queryAuditLog: (request) => queryAuditLog(deps.sql!, request),
+          listFraudFlags: (request) => listFraudFlags(deps.sql!, request),
+          resolveFraudFlag: (request, context) =>
+            resolveFraudFlag(deps.sql!, deps.clock, request, context),
         }),
   };
 }

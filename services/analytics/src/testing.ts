@@ -1,8 +1,8 @@
 /**
  * The analytics service for other packages' tests: its migrations on a given database, its RPCs on
  * an in-memory Connect transport behind the production interceptor stack and its access policy,
- * and its consumers to feed events with (`ingest`: the warehouse sink, and the audit log through
- * the inbox when a database is given), exactly as the bus consumers do.
+ * and its consumers to feed events with (`ingest`: the warehouse sink, and the audit log and the
+ * fraud rules through the inbox when a database is given), exactly as the bus consumers do.
  * Without a database only the access policy answers (handlers need the warehouse).
  */
 import {
@@ -21,6 +21,8 @@ import { testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
 import { handleOnce } from '@streambet/platform/outbox/inbox';
 import { createAuditConsumer } from './consumers.js';
+import type { FraudThresholds } from './domain/fraud.js';
+import { createFraudConsumer } from './fraud/consumer.js';
 import { analyticsMigrations } from './migrations/index.js';
 import { analyticsPolicy } from './policy.js';
 import { createAnalyticsServiceImpl } from './routes.js';
@@ -38,7 +40,23 @@ export interface AnalyticsTestServiceOptions {
   readonly tokens: TestTokens;
   /** Default: the system clock. */
   readonly clock?: Clock;
+  /** The fraud rules' thresholds; default: the configuration's defaults. */
+  readonly fraudThresholds?: FraudThresholds;
 }
+
+/** The fraud thresholds of the configuration's defaults (config.ts). */
+export const defaultFraudThresholds: FraudThresholds = {
+  lateBetWindowMs: 10_000,
+  lateBetMinAccounts: 3,
+  cyclingLookbackMs: 72 * 3_600_000,
+  cyclingMinDepositMinor: 10_000n,
+  cyclingMaxStakeBps: 2000,
+  cyclingMinWithdrawBps: 8000,
+  velocityWindowMs: 60_000,
+  velocityMaxBets: 30,
+  retroVoidLookbackMs: 168 * 3_600_000,
+  retroVoidMinCount: 3,
+};
 
 /** The analytics service's RPCs in memory, and a client of them. */
 export interface AnalyticsTestService {
@@ -69,6 +87,10 @@ export async function createAnalyticsTestService(
           retryMs: 100,
         });
   const audit = createAuditConsumer({ clock });
+  const fraud = createFraudConsumer({
+    thresholds: options.fraudThresholds ?? defaultFraudThresholds,
+    clock,
+  });
   const transport = createRouterTransport(
     (router) =>
       router.service(
@@ -95,9 +117,12 @@ export async function createAnalyticsTestService(
       if (sink === undefined)
         throw new Error('createAnalyticsTestService: no warehouse (pass sql)');
       await Promise.all(events.map((event) => sink.accept(event)));
-      if (options.sql === undefined || !('handle' in audit)) return;
+      if (options.sql === undefined || !('handle' in audit) || !('handle' in fraud)) return;
       for (const event of events) {
         await handleOnce(options.sql, 'analytics.audit', event, (tx) => audit.handle(event, tx));
+        if (fraud.topics.includes(event.topic)) {
+          await handleOnce(options.sql, 'analytics.fraud', event, (tx) => fraud.handle(event, tx));
+        }
       }
     },
   };

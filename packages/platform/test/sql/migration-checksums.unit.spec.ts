@@ -24,6 +24,7 @@ const PINNED: Record<string, Record<string, string>> = {
   'services/analytics/src/migrations': {
     '0001_analytics_warehouse': '173cb603041f3938d15234752bed849480724d223116fae347a38fe1203c1cba',
     '0002_audit_log': 'acb8d270825bbc35ef22ccb4dc94dab79618da6171ab5741732caeb5c9f6779f',
+    '0003_fraud': '9ffa3b19d26fa62bc0df3c8d7ec2267233ec65b86620ac25f7873535d0b7550a',
   },
   'services/bet-engine/src/migrations': {
     '0001_bet_engine_pool': '7e823155bd0a86d539dfe5192361241320827432c35cc02725bc53d9764aa35b',

@@ -1,0 +1,240 @@
+/**
+ * The fraud consumer (consumer group `analytics.fraud`): keeps what the rules need from the event
+ * stream and runs the rules an event can trigger, in the inbox transaction; a flag and its
+ * FraudFlagRaised event commit with the inbox row, so each event is judged once.
+ */
+import { fromBinary } from '@bufbuild/protobuf';
+import { BetVoidReason } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  BetPlacedSchema,
+  BetVoidedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/bet_pb';
+import { ChannelLinkedSchema } from '@streambet/contracts/gen/streambet/events/v1/integration_pb';
+import {
+  MarketCreatedSchema,
+  MarketLockedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import {
+  DepositSucceededSchema,
+  WithdrawalRequestedSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
+import {
+  UserLoggedInSchema,
+  UserRegisteredSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/user_pb';
+import { MarketLockReason } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import type { EventConsumer } from '@streambet/platform/runtime/service-host';
+import type { SqlExecutor } from '@streambet/platform/sql/types';
+import {
+  depositWithdrawCycling,
+  lateBetCluster,
+  repeatedRetroactiveVoids,
+  streamerAltBetting,
+  velocitySpike,
+  type FlagDraft,
+  type FraudThresholds,
+  type Link,
+} from '../domain/fraud.js';
+import {
+  betTimes,
+  channelOwner,
+  linksOf,
+  marketBets,
+  moneyOf,
+  raiseFlag,
+  recordBet,
+  recordChannelOwner,
+  recordLinks,
+  recordMoney,
+  stakedBetween,
+} from './store.js';
+
+/** Dependencies of the fraud consumer. */
+export interface FraudConsumerDeps {
+  readonly thresholds: FraudThresholds;
+  readonly clock: Clock;
+  /** Wakes the outbox relay after a flag was raised. */
+  readonly onFlagRaised?: (flagId: string) => void;
+}
+
+const clientLinks = (client: { deviceId: string; networkId: string } | undefined): Link[] => [
+  { kind: 'device', id: client?.deviceId ?? '' },
+  { kind: 'network', id: client?.networkId ?? '' },
+];
+
+/** Applies one event in `tx`; returns the ids of the flags it raised (exported for tests). */
+export function createFraudHandler(deps: FraudConsumerDeps) {
+  const t = deps.thresholds;
+  const raise = async (tx: SqlExecutor, drafts: readonly FlagDraft[]): Promise<string[]> => {
+    const raised: string[] = [];
+    for (const draft of drafts) {
+      const id = await raiseFlag(tx, draft, deps.clock.now());
+      if (id !== undefined) {
+        raised.push(id);
+        deps.onFlagRaised?.(id);
+      }
+    }
+    return raised;
+  };
+
+  return async (
+    event: { id: string; type: string; payload: Uint8Array; occurredAtMs: number },
+    tx: SqlExecutor,
+  ): Promise<string[]> => {
+    switch (event.type) {
+      case UserRegisteredSchema.typeName: {
+        const e = fromBinary(UserRegisteredSchema, event.payload);
+        await recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
+        return [];
+      }
+      case UserLoggedInSchema.typeName: {
+        const e = fromBinary(UserLoggedInSchema, event.payload);
+        await recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
+        return [];
+      }
+      case ChannelLinkedSchema.typeName: {
+        const e = fromBinary(ChannelLinkedSchema, event.payload);
+        await recordChannelOwner(tx, e.channelId, e.ownerUserId);
+        return [];
+      }
+      case MarketCreatedSchema.typeName: {
+        const e = fromBinary(MarketCreatedSchema, event.payload);
+        await recordChannelOwner(tx, e.channelId, e.channelOwnerUserId);
+        return [];
+      }
+      case BetPlacedSchema.typeName: {
+        const e = fromBinary(BetPlacedSchema, event.payload);
+        const placedAtMs = Number(e.placedAtMs) || event.occurredAtMs;
+        await recordBet(tx, {
+          betId: e.betId,
+          marketId: e.marketId,
+          channelId: e.channelId,
+          userId: e.userId,
+          placedAtMs,
+          stakeMinor: e.stakeMinor,
+          deviceId: e.client?.deviceId ?? '',
+          networkId: e.client?.networkId ?? '',
+        });
+        await recordLinks(tx, e.userId, clientLinks(e.client), placedAtMs);
+        const ownerUserId = await channelOwner(tx, e.channelId);
+        const drafts = [
+          ...streamerAltBetting({
+            betId: e.betId,
+            bettorId: e.userId,
+            marketId: e.marketId,
+            channelId: e.channelId,
+            ownerUserId,
+            stakeMinor: e.stakeMinor,
+            bettorLinks: await linksOf(tx, e.userId),
+            ownerLinks: ownerUserId === '' ? [] : await linksOf(tx, ownerUserId),
+          }),
+          ...velocitySpike(
+            {
+              userId: e.userId,
+              atMs: placedAtMs,
+              betTimesMs: await betTimes(tx, e.userId, placedAtMs - t.velocityWindowMs, placedAtMs),
+            },
+            t,
+          ),
+        ];
+        return raise(tx, drafts);
+      }
+      case MarketLockedSchema.typeName: {
+        const e = fromBinary(MarketLockedSchema, event.payload);
+        const lockedAtMs = Number(e.lockedAtMs) || event.occurredAtMs;
+        const effectiveMs = Number(e.lockEffectiveAtMs) || lockedAtMs;
+        const retroactive = effectiveMs < lockedAtMs;
+        if (e.reason !== MarketLockReason.MANUAL && !retroactive) return [];
+        const bets = await marketBets(tx, e.marketId, effectiveMs - t.lateBetWindowMs, lockedAtMs);
+        return raise(
+          tx,
+          lateBetCluster(
+            {
+              marketId: e.marketId,
+              channelId: e.channelId,
+              lockEffectiveAtMs: effectiveMs,
+              lockedAtMs,
+              bets,
+            },
+            t,
+          ),
+        );
+      }
+      case BetVoidedSchema.typeName: {
+        const e = fromBinary(BetVoidedSchema, event.payload);
+        if (e.reason !== BetVoidReason.RETROACTIVE_LOCK) return [];
+        const atMs = Number(e.voidedAtMs) || event.occurredAtMs;
+        await recordMoney(tx, {
+          eventId: event.id,
+          userId: e.userId,
+          kind: 'retro_void',
+          refId: e.betId,
+          marketId: e.marketId,
+          amountMinor: e.voidedStakeMinor,
+          atMs,
+        });
+        const voids = await moneyOf(tx, e.userId, 'retro_void', atMs - t.retroVoidLookbackMs, atMs);
+        return raise(
+          tx,
+          repeatedRetroactiveVoids(
+            {
+              userId: e.userId,
+              atMs,
+              voids: voids.map((v) => ({ betId: v.refId, marketId: v.marketId, atMs: v.atMs })),
+            },
+            t,
+          ),
+        );
+      }
+      case DepositSucceededSchema.typeName: {
+        const e = fromBinary(DepositSucceededSchema, event.payload);
+        await recordMoney(tx, {
+          eventId: event.id,
+          userId: e.userId,
+          kind: 'deposit',
+          refId: e.paymentId,
+          marketId: '',
+          amountMinor: e.amount?.amountMinor ?? 0n,
+          atMs: event.occurredAtMs,
+        });
+        return [];
+      }
+      case WithdrawalRequestedSchema.typeName: {
+        const e = fromBinary(WithdrawalRequestedSchema, event.payload);
+        const atMs = event.occurredAtMs;
+        const from = atMs - t.cyclingLookbackMs;
+        const deposits = await moneyOf(tx, e.userId, 'deposit', from, atMs);
+        return raise(
+          tx,
+          depositWithdrawCycling(
+            {
+              userId: e.userId,
+              paymentId: e.paymentId,
+              withdrawalMinor: e.amount?.amountMinor ?? 0n,
+              atMs,
+              deposits,
+              stakedMinor: await stakedBetween(tx, e.userId, from, atMs),
+            },
+            t,
+          ),
+        );
+      }
+      default:
+        return [];
+    }
+  };
+}
+
+/** The fraud consumer. */
+export function createFraudConsumer(deps: FraudConsumerDeps): EventConsumer {
+  const handle = createFraudHandler(deps);
+  return {
+    name: 'fraud',
+    topics: ['user', 'bet', 'market', 'payment', 'integration'],
+    maxAttempts: 'unlimited',
+    handle: async (event, tx) => {
+      await handle(event, tx);
+    },
+  };
+}
