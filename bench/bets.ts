@@ -1,9 +1,9 @@
 /**
- * Bet placement end to end through the gateway (issue 4, "Must show"), next to the transport alone
- * measured in the same run:
+ * Bet placement end to end through the gateway (issues 4 and 12, "Must show"), next to the
+ * transport alone measured in the same run:
  *   baseline  PlaceBet through a gateway (same code, same config) to a bet engine that does nothing
- *   bets      PlaceBet through the gateway to the real platform: validation, eligibility, the
- *             ledger hold, group commit and durability
+ *   bets      PlaceBet through the gateway to the real platform: validation, eligibility and the
+ *             ledger hold (one ReserveStakes call), pipelined group commit and durability
  * Both at BENCH_CLIENTS (default 200) concurrent clients in another process, for BENCH_SECONDS
  * (default 10) after a warm-up, in two shapes (bench/lib/unary-load.ts):
  *   closed  every client calls back to back: the most each takes (bets/s), and the SQL commits per
@@ -11,8 +11,9 @@
  *   paced   every client bets BENCH_PACED_RATE_PER_CLIENT (default 1) times a second on average,
  *           open loop: the latency a viewer sees at a stated load. (Closed-loop latency is only
  *           clients / throughput by Little's law — a p99 target means something below saturation.)
- * Targets: closed bets/s ≥ 0.5× baseline, paced p99 ≤ 50 ms, and ≤ 0.1 SQL commits per accepted
- * bet (closed) in the bet engine's and the ledger's databases together — counted from PostgreSQL's
+ * Targets (issue 12): closed bets/s ≥ 0.7× baseline; paced p50 ≤ 50 ms and p99 ≤ 2× the baseline's
+ * paced p99 in the same run, every paced bet answered; and ≤ 0.1 SQL commits per accepted bet
+ * (closed) in the bet engine's and the ledger's databases together — counted from PostgreSQL's
  * own `pg_stat_database.xact_commit` (each service on its own database, as in a cluster).
  * For both rounds of the real platform the bench also prints where placement time went, from the
  * bet engine's own batch histograms on `/metrics` (bench/lib/batch-timing.ts): batches, bets per
@@ -485,8 +486,8 @@ function resultsOf(figures: ShapeFigures, judged: boolean): BenchResult[] {
       unit: 'bets/s',
       baseline: Math.round(baselinePerSecond),
       ratio: round2(ratio),
-      target: target('≥ 0.5×'),
-      met: !judged || ratio >= 0.5,
+      target: target('≥ 0.7×'),
+      met: !judged || ratio >= 0.7,
     },
     {
       name: `p99 PlaceBet latency, paced ${CLIENTS} clients × ${PACED_RATE}/s, ${shape}`,
@@ -494,8 +495,12 @@ function resultsOf(figures: ShapeFigures, judged: boolean): BenchResult[] {
       unit: 'ms',
       baseline: round1(baselinePaced.p99Ms),
       ratio: baselinePaced.p99Ms > 0 ? round2(betsPaced.p99Ms / baselinePaced.p99Ms) : 0,
-      target: target('≤ 50 ms'),
-      met: !judged || (betsPaced.p99Ms <= 50 && betsPaced.ok === betsPaced.offered),
+      target: target('≤ 2× baseline'),
+      met:
+        !judged ||
+        (baselinePaced.p99Ms > 0 &&
+          betsPaced.p99Ms <= 2 * baselinePaced.p99Ms &&
+          betsPaced.ok === betsPaced.offered),
     },
     {
       name: `p50 PlaceBet latency, paced ${CLIENTS} clients × ${PACED_RATE}/s, ${shape}`,
@@ -503,8 +508,8 @@ function resultsOf(figures: ShapeFigures, judged: boolean): BenchResult[] {
       unit: 'ms',
       baseline: round1(baselinePaced.p50Ms),
       ratio: baselinePaced.p50Ms > 0 ? round2(betsPaced.p50Ms / baselinePaced.p50Ms) : 0,
-      target: 'reported',
-      met: true,
+      target: target('≤ 50 ms'),
+      met: !judged || (betsPaced.p50Ms <= 50 && betsPaced.ok === betsPaced.offered),
     },
     {
       name: `p99 PlaceBet latency at saturation (closed loop, ${CLIENTS} in flight), ${shape}`,
