@@ -1,33 +1,49 @@
 /**
  * Ledger throughput on real PostgreSQL, next to pgbench measured in the same run on the same
- * server with the same client count (issue 3, "Must show"):
- *   (a) one transfer per SubmitTransfers (one transaction each)   target ≥ 0.5× pgbench TPS
- *   (b) batches of 1000 (BENCH_BATCH) transfers per transaction    target ≥ 5× pgbench TPS
- *   (c) the same batches, every transfer crediting one market escrow  target ≥ 0.8× (b)
+ * server (issues 3 and 12, "Must show"). Unless a row says otherwise, BENCH_CLIENTS (default 10)
+ * clients each call the ledger store's submitTransfers in a loop, as the bet engine's batches
+ * would, every client between wallets of its own, and the baseline is pgbench running a
+ * single-row INSERT with the same number of clients (bench/lib/postgres.ts):
+ *   (a) one transfer per call (one autocommit statement each)     target ≥ 0.9× (a''), issue 12
  *   (a') as (a), but through withGroupCommit (concurrent calls share a commit), for reference
  *   (a'') pgbench itself sending (a)'s one statement per transfer: PostgreSQL's own ceiling for
  *       (a) with this schema (two balance rows updated and one transfer row inserted per
- *       transfer, against the baseline's one row), for reference
+ *       transfer, against the baseline's one row); measured right after (a), against the same
+ *       baseline, and reported against it
+ *   (b) batches of 1000 (BENCH_BATCH) transfers per call (one transaction)   target ≥ 5× pgbench
+ *   (c) the same batches, every transfer crediting one market escrow  target ≥ 0.8× (b)
  *   (d) bulk settlement: BENCH_HOLDS (default 50,000) open holds of one market posted in full by
  *       resolveMarketHolds, BENCH_HOLD_PAGE (default 5000) per page, one caller   target ≥ 5× pgbench
- * Each client owns its own wallets (as the bet engine's batches would), so (a)/(b) measure the
- * ledger and (c) isolates the hot account.
+ *   (e) BENCH_CALLERS (default 200) concurrent callers, each call one transfer between wallets
+ *       of its own, to the user service's ledger store as the service wires it (createUserTestService:
+ *       withGroupCommit with its defaults, wallet.* events appended to the outbox in the committing
+ *       transaction; no relay publishing them), so concurrent calls share one SQL commit
+ *                                                                  target ≥ 2× pgbench, 10 clients
+ *   (e') as (e), but each call a SubmitTransfers RPC through the service's real handler and server
+ *       interceptors (a bet-engine service token, the access policy, validation, proto
+ *       translation) on an in-memory Connect transport: what the RPC layer costs per call, for
+ *       reference                                                    reported against pgbench, 10 clients
  * Measured in BENCH_ROUNDS (default 3) rounds of BENCH_SECONDS (default 3) per figure: in each round
- * every row right after a pgbench baseline of its own ((c) right after (b), (d) once, after its own
- * baseline), and a ratio is the row's mean over its baselines' mean, so a machine whose speed drifts
- * during the run moves both sides of a ratio together; stderr shows every round. Bounded: about two
- * minutes in all.
+ * every row right after a pgbench baseline of its own ((a'') right after (a) on (a)'s baseline,
+ * (c) right after (b), (e') right after (e) on (e)'s baseline, (d) once, after its own baseline),
+ * and a ratio is the row's mean over its baselines' mean, so a machine whose speed drifts during the
+ * run moves both sides of a ratio together; stderr shows every round. Bounded: about two minutes
+ * in all.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
- * bench creates and drops its own database. BENCH_CLIENTS (default 10).
+ * bench creates and drops its own database.
  */
+import { TransferResultCode as ProtoTransferResultCode } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
+import { asService } from '@streambet/testkit/rpc';
+import { createTestTokens } from '@streambet/testkit/tokens';
 import {
   AccountKind,
   TransferCode,
   TransferKind,
   TransferResultCode,
   createLedgerStore,
+  createUserTestService,
   migrateLedger,
   withGroupCommit,
   type LedgerStore,
@@ -41,9 +57,14 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WALLETS_PER_CLIENT = 200;
+/** Wallets of each (e) caller, its own: a call moves 1 minor unit from one to the next. */
+const CALLER_WALLETS = 10;
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const HOLDS = Number(process.env.BENCH_HOLDS ?? 50_000);
 const HOLD_PAGE = Number(process.env.BENCH_HOLD_PAGE ?? 5000);
+const CALLERS = Number(process.env.BENCH_CALLERS ?? 200);
+/** Baseline clients of (e): fixed by issue 12, whatever BENCH_CLIENTS says. */
+const GROUP_BASELINE_CLIENTS = 10;
 const CURRENCY = 'BRL';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -147,7 +168,10 @@ async function main(): Promise<void> {
       clock: { now: () => Date.now() },
       currencies: { real: CURRENCY },
     });
-    const wallets = Array.from({ length: CLIENTS * WALLETS_PER_CLIENT }, (_, n) => walletOf(n));
+    const wallets = Array.from(
+      { length: Math.max(CLIENTS * WALLETS_PER_CLIENT, CALLERS * CALLER_WALLETS) },
+      (_, n) => walletOf(n),
+    );
     for (let start = 0; start < wallets.length; start += 1000) {
       await store.createAccounts(wallets.slice(start, start + 1000));
     }
@@ -184,8 +208,24 @@ async function main(): Promise<void> {
     const grouped = withGroupCommit(store, {
       maxInFlight: Number(process.env.BENCH_GROUP_IN_FLIGHT ?? 2),
     });
+    // (e): the user service's ledger as the service wires it, on the same database (its other
+    // migrations added), and its internal RPC handlers behind the production interceptors.
+    const tokens = await createTestTokens();
+    const service = await createUserTestService({
+      sql,
+      clock: { now: () => Date.now() },
+      tokens,
+      realCurrency: CURRENCY,
+    });
+    const asBetEngine = await asService(tokens, 'bet-engine');
+    const callerMove = (prefix: string, caller: number, i: number): TransferCommand => ({
+      ...base(`${prefix}:${caller}:${i}`),
+      debitAccountId: wallets[caller * CALLER_WALLETS + (i % CALLER_WALLETS)]!.accountId,
+      creditAccountId: wallets[caller * CALLER_WALLETS + ((i + 1) % CALLER_WALLETS)]!.accountId,
+    });
 
-    const baselineTps = (): Promise<number> => pgbenchInsertTps(database.url, CLIENTS, SECONDS);
+    const baselineTps = (clients = CLIENTS): Promise<number> =>
+      pgbenchInsertTps(database.url, clients, SECONDS);
     /** The measured rows; each figure is a rate over SECONDS, its id prefix unique per round. */
     const rows = {
       single: (round: number) =>
@@ -221,6 +261,23 @@ async function main(): Promise<void> {
 SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids'), ${TransferKind.SINGLE_PHASE}::smallint, ${walletAt(':i')}, ${walletAt(`(:i + 1) % ${WALLETS_PER_CLIENT}`)}, 1::bigint, '${CURRENCY}', 0::bigint, 0::bigint, ${TransferCode.ADJUSTMENT}::smallint, '', '', '', '', 'bench', ${Date.now()}::bigint, '${'f'.repeat(43)}', NULL::smallint);
 `,
         ),
+      serviceGrouped: (round: number) =>
+        measure(CALLERS, SECONDS, (caller, i) =>
+          submitCounting(service.ledgerStore, [callerMove(`e:${round}`, caller, i)]),
+        ),
+      serviceRpc: (round: number) =>
+        measure(CALLERS, SECONDS, async (caller, i) => {
+          const move = callerMove(`rpc:${round}`, caller, i);
+          const { results } = await service.ledger.submitTransfers(
+            { commands: [{ ...move, pendingId: undefined, timeoutSeconds: undefined }] },
+            asBetEngine,
+          );
+          if (results.length !== 1 || results[0]!.code !== ProtoTransferResultCode.OK)
+            throw new Error(
+              `bench transfer ${move.transferId} failed: ${results[0]?.code} ${results[0]?.detail}`,
+            );
+          return 1;
+        }),
       batched: (round: number) =>
         measure(CLIENTS, SECONDS, (client, i) =>
           submitCounting(
@@ -262,26 +319,32 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
       sqlCeiling: [0, 0],
       batched: [0, 0],
       hot: [0, 0],
+      serviceGrouped: [0, 0],
+      serviceRpc: [0, 0],
     } satisfies Record<keyof typeof rows, [number, number]>;
-    const rowLabel = {
-      single: '(a)',
-      grouped: "(a')",
-      sqlCeiling: "(a'')",
-      batched: '(b)',
-      hot: '(c)',
+    /** Measures `key` and adds it to its sums against `baseline`; returns its stderr entry. */
+    const record = async (
+      key: keyof typeof rows,
+      label: string,
+      round: number,
+      baseline: number,
+    ): Promise<string> => {
+      const value = await rows[key](round);
+      sums[key][0] += value;
+      sums[key][1] += baseline;
+      return `${label} ${Math.round(value)} vs ${Math.round(baseline)}`;
     };
     for (let round = 0; round < ROUNDS; round += 1) {
       const line: string[] = [];
-      for (const key of ['single', 'grouped', 'sqlCeiling', 'batched'] as const) {
-        const baseline = await baselineTps();
-        const value = await rows[key](round);
-        sums[key][0] += value;
-        sums[key][1] += baseline;
-        line.push(`${rowLabel[key]} ${Math.round(value)} vs ${Math.round(baseline)}`);
-      }
-      const hot = await rows.hot(round);
-      sums.hot[0] += hot;
-      line.push(`(c) ${Math.round(hot)}`);
+      const singleBaseline = await baselineTps();
+      line.push(await record('single', '(a)', round, singleBaseline));
+      line.push(await record('sqlCeiling', "(a'')", round, singleBaseline));
+      line.push(await record('grouped', "(a')", round, await baselineTps()));
+      line.push(await record('batched', '(b)', round, await baselineTps()));
+      line.push(await record('hot', '(c)', round, 0));
+      const serviceBaseline = await baselineTps(GROUP_BASELINE_CLIENTS);
+      line.push(await record('serviceGrouped', '(e)', round, serviceBaseline));
+      line.push(await record('serviceRpc', "(e')", round, serviceBaseline));
       console.error(`round ${round + 1}/${ROUNDS}: ${line.join(', ')}`);
     }
     const mean = (key: keyof typeof sums, which: 0 | 1): number => sums[key][which] / ROUNDS;
@@ -345,11 +408,11 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
 
     printResults('ledger', [
       compare(
-        `(a) 1 transfer/transaction, ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
+        `(a) 1 transfer/transaction, ${CLIENTS} clients vs (a''), pgbench itself sending (a)'s statement right after it`,
         mean('single', 0),
         'transfers/s',
-        mean('single', 1),
-        0.5,
+        mean('sqlCeiling', 0),
+        0.9,
       ),
       compare(
         `(a') 1 transfer per call with group commit (withGroupCommit), ${CLIENTS} clients vs pgbench single-row INSERT TPS`,
@@ -386,6 +449,21 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
         'holds/s',
         settleBaseline,
         5,
+      ),
+      compare(
+        `(e) ${CALLERS} concurrent callers, 1 transfer per call, through the user service's group commit (as the service wires it) vs pgbench single-row INSERT TPS, ${GROUP_BASELINE_CLIENTS} clients`,
+        mean('serviceGrouped', 0),
+        'transfers/s',
+        mean('serviceGrouped', 1),
+        2,
+      ),
+      compare(
+        `(e') reference, not a target: as (e), each call a SubmitTransfers RPC through the service's handler and interceptors (in-memory transport) vs pgbench single-row INSERT TPS, ${GROUP_BASELINE_CLIENTS} clients`,
+        mean('serviceRpc', 0),
+        'transfers/s',
+        mean('serviceRpc', 1),
+        0,
+        'reported',
       ),
     ]);
   } finally {

@@ -93,10 +93,15 @@ export async function pgbenchInsertTps(
   );
 }
 
+/** How often a pgbench run refused a connection by a full server is tried again, 2 s apart. */
+const FULL_SERVER_RETRIES = 10;
+
 /**
  * pgbench running `script` (its own script language: `\set`, `:client_id`, one transaction per
  * run of the script unless it says otherwise) with `clients` connections on two threads for
- * `seconds`. Returns its TPS; rejects when a transaction failed.
+ * `seconds`. Returns its TPS; rejects when a transaction failed. A server that refuses a connection
+ * because it is full (`too many clients already`: the bench server is shared) is waited for, up to
+ * FULL_SERVER_RETRIES times; the measured run is always a whole one.
  */
 export async function pgbenchScriptTps(
   databaseUrl: string,
@@ -108,29 +113,46 @@ export async function pgbenchScriptTps(
   const file = path.join(dir, 'script.sql');
   await fs.promises.writeFile(file, script);
   try {
-    const { stdout } = await run(
-      findPgbench(),
-      [
-        '-n',
-        '-c',
-        String(clients),
-        '-j',
-        String(Math.min(clients, 2)),
-        '-T',
-        String(seconds),
-        '-f',
-        file,
-        databaseUrl,
-      ],
-      { maxBuffer: 10 * 1024 * 1024 },
-    );
-    const failed = /number of failed transactions: (\d+)/.exec(stdout);
-    if (failed?.[1] !== undefined && Number(failed[1]) > 0)
-      throw new Error(`pgbench: ${failed[1]} transactions failed:\n${stdout}`);
-    const match = /tps = ([\d.]+)/.exec(stdout);
-    if (match?.[1] === undefined)
-      throw new Error(`cannot read tps from pgbench output:\n${stdout}`);
-    return Number(match[1]);
+    for (let attempt = 0; ; attempt += 1) {
+      let stdout: string;
+      try {
+        ({ stdout } = await run(
+          findPgbench(),
+          [
+            '-n',
+            '-c',
+            String(clients),
+            '-j',
+            String(Math.min(clients, 2)),
+            '-T',
+            String(seconds),
+            '-f',
+            file,
+            databaseUrl,
+          ],
+          { maxBuffer: 10 * 1024 * 1024 },
+        ));
+      } catch (error) {
+        const stderr = (error as { stderr?: unknown }).stderr;
+        if (
+          attempt < FULL_SERVER_RETRIES &&
+          typeof stderr === 'string' &&
+          stderr.includes('too many clients already')
+        ) {
+          process.stderr.write(`pgbench: the server is full, trying again in 2 s\n`);
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          continue;
+        }
+        throw error;
+      }
+      const failed = /number of failed transactions: (\d+)/.exec(stdout);
+      if (failed?.[1] !== undefined && Number(failed[1]) > 0)
+        throw new Error(`pgbench: ${failed[1]} transactions failed:\n${stdout}`);
+      const match = /tps = ([\d.]+)/.exec(stdout);
+      if (match?.[1] === undefined)
+        throw new Error(`cannot read tps from pgbench output:\n${stdout}`);
+      return Number(match[1]);
+    }
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
