@@ -1,20 +1,17 @@
-import {
-  anyUser,
-  definePolicy,
-  type AccessPolicy,
-} from '@streambet/platform/auth/auth-interceptor';
+import { definePolicy, type AccessPolicy } from '@streambet/platform/auth/auth-interceptor';
 import { IntegrationService } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 
 /**
- * Who may call each integration RPC. Internal services take only service credentials (the gateway
- * never routes them); streamer actions are checked again against channel ownership in the handler.
+ * Who may call each integration RPC, as the contract says. Any signed-in user may link a channel
+ * (the first link makes them a streamer); unlink and settings are checked again against channel
+ * ownership in the handler; reads are public.
  */
 export const integrationPolicy: AccessPolicy = {
   ...definePolicy(IntegrationService, {
-    beginChannelLink: ['streamer', 'admin'],
-    linkChannel: ['streamer', 'admin'],
+    beginChannelLink: ['viewer', 'streamer', 'admin'],
+    linkChannel: ['viewer', 'streamer', 'admin'],
     unlinkChannel: ['streamer', 'admin'],
-    listChannels: anyUser,
+    listChannels: ['public'],
     getChannel: ['public'],
     updateChannelSettings: ['streamer', 'admin'],
   }),

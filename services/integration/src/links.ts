@@ -1,0 +1,463 @@
+/**
+ * Linking and unlinking channels, their settings, token refresh and subscription reconciliation:
+ * the application layer between the RPCs (routes.ts) and the store + platform APIs. Platform calls
+ * happen outside database transactions; each state change (row + outbox) is one transaction.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  AlreadyExistsError,
+  IllegalStateError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnavailableError,
+  ValidationError,
+} from '@streambet/platform/errors/domain-errors';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import type { Logger } from '@streambet/platform/log/logger';
+import type { Clock } from '@streambet/platform/rpc/clock';
+import { decideStateUse, issueState, type OAuthPlatform } from './domain/oauth-state.js';
+import { channelLinked, channelUnlinked, settingsChanged, type EventActor } from './events.js';
+import {
+  PlatformRejectedError,
+  PlatformUnavailableError,
+  twitchPredictionTypes,
+  twitchStreamTypes,
+  type PlatformApis,
+  type PlatformTokens,
+} from './platforms.js';
+import type { ChannelRow, IntegrationStore } from './store.js';
+import type { TokenCipher } from './token-crypto.js';
+import { pkceChallenge } from './webhooks/signatures.js';
+
+/** Who is calling. */
+export interface Actor {
+  readonly userId: string;
+  readonly admin: boolean;
+}
+
+/** Dependencies of {@link createLinkService}. */
+export interface LinkServiceDeps {
+  readonly store: IntegrationStore;
+  readonly apis: PlatformApis;
+  readonly cipher: TokenCipher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Redirect URI prefixes BeginChannelLink accepts. */
+  readonly redirectUris: readonly string[];
+  /** New channel ids (ULIDs). */
+  readonly newId: () => string;
+  /** Grants ROLE_STREAMER (UserInternalService.GrantRole); idempotent. */
+  readonly grantStreamer: (userId: string) => Promise<void>;
+}
+
+const hashState = (state: string): string => createHash('sha256').update(state).digest('hex');
+
+/** Refresh tokens this long before they expire. */
+export const refreshAheadMs = 10 * 60_000;
+
+function unavailable(error: PlatformUnavailableError): UnavailableError {
+  return new UnavailableError(error.message, { retryAfterMs: error.retryAfterMs, cause: error });
+}
+
+function actorOf(actor: Actor): EventActor {
+  return { userId: actor.userId, role: actor.admin ? Role.ADMIN : Role.STREAMER };
+}
+
+/** Creates the link service. */
+export function createLinkService(deps: LinkServiceDeps) {
+  const { store, apis, cipher, clock } = deps;
+
+  async function owned(channelId: string, actor: Actor): Promise<ChannelRow> {
+    const channel = await store.channel(channelId);
+    if (channel === undefined) throw new NotFoundError(`no channel ${channelId}`);
+    if (!actor.admin && channel.ownerUserId !== actor.userId) {
+      throw new PermissionDeniedError('only the channel owner or an admin may do this');
+    }
+    return channel;
+  }
+
+  async function platformCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof PlatformUnavailableError) throw unavailable(error);
+      throw error;
+    }
+  }
+
+  async function subscribe(channel: ChannelRow, accessToken: string): Promise<void> {
+    try {
+      if (channel.platform === 'TWITCH') {
+        const types = channel.mirrorTwitchPredictions
+          ? [...twitchStreamTypes, ...twitchPredictionTypes]
+          : [...twitchStreamTypes];
+        for (const type of types) {
+          const sub = await apis.twitch.subscribe(type, channel.platformChannelId);
+          await store.saveSubscription(store.sql, {
+            platform: 'TWITCH',
+            id: sub.id,
+            channelId: channel.channelId,
+            type,
+            status: sub.status,
+          });
+        }
+      } else if (channel.platform === 'KICK') {
+        for (const sub of await apis.kick.subscribe(accessToken, channel.platformChannelId)) {
+          await store.saveSubscription(store.sql, {
+            platform: 'KICK',
+            id: sub.id,
+            channelId: channel.channelId,
+            type: sub.type,
+            status: sub.status,
+          });
+        }
+      }
+    } catch (error) {
+      // The link stands; reconciliation creates what is missing once the platform answers.
+      deps.logger.warn(
+        { err: error, channelId: channel.channelId },
+        'subscribing failed; reconciliation retries',
+      );
+    }
+  }
+
+  return {
+    /** BeginChannelLink: a fresh state (and PKCE verifier for Kick) and the authorize URL. */
+    async begin(actor: Actor, platform: OAuthPlatform, redirectUri: string) {
+      if (redirectUri.length < 1 || redirectUri.length > 2048) {
+        throw new ValidationError('redirect_uri must be 1–2048 chars', [
+          { field: 'redirect_uri', description: 'length 1–2048' },
+        ]);
+      }
+      if (!deps.redirectUris.some((prefix) => redirectUri.startsWith(prefix))) {
+        throw new ValidationError('redirect_uri is not on the allow-list of this deployment', [
+          { field: 'redirect_uri', description: 'not allowed' },
+        ]);
+      }
+      const state = randomBytes(32).toString('base64url');
+      const verifier = platform === 'KICK' ? randomBytes(32).toString('base64url') : undefined;
+      const issued = issueState({
+        state,
+        userId: actor.userId,
+        platform,
+        redirectUri,
+        codeVerifier: verifier,
+        nowMs: clock.now(),
+      });
+      const hash = hashState(state);
+      await store.saveState(hash, {
+        userId: issued.userId,
+        platform,
+        redirectUri,
+        codeVerifierSealed: verifier === undefined ? '' : cipher.encrypt(verifier, hash),
+        expiresAtMs: issued.expiresAtMs,
+      });
+      const authorizeUrl =
+        platform === 'TWITCH'
+          ? apis.twitch.authorizeUrl(state, redirectUri)
+          : apis.kick.authorizeUrl(state, redirectUri, pkceChallenge(verifier ?? ''));
+      return { authorizeUrl, state, expiresAtMs: issued.expiresAtMs };
+    },
+
+    /** LinkChannel with an OAuth grant (Twitch, Kick). */
+    async linkOAuth(
+      actor: Actor,
+      platform: OAuthPlatform,
+      code: string,
+      state: string,
+    ): Promise<ChannelRow> {
+      if (code.length < 1 || code.length > 2048) {
+        throw new ValidationError('oauth.code must be 1–2048 chars', [
+          { field: 'oauth.code', description: 'length 1–2048' },
+        ]);
+      }
+      const hash = hashState(state);
+      const stored = await store.state(store.sql, hash);
+      const decision = decideStateUse(
+        stored === undefined
+          ? undefined
+          : {
+              state,
+              userId: stored.userId,
+              platform: stored.platform as OAuthPlatform,
+              redirectUri: stored.redirectUri,
+              codeVerifier: undefined,
+              expiresAtMs: stored.expiresAtMs,
+              usedForChannelId: stored.usedForChannelId,
+            },
+        { userId: actor.userId, platform, nowMs: clock.now() },
+      );
+      if (decision.kind === 'already-linked') {
+        const existing = await store.channel(decision.channelId);
+        if (existing === undefined) throw new NotFoundError('the channel of this link is gone');
+        return existing;
+      }
+      const verifier =
+        stored === undefined || stored.codeVerifierSealed === ''
+          ? ''
+          : cipher.decrypt(stored.codeVerifierSealed, hash);
+      let tokens: PlatformTokens;
+      let account;
+      try {
+        tokens = await platformCall(() =>
+          platform === 'TWITCH'
+            ? apis.twitch.exchangeCode(code, decision.state.redirectUri)
+            : apis.kick.exchangeCode(code, decision.state.redirectUri, verifier),
+        );
+        account = await platformCall(() =>
+          platform === 'TWITCH'
+            ? apis.twitch.me(tokens.accessToken)
+            : apis.kick.me(tokens.accessToken),
+        );
+      } catch (error) {
+        if (error instanceof PlatformRejectedError) {
+          throw new ValidationError(error.message, [
+            { field: 'oauth.code', description: 'rejected by the platform' },
+          ]);
+        }
+        throw error;
+      }
+      const channelId = deps.newId();
+      const nowMs = clock.now();
+      const channel = await store.transaction(async (tx) => {
+        const again = await store.state(tx, hash, true);
+        if (again?.usedForChannelId !== undefined) return store.channel(again.usedForChannelId, tx);
+        const taken = await store.channelByPlatformId(tx, platform, account.id, true);
+        if (taken !== undefined) {
+          if (taken.ownerUserId !== actor.userId) {
+            throw new AlreadyExistsError(`this ${platform} channel is linked to another user`);
+          }
+          // Linking again (e.g. after REAUTH_REQUIRED): fresh tokens, ACTIVE.
+          await store.setTokens(tx, taken.channelId, {
+            access: cipher.encrypt(tokens.accessToken, taken.channelId),
+            refresh: cipher.encrypt(tokens.refreshToken, taken.channelId),
+            expiresAtMs: tokens.expiresAtMs,
+          });
+          await store.setLinkStatus(tx, taken.channelId, 'ACTIVE', '', nowMs);
+          await store.useState(tx, hash, taken.channelId);
+          return store.channel(taken.channelId, tx);
+        }
+        await store.insertChannel(
+          tx,
+          {
+            channelId,
+            ownerUserId: actor.userId,
+            platform,
+            platformChannelId: account.id,
+            handle: account.login,
+            displayName: account.displayName,
+            profileImageUrl: account.profileImageUrl,
+            channelUrl:
+              platform === 'TWITCH'
+                ? `https://www.twitch.tv/${account.login}`
+                : `https://kick.com/${account.login}`,
+            scopes: tokens.scopes.join(' '),
+            accessTokenSealed: cipher.encrypt(tokens.accessToken, channelId),
+            refreshTokenSealed: cipher.encrypt(tokens.refreshToken, channelId),
+            tokenExpiresAtMs: tokens.expiresAtMs,
+          },
+          nowMs,
+        );
+        await store.useState(tx, hash, channelId);
+        await store.append(tx, [
+          channelLinked(
+            {
+              channelId,
+              ownerUserId: actor.userId,
+              platform,
+              platformChannelId: account.id,
+              handle: account.login,
+              displayName: account.displayName,
+            },
+            nowMs,
+            actorOf(actor),
+          ),
+        ]);
+        return store.channel(channelId, tx);
+      });
+      if (channel === undefined) throw new NotFoundError('the linked channel vanished');
+      await deps.grantStreamer(actor.userId);
+      if (channel.channelId === channelId) await subscribe(channel, tokens.accessToken);
+      return channel;
+    },
+
+    /** UnlinkChannel: subscriptions removed, tokens revoked and dropped, ChannelUnlinked. */
+    async unlink(actor: Actor, channelId: string, reason: string): Promise<void> {
+      const channel = await owned(channelId, actor);
+      if (actor.admin && channel.ownerUserId !== actor.userId && reason.trim() === '') {
+        throw new ValidationError(
+          'reason is required when an admin unlinks another user’s channel',
+          [{ field: 'reason', description: 'required, 1–500 chars' }],
+        );
+      }
+      if (reason.length > 500) {
+        throw new ValidationError('reason must be at most 500 chars', [
+          { field: 'reason', description: 'at most 500 chars' },
+        ]);
+      }
+      if (channel.linkStatus === 'UNLINKED') return;
+      const accessToken =
+        channel.accessTokenSealed === ''
+          ? ''
+          : cipher.decrypt(channel.accessTokenSealed, channelId);
+      for (const sub of await store.subscriptions(channelId)) {
+        try {
+          if (sub.platform === 'TWITCH') await apis.twitch.unsubscribe(sub.id);
+          else if (sub.platform === 'KICK') await apis.kick.unsubscribe(accessToken, sub.id);
+          await store.deleteSubscription(sub.platform as 'TWITCH' | 'KICK', sub.id);
+        } catch (error) {
+          // Left for reconciliation: it deletes subscriptions of channels no longer linked.
+          deps.logger.warn({ err: error, channelId, subscription: sub.id }, 'unsubscribe failed');
+        }
+      }
+      if (channel.platform === 'TWITCH' && accessToken !== '') {
+        await apis.twitch.revoke(accessToken).catch((error: unknown) => {
+          deps.logger.warn({ err: error, channelId }, 'token revocation failed');
+        });
+      }
+      const nowMs = clock.now();
+      await store.transaction(async (tx) => {
+        const locked = await store.channel(channelId, tx, true);
+        if (locked === undefined || locked.linkStatus === 'UNLINKED') return;
+        await store.setLinkStatus(tx, channelId, 'UNLINKED', '', nowMs);
+        await store.append(tx, [channelUnlinked(locked, reason, nowMs, actorOf(actor))]);
+      });
+    },
+
+    /** UpdateChannelSettings. */
+    async updateSettings(
+      actor: Actor,
+      channelId: string,
+      mirror: boolean | undefined,
+    ): Promise<ChannelRow> {
+      const channel = await owned(channelId, actor);
+      if (channel.linkStatus === 'UNLINKED') throw new NotFoundError(`no channel ${channelId}`);
+      if (mirror === true && channel.platform !== 'TWITCH') {
+        throw new IllegalStateError('mirror_twitch_predictions applies to Twitch channels only');
+      }
+      if (mirror === true && !channel.scopes.split(' ').includes('channel:read:predictions')) {
+        throw new IllegalStateError(
+          'the Twitch grant lacks channel:read:predictions: link the channel again',
+        );
+      }
+      if (mirror !== undefined && mirror !== channel.mirrorTwitchPredictions) {
+        const nowMs = clock.now();
+        await store.transaction(async (tx) => {
+          await store.setMirror(tx, channelId, mirror);
+          await store.append(tx, [settingsChanged(channelId, mirror, nowMs, actorOf(actor))]);
+        });
+        if (mirror) {
+          for (const type of twitchPredictionTypes) {
+            try {
+              const sub = await apis.twitch.subscribe(type, channel.platformChannelId);
+              await store.saveSubscription(store.sql, {
+                platform: 'TWITCH',
+                id: sub.id,
+                channelId,
+                type,
+                status: sub.status,
+              });
+            } catch (error) {
+              deps.logger.warn(
+                { err: error, channelId, type },
+                'prediction subscription failed; reconciliation retries',
+              );
+            }
+          }
+        }
+      }
+      const after = await store.channel(channelId);
+      if (after === undefined) throw new NotFoundError(`no channel ${channelId}`);
+      return after;
+    },
+
+    /**
+     * Refreshes tokens expiring within {@link refreshAheadMs}; a refusal by the platform puts the
+     * channel in REAUTH_REQUIRED with the reason. Returns how many were refreshed.
+     */
+    async refreshTokens(): Promise<number> {
+      let refreshed = 0;
+      for (const channel of await store.channelsToRefresh(clock.now() + refreshAheadMs, 100)) {
+        if (channel.platform !== 'TWITCH') continue;
+        try {
+          const tokens = await apis.twitch.refresh(
+            cipher.decrypt(channel.refreshTokenSealed, channel.channelId),
+          );
+          await store.setTokens(store.sql, channel.channelId, {
+            access: cipher.encrypt(tokens.accessToken, channel.channelId),
+            refresh: cipher.encrypt(tokens.refreshToken, channel.channelId),
+            expiresAtMs: tokens.expiresAtMs,
+          });
+          refreshed += 1;
+        } catch (error) {
+          if (!(error instanceof PlatformRejectedError)) {
+            deps.logger.warn(
+              { err: error, channelId: channel.channelId },
+              'token refresh failed; retrying later',
+            );
+            continue;
+          }
+          await store.setLinkStatus(
+            store.sql,
+            channel.channelId,
+            'REAUTH_REQUIRED',
+            `Twitch refused to refresh the authorization (${error.message}): link the channel again`,
+            clock.now(),
+          );
+        }
+      }
+      return refreshed;
+    },
+
+    /**
+     * Reconciles Twitch EventSub subscriptions with what we want: recreates missing or revoked ones
+     * for ACTIVE channels, deletes ones whose channel is not (or no longer) ours.
+     */
+    async reconcileTwitch(): Promise<{ created: number; deleted: number }> {
+      const held = await apis.twitch.subscriptions();
+      const channels = await store.activeChannels('TWITCH');
+      const byBroadcaster = new Map(channels.map((c) => [c.platformChannelId, c]));
+      let created = 0;
+      let deleted = 0;
+      const healthy = new Set<string>();
+      for (const sub of held) {
+        const channel = byBroadcaster.get(sub.broadcasterUserId);
+        const wanted =
+          channel !== undefined &&
+          ((twitchStreamTypes as readonly string[]).includes(sub.type) ||
+            (channel.mirrorTwitchPredictions &&
+              (twitchPredictionTypes as readonly string[]).includes(sub.type)));
+        const alive =
+          sub.status === 'enabled' || sub.status === 'webhook_callback_verification_pending';
+        if (!wanted || !alive) {
+          await apis.twitch.unsubscribe(sub.id);
+          await store.deleteSubscription('TWITCH', sub.id);
+          deleted += 1;
+          continue;
+        }
+        healthy.add(`${sub.broadcasterUserId}/${sub.type}`);
+      }
+      for (const channel of channels) {
+        const types = channel.mirrorTwitchPredictions
+          ? [...twitchStreamTypes, ...twitchPredictionTypes]
+          : [...twitchStreamTypes];
+        for (const type of types) {
+          if (healthy.has(`${channel.platformChannelId}/${type}`)) continue;
+          const sub = await apis.twitch.subscribe(type, channel.platformChannelId);
+          await store.saveSubscription(store.sql, {
+            platform: 'TWITCH',
+            id: sub.id,
+            channelId: channel.channelId,
+            type,
+            status: sub.status,
+          });
+          created += 1;
+        }
+      }
+      return { created, deleted };
+    },
+  };
+}
+
+/** The link service. */
+export type LinkService = ReturnType<typeof createLinkService>;
