@@ -77,7 +77,7 @@ const PINNED: Record<string, Record<string, string>> = {
     '0108_ledger_bulk_fingerprints_on_demand':
       '18f537e59ae533028eb5ebdc7246258663a33cb592130f035e7ef06ca9b16e4a',
     '0110_ledger_market_resolution':
-      '2f405b87a505c9a1fa28e49587ce05726835a04a7b5e277c4ac54dbd74434028',
+      '792f2a4d841501f0bd6a02f80a2ddedca8f792cde7d54b0afec2d35b0dc3b2c4',
   },
 };
 

@@ -26,7 +26,7 @@ export function startHoldExpiry(options: HoldExpiryOptions): { stop(): Promise<v
     try {
       while (
         !stopped &&
-        (await options.store.expirePendingTransfers(options.clock.now(), limit)) === limit
+        (await options.store.expirePendingTransfers(options.clock.now(), limit)) >= limit
       ) {
         // a full page: more may be due
       }

@@ -3,7 +3,7 @@
  * translation (proto-codec.ts), the store does the rest. Who may call: policy.ts.
  */
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 import { ValidationError, type FieldViolation } from '@streambet/platform/errors/domain-errors';
 import {
   HoldAction,
@@ -11,12 +11,16 @@ import {
   type LedgerInternalService,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import {
+  AccountKind,
   CURRENCY,
   DEFAULT_HOLD_PAGE,
+  MARKET_PAYOUT_CODES,
   MAX_BATCH,
   MAX_HOLD_PAGE,
+  MAX_PAYOUT_PAGE,
   TransferCode,
   ULID,
+  canonicalAccountId,
   isTransferCode,
 } from './domain/index.js';
 import {
@@ -234,12 +238,121 @@ export function createLedgerInternalService(
       };
     },
 
-    resolveMarket() {
-      throw new ConnectError('ResolveMarket is not implemented yet', Code.Unimplemented);
+    async resolveMarket(request) {
+      const violations: FieldViolation[] = [];
+      if (!ULID.test(request.marketId))
+        violations.push({
+          field: 'market_id',
+          description: 'must be a market id (26-character ULID)',
+        });
+      if (!ULID.test(request.settlementId))
+        violations.push({
+          field: 'settlement_id',
+          description: 'must be the settlement run id (26-character ULID)',
+        });
+      if (request.action !== HoldAction.POST_IN_FULL && request.action !== HoldAction.VOID)
+        violations.push({ field: 'action', description: 'must be POST_IN_FULL or VOID' });
+      const code = request.code as number;
+      if (code !== 0 && !isTransferCode(code))
+        violations.push({ field: 'code', description: `is an unknown code ${code}` });
+      if (request.expectedOpenAmountMinor < 0n)
+        violations.push({
+          field: 'expected_open_amount_minor',
+          description: 'must be 0 (no check) or the amount the resolution must move',
+        });
+      if (violations.length > 0) invalid('ResolveMarket', violations);
+      const { resolution, replayed } = await store.resolveMarket({
+        marketId: request.marketId,
+        settlementId: request.settlementId,
+        action: request.action === HoldAction.VOID ? 'void' : 'post-in-full',
+        code: code === 0 ? TransferCode.BET_STAKE : (code as TransferCode),
+        expectedOpenAmountMinor: request.expectedOpenAmountMinor,
+      });
+      return {
+        resolvedCount: resolution.resolvedCount,
+        resolvedAmountMinor: resolution.resolvedAmountMinor,
+        expiredCount: resolution.expiredCount,
+        expiredAmountMinor: resolution.expiredAmountMinor,
+        accountCount: resolution.accountCount,
+        sequence: resolution.sequence,
+        resolvedAtMs: BigInt(resolution.resolvedAtMs),
+        replayed,
+        ...(resolution.escrow === undefined ? {} : { escrow: balanceToProto(resolution.escrow) }),
+      };
     },
 
-    creditMarketPayouts() {
-      throw new ConnectError('CreditMarketPayouts is not implemented yet', Code.Unimplemented);
+    async creditMarketPayouts(request) {
+      const violations: FieldViolation[] = [];
+      if (!ULID.test(request.marketId))
+        violations.push({
+          field: 'market_id',
+          description: 'must be a market id (26-character ULID)',
+        });
+      if (!ULID.test(request.settlementId))
+        violations.push({
+          field: 'settlement_id',
+          description: 'must be the settlement run id (26-character ULID)',
+        });
+      if (!CURRENCY.test(request.currency))
+        violations.push({ field: 'currency', description: 'must be an ISO 4217 code or PTS' });
+      const count = request.entries.length;
+      if (count < 1 || count > MAX_PAYOUT_PAGE)
+        violations.push({
+          field: 'entries',
+          description: `must hold 1–${MAX_PAYOUT_PAGE} entries (got ${count}); send larger payouts in pages`,
+        });
+      const escrowId = canonicalAccountId(AccountKind.MARKET_ESCROW, '', request.marketId);
+      const seen = new Set<string>();
+      request.entries.forEach((entry, index) => {
+        if (violations.length >= 20) return;
+        const field = `entries[${index}]`;
+        if (entry.accountId === '' || entry.accountId.length > 94)
+          violations.push({
+            field: `${field}.account_id`,
+            description: 'must be a canonical account id of 1–94 characters',
+          });
+        else if (entry.accountId === escrowId)
+          violations.push({
+            field: `${field}.account_id`,
+            description: 'is the market escrow itself, which pays',
+          });
+        else if (seen.has(entry.accountId))
+          violations.push({
+            field: `${field}.account_id`,
+            description: `repeats ${entry.accountId}: one entry per account and page`,
+          });
+        seen.add(entry.accountId);
+        if (entry.amountMinor <= 0n)
+          violations.push({ field: `${field}.amount_minor`, description: 'must be > 0' });
+        if (!MARKET_PAYOUT_CODES.has(entry.code as number as TransferCode))
+          violations.push({
+            field: `${field}.code`,
+            description: 'must be PAYOUT, COMMISSION, STREAMER_SHARE, BREAKAGE or REFUND',
+          });
+      });
+      if (violations.length > 0) invalid('CreditMarketPayouts', violations);
+      const result = await store.creditMarketPayouts({
+        marketId: request.marketId,
+        settlementId: request.settlementId,
+        currency: request.currency,
+        entries: request.entries.map((entry) => ({
+          accountId: entry.accountId,
+          amountMinor: entry.amountMinor,
+          code: entry.code as number as TransferCode,
+        })),
+      });
+      return {
+        results: result.outcomes.map((outcome) => ({
+          accountId: outcome.accountId,
+          transferId: outcome.transferId,
+          code: outcome.code,
+          detail: outcome.detail,
+          sequence: outcome.sequence,
+        })),
+        creditedCount: result.creditedCount,
+        creditedAmountMinor: result.creditedAmountMinor,
+        escrow: balanceToProto(result.escrow),
+      };
     },
 
     async getLedgerTotals(request) {

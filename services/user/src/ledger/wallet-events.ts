@@ -10,6 +10,7 @@ import {
   HoldVoidedSchema,
   MarketHoldsAction,
   MarketHoldsResolvedSchema,
+  MarketPayoutsCreditedSchema,
   TransferCommittedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import {
@@ -19,7 +20,13 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import type { OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { TransferKind } from './domain/types.js';
-import type { BalanceSnapshot, LedgerEffect, MarketHoldsEffect } from './store/index.js';
+import type {
+  BalanceSnapshot,
+  LedgerEffect,
+  MarketHoldsEffect,
+  MarketPayoutsEffect,
+  MarketResolutionEffect,
+} from './store/index.js';
 import { balanceToProto, transferToProto } from './proto-codec.js';
 
 /** The event family of ledger movements (proto/streambet/events/v1/wallet.proto). */
@@ -98,11 +105,66 @@ function marketHoldsEvents(effect: MarketHoldsEffect, ids: () => string): Outbox
   );
 }
 
+/** Splits a list of accounts into the parts of {@link MARKET_HOLDS_ACCOUNTS_PER_EVENT}. */
+function partsOf(accounts: readonly BalanceSnapshot[]): BalanceSnapshot[][] {
+  const partCount = Math.max(1, Math.ceil(accounts.length / MARKET_HOLDS_ACCOUNTS_PER_EVENT));
+  return Array.from({ length: partCount }, (_, index) =>
+    accounts.slice(
+      index * MARKET_HOLDS_ACCOUNTS_PER_EVENT,
+      (index + 1) * MARKET_HOLDS_ACCOUNTS_PER_EVENT,
+    ),
+  );
+}
+
+/** MarketHoldsResolved (whole_market) of a market resolution, keyed by the market. */
+function marketResolutionEvents(effect: MarketResolutionEffect, ids: () => string): OutboxEvent[] {
+  const { resolution } = effect;
+  const parts = partsOf(effect.accounts);
+  return parts.map((accounts, index) =>
+    event(MarketHoldsResolvedSchema, resolution.marketId, ids(), resolution.resolvedAtMs, {
+      marketId: resolution.marketId,
+      action:
+        resolution.action === 'void' ? MarketHoldsAction.VOID : MarketHoldsAction.POST_IN_FULL,
+      settlementId: resolution.settlementId,
+      code: resolution.code,
+      resolvedCount: resolution.resolvedCount,
+      resolvedAmountMinor: resolution.resolvedAmountMinor,
+      expiredCount: resolution.expiredCount,
+      expiredAmountMinor: resolution.expiredAmountMinor,
+      firstHoldId: '',
+      lastHoldId: '',
+      sequence: resolution.sequence,
+      accounts: accounts.map(accountProto),
+      part: index + 1,
+      partCount: parts.length,
+      wholeMarket: true,
+    }),
+  );
+}
+
+/** MarketPayoutsCredited of one payout page, keyed by the market. */
+function marketPayoutsEvents(effect: MarketPayoutsEffect, ids: () => string): OutboxEvent[] {
+  const parts = partsOf(effect.accounts);
+  return parts.map((accounts, index) =>
+    event(MarketPayoutsCreditedSchema, effect.marketId, ids(), effect.committedAtMs, {
+      marketId: effect.marketId,
+      settlementId: effect.settlementId,
+      currency: effect.currency,
+      creditedCount: effect.creditedCount,
+      creditedAmountMinor: effect.creditedAmountMinor,
+      sequence: effect.sequence,
+      accounts: accounts.map(accountProto),
+      part: index + 1,
+      partCount: parts.length,
+    }),
+  );
+}
+
 /**
  * One wallet event per committed ledger change, exactly as wallet.proto specifies: keyed by the
  * hold's id for hold events (placement and resolution of one hold stay in order), by the transfer
- * id for single-phase transfers, by the market for a bulk-settlement page (one event per page, or
- * per 2000 of its accounts).
+ * id for single-phase transfers, by the market for a bulk-settlement page, a market resolution or
+ * a payout page (one event each, or one per 2000 of its accounts).
  * `ids` gives each event its id (the outbox row's id).
  */
 export function walletEvents(
@@ -117,6 +179,8 @@ export function walletEvents(
   };
   const events = effects.flatMap((effect): OutboxEvent | OutboxEvent[] => {
     if (effect.type === 'market-holds') return marketHoldsEvents(effect, nextId);
+    if (effect.type === 'market-resolution') return marketResolutionEvents(effect, nextId);
+    if (effect.type === 'market-payouts') return marketPayoutsEvents(effect, nextId);
     const id = nextId();
     const debitAccount = accountProto(effect.debit);
     const creditAccount = accountProto(effect.credit);

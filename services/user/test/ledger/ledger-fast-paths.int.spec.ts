@@ -110,7 +110,7 @@ for (const target of targets) {
       expect(ok?.transfer?.sequence).toBeGreaterThan(0n);
       expect(effects.slice(before).map((e) => e.type)).toEqual(['transfer']);
       const effect = effects[before]!;
-      if (effect.type === 'market-holds') throw new Error('expected a transfer effect');
+      if (effect.type !== 'transfer') throw new Error('expected a transfer effect');
       expect(effect.debit.balance.debitsPosted).toBe(40n);
       expect(effect.credit.balance.creditsPosted).toBe(40n);
       // Same command again: the id is taken, the full path answers ALREADY_EXISTS_SAME.

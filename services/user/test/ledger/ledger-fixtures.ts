@@ -88,7 +88,9 @@ export async function expectInvariants(sql: Sql): Promise<void> {
       expect(available >= 0n, `available of ${id} is ${available}`).toBe(true);
     }
   }
-  // Recompute every account from the transfers: posted from single-phase and posts, pending from open holds.
+  // Recompute every account from the transfers: posted from single-phase and posts, pending from
+  // open holds; a hold resolved with its market (ResolveMarket: no resolving transfer) counts as
+  // its derived state says (posted in full, or nothing when voided or expired).
   const recomputed = await sql.query<{
     id: string;
     dpend: string;
@@ -96,12 +98,15 @@ export async function expectInvariants(sql: Sql): Promise<void> {
     cpend: string;
     cpost: string;
   }>(
-    `WITH moves AS (
+    `WITH holds AS (${DERIVED_HOLDS}),
+     moves AS (
        SELECT debit_account_id AS id, 0::numeric AS dpend, amount::numeric AS dpost, 0::numeric AS cpend, 0::numeric AS cpost
          FROM ledger_transfers WHERE kind IN (1, 3)
        UNION ALL SELECT credit_account_id, 0, 0, 0, amount FROM ledger_transfers WHERE kind IN (1, 3)
-       UNION ALL SELECT t.debit_account_id, t.amount, 0, 0, 0 FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id WHERE h.status = 1
-       UNION ALL SELECT t.credit_account_id, 0, 0, t.amount, 0 FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id WHERE h.status = 1
+       UNION ALL SELECT debit, amount, 0, 0, 0 FROM holds WHERE status = 1
+       UNION ALL SELECT credit, 0, 0, amount, 0 FROM holds WHERE status = 1
+       UNION ALL SELECT debit, 0, amount, 0, 0 FROM holds WHERE status = 2 AND by_market
+       UNION ALL SELECT credit, 0, 0, 0, amount FROM holds WHERE status = 2 AND by_market
      )
      SELECT a.id, coalesce(sum(m.dpend), 0)::text AS dpend, coalesce(sum(m.dpost), 0)::text AS dpost,
        coalesce(sum(m.cpend), 0)::text AS cpend, coalesce(sum(m.cpost), 0)::text AS cpost
@@ -115,4 +120,39 @@ export async function expectInvariants(sql: Sql): Promise<void> {
       `totals of ${row.id} match its transfers`,
     ).toEqual([row.dpend, row.dpost, row.cpend, row.cpost]);
   }
+  // Each market's open-hold totals per (debit, credit) pair equal its open holds; once the market
+  // is resolved, the holds it resolved.
+  const totalsMismatch = await sql.query(
+    `WITH holds AS (${DERIVED_HOLDS}),
+     counted AS (
+       SELECT market_id, debit, credit, count(*)::bigint AS n, sum(amount)::bigint AS amount
+       FROM holds WHERE market_id <> '' AND (status = 1 OR by_market)
+       GROUP BY market_id, debit, credit),
+     kept AS (
+       SELECT market_id, debit_account_id AS debit, credit_account_id AS credit,
+         open_count AS n, open_amount AS amount
+       FROM ledger_market_hold_totals WHERE open_count <> 0 OR open_amount <> 0)
+     SELECT coalesce(c.market_id, k.market_id) AS market_id, c.n AS counted_n, k.n AS kept_n,
+       c.amount AS counted_amount, k.amount AS kept_amount
+     FROM counted c FULL JOIN kept k
+       ON k.market_id = c.market_id AND k.debit = c.debit AND k.credit = c.credit
+     WHERE c.n IS DISTINCT FROM k.n OR c.amount IS DISTINCT FROM k.amount`,
+  );
+  expect(totalsMismatch.rows, 'market open-hold totals match the holds').toEqual([]);
 }
+
+/**
+ * Every hold with its state as the ledger derives it (migration 0110): a hold still PENDING in its
+ * row whose market is resolved takes the resolution's state (EXPIRED when its timeout had elapsed
+ * by then); `by_market` marks holds resolved by their market's resolution (also once the expiry
+ * sweep wrote that state into the row).
+ */
+export const DERIVED_HOLDS = `
+  SELECT t.id, t.market_id, t.debit_account_id AS debit, t.credit_account_id AS credit, t.amount,
+    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN
+      CASE WHEN h.expires_at_ms > 0 AND h.expires_at_ms <= m.resolved_at_ms THEN 4
+        ELSE m.hold_status END
+    ELSE h.status END AS status,
+    (h.status = 1 AND m.resolved_at_ms IS NOT NULL) OR h.resolved_by LIKE 'market:%' AS by_market
+  FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+  LEFT JOIN ledger_markets m ON m.market_id = t.market_id`;

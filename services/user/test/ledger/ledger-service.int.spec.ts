@@ -439,6 +439,142 @@ for (const target of sqlTargets()) {
       expect(await allBalances(db.sql)).toEqual(before);
     });
 
+    it('resolves a market and pays it out over RPC, mapping refusals to their codes', async () => {
+      const marketId = ulid(1_000_077);
+      const escrowId = `market:${marketId}:escrow`;
+      const settlementId = ulid(8801);
+      await client.createAccounts(
+        {
+          accounts: [
+            {
+              accountId: escrowId,
+              kind: AccountKind.MARKET_ESCROW,
+              currency: 'BRL',
+              ownerId: marketId,
+            },
+          ],
+        },
+        { headers: serviceHeaders },
+      );
+      const held = await client.submitTransfers(
+        {
+          commands: [
+            transfer({
+              transferId: 'rpc:stake:1',
+              kind: TransferKind.PENDING,
+              debitAccountId: alice.accountId,
+              creditAccountId: escrowId,
+              amountMinor: 70n,
+              code: TransferCode.BET_STAKE,
+              marketId,
+              betId: ulid(8802),
+              memo: '',
+            }),
+          ],
+        },
+        { headers: serviceHeaders },
+      );
+      expect(held.results[0]?.code).toBe(TransferResultCode.OK);
+      const invalid = await failure(
+        client.resolveMarket(
+          { marketId: 'nope', settlementId: '', action: HoldAction.UNSPECIFIED },
+          { headers: serviceHeaders },
+        ),
+      );
+      expect(invalid.code).toBe(Code.InvalidArgument);
+      const mismatch = await failure(
+        client.resolveMarket(
+          { marketId, settlementId, action: HoldAction.POST_IN_FULL, expectedOpenAmountMinor: 71n },
+          { headers: serviceHeaders },
+        ),
+      );
+      expect(mismatch.code).toBe(Code.FailedPrecondition);
+      expect(mismatch.message).toMatch(/has 70 in open holds to resolve, not the expected 71/);
+      const resolved = await client.resolveMarket(
+        { marketId, settlementId, action: HoldAction.POST_IN_FULL, expectedOpenAmountMinor: 70n },
+        { headers: serviceHeaders },
+      );
+      expect(resolved).toMatchObject({
+        resolvedCount: 1,
+        resolvedAmountMinor: 70n,
+        replayed: false,
+      });
+      expect(resolved.escrow?.creditsPostedMinor).toBe(70n);
+      const replay = await client.resolveMarket(
+        { marketId, settlementId, action: HoldAction.POST_IN_FULL, expectedOpenAmountMinor: 70n },
+        { headers: serviceHeaders },
+      );
+      expect(replay).toMatchObject({ replayed: true, sequence: resolved.sequence });
+      const other = await failure(
+        client.resolveMarket(
+          { marketId, settlementId: ulid(8803), action: HoldAction.VOID },
+          { headers: serviceHeaders },
+        ),
+      );
+      expect(other.code).toBe(Code.AlreadyExists);
+      const badPage = await failure(
+        client.creditMarketPayouts(
+          {
+            marketId,
+            settlementId,
+            currency: 'BRL',
+            entries: [
+              { accountId: bob.accountId, amountMinor: 1n, code: TransferCode.PAYOUT },
+              { accountId: bob.accountId, amountMinor: 1n, code: TransferCode.DEPOSIT },
+              { accountId: escrowId, amountMinor: 0n, code: TransferCode.PAYOUT },
+            ],
+          },
+          { headers: serviceHeaders },
+        ),
+      );
+      expect(badPage.code).toBe(Code.InvalidArgument);
+      const tooMuch = await failure(
+        client.creditMarketPayouts(
+          {
+            marketId,
+            settlementId,
+            currency: 'BRL',
+            entries: [{ accountId: bob.accountId, amountMinor: 71n, code: TransferCode.PAYOUT }],
+          },
+          { headers: serviceHeaders },
+        ),
+      );
+      expect(tooMuch.code).toBe(Code.FailedPrecondition);
+      const paid = await client.creditMarketPayouts(
+        {
+          marketId,
+          settlementId,
+          currency: 'BRL',
+          entries: [{ accountId: bob.accountId, amountMinor: 70n, code: TransferCode.PAYOUT }],
+        },
+        { headers: serviceHeaders },
+      );
+      expect(paid.results.map((r) => [r.transferId, r.code])).toEqual([
+        [`payout:${settlementId}:${bob.accountId}`, TransferResultCode.OK],
+      ]);
+      expect(paid.escrow?.availableMinor).toBe(0n);
+      const late = await client.submitTransfers(
+        {
+          commands: [
+            transfer({
+              transferId: 'rpc:stake:2',
+              kind: TransferKind.PENDING,
+              debitAccountId: alice.accountId,
+              creditAccountId: escrowId,
+              amountMinor: 1n,
+              code: TransferCode.BET_STAKE,
+              marketId,
+              betId: ulid(8804),
+              memo: '',
+            }),
+          ],
+        },
+        { headers: serviceHeaders },
+      );
+      expect(late.results[0]?.code).toBe(TransferResultCode.MARKET_RESOLVED);
+      await expectInvariants(db.sql);
+    });
+
     it('refuses user tokens on every method and calls without a credential', async () => {
       const calls: Array<(headers: Record<string, string>) => Promise<unknown>> = [
         (headers) =>
@@ -468,6 +604,21 @@ for (const target of sqlTargets()) {
         (headers) =>
           client.resolveMarketHolds(
             { marketId: ulid(1_000_001), action: HoldAction.VOID },
+            { headers },
+          ),
+        (headers) =>
+          client.resolveMarket(
+            { marketId: ulid(1_000_001), settlementId: ulid(77), action: HoldAction.VOID },
+            { headers },
+          ),
+        (headers) =>
+          client.creditMarketPayouts(
+            {
+              marketId: ulid(1_000_001),
+              settlementId: ulid(77),
+              currency: 'PTS',
+              entries: [{ accountId: alice.accountId, amountMinor: 1n, code: 4 }],
+            },
             { headers },
           ),
       ];

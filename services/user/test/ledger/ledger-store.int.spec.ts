@@ -335,8 +335,8 @@ for (const target of targets) {
       ]);
       expect(effects).toHaveLength(2);
       const [first, second] = effects as [
-        Exclude<LedgerEffect, { type: 'market-holds' }>,
-        Exclude<LedgerEffect, { type: 'market-holds' }>,
+        Extract<LedgerEffect, { type: 'transfer' | 'expiry' }>,
+        Extract<LedgerEffect, { type: 'transfer' | 'expiry' }>,
       ];
       expect(first.debit.balance.debitsPosted).toBe(10n);
       expect(second.debit.balance.debitsPosted).toBe(25n);

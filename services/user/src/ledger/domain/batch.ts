@@ -43,6 +43,11 @@ export interface BatchInput {
   readonly existing: ReadonlyMap<string, StoredTransfer>;
   /** Committed holds the commands resolve (by pending_id), with their current status. */
   readonly holds: ReadonlyMap<string, Transfer>;
+  /**
+   * Markets named by the commands' new holds that are already resolved (ResolveMarket): a hold
+   * for one of them is refused with MARKET_RESOLVED. Absent means none.
+   */
+  readonly resolvedMarkets?: ReadonlySet<string>;
 }
 
 /** Change of one account caused by one step. */
@@ -285,6 +290,14 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     const amount = command.amountMinor;
     const pending = command.kind === TransferKind.PENDING;
+    if (pending && command.marketId !== '' && input.resolvedMarkets?.has(command.marketId)) {
+      return {
+        refusal: {
+          code: TransferResultCode.MARKET_RESOLVED,
+          detail: `market ${command.marketId} is already resolved: it takes no new holds`,
+        },
+      };
+    }
     const debit = {
       accountId: debitAccount.accountId,
       delta: pending ? delta(amount, 0n, 0n, 0n) : delta(0n, amount, 0n, 0n),

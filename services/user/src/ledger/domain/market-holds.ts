@@ -51,3 +51,53 @@ export function holdResolutionCommand(
     memo: '',
   };
 }
+
+/** Most entries in one CreditMarketPayouts page. */
+export const MAX_PAYOUT_PAGE = 20_000;
+
+/** Codes a market payout may carry (what settlement pays out of an escrow). */
+export const MARKET_PAYOUT_CODES: ReadonlySet<TransferCode> = new Set([
+  TransferCode.PAYOUT,
+  TransferCode.COMMISSION,
+  TransferCode.STREAMER_SHARE,
+  TransferCode.BREAKAGE,
+  TransferCode.REFUND,
+]);
+
+/** The derived id of a market payout: one transfer per (settlement, account). */
+export function marketPayoutTransferId(settlementId: string, accountId: string): string {
+  return `payout:${settlementId}:${accountId}`;
+}
+
+/**
+ * The SINGLE_PHASE command a market payout commits (escrow → account): exactly the command a
+ * caller of SubmitTransfers would send, so its fingerprint matches and either path answers
+ * ALREADY_EXISTS_SAME for the other's transfer.
+ */
+export function marketPayoutCommand(
+  payout: {
+    readonly marketId: string;
+    readonly settlementId: string;
+    readonly currency: string;
+    readonly escrowAccountId: string;
+  },
+  entry: { readonly accountId: string; readonly amountMinor: bigint; readonly code: TransferCode },
+): TransferCommand {
+  return {
+    transferId: marketPayoutTransferId(payout.settlementId, entry.accountId),
+    kind: TransferKind.SINGLE_PHASE,
+    debitAccountId: payout.escrowAccountId,
+    creditAccountId: entry.accountId,
+    amountMinor: entry.amountMinor,
+    currency: payout.currency,
+    pendingId: '',
+    timeoutSeconds: 0n,
+    linked: false,
+    code: entry.code,
+    marketId: payout.marketId,
+    betId: '',
+    paymentId: '',
+    settlementId: payout.settlementId,
+    memo: '',
+  };
+}

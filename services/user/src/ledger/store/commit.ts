@@ -30,6 +30,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { integerArrayLiteral, textArrayLiteral } from '@streambet/platform/sql/array-literal';
 import type { LedgerStoreContext } from './context.js';
 import {
+  MARKET_JOIN,
   TRANSFER_JSON,
   parseAccount,
   parseTransfer,
@@ -41,7 +42,8 @@ import {
 import type { BalanceSnapshot, LedgerEffect } from './types.js';
 
 /**
- * First statement of a batch: locks (holds, per-user accounts, debited system accounts, in the
+ * First statement of a batch: locks (holds, the markets of the holds it resolves or opens — FOR
+ * SHARE, reporting the resolved ones —, per-user accounts, debited system accounts, in the
  * ledger's order), then with a fresh snapshot reads the rest and the already committed ids.
  * Credit-only system accounts (a market escrow receiving stakes, the house receiving breakage)
  * are not locked here: their balance decides no result. Every result that depends on a balance
@@ -49,7 +51,7 @@ import type { BalanceSnapshot, LedgerEffect } from './types.js';
  * the later one sees the earlier one's transfer.
  */
 const READ_BATCH =
-  'SELECT k, j FROM ledger_read_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean)';
+  'SELECT k, j FROM ledger_read_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean, $6::text[])';
 
 /** Second statement: apply deltas, take sequence numbers, insert transfers and holds. */
 const COMMIT_BATCH = `SELECT * FROM ledger_commit_batch(
@@ -430,6 +432,11 @@ export function createCommitPath(ctx: LedgerStoreContext): {
     const accountIds = unique(
       commands.flatMap((c) => [c.debitAccountId, c.creditAccountId]).filter((id) => id !== ''),
     );
+    const marketIds = unique(
+      commands
+        .filter((c) => c.kind === TransferKind.PENDING && c.marketId !== '')
+        .map((c) => c.marketId),
+    );
     const debitedSystemIds = unique(
       commands
         .filter((c) => c.kind === TransferKind.SINGLE_PHASE || c.kind === TransferKind.PENDING)
@@ -442,9 +449,12 @@ export function createCommitPath(ctx: LedgerStoreContext): {
         const accounts = new Map<string, Account>();
         const existing = new Map<string, StoredTransfer>();
         const holds = new Map<string, Transfer>();
+        const resolvedMarkets = new Set<string>();
         const absorb = (rows: readonly { k: string; j: Json }[]): void => {
           for (const row of rows) {
-            if (row.k === 'a') {
+            if (row.k === 'm') {
+              resolvedMarkets.add(row.j[0] as string);
+            } else if (row.k === 'a') {
               const account = parseAccount(row.j);
               accounts.set(account.accountId, account);
             } else if (row.k === 'h') {
@@ -458,13 +468,21 @@ export function createCommitPath(ctx: LedgerStoreContext): {
         };
         const read = await tx.query<{ k: string; j: Json }>(
           READ_BATCH,
-          [holdIds, accountIds, debitedSystemIds, transferIds, strict],
+          [holdIds, accountIds, debitedSystemIds, transferIds, strict, marketIds],
           { prepareAs: 'sb_ledger_read_batch' },
         );
         absorb(read.rows);
         for (const account of accounts.values()) remember(account);
         const nowMs = options.clock.now();
-        const plan = planBatch({ commands, fingerprints, nowMs, accounts, existing, holds });
+        const plan = planBatch({
+          commands,
+          fingerprints,
+          nowMs,
+          accounts,
+          existing,
+          holds,
+          resolvedMarkets,
+        });
         if (plan.steps.length === 0) return finishOutcomes(plan, []);
         const { finals, seqs } = await commitPlan(tx, plan);
         const outcomes = finishOutcomes(plan, seqs);
@@ -478,15 +496,42 @@ export function createCommitPath(ctx: LedgerStoreContext): {
   }
 
   async function expirePendingTransfers(nowMs: number, limit = 1000): Promise<number> {
-    return withRetries(() =>
+    // Holds of a resolved market are not open (their state is the market's, migration 0110) and
+    // are never expired. Those among the due ones get their derived state written into their row
+    // (no balance moves: the resolution moved it), so they leave the expiry index instead of
+    // being walked past on every sweep.
+    const settled = await withRetries(() =>
+      sql.query<{ n: string }>(
+        `WITH due AS (
+           SELECT h.transfer_id, m.market_id, m.resolved_at_ms, m.hold_status, h.expires_at_ms
+           FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+           JOIN ledger_markets m ON m.market_id = t.market_id AND m.resolved_at_ms IS NOT NULL
+           WHERE h.status = 1 AND h.expires_at_ms > 0 AND h.expires_at_ms <= $1
+           ORDER BY h.expires_at_ms LIMIT $2
+           FOR UPDATE OF h SKIP LOCKED),
+         written AS (
+           UPDATE ledger_holds h SET
+             status = CASE WHEN d.expires_at_ms <= d.resolved_at_ms THEN 4 ELSE d.hold_status END,
+             resolved_at_ms = d.resolved_at_ms, resolved_by = 'market:' || d.market_id
+           FROM due d WHERE h.transfer_id = d.transfer_id
+           RETURNING 1)
+         SELECT count(*)::text AS n FROM written`,
+        [String(nowMs), limit],
+      ),
+    );
+    const expired = await withRetries(() =>
       sql.transaction(async (tx) => {
         const due = await tx.query<{ j: Json }>(
           `SELECT ${TRANSFER_JSON} AS j
            FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+           ${MARKET_JOIN}
            WHERE h.transfer_id IN (
-             SELECT transfer_id FROM ledger_holds
-             WHERE status = 1 AND expires_at_ms > 0 AND expires_at_ms <= $1
-             ORDER BY expires_at_ms LIMIT $2)
+             SELECT x.transfer_id FROM ledger_holds x
+             JOIN ledger_transfers xt ON xt.id = x.transfer_id
+             LEFT JOIN ledger_markets xm ON xm.market_id = xt.market_id
+             WHERE x.status = 1 AND x.expires_at_ms > 0 AND x.expires_at_ms <= $1
+               AND xm.resolved_at_ms IS NULL
+             ORDER BY x.expires_at_ms LIMIT $2)
            ORDER BY h.transfer_id
            FOR UPDATE OF h SKIP LOCKED`,
           [String(nowMs), limit],
@@ -537,6 +582,7 @@ export function createCommitPath(ctx: LedgerStoreContext): {
         return holds.length;
       }),
     );
+    return expired + Number(settled.rows[0]?.n ?? 0);
   }
 
   return { submitTransfers, expirePendingTransfers };

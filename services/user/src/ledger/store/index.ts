@@ -1,6 +1,7 @@
 /**
  * The ledger's storage, assembled from its parts: the commit path (commit.ts), account opening
- * (accounts.ts), reads (queries.ts) and bulk settlement (market-holds.ts), over one shared state
+ * (accounts.ts), reads (queries.ts), per-hold bulk settlement (market-holds.ts) and market-level
+ * resolution and payouts (market-resolution.ts), over one shared state
  * (context.ts); group commit (group-commit.ts) wraps the result. The SQL functions they call are
  * defined by the ledger's migrations.
  */
@@ -9,6 +10,7 @@ import { createAccountOpening } from './accounts.js';
 import { createCommitPath } from './commit.js';
 import { createLedgerStoreContext } from './context.js';
 import { createMarketHoldResolution } from './market-holds.js';
+import { createMarketResolution } from './market-resolution.js';
 import { createLedgerQueries } from './queries.js';
 import type { LedgerStore, LedgerStoreOptions } from './types.js';
 
@@ -26,6 +28,7 @@ export function createLedgerStore(sql: Sql, options: LedgerStoreOptions): Ledger
     ...createLedgerQueries(ctx),
     ...createAccountOpening(ctx),
     ...createMarketHoldResolution(ctx, submitTransfers),
+    ...createMarketResolution(ctx),
     submitTransfers,
     expirePendingTransfers,
   };

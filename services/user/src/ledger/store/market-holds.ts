@@ -16,7 +16,7 @@ import {
 } from '../domain/index.js';
 import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { LedgerStoreContext } from './context.js';
-import { TRANSFER_JSON, parseTransfer, sqlState, type Json } from './rows.js';
+import { MARKET_JOIN, TRANSFER_JSON, parseTransfer, sqlState, type Json } from './rows.js';
 import type {
   BalanceSnapshot,
   ResolveMarketHoldsQuery,
@@ -181,7 +181,9 @@ export function createMarketHoldResolution(
     const page = await sql.query<{ j: Json }>(
       `SELECT ${TRANSFER_JSON} AS j
        FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+       ${MARKET_JOIN}
        WHERE t.market_id = $1 AND t.kind = 2 AND t.id > $2 AND h.status = 1
+         AND m.resolved_at_ms IS NULL
        ORDER BY t.id LIMIT $3`,
       [query.marketId, query.afterHoldId, query.limit + 1],
     );

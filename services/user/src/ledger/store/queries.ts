@@ -8,6 +8,7 @@ import type { LedgerStoreContext } from './context.js';
 import {
   ACCOUNT_JSON,
   HASHES_OF_1,
+  MARKET_JOIN,
   TRANSFER_JSON,
   parseAccount,
   parseTransfer,
@@ -57,6 +58,7 @@ export function createLedgerQueries(ctx: LedgerStoreContext) {
   async function lookupTransfers(ids: readonly string[]): Promise<Transfer[]> {
     const rows = await sql.query<{ j: Json }>(
       `SELECT ${TRANSFER_JSON} AS j FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       ${MARKET_JOIN}
        WHERE t.id = ANY($1::text[])`,
       [unique(ids)],
     );
@@ -84,6 +86,7 @@ export function createLedgerQueries(ctx: LedgerStoreContext) {
     const cursorOp = query.newestFirst ? '<' : '>';
     const rows = await sql.query<{ j: Json }>(
       `SELECT ${TRANSFER_JSON} AS j FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       ${MARKET_JOIN}
        WHERE ((hashtext(t.debit_account_id) = hashtext($1) AND t.debit_account_id = $1)
            OR (hashtext(t.credit_account_id) = hashtext($1) AND t.credit_account_id = $1))
          AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
@@ -112,6 +115,7 @@ export function createLedgerQueries(ctx: LedgerStoreContext) {
       `SELECT ${TRANSFER_JSON} AS j, p.amount AS held
        FROM ledger_transfers t
        LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+       ${MARKET_JOIN}
        LEFT JOIN ledger_transfers p ON t.kind IN (3, 4) AND p.id = t.pending_id
        WHERE ((hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[]))
            OR (hashtext(t.credit_account_id) = ANY(${HASHES_OF_1}) AND t.credit_account_id = ANY($1::text[])))
@@ -147,8 +151,9 @@ export function createLedgerQueries(ctx: LedgerStoreContext) {
     const rows = await sql.query<{ id: string; total: string }>(
       `SELECT t.debit_account_id AS id, sum(t.amount)::text AS total
        FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+       ${MARKET_JOIN}
        WHERE hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[])
-         AND t.kind = 2 AND t.code = $2 AND h.status = 1
+         AND t.kind = 2 AND t.code = $2 AND h.status = 1 AND m.resolved_at_ms IS NULL
        GROUP BY t.debit_account_id`,
       [unique(accountIds), code],
     );

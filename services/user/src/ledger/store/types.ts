@@ -16,6 +16,7 @@ import type {
   TransferCode,
   TransferCommand,
   TransferOutcome,
+  TransferResultCode,
 } from '../domain/index.js';
 
 /** An account's balance right after a change, as wallet.* events carry it. */
@@ -48,7 +49,32 @@ export type LedgerEffect =
       readonly debit: BalanceSnapshot;
       readonly credit: BalanceSnapshot;
     }
-  | MarketHoldsEffect;
+  | MarketHoldsEffect
+  | MarketResolutionEffect
+  | MarketPayoutsEffect;
+
+/** A market resolved ({@link LedgerStore.resolveMarket}): one record for all its open holds. */
+export interface MarketResolutionEffect {
+  readonly type: 'market-resolution';
+  readonly resolution: MarketResolution;
+  /** Every account the resolution changed, with its balance after it. */
+  readonly accounts: readonly BalanceSnapshot[];
+}
+
+/** A page of a market's payouts credited ({@link LedgerStore.creditMarketPayouts}). */
+export interface MarketPayoutsEffect {
+  readonly type: 'market-payouts';
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly currency: string;
+  readonly creditedCount: number;
+  readonly creditedAmountMinor: bigint;
+  /** Highest sequence number the page took. */
+  readonly sequence: bigint;
+  readonly committedAtMs: number;
+  /** The credited accounts and the escrow, with their balances after the page. */
+  readonly accounts: readonly BalanceSnapshot[];
+}
 
 /**
  * One page of bulk settlement ({@link LedgerStore.resolveMarketHolds}) committed: many holds of
@@ -181,6 +207,78 @@ export interface ResolveMarketHoldsResult {
   readonly nextAfterHoldId: string;
 }
 
+/** Command of {@link LedgerStore.resolveMarket}. */
+export interface ResolveMarketCommand {
+  readonly marketId: string;
+  /** Idempotency key (ULID). */
+  readonly settlementId: string;
+  readonly action: HoldAction;
+  /** Code the resolution is recorded with. */
+  readonly code: TransferCode;
+  /** When > 0, the amount the resolution must post or void (else FAILED_PRECONDITION). */
+  readonly expectedOpenAmountMinor: bigint;
+}
+
+/** A market's resolution record, as stored (migration 0110, ledger_markets). */
+export interface MarketResolution {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly action: HoldAction;
+  readonly code: TransferCode;
+  readonly expectedOpenAmountMinor: bigint;
+  readonly resolvedCount: number;
+  readonly resolvedAmountMinor: bigint;
+  readonly expiredCount: number;
+  readonly expiredAmountMinor: bigint;
+  readonly accountCount: number;
+  readonly sequence: bigint;
+  readonly resolvedAtMs: number;
+  /** The market's escrow right after the resolution (undefined when it has none). */
+  readonly escrow?: BalanceSnapshot;
+}
+
+/** What {@link LedgerStore.resolveMarket} answers. */
+export interface ResolveMarketResult {
+  readonly resolution: MarketResolution;
+  /** true when the resolution was stored by an earlier call with the same content. */
+  readonly replayed: boolean;
+}
+
+/** One entry of {@link CreditMarketPayoutsCommand}. */
+export interface MarketPayout {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  readonly code: TransferCode;
+}
+
+/** Command of {@link LedgerStore.creditMarketPayouts}. */
+export interface CreditMarketPayoutsCommand {
+  readonly marketId: string;
+  readonly settlementId: string;
+  readonly currency: string;
+  /** Each account at most once; never the market's escrow. */
+  readonly entries: readonly MarketPayout[];
+}
+
+/** Outcome of one payout entry. */
+export interface MarketPayoutOutcome {
+  readonly accountId: string;
+  readonly transferId: string;
+  readonly code: TransferResultCode;
+  readonly detail: string;
+  /** Sequence of the transfer (OK, ALREADY_EXISTS_SAME); 0n otherwise. */
+  readonly sequence: bigint;
+}
+
+/** What {@link LedgerStore.creditMarketPayouts} answers. */
+export interface CreditMarketPayoutsResult {
+  readonly outcomes: readonly MarketPayoutOutcome[];
+  readonly creditedCount: number;
+  readonly creditedAmountMinor: bigint;
+  /** The escrow right after the page. */
+  readonly escrow: BalanceSnapshot;
+}
+
 /** The ledger's storage: every operation of LedgerInternalService, each in one SQL transaction. */
 export interface LedgerStore {
   /** Creates accounts (each on its own); results in request order. */
@@ -212,8 +310,10 @@ export interface LedgerStore {
   getLedgerTotals(currency: string): Promise<LedgerCurrencyTotals[]>;
   /**
    * Releases open holds whose timeout is at or before `nowMs` (at most `limit`, default 1000, per
-   * call; holds locked by a running batch are skipped and left for the next call). Returns how many
-   * expired. The service calls it periodically with its clock.
+   * call; holds locked by a running batch are skipped and left for the next call). Holds of a
+   * resolved market are never expired: those due get their derived state written into their row
+   * (at most `limit` more; no balance moves). Returns how many holds it expired or so wrote (call
+   * again while it is `limit` or more). The service calls it periodically with its clock.
    */
   expirePendingTransfers(nowMs: number, limit?: number): Promise<number>;
   /**
@@ -226,4 +326,19 @@ export interface LedgerStore {
    * shape check refuses whatever the hold runs the per-command path (every hold reported refused).
    */
   resolveMarketHolds(query: ResolveMarketHoldsQuery): Promise<ResolveMarketHoldsResult>;
+  /**
+   * Market-level resolution (ledger_resolve_market, migration 0110): one record for every open
+   * hold of the market, balances moved by per-account aggregates, in one transaction; holds past
+   * their timeout at the resolution instant are released, never posted. Idempotent by
+   * settlement id; AlreadyExistsError for another resolution of the same market;
+   * IllegalStateError when the expected amount differs. One {@link MarketResolutionEffect}.
+   */
+  resolveMarket(command: ResolveMarketCommand): Promise<ResolveMarketResult>;
+  /**
+   * One page of a settled market's payouts out of its escrow (ledger_credit_market_payouts):
+   * one transfer per entry with the derived id `payout:<settlement id>:<account id>`, in one
+   * statement. IllegalStateError when the market was not posted by ResolveMarket or the escrow
+   * cannot pay the page (nothing written). One {@link MarketPayoutsEffect} when it credited any.
+   */
+  creditMarketPayouts(command: CreditMarketPayoutsCommand): Promise<CreditMarketPayoutsResult>;
 }

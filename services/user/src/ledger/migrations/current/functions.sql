@@ -27,23 +27,41 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
     coalesce(status, 0), coalesce(resolved_at_ms, 0)::text, t.fingerprint)
 $fn$;
 
--- ledger_read_batch: installed by 0101_ledger_functions.
--- Reads what a batch needs, locking in the ledger's one order: the holds it resolves (by id),
--- then per-user accounts and the system accounts it debits (class, then id); with strict, every
+-- ledger_read_batch: installed by 0110_ledger_market_resolution (earlier version: 0101).
+-- Reads what a batch needs, locking in the ledger's one order: the holds it resolves (by id), the
+-- markets of those holds and of the batch's new holds (market_ids; rows created when missing,
+-- FOR SHARE, resolved ones returned as 'm'), then per-user accounts and the system accounts it debits (class, then id); with strict, every
 -- account. Then, with a fresh snapshot (VOLATILE: each statement takes a new one, after the
 -- locks), the accounts left unlocked and the committed transfers whose ids the batch uses.
 CREATE OR REPLACE FUNCTION ledger_read_batch(
-  hold_ids text[], account_ids text[], debited_system_ids text[], transfer_ids text[], strict boolean
+  hold_ids text[], account_ids text[], debited_system_ids text[], transfer_ids text[], strict boolean,
+  market_ids text[]
 ) RETURNS TABLE (k text, j json) LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   wanted text[];
+  markets text[];
 BEGIN
-  RETURN QUERY
-    SELECT 'h'::text, ledger_transfer_json(t, h.status, h.resolved_at_ms)
-    FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
-    WHERE h.transfer_id = ANY(hold_ids)
+  PERFORM 1 FROM ledger_holds h WHERE h.transfer_id = ANY(hold_ids)
     ORDER BY h.transfer_id
-    FOR UPDATE OF h;
+    FOR UPDATE;
+  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
+    SELECT unnest(market_ids) AS m
+    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids) AND t.kind = 2
+  ) x WHERE x.m <> '';
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
+      ORDER BY m.market_id
+      FOR SHARE;
+    RETURN QUERY
+      SELECT 'm'::text, json_build_array(m.market_id) FROM ledger_markets m
+      WHERE m.market_id = ANY(markets) AND m.resolved_at_ms IS NOT NULL;
+  END IF;
+  RETURN QUERY
+    SELECT 'h'::text, ledger_hold_json(t, h, m)
+    FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+    LEFT JOIN ledger_markets m ON m.market_id = t.market_id
+    WHERE h.transfer_id = ANY(hold_ids);
   SELECT array_agg(DISTINCT x) INTO wanted FROM (
     SELECT unnest(account_ids) AS x
     UNION ALL SELECT t.debit_account_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids)
@@ -62,22 +80,25 @@ BEGIN
     WHERE a.id = ANY(wanted)
       AND NOT (strict OR a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%' OR a.id = ANY(debited_system_ids));
   RETURN QUERY
-    SELECT 't'::text, ledger_transfer_json(t, h.status, h.resolved_at_ms)
+    SELECT 't'::text, ledger_hold_json(t, h, m)
     FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+    LEFT JOIN ledger_markets m ON t.kind = 2 AND m.market_id = t.market_id
     WHERE t.id = ANY(transfer_ids);
 END
 $fn$;
 
--- ledger_commit_batch: installed by 0107_ledger_commit_batch_system_accounts_last (earlier versions: 0101, 0102, 0105).
+-- ledger_commit_batch: installed by 0110_ledger_market_resolution (earlier versions: 0101, 0102, 0105, 0107).
 -- Commits a planned batch in one statement (the one-statement path runs it with no surrounding
--- transaction, so it checks for itself). Locks and updates the batch's per-user accounts first,
+-- transaction, so it checks for itself). Takes the rows of the markets its holds belong to FOR
+-- SHARE (40001 when one was resolved meanwhile), then locks and updates the batch's per-user accounts first,
 -- then its system accounts, both in the ledger's (class, id) order, so a hot escrow stays locked
 -- only for the sequence numbers and inserts; one aggregated delta per account. Refuses a batch
 -- naming a missing account (LG001), and one that leaves a constrained account below a_need, the
 -- available balance it must keep for no command in the batch to have overdrawn it (23514; the
 -- CHECK on ledger_accounts refuses an overdraft at the end of the batch too). Then takes one
 -- sequence number per step (after every lock, so per account sequence order is commit order),
--- inserts the transfers and new holds and records resolved holds. Returns every touched
+-- inserts the transfers and new holds, records resolved holds and adds or removes their amounts
+-- in the market's open-hold totals. Returns every touched
 -- account's new totals, plus one row (o_id NULL) with the sequence numbers.
 CREATE OR REPLACE FUNCTION ledger_commit_batch(
   a_ids text[], a_dpend bigint[], a_dpost bigint[], a_cpend bigint[], a_cpost bigint[],
@@ -96,7 +117,27 @@ DECLARE
   seqs bigint[];
   n integer;
   system_rows integer;
+  markets text[];
 BEGIN
+  -- The markets of the batch's new holds and of the holds it resolves: their rows first (before
+  -- any account), FOR SHARE, so a market resolution (FOR UPDATE) waits for this batch and a
+  -- batch after it sees it. A resolved market takes no new hold and no hold of it changes
+  -- (40001: the full path replans, and refuses).
+  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
+    SELECT u.market AS m FROM unnest(t_kind, t_market) AS u(kind, market) WHERE u.kind = 2
+    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2
+  ) x WHERE x.m <> '';
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
+      ORDER BY m.market_id
+      FOR SHARE;
+    IF EXISTS (SELECT 1 FROM ledger_markets m
+        WHERE m.market_id = ANY(markets) AND m.resolved_at_ms IS NOT NULL) THEN
+      RAISE EXCEPTION 'ledger_commit_batch: a market of the batch was resolved meanwhile'
+        USING ERRCODE = '40001';
+    END IF;
+  END IF;
   PERFORM 1 FROM ledger_accounts a
     WHERE a.id = ANY(a_ids) AND (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%')
     ORDER BY a.id
@@ -162,12 +203,35 @@ BEGIN
   IF n <> coalesce(array_length(r_id, 1), 0) THEN
     RAISE EXCEPTION 'ledger_commit_batch resolved % of % holds', n, coalesce(array_length(r_id, 1), 0);
   END IF;
+  -- Per (market, debit, credit): the open holds the batch adds (new holds still open at its end)
+  -- and removes (holds it posts, voids or expires). The debit account of each pair is locked
+  -- above, so pairs are never contended.
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+      open_count, open_amount)
+    SELECT d.market, d.debit, d.credit, sum(d.n), sum(d.amount) FROM (
+      SELECT u.market, u.debit, u.credit, 1::bigint AS n, u.amount
+      FROM unnest(t_id, t_kind, t_market, t_debit, t_credit, t_amount)
+        AS u(id, kind, market, debit, credit, amount)
+      JOIN unnest(n_id, n_status) AS s(id, status) ON s.id = u.id AND s.status = 1
+      WHERE u.kind = 2 AND u.market <> ''
+      UNION ALL
+      SELECT t.market_id, t.debit_account_id, t.credit_account_id, -1::bigint, -t.amount
+      FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2 AND t.market_id <> ''
+    ) d GROUP BY d.market, d.debit, d.credit
+    ORDER BY d.market, d.debit, d.credit
+    ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+      open_count = g.open_count + excluded.open_count,
+      open_amount = g.open_amount + excluded.open_amount;
+  END IF;
   RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, seqs;
 END
 $fn$;
 
--- ledger_transfer_one: installed by 0102_ledger_one_statement_commits.
--- One new transfer or hold in one statement (the one-round-trip path of a single command): lock
+-- ledger_transfer_one: installed by 0110_ledger_market_resolution (earlier version: 0102).
+-- One new transfer or hold in one statement (the one-round-trip path of a single command): for a
+-- hold of a market, its market's row FOR SHARE (40001 when resolved) and, at the end, its
+-- open-hold totals; lock
 -- and update both accounts in the ledger's (class, id) order, take the sequence number after the
 -- locks, insert the transfer (primary key: 23505 when the id is taken) and, for a hold, its state.
 -- The CHECK on ledger_accounts refuses an overdraft (23514). Returns both accounts' new totals and
@@ -187,7 +251,17 @@ DECLARE
   n integer;
   total integer := 0;
   s bigint;
+  resolved bigint;
 BEGIN
+  -- A hold of a market: the market's row first, FOR SHARE (see ledger_commit_batch).
+  IF pending AND p_market <> '' THEN
+    INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+    SELECT m.resolved_at_ms INTO resolved FROM ledger_markets m WHERE m.market_id = p_market
+      FOR SHARE;
+    IF resolved IS NOT NULL THEN
+      RAISE EXCEPTION 'ledger_transfer_one: market % is resolved', p_market USING ERRCODE = '40001';
+    END IF;
+  END IF;
   IF (NOT (p_debit LIKE 'wallet:%' OR p_debit LIKE 'streamer:%'), p_debit COLLATE "C")
      < (NOT (p_credit LIKE 'wallet:%' OR p_credit LIKE 'streamer:%'), p_credit COLLATE "C") THEN
     first_id := p_debit; second_id := p_credit;
@@ -226,14 +300,22 @@ BEGIN
     p_market, p_bet, p_payment, p_settlement, p_memo, p_committed, p_fingerprint);
   IF pending THEN
     INSERT INTO ledger_holds (transfer_id, status, expires_at_ms) VALUES (p_id, p_hold_status, p_expires);
+    IF p_market <> '' AND p_hold_status = 1 THEN
+      INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+        open_count, open_amount)
+      VALUES (p_market, p_debit, p_credit, 1, p_amount)
+      ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+        open_count = g.open_count + 1, open_amount = g.open_amount + excluded.open_amount;
+    END IF;
   END IF;
   RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, s;
 END
 $fn$;
 
--- ledger_resolve_market_holds: installed by 0108_ledger_bulk_fingerprints_on_demand (earlier versions: 0104).
+-- ledger_resolve_market_holds: installed by 0110_ledger_market_resolution (earlier versions: 0104, 0108).
 -- Set-based bulk settlement (ResolveMarketHolds): one page of a market's open holds in one
--- statement. Locks the page's holds (FOR UPDATE, hold id order, re-checked after the lock so a
+-- statement. Takes the market's row FOR SHARE (a market resolved by ResolveMarket has nothing
+-- open: an empty summary) and removes what it resolves from the market's open-hold totals. Locks the page's holds (FOR UPDATE, hold id order, re-checked after the lock so a
 -- hold resolved meanwhile is skipped), then the touched accounts in the ledger's (class, id)
 -- order (wallets and streamer accounts, then system accounts) — the order of ledger_read_batch
 -- and ledger_commit_batch, so it cannot deadlock with them. Per hold, in this order: a derived id
@@ -289,7 +371,18 @@ DECLARE
   first_id text;
   last_id text;
   more boolean;
+  resolved bigint;
 BEGIN
+  -- The market's row, FOR SHARE (see ledger_commit_batch): a market resolved by
+  -- ResolveMarket has no open holds left to page through.
+  INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+  SELECT m.resolved_at_ms INTO resolved FROM ledger_markets m WHERE m.market_id = p_market
+    FOR SHARE;
+  IF resolved IS NOT NULL THEN
+    RETURN QUERY SELECT 's'::text, ''::text, ''::text, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+      0::bigint, 0::bigint, ''::text;
+    RETURN;
+  END IF;
   -- The page, locked in hold id order; the arrays are aligned (one aggregate pass).
   SELECT array_agg(p.id), array_agg(p.amount), array_agg(p.debit_account_id),
     array_agg(p.credit_account_id), array_agg(p.currency), array_agg(p.bet_id),
@@ -378,6 +471,17 @@ BEGIN
     expiry_seq = CASE WHEN u.state = 2 THEN u.seq END
   FROM unnest(h_id, h_state, h_seq) AS u(id, state, seq)
   WHERE h.transfer_id = u.id AND u.state <= 2;
+  -- The market's open-hold totals lose the holds resolved or expired here.
+  INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+    open_count, open_amount)
+  SELECT p_market, u.debit, u.credit, -count(*), -sum(u.amount)
+  FROM unnest(h_debit, h_credit, h_amount, h_state) AS u(debit, credit, amount, state)
+  WHERE u.state <= 2
+  GROUP BY u.debit, u.credit
+  ORDER BY u.debit, u.credit
+  ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+    open_count = g.open_count + excluded.open_count,
+    open_amount = g.open_amount + excluded.open_amount;
   RETURN QUERY
     UPDATE ledger_accounts a SET
       debits_pending = a.debits_pending + d.dpend,
@@ -421,3 +525,217 @@ $fn$;
 CREATE OR REPLACE FUNCTION ledger_account_hashes(ids text[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$ SELECT coalesce(array_agg(hashtext(a)), '{}') FROM unnest(ids) AS a $fn$;
+
+-- ledger_hold_json: installed by 0110_ledger_market_resolution.
+-- One transfer with its hold's state as JSON (ledger_transfer_json), the state derived from its
+-- market's resolution while the hold row itself is still PENDING: the resolution's status (POSTED
+-- or VOIDED) and instant, or EXPIRED when its timeout had elapsed by then.
+CREATE OR REPLACE FUNCTION ledger_hold_json(t ledger_transfers, h ledger_holds, m ledger_markets)
+RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT ledger_transfer_json(t,
+    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN
+      CASE WHEN h.expires_at_ms > 0 AND h.expires_at_ms <= m.resolved_at_ms THEN 4::smallint
+        ELSE m.hold_status END
+    ELSE h.status END,
+    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN m.resolved_at_ms
+      ELSE h.resolved_at_ms END)
+$fn$;
+
+-- ledger_resolve_market: installed by 0110_ledger_market_resolution.
+-- ResolveMarket in one statement: locks the market's row FOR UPDATE (waits for hold commits in
+-- flight; already resolved: returns the stored resolution, r_dpend = 1, and changes nothing);
+-- per (debit, credit) pair of the market's open-hold totals, the holds past their timeout at
+-- p_now (released, never posted) found through the expiry index, the rest posted or released;
+-- with p_expected > 0 the amount to resolve must equal it (LG003); one aggregated delta per
+-- account in the ledger's (class, id) order; one sequence number; the resolution row. Returns 'a'
+-- rows (each changed account's new totals) and one 'r' row (the resolution as a JSON array).
+CREATE OR REPLACE FUNCTION ledger_resolve_market(
+  p_market text, p_settlement text, p_post boolean, p_code smallint, p_expected bigint,
+  p_now bigint, p_escrow text
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_text text
+) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+DECLARE
+  mk ledger_markets;
+  replayed boolean := true;
+  p_debit text[];
+  p_credit text[];
+  p_rcount bigint[];
+  p_ramount bigint[];
+  p_ecount bigint[];
+  p_eamount bigint[];
+  a_id text[];
+  a_dpend bigint[];
+  a_dpost bigint[];
+  a_cpend bigint[];
+  a_cpost bigint[];
+  rc bigint;
+  ra bigint;
+  ec bigint;
+  ea bigint;
+  n integer;
+  s bigint;
+  e ledger_accounts;
+BEGIN
+  INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+  SELECT * INTO mk FROM ledger_markets m WHERE m.market_id = p_market FOR UPDATE;
+  IF mk.resolved_at_ms IS NULL THEN
+    replayed := false;
+    SELECT coalesce(array_agg(g.debit_account_id), '{}'), coalesce(array_agg(g.credit_account_id), '{}'),
+      coalesce(array_agg(g.open_count - coalesce(x.n, 0)), '{}'),
+      coalesce(array_agg(g.open_amount - coalesce(x.amount, 0)), '{}'),
+      coalesce(array_agg(coalesce(x.n, 0)), '{}'), coalesce(array_agg(coalesce(x.amount, 0)), '{}')
+    INTO p_debit, p_credit, p_rcount, p_ramount, p_ecount, p_eamount
+    FROM ledger_market_hold_totals g
+    LEFT JOIN (
+      SELECT t.debit_account_id AS debit, t.credit_account_id AS credit, count(*) AS n,
+        sum(t.amount)::bigint AS amount
+      FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+      WHERE h.status = 1 AND h.expires_at_ms > 0 AND h.expires_at_ms <= p_now
+        AND t.market_id = p_market AND t.kind = 2
+      GROUP BY t.debit_account_id, t.credit_account_id
+    ) x ON x.debit = g.debit_account_id AND x.credit = g.credit_account_id
+    WHERE g.market_id = p_market AND g.open_count > 0;
+    SELECT coalesce(sum(u.rc), 0)::bigint, coalesce(sum(u.ra), 0)::bigint,
+      coalesce(sum(u.ec), 0)::bigint, coalesce(sum(u.ea), 0)::bigint
+    INTO rc, ra, ec, ea
+    FROM unnest(p_rcount, p_ramount, p_ecount, p_eamount) AS u(rc, ra, ec, ea);
+    IF p_expected > 0 AND ra <> p_expected THEN
+      RAISE EXCEPTION 'market % has % in open holds to resolve, not the expected %', p_market, ra,
+        p_expected USING ERRCODE = 'LG003';
+    END IF;
+    SELECT array_agg(d.id ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.dpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.dpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.cpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.cpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id)
+    INTO a_id, a_dpend, a_dpost, a_cpend, a_cpost
+    FROM (
+      SELECT m.id COLLATE "C" AS id, sum(m.dpend)::bigint AS dpend, sum(m.dpost)::bigint AS dpost,
+        sum(m.cpend)::bigint AS cpend, sum(m.cpost)::bigint AS cpost
+      FROM (
+        SELECT u.debit AS id, -(u.ra + u.ea) AS dpend,
+          CASE WHEN p_post THEN u.ra ELSE 0 END AS dpost, 0::bigint AS cpend, 0::bigint AS cpost
+        FROM unnest(p_debit, p_ramount, p_eamount) AS u(debit, ra, ea)
+        UNION ALL
+        SELECT u.credit, 0::bigint, 0::bigint, -(u.ra + u.ea), CASE WHEN p_post THEN u.ra ELSE 0 END
+        FROM unnest(p_credit, p_ramount, p_eamount) AS u(credit, ra, ea)
+      ) m GROUP BY m.id
+    ) d;
+    PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(a_id)
+      ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+      FOR UPDATE;
+    s := nextval('ledger_seq');
+    RETURN QUERY
+      UPDATE ledger_accounts a SET
+        debits_pending = a.debits_pending + d.dpend,
+        debits_posted = a.debits_posted + d.dpost,
+        credits_pending = a.credits_pending + d.cpend,
+        credits_posted = a.credits_posted + d.cpost
+      FROM unnest(a_id, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+      WHERE a.id = d.id
+      RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+        a.credits_pending, a.credits_posted, NULL::text;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT * INTO e FROM ledger_accounts a WHERE a.id = p_escrow;
+    UPDATE ledger_markets m SET resolved_at_ms = p_now,
+      hold_status = CASE WHEN p_post THEN 2 ELSE 3 END, settlement_id = p_settlement, code = p_code,
+      expected_open_amount = p_expected, seq = s, resolved_count = rc, resolved_amount = ra,
+      expired_count = ec, expired_amount = ea, account_count = n, escrow_id = e.id,
+      escrow_dpend = e.debits_pending, escrow_dpost = e.debits_posted,
+      escrow_cpend = e.credits_pending, escrow_cpost = e.credits_posted
+    WHERE m.market_id = p_market
+    RETURNING * INTO mk;
+  END IF;
+  RETURN QUERY SELECT 'r'::text, mk.market_id::text, ''::text,
+    CASE WHEN replayed THEN 1 ELSE 0 END::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+    json_build_array(mk.settlement_id, mk.hold_status, mk.code, mk.expected_open_amount::text,
+      mk.seq::text, mk.resolved_count::text, mk.resolved_amount::text, mk.expired_count::text,
+      mk.expired_amount::text, mk.account_count, mk.resolved_at_ms::text, mk.escrow_id,
+      mk.escrow_dpend::text, mk.escrow_dpost::text, mk.escrow_cpend::text,
+      mk.escrow_cpost::text)::text;
+END
+$fn$;
+
+-- ledger_credit_market_payouts: installed by 0110_ledger_market_resolution.
+-- CreditMarketPayouts in one statement: the market must be resolved with POST_IN_FULL (LG004;
+-- its row FOR SHARE); locks the page's accounts and the escrow in (class, id) order; then
+-- classifies each entry (1 new, 2 same derived id and fingerprint, 3 different, 4 no account,
+-- 5 other currency); refuses a missing escrow (LG005) or one below the new entries' sum (LG006);
+-- inserts one SINGLE_PHASE transfer per new entry, credits each account once, debits the escrow
+-- once. Returns 'a' rows (new totals) and 'e' rows (state, sequence, ordinal per entry).
+CREATE OR REPLACE FUNCTION ledger_credit_market_payouts(
+  p_market text, p_settlement text, p_currency text, p_escrow text, p_now bigint,
+  e_id text[], e_account text[], e_amount bigint[], e_code smallint[], e_fp text[]
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_state smallint, r_seq bigint, r_ord bigint
+) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+DECLARE
+  status smallint;
+  e_state smallint[];
+  e_seq bigint[];
+  total bigint;
+  avail bigint;
+BEGIN
+  SELECT m.hold_status INTO status FROM ledger_markets m WHERE m.market_id = p_market
+    FOR SHARE;
+  IF status IS DISTINCT FROM 2 THEN
+    RAISE EXCEPTION 'market % has not been resolved with POST_IN_FULL', p_market
+      USING ERRCODE = 'LG004';
+  END IF;
+  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(e_account) OR a.id = p_escrow
+    ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+    FOR UPDATE;
+  SELECT array_agg(CASE
+      WHEN x.id IS NOT NULL THEN CASE WHEN x.fingerprint = u.fp THEN 2 ELSE 3 END
+      WHEN a.id IS NULL THEN 4
+      WHEN a.currency <> p_currency THEN 5
+      ELSE 1 END::smallint ORDER BY u.ord),
+    array_agg(x.seq ORDER BY u.ord)
+  INTO e_state, e_seq
+  FROM unnest(e_id, e_account, e_fp) WITH ORDINALITY AS u(id, account, fp, ord)
+  LEFT JOIN ledger_transfers x ON x.id = u.id
+  LEFT JOIN ledger_accounts a ON a.id = u.account;
+  SELECT coalesce(sum(u.amount), 0)::bigint INTO total
+  FROM unnest(e_amount, e_state) AS u(amount, state) WHERE u.state = 1;
+  SELECT a.credits_posted - a.debits_posted - a.debits_pending INTO avail
+  FROM ledger_accounts a WHERE a.id = p_escrow;
+  IF avail IS NULL THEN
+    RAISE EXCEPTION 'escrow account % does not exist', p_escrow USING ERRCODE = 'LG005';
+  END IF;
+  IF total > avail THEN
+    RAISE EXCEPTION 'escrow % has % available; the page would pay % out of it', p_escrow, avail,
+      total USING ERRCODE = 'LG006';
+  END IF;
+  e_seq := ARRAY(
+    SELECT CASE WHEN u.state = 1 THEN nextval('ledger_seq') ELSE u.seq END
+    FROM unnest(e_state, e_seq) WITH ORDINALITY AS u(state, seq, ord) ORDER BY u.ord);
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id, u.seq, 1, p_escrow, u.account, u.amount, p_currency, '', 0, 0, u.code, p_market, '',
+    '', p_settlement, '', p_now, u.fp
+  FROM unnest(e_id, e_seq, e_account, e_amount, e_code, e_fp, e_state)
+    AS u(id, seq, account, amount, code, fp, state)
+  WHERE u.state = 1;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET credits_posted = a.credits_posted + d.amount
+    FROM unnest(e_account, e_amount, e_state) AS d(id, amount, state)
+    WHERE a.id = d.id AND d.state = 1
+    RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+      a.credits_pending, a.credits_posted, NULL::smallint, NULL::bigint, NULL::bigint;
+  IF total > 0 THEN
+    RETURN QUERY
+      UPDATE ledger_accounts a SET debits_posted = a.debits_posted + total
+      WHERE a.id = p_escrow
+      RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+        a.credits_pending, a.credits_posted, NULL::smallint, NULL::bigint, NULL::bigint;
+  END IF;
+  RETURN QUERY
+    SELECT 'e'::text, NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint,
+      NULL::bigint, u.state, u.seq, u.ord
+    FROM unnest(e_state, e_seq) WITH ORDINALITY AS u(state, seq, ord);
+END
+$fn$;

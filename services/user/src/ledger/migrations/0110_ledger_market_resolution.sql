@@ -1,0 +1,729 @@
+
+-- Market-level hold resolution (issue 12, decision 1). A market's holds resolve together: one
+-- resolution record per market (ledger_markets), each open hold's state derived from it, balances
+-- moved by per-account aggregates of the market's open holds (ledger_market_hold_totals) kept by
+-- every path that opens or closes a hold, in the same transaction.
+
+-- One row per market that ever had a hold. Hold commits take it FOR SHARE (before any
+-- account) and ResolveMarket FOR UPDATE, so a resolution waits for the hold commits in flight and
+-- every later one sees it. FOR SHARE, not FOR KEY SHARE: a key-share waiter behind the
+-- resolution's (non-key) update would lock the row version it already saw, unresolved. The lock
+-- is taken by a statement of its own (PERFORM): with a filter on the locked rows in the same
+-- statement, the planner may filter before locking and lock nothing. resolved_at_ms is NULL until the market is resolved; then the row is
+-- the resolution: every hold of the market still PENDING in ledger_holds is POSTED (hold_status 2)
+-- or VOIDED (3) as of resolved_at_ms, or EXPIRED (4) when its timeout had elapsed by then.
+CREATE TABLE ledger_markets (
+  market_id text COLLATE "C" PRIMARY KEY,
+  resolved_at_ms bigint,
+  hold_status smallint,
+  settlement_id text,
+  code smallint,
+  expected_open_amount bigint,
+  seq bigint,
+  resolved_count bigint,
+  resolved_amount bigint,
+  expired_count bigint,
+  expired_amount bigint,
+  account_count integer,
+  escrow_id text,
+  escrow_dpend bigint,
+  escrow_dpost bigint,
+  escrow_cpend bigint,
+  escrow_cpost bigint
+);
+
+-- Open holds (PENDING, not posted, voided or expired on their own) per market and
+-- (debit, credit) pair: count and amount. Kept by ledger_commit_batch, ledger_transfer_one and
+-- ledger_resolve_market_holds in the transaction that opens or closes the hold. Frozen at the
+-- market's resolution: then it is what the resolution moved (holds past their timeout included,
+-- see ledger_resolve_market). Keyed by the pair rather than by account so that no row is hot: a
+-- pair's debit account (a wallet) is locked by every transaction that changes it. No CHECK on
+-- the totals: PostgreSQL checks a row proposed by INSERT ... ON CONFLICT DO UPDATE (a negative
+-- delta) before it finds the conflict; the tests check them against the holds instead.
+CREATE TABLE ledger_market_hold_totals (
+  market_id text COLLATE "C" NOT NULL,
+  debit_account_id text COLLATE "C" NOT NULL,
+  credit_account_id text COLLATE "C" NOT NULL,
+  open_count bigint NOT NULL,
+  open_amount bigint NOT NULL,
+  PRIMARY KEY (market_id, debit_account_id, credit_account_id)
+);
+-- A wallet's holds per market (its history of resolved markets).
+CREATE INDEX ledger_market_hold_totals_debit ON ledger_market_hold_totals (debit_account_id, market_id);
+
+-- Existing data: the totals of the holds open now (holds resolved by the per-hold path before
+-- this migration are not open and count nothing), and a row per market that has one.
+INSERT INTO ledger_market_hold_totals (market_id, debit_account_id, credit_account_id, open_count,
+  open_amount)
+SELECT t.market_id, t.debit_account_id, t.credit_account_id, count(*), sum(t.amount)
+FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+WHERE h.status = 1 AND t.kind = 2 AND t.market_id <> ''
+GROUP BY t.market_id, t.debit_account_id, t.credit_account_id;
+INSERT INTO ledger_markets (market_id)
+SELECT DISTINCT market_id FROM ledger_market_hold_totals;
+
+-- One transfer with its hold's state as JSON (ledger_transfer_json), the state derived from its
+-- market's resolution while the hold row itself is still PENDING.
+CREATE FUNCTION ledger_hold_json(t ledger_transfers, h ledger_holds, m ledger_markets)
+RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT ledger_transfer_json(t,
+    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN
+      CASE WHEN h.expires_at_ms > 0 AND h.expires_at_ms <= m.resolved_at_ms THEN 4::smallint
+        ELSE m.hold_status END
+    ELSE h.status END,
+    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN m.resolved_at_ms
+      ELSE h.resolved_at_ms END)
+$fn$;
+
+-- ResolveMarket: the market's resolution in one statement. Locks the market's row (FOR UPDATE:
+-- waits for hold commits in flight, holds later ones off). Already resolved: returns the stored
+-- resolution ('r', replayed) and changes nothing. Otherwise, per (debit, credit) pair of the
+-- market's open-hold totals, the holds past their timeout at p_now (never posted: released, as
+-- the expiry would release them) found through the expiry index; the rest is posted (p_post) or
+-- released. With p_expected > 0 the amount to resolve must equal it (LG003). One aggregated delta
+-- per account, locked in the ledger's (class, id) order; one sequence number; the resolution row.
+-- Returns 'a' one row per changed account with its new totals, then 'r' the resolution as a JSON
+-- array in r_text (settlement id, hold status, code, expected amount, sequence, resolved count and
+-- amount, expired count and amount, account count, resolved at, escrow id and totals; bigints as
+-- text) with r_dpend = 1 when it was stored before this call.
+CREATE FUNCTION ledger_resolve_market(
+  p_market text, p_settlement text, p_post boolean, p_code smallint, p_expected bigint,
+  p_now bigint, p_escrow text
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_text text
+) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+DECLARE
+  mk ledger_markets;
+  replayed boolean := true;
+  p_debit text[];
+  p_credit text[];
+  p_rcount bigint[];
+  p_ramount bigint[];
+  p_ecount bigint[];
+  p_eamount bigint[];
+  a_id text[];
+  a_dpend bigint[];
+  a_dpost bigint[];
+  a_cpend bigint[];
+  a_cpost bigint[];
+  rc bigint;
+  ra bigint;
+  ec bigint;
+  ea bigint;
+  n integer;
+  s bigint;
+  e ledger_accounts;
+BEGIN
+  INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+  SELECT * INTO mk FROM ledger_markets m WHERE m.market_id = p_market FOR UPDATE;
+  IF mk.resolved_at_ms IS NULL THEN
+    replayed := false;
+    SELECT coalesce(array_agg(g.debit_account_id), '{}'), coalesce(array_agg(g.credit_account_id), '{}'),
+      coalesce(array_agg(g.open_count - coalesce(x.n, 0)), '{}'),
+      coalesce(array_agg(g.open_amount - coalesce(x.amount, 0)), '{}'),
+      coalesce(array_agg(coalesce(x.n, 0)), '{}'), coalesce(array_agg(coalesce(x.amount, 0)), '{}')
+    INTO p_debit, p_credit, p_rcount, p_ramount, p_ecount, p_eamount
+    FROM ledger_market_hold_totals g
+    LEFT JOIN (
+      SELECT t.debit_account_id AS debit, t.credit_account_id AS credit, count(*) AS n,
+        sum(t.amount)::bigint AS amount
+      FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+      WHERE h.status = 1 AND h.expires_at_ms > 0 AND h.expires_at_ms <= p_now
+        AND t.market_id = p_market AND t.kind = 2
+      GROUP BY t.debit_account_id, t.credit_account_id
+    ) x ON x.debit = g.debit_account_id AND x.credit = g.credit_account_id
+    WHERE g.market_id = p_market AND g.open_count > 0;
+    SELECT coalesce(sum(u.rc), 0)::bigint, coalesce(sum(u.ra), 0)::bigint,
+      coalesce(sum(u.ec), 0)::bigint, coalesce(sum(u.ea), 0)::bigint
+    INTO rc, ra, ec, ea
+    FROM unnest(p_rcount, p_ramount, p_ecount, p_eamount) AS u(rc, ra, ec, ea);
+    IF p_expected > 0 AND ra <> p_expected THEN
+      RAISE EXCEPTION 'market % has % in open holds to resolve, not the expected %', p_market, ra,
+        p_expected USING ERRCODE = 'LG003';
+    END IF;
+    SELECT array_agg(d.id ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.dpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.dpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.cpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
+      array_agg(d.cpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id)
+    INTO a_id, a_dpend, a_dpost, a_cpend, a_cpost
+    FROM (
+      SELECT m.id COLLATE "C" AS id, sum(m.dpend)::bigint AS dpend, sum(m.dpost)::bigint AS dpost,
+        sum(m.cpend)::bigint AS cpend, sum(m.cpost)::bigint AS cpost
+      FROM (
+        SELECT u.debit AS id, -(u.ra + u.ea) AS dpend,
+          CASE WHEN p_post THEN u.ra ELSE 0 END AS dpost, 0::bigint AS cpend, 0::bigint AS cpost
+        FROM unnest(p_debit, p_ramount, p_eamount) AS u(debit, ra, ea)
+        UNION ALL
+        SELECT u.credit, 0::bigint, 0::bigint, -(u.ra + u.ea), CASE WHEN p_post THEN u.ra ELSE 0 END
+        FROM unnest(p_credit, p_ramount, p_eamount) AS u(credit, ra, ea)
+      ) m GROUP BY m.id
+    ) d;
+    PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(a_id)
+      ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+      FOR UPDATE;
+    s := nextval('ledger_seq');
+    RETURN QUERY
+      UPDATE ledger_accounts a SET
+        debits_pending = a.debits_pending + d.dpend,
+        debits_posted = a.debits_posted + d.dpost,
+        credits_pending = a.credits_pending + d.cpend,
+        credits_posted = a.credits_posted + d.cpost
+      FROM unnest(a_id, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+      WHERE a.id = d.id
+      RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+        a.credits_pending, a.credits_posted, NULL::text;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT * INTO e FROM ledger_accounts a WHERE a.id = p_escrow;
+    UPDATE ledger_markets m SET resolved_at_ms = p_now,
+      hold_status = CASE WHEN p_post THEN 2 ELSE 3 END, settlement_id = p_settlement, code = p_code,
+      expected_open_amount = p_expected, seq = s, resolved_count = rc, resolved_amount = ra,
+      expired_count = ec, expired_amount = ea, account_count = n, escrow_id = e.id,
+      escrow_dpend = e.debits_pending, escrow_dpost = e.debits_posted,
+      escrow_cpend = e.credits_pending, escrow_cpost = e.credits_posted
+    WHERE m.market_id = p_market
+    RETURNING * INTO mk;
+  END IF;
+  RETURN QUERY SELECT 'r'::text, mk.market_id::text, ''::text,
+    CASE WHEN replayed THEN 1 ELSE 0 END::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+    json_build_array(mk.settlement_id, mk.hold_status, mk.code, mk.expected_open_amount::text,
+      mk.seq::text, mk.resolved_count::text, mk.resolved_amount::text, mk.expired_count::text,
+      mk.expired_amount::text, mk.account_count, mk.resolved_at_ms::text, mk.escrow_id,
+      mk.escrow_dpend::text, mk.escrow_dpost::text, mk.escrow_cpend::text,
+      mk.escrow_cpost::text)::text;
+END
+$fn$;
+
+-- CreditMarketPayouts: one page of a market's payouts out of its escrow in one statement. Refuses
+-- a market not resolved with POST_IN_FULL (LG004), takes its row FOR SHARE, locks the page's
+-- accounts and the escrow in the ledger's (class, id) order, then with a fresh snapshot classifies
+-- each entry: 1 new, 2 its derived id committed with the same fingerprint, 3 with another, 4 no
+-- such account, 5 account in another currency. Refuses the page when the escrow does not exist
+-- (LG005) or its available balance is below the new entries' sum (LG006). Inserts one
+-- SINGLE_PHASE transfer per new entry (escrow → account, its own sequence number, the caller's
+-- fingerprint), credits each account once and debits the escrow once. Returns 'a' one row per
+-- changed account with its new totals, then 'e' one per entry in request order (r_state, r_seq,
+-- r_ord).
+CREATE FUNCTION ledger_credit_market_payouts(
+  p_market text, p_settlement text, p_currency text, p_escrow text, p_now bigint,
+  e_id text[], e_account text[], e_amount bigint[], e_code smallint[], e_fp text[]
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_state smallint, r_seq bigint, r_ord bigint
+) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+DECLARE
+  status smallint;
+  e_state smallint[];
+  e_seq bigint[];
+  total bigint;
+  avail bigint;
+BEGIN
+  SELECT m.hold_status INTO status FROM ledger_markets m WHERE m.market_id = p_market
+    FOR SHARE;
+  IF status IS DISTINCT FROM 2 THEN
+    RAISE EXCEPTION 'market % has not been resolved with POST_IN_FULL', p_market
+      USING ERRCODE = 'LG004';
+  END IF;
+  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(e_account) OR a.id = p_escrow
+    ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+    FOR UPDATE;
+  SELECT array_agg(CASE
+      WHEN x.id IS NOT NULL THEN CASE WHEN x.fingerprint = u.fp THEN 2 ELSE 3 END
+      WHEN a.id IS NULL THEN 4
+      WHEN a.currency <> p_currency THEN 5
+      ELSE 1 END::smallint ORDER BY u.ord),
+    array_agg(x.seq ORDER BY u.ord)
+  INTO e_state, e_seq
+  FROM unnest(e_id, e_account, e_fp) WITH ORDINALITY AS u(id, account, fp, ord)
+  LEFT JOIN ledger_transfers x ON x.id = u.id
+  LEFT JOIN ledger_accounts a ON a.id = u.account;
+  SELECT coalesce(sum(u.amount), 0)::bigint INTO total
+  FROM unnest(e_amount, e_state) AS u(amount, state) WHERE u.state = 1;
+  SELECT a.credits_posted - a.debits_posted - a.debits_pending INTO avail
+  FROM ledger_accounts a WHERE a.id = p_escrow;
+  IF avail IS NULL THEN
+    RAISE EXCEPTION 'escrow account % does not exist', p_escrow USING ERRCODE = 'LG005';
+  END IF;
+  IF total > avail THEN
+    RAISE EXCEPTION 'escrow % has % available; the page would pay % out of it', p_escrow, avail,
+      total USING ERRCODE = 'LG006';
+  END IF;
+  e_seq := ARRAY(
+    SELECT CASE WHEN u.state = 1 THEN nextval('ledger_seq') ELSE u.seq END
+    FROM unnest(e_state, e_seq) WITH ORDINALITY AS u(state, seq, ord) ORDER BY u.ord);
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id, u.seq, 1, p_escrow, u.account, u.amount, p_currency, '', 0, 0, u.code, p_market, '',
+    '', p_settlement, '', p_now, u.fp
+  FROM unnest(e_id, e_seq, e_account, e_amount, e_code, e_fp, e_state)
+    AS u(id, seq, account, amount, code, fp, state)
+  WHERE u.state = 1;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET credits_posted = a.credits_posted + d.amount
+    FROM unnest(e_account, e_amount, e_state) AS d(id, amount, state)
+    WHERE a.id = d.id AND d.state = 1
+    RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+      a.credits_pending, a.credits_posted, NULL::smallint, NULL::bigint, NULL::bigint;
+  IF total > 0 THEN
+    RETURN QUERY
+      UPDATE ledger_accounts a SET debits_posted = a.debits_posted + total
+      WHERE a.id = p_escrow
+      RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+        a.credits_pending, a.credits_posted, NULL::smallint, NULL::bigint, NULL::bigint;
+  END IF;
+  RETURN QUERY
+    SELECT 'e'::text, NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint,
+      NULL::bigint, u.state, u.seq, u.ord
+    FROM unnest(e_state, e_seq) WITH ORDINALITY AS u(state, seq, ord);
+END
+$fn$;
+
+-- The functions that open or close holds now keep the market's row and open-hold totals:
+-- ledger_read_batch also locks the markets of the batch (their rows, FOR SHARE, before any
+-- account) and reports the resolved ones ('m'), with every hold's derived state
+-- (ledger_hold_json); ledger_commit_batch, ledger_transfer_one and ledger_resolve_market_holds
+-- take the market rows first and add or remove their holds' totals.
+DROP FUNCTION ledger_read_batch(text[], text[], text[], text[], boolean);
+
+CREATE OR REPLACE FUNCTION ledger_read_batch(
+  hold_ids text[], account_ids text[], debited_system_ids text[], transfer_ids text[], strict boolean,
+  market_ids text[]
+) RETURNS TABLE (k text, j json) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  wanted text[];
+  markets text[];
+BEGIN
+  PERFORM 1 FROM ledger_holds h WHERE h.transfer_id = ANY(hold_ids)
+    ORDER BY h.transfer_id
+    FOR UPDATE;
+  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
+    SELECT unnest(market_ids) AS m
+    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids) AND t.kind = 2
+  ) x WHERE x.m <> '';
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
+      ORDER BY m.market_id
+      FOR SHARE;
+    RETURN QUERY
+      SELECT 'm'::text, json_build_array(m.market_id) FROM ledger_markets m
+      WHERE m.market_id = ANY(markets) AND m.resolved_at_ms IS NOT NULL;
+  END IF;
+  RETURN QUERY
+    SELECT 'h'::text, ledger_hold_json(t, h, m)
+    FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
+    LEFT JOIN ledger_markets m ON m.market_id = t.market_id
+    WHERE h.transfer_id = ANY(hold_ids);
+  SELECT array_agg(DISTINCT x) INTO wanted FROM (
+    SELECT unnest(account_ids) AS x
+    UNION ALL SELECT t.debit_account_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids)
+    UNION ALL SELECT t.credit_account_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids)
+  ) ids;
+  RETURN QUERY
+    SELECT 'a'::text, ledger_account_json(l) FROM (
+      SELECT a.* FROM ledger_accounts a
+      WHERE a.id = ANY(wanted)
+        AND (strict OR a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%' OR a.id = ANY(debited_system_ids))
+      ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+      FOR UPDATE
+    ) l;
+  RETURN QUERY
+    SELECT 'a'::text, ledger_account_json(a) FROM ledger_accounts a
+    WHERE a.id = ANY(wanted)
+      AND NOT (strict OR a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%' OR a.id = ANY(debited_system_ids));
+  RETURN QUERY
+    SELECT 't'::text, ledger_hold_json(t, h, m)
+    FROM ledger_transfers t LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+    LEFT JOIN ledger_markets m ON t.kind = 2 AND m.market_id = t.market_id
+    WHERE t.id = ANY(transfer_ids);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ledger_commit_batch(
+  a_ids text[], a_dpend bigint[], a_dpost bigint[], a_cpend bigint[], a_cpost bigint[],
+  n_steps integer,
+  t_step integer[], t_id text[], t_kind smallint[], t_debit text[], t_credit text[],
+  t_amount bigint[], t_currency text[], t_pending_id text[], t_timeout bigint[],
+  t_expires bigint[], t_code smallint[], t_market text[], t_bet text[], t_payment text[],
+  t_settlement text[], t_memo text[], t_committed bigint[], t_fingerprint text[],
+  n_id text[], n_status smallint[], n_expires bigint[], n_resolved_at bigint[], n_resolved_by text[],
+  r_id text[], r_status smallint[], r_resolved_at bigint[], r_resolved_by text[], r_step integer[],
+  a_need bigint[]
+) RETURNS TABLE (
+  o_id text, o_dpend bigint, o_dpost bigint, o_cpend bigint, o_cpost bigint, o_seqs bigint[]
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  seqs bigint[];
+  n integer;
+  system_rows integer;
+  markets text[];
+BEGIN
+  -- The markets of the batch's new holds and of the holds it resolves: their rows first (before
+  -- any account), FOR SHARE, so a market resolution (FOR UPDATE) waits for this batch and a
+  -- batch after it sees it. A resolved market takes no new hold and no hold of it changes
+  -- (40001: the full path replans, and refuses).
+  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
+    SELECT u.market AS m FROM unnest(t_kind, t_market) AS u(kind, market) WHERE u.kind = 2
+    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2
+  ) x WHERE x.m <> '';
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
+      ORDER BY m.market_id
+      FOR SHARE;
+    IF EXISTS (SELECT 1 FROM ledger_markets m
+        WHERE m.market_id = ANY(markets) AND m.resolved_at_ms IS NOT NULL) THEN
+      RAISE EXCEPTION 'ledger_commit_batch: a market of the batch was resolved meanwhile'
+        USING ERRCODE = '40001';
+    END IF;
+  END IF;
+  PERFORM 1 FROM ledger_accounts a
+    WHERE a.id = ANY(a_ids) AND (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%')
+    ORDER BY a.id
+    FOR UPDATE;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_ids, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id AND (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%')
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+      NULL::bigint[];
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM 1 FROM ledger_accounts a
+    WHERE a.id = ANY(a_ids) AND NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%')
+    ORDER BY a.id
+    FOR UPDATE;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_ids, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id AND NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%')
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+      NULL::bigint[];
+  GET DIAGNOSTICS system_rows = ROW_COUNT;
+  n := n + system_rows;
+  IF n <> coalesce(array_length(a_ids, 1), 0) THEN
+    RAISE EXCEPTION 'ledger_commit_batch found % of % accounts', n, coalesce(array_length(a_ids, 1), 0)
+      USING ERRCODE = 'LG001';
+  END IF;
+  IF EXISTS (
+    SELECT 1 FROM unnest(a_ids, a_need) AS x(id, need)
+    JOIN ledger_accounts a ON a.id = x.id
+    WHERE x.need > 0 AND a.constrained
+      AND a.credits_posted - a.debits_posted - a.debits_pending < x.need) THEN
+    RAISE EXCEPTION 'ledger_commit_batch: an account would have dipped below zero within the batch'
+      USING ERRCODE = '23514';
+  END IF;
+  seqs := ARRAY(SELECT nextval('ledger_seq') FROM generate_series(1, n_steps));
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id, seqs[u.step], u.kind, u.debit, u.credit, u.amount, u.currency, u.pending_id,
+    u.timeout, u.expires, u.code, u.market, u.bet, u.payment, u.settlement, u.memo, u.committed,
+    u.fingerprint
+  FROM unnest(t_step, t_id, t_kind, t_debit, t_credit, t_amount, t_currency, t_pending_id,
+    t_timeout, t_expires, t_code, t_market, t_bet, t_payment, t_settlement, t_memo, t_committed,
+    t_fingerprint) AS u(step, id, kind, debit, credit, amount, currency, pending_id, timeout,
+    expires, code, market, bet, payment, settlement, memo, committed, fingerprint);
+  INSERT INTO ledger_holds (transfer_id, status, expires_at_ms, resolved_at_ms, resolved_by)
+  SELECT * FROM unnest(n_id, n_status, n_expires, n_resolved_at, n_resolved_by);
+  UPDATE ledger_holds h SET status = u.status, resolved_at_ms = u.resolved_at,
+    resolved_by = u.resolved_by, expiry_seq = CASE WHEN u.step IS NULL THEN NULL ELSE seqs[u.step] END
+  FROM unnest(r_id, r_status, r_resolved_at, r_resolved_by, r_step)
+    AS u(id, status, resolved_at, resolved_by, step)
+  WHERE h.transfer_id = u.id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> coalesce(array_length(r_id, 1), 0) THEN
+    RAISE EXCEPTION 'ledger_commit_batch resolved % of % holds', n, coalesce(array_length(r_id, 1), 0);
+  END IF;
+  -- Per (market, debit, credit): the open holds the batch adds (new holds still open at its end)
+  -- and removes (holds it posts, voids or expires). The debit account of each pair is locked
+  -- above, so pairs are never contended.
+  IF markets IS NOT NULL THEN
+    INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+      open_count, open_amount)
+    SELECT d.market, d.debit, d.credit, sum(d.n), sum(d.amount) FROM (
+      SELECT u.market, u.debit, u.credit, 1::bigint AS n, u.amount
+      FROM unnest(t_id, t_kind, t_market, t_debit, t_credit, t_amount)
+        AS u(id, kind, market, debit, credit, amount)
+      JOIN unnest(n_id, n_status) AS s(id, status) ON s.id = u.id AND s.status = 1
+      WHERE u.kind = 2 AND u.market <> ''
+      UNION ALL
+      SELECT t.market_id, t.debit_account_id, t.credit_account_id, -1::bigint, -t.amount
+      FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2 AND t.market_id <> ''
+    ) d GROUP BY d.market, d.debit, d.credit
+    ORDER BY d.market, d.debit, d.credit
+    ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+      open_count = g.open_count + excluded.open_count,
+      open_amount = g.open_amount + excluded.open_amount;
+  END IF;
+  RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, seqs;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ledger_transfer_one(
+  p_id text, p_kind smallint, p_debit text, p_credit text, p_amount bigint, p_currency text,
+  p_timeout bigint, p_expires bigint, p_code smallint, p_market text, p_bet text,
+  p_payment text, p_settlement text, p_memo text, p_committed bigint, p_fingerprint text,
+  p_hold_status smallint
+) RETURNS TABLE (
+  o_id text, o_dpend bigint, o_dpost bigint, o_cpend bigint, o_cpost bigint, o_seq bigint
+) LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  pending boolean := p_kind = 2;
+  first_id text;
+  second_id text;
+  n integer;
+  total integer := 0;
+  s bigint;
+  resolved bigint;
+BEGIN
+  -- A hold of a market: the market's row first, FOR SHARE (see ledger_commit_batch).
+  IF pending AND p_market <> '' THEN
+    INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+    SELECT m.resolved_at_ms INTO resolved FROM ledger_markets m WHERE m.market_id = p_market
+      FOR SHARE;
+    IF resolved IS NOT NULL THEN
+      RAISE EXCEPTION 'ledger_transfer_one: market % is resolved', p_market USING ERRCODE = '40001';
+    END IF;
+  END IF;
+  IF (NOT (p_debit LIKE 'wallet:%' OR p_debit LIKE 'streamer:%'), p_debit COLLATE "C")
+     < (NOT (p_credit LIKE 'wallet:%' OR p_credit LIKE 'streamer:%'), p_credit COLLATE "C") THEN
+    first_id := p_debit; second_id := p_credit;
+  ELSE
+    first_id := p_credit; second_id := p_debit;
+  END IF;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + CASE WHEN a.id = p_debit AND pending THEN p_amount ELSE 0 END,
+      debits_posted = a.debits_posted + CASE WHEN a.id = p_debit AND NOT pending THEN p_amount ELSE 0 END,
+      credits_pending = a.credits_pending + CASE WHEN a.id = p_credit AND pending THEN p_amount ELSE 0 END,
+      credits_posted = a.credits_posted + CASE WHEN a.id = p_credit AND NOT pending THEN p_amount ELSE 0 END
+    WHERE a.id = first_id
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, NULL::bigint;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  total := total + n;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + CASE WHEN a.id = p_debit AND pending THEN p_amount ELSE 0 END,
+      debits_posted = a.debits_posted + CASE WHEN a.id = p_debit AND NOT pending THEN p_amount ELSE 0 END,
+      credits_pending = a.credits_pending + CASE WHEN a.id = p_credit AND pending THEN p_amount ELSE 0 END,
+      credits_posted = a.credits_posted + CASE WHEN a.id = p_credit AND NOT pending THEN p_amount ELSE 0 END
+    WHERE a.id = second_id
+    RETURNING a.id::text, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, NULL::bigint;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  total := total + n;
+  IF total <> 2 OR p_debit = p_credit THEN
+    RAISE EXCEPTION 'ledger_transfer_one found % of the 2 accounts % and %', total, p_debit, p_credit
+      USING ERRCODE = 'LG001';
+  END IF;
+  s := nextval('ledger_seq');
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  VALUES (p_id, s, p_kind, p_debit, p_credit, p_amount, p_currency, '', p_timeout, p_expires, p_code,
+    p_market, p_bet, p_payment, p_settlement, p_memo, p_committed, p_fingerprint);
+  IF pending THEN
+    INSERT INTO ledger_holds (transfer_id, status, expires_at_ms) VALUES (p_id, p_hold_status, p_expires);
+    IF p_market <> '' AND p_hold_status = 1 THEN
+      INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+        open_count, open_amount)
+      VALUES (p_market, p_debit, p_credit, 1, p_amount)
+      ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+        open_count = g.open_count + 1, open_amount = g.open_amount + excluded.open_amount;
+    END IF;
+  END IF;
+  RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, s;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION ledger_resolve_market_holds(
+  p_market text, p_after text, p_limit integer, p_post boolean, p_code smallint,
+  p_settlement text, p_now bigint, p_max_id_length integer, p_probe boolean
+) RETURNS TABLE (
+  r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
+  r_cpost bigint, r_count bigint, r_amount bigint, r_text text
+) LANGUAGE plpgsql VOLATILE
+-- Index-driven joins of the page's arrays with the big tables (a hash join would scan them), and
+-- plans made for each call's values (a generic plan may not walk the market's hold index).
+SET enable_hashjoin = off SET enable_mergejoin = off SET plan_cache_mode = force_custom_plan
+AS $fn$
+DECLARE
+  suffix text := CASE WHEN p_post THEN ':post' ELSE ':void' END;
+  resolving_kind smallint := CASE WHEN p_post THEN 3 ELSE 4 END;
+  new_status smallint := CASE WHEN p_post THEN 2 ELSE 3 END;
+  market_json text := to_json(p_market)::text;
+  settlement_json text := to_json(p_settlement)::text;
+  h_id text[];
+  h_amount bigint[];
+  h_debit text[];
+  h_credit text[];
+  h_currency text[];
+  h_bet text[];
+  h_expires bigint[];
+  h_fp text[];
+  h_state smallint[];
+  h_seq bigint[];
+  a_id text[];
+  a_dpend bigint[];
+  a_dpost bigint[];
+  a_cpend bigint[];
+  a_cpost bigint[];
+  n integer;
+  first_id text;
+  last_id text;
+  more boolean;
+  resolved bigint;
+BEGIN
+  -- The market's row, FOR SHARE (see ledger_commit_batch): a market resolved by
+  -- ResolveMarket has no open holds left to page through.
+  INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
+  SELECT m.resolved_at_ms INTO resolved FROM ledger_markets m WHERE m.market_id = p_market
+    FOR SHARE;
+  IF resolved IS NOT NULL THEN
+    RETURN QUERY SELECT 's'::text, ''::text, ''::text, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+      0::bigint, 0::bigint, ''::text;
+    RETURN;
+  END IF;
+  -- The page, locked in hold id order; the arrays are aligned (one aggregate pass).
+  SELECT array_agg(p.id), array_agg(p.amount), array_agg(p.debit_account_id),
+    array_agg(p.credit_account_id), array_agg(p.currency), array_agg(p.bet_id),
+    array_agg(p.expires_at_ms), min(p.id), max(p.id)
+  INTO h_id, h_amount, h_debit, h_credit, h_currency, h_bet, h_expires, first_id, last_id
+  FROM (
+    SELECT t.id, t.amount, t.debit_account_id, t.credit_account_id, t.currency, t.bet_id,
+      h.expires_at_ms
+    FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+    WHERE t.market_id = p_market AND t.kind = 2 AND t.id > p_after AND h.status = 1
+    ORDER BY t.id
+    LIMIT p_limit
+    FOR UPDATE OF h
+  ) p;
+  n := coalesce(array_length(h_id, 1), 0);
+  IF n = 0 THEN
+    RETURN QUERY SELECT 's'::text, ''::text, ''::text, 0::bigint, 0::bigint, 0::bigint, 0::bigint,
+      0::bigint, 0::bigint, ''::text;
+    RETURN;
+  END IF;
+  -- Per hold its fingerprint (canonicalContent in transfer-rules.ts: a JSON array without spaces,
+  -- amount and timeout as strings, linked false; chain digest empty) and its state: 1 resolve,
+  -- 2 expire, 3 already resolved by the same command, 4 id too long, 5 BET_STAKE without bet id,
+  -- 6 derived id taken by a different transfer. The hold's id, currency and bet id are quoted
+  -- without escaping: the ledger stored them only after checking them against [A-Za-z0-9:_.-],
+  -- [A-Z] and ULID, none of which JSON escapes.
+  SELECT array_agg(f.fp), array_agg(CASE
+      WHEN length(f.id) > p_max_id_length THEN 4
+      WHEN p_code = 3 AND f.bet = '' THEN 5
+      WHEN p_probe AND EXISTS (SELECT 1 FROM ledger_transfers x WHERE x.id = f.id || suffix) THEN
+        (SELECT CASE WHEN x.fingerprint = f.fp
+            OR (x.fingerprint = '' AND x.kind = resolving_kind AND x.pending_id = f.id
+              AND x.amount = f.amount AND x.currency = f.currency AND x.code = p_code
+              AND x.market_id = p_market AND x.bet_id = f.bet AND x.settlement_id = p_settlement
+              AND x.payment_id = '' AND x.memo = '') THEN 3 ELSE 6 END
+         FROM ledger_transfers x WHERE x.id = f.id || suffix)
+      WHEN f.expires > 0 AND f.expires <= p_now THEN 2
+      ELSE 1
+      END::smallint)
+  INTO h_fp, h_state
+  FROM (
+    SELECT u.id, u.bet, u.expires, u.amount, u.currency, CASE WHEN p_probe THEN rtrim(translate(encode(sha256(convert_to(
+      '["' || u.id || suffix || '",' || resolving_kind::text || ',"","","'
+      || CASE WHEN p_post THEN u.amount::text ELSE '0' END || '","' || u.currency || '","'
+      || u.id || '","0",false,' || p_code::text || ',' || market_json || ',"' || u.bet
+      || '","",' || settlement_json || ',""]|', 'UTF8')), 'base64'), '+/', '-_'), '=') END AS fp
+    FROM unnest(h_id, h_amount, h_currency, h_bet, h_expires)
+      AS u(id, amount, currency, bet, expires)
+  ) f;
+  -- One aggregated delta per touched account, then the locks in the ledger's order.
+  SELECT array_agg(m.id), array_agg(m.dpend), array_agg(m.dpost), array_agg(m.cpend),
+    array_agg(m.cpost)
+  INTO a_id, a_dpend, a_dpost, a_cpend, a_cpost
+  FROM (
+    SELECT m.id, sum(m.dpend)::bigint AS dpend, sum(m.dpost)::bigint AS dpost,
+      sum(m.cpend)::bigint AS cpend, sum(m.cpost)::bigint AS cpost
+    FROM (
+      SELECT u.debit AS id, -u.amount AS dpend,
+        CASE WHEN u.state = 1 AND p_post THEN u.amount ELSE 0 END AS dpost,
+        0::bigint AS cpend, 0::bigint AS cpost
+      FROM unnest(h_debit, h_amount, h_state) AS u(debit, amount, state) WHERE u.state <= 2
+      UNION ALL
+      SELECT u.credit, 0::bigint, 0::bigint, -u.amount,
+        CASE WHEN u.state = 1 AND p_post THEN u.amount ELSE 0 END
+      FROM unnest(h_credit, h_amount, h_state) AS u(credit, amount, state) WHERE u.state <= 2
+    ) m GROUP BY m.id
+  ) m;
+  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(a_id)
+    ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
+    FOR UPDATE;
+  -- One sequence number per resolved or expired hold, taken after the locks.
+  h_seq := ARRAY(
+    SELECT CASE WHEN s.state <= 2 THEN nextval('ledger_seq') END FROM unnest(h_state) AS s(state));
+  INSERT INTO ledger_transfers (id, seq, kind, debit_account_id, credit_account_id, amount, currency,
+    pending_id, timeout_seconds, expires_at_ms, code, market_id, bet_id, payment_id, settlement_id,
+    memo, committed_at_ms, fingerprint)
+  SELECT u.id || suffix, u.seq, resolving_kind, u.debit, u.credit, u.amount, u.currency, u.id, 0, 0,
+    p_code, p_market, u.bet, '', p_settlement, '', p_now, ''
+  FROM unnest(h_id, h_seq, h_debit, h_credit, h_amount, h_currency, h_bet, h_fp, h_state)
+    AS u(id, seq, debit, credit, amount, currency, bet, fp, state)
+  WHERE u.state = 1;
+  UPDATE ledger_holds h SET
+    status = CASE WHEN u.state = 1 THEN new_status ELSE 4 END,
+    resolved_at_ms = p_now,
+    resolved_by = CASE WHEN u.state = 1 THEN u.id || suffix ELSE '' END,
+    expiry_seq = CASE WHEN u.state = 2 THEN u.seq END
+  FROM unnest(h_id, h_state, h_seq) AS u(id, state, seq)
+  WHERE h.transfer_id = u.id AND u.state <= 2;
+  -- The market's open-hold totals lose the holds resolved or expired here.
+  INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
+    open_count, open_amount)
+  SELECT p_market, u.debit, u.credit, -count(*), -sum(u.amount)
+  FROM unnest(h_debit, h_credit, h_amount, h_state) AS u(debit, credit, amount, state)
+  WHERE u.state <= 2
+  GROUP BY u.debit, u.credit
+  ORDER BY u.debit, u.credit
+  ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+    open_count = g.open_count + excluded.open_count,
+    open_amount = g.open_amount + excluded.open_amount;
+  RETURN QUERY
+    UPDATE ledger_accounts a SET
+      debits_pending = a.debits_pending + d.dpend,
+      debits_posted = a.debits_posted + d.dpost,
+      credits_pending = a.credits_pending + d.cpend,
+      credits_posted = a.credits_posted + d.cpost
+    FROM unnest(a_id, a_dpend, a_dpost, a_cpend, a_cpost) AS d(id, dpend, dpost, cpend, cpost)
+    WHERE a.id = d.id
+    RETURNING 'a'::text, a.id::text, a.currency, a.debits_pending, a.debits_posted,
+      a.credits_pending, a.credits_posted, NULL::bigint, NULL::bigint, NULL::text;
+  RETURN QUERY
+    SELECT 'f'::text, CASE WHEN u.state = 4 THEN u.id ELSE u.id || suffix END, ''::text,
+      NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+      CASE u.state WHEN 4 THEN 4 WHEN 5 THEN 6 ELSE 3 END::bigint, NULL::bigint,
+      CASE u.state
+        WHEN 4 THEN 'hold id ' || u.id || ' is too long to derive a resolving transfer id; resolve it with SubmitTransfers'
+        WHEN 5 THEN 'bet_id is required for BET_STAKE'
+        ELSE 'transfer id ' || u.id || suffix || ' is already used by a different transfer' END
+    FROM unnest(h_id, h_state) AS u(id, state)
+    WHERE u.state >= 4;
+  -- More open holds after this page? (A short page took all there were: the ones it skipped had
+  -- been resolved meanwhile.) Walks the market's hold index from the page's end.
+  more := n = p_limit AND (
+    SELECT t.id FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
+    WHERE t.market_id = p_market AND t.kind = 2 AND t.id > last_id AND h.status = 1
+    ORDER BY t.id LIMIT 1) IS NOT NULL;
+  RETURN QUERY
+    SELECT 's'::text, CASE WHEN more THEN last_id ELSE '' END, first_id,
+      count(*) FILTER (WHERE u.state = 2), coalesce(sum(u.amount) FILTER (WHERE u.state = 2), 0)::bigint,
+      count(*) FILTER (WHERE u.state = 3), coalesce(max(u.seq), 0),
+      count(*) FILTER (WHERE u.state = 1), coalesce(sum(u.amount) FILTER (WHERE u.state = 1), 0)::bigint,
+      last_id
+    FROM unnest(h_state, h_amount, h_seq) AS u(state, amount, seq);
+END
+$fn$;
