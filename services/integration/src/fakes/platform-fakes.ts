@@ -8,8 +8,10 @@
  * - Kick (`<url>/id` for id.kick.com, `<url>` for api.kick.com): POST /oauth/token (PKCE: the
  *   code_verifier must hash to the challenge of the authorize request), GET /public/v1/users,
  *   POST/DELETE /public/v1/events/subscriptions.
- * The consent screen is {@link ProviderFakes.consent}: it plays the user approving an authorize
- * URL and returns the `code` the platform would redirect with. `setDown` makes a provider answer
+ * The consent screen is GET <auth>/oauth2/authorize (Twitch) or <auth>/oauth/authorize (Kick): it
+ * approves at once and redirects to redirect_uri with `code` and `state`, as the account named by
+ * the extra query parameters `fake_user_id` and `fake_login`; tests may call
+ * {@link ProviderFakes.consent} instead. `setDown` makes a provider answer
  * 503 (an outage, for the circuit breaker).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -70,6 +72,18 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
   let refreshRejected = false;
   let lifetimeSeconds = 14_400;
 
+  const grantCode = (url: URL, provider: 'twitch' | 'kick', account: FakeAccount): string => {
+    const code = randomUUID().replaceAll('-', '');
+    codes.set(code, {
+      provider,
+      account,
+      redirectUri: url.searchParams.get('redirect_uri') ?? '',
+      challenge: url.searchParams.get('code_challenge') ?? '',
+      scopes: (url.searchParams.get('scope') ?? '').split(' ').filter((s) => s !== ''),
+    });
+    return code;
+  };
+
   const issue = (account: FakeAccount | undefined, scopes: string[]) => {
     const access = randomUUID().replaceAll('-', '');
     const refresh = randomUUID().replaceAll('-', '');
@@ -95,6 +109,21 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
     return Buffer.concat(chunks).toString('utf8');
   };
 
+  /**
+   * The consent page: approves at once as the account named by `fake_user_id` / `fake_login`
+   * (default 1000 / streambet_demo) and redirects to redirect_uri with code and state.
+   */
+  const authorizePage = (url: URL, provider: 'twitch' | 'kick', res: http.ServerResponse): void => {
+    const id = url.searchParams.get('fake_user_id') ?? '1000';
+    const login = url.searchParams.get('fake_login') ?? 'streambet_demo';
+    const code = grantCode(url, provider, { id, login, displayName: login });
+    const target = new URL(url.searchParams.get('redirect_uri') ?? 'http://localhost/');
+    target.searchParams.set('code', code);
+    target.searchParams.set('state', url.searchParams.get('state') ?? '');
+    res.writeHead(302, { location: target.toString() });
+    res.end();
+  };
+
   const bearer = (req: http.IncomingMessage) =>
     tokens.get((req.headers.authorization ?? '').replace(/^Bearer /i, ''));
 
@@ -102,6 +131,8 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
     if (down.twitch) return send(res, 503, { error: 'Service Unavailable', status: 503 });
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
+    if (req.method === 'GET' && path === '/id/oauth2/authorize')
+      return authorizePage(url, 'twitch', res);
     if (req.method === 'POST' && path === '/id/oauth2/token') {
       const form = new URLSearchParams(await readBody(req));
       const grant = form.get('grant_type');
@@ -201,6 +232,8 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
     if (down.kick) return send(res, 503, { message: 'Service Unavailable' });
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
+    if (req.method === 'GET' && path === '/id/oauth/authorize')
+      return authorizePage(url, 'kick', res);
     if (req.method === 'POST' && path === '/id/oauth/token') {
       const form = new URLSearchParams(await readBody(req));
       const code = codes.get(form.get('code') ?? '');
@@ -272,16 +305,11 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
     },
     consent(authorizeUrl, account) {
       const url = new URL(authorizeUrl);
-      const provider = url.pathname.endsWith('/oauth2/authorize') ? 'twitch' : 'kick';
-      const code = randomUUID().replaceAll('-', '');
-      codes.set(code, {
-        provider,
+      return grantCode(
+        url,
+        url.pathname.endsWith('/oauth2/authorize') ? 'twitch' : 'kick',
         account,
-        redirectUri: url.searchParams.get('redirect_uri') ?? '',
-        challenge: url.searchParams.get('code_challenge') ?? '',
-        scopes: (url.searchParams.get('scope') ?? '').split(' ').filter((s) => s !== ''),
-      });
-      return code;
+      );
     },
     twitchSubscriptions,
     kickSubscriptions,
