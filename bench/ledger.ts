@@ -5,7 +5,8 @@
  * would, every client between wallets of its own, and the baseline is pgbench running a
  * single-row INSERT with the same number of clients (bench/lib/postgres.ts):
  *   (a) one transfer per call (one autocommit statement each)     target ≥ 0.9× (a''), issue 12
- *   (a') as (a), but through withGroupCommit (concurrent calls share a commit), for reference
+ *   (a') as (a), but through withGroupCommit (concurrent calls share a commit; BENCH_GROUP_IN_FLIGHT
+ *       shared transactions at once, default 2), for reference
  *   (a'') pgbench itself sending (a)'s one statement per transfer: PostgreSQL's own ceiling for
  *       (a) with this schema (two balance rows updated and one transfer row inserted per
  *       transfer, against the baseline's one row); measured right after (a), against the same
@@ -332,7 +333,9 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
       const value = await rows[key](round);
       sums[key][0] += value;
       sums[key][1] += baseline;
-      return `${label} ${Math.round(value)} vs ${Math.round(baseline)}`;
+      return baseline > 0
+        ? `${label} ${Math.round(value)} vs ${Math.round(baseline)}`
+        : `${label} ${Math.round(value)}`;
     };
     for (let round = 0; round < ROUNDS; round += 1) {
       const line: string[] = [];
@@ -341,7 +344,7 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
       line.push(await record('sqlCeiling', "(a'')", round, singleBaseline));
       line.push(await record('grouped', "(a')", round, await baselineTps()));
       line.push(await record('batched', '(b)', round, await baselineTps()));
-      line.push(await record('hot', '(c)', round, 0));
+      line.push(await record('hot', '(c)', round, 0)); // judged against (b), not a baseline
       const serviceBaseline = await baselineTps(GROUP_BASELINE_CLIENTS);
       line.push(await record('serviceGrouped', '(e)', round, serviceBaseline));
       line.push(await record('serviceRpc', "(e')", round, serviceBaseline));
