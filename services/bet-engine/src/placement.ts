@@ -2,10 +2,12 @@
  * The bet engine's hot path: group-committed placement, plus the work that must never run
  * concurrently with a batch of this process (retroactive voids, reconciliation of PENDING bets).
  *
- * One lane, several batches in flight. PlaceBet calls queue; a batch starts as soon as fewer than
- * `maxBatchesInFlight` run, taking every queued placement (up to `maxBatchSize`), so an idle
- * engine adds no latency (the first bet starts a batch on the next turn of the event loop, no
- * timer) and batches grow with load while earlier ones are still in their round trips. Batches
+ * One lane, batches pipelined. PlaceBet calls queue; a batch starts, taking every queued placement
+ * (up to `maxBatchSize`), as soon as the batch before it has written its intents (step 2, the
+ * intake) and fewer than `maxBatchesInFlight` run. So an idle engine adds no latency (the first
+ * bet starts a batch on the next turn of the event loop, no timer), a bet never waits for a whole
+ * batch before its own starts (only for the intake of the one before), and under load a batch
+ * takes everything that arrived during the previous intake, so batches stay large. Batches
  * overlap freely: what must stay ordered is kept by the database — each market's totals move in
  * the finalize transaction under the market's row lock, the per-user cap and idempotency keys
  * under an advisory lock per (market, user) — and the odds cache takes only newer versions.
@@ -74,13 +76,12 @@ export interface PlacementSettings {
 }
 
 /**
- * Batches in flight at once unless the settings say otherwise. Two is enough for a bet never to
- * wait for a whole batch before its own starts (one batch in its round trips, the next gathering
- * and starting), while under saturation the queue still splits into only two batches: each batch
- * costs a fixed handful of commits (intents, reservation, finalize, the relays' rounds), so more
- * batches in flight means smaller batches and more commits per bet.
+ * Batches in flight at once unless the settings say otherwise: one per step after the intake
+ * (reservation, finalize) plus the one in its intake. The bound matters when a downstream stalls:
+ * batches then stop starting instead of piling up as ever smaller ones, each costing a fixed
+ * handful of commits (intents, reservation, finalize, the relays' rounds).
  */
-export const defaultMaxBatchesInFlight = 2;
+export const defaultMaxBatchesInFlight = 3;
 
 /** Dependencies of {@link createPlacementEngine}. */
 export interface PlacementDeps {
@@ -168,6 +169,8 @@ export function createPlacementEngine(deps: PlacementDeps) {
   const queue: Array<PlaceJob | TaskJob> = [];
   /** Batches running now. */
   let inFlight = 0;
+  /** A batch is writing its intents: the next one starts once it has (see the file comment). */
+  let intakeBusy = false;
   /** A lane task is running (batches wait for it, it waited for them). */
   let taskRunning = false;
   let scheduled = false;
@@ -213,7 +216,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
         });
         return;
       }
-      if (inFlight >= maxInFlight) return;
+      if (inFlight >= maxInFlight || intakeBusy) return;
       const batch: PlaceJob[] = [];
       while (batch.length < settings.maxBatchSize && queue[0]?.kind === 'place') {
         const job = queue.shift() as PlaceJob;
@@ -229,13 +232,23 @@ export function createPlacementEngine(deps: PlacementDeps) {
       }
       if (batch.length === 0) continue;
       inFlight += 1;
+      intakeBusy = true;
+      let intakeOpen = true;
+      const endIntake = (): void => {
+        if (!intakeOpen) return;
+        intakeOpen = false;
+        intakeBusy = false;
+        pump();
+      };
       void withBatchSpan(
         'bet-engine placement batch',
         batch.map((job) => job.link),
         { 'streambet.batch.size': batch.length },
-        () => runBatch(batch),
+        () => runBatch(batch, endIntake),
       ).finally(() => {
         inFlight -= 1;
+        intakeOpen = false;
+        intakeBusy = false;
         pump();
       });
     }
@@ -290,7 +303,8 @@ export function createPlacementEngine(deps: PlacementDeps) {
     }
   }
 
-  async function runBatch(batch: readonly PlaceJob[]): Promise<void> {
+  /** Runs one batch; calls `endIntake` once its intents are written (the next batch may start). */
+  async function runBatch(batch: readonly PlaceJob[], endIntake: () => void): Promise<void> {
     stats.batches += 1;
     stats.placements += batch.length;
     stats.largestBatch = Math.max(stats.largestBatch, batch.length);
@@ -311,6 +325,7 @@ export function createPlacementEngine(deps: PlacementDeps) {
       }));
       const intents = await store.insertIntents(requests, nowMs, settings.holdTimeoutSeconds);
       mark('intents');
+      endIntake();
       const pendingBets = intents.flatMap((o) => (o.kind === 'intent' ? [o.bet] : []));
       const pendingIds = new Set(pendingBets.map((bet) => bet.betId));
 

@@ -1,14 +1,20 @@
 /**
  * Pipelined placement (issue 12, decision 4): a bet does not wait for the batch in flight. While
  * one batch's stake reservation is held at the user service, a second batch starts, reserves and
- * is answered; a third waits only because two are in flight (the default), and lane tasks (voids,
- * reconciliation) still never run beside a batch.
+ * is answered; a third waits only because the limit of batches in flight (2 here) is reached, and
+ * lane tasks (voids, reconciliation) still never run beside a batch.
  */
 import { BetStatus } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { sqlTargets } from '@streambet/testkit/sql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BetRecord } from '../src/proto-codec.js';
-import { createHarness, newKey, type Harness, type TestMarket } from './harness.js';
+import type { PlacementSettings } from '../src/placement.js';
+import { createHarness, newKey, testSettings, type Harness, type TestMarket } from './harness.js';
+
+const twoInFlight: typeof testSettings & PlacementSettings = {
+  ...testSettings,
+  maxBatchesInFlight: 2,
+};
 
 describe.each(sqlTargets().map((t) => [t.name, t] as const))(
   'pipelined placement on %s',
@@ -21,7 +27,7 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))(
     const reservations: string[][] = [];
 
     beforeAll(async () => {
-      h = await createHarness(target, undefined, {
+      h = await createHarness(target, twoInFlight, {
         holdGate: async (bets: readonly BetRecord[]) => {
           reservations.push(bets.map((b) => b.userId));
           const userId = bets[0]?.userId ?? '';
