@@ -11,13 +11,20 @@
  * http://127.0.0.1:8080).
  */
 
+import { kickUsage, simulateKick } from './simulate-kick.js';
+import { simulateTwitch, twitchUsage } from './simulate-twitch.js';
+
 const usage =
   'usage: npm run simulate -- <stripe|mercadopago> <outcome> <payment id>\n' +
+  '       npm run simulate -- <twitch|kick> <event> <broadcaster id> [...]\n' +
+  `${twitchUsage}\n${kickUsage}\n` +
   '  stripe:      succeed | decline | cancel (deposit), paid | failed (withdrawal)\n' +
   '  mercadopago: succeed | fail | expire (Pix deposit), paid | failed (Pix withdrawal)';
 
 async function main(): Promise<number> {
   const [provider, outcome, paymentId] = process.argv.slice(2);
+  if (provider === 'twitch') return simulateTwitch(process.argv.slice(3));
+  if (provider === 'kick') return simulateKick(process.argv.slice(3));
   if (provider === undefined || outcome === undefined || paymentId === undefined) {
     process.stderr.write(`${usage}\n`);
     return 64;
