@@ -195,14 +195,18 @@ export function createPayments(deps: PaymentsDeps) {
       }
       let ledgerTransferId = row.ledgerTransferId;
       if (decision.credit) {
-        await ledger.ensureAccounts(row.userId, row.currency);
         await step('credit:before-ledger', row.paymentId);
-        const credited = await ledger.credit(
+        let credited = await ledger.credit(
           row.paymentId,
           row.userId,
           row.amountMinor,
           row.currency,
         );
+        if (!credited.committed && credited.code === 'ACCOUNT_NOT_FOUND') {
+          // Wallets open at registration, psp_clearing with the first payment: rarely needed.
+          await ledger.ensureAccounts(row.userId, row.currency);
+          credited = await ledger.credit(row.paymentId, row.userId, row.amountMinor, row.currency);
+        }
         if (!credited.committed) {
           throw new Error(
             `ledger refused the credit of deposit ${row.paymentId}: ${credited.code} ${credited.detail}`,
@@ -307,9 +311,12 @@ export function createPayments(deps: PaymentsDeps) {
     for (let guard = 0; guard < 10; guard += 1) {
       const status = row.status as WithdrawalStatus;
       if (status === 'REQUESTED') {
-        await ledger.ensureAccounts(row.userId, row.currency);
         await step('withdrawal:before-hold', row.paymentId);
-        const held = await ledger.hold(row.paymentId, row.userId, row.amountMinor, row.currency);
+        let held = await ledger.hold(row.paymentId, row.userId, row.amountMinor, row.currency);
+        if (!held.committed && held.code === 'ACCOUNT_NOT_FOUND') {
+          await ledger.ensureAccounts(row.userId, row.currency);
+          held = await ledger.hold(row.paymentId, row.userId, row.amountMinor, row.currency);
+        }
         await step('withdrawal:after-hold', row.paymentId);
         const next = held.committed
           ? await store.advance(
