@@ -14,6 +14,7 @@ import {
   createProjectionConsumer,
 } from './consumers.js';
 import { betEngineVoider, settlementReverser, type Downstreams } from './downstreams.js';
+import { createPredictionMirrorConsumer } from './integration-effects.js';
 import { createLeaderboards } from './leaderboards.js';
 import { poolMigrations } from './migrations/index.js';
 import { poolPolicy } from './policy.js';
@@ -75,6 +76,7 @@ export function createPoolServiceDefinition(
         policy: poolPolicy,
         consumers: [
           createIntegrationConsumer(consumerDeps),
+          createPredictionMirrorConsumer(consumerDeps),
           createLeaderboardConsumer(consumerDeps),
           createProjectionConsumer({ projections }),
         ],
