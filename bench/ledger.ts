@@ -28,12 +28,14 @@
  * every row right after a pgbench baseline of its own ((a'') right after (a) on (a)'s baseline,
  * (c) right after (b), (e') right after (e) on (e)'s baseline, (d) once, after its own baseline),
  * and a ratio is the row's mean over its baselines' mean, so a machine whose speed drifts during the
- * run moves both sides of a ratio together; stderr shows every round. Bounded: about two minutes
- * in all.
+ * run moves both sides of a ratio together; stderr shows every round with the machine's load
+ * average (the machine may be shared: read the figures with it). Bounded: about two and a half
+ * minutes in all.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): server to use; the
  * bench creates and drops its own database.
  */
+import os from 'node:os';
 import { TransferResultCode as ProtoTransferResultCode } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import { createPostgresSql } from '@streambet/platform/sql/postgres';
 import { asService } from '@streambet/testkit/rpc';
@@ -348,7 +350,13 @@ SELECT * FROM ledger_transfer_one('reference:' || nextval('bench_reference_ids')
       const serviceBaseline = await baselineTps(GROUP_BASELINE_CLIENTS);
       line.push(await record('serviceGrouped', '(e)', round, serviceBaseline));
       line.push(await record('serviceRpc', "(e')", round, serviceBaseline));
-      console.error(`round ${round + 1}/${ROUNDS}: ${line.join(', ')}`);
+      const load = os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ');
+      console.error(
+        `round ${round + 1}/${ROUNDS}: ${line.join(', ')} (load average ${load}, ${os.availableParallelism()} cores)`,
+      );
     }
     const mean = (key: keyof typeof sums, which: 0 | 1): number => sums[key][which] / ROUNDS;
 
