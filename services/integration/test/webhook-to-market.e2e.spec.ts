@@ -195,3 +195,86 @@ it('a signed stream.offline at the gateway locks the auto-lock market at the off
   // Retroactive: the lock instant is the offline instant (broadcast delay 0), not the commit.
   expect(Number(locked.market?.lockEffectiveAtMs)).toBe(offlineAt);
 }, 120_000);
+
+it('a mirrored Twitch prediction opens, locks and resolves a market from signed webhooks at the gateway', async () => {
+  const viewer = await kit.register('e2e-predictor@example.com', 'E2E_Predictor');
+  const begun = await integration.beginChannelLink(
+    { platform: Platform.TWITCH, redirectUri: 'http://localhost:5173/streamer/link' },
+    { headers: viewer.headers },
+  );
+  const consent = await fetch(`${begun.authorizeUrl}&fake_user_id=4343&fake_login=predictor`, {
+    redirect: 'manual',
+  });
+  const code = new URL(consent.headers.get('location') ?? '').searchParams.get('code') ?? '';
+  const linked = await integration.linkChannel(
+    {
+      platform: Platform.TWITCH,
+      credential: { case: 'oauth', value: { code, state: begun.state } },
+    },
+    { headers: viewer.headers },
+  );
+  const channelId = linked.channel!.channelId;
+  const login = await kit.users.login({ email: viewer.email, password: 'streambet demo password' });
+  const streamer = { authorization: `Bearer ${login.tokens?.accessToken ?? ''}` };
+  const settings = await integration.updateChannelSettings(
+    { channelId, mirrorTwitchPredictions: true },
+    { headers: streamer },
+  );
+  expect(settings.channel?.settings?.mirrorTwitchPredictions).toBe(true);
+  await eventually(
+    () => kit.pool.getChannelSettings({ channelId }, { headers: streamer }),
+    () => true,
+  );
+
+  const now = Date.now();
+  const base = { broadcaster_user_id: '4343', broadcaster_user_login: 'predictor' };
+  const send = async (type: string, event: Record<string, unknown>) =>
+    (await fetch(`${platform.gatewayUrl}/webhooks/twitch`, delivery(type, { ...base, ...event })))
+      .status;
+  expect(
+    await send('channel.prediction.begin', {
+      id: 'pred-1',
+      title: 'First blood?',
+      outcomes: [
+        { id: 'pred-1-blue', title: 'Us', color: 'blue' },
+        { id: 'pred-1-pink', title: 'Them', color: 'pink' },
+      ],
+      started_at: new Date(now).toISOString(),
+      locks_at: new Date(now + 300_000).toISOString(),
+    }),
+  ).toBe(200);
+  const opened = await eventually(
+    () => kit.pool.listMarkets({ channelId }, { headers: streamer }),
+    (r) => r.markets.some((m) => m.state === MarketState.OPEN),
+  );
+  const market = opened.markets[0]!;
+  expect(market).toMatchObject({
+    state: MarketState.OPEN,
+    twitchPredictionId: 'pred-1',
+    currency: 'PTS',
+  });
+
+  expect(
+    await send('channel.prediction.lock', { id: 'pred-1', locked_at: new Date().toISOString() }),
+  ).toBe(200);
+  await eventually(
+    () => kit.pool.getMarket({ marketId: market.marketId }),
+    (m) => m.market?.state === MarketState.LOCKED,
+  );
+  expect(
+    await send('channel.prediction.end', {
+      id: 'pred-1',
+      status: 'resolved',
+      winning_outcome_id: 'pred-1-pink',
+      ended_at: new Date().toISOString(),
+    }),
+  ).toBe(200);
+  const resolved = await eventually(
+    () => kit.pool.getMarket({ marketId: market.marketId }),
+    (m) => m.market?.state === MarketState.RESOLVED,
+  );
+  expect(resolved.market?.state).toBe(MarketState.RESOLVED);
+  expect(resolved.market?.winningOutcomeId).toBe(
+    market.outcomes.find((o) => o.twitchOutcomeId === 'pred-1-pink')?.outcomeId,
+  );
+}, 120_000);
