@@ -26,6 +26,7 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
 import {
   AccountKind,
+  PendingStatus,
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
@@ -159,6 +160,9 @@ export interface MarketPayoutEntry {
   readonly code: LedgerCode;
 }
 
+/** A pending transfer's state (ledger_types.proto PendingStatus). */
+export type HoldState = 'OPEN' | 'POSTED' | 'VOIDED' | 'EXPIRED';
+
 /** The ledger operations a settlement needs. */
 export interface SettlementLedger {
   /**
@@ -189,6 +193,8 @@ export interface SettlementLedger {
   available(accountIds: readonly string[]): Promise<Map<string, bigint>>;
   /** Which of `transferIds` (≤ 1000) are committed. */
   existing(transferIds: readonly string[]): Promise<Set<string>>;
+  /** The state of each committed pending transfer among `transferIds` (≤ 1000). */
+  holdStates(transferIds: readonly string[]): Promise<Map<string, HoldState>>;
 }
 
 /** A market's terms plus its outcome, as the pool reports it. */
@@ -256,6 +262,7 @@ export function betSourceFromClient(
 
 const kindToProto = {
   SINGLE_PHASE: TransferKind.SINGLE_PHASE,
+  PENDING: TransferKind.PENDING,
   POST_PENDING: TransferKind.POST_PENDING,
   VOID_PENDING: TransferKind.VOID_PENDING,
 } as const;
@@ -423,6 +430,21 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
     async existing(transferIds) {
       const response = await client.lookupTransfers({ transferIds: [...transferIds] });
       return new Set(response.transfers.map((t) => t.transferId));
+    },
+    async holdStates(transferIds) {
+      const response = await client.lookupTransfers({ transferIds: [...transferIds] });
+      const states: Record<number, HoldState> = {
+        [PendingStatus.PENDING]: 'OPEN',
+        [PendingStatus.POSTED]: 'POSTED',
+        [PendingStatus.VOIDED]: 'VOIDED',
+        [PendingStatus.EXPIRED]: 'EXPIRED',
+      };
+      return new Map(
+        response.transfers.flatMap((t) => {
+          const state = states[t.pendingStatus];
+          return state === undefined ? [] : [[t.transferId, state] as const];
+        }),
+      );
     },
   };
 }

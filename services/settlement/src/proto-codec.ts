@@ -72,6 +72,8 @@ export interface SettlementRecord {
    * SubmitTransfers.
    */
   readonly marketResolved: boolean;
+  /** Round of the two-phase reversal's holds (see runner.reverse); bumped when a round is undone. */
+  readonly reversalRound: number;
   readonly refundReason: RefundReason | null;
   readonly figures: SettlementFigures;
   /** When the market was resolved or canceled (listing order). */

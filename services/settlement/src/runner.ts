@@ -53,6 +53,9 @@ import {
   linkAll,
   payoutCommand,
   planReversal,
+  postReversalHold,
+  reversalHold,
+  voidReversalHold,
   retryDelayMs,
   systemCommands,
   transferIds,
@@ -648,6 +651,27 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     }
   }
 
+  /** Voids the open reversal holds of `round` among `commands` (nothing else moves). */
+  async function voidHolds(
+    commands: readonly LedgerCommand[],
+    round: number,
+    context: LedgerContext,
+  ): Promise<void> {
+    for (const part of chunk(commands.map((command) => voidReversalHold(command, round)))) {
+      await submitAll(part, context, 'reversal hold release');
+    }
+  }
+
+  /**
+   * ReverseSettlement (see settlement.proto), never leaving a market half reversed. Claw-backs
+   * (winners' net winnings, commission, share, breakage) that fit one ledger call go in one linked
+   * chain, all or nothing. More than that go in two phases: first every claw-back is HELD (a
+   * pending transfer into the escrow, in linked chains of up to 1000); only when all are held are
+   * they posted. Then each loser's net loss is refunded. If a hold is refused (a winner spent
+   * the winnings meanwhile), the round's holds are voided and the call refuses with nothing moved;
+   * the next attempt takes new holds (the next round). A crash anywhere resumes: claw-backs posted
+   * are not asked again, holds still open are posted, refunds have derived ids.
+   */
   async function reverse(
     marketId: string,
     reason: string,
@@ -661,6 +685,13 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
         `the settlement of market ${marketId} is still ${record.status}: retry shortly`,
       );
     }
+    const round = record.reversalRound;
+    const context: LedgerContext = {
+      marketId,
+      settlementId: record.settlementId,
+      currency: record.currency,
+    };
+
     const rows = await store.payoutsOfMarket(marketId);
     const plan = planReversal({
       marketId,
@@ -671,14 +702,30 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
       breakageMinor: record.figures.breakageMinor,
       bettors: rows.filter((row) => row.kind === 'SETTLEMENT'),
     });
-    // Money already taken back by an interrupted earlier attempt is not asked for again.
-    const done = new Set<string>();
+    // Claw-backs already posted by an interrupted earlier attempt are not asked for again.
+    const posted = new Set<string>();
     for (const ids of chunk(plan.inflows.map((c) => c.transferId))) {
-      for (const id of await ledger.existing(ids)) done.add(id);
+      for (const id of await ledger.existing(ids)) posted.add(id);
     }
+    const open = plan.inflows.filter((command) => !posted.has(command.transferId));
+    const states = new Map<string, string>();
+    for (const part of chunk(open)) {
+      const found = await ledger.holdStates(part.map((c) => reversalHold(c, round).transferId));
+      for (const [id, state] of found) states.set(id, state);
+    }
+    const stateOf = (command: LedgerCommand) => states.get(reversalHold(command, round).transferId);
+    const held = open.filter((command) => stateOf(command) === 'OPEN');
+    if (open.some((command) => stateOf(command) !== undefined && stateOf(command) !== 'OPEN')) {
+      // A round undone by an attempt that stopped before moving on: finish undoing it, go on with
+      // the next round's holds.
+      await voidHolds(held, round, context);
+      await store.nextReversalRound(marketId, round);
+      return reverse(marketId, reason, requestedByUserId);
+    }
+    const toHold = open.filter((command) => stateOf(command) === undefined);
     const needed = new Map<string, bigint>();
-    for (const command of plan.inflows) {
-      if (done.has(command.transferId) || !plan.debits.has(command.debitAccountId)) continue;
+    for (const command of toHold) {
+      if (!plan.debits.has(command.debitAccountId)) continue;
       needed.set(
         command.debitAccountId,
         (needed.get(command.debitAccountId) ?? 0n) + command.amountMinor,
@@ -691,24 +738,41 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
         if ((available.get(id) ?? 0n) < needed.get(id)!) short.push(id);
       }
     }
-    if (short.length > 0) {
+    const refuse = async (why: string): Promise<never> => {
+      if (held.length > 0) {
+        await voidHolds(held, round, context);
+        await store.nextReversalRound(marketId, round);
+      }
       throw new IllegalStateError(
-        `${short.length} payout(s) of market ${marketId} are no longer reversible (available balance below the winnings to take back, e.g. ${short.slice(0, 3).join(', ')}); nothing was moved`,
+        `${why} of market ${marketId} are no longer reversible (available balance below the winnings to take back, e.g. ${short.slice(0, 3).join(', ')}); nothing was moved`,
       );
-    }
-    const context: LedgerContext = {
-      marketId,
-      settlementId: record.settlementId,
-      currency: record.currency,
     };
-    const all = [...plan.inflows, ...plan.outflows];
-    if (all.length <= LEDGER_BATCH_MAX) {
-      if (all.length > 0) await submitAll(linkAll(all), context, 'reversal');
-    } else {
-      // Larger than one ledger call: balances were checked above; inflows first, then refunds.
-      for (const part of chunk(plan.inflows)) await submitAll(linkAll(part), context, 'reversal');
-      for (const part of chunk(plan.outflows)) await submitAll(linkAll(part), context, 'refund');
+    if (short.length > 0) await refuse(`${short.length} payout(s)`);
+    if (held.length === 0 && toHold.length <= LEDGER_BATCH_MAX) {
+      // One ledger call takes every claw-back back: one linked chain, all or nothing.
+      if (toHold.length > 0) await submitAll(linkAll(toHold), context, 'reversal');
+      for (const part of chunk(plan.outflows)) await submitAll(part, context, 'refund');
+      return store.markReversed(marketId, reason, requestedByUserId);
     }
+    // Phase 1: hold every claw-back (each chain all or nothing).
+    for (const part of chunk(toHold)) {
+      const outcomes = await ledger.submit(
+        linkAll(part.map((command) => reversalHold(command, round))),
+        context,
+      );
+      if (outcomes.every((outcome) => outcome.committed)) {
+        held.push(...part);
+        continue;
+      }
+      const first = outcomes.find((outcome) => !outcome.committed);
+      short.push(first?.detail ?? 'a hold');
+      await refuse('payouts spent while the reversal was taking them back');
+    }
+    // Phase 2: every claw-back is held, none can fail for funds: post them, then the refunds.
+    for (const part of chunk(held.map((command) => postReversalHold(command, round)))) {
+      await submitAll(part, context, 'reversal');
+    }
+    for (const part of chunk(plan.outflows)) await submitAll(part, context, 'refund');
     return store.markReversed(marketId, reason, requestedByUserId);
   }
 

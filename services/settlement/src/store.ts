@@ -157,7 +157,7 @@ const COLUMNS = `market_id, settlement_id, channel_id, kind, currency, canceled,
   commission_minor, streamer_share_minor, rake_minor, distributable_minor, breakage_minor,
   payout_total_minor, payout_count, winner_count, bet_count, market_event_at_ms, due_at_ms,
   leased_until_ms, lease_token, attempt_count, started_at_ms, completed_at_ms, reversed_at_ms, reversal_reason,
-  reversed_by_user_id, last_error, market_resolved`;
+  reversed_by_user_id, last_error, market_resolved, reversal_round`;
 
 type Row = Record<string, unknown>;
 
@@ -196,6 +196,7 @@ function toRecord(row: Row): SettlementRecord {
     holdsCursor: row.holds_cursor as string,
     payoutsCursor: row.payouts_cursor as string,
     marketResolved: row.market_resolved === true,
+    reversalRound: num(row.reversal_round),
     refundReason: refundReasonFromNumber(num(row.refund_reason)),
     figures,
     marketEventAtMs: num(row.market_event_at_ms),
@@ -728,6 +729,17 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
     /** Every payout row of a market (user id order). */
     async payoutsOfMarket(marketId: string): Promise<PayoutRecord[]> {
       return payoutsOf(sql, marketId);
+    },
+
+    /**
+     * Moves a reversal to its next round (its holds of `fromRound` were voided: the next attempt
+     * takes new ones). Only from `fromRound`, so two callers cannot skip a round.
+     */
+    async nextReversalRound(marketId: string, fromRound: number): Promise<void> {
+      await sql.query(
+        'UPDATE settlements SET reversal_round = $3 WHERE market_id = $1 AND reversal_round = $2',
+        [marketId, fromRound, fromRound + 1],
+      );
     },
 
     /**

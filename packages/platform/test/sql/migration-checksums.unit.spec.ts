@@ -49,6 +49,8 @@ const PINNED: Record<string, Record<string, string>> = {
       'd464cce746b3c1d05432bfcd674d94012244f055cffe1ca0bcb77193a963226c',
     '0003_settlement_market_resolution':
       'd1af2caff498bfe01a7c2e47417af49302720da542e3168c9ea202e201e715a1',
+    '0004_settlement_reversal_round':
+      'd6d8f625856b9d42beb620d67d6c678a176f137c9ce3a16c7aaf5182c9f14e6d',
   },
   'services/user/src/identity/migrations': {
     '0001_identity_users_sessions':

@@ -35,7 +35,7 @@ export type LedgerCode =
 /** One ledger command of a run (ledger.proto TransferCommand without the fields a run never sets). */
 export interface LedgerCommand {
   readonly transferId: string;
-  readonly kind: 'SINGLE_PHASE' | 'POST_PENDING' | 'VOID_PENDING';
+  readonly kind: 'SINGLE_PHASE' | 'PENDING' | 'POST_PENDING' | 'VOID_PENDING';
   /** Empty for POST_PENDING / VOID_PENDING (the hold's accounts apply). */
   readonly debitAccountId: string;
   readonly creditAccountId: string;
@@ -239,6 +239,36 @@ export function planReversal(settlement: CompletedSettlement): ReversalPlan {
     false,
   );
   return { inflows, outflows, debits };
+}
+
+/** The hold of a reversal's claw-back in `round`: a pending transfer with the claw-back's accounts. */
+export function reversalHold(command: LedgerCommand, round: number): LedgerCommand {
+  return { ...command, transferId: `${command.transferId}:hold:${round}`, kind: 'PENDING' };
+}
+
+/** Posts a reversal hold in full, under the claw-back's own id (what a rerun looks up). */
+export function postReversalHold(command: LedgerCommand, round: number): LedgerCommand {
+  return {
+    ...command,
+    kind: 'POST_PENDING',
+    debitAccountId: '',
+    creditAccountId: '',
+    pendingId: reversalHold(command, round).transferId,
+  };
+}
+
+/** Releases a reversal hold (its round is undone). */
+export function voidReversalHold(command: LedgerCommand, round: number): LedgerCommand {
+  const hold = reversalHold(command, round).transferId;
+  return {
+    ...command,
+    transferId: `${hold}:void`,
+    kind: 'VOID_PENDING',
+    debitAccountId: '',
+    creditAccountId: '',
+    amountMinor: 0n,
+    pendingId: hold,
+  };
 }
 
 /** Marks every command but the last as linked: one all-or-nothing chain. */
