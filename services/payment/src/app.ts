@@ -10,7 +10,13 @@ import type { Logger } from '@streambet/platform/log/logger';
 import { writeHead } from '@streambet/platform/rpc/http-response';
 import { serviceUrl } from '@streambet/platform/runtime/platform-config';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
-import { fakeSecrets, paymentLimits, providerMode, type PaymentConfig } from './config.js';
+import {
+  configuredProviders,
+  fakeSecrets,
+  paymentLimits,
+  providerMode,
+  type PaymentConfig,
+} from './config.js';
 import { eligibilityFromClient, ledgerFromClient } from './downstreams.js';
 import { simulate, startProviderFakes, type ProviderFakes } from './fakes/index.js';
 import { paymentMigrations } from './migrations/index.js';
@@ -48,6 +54,15 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
         { stripe: fakes.stripe.url, mercadopago: fakes.mercadoPago.url },
         'payment providers are FAKES: test money only (npm run simulate moves their payments)',
       );
+    }
+    const configured = configuredProviders(config);
+    for (const [provider, ok] of Object.entries(configured)) {
+      if (!ok) {
+        logger.warn(
+          { provider },
+          'payment provider has no keys: its deposits and withdrawals answer FAILED_PRECONDITION',
+        );
+      }
     }
     const secrets = {
       stripeSecretKey: fake ? fakeSecrets.stripeSecretKey : config.PAYMENT_STRIPE_SECRET_KEY,
@@ -103,6 +118,7 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
       clock,
       limits: paymentLimits(config),
       newPaymentId: () => encodeUlid(clock.now(), new Uint8Array(randomBytes(10))),
+      configured,
       pixExpiryMs: config.PAYMENT_PIX_EXPIRY_SECONDS * 1000,
       cardTimeoutMs: config.PAYMENT_CARD_DEPOSIT_TIMEOUT_SECONDS * 1000,
       logger,

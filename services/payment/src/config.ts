@@ -109,20 +109,21 @@ export const paymentConfigSpec = defineConfig({
   },
   PAYMENT_STRIPE_SECRET_KEY: {
     schema: optionalSecret,
-    description: 'Stripe secret API key (sk_…); required with live providers',
+    description:
+      'Stripe secret API key (sk_…) with live providers; unset = card payments refused (FAILED_PRECONDITION)',
     default: '',
     secret: true,
   },
   PAYMENT_STRIPE_PUBLISHABLE_KEY: {
     schema: z.string(),
     description:
-      'Stripe publishable key (pk_…) handed to clients to confirm card deposits; required with live providers',
+      'Stripe publishable key (pk_…) handed to clients to confirm card deposits (live providers)',
     default: '',
   },
   PAYMENT_STRIPE_WEBHOOK_SECRET: {
     schema: optionalSecret,
     description:
-      'Signing secret (whsec_…) of the Stripe webhook endpoint /webhooks/stripe; required with live providers',
+      'Signing secret (whsec_…) of the Stripe webhook endpoint /webhooks/stripe (live providers)',
     default: '',
     secret: true,
   },
@@ -133,14 +134,14 @@ export const paymentConfigSpec = defineConfig({
   },
   PAYMENT_MERCADOPAGO_ACCESS_TOKEN: {
     schema: optionalSecret,
-    description: 'MercadoPago access token (Bearer); required with live providers',
+    description:
+      'MercadoPago access token (Bearer) with live providers; unset = Pix payments refused (FAILED_PRECONDITION)',
     default: '',
     secret: true,
   },
   PAYMENT_MERCADOPAGO_WEBHOOK_SECRET: {
     schema: optionalSecret,
-    description:
-      "MercadoPago application's webhook secret (x-signature HMAC); required with live providers",
+    description: "MercadoPago application's webhook secret (x-signature HMAC) (live providers)",
     default: '',
     secret: true,
   },
@@ -166,6 +167,28 @@ export const fakeSecrets = Object.freeze({
   mercadoPagoAccessToken: 'TEST-streambet-fake',
   mercadoPagoWebhookSecret: 'streambet-fake-mercadopago-secret',
 });
+
+/** The keys of each live provider: all set (configured) or none. */
+export const providerKeys = {
+  Stripe: [
+    'PAYMENT_STRIPE_SECRET_KEY',
+    'PAYMENT_STRIPE_PUBLISHABLE_KEY',
+    'PAYMENT_STRIPE_WEBHOOK_SECRET',
+  ],
+  MercadoPago: ['PAYMENT_MERCADOPAGO_ACCESS_TOKEN', 'PAYMENT_MERCADOPAGO_WEBHOOK_SECRET'],
+} as const;
+
+/** Which live providers have their keys (fake providers are always configured). */
+export function configuredProviders(config: PaymentConfig): {
+  readonly STRIPE: boolean;
+  readonly MERCADOPAGO_PIX: boolean;
+} {
+  const fake = providerMode(config) === 'fake';
+  return {
+    STRIPE: fake || providerKeys.Stripe.every((name) => config[name] !== ''),
+    MERCADOPAGO_PIX: fake || providerKeys.MercadoPago.every((name) => config[name] !== ''),
+  };
+}
 
 /** Which providers run, as the config resolves PAYMENT_PROVIDERS=auto. */
 export function providerMode(config: PaymentConfig): 'fake' | 'live' {
@@ -195,19 +218,16 @@ function paymentProblems(config: PaymentConfig): ConfigProblem[] {
       expected: 'live (with the PAYMENT_STRIPE_* and PAYMENT_MERCADOPAGO_* keys) or auto',
     });
   }
-  if (providerMode(config) === 'live') {
-    for (const name of [
-      'PAYMENT_STRIPE_SECRET_KEY',
-      'PAYMENT_STRIPE_PUBLISHABLE_KEY',
-      'PAYMENT_STRIPE_WEBHOOK_SECRET',
-      'PAYMENT_MERCADOPAGO_ACCESS_TOKEN',
-      'PAYMENT_MERCADOPAGO_WEBHOOK_SECRET',
-    ] as const) {
-      if (config[name] === '') {
+  // A provider is configured with all of its keys or none (then its payments are refused with
+  // FAILED_PRECONDITION and a warning at start); half a configuration is a mistake.
+  for (const [provider, names] of Object.entries(providerKeys)) {
+    const set = names.filter((name) => config[name] !== '');
+    if (set.length > 0 && set.length < names.length) {
+      for (const name of names.filter((n) => config[n] === '')) {
         problems.push({
           name,
-          problem: 'is not set but the payment providers are live',
-          expected: "the provider's key or secret (PAYMENT_PROVIDERS=fake runs test money only)",
+          problem: `is not set but other ${provider} keys are`,
+          expected: `every ${provider} key, or none (${provider} payments then refused)`,
         });
       }
     }

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import {
   AlreadyExistsError,
+  IllegalStateError,
   UnavailableError,
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
@@ -65,6 +66,8 @@ export interface PaymentsDeps {
   /** How long an unpaid card deposit waits, ms. */
   readonly cardTimeoutMs: number;
   readonly logger: Logger;
+  /** Which providers have keys (live mode); default all. Others' payments: FAILED_PRECONDITION. */
+  readonly configured?: Readonly<Record<Provider, boolean>>;
   /** Test hook: called at each named step of the saga and the deposit (crash tests stop there). */
   readonly onStep?: (step: string, paymentId: string) => void | Promise<void>;
 }
@@ -117,6 +120,13 @@ export function createPayments(deps: PaymentsDeps) {
   const { store, ledger, clock, logger } = deps;
   const step = async (name: string, paymentId: string): Promise<void> => {
     await deps.onStep?.(name, paymentId);
+  };
+  const requireConfigured = (provider: Provider): void => {
+    if (deps.configured !== undefined && !deps.configured[provider]) {
+      throw new IllegalStateError(
+        `${provider === 'STRIPE' ? 'card (Stripe)' : 'Pix (MercadoPago)'} payments are not configured on this deployment`,
+      );
+    }
   };
 
   /** Creates the provider charge of a CREATED deposit (idempotent by payment id). */
@@ -398,6 +408,7 @@ export function createPayments(deps: PaymentsDeps) {
       checkKey(request.idempotencyKey);
       checkDepositRequest(request, deps.limits);
       const provider = request.provider!;
+      requireConfigured(provider);
       const print = fingerprint([
         'deposit',
         provider,
@@ -456,6 +467,7 @@ export function createPayments(deps: PaymentsDeps) {
       checkKey(request.idempotencyKey);
       checkWithdrawalRequest(request, deps.limits);
       const destination = request.destination!;
+      requireConfigured(providerOf(destination));
       const print = fingerprint([
         'withdrawal',
         request.amountMinor.toString(),

@@ -41,7 +41,7 @@ export interface WebhookAnswer {
 }
 
 /** Why a delivery was refused (the metric's `reason` label). */
-export type RejectReason = 'unsigned' | 'bad_signature' | 'stale' | 'malformed';
+export type RejectReason = 'unsigned' | 'bad_signature' | 'stale' | 'malformed' | 'not_configured';
 
 /** Dependencies of {@link createWebhookHandlers}. */
 export interface WebhookDeps {
@@ -120,6 +120,9 @@ export function createWebhookHandlers(deps: WebhookDeps) {
     /** POST /webhooks/stripe. */
     stripe(rawBody: Uint8Array, headers: WebhookHeaders): Promise<WebhookAnswer> {
       return guarded('STRIPE', async () => {
+        if (deps.stripeWebhookSecret === '') {
+          return refuse('STRIPE', 'not_configured', 'Stripe is not configured on this deployment');
+        }
         const signature = header(headers, 'stripe-signature');
         if (signature === undefined || signature === '') {
           return refuse('STRIPE', 'unsigned', 'missing Stripe-Signature header');
@@ -217,6 +220,13 @@ export function createWebhookHandlers(deps: WebhookDeps) {
       query: URLSearchParams,
     ): Promise<WebhookAnswer> {
       return guarded('MERCADOPAGO_PIX', async () => {
+        if (deps.mercadoPagoWebhookSecret === '') {
+          return refuse(
+            'MERCADOPAGO_PIX',
+            'not_configured',
+            'MercadoPago is not configured on this deployment',
+          );
+        }
         const signature = header(headers, 'x-signature');
         const requestId = header(headers, 'x-request-id');
         if (signature === undefined || requestId === undefined) {
