@@ -80,6 +80,8 @@ const PINNED: Record<string, Record<string, string>> = {
       '18f537e59ae533028eb5ebdc7246258663a33cb592130f035e7ef06ca9b16e4a',
     '0110_ledger_market_resolution':
       '792f2a4d841501f0bd6a02f80a2ddedca8f792cde7d54b0afec2d35b0dc3b2c4',
+    '0111_ledger_market_settlement_plans':
+      'e872e00f856b174bbaa48aac3d8fdcbecd7d5496c16126f86b3693d1eccd9ade',
   },
 };
 

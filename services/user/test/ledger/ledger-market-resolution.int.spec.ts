@@ -15,6 +15,7 @@ import {
   TransferCode,
   TransferKind,
   TransferResultCode,
+  availableChangeOf,
   availableOf,
   canonicalContent,
   marketPayoutCommand,
@@ -330,6 +331,58 @@ for (const target of sqlTargets()) {
         limit: 10,
       });
       expect(page.transfers.map((t) => t.pendingStatus)).toEqual([PendingStatus.POSTED]);
+    });
+
+    it('shows what a resolution released in the wallet history, so the signed amounts add up', async () => {
+      for (const action of ['void', 'post-in-full'] as const) {
+        const m = await market(1);
+        await store.submitTransfers([m.stake('x', 0, 40n), m.stake('y', 0, 25n, 10n)]);
+        clock.advance(11_000);
+        await store.resolveMarket({
+          marketId: m.marketId,
+          settlementId: m.settlementId,
+          action,
+          code: TransferCode.BET_STAKE,
+          expectedOpenAmountMinor: 0n,
+        });
+        const walletId = m.wallets[0]!.accountId;
+        const history = await store.listWalletHistory({
+          accountIds: [walletId],
+          codes: [],
+          fromMs: 0,
+          toMs: 0,
+          limit: 10,
+        });
+        const released = action === 'void' ? 65n : 25n;
+        expect(history.entries[0]?.transfer).toMatchObject({
+          transferId: `market:${m.marketId}:release`,
+          kind: TransferKind.VOID_PENDING,
+          amountMinor: released,
+          resolvedAtMs: 0,
+          committedAtMs: clock.now(),
+        });
+        const signed = history.entries.reduce(
+          (sum, e) => sum + availableChangeOf(e.transfer, e.heldAmountMinor, walletId),
+          0n,
+        );
+        expect(signed).toBe(availableOf(await balance(walletId)));
+        const paged = await store.listWalletHistory({
+          accountIds: [walletId],
+          codes: [],
+          fromMs: 0,
+          toMs: 0,
+          limit: 1,
+        });
+        const rest = await store.listWalletHistory({
+          accountIds: [walletId],
+          codes: [],
+          fromMs: 0,
+          toMs: 0,
+          limit: 10,
+          beforeSequence: paged.nextBeforeSequence!,
+        });
+        expect([...paged.entries, ...rest.entries]).toEqual(history.entries);
+      }
     });
 
     it('pays a settled market out of its escrow once, to zero, and never below', async () => {

@@ -85,6 +85,10 @@ try {
     [escrowId],
   );
   await sql.query('VACUUM ANALYZE');
+  if (process.env.MEASURE_SETUP_ONLY !== undefined) {
+    log(`set up database ${dbName}`);
+    process.exit(0);
+  }
   log(`setup: ${HOLDS} holds from ${WALLETS} wallets in ${Math.round(performance.now() - t0)} ms`);
 
   const store = createLedgerStore(sql, {
@@ -185,6 +189,8 @@ try {
   );
 } finally {
   await sql.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+  if (process.env.MEASURE_KEEP === undefined)
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+  else log(`kept database ${dbName}`);
   await admin.close();
 }

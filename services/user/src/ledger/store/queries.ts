@@ -111,19 +111,53 @@ export function createLedgerQueries(ctx: LedgerStoreContext) {
   }
 
   async function listWalletHistory(query: WalletHistoryQuery): Promise<HistoryPage> {
+    // The wallet's transfers, and per market resolved by ResolveMarket in which it had open holds
+    // the release that resolution made (voided, or past their timeout): no transfer is stored for
+    // it, so it is shown as one VOID_PENDING entry `market:<market id>:release` (no pending id),
+    // at the resolution's sequence and instant, its amount the held amount released.
     const rows = await sql.query<{ j: Json; held: bigint | string | null }>(
-      `SELECT ${TRANSFER_JSON} AS j, p.amount AS held
-       FROM ledger_transfers t
-       LEFT JOIN ledger_holds h ON h.transfer_id = t.id
-       ${MARKET_JOIN}
-       LEFT JOIN ledger_transfers p ON t.kind IN (3, 4) AND p.id = t.pending_id
-       WHERE ((hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[]))
-           OR (hashtext(t.credit_account_id) = ANY(${HASHES_OF_1}) AND t.credit_account_id = ANY($1::text[])))
-         AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
-         AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
-         AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
-         AND ($5::bigint IS NULL OR t.seq < $5::bigint)
-       ORDER BY t.seq DESC
+      `SELECT j, held FROM (
+         (SELECT ${TRANSFER_JSON} AS j, p.amount AS held, t.seq
+          FROM ledger_transfers t
+          LEFT JOIN ledger_holds h ON h.transfer_id = t.id
+          ${MARKET_JOIN}
+          LEFT JOIN ledger_transfers p ON t.kind IN (3, 4) AND p.id = t.pending_id
+          WHERE ((hashtext(t.debit_account_id) = ANY(${HASHES_OF_1}) AND t.debit_account_id = ANY($1::text[]))
+              OR (hashtext(t.credit_account_id) = ANY(${HASHES_OF_1}) AND t.credit_account_id = ANY($1::text[])))
+            AND (cardinality($2::smallint[]) = 0 OR t.code = ANY($2::smallint[]))
+            AND ($3::bigint = 0 OR t.committed_at_ms >= $3::bigint)
+            AND ($4::bigint = 0 OR t.committed_at_ms < $4::bigint)
+            AND ($5::bigint IS NULL OR t.seq < $5::bigint)
+          ORDER BY t.seq DESC
+          LIMIT $6)
+         UNION ALL
+         (SELECT json_build_array('market:' || r.market_id || ':release', 4, r.debit, r.credit,
+            r.released::text, r.currency, '', '0', '0', r.code, r.market_id, '', '', r.settlement_id,
+            '', r.resolved_at_ms::text, r.seq::text, 0, '0', '') AS j, r.released AS held, r.seq
+          FROM (
+            SELECT g.market_id, g.debit_account_id AS debit, g.credit_account_id AS credit,
+              a.currency, m.code, m.settlement_id, m.resolved_at_ms, m.seq,
+              CASE WHEN m.hold_status = 3 THEN g.open_amount ELSE coalesce((
+                SELECT sum(x.amount) FROM ledger_transfers x
+                JOIN ledger_holds xh ON xh.transfer_id = x.id
+                WHERE hashtext(x.debit_account_id) = hashtext(g.debit_account_id)
+                  AND x.debit_account_id = g.debit_account_id AND x.kind = 2
+                  AND x.market_id = g.market_id
+                  AND (xh.status = 1 OR xh.resolved_by = 'market:' || g.market_id)
+                  AND xh.expires_at_ms > 0 AND xh.expires_at_ms <= m.resolved_at_ms), 0) END
+                AS released
+            FROM ledger_market_hold_totals g
+            JOIN ledger_markets m ON m.market_id = g.market_id AND m.resolved_at_ms IS NOT NULL
+            JOIN ledger_accounts a ON a.id = g.debit_account_id
+            WHERE g.debit_account_id = ANY($1::text[]) AND g.open_count > 0
+              AND (cardinality($2::smallint[]) = 0 OR m.code = ANY($2::smallint[]))
+              AND ($3::bigint = 0 OR m.resolved_at_ms >= $3::bigint)
+              AND ($4::bigint = 0 OR m.resolved_at_ms < $4::bigint)
+              AND ($5::bigint IS NULL OR m.seq < $5::bigint)
+          ) r
+          WHERE r.released > 0)
+       ) e
+       ORDER BY e.seq DESC
        LIMIT $6`,
       [
         [...query.accountIds],

@@ -541,7 +541,7 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
       ELSE h.resolved_at_ms END)
 $fn$;
 
--- ledger_resolve_market: installed by 0110_ledger_market_resolution.
+-- ledger_resolve_market: installed by 0111_ledger_market_settlement_plans (earlier version: 0110).
 -- ResolveMarket in one statement: locks the market's row FOR UPDATE (waits for hold commits in
 -- flight; already resolved: returns the stored resolution, r_dpend = 1, and changes nothing);
 -- per (debit, credit) pair of the market's open-hold totals, the holds past their timeout at
@@ -555,7 +555,9 @@ CREATE OR REPLACE FUNCTION ledger_resolve_market(
 ) RETURNS TABLE (
   r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
   r_cpost bigint, r_text text
-) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+) LANGUAGE plpgsql VOLATILE
+-- Room to aggregate and sort a market's 100,000 accounts in memory (4 MB spilled to disk).
+SET work_mem = '64MB' SET plan_cache_mode = force_custom_plan AS $fn$
 DECLARE
   mk ledger_markets;
   replayed boolean := true;
@@ -605,11 +607,8 @@ BEGIN
       RAISE EXCEPTION 'market % has % in open holds to resolve, not the expected %', p_market, ra,
         p_expected USING ERRCODE = 'LG003';
     END IF;
-    SELECT array_agg(d.id ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
-      array_agg(d.dpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
-      array_agg(d.dpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
-      array_agg(d.cpend ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id),
-      array_agg(d.cpost ORDER BY NOT (d.id LIKE 'wallet:%' OR d.id LIKE 'streamer:%'), d.id)
+    SELECT array_agg(d.id), array_agg(d.dpend), array_agg(d.dpost), array_agg(d.cpend),
+      array_agg(d.cpost)
     INTO a_id, a_dpend, a_dpost, a_cpend, a_cpost
     FROM (
       SELECT m.id COLLATE "C" AS id, sum(m.dpend)::bigint AS dpend, sum(m.dpost)::bigint AS dpost,
@@ -658,7 +657,7 @@ BEGIN
 END
 $fn$;
 
--- ledger_credit_market_payouts: installed by 0110_ledger_market_resolution.
+-- ledger_credit_market_payouts: installed by 0111_ledger_market_settlement_plans (earlier version: 0110).
 -- CreditMarketPayouts in one statement: the market must be resolved with POST_IN_FULL (LG004;
 -- its row FOR SHARE); locks the page's accounts and the escrow in (class, id) order; then
 -- classifies each entry (1 new, 2 same derived id and fingerprint, 3 different, 4 no account,
@@ -671,7 +670,11 @@ CREATE OR REPLACE FUNCTION ledger_credit_market_payouts(
 ) RETURNS TABLE (
   r_kind text, r_id text, r_currency text, r_dpend bigint, r_dpost bigint, r_cpend bigint,
   r_cpost bigint, r_state smallint, r_seq bigint, r_ord bigint
-) LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_custom_plan AS $fn$
+) LANGUAGE plpgsql VOLATILE
+-- Index-driven joins of the page's arrays with the big tables (a hash join would scan them).
+SET enable_hashjoin = off SET enable_mergejoin = off SET work_mem = '64MB'
+SET plan_cache_mode = force_custom_plan
+AS $fn$
 DECLARE
   status smallint;
   e_state smallint[];
@@ -685,7 +688,7 @@ BEGIN
     RAISE EXCEPTION 'market % has not been resolved with POST_IN_FULL', p_market
       USING ERRCODE = 'LG004';
   END IF;
-  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(e_account) OR a.id = p_escrow
+  PERFORM 1 FROM ledger_accounts a WHERE a.id = ANY(e_account || p_escrow)
     ORDER BY NOT (a.id LIKE 'wallet:%' OR a.id LIKE 'streamer:%'), a.id
     FOR UPDATE;
   SELECT array_agg(CASE

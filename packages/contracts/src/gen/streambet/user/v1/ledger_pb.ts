@@ -1540,7 +1540,12 @@ export const LedgerInternalService: GenService<{
    *
    * Afterwards LookupTransfers, ListAccountTransfers and the wallet history
    * (UserService.ListTransactions) show each such hold with pending_status POSTED,
-   * VOIDED or EXPIRED and resolved_at_ms = resolved_at_ms of the resolution. A
+   * VOIDED or EXPIRED and resolved_at_ms = resolved_at_ms of the resolution. The wallet
+   * history also shows, for each wallet the resolution released money to (voided holds,
+   * or holds past their timeout), one entry `market:<market_id>:release` of kind
+   * VOID_PENDING with that amount, no pending_id, and the resolution's sequence and
+   * instant as sequence and committed_at_ms: it is derived, not a stored transfer
+   * (LookupTransfers does not find it). A
    * POST_PENDING / VOID_PENDING command for one of them (SubmitTransfers) answers
    * PENDING_ALREADY_RESOLVED (PENDING_EXPIRED for the expired ones), as for a hold
    * resolved on its own; a new hold (PENDING) for the market answers MARKET_RESOLVED;
