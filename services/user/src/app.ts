@@ -45,6 +45,8 @@ import {
   type UserServiceSettings,
 } from './identity/routes.js';
 import { writeHead } from '@streambet/platform/rpc/http-response';
+import { createMailSender } from './mail/sender.js';
+import { createSmtpTransport, mailboxTransport } from './mail/transport.js';
 
 /** Where the user service publishes the public keys of its access tokens. */
 export const jwksPath = '/.well-known/jwks.json';
@@ -67,7 +69,23 @@ export const userService: ServiceDefinition<UserConfig> = {
       kycThresholdMinor: BigInt(config.KYC_DEPOSIT_THRESHOLD_MINOR),
       refreshTokenTtlSeconds: config.USER_REFRESH_TOKEN_TTL_SECONDS,
       deviceIdHashKey: config.DEVICE_ID_HASH_KEY,
+      mailLinkBaseUrl: config.MAIL_LINK_BASE_URL,
     };
+    const mailTransport =
+      config.MAIL_SMTP_URL === ''
+        ? mailboxTransport
+        : createSmtpTransport({ url: config.MAIL_SMTP_URL, from: config.MAIL_FROM });
+    if (mailTransport === mailboxTransport && config.STREAMBET_MODE !== 'embedded') {
+      ctx.logger.warn('MAIL_SMTP_URL is empty: emails stay in the local mailbox (mail_outbox)');
+    }
+    const mailSender = createMailSender({
+      sql,
+      transport: mailTransport,
+      clock,
+      onError: (error, messageId) =>
+        ctx.logger.warn({ err: error, messageId }, 'sending an email failed; it will be retried'),
+    });
+    let mailLoop: { wake(): void; stop(): Promise<void> } | undefined;
     const store = createIdentityStore(sql, { clock });
     const tokens = createTokenIssuer({
       signingKey: config.USER_TOKEN_PRIVATE_JWK,
@@ -165,6 +183,7 @@ export const userService: ServiceDefinition<UserConfig> = {
                 'opening wallets after registration failed; the start-up sweep will retry',
               ),
             kycProvider,
+            onMailQueued: () => mailLoop?.wake(),
           }),
         });
         router.service(UserInternalService, {
@@ -262,6 +281,18 @@ export const userService: ServiceDefinition<UserConfig> = {
             return Promise.resolve();
           },
         },
+        {
+          name: 'mail-sender',
+          start() {
+            mailLoop = startMailLoop(mailSender, (error) =>
+              ctx.logger.error({ err: error }, 'mail sender round failed'),
+            );
+          },
+          async stop() {
+            await mailLoop?.stop();
+            mailTransport.close();
+          },
+        },
         createLoginFailureRetention({
           sql,
           store,
@@ -274,6 +305,46 @@ export const userService: ServiceDefinition<UserConfig> = {
     };
   },
 };
+
+/** Sends due mail every second, and at once when woken after a commit that queued some. */
+function startMailLoop(
+  sender: ReturnType<typeof createMailSender>,
+  onError: (error: unknown) => void,
+): { wake(): void; stop(): Promise<void> } {
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  const round = (): void => {
+    if (stopped) return;
+    if (running !== undefined) {
+      again = true;
+      return;
+    }
+    running = sender
+      .sendDue()
+      .then(
+        () => undefined,
+        (error: unknown) => onError(error),
+      )
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          round();
+        }
+      });
+  };
+  const timer = setInterval(round, 1000);
+  timer.unref();
+  return {
+    wake: round,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
 
 /** The ledger with the outbox relay woken after every commit, so wallet events leave at once. */
 function wakeRelayAfterCommits(store: LedgerStore, wake: () => void): LedgerStore {

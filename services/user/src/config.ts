@@ -122,6 +122,30 @@ export const userConfigSpec = defineConfig({
       'Key for hashing device ids before they go into events (fraud analysis without raw ids)',
     secret: true,
   },
+  MAIL_SMTP_URL: {
+    schema: z
+      .string()
+      .refine(
+        (url) => url === '' || /^smtps?:\/\/[^/]+/.test(url),
+        'must be smtp://[user:pass@]host[:port] or smtps://…, or empty',
+      ),
+    description:
+      'SMTP server the user service sends its emails through (verification, password reset, security notices), smtp://[user:pass@]host[:port] or smtps://…; empty = keep them in the local mailbox (the mail_outbox table; embedded mode and demos)',
+    default: '',
+    // May carry the SMTP password.
+    secret: true,
+  },
+  MAIL_FROM: {
+    schema: z.string().min(3),
+    description: 'From header of the emails the user service sends',
+    default: 'StreamBet <no-reply@streambet.local>',
+  },
+  MAIL_LINK_BASE_URL: {
+    schema: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
+    description:
+      'Base URL of the links in verification and password-reset emails (the web app: <base>/verify-email?token=…, <base>/reset-password?token=…)',
+    default: 'http://localhost:5173',
+  },
 });
 
 /** The user service's configuration, validated and frozen. */

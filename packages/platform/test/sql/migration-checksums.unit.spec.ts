@@ -61,6 +61,8 @@ const PINNED: Record<string, Record<string, string>> = {
       'e5cfa36fce492a75bc371d4b80b2d2e2cc0c9b7623caa5903fc01fa3397e4fc0',
     '0005_identity_login_failures_by_address':
       '9bb67be38fd2390753094bfed2b2c7fcae5957222e117d9ff65d9891234a7e78',
+    '0010_identity_mail_tokens_sessions':
+      'a4b63a9d212fae297c48278c5d1c5162c1785e220a13639f1064dbe11f9d4bdf',
   },
   'services/user/src/ledger/migrations': {
     '0100_ledger_tables': 'b5b7cb52baad4cc5a51a3182a084c089b953935110c0ca0e3dd4d5e8c38415e0',

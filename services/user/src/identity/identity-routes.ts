@@ -59,6 +59,7 @@ import {
   clientIpOf,
 } from './requests.js';
 import type { UserServiceDeps, UserServiceImpl } from './routes.js';
+import { queueVerificationMail } from './account-recovery-routes.js';
 
 /** The account, session and admin RPCs of UserService. */
 export function createIdentityRoutes(
@@ -152,7 +153,13 @@ export function createIdentityRoutes(
     nowMs: number,
   ) {
     const sessionId = newId(nowMs);
-    await store.insertSession(tx, { sessionId, userId: user.userId, createdAtMs: nowMs, deviceId });
+    await store.insertSession(tx, {
+      sessionId,
+      userId: user.userId,
+      createdAtMs: nowMs,
+      deviceId,
+      clientApp: (ctx.requestHeader.get('x-client-app') ?? '').slice(0, 128),
+    });
     const pair = await issuePair(tx, user, sessionId, nowMs);
     await store.appendEvents(tx, [
       userEvent(
@@ -220,8 +227,10 @@ export function createIdentityRoutes(
           ),
         ]);
         await deps.onUserRegistered?.(tx, { userId: user.userId });
+        await queueVerificationMail(deps, tx, user, newId, nowMs);
         return startSession(tx, user, input.deviceId, ctx, nowMs);
       });
+      deps.onMailQueued?.();
       if (deps.afterUserRegistered !== undefined) {
         try {
           await deps.afterUserRegistered(user.userId);
@@ -312,6 +321,7 @@ export function createIdentityRoutes(
         }
         const user = await existingUser(store, tx, token.userId);
         await store.markRefreshTokenUsed(tx, token.tokenHash, nowMs);
+        await store.touchSession(tx, token.sessionId, nowMs);
         return { kind: 'rotate' as const, pair: await issuePair(tx, user, token.sessionId, nowMs) };
       });
       if (outcome.kind === 'reject') throw new UnauthenticatedError(outcome.reason);

@@ -103,6 +103,8 @@ export function userProto(user: UserRecord, nowMs: number, forAdmin: boolean): U
     realMoneyEligible: isAdultAt(user.dateOfBirth, nowMs),
     createdAtMs: BigInt(user.createdAtMs),
     frozenReason: forAdmin && user.status === 'frozen' ? user.frozenReason : '',
+    emailVerified: (user.emailVerifiedAtMs ?? null) !== null,
+    emailVerifiedAtMs: BigInt(user.emailVerifiedAtMs ?? 0),
   });
 }
 

@@ -16,6 +16,7 @@ import type { IdentityStore } from './store/index.js';
 import type { KycProvider } from './kyc-provider.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { TokenIssuer } from './token-issuer.js';
+import { createAccountRecoveryRoutes } from './account-recovery-routes.js';
 import { createIdentityRoutes } from './identity-routes.js';
 import { createKycRoutes } from './kyc-routes.js';
 import { createLimitsRoutes } from './limits-routes.js';
@@ -37,6 +38,11 @@ export interface UserServiceSettings {
    * email across addresses (domain/accounts/throttle.ts; default `defaultLoginThrottle`).
    */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /**
+   * Base URL of the links in verification and password-reset emails (MAIL_LINK_BASE_URL; default
+   * the web app of `npm start`).
+   */
+  readonly mailLinkBaseUrl?: string;
 }
 
 /** Per-IP token buckets of Register and Login, in the shared cache (Redis in a cluster). */
@@ -75,6 +81,8 @@ export interface UserServiceDeps {
    * calls without one are not limited here. Absent: no per-IP limits.
    */
   readonly ipLimits?: IpLimits;
+  /** Called after a transaction that queued mail commits (wakes the mail sender). */
+  readonly onMailQueued?: () => void;
   /** 10 random bytes per id; defaults to node:crypto. */
   readonly randomBytes?: (size: number) => Uint8Array;
 }
@@ -91,6 +99,7 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
   const newId = (nowMs: number) => encodeUlid(nowMs, random(10));
   return {
     ...createIdentityRoutes(deps, newId),
+    ...createAccountRecoveryRoutes(deps, newId),
     ...createKycRoutes(deps, newId),
     ...createLimitsRoutes(deps),
   };

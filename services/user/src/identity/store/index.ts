@@ -7,6 +7,7 @@
  */
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
+import { accountRecoveryQueries } from './account-recovery.js';
 import { eligibilityQueries } from './eligibility.js';
 import { createUserEventAppender } from './events.js';
 import { kycQueries } from './kyc.js';
@@ -15,6 +16,12 @@ import { sessionQueries } from './sessions.js';
 import { userQueries } from './users.js';
 
 export { userEvent, userEventTopic, type EventActor, type PendingUserEvent } from './events.js';
+export type {
+  EmailTokenPurpose,
+  EmailTokenRecord,
+  SessionRecord,
+  ThrottleDecision,
+} from './account-recovery.js';
 export type { KycCaseFilter } from './kyc.js';
 export type { DueLimit } from './limits.js';
 export type { RefreshTokenRecord } from './sessions.js';
@@ -29,6 +36,7 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     ...kycQueries,
     ...limitQueries,
     ...eligibilityQueries,
+    ...accountRecoveryQueries,
     ...createUserEventAppender(options.clock),
   };
 }

@@ -15,7 +15,7 @@ export type Row = Record<string, unknown>;
 /** Columns of a user row, in toUser's order. */
 export const userColumns = `id, email, display_name, password_hash, date_of_birth, roles, status, frozen_reason,
   kyc_status, created_at_ms, cool_off_until_ms, self_exclusion_duration, self_exclusion_started_at_ms,
-  self_exclusion_until_ms, lifetime_deposits_minor`;
+  self_exclusion_until_ms, lifetime_deposits_minor, email_verified_at_ms`;
 
 /** Columns of a KYC case row. */
 export const caseColumns = `id, user_id, status, legal_name, document_type, document_number, document_country,
@@ -55,6 +55,7 @@ export function toUser(row: Row): UserRecord {
             untilMs: msOrNull(row.self_exclusion_until_ms),
           },
     lifetimeDepositsMinor: BigInt(row.lifetime_deposits_minor as bigint),
+    emailVerifiedAtMs: msOrNull(row.email_verified_at_ms),
   };
 }
 

@@ -129,11 +129,24 @@ export const sessionQueries = {
   /** Starts a session (a refresh-token family). */
   async insertSession(
     db: SqlExecutor,
-    session: { sessionId: string; userId: string; createdAtMs: number; deviceId: string },
+    session: {
+      sessionId: string;
+      userId: string;
+      createdAtMs: number;
+      deviceId: string;
+      clientApp?: string;
+    },
   ): Promise<void> {
     await db.query(
-      'INSERT INTO sessions (id, user_id, created_at_ms, device_id) VALUES ($1, $2, $3, $4)',
-      [session.sessionId, session.userId, BigInt(session.createdAtMs), session.deviceId],
+      `INSERT INTO sessions (id, user_id, created_at_ms, device_id, client_app, last_used_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $3)`,
+      [
+        session.sessionId,
+        session.userId,
+        BigInt(session.createdAtMs),
+        session.deviceId,
+        session.clientApp ?? '',
+      ],
     );
   },
 

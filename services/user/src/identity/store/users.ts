@@ -24,6 +24,8 @@ export interface UserRecord {
   readonly coolOffUntilMs: number;
   readonly selfExclusion: SelfExclusionState | null;
   readonly lifetimeDepositsMinor: bigint;
+  /** When the address was confirmed (VerifyEmail, ResetPassword); null or absent while unverified. */
+  readonly emailVerifiedAtMs?: number | null;
 }
 
 /** Filters of ListUsers. */

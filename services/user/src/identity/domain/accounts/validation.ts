@@ -27,7 +27,7 @@ function emailViolation(email: string): FieldViolation | undefined {
 }
 
 /** Violation of a new password (8–128 code points, not the email), if any. */
-function passwordViolation(password: string, email: string): FieldViolation | undefined {
+export function passwordViolation(password: string, email: string): FieldViolation | undefined {
   const length = [...password].length;
   if (length < 8 || length > 128) {
     return { field: 'password', description: 'must be 8–128 characters' };

@@ -31,7 +31,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/user.proto.
  */
 export const file_streambet_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChxzdHJlYW1iZXQvdXNlci92MS91c2VyLnByb3RvEhFzdHJlYW1iZXQudXNlci52MSKVAQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIiChphY2Nlc3NfdG9rZW5fZXhwaXJlc19hdF9tcxgCIAEoAxIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEiMKG3JlZnJlc2hfdG9rZW5fZXhwaXJlc19hdF9tcxgEIAEoAxISCgpzZXNzaW9uX2lkGAUgASgJIosBCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSLgoNZGF0ZV9vZl9iaXJ0aBgDIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLkRhdGUSFAoMZGlzcGxheV9uYW1lGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJnChBSZWdpc3RlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciJCCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJImQKDUxvZ2luUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLAoGdG9rZW5zGAIgASgLMhwuc3RyZWFtYmV0LnVzZXIudjEuVG9rZW5QYWlyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPwoPUmVmcmVzaFJlc3BvbnNlEiwKBnRva2VucxgBIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciI8Cg1Mb2dvdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkSFAoMYWxsX3Nlc3Npb25zGAIgASgIIioKDkxvZ291dFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiJAoRR2V0UHJvZmlsZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChJHZXRQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiQgoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSGQoMZGlzcGxheV9uYW1lGAEgASgJSACIAQFCDwoNX2Rpc3BsYXlfbmFtZSI+ChVVcGRhdGVQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiEAoOR2V0Sndrc1JlcXVlc3QiPQoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIXCg9tYXhfYWdlX3NlY29uZHMYAiABKAUikwEKD1N0YXJ0S3ljUmVxdWVzdBISCgpsZWdhbF9uYW1lGAEgASgJEjkKDWRvY3VtZW50X3R5cGUYAiABKA4yIi5zdHJlYW1iZXQudXNlci52MS5LeWNEb2N1bWVudFR5cGUSFwoPZG9jdW1lbnRfbnVtYmVyGAMgASgJEhgKEGRvY3VtZW50X2NvdW50cnkYBCABKAkiQAoQU3RhcnRLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiJgoTR2V0S3ljU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIrcBChRHZXRLeWNTdGF0dXNSZXNwb25zZRIsCgZzdGF0dXMYASABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSLwoLbGF0ZXN0X2Nhc2UYAiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5LeWNDYXNlEh8KF3JlcXVpcmVkX2Zvcl93aXRoZHJhd2FsGAMgASgIEh8KF3JlcXVpcmVkX2Zvcl9yZWFsX21vbmV5GAQgASgIIoQBChNMaXN0S3ljQ2FzZXNSZXF1ZXN0EiwKBnN0YXR1cxgBIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkt5Y1N0YXR1cxIPCgd1c2VyX2lkGAIgASgJEi4KBHBhZ2UYAyABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InIKFExpc3RLeWNDYXNlc1Jlc3BvbnNlEikKBWNhc2VzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuS3ljQ2FzZRIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiaQoQUmV2aWV3S3ljUmVxdWVzdBITCgtreWNfY2FzZV9pZBgBIAEoCRIwCghkZWNpc2lvbhgCIAEoDjIeLnN0cmVhbWJldC51c2VyLnYxLkt5Y0RlY2lzaW9uEg4KBnJlYXNvbhgDIAEoCSJBChFSZXZpZXdLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiIwoQR2V0TGltaXRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIlEKEUdldExpbWl0c1Jlc3BvbnNlEjwKBmxpbWl0cxgBIAEoCzIsLnN0cmVhbWJldC51c2VyLnYxLlJlc3BvbnNpYmxlR2FtYmxpbmdMaW1pdHMidAoWU2V0RGVwb3NpdExpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5In4KF1NldERlcG9zaXRMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgicQoTU2V0TG9zc0xpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5InsKFFNldExvc3NMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgiLwoTU3RhcnRDb29sT2ZmUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgDIigKFFN0YXJ0Q29vbE9mZlJlc3BvbnNlEhAKCHVudGlsX21zGAEgASgDIlAKElNlbGZFeGNsdWRlUmVxdWVzdBI6CghkdXJhdGlvbhgBIAEoDjIoLnN0cmVhbWJldC51c2VyLnYxLlNlbGZFeGNsdXNpb25EdXJhdGlvbiJPChNTZWxmRXhjbHVkZVJlc3BvbnNlEjgKDnNlbGZfZXhjbHVzaW9uGAEgASgLMiAuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1c2lvbiI3ChRGcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI+ChVGcmVlemVBY2NvdW50UmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiOQoWVW5mcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJAChdVbmZyZWV6ZUFjY291bnRSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3RyZWFtYmV0LnVzZXIudjEuVXNlciLeAQoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzEjAKCmt5Y19zdGF0dXMYAyABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSJwoEcm9sZRgEIAEoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIuCgRwYWdlGAUgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJsChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIiMKEEdldFdhbGxldFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJnCg1XYWxsZXRCYWxhbmNlEhAKCGN1cnJlbmN5GAEgASgJEhQKDHBvc3RlZF9taW5vchgCIAEoAxIVCg1wZW5kaW5nX21pbm9yGAMgASgDEhcKD2F2YWlsYWJsZV9taW5vchgEIAEoAyJHChFHZXRXYWxsZXRSZXNwb25zZRIyCghiYWxhbmNlcxgBIAMoCzIgLnN0cmVhbWJldC51c2VyLnYxLldhbGxldEJhbGFuY2UivAEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSLgoFY29kZXMYAyADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgEIAEoAxINCgV0b19tcxgFIAEoAxIuCgRwYWdlGAYgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJfChFXYWxsZXRUcmFuc2FjdGlvbhItCgh0cmFuc2ZlchgBIAEoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyEhsKE3NpZ25lZF9hbW91bnRfbWlub3IYAiABKAMihwEKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI6Cgx0cmFuc2FjdGlvbnMYASADKAsyJC5zdHJlYW1iZXQudXNlci52MS5XYWxsZXRUcmFuc2FjdGlvbhIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UqXgoLS3ljRGVjaXNpb24SHAoYS1lDX0RFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASGAoUS1lDX0RFQ0lTSU9OX0FQUFJPVkUQARIXChNLWUNfREVDSVNJT05fUkVKRUNUEAIy5w8KC1VzZXJTZXJ2aWNlElMKCFJlZ2lzdGVyEiIuc3RyZWFtYmV0LnVzZXIudjEuUmVnaXN0ZXJSZXF1ZXN0GiMuc3RyZWFtYmV0LnVzZXIudjEuUmVnaXN0ZXJSZXNwb25zZRJKCgVMb2dpbhIfLnN0cmVhbWJldC51c2VyLnYxLkxvZ2luUmVxdWVzdBogLnN0cmVhbWJldC51c2VyLnYxLkxvZ2luUmVzcG9uc2USUAoHUmVmcmVzaBIhLnN0cmVhbWJldC51c2VyLnYxLlJlZnJlc2hSZXF1ZXN0GiIuc3RyZWFtYmV0LnVzZXIudjEuUmVmcmVzaFJlc3BvbnNlElIKBkxvZ291dBIgLnN0cmVhbWJldC51c2VyLnYxLkxvZ291dFJlcXVlc3QaIS5zdHJlYW1iZXQudXNlci52MS5Mb2dvdXRSZXNwb25zZSIDkAICEl4KCkdldFByb2ZpbGUSJC5zdHJlYW1iZXQudXNlci52MS5HZXRQcm9maWxlUmVxdWVzdBolLnN0cmVhbWJldC51c2VyLnYxLkdldFByb2ZpbGVSZXNwb25zZSIDkAIBEmcKDVVwZGF0ZVByb2ZpbGUSJy5zdHJlYW1iZXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlVwZGF0ZVByb2ZpbGVSZXNwb25zZSIDkAICElUKB0dldEp3a3MSIS5zdHJlYW1iZXQudXNlci52MS5HZXRKd2tzUmVxdWVzdBoiLnN0cmVhbWJldC51c2VyLnYxLkdldEp3a3NSZXNwb25zZSIDkAIBElMKCFN0YXJ0S3ljEiIuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRLeWNSZXF1ZXN0GiMuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRLeWNSZXNwb25zZRJkCgxHZXRLeWNTdGF0dXMSJi5zdHJlYW1iZXQudXNlci52MS5HZXRLeWNTdGF0dXNSZXF1ZXN0Gicuc3RyZWFtYmV0LnVzZXIudjEuR2V0S3ljU3RhdHVzUmVzcG9uc2UiA5ACARJkCgxMaXN0S3ljQ2FzZXMSJi5zdHJlYW1iZXQudXNlci52MS5MaXN0S3ljQ2FzZXNSZXF1ZXN0Gicuc3RyZWFtYmV0LnVzZXIudjEuTGlzdEt5Y0Nhc2VzUmVzcG9uc2UiA5ACARJbCglSZXZpZXdLeWMSIy5zdHJlYW1iZXQudXNlci52MS5SZXZpZXdLeWNSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuUmV2aWV3S3ljUmVzcG9uc2UiA5ACAhJbCglHZXRMaW1pdHMSIy5zdHJlYW1iZXQudXNlci52MS5HZXRMaW1pdHNSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0TGltaXRzUmVzcG9uc2UiA5ACARJtCg9TZXREZXBvc2l0TGltaXQSKS5zdHJlYW1iZXQudXNlci52MS5TZXREZXBvc2l0TGltaXRSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuU2V0RGVwb3NpdExpbWl0UmVzcG9uc2UiA5ACAhJkCgxTZXRMb3NzTGltaXQSJi5zdHJlYW1iZXQudXNlci52MS5TZXRMb3NzTGltaXRSZXF1ZXN0Gicuc3RyZWFtYmV0LnVzZXIudjEuU2V0TG9zc0xpbWl0UmVzcG9uc2UiA5ACAhJfCgxTdGFydENvb2xPZmYSJi5zdHJlYW1iZXQudXNlci52MS5TdGFydENvb2xPZmZSZXF1ZXN0Gicuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRDb29sT2ZmUmVzcG9uc2USXAoLU2VsZkV4Y2x1ZGUSJS5zdHJlYW1iZXQudXNlci52MS5TZWxmRXhjbHVkZVJlcXVlc3QaJi5zdHJlYW1iZXQudXNlci52MS5TZWxmRXhjbHVkZVJlc3BvbnNlEmcKDUZyZWV6ZUFjY291bnQSJy5zdHJlYW1iZXQudXNlci52MS5GcmVlemVBY2NvdW50UmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLkZyZWV6ZUFjY291bnRSZXNwb25zZSIDkAICEm0KD1VuZnJlZXplQWNjb3VudBIpLnN0cmVhbWJldC51c2VyLnYxLlVuZnJlZXplQWNjb3VudFJlcXVlc3QaKi5zdHJlYW1iZXQudXNlci52MS5VbmZyZWV6ZUFjY291bnRSZXNwb25zZSIDkAICElsKCUxpc3RVc2VycxIjLnN0cmVhbWJldC51c2VyLnYxLkxpc3RVc2Vyc1JlcXVlc3QaJC5zdHJlYW1iZXQudXNlci52MS5MaXN0VXNlcnNSZXNwb25zZSIDkAIBElsKCUdldFdhbGxldBIjLnN0cmVhbWJldC51c2VyLnYxLkdldFdhbGxldFJlcXVlc3QaJC5zdHJlYW1iZXQudXNlci52MS5HZXRXYWxsZXRSZXNwb25zZSIDkAIBEnAKEExpc3RUcmFuc2FjdGlvbnMSKi5zdHJlYW1iZXQudXNlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBorLnN0cmVhbWJldC51c2VyLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types, file_streambet_user_v1_types]);
+  fileDesc("ChxzdHJlYW1iZXQvdXNlci92MS91c2VyLnByb3RvEhFzdHJlYW1iZXQudXNlci52MSKVAQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIiChphY2Nlc3NfdG9rZW5fZXhwaXJlc19hdF9tcxgCIAEoAxIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEiMKG3JlZnJlc2hfdG9rZW5fZXhwaXJlc19hdF9tcxgEIAEoAxISCgpzZXNzaW9uX2lkGAUgASgJIosBCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSLgoNZGF0ZV9vZl9iaXJ0aBgDIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLkRhdGUSFAoMZGlzcGxheV9uYW1lGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJnChBSZWdpc3RlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciJCCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJImQKDUxvZ2luUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLAoGdG9rZW5zGAIgASgLMhwuc3RyZWFtYmV0LnVzZXIudjEuVG9rZW5QYWlyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPwoPUmVmcmVzaFJlc3BvbnNlEiwKBnRva2VucxgBIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciI8Cg1Mb2dvdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkSFAoMYWxsX3Nlc3Npb25zGAIgASgIIioKDkxvZ291dFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiJAoRR2V0UHJvZmlsZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChJHZXRQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiQgoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSGQoMZGlzcGxheV9uYW1lGAEgASgJSACIAQFCDwoNX2Rpc3BsYXlfbmFtZSI+ChVVcGRhdGVQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiEAoOR2V0Sndrc1JlcXVlc3QiPQoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIXCg9tYXhfYWdlX3NlY29uZHMYAiABKAUikwEKD1N0YXJ0S3ljUmVxdWVzdBISCgpsZWdhbF9uYW1lGAEgASgJEjkKDWRvY3VtZW50X3R5cGUYAiABKA4yIi5zdHJlYW1iZXQudXNlci52MS5LeWNEb2N1bWVudFR5cGUSFwoPZG9jdW1lbnRfbnVtYmVyGAMgASgJEhgKEGRvY3VtZW50X2NvdW50cnkYBCABKAkiQAoQU3RhcnRLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiJgoTR2V0S3ljU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIrcBChRHZXRLeWNTdGF0dXNSZXNwb25zZRIsCgZzdGF0dXMYASABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSLwoLbGF0ZXN0X2Nhc2UYAiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5LeWNDYXNlEh8KF3JlcXVpcmVkX2Zvcl93aXRoZHJhd2FsGAMgASgIEh8KF3JlcXVpcmVkX2Zvcl9yZWFsX21vbmV5GAQgASgIIoQBChNMaXN0S3ljQ2FzZXNSZXF1ZXN0EiwKBnN0YXR1cxgBIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkt5Y1N0YXR1cxIPCgd1c2VyX2lkGAIgASgJEi4KBHBhZ2UYAyABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InIKFExpc3RLeWNDYXNlc1Jlc3BvbnNlEikKBWNhc2VzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuS3ljQ2FzZRIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiaQoQUmV2aWV3S3ljUmVxdWVzdBITCgtreWNfY2FzZV9pZBgBIAEoCRIwCghkZWNpc2lvbhgCIAEoDjIeLnN0cmVhbWJldC51c2VyLnYxLkt5Y0RlY2lzaW9uEg4KBnJlYXNvbhgDIAEoCSJBChFSZXZpZXdLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiIwoQR2V0TGltaXRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIlEKEUdldExpbWl0c1Jlc3BvbnNlEjwKBmxpbWl0cxgBIAEoCzIsLnN0cmVhbWJldC51c2VyLnYxLlJlc3BvbnNpYmxlR2FtYmxpbmdMaW1pdHMidAoWU2V0RGVwb3NpdExpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5In4KF1NldERlcG9zaXRMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgicQoTU2V0TG9zc0xpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5InsKFFNldExvc3NMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgiLwoTU3RhcnRDb29sT2ZmUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgDIigKFFN0YXJ0Q29vbE9mZlJlc3BvbnNlEhAKCHVudGlsX21zGAEgASgDIlAKElNlbGZFeGNsdWRlUmVxdWVzdBI6CghkdXJhdGlvbhgBIAEoDjIoLnN0cmVhbWJldC51c2VyLnYxLlNlbGZFeGNsdXNpb25EdXJhdGlvbiJPChNTZWxmRXhjbHVkZVJlc3BvbnNlEjgKDnNlbGZfZXhjbHVzaW9uGAEgASgLMiAuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1c2lvbiI3ChRGcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI+ChVGcmVlemVBY2NvdW50UmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiOQoWVW5mcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJAChdVbmZyZWV6ZUFjY291bnRSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3RyZWFtYmV0LnVzZXIudjEuVXNlciLeAQoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzEjAKCmt5Y19zdGF0dXMYAyABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSJwoEcm9sZRgEIAEoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIuCgRwYWdlGAUgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJsChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIiMKEEdldFdhbGxldFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJnCg1XYWxsZXRCYWxhbmNlEhAKCGN1cnJlbmN5GAEgASgJEhQKDHBvc3RlZF9taW5vchgCIAEoAxIVCg1wZW5kaW5nX21pbm9yGAMgASgDEhcKD2F2YWlsYWJsZV9taW5vchgEIAEoAyJHChFHZXRXYWxsZXRSZXNwb25zZRIyCghiYWxhbmNlcxgBIAMoCzIgLnN0cmVhbWJldC51c2VyLnYxLldhbGxldEJhbGFuY2UivAEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSLgoFY29kZXMYAyADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgEIAEoAxINCgV0b19tcxgFIAEoAxIuCgRwYWdlGAYgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJfChFXYWxsZXRUcmFuc2FjdGlvbhItCgh0cmFuc2ZlchgBIAEoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyEhsKE3NpZ25lZF9hbW91bnRfbWlub3IYAiABKAMihwEKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI6Cgx0cmFuc2FjdGlvbnMYASADKAsyJC5zdHJlYW1iZXQudXNlci52MS5XYWxsZXRUcmFuc2FjdGlvbhIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjwKE1ZlcmlmeUVtYWlsUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiGwoZUmVzZW5kVmVyaWZpY2F0aW9uUmVxdWVzdCIrChpSZXNlbmRWZXJpZmljYXRpb25SZXNwb25zZRINCgVlbWFpbBgBIAEoCSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSI7ChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiMQoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSKFAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpjbGllbnRfYXBwGAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFwoPbGFzdF91c2VkX2F0X21zGAUgASgDEg8KB2N1cnJlbnQYBiABKAgiJgoTTGlzdFNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkQKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiwKCHNlc3Npb25zGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjEKFVJldm9rZVNlc3Npb25SZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFIk4KFVJldm9rZVNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhQKDGtlZXBfY3VycmVudBgCIAEoCBIOCgZyZWFzb24YAyABKAkiMgoWUmV2b2tlU2Vzc2lvbnNSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFKl4KC0t5Y0RlY2lzaW9uEhwKGEtZQ19ERUNJU0lPTl9VTlNQRUNJRklFRBAAEhgKFEtZQ19ERUNJU0lPTl9BUFBST1ZFEAESFwoTS1lDX0RFQ0lTSU9OX1JFSkVDVBACMrwWCgtVc2VyU2VydmljZRJTCghSZWdpc3RlchIiLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVzcG9uc2USSgoFTG9naW4SHy5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlcXVlc3QaIC5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlc3BvbnNlElAKB1JlZnJlc2gSIS5zdHJlYW1iZXQudXNlci52MS5SZWZyZXNoUmVxdWVzdBoiLnN0cmVhbWJldC51c2VyLnYxLlJlZnJlc2hSZXNwb25zZRJSCgZMb2dvdXQSIC5zdHJlYW1iZXQudXNlci52MS5Mb2dvdXRSZXF1ZXN0GiEuc3RyZWFtYmV0LnVzZXIudjEuTG9nb3V0UmVzcG9uc2UiA5ACAhJeCgpHZXRQcm9maWxlEiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaJS5zdHJlYW1iZXQudXNlci52MS5HZXRQcm9maWxlUmVzcG9uc2UiA5ACARJnCg1VcGRhdGVQcm9maWxlEicuc3RyZWFtYmV0LnVzZXIudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2UiA5ACAhJVCgdHZXRKd2tzEiEuc3RyZWFtYmV0LnVzZXIudjEuR2V0Sndrc1JlcXVlc3QaIi5zdHJlYW1iZXQudXNlci52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARJTCghTdGFydEt5YxIiLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVzcG9uc2USZAoMR2V0S3ljU3RhdHVzEiYuc3RyZWFtYmV0LnVzZXIudjEuR2V0S3ljU3RhdHVzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkdldEt5Y1N0YXR1c1Jlc3BvbnNlIgOQAgESZAoMTGlzdEt5Y0Nhc2VzEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdEt5Y0Nhc2VzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RLeWNDYXNlc1Jlc3BvbnNlIgOQAgESWwoJUmV2aWV3S3ljEiMuc3RyZWFtYmV0LnVzZXIudjEuUmV2aWV3S3ljUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLlJldmlld0t5Y1Jlc3BvbnNlIgOQAgISWwoJR2V0TGltaXRzEiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0TGltaXRzUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLkdldExpbWl0c1Jlc3BvbnNlIgOQAgESbQoPU2V0RGVwb3NpdExpbWl0Eikuc3RyZWFtYmV0LnVzZXIudjEuU2V0RGVwb3NpdExpbWl0UmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLlNldERlcG9zaXRMaW1pdFJlc3BvbnNlIgOQAgISZAoMU2V0TG9zc0xpbWl0EiYuc3RyZWFtYmV0LnVzZXIudjEuU2V0TG9zc0xpbWl0UmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlNldExvc3NMaW1pdFJlc3BvbnNlIgOQAgISXwoMU3RhcnRDb29sT2ZmEiYuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRDb29sT2ZmUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0Q29vbE9mZlJlc3BvbnNlElwKC1NlbGZFeGNsdWRlEiUuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXF1ZXN0GiYuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXNwb25zZRJnCg1GcmVlemVBY2NvdW50Eicuc3RyZWFtYmV0LnVzZXIudjEuRnJlZXplQWNjb3VudFJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5GcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJtCg9VbmZyZWV6ZUFjY291bnQSKS5zdHJlYW1iZXQudXNlci52MS5VbmZyZWV6ZUFjY291bnRSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuVW5mcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJbCglMaXN0VXNlcnMSIy5zdHJlYW1iZXQudXNlci52MS5MaXN0VXNlcnNSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFVzZXJzUmVzcG9uc2UiA5ACARJbCglHZXRXYWxsZXQSIy5zdHJlYW1iZXQudXNlci52MS5HZXRXYWxsZXRSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0V2FsbGV0UmVzcG9uc2UiA5ACARJwChBMaXN0VHJhbnNhY3Rpb25zEiouc3RyZWFtYmV0LnVzZXIudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaKy5zdHJlYW1iZXQudXNlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiA5ACARJhCgtWZXJpZnlFbWFpbBIlLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBomLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2UiA5ACAhJxChJSZXNlbmRWZXJpZmljYXRpb24SLC5zdHJlYW1iZXQudXNlci52MS5SZXNlbmRWZXJpZmljYXRpb25SZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuUmVzZW5kVmVyaWZpY2F0aW9uUmVzcG9uc2USdwoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLi5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLy5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlEmIKDVJlc2V0UGFzc3dvcmQSJy5zdHJlYW1iZXQudXNlci52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJlCg5DaGFuZ2VQYXNzd29yZBIoLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USZAoMTGlzdFNlc3Npb25zEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESZwoNUmV2b2tlU2Vzc2lvbhInLnN0cmVhbWJldC51c2VyLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0Giguc3RyZWFtYmV0LnVzZXIudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIgOQAgISagoOUmV2b2tlU2Vzc2lvbnMSKC5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1JlcXVlc3QaKS5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1Jlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types, file_streambet_user_v1_types]);
 
 /**
  * A session's tokens.
@@ -1332,6 +1332,415 @@ export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse
   messageDesc(file_streambet_user_v1_user, 44);
 
 /**
+ * Request of VerifyEmail.
+ *
+ * @generated from message streambet.user.v1.VerifyEmailRequest
+ */
+export type VerifyEmailRequest = Message<"streambet.user.v1.VerifyEmailRequest"> & {
+  /**
+   * Required. The token from the verification email (starts with "sbev_").
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.VerifyEmailRequest.
+ * Use `create(VerifyEmailRequestSchema)` to create a new message.
+ */
+export const VerifyEmailRequestSchema: GenMessage<VerifyEmailRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 45);
+
+/**
+ * Response of VerifyEmail.
+ *
+ * @generated from message streambet.user.v1.VerifyEmailResponse
+ */
+export type VerifyEmailResponse = Message<"streambet.user.v1.VerifyEmailResponse"> & {
+  /**
+   * The account after the confirmation (email_verified = true).
+   *
+   * @generated from field: streambet.user.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message streambet.user.v1.VerifyEmailResponse.
+ * Use `create(VerifyEmailResponseSchema)` to create a new message.
+ */
+export const VerifyEmailResponseSchema: GenMessage<VerifyEmailResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 46);
+
+/**
+ * Request of ResendVerification. No fields: the caller's address.
+ *
+ * @generated from message streambet.user.v1.ResendVerificationRequest
+ */
+export type ResendVerificationRequest = Message<"streambet.user.v1.ResendVerificationRequest"> & {
+};
+
+/**
+ * Describes the message streambet.user.v1.ResendVerificationRequest.
+ * Use `create(ResendVerificationRequestSchema)` to create a new message.
+ */
+export const ResendVerificationRequestSchema: GenMessage<ResendVerificationRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 47);
+
+/**
+ * Response of ResendVerification.
+ *
+ * @generated from message streambet.user.v1.ResendVerificationResponse
+ */
+export type ResendVerificationResponse = Message<"streambet.user.v1.ResendVerificationResponse"> & {
+  /**
+   * The address the email goes to.
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResendVerificationResponse.
+ * Use `create(ResendVerificationResponseSchema)` to create a new message.
+ */
+export const ResendVerificationResponseSchema: GenMessage<ResendVerificationResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 48);
+
+/**
+ * Request of RequestPasswordReset.
+ *
+ * @generated from message streambet.user.v1.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"streambet.user.v1.RequestPasswordResetRequest"> & {
+  /**
+   * Required. The account's email (case-insensitive).
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 49);
+
+/**
+ * Response of RequestPasswordReset. No fields: the same whether or not an account has
+ * the address.
+ *
+ * @generated from message streambet.user.v1.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"streambet.user.v1.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message streambet.user.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 50);
+
+/**
+ * Request of ResetPassword.
+ *
+ * @generated from message streambet.user.v1.ResetPasswordRequest
+ */
+export type ResetPasswordRequest = Message<"streambet.user.v1.ResetPasswordRequest"> & {
+  /**
+   * Required. The token from the password-reset email (starts with "sbpr_").
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * Required. The new password, as RegisterRequest.password.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 51);
+
+/**
+ * Response of ResetPassword.
+ *
+ * @generated from message streambet.user.v1.ResetPasswordResponse
+ */
+export type ResetPasswordResponse = Message<"streambet.user.v1.ResetPasswordResponse"> & {
+  /**
+   * Number of sessions revoked (all of the account's).
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 52);
+
+/**
+ * Request of ChangePassword.
+ *
+ * @generated from message streambet.user.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"streambet.user.v1.ChangePasswordRequest"> & {
+  /**
+   * Required. The account's current password.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * Required. The new password, as RegisterRequest.password.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 53);
+
+/**
+ * Response of ChangePassword.
+ *
+ * @generated from message streambet.user.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"streambet.user.v1.ChangePasswordResponse"> & {
+  /**
+   * Number of other sessions revoked.
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 54);
+
+/**
+ * A signed-in device.
+ *
+ * @generated from message streambet.user.v1.Session
+ */
+export type Session = Message<"streambet.user.v1.Session"> & {
+  /**
+   * Session (refresh-token family) id (ULID); the `sid` claim of its access tokens.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * The device id the client gave at Login or Register; empty when none.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * The client application (the `x-client-app` header at sign-in); empty when none.
+   *
+   * @generated from field: string client_app = 3;
+   */
+  clientApp: string;
+
+  /**
+   * When the session started, ms since the Unix epoch (UTC).
+   *
+   * @generated from field: int64 created_at_ms = 4;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * When the session last signed in or refreshed, ms since the Unix epoch (UTC).
+   *
+   * @generated from field: int64 last_used_at_ms = 5;
+   */
+  lastUsedAtMs: bigint;
+
+  /**
+   * True for the session of the calling access token.
+   *
+   * @generated from field: bool current = 6;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message streambet.user.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 55);
+
+/**
+ * Request of ListSessions.
+ *
+ * @generated from message streambet.user.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"streambet.user.v1.ListSessionsRequest"> & {
+  /**
+   * User id (ULID); empty means the caller. Only admins may name another user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 56);
+
+/**
+ * Response of ListSessions.
+ *
+ * @generated from message streambet.user.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"streambet.user.v1.ListSessionsResponse"> & {
+  /**
+   * Live sessions, most recently used first.
+   *
+   * @generated from field: repeated streambet.user.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message streambet.user.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 57);
+
+/**
+ * Request of RevokeSession.
+ *
+ * @generated from message streambet.user.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"streambet.user.v1.RevokeSessionRequest"> & {
+  /**
+   * Required. Id (ULID) of one of the caller's sessions.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 58);
+
+/**
+ * Response of RevokeSession.
+ *
+ * @generated from message streambet.user.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"streambet.user.v1.RevokeSessionResponse"> & {
+  /**
+   * 1 when this call revoked it, 0 when it was already revoked.
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 59);
+
+/**
+ * Request of RevokeSessions.
+ *
+ * @generated from message streambet.user.v1.RevokeSessionsRequest
+ */
+export type RevokeSessionsRequest = Message<"streambet.user.v1.RevokeSessionsRequest"> & {
+  /**
+   * User id (ULID); empty means the caller. Only admins may name another user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Keep the calling session (own sessions only).
+   *
+   * @generated from field: bool keep_current = 2;
+   */
+  keepCurrent: boolean;
+
+  /**
+   * Why (1–500 characters); required when an admin revokes another user's sessions.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.RevokeSessionsRequest.
+ * Use `create(RevokeSessionsRequestSchema)` to create a new message.
+ */
+export const RevokeSessionsRequestSchema: GenMessage<RevokeSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 60);
+
+/**
+ * Response of RevokeSessions.
+ *
+ * @generated from message streambet.user.v1.RevokeSessionsResponse
+ */
+export type RevokeSessionsResponse = Message<"streambet.user.v1.RevokeSessionsResponse"> & {
+  /**
+   * Number of sessions revoked by this call.
+   *
+   * @generated from field: int32 revoked_sessions = 1;
+   */
+  revokedSessions: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.RevokeSessionsResponse.
+ * Use `create(RevokeSessionsResponseSchema)` to create a new message.
+ */
+export const RevokeSessionsResponseSchema: GenMessage<RevokeSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 61);
+
+/**
  * An admin's decision on a KYC case.
  *
  * @generated from enum streambet.user.v1.KycDecision
@@ -1667,6 +2076,128 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof ListTransactionsRequestSchema;
     output: typeof ListTransactionsResponseSchema;
+  },
+  /**
+   * Confirms the caller's email address with the token from the verification email
+   * (sent at Register and by ResendVerification). A token is single-use, expires 48
+   * hours after it was sent, and only confirms the address it was sent to. Afterwards
+   * User.email_verified is true; real-money deposits and withdrawals will require it.
+   * Confirming an already confirmed address with a fresh token succeeds.
+   * Roles: anyone (no token needed: the emailed token is the credential).
+   * Errors: INVALID_ARGUMENT (token missing or not well-formed); FAILED_PRECONDITION
+   * (token unknown, already used, expired, or for an address the account no longer
+   * has: the same message for all, ask for a new one). Nothing changes on failure.
+   *
+   * @generated from rpc streambet.user.v1.UserService.VerifyEmail
+   */
+  verifyEmail: {
+    methodKind: "unary";
+    input: typeof VerifyEmailRequestSchema;
+    output: typeof VerifyEmailResponseSchema;
+  },
+  /**
+   * Sends a new verification email to the caller's address. Earlier links keep working
+   * until they expire or one of them is used.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: FAILED_PRECONDITION (the address is already verified); RESOURCE_EXHAUSTED
+   * (more than 3 in an hour; retry after the time in the message).
+   *
+   * @generated from rpc streambet.user.v1.UserService.ResendVerification
+   */
+  resendVerification: {
+    methodKind: "unary";
+    input: typeof ResendVerificationRequestSchema;
+    output: typeof ResendVerificationResponseSchema;
+  },
+  /**
+   * Emails a single-use password-reset token (valid 30 minutes) to the address, if an
+   * account has it. The answer is the same whether or not an account exists.
+   * Roles: anyone (no token needed).
+   * Errors: INVALID_ARGUMENT (email missing or longer than 254 characters);
+   * RESOURCE_EXHAUSTED (more than 3 requests for this email, or 10 from this client
+   * address, in an hour; applied whether or not an account exists).
+   *
+   * @generated from rpc streambet.user.v1.UserService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * Sets a new password with the token of a password-reset email. Revokes every session
+   * of the account (sign in again) and every other reset token, confirms the address the
+   * token was sent to, and tells that address by email.
+   * Roles: anyone (no token needed: the emailed token is the credential).
+   * Errors: INVALID_ARGUMENT (token not well-formed; new password breaks the rules of
+   * RegisterRequest.password); FAILED_PRECONDITION (token unknown, already used or
+   * expired: the same message for all). Nothing changes on failure.
+   *
+   * @generated from rpc streambet.user.v1.UserService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * Changes the caller's password after checking the current one. Revokes every other
+   * session of the account (the calling session stays) and tells the address by email.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: INVALID_ARGUMENT (current password wrong; new password breaks the rules of
+   * RegisterRequest.password); RESOURCE_EXHAUSTED (more than 5 attempts in 15 minutes).
+   *
+   * @generated from rpc streambet.user.v1.UserService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * Lists a user's live sessions (not revoked, refresh token not expired), most
+   * recently used first, at most 100.
+   * Roles: viewer, streamer (own only: user_id empty or equal to the caller); admin
+   * (anyone).
+   * Errors: NOT_FOUND (no such user); PERMISSION_DENIED (another user's, non-admin).
+   *
+   * @generated from rpc streambet.user.v1.UserService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * Revokes one of the caller's sessions: its refresh token stops working at once;
+   * access tokens already issued stay valid until they expire (minutes). Revoking an
+   * already revoked session succeeds with revoked_sessions = 0.
+   * Roles: viewer, streamer, admin (own sessions only).
+   * Errors: INVALID_ARGUMENT (session_id not a ULID); NOT_FOUND (no such session of
+   * the caller's).
+   *
+   * @generated from rpc streambet.user.v1.UserService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * Revokes every live session of a user: the caller's own (optionally keeping the
+   * calling session), or, for an admin, any user's (with a reason, kept with the
+   * sessions). Access tokens already issued stay valid until they expire (minutes).
+   * Roles: viewer, streamer (own only); admin (anyone).
+   * Errors: NOT_FOUND (no such user); PERMISSION_DENIED (another user's, non-admin);
+   * INVALID_ARGUMENT (an admin revoking another user's sessions without a reason of
+   * 1–500 characters).
+   *
+   * @generated from rpc streambet.user.v1.UserService.RevokeSessions
+   */
+  revokeSessions: {
+    methodKind: "unary";
+    input: typeof RevokeSessionsRequestSchema;
+    output: typeof RevokeSessionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_user_v1_user, 0);
