@@ -36,11 +36,26 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
       config.INTEGRATION_PROVIDERS === 'fake' ||
       (config.INTEGRATION_PROVIDERS === 'auto' && config.STREAMBET_MODE === 'embedded');
     const fakes: ProviderFakes | undefined = fake ? await startProviderFakes() : undefined;
-    const twitchSecret = config.INTEGRATION_TWITCH_WEBHOOK_SECRET || devTwitchWebhookSecret;
-    const kickKey = (config.INTEGRATION_KICK_PUBLIC_KEY || devKickPublicKeyPem).replaceAll(
-      '\\n',
-      '\n',
-    );
+    // Development keys only when embedded; in cluster mode an unset one leaves that part off.
+    const embedded = config.STREAMBET_MODE === 'embedded';
+    const twitchSecret =
+      config.INTEGRATION_TWITCH_WEBHOOK_SECRET || (embedded ? devTwitchWebhookSecret : '');
+    const kickKey = (
+      config.INTEGRATION_KICK_PUBLIC_KEY || (embedded ? devKickPublicKeyPem : '')
+    ).replaceAll('\\n', '\n');
+    const tokenKey = config.INTEGRATION_TOKEN_KEY || (embedded ? devTokenKey : '');
+    for (const [name, value] of [
+      ['INTEGRATION_TWITCH_WEBHOOK_SECRET', twitchSecret],
+      ['INTEGRATION_KICK_PUBLIC_KEY', kickKey],
+      ['INTEGRATION_TOKEN_KEY', tokenKey],
+    ] as const) {
+      if (value === '') {
+        logger.warn(
+          { variable: name },
+          `${name} is not set: that part of the integration service is off`,
+        );
+      }
+    }
     const store = createIntegrationStore({
       sql: ctx.sql,
       clock,
@@ -68,7 +83,7 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
     const links = createLinkService({
       store,
       apis,
-      cipher: createTokenCipher(config.INTEGRATION_TOKEN_KEY || devTokenKey),
+      cipher: tokenKey === '' ? undefined : createTokenCipher(tokenKey),
       clock,
       logger,
       redirectUris: config.INTEGRATION_REDIRECT_URIS,

@@ -16,35 +16,38 @@ import {
 /**
  * Every environment variable the integration service reads; this file is the only reader of the
  * environment in the service (style.md). The README's variable table is generated from it.
- * Secrets left empty fall back to the public development values of `fakes/dev-keys.ts`, which
- * STREAMBET_MODE=cluster refuses.
+ * Secrets left empty fall back to the public development values of `fakes/dev-keys.ts` when
+ * embedded; in cluster mode an empty secret leaves that part unconfigured (its webhooks are refused,
+ * linking answers FAILED_PRECONDITION), as a payment provider without keys is.
  */
 export const integrationConfigSpec = defineConfig({
   ...platformConfigSpec('integration', ['user', 'pool']),
   INTEGRATION_PROVIDERS: {
     schema: configSchemas.oneOf(['auto', 'fake', 'live']),
     description:
-      'Which platform APIs the service calls: fake (local Twitch, Kick and YouTube fakes in this process; STREAMBET_MODE=embedded only), live (the INTEGRATION_*_URL endpoints) or auto (fake when embedded, live in cluster mode)',
+      'Which platform APIs the service calls: fake (local Twitch and Kick fakes in this process; STREAMBET_MODE=embedded only), live (the INTEGRATION_*_URL endpoints) or auto (fake when embedded, live in cluster mode)',
     default: 'auto',
   },
   INTEGRATION_TOKEN_KEY: {
     schema: z64(),
     description:
-      'Key sealing platform OAuth tokens and PKCE verifiers at rest (AES-256-GCM), base64 of 32 bytes; empty = the public development key (embedded only)',
+      'Key sealing platform OAuth tokens and PKCE verifiers at rest (AES-256-GCM), base64 of 32 bytes; empty = the public development key when embedded, linking disabled in cluster mode',
     default: '',
     secret: true,
   },
   INTEGRATION_TWITCH_WEBHOOK_SECRET: {
-    schema: configSchemas.string().or(emptyString()),
+    schema: z
+      .string()
+      .refine((v) => v === '' || (v.length >= 10 && v.length <= 100), 'must be 10–100 chars'),
     description:
-      'Secret our Twitch EventSub subscriptions are created with; /webhooks/twitch deliveries must carry its HMAC-SHA256 (10–100 chars); empty = the public development secret (embedded only)',
+      'Secret our Twitch EventSub subscriptions are created with; /webhooks/twitch deliveries must carry its HMAC-SHA256 (10–100 chars); empty = the public development secret when embedded, Twitch webhooks refused in cluster mode',
     default: '',
     secret: true,
   },
   INTEGRATION_KICK_PUBLIC_KEY: {
     schema: configSchemas.string().or(emptyString()),
     description:
-      "Kick's published webhook public key (PEM, \\n allowed for newlines) verifying /webhooks/kick signatures; empty = the simulated Kick's development key (embedded only)",
+      "Kick's published webhook public key (PEM, \\n allowed for newlines) verifying /webhooks/kick signatures; empty = the simulated Kick's development key when embedded, Kick webhooks refused in cluster mode",
     default: '',
   },
   INTEGRATION_TWITCH_CLIENT_ID: {
@@ -134,22 +137,15 @@ export type IntegrationConfig = Config<typeof integrationConfigSpec>;
 
 /** Reads and validates the configuration; throws a ConfigError naming every bad or missing variable. */
 export function loadIntegrationConfig(env: Environment = process.env): IntegrationConfig {
-  const config = checkPlatformConfig(loadConfig(integrationConfigSpec, env));
+  const config = loadConfig(integrationConfigSpec, env);
+  const problems: ConfigProblem[] = [];
+  try {
+    checkPlatformConfig(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (config.STREAMBET_MODE === 'cluster') {
-    const problems: ConfigProblem[] = [];
-    for (const name of [
-      'INTEGRATION_TOKEN_KEY',
-      'INTEGRATION_TWITCH_WEBHOOK_SECRET',
-      'INTEGRATION_KICK_PUBLIC_KEY',
-    ] as const) {
-      if (config[name] === '') {
-        problems.push({
-          name,
-          problem: 'is empty in cluster mode (the development default is public)',
-          expected: 'the production value',
-        });
-      }
-    }
     if (config.INTEGRATION_PROVIDERS === 'fake') {
       problems.push({
         name: 'INTEGRATION_PROVIDERS',
@@ -157,7 +153,7 @@ export function loadIntegrationConfig(env: Environment = process.env): Integrati
         expected: 'auto or live',
       });
     }
-    if (problems.length > 0) throw new ConfigError(problems);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

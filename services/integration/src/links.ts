@@ -39,7 +39,8 @@ export interface Actor {
 export interface LinkServiceDeps {
   readonly store: IntegrationStore;
   readonly apis: PlatformApis;
-  readonly cipher: TokenCipher;
+  /** Undefined when INTEGRATION_TOKEN_KEY is not configured: linking answers FAILED_PRECONDITION. */
+  readonly cipher: TokenCipher | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Redirect URI prefixes BeginChannelLink accepts. */
@@ -65,7 +66,19 @@ function actorOf(actor: Actor): EventActor {
 
 /** Creates the link service. */
 export function createLinkService(deps: LinkServiceDeps) {
-  const { store, apis, cipher, clock } = deps;
+  const { store, apis, clock } = deps;
+  const cipher: TokenCipher = deps.cipher ?? {
+    encrypt: () => {
+      throw new IllegalStateError(
+        'channel linking is not configured on this deployment (INTEGRATION_TOKEN_KEY is unset)',
+      );
+    },
+    decrypt: () => {
+      throw new IllegalStateError(
+        'channel linking is not configured on this deployment (INTEGRATION_TOKEN_KEY is unset)',
+      );
+    },
+  };
 
   async function owned(channelId: string, actor: Actor): Promise<ChannelRow> {
     const channel = await store.channel(channelId);
@@ -124,6 +137,7 @@ export function createLinkService(deps: LinkServiceDeps) {
   return {
     /** BeginChannelLink: a fresh state (and PKCE verifier for Kick) and the authorize URL. */
     async begin(actor: Actor, platform: OAuthPlatform, redirectUri: string) {
+      if (deps.cipher === undefined) cipher.encrypt('', '');
       if (redirectUri.length < 1 || redirectUri.length > 2048) {
         throw new ValidationError('redirect_uri must be 1–2048 chars', [
           { field: 'redirect_uri', description: 'length 1–2048' },

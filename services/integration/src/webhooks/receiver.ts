@@ -42,9 +42,9 @@ export interface WebhookAnswer {
 export interface WebhookReceiverDeps {
   readonly store: IntegrationStore;
   readonly clock: Clock;
-  /** The EventSub secret our subscriptions are created with. */
+  /** The EventSub secret our subscriptions are created with; '' refuses every delivery. */
   readonly twitchSecret: string;
-  /** Kick's public key (PEM or KeyObject). */
+  /** Kick's public key (PEM or KeyObject); '' refuses every delivery. */
   readonly kickPublicKey: () => KeyObject | string;
   /** Counts each verdict (metrics). */
   readonly onVerdict?: (provider: WebhookProvider, verdict: WebhookVerdict) => void;
@@ -211,6 +211,12 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
         detail: 'Twitch-Eventsub-Message-Id, -Timestamp and -Signature are required',
       });
     }
+    if (deps.twitchSecret === '') {
+      return refuse('twitch', 'bad_signature', {
+        ...entry,
+        detail: 'Twitch webhooks are not configured (INTEGRATION_TWITCH_WEBHOOK_SECRET is unset)',
+      });
+    }
     if (!verifyTwitchSignature(deps.twitchSecret, messageId, timestamp, body, signature)) {
       return refuse('twitch', 'bad_signature', { ...entry, detail: 'signature does not match' });
     }
@@ -320,7 +326,14 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
         detail: 'Kick-Event-Message-Id, -Message-Timestamp and -Signature are required',
       });
     }
-    if (!verifyKickSignature(deps.kickPublicKey(), messageId, timestamp, body, signature)) {
+    const key = deps.kickPublicKey();
+    if (key === '') {
+      return refuse('kick', 'bad_signature', {
+        ...entry,
+        detail: 'Kick webhooks are not configured (INTEGRATION_KICK_PUBLIC_KEY is unset)',
+      });
+    }
+    if (!verifyKickSignature(key, messageId, timestamp, body, signature)) {
       return refuse('kick', 'bad_signature', { ...entry, detail: 'signature does not verify' });
     }
     const sentAtMs = parseKickTimestampMs(timestamp);
