@@ -211,7 +211,7 @@ export default defineConfig(
     // Code that ships: no test helpers (a package's `testing` entry is itself a test helper).
     files: [
       'services/*/src/**/*.ts',
-      'packages/{contracts,parimutuel,platform}/src/**/*.ts',
+      'packages/{contracts,exchange,parimutuel,platform}/src/**/*.ts',
       'gateway/src/**/*.ts',
       'apps/*/src/**/*.{ts,tsx}',
     ],
@@ -235,7 +235,7 @@ export default defineConfig(
     // (services/pool/src/domain/, services/user/src/ledger/domain/, ...). No I/O, no clock and no
     // randomness of its own.
     files: [
-      'packages/parimutuel/src/**/*.ts',
+      'packages/{exchange,parimutuel}/src/**/*.ts',
       'services/*/src/domain/**/*.ts',
       'services/*/src/**/domain/**/*.ts',
     ],

@@ -1,0 +1,310 @@
+/**
+ * The EXCHANGE matching core (`@streambet/exchange`) against the Rust reference book
+ * (`shared/bench/orderbook-ref`) and the `nodejs-order-book` npm package, on the very same command
+ * stream, in the same run (issue 18, "Must show", part 1):
+ *   (a) ops/s of the core, self-trade prevention off, vs the reference's own figure   target ≥ 0.5×
+ *       — and the same trade checksum, trades and volume (a mismatch fails the bench)
+ *   (b) ops/s of the core vs nodejs-order-book, both on the stream's first
+ *       BENCH_EXCHANGE_NPM_COMMANDS (default 200,000) commands                         target ≥ 3×
+ *       (the package runs at roughly 10k ops/s here, so the whole stream would take minutes)
+ *   (c) p99 latency of one command of the core, in ns, vs a 20 µs ceiling             target ≤ 20 µs
+ * Part 2 (PlaceBet on an EXCHANGE market through the gateway, 200 clients) is not built yet: the
+ * bet engine does not take EXCHANGE orders.
+ *
+ * How: the reference is copied to a temporary folder (never built inside the repository) and
+ * built with `cargo build --release --offline`; `gen BENCH_EXCHANGE_COMMANDS SEED` (default
+ * 2,000,000 commands, seed 42) writes the stream; `run` times the reference's matching (its
+ * parsing is untimed). The stream is parsed once here, untimed, into typed arrays. Each engine
+ * replays the whole stream on a fresh book in BENCH_ROUNDS (default 3) rounds, the reference too,
+ * and each figure is the best round (the machine is shared: best-of-N on both sides filters the
+ * same noise). The core records every fill's maker, taker, tick and size in preallocated typed
+ * arrays inside the timed loop; the checksum (the reference's formula, 64-bit wrapping) is
+ * computed from them afterwards. nodejs-order-book gets the stream mapped to its buy/sell API:
+ * a back at tick t is a SELL at price t (it takes buys — our lays — at ≥ t, highest first) and a
+ * lay a BUY at price t; ids become strings; it reports no per-trade record, so its check is the
+ * matched volume (size − quantityLeft of every taker), compared with the reference's. Latency:
+ * a separate pass over the whole stream on a fresh book reads process.hrtime.bigint() around every
+ * command (the timer's own cost, about 50 ns, is included), sorted for p50/p99/p99.9.
+ *
+ * BENCH_ORDERBOOK_REF: the reference's source folder (default ../shared/bench/orderbook-ref from
+ * the repository root). BENCH_EXCHANGE_COMMANDS, BENCH_EXCHANGE_SEED, BENCH_ROUNDS as above.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOrderBook } from '@streambet/exchange/order-book';
+import {
+  CANCEL,
+  addChecksum,
+  checksumTerm,
+  parseReferenceStream,
+  type ReferenceStream,
+} from '@streambet/exchange/reference-stream';
+import { OrderBook as NpmOrderBook, Side as NpmSide } from 'nodejs-order-book';
+import { compare, printResults, type BenchResult } from './lib/report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REF_SOURCE = path.resolve(
+  process.env.BENCH_ORDERBOOK_REF ??
+    path.join(here, '..', '..', 'shared', 'bench', 'orderbook-ref'),
+);
+const COMMANDS = Number(process.env.BENCH_EXCHANGE_COMMANDS ?? 2_000_000);
+const SEED = Number(process.env.BENCH_EXCHANGE_SEED ?? 42);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const NPM_COMMANDS = Number(process.env.BENCH_EXCHANGE_NPM_COMMANDS ?? 200_000);
+const P99_CEILING_NS = 20_000;
+
+interface EngineRun {
+  readonly seconds: number;
+  readonly trades: number;
+  readonly volume: number;
+  readonly checksum: bigint;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function load(): string {
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
+/** Copies the reference to a temporary folder, builds it there, returns the binary's path. */
+function buildReference(): string {
+  const dir = path.join(os.tmpdir(), 'streambet-orderbook-ref');
+  fs.rmSync(path.join(dir, 'src'), { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const entry of ['Cargo.toml', 'Cargo.lock', 'src']) {
+    const from = path.join(REF_SOURCE, entry);
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
+  }
+  execFileSync('cargo', ['build', '--release', '--offline', '--quiet'], {
+    cwd: dir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return path.join(dir, 'target', 'release', 'orderbook-ref');
+}
+
+function runReference(binary: string, streamFile: string): EngineRun {
+  const out = execFileSync(binary, ['run', streamFile], { encoding: 'utf8' }).trim();
+  const number = (key: string): string => {
+    const match = new RegExp(`"${key}":([0-9.]+)`).exec(out);
+    if (match === null) throw new Error(`the reference printed no ${key}: ${out}`);
+    return match[1]!;
+  };
+  return {
+    seconds: Number(number('seconds')),
+    trades: Number(number('trades')),
+    volume: Number(number('volume')),
+    checksum: BigInt(number('checksum')),
+  };
+}
+
+function runCore(stream: ReferenceStream): EngineRun {
+  const book = createOrderBook({ selfTradePrevention: 'off' });
+  const capacity = stream.length * 2;
+  const makers = new Float64Array(capacity);
+  const takers = new Float64Array(capacity);
+  const ticks = new Uint16Array(capacity);
+  const sizes = new Float64Array(capacity);
+  const { kinds, orderIds, sides, ticks: commandTicks, sizes: commandSizes, users } = stream;
+  let trades = 0;
+  let volume = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < stream.length; i++) {
+    if (kinds[i] === CANCEL) {
+      book.cancel(orderIds[i]!);
+      continue;
+    }
+    const { fills } = book.place({
+      orderId: orderIds[i]!,
+      userId: users[i]!,
+      side: sides[i] === 0 ? 'back' : 'lay',
+      tick: commandTicks[i]!,
+      sizeMinor: commandSizes[i]!,
+    });
+    for (let f = 0; f < fills.length; f++) {
+      const fill = fills[f]!;
+      makers[trades] = fill.makerOrderId;
+      takers[trades] = fill.takerOrderId;
+      ticks[trades] = fill.tick;
+      sizes[trades] = fill.sizeMinor;
+      volume += fill.sizeMinor;
+      trades += 1;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  let checksum = 0n;
+  for (let t = 0; t < trades; t++) {
+    checksum = addChecksum(checksum, checksumTerm(makers[t]!, takers[t]!, ticks[t]!, sizes[t]!));
+  }
+  return { seconds, trades, volume, checksum };
+}
+
+function runNpm(stream: ReferenceStream): EngineRun {
+  const book = new NpmOrderBook();
+  const ids = Array.from({ length: stream.length }, (_, i) => String(stream.orderIds[i]));
+  let volume = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < stream.length; i++) {
+    if (stream.kinds[i] === CANCEL) {
+      book.cancel(ids[i]!);
+      continue;
+    }
+    const size = stream.sizes[i]!;
+    const result = book.limit({
+      id: ids[i]!,
+      side: stream.sides[i] === 0 ? NpmSide.SELL : NpmSide.BUY,
+      price: stream.ticks[i]!,
+      size,
+    });
+    if (result.err !== null) throw new Error(`nodejs-order-book refused command ${i}`);
+    volume += size - result.quantityLeft;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, trades: Number.NaN, volume, checksum: -1n };
+}
+
+function latencies(stream: ReferenceStream): { p50: number; p99: number; p999: number } {
+  const book = createOrderBook({ selfTradePrevention: 'off' });
+  const samples = new Float64Array(stream.length);
+  for (let i = 0; i < stream.length; i++) {
+    const started = process.hrtime.bigint();
+    if (stream.kinds[i] === CANCEL) {
+      book.cancel(stream.orderIds[i]!);
+    } else {
+      book.place({
+        orderId: stream.orderIds[i]!,
+        userId: stream.users[i]!,
+        side: stream.sides[i] === 0 ? 'back' : 'lay',
+        tick: stream.ticks[i]!,
+        sizeMinor: stream.sizes[i]!,
+      });
+    }
+    samples[i] = Number(process.hrtime.bigint() - started);
+  }
+  samples.sort();
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+}
+
+/** The first `n` commands of a stream (views, no copy). */
+function prefix(stream: ReferenceStream, n: number): ReferenceStream {
+  const length = Math.min(n, stream.length);
+  return {
+    length,
+    kinds: stream.kinds.subarray(0, length),
+    orderIds: stream.orderIds.subarray(0, length),
+    sides: stream.sides.subarray(0, length),
+    ticks: stream.ticks.subarray(0, length),
+    sizes: stream.sizes.subarray(0, length),
+    users: stream.users.subarray(0, length),
+  };
+}
+
+function best(runs: readonly EngineRun[]): EngineRun {
+  return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
+function main(): void {
+  log(
+    `exchange bench: ${COMMANDS} commands (seed ${SEED}), ${ROUNDS} rounds, reference ${REF_SOURCE}; ` +
+      `${os.availableParallelism()} cores, load average ${load()}`,
+  );
+  const binary = buildReference();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-exchange-'));
+  try {
+    const streamFile = path.join(workDir, 'stream.txt');
+    const fd = fs.openSync(streamFile, 'w');
+    try {
+      execFileSync(binary, ['gen', String(COMMANDS), String(SEED)], {
+        stdio: ['ignore', fd, 'inherit'],
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    const stream = parseReferenceStream(fs.readFileSync(streamFile, 'utf8'));
+    const head = prefix(stream, NPM_COMMANDS);
+    const refRuns: EngineRun[] = [];
+    const coreRuns: EngineRun[] = [];
+    const coreHeadRuns: EngineRun[] = [];
+    const npmRuns: EngineRun[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const ref = runReference(binary, streamFile);
+      const core = runCore(stream);
+      const coreHead = runCore(head);
+      const npm = runNpm(head);
+      refRuns.push(ref);
+      coreRuns.push(core);
+      coreHeadRuns.push(coreHead);
+      npmRuns.push(npm);
+      const rate = (run: EngineRun, n: number): string => `${Math.round(n / run.seconds)} ops/s`;
+      log(
+        `round ${round + 1}/${ROUNDS}: rust ${rate(ref, stream.length)}, core ${rate(core, stream.length)}; ` +
+          `first ${head.length}: core ${rate(coreHead, head.length)}, nodejs-order-book ${rate(npm, head.length)} ` +
+          `(load average ${load()})`,
+      );
+      if (
+        core.checksum !== ref.checksum ||
+        core.trades !== ref.trades ||
+        core.volume !== ref.volume
+      ) {
+        throw new Error(
+          `the core disagrees with the reference: trades ${core.trades} vs ${ref.trades}, volume ` +
+            `${core.volume} vs ${ref.volume}, checksum ${core.checksum} vs ${ref.checksum}`,
+        );
+      }
+    }
+    const ref = best(refRuns);
+    const core = best(coreRuns);
+    const coreHead = best(coreHeadRuns);
+    const npm = best(npmRuns);
+    log(
+      `same trades as the reference: ${core.trades} trades, volume ${core.volume}, checksum ${core.checksum}; ` +
+        `nodejs-order-book's matched volume on the first ${head.length} commands ` +
+        `${npm.volume === coreHead.volume ? `agrees with the core's (${npm.volume})` : `differs: ${npm.volume} vs the core's ${coreHead.volume}`}`,
+    );
+    const latency = latencies(stream);
+    log(
+      `core latency per command (hrtime around each of ${stream.length}): p50 ${latency.p50} ns, ` +
+        `p99 ${latency.p99} ns, p99.9 ${latency.p999} ns (load average ${load()})`,
+    );
+    const opsPerSecond = (run: EngineRun, n = stream.length): number => n / run.seconds;
+    const results: BenchResult[] = [
+      compare(
+        '(a) core ops/s vs Rust reference',
+        opsPerSecond(core),
+        'ops/s',
+        opsPerSecond(ref),
+        0.5,
+      ),
+      compare(
+        `(b) core ops/s vs nodejs-order-book (first ${head.length} commands)`,
+        opsPerSecond(coreHead, head.length),
+        'ops/s',
+        opsPerSecond(npm, head.length),
+        3,
+      ),
+      {
+        name: '(c) core p99 latency per command',
+        value: latency.p99,
+        unit: 'ns',
+        baseline: P99_CEILING_NS,
+        ratio: Math.round((latency.p99 / P99_CEILING_NS) * 100) / 100,
+        target: '≤ 20000 ns',
+        met: latency.p99 <= P99_CEILING_NS,
+      },
+    ];
+    printResults('exchange', results);
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main();
