@@ -57,6 +57,8 @@ export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
       warehouse,
       batchRows: config.ANALYTICS_SINK_BATCH_ROWS,
       flushMs,
+      idleFlushMs: config.ANALYTICS_SINK_IDLE_FLUSH_MS,
+      maxConcurrentWrites: clickhouse ? config.ANALYTICS_SINK_WRITERS : 1,
       maxBufferedEvents: config.ANALYTICS_SINK_BUFFER_EVENTS,
       retryMs: config.ANALYTICS_SINK_RETRY_MS,
       now: () => ctx.clock.now(),

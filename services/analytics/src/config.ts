@@ -38,7 +38,19 @@ export const analyticsConfigSpec = defineConfig({
     schema: configSchemas.int(0, 60_000),
     description:
       'With ClickHouse: longest an event waits for its insert batch to fill, in ms (0 = write as soon as the previous insert finished). The SQL warehouse always writes as soon as the previous insert committed, so the in-process bus is never held back',
-    default: '500',
+    default: '250',
+  },
+  ANALYTICS_SINK_IDLE_FLUSH_MS: {
+    schema: configSchemas.int(0, 60_000),
+    description:
+      'With ClickHouse: write a partial batch early when no event arrived for this long, in ms (the bus delivers no more until the buffered events are acked); 0 = off',
+    default: '20',
+  },
+  ANALYTICS_SINK_WRITERS: {
+    schema: configSchemas.int(1, 16),
+    description:
+      'With ClickHouse: inserts the sink runs at once (the SQL warehouse always uses one)',
+    default: '4',
   },
   ANALYTICS_SINK_BUFFER_EVENTS: {
     schema: configSchemas.int(1, 10_000_000),

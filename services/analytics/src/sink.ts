@@ -1,7 +1,8 @@
 /**
  * The warehouse sink: every event the bus delivers is decoded into its warehouse rows, buffered,
- * and written in batches — when `batchRows` events are buffered, or `flushMs` after the first one
- * arrived (0: as soon as no write is running, a group commit). A delivery is acknowledged only
+ * and written in batches — when `batchRows` events are buffered, when no event arrived for
+ * `idleFlushMs`, or `flushMs` after the first one arrived (0: as soon as no write is running, a
+ * group commit). A delivery is acknowledged only
  * once its batch is stored: `accept` resolves then, and the bus acks the event.
  *
  * A warehouse that is down: the failed batch stays buffered and is retried every `retryMs`; new
@@ -44,6 +45,17 @@ export interface SinkOptions {
   readonly batchRows: number;
   /** Longest an event waits for its batch to fill, ms; 0 writes as soon as no write is running. */
   readonly flushMs: number;
+  /**
+   * Writes a partial batch early when no event arrived for this long, ms (0 or ≥ flushMs: off).
+   * The bus holds back events it cannot ack yet (a key's next event waits for the previous one,
+   * and every bus caps its in-flight deliveries), so a buffer that stopped growing will not fill.
+   */
+  readonly idleFlushMs?: number;
+  /**
+   * Inserts running at once (default 1). Order does not matter to the warehouse (rows are keyed by
+   * event id), so ClickHouse takes several; the SQL warehouse keeps one.
+   */
+  readonly maxConcurrentWrites?: number;
   /** Most events held (buffered or being written); beyond it new events are refused. */
   readonly maxBufferedEvents: number;
   /** Delay before writing a failed batch again, ms. */
@@ -80,7 +92,9 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
   const timers = options.timers ?? realTimers;
   const now = options.now ?? (() => 0);
   const pending: Pending[] = [];
-  let writing: Pending[] | undefined;
+  const writing = new Set<Pending[]>();
+  let writingEvents = 0;
+  const maxWriters = Math.max(1, options.maxConcurrentWrites ?? 1);
   let flushTimer: { cancel(): void } | undefined;
   let retryTimer: { cancel(): void } | undefined;
   let healthy = true;
@@ -88,18 +102,39 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
   let idle: Array<() => void> = [];
 
   function schedule(): void {
-    if (writing !== undefined || retryTimer !== undefined || pending.length === 0) {
-      if (writing === undefined && pending.length === 0) notifyIdle();
+    if (pending.length === 0) {
+      if (writing.size === 0) notifyIdle();
       return;
     }
+    if (retryTimer !== undefined || writing.size >= maxWriters) return;
     if (draining || options.flushMs === 0 || pending.length >= options.batchRows) {
       flushNow();
       return;
     }
-    flushTimer ??= timers.setTimer(() => {
+    if (flushTimer !== undefined) return;
+    const idleMs = options.idleFlushMs ?? 0;
+    if (idleMs <= 0 || idleMs >= options.flushMs) {
+      flushTimer = timers.setTimer(() => {
+        flushTimer = undefined;
+        flushNow();
+      }, options.flushMs);
+      return;
+    }
+    // Every idleMs: write when the buffer stopped growing (the bus has nothing more to give until
+    // these are acked, e.g. every key's next event waits for this one) or flushMs has passed.
+    let waitedMs = 0;
+    let seen = pending.length;
+    const tick = (): void => {
       flushTimer = undefined;
-      flushNow();
-    }, options.flushMs);
+      waitedMs += idleMs;
+      if (pending.length === seen || waitedMs >= options.flushMs) {
+        flushNow();
+        return;
+      }
+      seen = pending.length;
+      flushTimer = timers.setTimer(tick, Math.min(idleMs, options.flushMs - waitedMs));
+    };
+    flushTimer = timers.setTimer(tick, idleMs);
   }
 
   function notifyIdle(): void {
@@ -111,20 +146,25 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
   function flushNow(): void {
     flushTimer?.cancel();
     flushTimer = undefined;
-    if (writing !== undefined || pending.length === 0) return;
+    if (writing.size >= maxWriters || pending.length === 0) return;
     const batch = pending.splice(0, options.batchRows);
-    writing = batch;
+    writing.add(batch);
+    writingEvents += batch.length;
     const startedAt = now();
+    const finished = (): void => {
+      writing.delete(batch);
+      writingEvents -= batch.length;
+    };
     options.warehouse.write(batch.map((item) => item.rows)).then(
       () => {
-        writing = undefined;
+        finished();
         healthy = true;
         options.observer?.written?.(batch.length, now() - startedAt);
         for (const item of batch) item.resolve();
         schedule();
       },
       (error: unknown) => {
-        writing = undefined;
+        finished();
         healthy = false;
         options.observer?.writeFailed?.(batch.length, error);
         if (draining) {
@@ -133,17 +173,19 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
           return;
         }
         pending.unshift(...batch);
-        retryTimer = timers.setTimer(() => {
+        retryTimer ??= timers.setTimer(() => {
           retryTimer = undefined;
           schedule();
         }, options.retryMs);
       },
     );
+    // More full batches go out at once while writers are free.
+    if (pending.length >= options.batchRows) schedule();
   }
 
   return {
     accept(event) {
-      if (pending.length + (writing?.length ?? 0) >= options.maxBufferedEvents) {
+      if (pending.length + writingEvents >= options.maxBufferedEvents) {
         options.observer?.refused?.();
         return Promise.reject(
           new SinkBackPressureError(
@@ -176,7 +218,7 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
       });
     },
     get buffered() {
-      return pending.length + (writing?.length ?? 0);
+      return pending.length + writingEvents;
     },
     get healthy() {
       return healthy;

@@ -127,3 +127,13 @@ export async function createAnalyticsTestService(
     },
   };
 }
+
+/** The sink and the ClickHouse warehouse, for the sink bench (`npm run bench -- sink`). */
+export { createWarehouseSink } from './sink.js';
+export {
+  createClickHouseWarehouse,
+  eventJson,
+  factJson,
+} from './warehouse/clickhouse-warehouse.js';
+export { createWarehouseConsumer } from './consumers.js';
+export { toWarehouseRows } from './domain/facts.js';

@@ -111,6 +111,71 @@ describe.each(warehouseTargets().map((t) => [t.name, t] as const))(
       expect(await stored(db.warehouse)).toEqual({ events: 2, handle: 30n });
     });
 
+    it('writes early once the buffer stops growing for idleFlushMs, well before flushMs', async () => {
+      const clock = manualClock();
+      const timers = manualScheduler(clock);
+      const sink = createWarehouseSink({
+        warehouse: db.warehouse,
+        batchRows: 1000,
+        flushMs: 500,
+        idleFlushMs: 20,
+        maxBufferedEvents: 100,
+        retryMs: 1000,
+        timers,
+      });
+      const first = tracked(sink.accept(betPlaced(1n)));
+      clock.advance(20);
+      const second = tracked(sink.accept(betPlaced(2n)));
+      expect(timers.runDue()).toBe(1); // grew since the last look: wait another 20 ms
+      await tick();
+      expect(first.done()).toBe(false);
+      clock.advance(20);
+      expect(timers.runDue()).toBe(1); // no growth: write now
+      await Promise.all([first.promise, second.promise]);
+      expect(await stored(db.warehouse)).toEqual({ events: 2, handle: 3n });
+      // A steady trickle (one event per 20 ms, never idle) still goes out by flushMs.
+      const trickle = [tracked(sink.accept(betPlaced(1n)))];
+      for (let ms = 20; ms < 500; ms += 20) {
+        clock.advance(20);
+        trickle.push(tracked(sink.accept(betPlaced(1n))));
+        timers.runDue();
+        await tick();
+      }
+      expect(trickle.some((t) => t.done())).toBe(false);
+      clock.advance(20);
+      expect(timers.runDue()).toBe(1);
+      await Promise.all(trickle.map((t) => t.promise));
+      expect(await stored(db.warehouse)).toEqual({ events: 27, handle: 28n });
+    });
+
+    it('runs up to maxConcurrentWrites inserts at once, never more', async () => {
+      let running = 0;
+      let most = 0;
+      const counting: Warehouse = {
+        ...db.warehouse,
+        write: async (batch) => {
+          running += 1;
+          most = Math.max(most, running);
+          try {
+            await db.warehouse.write(batch);
+          } finally {
+            running -= 1;
+          }
+        },
+      };
+      const sink = createWarehouseSink({
+        warehouse: counting,
+        batchRows: 2,
+        flushMs: 60_000,
+        maxConcurrentWrites: 2,
+        maxBufferedEvents: 100,
+        retryMs: 1000,
+      });
+      await Promise.all(Array.from({ length: 8 }, () => sink.accept(betPlaced(5n))));
+      expect(most).toBe(2);
+      expect(await stored(db.warehouse)).toEqual({ events: 8, handle: 40n });
+    });
+
     it('counts a redelivered event once, in the same batch or a later one', async () => {
       const sink = createWarehouseSink({
         warehouse: db.warehouse,

@@ -38,7 +38,7 @@ const field =
     );
 
 const P = 'streambet.events.v1.';
-const transfer: Rule = ['transfer', field('transfer', 'id')];
+const transfer: Rule = ['transfer', field('transfer', 'transferId')];
 const user: Rule = ['user', field('userId')];
 const limit: Rule = ['limit', field('userId')];
 const market: Rule = ['market', field('marketId')];
@@ -66,7 +66,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   [`${P}HoldPlaced`]: transfer,
   [`${P}HoldPosted`]: transfer,
   [`${P}HoldVoided`]: transfer,
-  [`${P}HoldExpired`]: ['transfer', field('pendingTransfer', 'id')],
+  [`${P}HoldExpired`]: ['transfer', field('pendingTransfer', 'transferId')],
   [`${P}MarketHoldsResolved`]: market,
   [`${P}UserRegistered`]: user,
   [`${P}UserLoggedIn`]: user,

@@ -8,6 +8,7 @@
 import {
   createRegistry,
   fromBinary,
+  toJson,
   toJsonString,
   type DescMessage,
   type Message,
@@ -36,9 +37,16 @@ import {
   SettlementCompletedSchema,
   SettlementReversedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
-import { file_streambet_events_v1_user } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
+import {
+  file_streambet_events_v1_user,
+  UserRegisteredSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import { file_streambet_events_v1_wallet } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { redact } from './audit.js';
+
+/** Event types carrying personal data the warehouse does not keep (their `email` is redacted). */
+const PERSONAL = new Set<string>([UserRegisteredSchema.typeName]);
 
 /** Every event family the platform publishes: the sink subscribes to all of them. */
 export const eventTopics = [
@@ -149,7 +157,9 @@ export function toWarehouseRows(event: IncomingEvent): WarehouseRows {
   let payloadJson = '{}';
   if (schema !== undefined) {
     message = fromBinary(schema, event.payload);
-    payloadJson = toJsonString(schema, message, { registry: eventRegistry });
+    payloadJson = PERSONAL.has(schema.typeName)
+      ? JSON.stringify(redact(toJson(schema, message, { registry: eventRegistry })))
+      : toJsonString(schema, message, { registry: eventRegistry });
   }
   const metadata = (message as { metadata?: Metadata } | undefined)?.metadata;
   return {

@@ -7,7 +7,7 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { checksumOf } from '@streambet/platform/sql/migrate';
 import type { Migration } from '@streambet/platform/sql/types';
-import type { WarehouseRows } from '../domain/facts.js';
+import type { EventRow, FactRow, WarehouseRows } from '../domain/facts.js';
 import { clickhouseMigrations } from '../clickhouse/migrations/index.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -56,6 +56,38 @@ export async function createClickHouseWarehouse(
   return wrap(client, options.database);
 }
 
+/** A fact as a JSONEachRow row of table `facts` (Int64 as strings, as 18.16 and later accept). */
+export function factJson(f: FactRow): Record<string, string | number> {
+  return {
+    event_id: f.eventId,
+    seq: f.seq,
+    kind: f.kind,
+    occurred_at_ms: String(f.occurredAtMs),
+    currency: f.currency,
+    channel_id: f.channelId,
+    market_id: f.marketId,
+    user_id: f.userId,
+    bet_id: f.betId,
+    amount_minor: String(f.amountMinor),
+    commission_minor: String(f.commissionMinor),
+    streamer_share_minor: String(f.streamerShareMinor),
+  };
+}
+
+/** An event as a JSONEachRow row of table `events`. */
+export function eventJson(e: EventRow): Record<string, string> {
+  return {
+    event_id: e.eventId,
+    topic: e.topic,
+    type: e.type,
+    aggregate_id: e.aggregateId,
+    occurred_at_ms: String(e.occurredAtMs),
+    producer: e.producer,
+    actor_user_id: e.actorUserId,
+    payload_json: e.payloadJson,
+  };
+}
+
 function wrap(client: ClickHouseClient, database: string): Warehouse {
   return {
     kind: 'clickhouse',
@@ -66,42 +98,18 @@ function wrap(client: ClickHouseClient, database: string): Warehouse {
     async write(batch: readonly WarehouseRows[]) {
       if (batch.length === 0) return;
       const facts = batch.flatMap((rows) => rows.facts);
-      // Facts first: a batch that fails between the two inserts is written again whole, and both
+      // Both tables at once: a batch that fails in either is written again whole, and both
       // tables drop the repeated rows.
-      if (facts.length > 0) {
-        await client.insert({
-          table: 'facts',
+      await Promise.all([
+        facts.length === 0
+          ? Promise.resolve()
+          : client.insert({ table: 'facts', format: 'JSONEachRow', values: facts.map(factJson) }),
+        client.insert({
+          table: 'events',
           format: 'JSONEachRow',
-          values: facts.map((f) => ({
-            event_id: f.eventId,
-            seq: f.seq,
-            kind: f.kind,
-            occurred_at_ms: String(f.occurredAtMs),
-            currency: f.currency,
-            channel_id: f.channelId,
-            market_id: f.marketId,
-            user_id: f.userId,
-            bet_id: f.betId,
-            amount_minor: String(f.amountMinor),
-            commission_minor: String(f.commissionMinor),
-            streamer_share_minor: String(f.streamerShareMinor),
-          })),
-        });
-      }
-      await client.insert({
-        table: 'events',
-        format: 'JSONEachRow',
-        values: batch.map(({ event: e }) => ({
-          event_id: e.eventId,
-          topic: e.topic,
-          type: e.type,
-          aggregate_id: e.aggregateId,
-          occurred_at_ms: String(e.occurredAtMs),
-          producer: e.producer,
-          actor_user_id: e.actorUserId,
-          payload_json: e.payloadJson,
-        })),
-      });
+          values: batch.map(({ event }) => eventJson(event)),
+        }),
+      ]);
     },
     async select(text) {
       const result = await client.query({ query: text, format: 'JSONEachRow' });
