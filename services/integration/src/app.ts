@@ -127,6 +127,7 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
           clock,
           logger,
           intervalMs: config.INTEGRATION_RECONCILE_INTERVAL_MS,
+          reconcile: fake || config.INTEGRATION_TWITCH_CLIENT_ID !== '',
         }),
       ],
       async stop() {

@@ -17,6 +17,8 @@ export function createMaintenanceTask(deps: {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
+  /** False when no Twitch application is configured: there is nothing to reconcile with. */
+  readonly reconcile: boolean;
 }): BackgroundTask {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -32,7 +34,7 @@ export function createMaintenanceTask(deps: {
   };
   const tick = async (): Promise<void> => {
     await step('refresh', () => deps.links.refreshTokens());
-    await step('reconcile', () => deps.links.reconcileTwitch());
+    if (deps.reconcile) await step('reconcile', () => deps.links.reconcileTwitch());
     await step('prune', () => deps.store.pruneMessages(deps.clock.now() - dedupeRetentionMs()));
   };
   return {
