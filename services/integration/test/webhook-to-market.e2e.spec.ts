@@ -169,6 +169,11 @@ it('a signed stream.offline at the gateway locks the auto-lock market at the off
   forged.headers['twitch-eventsub-message-signature'] = `sha256=${'ab'.repeat(32)}`;
   expect((await fetch(`${platform.gatewayUrl}/webhooks/twitch`, forged)).status).toBe(403);
   expect((await integration.getChannel({ channelId })).channel?.liveState).toBe(LiveState.LIVE);
+  // Counted on the service's /metrics by provider and reason.
+  const metrics = await (await fetch(`${platform.serviceUrls.get('integration')!}/metrics`)).text();
+  expect(metrics).toMatch(
+    /integration_webhook_refusals_total\{provider="twitch",reason="bad_signature",service="integration"\} 1\b/,
+  );
 
   const before = Date.now();
   const offline = await fetch(
