@@ -27,6 +27,7 @@ import { createRateLimiter, type RateLimits } from './rate-limit.js';
 import { createReflectionIndex, reflectionServices, registerReflection } from './reflection.js';
 import { createStaticFiles, resolveWebDir } from './static-files.js';
 import { statusRoute } from './status-page.js';
+import { createDevMailboxRoute } from './dev-mailbox.js';
 
 /** Options of {@link startGateway}. */
 export interface StartGatewayOptions {
@@ -168,12 +169,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   });
   const status = statusRoute(urls, webDir === undefined);
+  const devMailbox =
+    config.STREAMBET_MODE === 'embedded'
+      ? createDevMailboxRoute({ userUrl: serviceUrl(config, 'user') })
+      : () => false;
   const staticFiles = webDir === undefined ? undefined : createStaticFiles(webDir, logger);
   const http = (req: NodeRequest, res: NodeResponse): boolean =>
     cors(req, res) ||
     webhooks.route(req, res) ||
     socketIo.route(req, res) ||
     status(req, res) ||
+    devMailbox(req, res) ||
     (staticFiles?.(req, res) ?? false);
 
   const server = createRpcServer({

@@ -47,6 +47,7 @@ import {
 import { writeHead } from '@streambet/platform/rpc/http-response';
 import { createMailSender } from './mail/sender.js';
 import { createSmtpTransport, mailboxTransport } from './mail/transport.js';
+import { mailboxPath, mailboxResponse } from './mail/mailbox-page.js';
 
 /** Where the user service publishes the public keys of its access tokens. */
 export const jwksPath = '/.well-known/jwks.json';
@@ -214,6 +215,29 @@ export const userService: ServiceDefinition<UserConfig> = {
             'cache-control': `public, max-age=${tokens.jwksMaxAgeSeconds}`,
           });
           res.end(tokens.jwksJson());
+          return true;
+        }
+        if (
+          req.method === 'GET' &&
+          path === mailboxPath &&
+          config.STREAMBET_MODE === 'embedded' &&
+          mailTransport === mailboxTransport
+        ) {
+          const search = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+          void mailboxResponse(sql, search).then(
+            (page) => {
+              writeHead(res, 200, {
+                'content-type': page.contentType,
+                'cache-control': 'no-store',
+              });
+              res.end(page.body);
+            },
+            (error: unknown) => {
+              ctx.logger.error({ err: error }, 'dev mailbox failed');
+              writeHead(res, 500, { 'content-type': 'text/plain' });
+              res.end('internal error');
+            },
+          );
           return true;
         }
         if (req.method === 'POST' && path === kycWebhookPath) {

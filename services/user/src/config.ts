@@ -144,7 +144,7 @@ export const userConfigSpec = defineConfig({
     schema: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
     description:
       'Base URL of the links in verification and password-reset emails (the web app: <base>/verify-email?token=…, <base>/reset-password?token=…)',
-    default: 'http://localhost:5173',
+    default: 'http://localhost:8080',
   },
 });
 

@@ -46,7 +46,7 @@ import type { UserServiceDeps, UserServiceImpl } from './routes.js';
 import type { UserRecord } from './store/index.js';
 
 /** Default MAIL_LINK_BASE_URL: the web app of `npm start`. */
-export const defaultMailLinkBaseUrl = 'http://localhost:5173';
+export const defaultMailLinkBaseUrl = 'http://localhost:8080';
 
 /** Throttles of the emailing RPCs (fixed windows). */
 export const accountRecoveryThrottles = {
