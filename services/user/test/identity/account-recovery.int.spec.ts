@@ -182,6 +182,29 @@ for (const target of sqlTargets()) {
       expect(kinds).toEqual(['password_reset_done', 'reset_password', 'verify_email']);
     });
 
+    it('given one reset token used twice at once, then exactly one use succeeds', async () => {
+      await h.register('racer');
+      await h.users.requestPasswordReset({ email: 'racer@example.com' });
+      const token = await tokenIn(h, 'racer@example.com', 'reset_password');
+      const outcomes = await Promise.allSettled([
+        h.users.resetPassword({ token, newPassword: 'first new password' }),
+        h.users.resetPassword({ token, newPassword: 'second new password' }),
+      ]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const winner = outcomes.findIndex((o) => o.status === 'fulfilled');
+      const chosen = winner === 0 ? 'first new password' : 'second new password';
+      const other = winner === 0 ? 'second new password' : 'first new password';
+      await expect(
+        h.users.login({ email: 'racer@example.com', password: chosen }),
+      ).resolves.toBeDefined();
+      expect(
+        (await failure(h.users.login({ email: 'racer@example.com', password: other }))).code,
+      ).toBe(Code.Unauthenticated);
+      expect(
+        (await mailbox(h, 'racer@example.com')).filter((m) => m.kind === 'password_reset_done'),
+      ).toHaveLength(1);
+    });
+
     it('given an expired or forged reset token, then nothing changes', async () => {
       await h.register('latecomer');
       await h.users.requestPasswordReset({ email: 'latecomer@example.com' });
