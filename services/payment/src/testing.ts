@@ -74,6 +74,8 @@ export interface PaymentCoreOptions {
   /** Deadline of provider calls; default 2000 ms. */
   readonly providerTimeoutMs?: number;
   readonly onStep?: PaymentsDeps['onStep'];
+  /** Which providers have keys; default both. */
+  readonly configured?: PaymentsDeps['configured'];
   readonly logger?: Logger;
 }
 
@@ -123,6 +125,7 @@ export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
     cardTimeoutMs: 24 * 3_600_000,
     logger,
     ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+    ...(options.configured === undefined ? {} : { configured: options.configured }),
   });
   const webhooks = createWebhookHandlers({
     payments,

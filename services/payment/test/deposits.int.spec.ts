@@ -294,3 +294,30 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))('deposits on %s', (
     expect(notYours.code).toBe(Code.NotFound);
   });
 });
+
+describe('a provider without keys', () => {
+  it('refuses its payments with FAILED_PRECONDITION and stores nothing', async () => {
+    const h = await createHarness(sqlTargets()[0]!, {
+      configured: { STRIPE: false, MERCADOPAGO_PIX: true },
+    });
+    try {
+      const userId = await h.newUser();
+      const refused = await failure(
+        h.svc.payment.createDeposit(
+          { idempotencyKey: 'nokeys', provider: PaymentProvider.STRIPE, amount: money(1000n) },
+          await h.as(userId),
+        ),
+      );
+      expect(refused.code).toBe(Code.FailedPrecondition);
+      expect(refused.rawMessage).toMatch(/not configured/);
+      const pix = await h.svc.payment.createDeposit(
+        { idempotencyKey: 'pix', provider: PaymentProvider.MERCADOPAGO_PIX, amount: money(1000n) },
+        await h.as(userId),
+      );
+      expect(pix.payment?.status).toBe(PaymentStatus.REQUIRES_ACTION);
+      expect((await h.svc.payment.listPayments({}, await h.as(userId))).payments).toHaveLength(1);
+    } finally {
+      await h.dispose();
+    }
+  }, 60_000);
+});
