@@ -84,6 +84,8 @@ const PINNED: Record<string, Record<string, string>> = {
       '792f2a4d841501f0bd6a02f80a2ddedca8f792cde7d54b0afec2d35b0dc3b2c4',
     '0111_ledger_market_settlement_plans':
       'e872e00f856b174bbaa48aac3d8fdcbecd7d5496c16126f86b3693d1eccd9ade',
+    '0112_ledger_market_bookkeeping_plans':
+      'fb2d023c8b18f9e698b19ed6c95d797b7ddb6b5743fbcda5fc8c4bd99e23da2a',
   },
 };
 

@@ -27,7 +27,7 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
     coalesce(status, 0), coalesce(resolved_at_ms, 0)::text, t.fingerprint)
 $fn$;
 
--- ledger_read_batch: installed by 0110_ledger_market_resolution (earlier version: 0101).
+-- ledger_read_batch: installed by 0112_ledger_market_bookkeeping_plans (earlier versions: 0101, 0110).
 -- Reads what a batch needs, locking in the ledger's one order: the holds it resolves (by id), the
 -- markets of those holds and of the batch's new holds (market_ids; rows created when missing,
 -- FOR SHARE, resolved ones returned as 'm'), then per-user accounts and the system accounts it debits (class, then id); with strict, every
@@ -44,10 +44,12 @@ BEGIN
   PERFORM 1 FROM ledger_holds h WHERE h.transfer_id = ANY(hold_ids)
     ORDER BY h.transfer_id
     FOR UPDATE;
-  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
-    SELECT unnest(market_ids) AS m
-    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(hold_ids) AND t.kind = 2
-  ) x WHERE x.m <> '';
+  -- (EXECUTE: planned with the batch's arrays, see ledger_commit_batch.)
+  EXECUTE $q$SELECT array_agg(DISTINCT x.m ORDER BY x.m) FROM (
+      SELECT unnest($1::text[]) AS m
+      UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY($2::text[]) AND t.kind = 2
+    ) x WHERE x.m <> ''$q$
+    INTO markets USING market_ids, hold_ids;
   IF markets IS NOT NULL THEN
     INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
     PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
@@ -87,7 +89,7 @@ BEGIN
 END
 $fn$;
 
--- ledger_commit_batch: installed by 0110_ledger_market_resolution (earlier versions: 0101, 0102, 0105, 0107).
+-- ledger_commit_batch: installed by 0112_ledger_market_bookkeeping_plans (earlier versions: 0101, 0102, 0105, 0107, 0110).
 -- Commits a planned batch in one statement (the one-statement path runs it with no surrounding
 -- transaction, so it checks for itself). Takes the rows of the markets its holds belong to FOR
 -- SHARE (40001 when one was resolved meanwhile), then locks and updates the batch's per-user accounts first,
@@ -123,10 +125,13 @@ BEGIN
   -- any account), FOR SHARE, so a market resolution (FOR UPDATE) waits for this batch and a
   -- batch after it sees it. A resolved market takes no new hold and no hold of it changes
   -- (40001: the full path replans, and refuses).
-  SELECT array_agg(DISTINCT x.m ORDER BY x.m) INTO markets FROM (
-    SELECT u.market AS m FROM unnest(t_kind, t_market) AS u(kind, market) WHERE u.kind = 2
-    UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2
-  ) x WHERE x.m <> '';
+  -- (EXECUTE: planned with the batch's arrays; a cached generic plan guesses them at one row.)
+  EXECUTE $q$SELECT array_agg(DISTINCT x.m ORDER BY x.m) FROM (
+      SELECT u.market AS m FROM unnest($1::smallint[], $2::text[]) AS u(kind, market)
+      WHERE u.kind = 2
+      UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY($3::text[]) AND t.kind = 2
+    ) x WHERE x.m <> ''$q$
+    INTO markets USING t_kind, t_market, r_id;
   IF markets IS NOT NULL THEN
     INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
     PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
@@ -207,22 +212,24 @@ BEGIN
   -- and removes (holds it posts, voids or expires). The debit account of each pair is locked
   -- above, so pairs are never contended.
   IF markets IS NOT NULL THEN
-    INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
-      open_count, open_amount)
-    SELECT d.market, d.debit, d.credit, sum(d.n), sum(d.amount) FROM (
-      SELECT u.market, u.debit, u.credit, 1::bigint AS n, u.amount
-      FROM unnest(t_id, t_kind, t_market, t_debit, t_credit, t_amount)
-        AS u(id, kind, market, debit, credit, amount)
-      JOIN unnest(n_id, n_status) AS s(id, status) ON s.id = u.id AND s.status = 1
-      WHERE u.kind = 2 AND u.market <> ''
-      UNION ALL
-      SELECT t.market_id, t.debit_account_id, t.credit_account_id, -1::bigint, -t.amount
-      FROM ledger_transfers t WHERE t.id = ANY(r_id) AND t.kind = 2 AND t.market_id <> ''
-    ) d GROUP BY d.market, d.debit, d.credit
-    ORDER BY d.market, d.debit, d.credit
-    ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
-      open_count = g.open_count + excluded.open_count,
-      open_amount = g.open_amount + excluded.open_amount;
+    EXECUTE $q$INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id,
+        credit_account_id, open_count, open_amount)
+      SELECT d.market, d.debit, d.credit, sum(d.n), sum(d.amount) FROM (
+        SELECT u.market, u.debit, u.credit, 1::bigint AS n, u.amount
+        FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+          AS u(id, kind, market, debit, credit, amount)
+        JOIN unnest($7::text[], $8::smallint[]) AS s(id, status) ON s.id = u.id AND s.status = 1
+        WHERE u.kind = 2 AND u.market <> ''
+        UNION ALL
+        SELECT t.market_id, t.debit_account_id, t.credit_account_id, -1::bigint, -t.amount
+        FROM ledger_transfers t
+        WHERE t.id = ANY($9::text[]) AND t.kind = 2 AND t.market_id <> ''
+      ) d GROUP BY d.market, d.debit, d.credit
+      ORDER BY d.market, d.debit, d.credit
+      ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
+        open_count = g.open_count + excluded.open_count,
+        open_amount = g.open_amount + excluded.open_amount$q$
+      USING t_id, t_kind, t_market, t_debit, t_credit, t_amount, n_id, n_status, r_id;
   END IF;
   RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, seqs;
 END
