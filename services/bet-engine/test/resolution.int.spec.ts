@@ -215,6 +215,33 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       expect(canceled.code).toBe(Code.FailedPrecondition);
     });
 
+    it('computes each payout as s + floor(s × D / P_w), also where s × D overflows 64 bits', async () => {
+      const payout = async (
+        kind: string,
+        stake: bigint,
+        outcome: string,
+        distributable: bigint,
+        winning: bigint,
+      ) =>
+        BigInt(
+          (
+            await h.betSql.query<{ p: bigint | string }>(
+              'SELECT be_pool_bet_payout($1, $2::bigint, $3, $4, $5::bigint, $6::bigint) AS p',
+              [kind, stake, outcome, 'w', distributable, winning],
+            )
+          ).rows[0]!.p,
+        );
+      expect(await payout('PAYOUT', 300n, 'w', 792n, 1101n)).toBe(300n + 215n);
+      expect(await payout('PAYOUT', 300n, 'l', 792n, 1101n)).toBe(0n);
+      expect(await payout('REFUND', 300n, 'l', 0n, 0n)).toBe(300n);
+      expect(await payout('PAYOUT', 300n, 'w', 0n, 1101n)).toBe(300n);
+      // s × D = 2^62 × 6 > 2^63: the numeric path, same floor.
+      const s = 2n ** 62n;
+      expect(await payout('PAYOUT', s, 'w', 6n, 7n * 2n ** 40n)).toBe(
+        s + (s * 6n) / (7n * 2n ** 40n),
+      );
+    });
+
     it('refuses bad requests, open markets, and other callers', async () => {
       const market = await h.addMarket();
       const user = await h.addUser(10_000n);

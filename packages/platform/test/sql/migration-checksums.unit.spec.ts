@@ -29,6 +29,8 @@ const PINNED: Record<string, Record<string, string>> = {
   'services/bet-engine/src/migrations': {
     '0001_bet_engine_pool': '7e823155bd0a86d539dfe5192361241320827432c35cc02725bc53d9764aa35b',
     '0010_market_resolutions': '992f14db500a2523d8eccfc3620852dd55937603e8d78216690a0fca8604b1be',
+    '0011_pool_bet_payout_bigint':
+      '187aebc63b83688b9905cb6e7e49ccae0019cff64cc402fdee1fa0028f36e99e',
   },
   'services/integration/src/migrations': {
     '0001_integration_channels': '5d27e40a8eea3656a9499baf4c8240bc87b2ae0a7574738cb277a1b43ff9605e',
