@@ -6,7 +6,8 @@
  *       — and the same trade checksum, trades and volume (a mismatch fails the bench)
  *   (b) ops/s of the core vs nodejs-order-book, both on the stream's first
  *       BENCH_EXCHANGE_NPM_COMMANDS (default 200,000) commands                         target ≥ 3×
- *       (the package runs at roughly 10k ops/s here, so the whole stream would take minutes)
+ *       (the package runs at roughly 15k ops/s here, so the whole stream would take minutes: its
+ *       OrderQueue.remove walks every order of the level to renumber an index, O(queue) per fill)
  *   (c) p99 latency of one command of the core, in ns, vs a 20 µs ceiling             target ≤ 20 µs
  * Part 2 (PlaceBet on an EXCHANGE market through the gateway, 200 clients) is not built yet: the
  * bet engine does not take EXCHANGE orders.
@@ -83,10 +84,22 @@ function buildReference(): string {
     const from = path.join(REF_SOURCE, entry);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
   }
-  execFileSync('cargo', ['build', '--release', '--offline', '--quiet'], {
-    cwd: dir,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  if (!fs.existsSync(path.join(REF_SOURCE, 'src', 'main.rs'))) {
+    throw new Error(
+      `no Rust reference at ${REF_SOURCE}: set BENCH_ORDERBOOK_REF to orderbook-ref's folder`,
+    );
+  }
+  try {
+    execFileSync('cargo', ['build', '--release', '--offline', '--quiet'], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+  } catch (error) {
+    throw new Error(
+      `could not build the Rust reference in ${dir} (is cargo on PATH?); the bench needs it`,
+      { cause: error },
+    );
+  }
   return path.join(dir, 'target', 'release', 'orderbook-ref');
 }
 
