@@ -85,11 +85,11 @@ describe('the embedded platform (npm start)', () => {
   });
 
   for (const [protocol, transport] of Object.entries(transports)) {
-    it(`given a public RPC whose logic comes later, when called through the gateway over ${protocol}, then it answers UNIMPLEMENTED`, async () => {
+    it(`given a public RPC called with a malformed id through the gateway over ${protocol}, then the service's INVALID_ARGUMENT comes back whole`, async () => {
       const integration = createClient(IntegrationService, transport(platform.gatewayUrl));
       const error = await codeOf(integration.getChannel({ channelId: 'c-1' }));
-      expect(error.code).toBe(Code.Unimplemented);
-      expect(error.rawMessage).toContain('GetChannel is not implemented');
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(error.rawMessage).toMatch(/channel_id/);
     });
   }
 
