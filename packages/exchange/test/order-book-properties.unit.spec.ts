@@ -19,7 +19,8 @@ type Command =
       clientOrderId?: string;
     }
   | { kind: 'cancel'; target: number }
-  | { kind: 'replace'; target: number; tick?: number; sizeMinor?: number };
+  | { kind: 'replace'; target: number; tick?: number; sizeMinor?: number }
+  | { kind: 'lapse' };
 
 /** Ticks in a narrow band so orders cross often; a few users so self-trades happen. */
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
@@ -52,6 +53,11 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   },
 );
 
+const withLapse: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 30, arbitrary: commandArb },
+  { weight: 1, arbitrary: fc.constant({ kind: 'lapse' as const }) },
+);
+
 const policyArb = fc.constantFrom<SelfTradePrevention>('off', 'cancel-resting', 'cancel-incoming');
 
 /** Applies commands in order; order i gets id i. Domain errors are part of the log, not failures. */
@@ -71,6 +77,10 @@ function run(
         if (result.orderId === nextId) nextId += 1;
         fills.push(...result.fills);
         outcomes.push(result.status);
+      } else if (command.kind === 'lapse') {
+        const lapsed = book.lapseAll();
+        outcomes.push(lapsed.map((entry) => `${entry.orderId}:${entry.cancelledMinor}`).join(','));
+        expect(book.depth(350)).toEqual({ availableToBack: [], availableToLay: [] });
       } else if (command.kind === 'cancel') {
         outcomes.push(String(book.cancel(command.target).cancelledMinor));
       } else {
@@ -91,7 +101,7 @@ function run(
   return { book, fills, outcomes };
 }
 
-const streamArb = fc.tuple(policyArb, fc.array(commandArb, { maxLength: 120 }));
+const streamArb = fc.tuple(policyArb, fc.array(withLapse, { maxLength: 120 }));
 
 describe('order book properties', () => {
   it('is never crossed after a command, and depth agrees with the resting orders', () => {
