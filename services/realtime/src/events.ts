@@ -40,6 +40,7 @@ import {
   HoldPostedSchema,
   HoldVoidedSchema,
   MarketHoldsResolvedSchema,
+  MarketPayoutsCreditedSchema,
   TransferCommittedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import {
@@ -143,13 +144,29 @@ const routes = new Map<string, Route<DescMessage>>([
   route({ schema: WithdrawalFailedSchema, rooms: (m) => userRooms(m.userId) }),
 ]);
 
+/** Wallet events of a whole market page, listing many bettors' accounts (wallet.proto). */
+const marketPageSchemas = new Map<
+  string,
+  typeof MarketHoldsResolvedSchema | typeof MarketPayoutsCreditedSchema
+>([
+  [MarketHoldsResolvedSchema.typeName, MarketHoldsResolvedSchema],
+  [MarketPayoutsCreditedSchema.typeName, MarketPayoutsCreditedSchema],
+]);
+
 /**
- * A bulk-settlement page (MarketHoldsResolved, up to thousands of accounts): one push per owner of
- * a user-facing account, to that owner's room, carrying the page's summary and only that owner's
- * accounts (their new balances) — never the other bettors' wallets.
+ * A market page — a bulk-settlement page or a market-level resolution (MarketHoldsResolved, with
+ * `wholeMarket` for ResolveMarket) or a payout page (MarketPayoutsCredited), up to 2000 accounts
+ * per event — becomes one push per owner of a user-facing account, to that owner's room, carrying
+ * the page's summary and `sequence` and only that owner's accounts (their balances as of
+ * `sequence`) — never the other bettors' wallets. The escrow and other unowned accounts go to
+ * nobody. Every balance in the event is as of its `sequence`, so a client keeps, per account, the
+ * snapshot with the highest sequence (realtime.proto: apply pushed updates newer than held).
  */
-function marketHoldsPushes(payload: Uint8Array): RoomPush[] {
-  const message = fromBinary(MarketHoldsResolvedSchema, payload);
+function marketPagePushes(
+  schema: typeof MarketHoldsResolvedSchema | typeof MarketPayoutsCreditedSchema,
+  payload: Uint8Array,
+): RoomPush[] {
+  const message = fromBinary(schema, payload);
   const byOwner = new Map<string, Account[]>();
   for (const account of message.accounts) {
     const [owner] = accountOwners(account);
@@ -163,8 +180,8 @@ function marketHoldsPushes(payload: Uint8Array): RoomPush[] {
     message.accounts = accounts;
     pushes.push({
       room: roomName('user', owner),
-      event: MarketHoldsResolvedSchema.typeName,
-      payload: toJson(MarketHoldsResolvedSchema, message),
+      event: schema.typeName,
+      payload: toJson(schema, message),
     });
   }
   return pushes;
@@ -176,7 +193,8 @@ function marketHoldsPushes(payload: Uint8Array): RoomPush[] {
  * dead-letters it).
  */
 export function pushesOf(event: Pick<EventEnvelope, 'type' | 'payload'>): RoomPush[] {
-  if (event.type === MarketHoldsResolvedSchema.typeName) return marketHoldsPushes(event.payload);
+  const page = marketPageSchemas.get(event.type);
+  if (page !== undefined) return marketPagePushes(page, event.payload);
   const r = routes.get(event.type);
   if (r === undefined) return [];
   const message = fromBinary(r.schema, event.payload);
