@@ -68,6 +68,9 @@ const RULES: Readonly<Record<string, Rule>> = {
   [`${P}HoldVoided`]: transfer,
   [`${P}HoldExpired`]: ['transfer', field('pendingTransfer', 'transferId')],
   [`${P}MarketHoldsResolved`]: market,
+  // One entry per payout page (one transfer `payout:<settlement>:<account>` per listed wallet;
+  // details keep every credited account's balance after it and the page's totals).
+  [`${P}MarketPayoutsCredited`]: market,
   [`${P}UserRegistered`]: user,
   [`${P}UserLoggedIn`]: user,
   [`${P}UserSessionRevokedForReuse`]: user,
