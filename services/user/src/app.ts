@@ -71,6 +71,7 @@ export const userService: ServiceDefinition<UserConfig> = {
       refreshTokenTtlSeconds: config.USER_REFRESH_TOKEN_TTL_SECONDS,
       deviceIdHashKey: config.DEVICE_ID_HASH_KEY,
       mailLinkBaseUrl: config.MAIL_LINK_BASE_URL,
+      requireVerifiedEmail: config.USER_REQUIRE_VERIFIED_EMAIL,
     };
     const mailTransport =
       config.MAIL_SMTP_URL === ''

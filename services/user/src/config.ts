@@ -122,6 +122,12 @@ export const userConfigSpec = defineConfig({
       'Key for hashing device ids before they go into events (fraud analysis without raw ids)',
     secret: true,
   },
+  USER_REQUIRE_VERIFIED_EMAIL: {
+    schema: configSchemas.boolean(),
+    description:
+      'true = real-money deposits and withdrawals need a confirmed email address (CheckEligibility answers EMAIL_NOT_VERIFIED until VerifyEmail); off by default until the web app has the verification screen',
+    default: 'false',
+  },
   MAIL_SMTP_URL: {
     schema: z
       .string()

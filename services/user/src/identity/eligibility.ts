@@ -101,7 +101,8 @@ export interface EligibilityCheckerDeps {
   readonly sql: Sql;
   readonly store: IdentityStore;
   readonly clock: Clock;
-  readonly settings: Pick<UserServiceSettings, 'realCurrency' | 'kycThresholdMinor'>;
+  readonly settings: Pick<UserServiceSettings, 'realCurrency' | 'kycThresholdMinor'> &
+    Partial<Pick<UserServiceSettings, 'requireVerifiedEmail'>>;
   /**
    * Open real-money stakes per user (the ledger's open BET_STAKE holds on each real wallet),
    * counted against loss limits; without it open stakes count as 0.
@@ -123,6 +124,7 @@ export function createEligibilityChecker(deps: EligibilityCheckerDeps): Eligibil
   const policy = {
     realCurrency: settings.realCurrency,
     kycThresholdMinor: settings.kycThresholdMinor,
+    requireVerifiedEmail: settings.requireVerifiedEmail === true,
   };
 
   function validate(requests: readonly EligibilityRequest[]): void {
@@ -191,6 +193,7 @@ export function createEligibilityChecker(deps: EligibilityCheckerDeps): Eligibil
         dateOfBirth: user.dateOfBirth,
         kycStatus: user.kycStatus,
         lifetimeDepositsMinor: user.lifetimeDepositsMinor,
+        emailVerified: (user.emailVerifiedAtMs ?? null) !== null,
         coolOffUntilMs: user.coolOffUntilMs,
         selfExclusion: user.selfExclusion,
         depositLimits: userLimits.deposit,

@@ -43,6 +43,11 @@ export interface UserServiceSettings {
    * the web app of `npm start`).
    */
   readonly mailLinkBaseUrl?: string;
+  /**
+   * Refuse real-money deposits and withdrawals until the user confirmed their email address
+   * (USER_REQUIRE_VERIFIED_EMAIL; CheckEligibility reason EMAIL_NOT_VERIFIED). Default false.
+   */
+  readonly requireVerifiedEmail?: boolean;
 }
 
 /** Per-IP token buckets of Register and Login, in the shared cache (Redis in a cluster). */

@@ -53,7 +53,8 @@ export const eligibilityQueries = {
            'self_exclusion_duration', self_exclusion_duration,
            'self_exclusion_started_at_ms', self_exclusion_started_at_ms::text,
            'self_exclusion_until_ms', self_exclusion_until_ms::text,
-           'lifetime_deposits_minor', lifetime_deposits_minor::text) AS j
+           'lifetime_deposits_minor', lifetime_deposits_minor::text,
+           'email_verified_at_ms', email_verified_at_ms::text) AS j
          FROM users WHERE id = ANY($1::text[])
        UNION ALL
        SELECT 'l', json_build_object('user_id', user_id, 'kind', kind, 'period', period,

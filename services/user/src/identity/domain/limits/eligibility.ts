@@ -30,7 +30,8 @@ export type IneligibilityReasonName =
   | 'UNDER_AGE'
   | 'KYC_REQUIRED'
   | 'DEPOSIT_LIMIT_EXCEEDED'
-  | 'LOSS_LIMIT_EXCEEDED';
+  | 'LOSS_LIMIT_EXCEEDED'
+  | 'EMAIL_NOT_VERIFIED';
 
 /** One reason with when it lifts (0 = no known end) and, for limits, what still fits. */
 export interface Ineligible {
@@ -65,6 +66,8 @@ export interface EligibilityFacts {
    * past the limit. Absent means 0.
    */
   readonly openStakesMinor?: bigint;
+  /** Whether the user confirmed their email address; absent = not known here (never refused for it). */
+  readonly emailVerified?: boolean;
 }
 
 /** Deployment settings the answer depends on. */
@@ -73,6 +76,8 @@ export interface EligibilityPolicy {
   readonly realCurrency: string;
   /** Lifetime deposits above which KYC is required for real money (minor units). */
   readonly kycThresholdMinor: bigint;
+  /** Refuse real-money deposits and withdrawals until the address is confirmed. Default false. */
+  readonly requireVerifiedEmail?: boolean;
 }
 
 /** One question. `amountMinor` > 0, currency the real one or PTS (validated by the caller). */
@@ -118,6 +123,14 @@ export function evaluateEligibility(
       (action === 'DEPOSIT' && lifetime + amountMinor > threshold) ||
       (action === 'BET' && lifetime > threshold);
     if (kycNeeded) reasons.push({ reason: 'KYC_REQUIRED', untilMs: 0 });
+  }
+  if (
+    realMoney &&
+    action !== 'BET' &&
+    policy.requireVerifiedEmail === true &&
+    facts.emailVerified === false
+  ) {
+    reasons.push({ reason: 'EMAIL_NOT_VERIFIED', untilMs: 0 });
   }
   if (realMoney && action === 'DEPOSIT') {
     reasons.push(
@@ -200,6 +213,8 @@ export function describeIneligibility(
       return `${noun} refused: real money requires age 18, reached ${new Date(reason.untilMs).toISOString()}`;
     case 'KYC_REQUIRED':
       return `${noun} refused: identity verification (KYC) is required first; submit it with StartKyc`;
+    case 'EMAIL_NOT_VERIFIED':
+      return `${noun} refused: confirm your email address first (the link in the verification email; ResendVerification sends a new one)`;
     case 'DEPOSIT_LIMIT_EXCEEDED':
     case 'LOSS_LIMIT_EXCEEDED': {
       const kind = reason.reason === 'DEPOSIT_LIMIT_EXCEEDED' ? 'deposit' : 'loss';
