@@ -88,6 +88,7 @@ export const userService: ServiceDefinition<UserConfig> = {
         ctx.logger.warn({ err: error, messageId }, 'sending an email failed; it will be retried'),
     });
     let mailLoop: { wake(): void; stop(): Promise<void> } | undefined;
+    let recoveryPrune: NodeJS.Timeout | undefined;
     const store = createIdentityStore(sql, { clock });
     const tokens = createTokenIssuer({
       signingKey: config.USER_TOKEN_PRIVATE_JWK,
@@ -316,6 +317,24 @@ export const userService: ServiceDefinition<UserConfig> = {
           async stop() {
             await mailLoop?.stop();
             mailTransport.close();
+          },
+        },
+        {
+          // Ended throttle windows, long-expired emailed tokens, mail delivered 30+ days ago.
+          name: 'account-recovery-retention',
+          start() {
+            recoveryPrune = setInterval(() => {
+              store
+                .pruneAccountRecovery(sql, clock.now(), 30 * 86_400_000)
+                .catch((error: unknown) =>
+                  ctx.logger.error({ err: error }, 'pruning account-recovery rows failed'),
+                );
+            }, 3_600_000);
+            recoveryPrune.unref();
+          },
+          stop() {
+            clearInterval(recoveryPrune);
+            return Promise.resolve();
           },
         },
         createLoginFailureRetention({

@@ -172,6 +172,30 @@ export const accountRecoveryQueries = {
     ]);
   },
 
+  /**
+   * Deletes what no longer decides anything: throttle windows that ended a day ago, emailed tokens
+   * that expired a week ago (kept a while to answer "already used or expired"), and mail delivered
+   * more than `keepSentMailMs` ago. Returns the rows deleted per table.
+   */
+  async pruneAccountRecovery(
+    db: SqlExecutor,
+    nowMs: number,
+    keepSentMailMs: number,
+  ): Promise<{ throttles: number; tokens: number; mails: number }> {
+    const throttles = await db.query(
+      'DELETE FROM identity_throttles WHERE window_started_at_ms < $1',
+      [BigInt(nowMs - 2 * 86_400_000)],
+    );
+    const tokens = await db.query('DELETE FROM email_tokens WHERE expires_at_ms < $1', [
+      BigInt(nowMs - 7 * 86_400_000),
+    ]);
+    const mails = await db.query(
+      'DELETE FROM mail_outbox WHERE sent_at_ms IS NOT NULL AND sent_at_ms < $1',
+      [BigInt(nowMs - keepSentMailMs)],
+    );
+    return { throttles: throttles.rowCount, tokens: tokens.rowCount, mails: mails.rowCount };
+  },
+
   /** Revokes every live session of a user but `keepSessionId`; returns how many. */
   async revokeOtherSessions(
     db: SqlExecutor,
