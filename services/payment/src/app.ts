@@ -89,7 +89,8 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
     const stripe = guardProvider(
       createStripeProvider({
         apiUrl: fakes?.stripe.url ?? config.PAYMENT_STRIPE_API_URL,
-        secretKey: secrets.stripeSecretKey,
+        // Never called without keys (requests are refused first); the client needs some key.
+        secretKey: secrets.stripeSecretKey || 'sk_not_configured',
         publishableKey: secrets.stripePublishableKey,
         timeoutMs: config.PAYMENT_PROVIDER_TIMEOUT_MS,
       }),
