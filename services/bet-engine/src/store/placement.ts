@@ -94,8 +94,9 @@ async function answerKeysTakenMeanwhile(
     o.kind === 'intent' && !insertedIds.has(o.bet.betId) ? [o.bet] : [],
   );
   const stored = await tx.query(
-    `SELECT b.* FROM be_bets b JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
-       ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
+    `SELECT b.* FROM be_bets_resolved b
+       JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
+         ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
     [skipped.map((b) => b.userId), skipped.map((b) => b.idempotencyKey)],
   );
   const byKey = new Map(
@@ -127,13 +128,17 @@ export function createPlacementStore(
   const { sql } = deps;
   const { bets: betQueries, odds } = parts;
   return {
-    /** Bets by (user, idempotency key), keyed `${userId} ${key}`: one query for many placements. */
+    /**
+     * Bets by (user, idempotency key), keyed `${userId} ${key}`: one query for many placements.
+     * Through `be_bets_resolved`: a repeat after the market's resolution answers WON / LOST /
+     * REFUNDED with the payout, as every other read does.
+     */
     async findBetsByKeys(
       keys: ReadonlyArray<{ readonly userId: string; readonly idempotencyKey: string }>,
     ): Promise<Map<string, BetRecord>> {
       if (keys.length === 0) return new Map();
       const result = await sql.query(
-        `SELECT b.* FROM be_bets b
+        `SELECT b.* FROM be_bets_resolved b
            JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
              ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
         [keys.map((k) => k.userId), keys.map((k) => k.idempotencyKey)],
@@ -149,7 +154,7 @@ export function createPlacementStore(
     /** The bet the user placed with `idempotencyKey`, if any. */
     async findBetByKey(userId: string, idempotencyKey: string): Promise<BetRecord | undefined> {
       const result = await sql.query(
-        'SELECT * FROM be_bets WHERE user_id = $1 AND idempotency_key = $2',
+        'SELECT * FROM be_bets_resolved WHERE user_id = $1 AND idempotency_key = $2',
         [userId, idempotencyKey],
       );
       const row = result.rows[0];
@@ -186,7 +191,8 @@ export function createPlacementStore(
           [...new Set(requests.map((r) => `${r.marketId} ${r.userId}`))].sort(),
         ]);
         const existing = await tx.query(
-          `SELECT b.* FROM be_bets b JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
+          `SELECT b.* FROM be_bets_resolved b
+           JOIN unnest($1::text[], $2::text[]) AS k(user_id, idempotency_key)
              ON b.user_id = k.user_id AND b.idempotency_key = k.idempotency_key`,
           [requests.map((r) => r.userId), requests.map((r) => r.idempotencyKey)],
         );
