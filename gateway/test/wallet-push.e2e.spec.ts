@@ -3,13 +3,17 @@
  * streamer resolves it, settlement resolves the market in the ledger (ResolveMarket) and pays out
  * of the escrow (CreditMarketPayouts), and the winner's socket.io connection through the gateway
  * receives MarketPayoutsCredited carrying exactly the paid balance GetWallet then reports — so a
- * wallet on screen updates without a reload. Every push to a socket lists only that owner's
- * accounts.
+ * wallet on screen updates without a reload; the streamer's socket receives the revenue share
+ * credited in a payout page. Every push to a socket lists only that owner's accounts.
  */
 import { createClient } from '@connectrpc/connect';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  SettlementService,
+  SettlementStatus,
+} from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { generateServiceKeys } from '@streambet/platform/auth/tokens';
 import { servicePorts } from '@streambet/platform/runtime/platform-config';
@@ -121,6 +125,7 @@ describe('wallet pushes of a market settled through the ledger', () => {
     const before = await pts(winner);
     const winnerSocket = await connect(winner);
     const loserSocket = await connect(loser);
+    const streamerSocket = await connect(streamer);
 
     const { market } = await kit.pool.createMarket(
       {
@@ -157,6 +162,20 @@ describe('wallet pushes of a market settled through the ledger', () => {
       { headers: streamer.headers },
     );
 
+    // Settlement finishes (bounded), so a missing push is told apart from a settlement that failed.
+    const settlements = createClient(SettlementService, kit.connect);
+    let status = 'NONE';
+    let lastError = '';
+    const deadline = Date.now() + 60_000;
+    while (!['COMPLETED', 'REFUNDED', 'FAILED'].includes(status) && Date.now() < deadline) {
+      const response = await settlements
+        .getSettlement({ marketId }, { headers: streamer.headers })
+        .catch(() => undefined);
+      status = SettlementStatus[response?.settlement?.status ?? SettlementStatus.UNSPECIFIED];
+      lastError = response?.settlement?.lastError ?? '';
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect({ status, lastError }).toEqual({ status: 'COMPLETED', lastError: '' });
     const paid = await until('the payout push to the winner', () =>
       winnerSocket.pages.find((p) => p.event === PAYOUTS && p.page.marketId === marketId),
     );
@@ -174,15 +193,36 @@ describe('wallet pushes of a market settled through the ledger', () => {
     expect(resolved.page.wholeMarket).toBe(true);
     expect(BigInt(resolved.page.sequence)).toBeLessThan(BigInt(paid.page.sequence));
 
+    // The streamer's revenue share, credited in a payout page, reaches the streamer's socket.
+    const revenueId = `streamer:${streamer.userId}:revenue:PTS`;
+    const share = await until('the revenue push to the streamer', () =>
+      streamerSocket.pages.find(
+        (p) => p.event === PAYOUTS && p.page.accounts.some((a) => a.accountId === revenueId),
+      ),
+    );
+    const revenue = await kit.ledger.getAccountBalances(
+      { accountIds: [revenueId] },
+      await kit.asService(),
+    );
+    expect(revenue.balances[0]!.availableMinor).toBeGreaterThan(0n);
+    expect(share.page.accounts.map((a) => [a.accountId, a.balance?.availableMinor])).toEqual([
+      [revenueId, String(revenue.balances[0]!.availableMinor)],
+    ]);
+
     // The loser hears of the resolution (their stake posted), with only their own wallet.
     const lost = await until('the resolution push to the loser', () =>
       loserSocket.pages.find((p) => p.event === RESOLVED && p.page.marketId === marketId),
     );
     expect(lost.page.accounts.map((a) => a.accountId)).toEqual([`wallet:${loser.userId}:PTS`]);
-    for (const { page } of [...winnerSocket.pages, ...loserSocket.pages]) {
-      expect(
-        page.accounts.every((a) => a.ownerId === winner.userId || a.ownerId === loser.userId),
-      ).toBe(true);
+    // Every socket saw only its owner's accounts.
+    for (const [actor, socket] of [
+      [winner, winnerSocket],
+      [loser, loserSocket],
+      [streamer, streamerSocket],
+    ] as const) {
+      const ids = socket.pages.flatMap(({ page }) => page.accounts.map((a) => a.accountId));
+      expect(ids.length).toBeGreaterThan(0);
+      for (const id of ids) expect(id.split(':')[1], id).toBe(actor.userId);
     }
     expect(
       loserSocket.pages.some((p) =>

@@ -76,15 +76,28 @@ const marketRooms = (message: { channelId: string; marketId: string }): string[]
   ...(message.marketId === '' ? [] : [roomName('market', message.marketId)]),
 ];
 
+/**
+ * The owner of a user-facing account (a wallet or a streamer's revenue), or undefined for the
+ * platform's accounts. Ledger events tag only user wallets with kind and owner; an untagged
+ * account is recognised by its canonical id (ledger_types.proto, AccountKind):
+ * `wallet:<user_id>:<currency>` and `streamer:<user_id>:revenue:<currency>`.
+ */
+function userFacingOwner(account: Account): string | undefined {
+  if (account.kind === AccountKind.USER_WALLET || account.kind === AccountKind.STREAMER_REVENUE) {
+    return account.ownerId;
+  }
+  if (account.kind !== AccountKind.UNSPECIFIED) return undefined;
+  return (
+    /^wallet:([^:]+):[^:]+$/.exec(account.accountId)?.[1] ??
+    /^streamer:([^:]+):revenue:[^:]+$/.exec(account.accountId)?.[1]
+  );
+}
+
 /** Owners of the user-facing accounts of a wallet event (wallets and streamer revenue). */
 const accountOwners = (...accounts: Array<Account | undefined>): string[] =>
   accounts
-    .filter(
-      (account): account is Account =>
-        account !== undefined &&
-        (account.kind === AccountKind.USER_WALLET || account.kind === AccountKind.STREAMER_REVENUE),
-    )
-    .map((account) => account.ownerId);
+    .map((account) => (account === undefined ? undefined : userFacingOwner(account)))
+    .filter((owner): owner is string => owner !== undefined && owner !== '');
 
 const route = <D extends DescMessage>(r: Route<D>): [string, Route<DescMessage>] => [
   r.schema.typeName,

@@ -173,3 +173,41 @@ describe('wallet pushes of market-level settlement (ResolveMarket, CreditMarketP
     expect(screenOf([...u1].reverse()).get('wallet:U1:BRL')?.available).toBe('1100');
   });
 });
+
+describe('owners of untagged accounts in a market page', () => {
+  it("given a payout page crediting a streamer's revenue account (untagged, as the ledger sends it), then the streamer gets a push with it and the platform accounts go to nobody", () => {
+    const untagged = (accountId: string, availableMinor: bigint) => ({
+      accountId,
+      currency: 'PTS',
+      balance: { accountId, availableMinor },
+    });
+    const message = create(MarketPayoutsCreditedSchema, {
+      marketId: 'M1',
+      currency: 'PTS',
+      creditedCount: 3,
+      sequence: 9n,
+      accounts: [
+        untagged('streamer:S1:revenue:PTS', 75n),
+        untagged('rake:PTS', 75n),
+        untagged('house:PTS', -5n),
+        untagged('market:M1:escrow', 0n),
+        untagged('wallet:U1:PTS', 400n),
+      ],
+      part: 1,
+      partCount: 1,
+    });
+    const pushes = pushesOf({
+      type: MarketPayoutsCreditedSchema.typeName,
+      payload: toBinary(MarketPayoutsCreditedSchema, message),
+    });
+    expect(
+      pushes.map((p) => [
+        p.room,
+        (p.payload as { accounts: { accountId: string }[] }).accounts.map((a) => a.accountId),
+      ]),
+    ).toEqual([
+      ['user:S1', ['streamer:S1:revenue:PTS']],
+      ['user:U1', ['wallet:U1:PTS']],
+    ]);
+  });
+});
