@@ -88,6 +88,8 @@ const PINNED: Record<string, Record<string, string>> = {
       'e872e00f856b174bbaa48aac3d8fdcbecd7d5496c16126f86b3693d1eccd9ade',
     '0112_ledger_market_bookkeeping_plans':
       'fb2d023c8b18f9e698b19ed6c95d797b7ddb6b5743fbcda5fc8c4bd99e23da2a',
+    '0113_ledger_stake_holds_only_are_the_markets':
+      '3a31427d7c2a8568fb3f6ba527187e43f96bee9bb5a53ec079fc281c12276862',
   },
 };
 

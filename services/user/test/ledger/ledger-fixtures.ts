@@ -120,13 +120,13 @@ export async function expectInvariants(sql: Sql): Promise<void> {
       `totals of ${row.id} match its transfers`,
     ).toEqual([row.dpend, row.dpost, row.cpend, row.cpost]);
   }
-  // Each market's open-hold totals per (debit, credit) pair equal its open holds; once the market
-  // is resolved, the holds it resolved.
+  // Each market's open-hold totals per (debit, credit) pair equal its open stake holds; once the
+  // market is resolved, the holds it resolved.
   const totalsMismatch = await sql.query(
     `WITH holds AS (${DERIVED_HOLDS}),
      counted AS (
        SELECT market_id, debit, credit, count(*)::bigint AS n, sum(amount)::bigint AS amount
-       FROM holds WHERE market_id <> '' AND (status = 1 OR by_market)
+       FROM holds WHERE market_id <> '' AND code = 3 AND (status = 1 OR by_market)
        GROUP BY market_id, debit, credit),
      kept AS (
        SELECT market_id, debit_account_id AS debit, credit_account_id AS credit,
@@ -142,17 +142,19 @@ export async function expectInvariants(sql: Sql): Promise<void> {
 }
 
 /**
- * Every hold with its state as the ledger derives it (migration 0110): a hold still PENDING in its
+ * Every hold with its state as the ledger derives it (migration 0110): a stake hold (BET_STAKE,
+ * migration 0113; other holds naming a market keep their own state) still PENDING in its
  * row whose market is resolved takes the resolution's state (EXPIRED when its timeout had elapsed
  * by then); `by_market` marks holds resolved by their market's resolution (also once the expiry
  * sweep wrote that state into the row).
  */
 export const DERIVED_HOLDS = `
-  SELECT t.id, t.market_id, t.debit_account_id AS debit, t.credit_account_id AS credit, t.amount,
+  SELECT t.id, t.market_id, t.code, t.debit_account_id AS debit, t.credit_account_id AS credit,
+    t.amount,
     CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN
       CASE WHEN h.expires_at_ms > 0 AND h.expires_at_ms <= m.resolved_at_ms THEN 4
         ELSE m.hold_status END
     ELSE h.status END AS status,
     (h.status = 1 AND m.resolved_at_ms IS NOT NULL) OR h.resolved_by LIKE 'market:%' AS by_market
   FROM ledger_transfers t JOIN ledger_holds h ON h.transfer_id = t.id
-  LEFT JOIN ledger_markets m ON m.market_id = t.market_id`;
+  LEFT JOIN ledger_markets m ON m.market_id = t.market_id AND t.code = 3`;

@@ -13,13 +13,13 @@ import {
 import { chainsOf, checkCommandShape, type Refusal } from './transfer-rules.js';
 import {
   PendingStatus,
+  TransferCode,
   TransferKind,
   TransferResultCode,
   type Account,
   type Balance,
   type BalanceDelta,
   type Transfer,
-  type TransferCode,
   type TransferCommand,
   type TransferOutcome,
 } from './types.js';
@@ -44,8 +44,9 @@ export interface BatchInput {
   /** Committed holds the commands resolve (by pending_id), with their current status. */
   readonly holds: ReadonlyMap<string, Transfer>;
   /**
-   * Markets named by the commands' new holds that are already resolved (ResolveMarket): a hold
-   * for one of them is refused with MARKET_RESOLVED. Absent means none.
+   * Markets named by the commands' new stake holds (BET_STAKE) that are already resolved
+   * (ResolveMarket): a stake hold for one of them is refused with MARKET_RESOLVED. Holds of other
+   * codes naming a market (a reversal's claw-backs) are not the market's. Absent means none.
    */
   readonly resolvedMarkets?: ReadonlySet<string>;
 }
@@ -290,7 +291,14 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     const amount = command.amountMinor;
     const pending = command.kind === TransferKind.PENDING;
-    if (pending && command.marketId !== '' && input.resolvedMarkets?.has(command.marketId)) {
+    // Only stake holds belong to their market: a reversal's claw-back hold (PAYOUT_REVERSAL) on a
+    // resolved market is an ordinary hold.
+    if (
+      pending &&
+      command.code === TransferCode.BET_STAKE &&
+      command.marketId !== '' &&
+      input.resolvedMarkets?.has(command.marketId)
+    ) {
       return {
         refusal: {
           code: TransferResultCode.MARKET_RESOLVED,

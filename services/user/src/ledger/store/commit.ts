@@ -5,6 +5,7 @@
  */
 import {
   PendingStatus,
+  TransferCode,
   TransferKind,
   TransferResultCode,
   addBalance,
@@ -434,7 +435,12 @@ export function createCommitPath(ctx: LedgerStoreContext): {
     );
     const marketIds = unique(
       commands
-        .filter((c) => c.kind === TransferKind.PENDING && c.marketId !== '')
+        .filter(
+          (c) =>
+            c.kind === TransferKind.PENDING &&
+            c.code === TransferCode.BET_STAKE &&
+            c.marketId !== '',
+        )
         .map((c) => c.marketId),
     );
     const debitedSystemIds = unique(
@@ -506,6 +512,7 @@ export function createCommitPath(ctx: LedgerStoreContext): {
            SELECT h.transfer_id, m.market_id, m.resolved_at_ms, m.hold_status, h.expires_at_ms
            FROM ledger_holds h JOIN ledger_transfers t ON t.id = h.transfer_id
            JOIN ledger_markets m ON m.market_id = t.market_id AND m.resolved_at_ms IS NOT NULL
+             AND t.code = ${TransferCode.BET_STAKE}
            WHERE h.status = 1 AND h.expires_at_ms > 0 AND h.expires_at_ms <= $1
            ORDER BY h.expires_at_ms LIMIT $2
            FOR UPDATE OF h SKIP LOCKED),
@@ -529,6 +536,7 @@ export function createCommitPath(ctx: LedgerStoreContext): {
              SELECT x.transfer_id FROM ledger_holds x
              JOIN ledger_transfers xt ON xt.id = x.transfer_id
              LEFT JOIN ledger_markets xm ON xm.market_id = xt.market_id
+               AND xt.code = ${TransferCode.BET_STAKE}
              WHERE x.status = 1 AND x.expires_at_ms > 0 AND x.expires_at_ms <= $1
                AND xm.resolved_at_ms IS NULL
              ORDER BY x.expires_at_ms LIMIT $2)

@@ -19,11 +19,13 @@ import {
 /**
  * A transfer row as JSON, with its hold's status (`t` = ledger_transfers, `h` = ledger_holds,
  * `m` = ledger_markets joined by {@link MARKET_JOIN}): a hold still PENDING in its row takes its
- * state from its market's resolution (migration 0110, ledger_hold_json).
+ * state from its market's resolution (migration 0110, ledger_hold_json) when it is a stake hold
+ * (BET_STAKE, migration 0113).
  */
 export const TRANSFER_JSON = 'ledger_hold_json(t, h, m)';
 /** The join that gives {@link TRANSFER_JSON} a hold's market (`m`, NULL for other transfers). */
-export const MARKET_JOIN = 'LEFT JOIN ledger_markets m ON t.kind = 2 AND m.market_id = t.market_id';
+export const MARKET_JOIN =
+  'LEFT JOIN ledger_markets m ON t.kind = 2 AND t.code = 3 AND m.market_id = t.market_id';
 /** An account row as JSON (`a` = ledger_accounts). */
 export const ACCOUNT_JSON = 'ledger_account_json(a)';
 

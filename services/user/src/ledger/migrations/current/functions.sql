@@ -27,9 +27,9 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
     coalesce(status, 0), coalesce(resolved_at_ms, 0)::text, t.fingerprint)
 $fn$;
 
--- ledger_read_batch: installed by 0112_ledger_market_bookkeeping_plans (earlier versions: 0101, 0110).
+-- ledger_read_batch: installed by 0113_ledger_stake_holds_only_are_the_markets (earlier versions: 0101, 0110, 0112).
 -- Reads what a batch needs, locking in the ledger's one order: the holds it resolves (by id), the
--- markets of those holds and of the batch's new holds (market_ids; rows created when missing,
+-- markets of those stake holds (code BET_STAKE) and of the batch's new stake holds (market_ids; rows created when missing,
 -- FOR SHARE, resolved ones returned as 'm'), then per-user accounts and the system accounts it debits (class, then id); with strict, every
 -- account. Then, with a fresh snapshot (VOLATILE: each statement takes a new one, after the
 -- locks), the accounts left unlocked and the committed transfers whose ids the batch uses.
@@ -47,7 +47,8 @@ BEGIN
   -- (EXECUTE: planned with the batch's arrays, see ledger_commit_batch.)
   EXECUTE $q$SELECT array_agg(DISTINCT x.m ORDER BY x.m) FROM (
       SELECT unnest($1::text[]) AS m
-      UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY($2::text[]) AND t.kind = 2
+      UNION ALL SELECT t.market_id FROM ledger_transfers t
+        WHERE t.id = ANY($2::text[]) AND t.kind = 2 AND t.code = 3
     ) x WHERE x.m <> ''$q$
     INTO markets USING market_ids, hold_ids;
   IF markets IS NOT NULL THEN
@@ -89,7 +90,7 @@ BEGIN
 END
 $fn$;
 
--- ledger_commit_batch: installed by 0112_ledger_market_bookkeeping_plans (earlier versions: 0101, 0102, 0105, 0107, 0110).
+-- ledger_commit_batch: installed by 0113_ledger_stake_holds_only_are_the_markets (earlier versions: 0101, 0102, 0105, 0107, 0110, 0112).
 -- Commits a planned batch in one statement (the one-statement path runs it with no surrounding
 -- transaction, so it checks for itself). Takes the rows of the markets its holds belong to FOR
 -- SHARE (40001 when one was resolved meanwhile), then locks and updates the batch's per-user accounts first,
@@ -121,17 +122,20 @@ DECLARE
   system_rows integer;
   markets text[];
 BEGIN
-  -- The markets of the batch's new holds and of the holds it resolves: their rows first (before
+  -- The markets of the batch's new stake holds (code BET_STAKE = 3; other holds naming a market,
+  -- such as a reversal's claw-back holds, are not the market's) and of the stake holds it resolves: their rows first (before
   -- any account), FOR SHARE, so a market resolution (FOR UPDATE) waits for this batch and a
   -- batch after it sees it. A resolved market takes no new hold and no hold of it changes
   -- (40001: the full path replans, and refuses).
   -- (EXECUTE: planned with the batch's arrays; a cached generic plan guesses them at one row.)
   EXECUTE $q$SELECT array_agg(DISTINCT x.m ORDER BY x.m) FROM (
-      SELECT u.market AS m FROM unnest($1::smallint[], $2::text[]) AS u(kind, market)
-      WHERE u.kind = 2
-      UNION ALL SELECT t.market_id FROM ledger_transfers t WHERE t.id = ANY($3::text[]) AND t.kind = 2
+      SELECT u.market AS m FROM unnest($1::smallint[], $2::text[], $4::smallint[])
+        AS u(kind, market, code)
+      WHERE u.kind = 2 AND u.code = 3
+      UNION ALL SELECT t.market_id FROM ledger_transfers t
+        WHERE t.id = ANY($3::text[]) AND t.kind = 2 AND t.code = 3
     ) x WHERE x.m <> ''$q$
-    INTO markets USING t_kind, t_market, r_id;
+    INTO markets USING t_kind, t_market, r_id, t_code;
   IF markets IS NOT NULL THEN
     INSERT INTO ledger_markets (market_id) SELECT unnest(markets) ON CONFLICT DO NOTHING;
     PERFORM 1 FROM ledger_markets m WHERE m.market_id = ANY(markets)
@@ -216,26 +220,27 @@ BEGIN
         credit_account_id, open_count, open_amount)
       SELECT d.market, d.debit, d.credit, sum(d.n), sum(d.amount) FROM (
         SELECT u.market, u.debit, u.credit, 1::bigint AS n, u.amount
-        FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-          AS u(id, kind, market, debit, credit, amount)
+        FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+            $10::smallint[])
+          AS u(id, kind, market, debit, credit, amount, code)
         JOIN unnest($7::text[], $8::smallint[]) AS s(id, status) ON s.id = u.id AND s.status = 1
-        WHERE u.kind = 2 AND u.market <> ''
+        WHERE u.kind = 2 AND u.code = 3 AND u.market <> ''
         UNION ALL
         SELECT t.market_id, t.debit_account_id, t.credit_account_id, -1::bigint, -t.amount
         FROM ledger_transfers t
-        WHERE t.id = ANY($9::text[]) AND t.kind = 2 AND t.market_id <> ''
+        WHERE t.id = ANY($9::text[]) AND t.kind = 2 AND t.code = 3 AND t.market_id <> ''
       ) d GROUP BY d.market, d.debit, d.credit
       ORDER BY d.market, d.debit, d.credit
       ON CONFLICT (market_id, debit_account_id, credit_account_id) DO UPDATE SET
         open_count = g.open_count + excluded.open_count,
         open_amount = g.open_amount + excluded.open_amount$q$
-      USING t_id, t_kind, t_market, t_debit, t_credit, t_amount, n_id, n_status, r_id;
+      USING t_id, t_kind, t_market, t_debit, t_credit, t_amount, n_id, n_status, r_id, t_code;
   END IF;
   RETURN QUERY SELECT NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, seqs;
 END
 $fn$;
 
--- ledger_transfer_one: installed by 0110_ledger_market_resolution (earlier version: 0102).
+-- ledger_transfer_one: installed by 0113_ledger_stake_holds_only_are_the_markets (earlier versions: 0102, 0110).
 -- One new transfer or hold in one statement (the one-round-trip path of a single command): for a
 -- hold of a market, its market's row FOR SHARE (40001 when resolved) and, at the end, its
 -- open-hold totals; lock
@@ -260,8 +265,8 @@ DECLARE
   s bigint;
   resolved bigint;
 BEGIN
-  -- A hold of a market: the market's row first, FOR SHARE (see ledger_commit_batch).
-  IF pending AND p_market <> '' THEN
+  -- A stake hold (code BET_STAKE = 3) of a market: the market's row first, FOR SHARE (see ledger_commit_batch).
+  IF pending AND p_market <> '' AND p_code = 3 THEN
     INSERT INTO ledger_markets (market_id) VALUES (p_market) ON CONFLICT DO NOTHING;
     SELECT m.resolved_at_ms INTO resolved FROM ledger_markets m WHERE m.market_id = p_market
       FOR SHARE;
@@ -307,7 +312,7 @@ BEGIN
     p_market, p_bet, p_payment, p_settlement, p_memo, p_committed, p_fingerprint);
   IF pending THEN
     INSERT INTO ledger_holds (transfer_id, status, expires_at_ms) VALUES (p_id, p_hold_status, p_expires);
-    IF p_market <> '' AND p_hold_status = 1 THEN
+    IF p_market <> '' AND p_code = 3 AND p_hold_status = 1 THEN
       INSERT INTO ledger_market_hold_totals AS g (market_id, debit_account_id, credit_account_id,
         open_count, open_amount)
       VALUES (p_market, p_debit, p_credit, 1, p_amount)
@@ -533,18 +538,20 @@ CREATE OR REPLACE FUNCTION ledger_account_hashes(ids text[]) RETURNS integer[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$ SELECT coalesce(array_agg(hashtext(a)), '{}') FROM unnest(ids) AS a $fn$;
 
--- ledger_hold_json: installed by 0110_ledger_market_resolution.
+-- ledger_hold_json: installed by 0113_ledger_stake_holds_only_are_the_markets (earlier version: 0110).
 -- One transfer with its hold's state as JSON (ledger_transfer_json), the state derived from its
 -- market's resolution while the hold row itself is still PENDING: the resolution's status (POSTED
--- or VOIDED) and instant, or EXPIRED when its timeout had elapsed by then.
+-- or VOIDED) and instant, or EXPIRED when its timeout had elapsed by then. Only stake holds
+-- (code BET_STAKE = 3) belong to their market's resolution; any other hold naming a market (a
+-- reversal's claw-back hold) keeps its own state.
 CREATE OR REPLACE FUNCTION ledger_hold_json(t ledger_transfers, h ledger_holds, m ledger_markets)
 RETURNS json LANGUAGE sql IMMUTABLE AS $fn$
   SELECT ledger_transfer_json(t,
-    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN
+    CASE WHEN h.status = 1 AND t.code = 3 AND m.resolved_at_ms IS NOT NULL THEN
       CASE WHEN h.expires_at_ms > 0 AND h.expires_at_ms <= m.resolved_at_ms THEN 4::smallint
         ELSE m.hold_status END
     ELSE h.status END,
-    CASE WHEN h.status = 1 AND m.resolved_at_ms IS NOT NULL THEN m.resolved_at_ms
+    CASE WHEN h.status = 1 AND t.code = 3 AND m.resolved_at_ms IS NOT NULL THEN m.resolved_at_ms
       ELSE h.resolved_at_ms END)
 $fn$;
 
