@@ -395,7 +395,7 @@ async function main(): Promise<void> {
       ),
     };
     const timedStore = { ...store };
-    for (const name of ['savePlan', 'finish', 'payoutPage', 'claim'] as const) {
+    for (const name of ['insertRows', 'savePlan', 'finish', 'payoutPage', 'claim'] as const) {
       const method = store[name] as (...args: never[]) => Promise<unknown>;
       (timedStore as Record<string, unknown>)[name] = timed(`store.${name}`, method);
     }

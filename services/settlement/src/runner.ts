@@ -10,8 +10,10 @@
  *   stakes posted (nothing pending) or, for a refund, nothing. A ledger without ResolveMarket
  *   (UNIMPLEMENTED) gets the older path: the escrow's pending credits checked against the stakes,
  *   then ResolveMarketHolds pages of up to holdPageSize holds, the ledger's hold-id cursor saved
- *   after each. The figures and every user's row are then stored with the move to the next phase
- *   (and which path resolved the holds), in one transaction.
+ *   after each. Every user's row is written while ResolveMarket runs (fenced statements, rows
+ *   already there kept: every attempt plans the same rows from the recorded resolution); the
+ *   figures are then stored with the move to the next phase (and which path resolved the holds),
+ *   in one transaction (after the older path, together with the rows, replacing any written early).
  * - PAYOUTS: escrow → wallet per user with a payout (cursor = last user id), then commission to
  *   rake, the streamer share and the breakage to house: CreditMarketPayouts pages of up to
  *   payoutPageSize entries (transfer ids derived by the ledger from the settlement and account)
@@ -445,44 +447,61 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
     checkResolution(marketId, resolved);
     const refund = resolved.refundReason !== null;
     const action = refund ? 'VOID' : 'POST_IN_FULL';
+    const plan = (marketResolved: boolean): PlannedPayout[] => {
+      const payoutId = (accountId: string, legacy: string): string =>
+        marketResolved ? `payout:${record.settlementId}:${accountId}` : legacy;
+      const payouts: PlannedPayout[] = resolved.users.map((user) => ({
+        userId: user.userId,
+        kind: refund ? 'REFUND' : 'SETTLEMENT',
+        stakeMinor: user.stakedMinor,
+        payoutMinor: user.payoutMinor,
+        netMinor: user.payoutMinor - user.stakedMinor,
+        transferId:
+          !refund && user.payoutMinor > 0n
+            ? payoutId(
+                accounts.wallet(user.userId, record.currency),
+                transferIds.payout(marketId, user.userId),
+              )
+            : '',
+      }));
+      if (resolved.streamerShareMinor > 0n) {
+        payouts.push({
+          userId: record.streamerUserId,
+          kind: 'STREAMER_REVENUE_SHARE',
+          stakeMinor: 0n,
+          payoutMinor: resolved.streamerShareMinor,
+          netMinor: resolved.streamerShareMinor,
+          transferId: payoutId(
+            accounts.streamerRevenue(record.streamerUserId, record.currency),
+            transferIds.streamerShare(marketId),
+          ),
+        });
+      }
+      return payouts;
+    };
     // A run that started on the older path (a hold cursor saved) finishes on it.
-    const marketResolved =
-      record.holdsCursor === '' &&
-      (await resolveMarket(record, attempt, action, resolved.totalStakedMinor));
+    let payouts: PlannedPayout[] | undefined;
+    let marketResolved = false;
+    if (record.holdsCursor === '') {
+      // The planned rows are written while the ledger resolves the holds (they are the recorded
+      // resolution, the same for every attempt; savePlan moves the phase only after both).
+      payouts = plan(true);
+      const rowsWritten = store.insertRows(attempt.lease, payouts);
+      rowsWritten.catch(() => undefined);
+      try {
+        marketResolved = await resolveMarket(record, attempt, action, resolved.totalStakedMinor);
+      } catch (error) {
+        await rowsWritten.catch(() => undefined);
+        throw error;
+      }
+      await rowsWritten;
+    }
     if (!marketResolved) {
       await resolveHolds(record, attempt, action, {
         totalStakedMinor: resolved.totalStakedMinor,
         betCount: Number(resolved.betCount),
       });
-    }
-    const payoutId = (accountId: string, legacy: string): string =>
-      marketResolved ? `payout:${record.settlementId}:${accountId}` : legacy;
-    const payouts: PlannedPayout[] = resolved.users.map((user) => ({
-      userId: user.userId,
-      kind: refund ? 'REFUND' : 'SETTLEMENT',
-      stakeMinor: user.stakedMinor,
-      payoutMinor: user.payoutMinor,
-      netMinor: user.payoutMinor - user.stakedMinor,
-      transferId:
-        !refund && user.payoutMinor > 0n
-          ? payoutId(
-              accounts.wallet(user.userId, record.currency),
-              transferIds.payout(marketId, user.userId),
-            )
-          : '',
-    }));
-    if (resolved.streamerShareMinor > 0n) {
-      payouts.push({
-        userId: record.streamerUserId,
-        kind: 'STREAMER_REVENUE_SHARE',
-        stakeMinor: 0n,
-        payoutMinor: resolved.streamerShareMinor,
-        netMinor: resolved.streamerShareMinor,
-        transferId: payoutId(
-          accounts.streamerRevenue(record.streamerUserId, record.currency),
-          transferIds.streamerShare(marketId),
-        ),
-      });
+      payouts = plan(false);
     }
     const r = resolved;
     await store.savePlan(attempt.lease, {
@@ -501,9 +520,10 @@ export function createSettlementRunner(deps: RunnerDeps): SettlementRunner {
         betCount: r.betCount,
       },
       refundReason: r.refundReason,
-      payouts,
+      payouts: payouts!,
       next: refund ? 'FINISH' : 'PAYOUTS',
       marketResolved,
+      rowsWritten: marketResolved,
     });
   }
 

@@ -253,6 +253,85 @@ function toOutboxEvent(marketId: string): (event: EncodedEvent) => OutboxEvent {
   });
 }
 
+/** Whether the market's stored rows are `rows` by count and sums (the check of an early write). */
+async function rowsMatch(
+  tx: SqlExecutor,
+  marketId: string,
+  rows: readonly PlannedPayout[],
+): Promise<boolean> {
+  let stake = 0n;
+  let payout = 0n;
+  let net = 0n;
+  for (const row of rows) {
+    stake += row.stakeMinor;
+    payout += row.payoutMinor;
+    net += row.netMinor;
+  }
+  const result = await tx.query<Row>(
+    `SELECT count(*) AS n, coalesce(sum(stake_minor), 0) AS stake,
+       coalesce(sum(payout_minor), 0) AS payout, coalesce(sum(net_minor), 0) AS net
+     FROM settlement_payouts WHERE market_id = $1`,
+    [marketId],
+  );
+  const row = result.rows[0]!;
+  return (
+    num(row.n) === rows.length &&
+    big(row.stake) === stake &&
+    big(row.payout) === payout &&
+    big(row.net) === net
+  );
+}
+
+/** Planned rows per INSERT statement. */
+const PLAN_CHUNK = 10_000;
+
+/**
+ * Inserts planned rows (kept if already there), {@link PLAN_CHUNK} per statement. With `fence`,
+ * each statement writes only while the run is in HOLDS under that lease, and a statement that finds
+ * otherwise throws {@link LeaseLostError}.
+ */
+async function insertPayoutRows(
+  tx: SqlExecutor,
+  run: { readonly marketId: string; readonly channelId: string; readonly currency: string },
+  rows: readonly PlannedPayout[],
+  fence?: RunLease,
+): Promise<void> {
+  for (let start = 0; start < rows.length; start += PLAN_CHUNK) {
+    const part = rows.slice(start, start + PLAN_CHUNK);
+    const params: SqlValue[] = [
+      run.marketId,
+      run.channelId,
+      run.currency,
+      part.map((r) => r.userId),
+      part.map((r) => payoutKindNumber(r.kind)),
+      part.map((r) => r.stakeMinor),
+      part.map((r) => r.payoutMinor),
+      part.map((r) => r.netMinor),
+      part.map((r) => r.transferId),
+    ] as SqlValue[];
+    const insert = `INSERT INTO settlement_payouts (market_id, channel_id, currency, user_id, kind,
+         stake_minor, payout_minor, net_minor, transfer_id)
+       SELECT $1, $2, $3, u, k, s, p, n, t FROM unnest($4::text[], $5::smallint[],
+         $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) AS x(u, k, s, p, n, t)`;
+    if (fence === undefined) {
+      await tx.query(`${insert} ON CONFLICT DO NOTHING`, params);
+      continue;
+    }
+    // One statement: the fence is checked with the insert, and reported by the row it returns.
+    const result = await tx.query<Row>(
+      `WITH live AS (
+         SELECT 1 FROM settlements WHERE market_id = $1 AND lease_token = $10 AND phase = 'HOLDS'
+       ), ins AS (
+         ${insert} WHERE EXISTS (SELECT 1 FROM live) ON CONFLICT DO NOTHING
+       )
+       SELECT count(*) AS live FROM live`,
+      [...params, fence.token],
+    );
+    if (num(result.rows[0]?.live) === 0)
+      throw new LeaseLostError(fence, 'writing the planned rows');
+  }
+}
+
 /** The settlement service's storage (see the file comment). */
 export type SettlementStore = ReturnType<typeof createSettlementStore>;
 
@@ -553,9 +632,38 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
     },
 
     /**
+     * Writes a run's planned rows ahead of {@link savePlan}, while the ledger resolves the holds
+     * (the rows are the bet engine's recorded resolution: every attempt plans the same ones). Not in
+     * one transaction: statements of up to {@link PLAN_CHUNK} rows, each written only while the run
+     * is in HOLDS under this lease (fenced); rows already there are kept. Nothing reads the rows of a
+     * run in HOLDS, and savePlan replaces them unless told they are this attempt's.
+     */
+    async insertRows(lease: RunLease, payouts: readonly PlannedPayout[]): Promise<void> {
+      const head = await sql.query<Row>(
+        `SELECT channel_id, currency FROM settlements
+         WHERE market_id = $1 AND lease_token = $2 AND phase = 'HOLDS'`,
+        [lease.marketId, lease.token],
+      );
+      const run = head.rows[0];
+      if (run === undefined) throw new LeaseLostError(lease, 'writing the planned rows');
+      const target = {
+        marketId: lease.marketId,
+        channelId: run.channel_id as string,
+        currency: run.currency as string,
+      };
+      // Rows of an earlier attempt go: the run's rows are exactly this attempt's plan.
+      await sql.query(
+        `DELETE FROM settlement_payouts WHERE market_id = $1 AND EXISTS (
+           SELECT 1 FROM settlements WHERE market_id = $1 AND lease_token = $2 AND phase = 'HOLDS')`,
+        [lease.marketId, lease.token],
+      );
+      await insertPayoutRows(sql, target, payouts, lease);
+    },
+
+    /**
      * Ends the HOLDS phase: stores the figures and every user's planned row in one transaction and
-     * moves to `next` (PAYOUTS, or FINISH for a refund). Rows already planned (a crash after this
-     * commit cannot happen twice: the phase moved) are kept as they are. Fenced.
+     * moves to `next` (PAYOUTS, or FINISH for a refund). Once the phase moved the call changes
+     * nothing (a crash after this commit cannot plan twice). Fenced.
      */
     async savePlan(
       lease: RunLease,
@@ -566,6 +674,11 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         readonly next: SettlementPhase;
         /** The holds were resolved by one ledger resolution record (ResolveMarket). */
         readonly marketResolved: boolean;
+        /**
+         * Every row of `payouts` was written by {@link insertRows} during this attempt (they are
+         * not written again); otherwise the market's rows are replaced by `payouts`.
+         */
+        readonly rowsWritten?: boolean;
       },
     ): Promise<void> {
       const { marketId } = lease;
@@ -573,27 +686,11 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         const record = await lockRow(tx, marketId);
         requireLease(record, lease, 'saving the plan');
         if (record.phase !== 'HOLDS') return;
-        const rows = plan.payouts;
-        for (let start = 0; start < rows.length; start += 10_000) {
-          const part = rows.slice(start, start + 10_000);
-          await tx.query(
-            `INSERT INTO settlement_payouts (market_id, channel_id, currency, user_id, kind,
-               stake_minor, payout_minor, net_minor, transfer_id)
-             SELECT $1, $2, $3, u, k, s, p, n, t FROM unnest($4::text[], $5::smallint[],
-               $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) AS x(u, k, s, p, n, t)
-             ON CONFLICT DO NOTHING`,
-            [
-              marketId,
-              record.channelId,
-              record.currency,
-              part.map((r) => r.userId),
-              part.map((r) => payoutKindNumber(r.kind)),
-              part.map((r) => r.stakeMinor),
-              part.map((r) => r.payoutMinor),
-              part.map((r) => r.netMinor),
-              part.map((r) => r.transferId),
-            ] as SqlValue[],
-          );
+        if (!plan.rowsWritten || !(await rowsMatch(tx, marketId, plan.payouts))) {
+          // Rows written early (insertRows) are for the ResolveMarket path, or were changed by
+          // another attempt since; nothing of the run is paid yet (phase HOLDS): replace them.
+          await tx.query('DELETE FROM settlement_payouts WHERE market_id = $1', [marketId]);
+          await insertPayoutRows(tx, record, plan.payouts);
         }
         const f = plan.figures;
         await tx.query(
