@@ -6,7 +6,7 @@
  * the simulated Kick's development key, which the embedded platform trusts).
  */
 import { createSign, randomUUID } from 'node:crypto';
-import { devKickPrivateKeyPem } from '@streambet/integration/dev-keys';
+import { devKickPrivateKeyPem } from '@streambet/integration/testing';
 
 /** Usage of the kick provider. */
 export const kickUsage = '  kick:   stream-online | stream-offline <broadcaster user id>';

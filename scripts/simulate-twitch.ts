@@ -11,7 +11,7 @@
  * (default: the embedded platform's development secret).
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { devTwitchWebhookSecret } from '@streambet/integration/dev-keys';
+import { devTwitchWebhookSecret } from '@streambet/integration/testing';
 
 /** Usage of the twitch provider. */
 export const twitchUsage =

@@ -2,7 +2,7 @@
  * One trace follows a bet across the mesh: the embedded platform exports to a local OTLP receiver,
  * a viewer watching the market over socket.io places a bet through the gateway, and the spans that
  * arrive share one trace id from the gateway's PlaceBet through the bet engine, the user service's
- * ledger, the bus hop to the realtime service and its push to the viewer's rooms.
+ * ReserveStakes (eligibility and the ledger's holds), the bus hop to the realtime service and its push to the viewer's rooms.
  *
  * In embedded mode every service shares one process and so one resource (`service.name` is
  * `streambet`): each span names its service in the `streambet.service` attribute.
@@ -17,7 +17,7 @@ import {
 import { BetPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/bet_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import { HoldPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
-import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { generateServiceKeys } from '@streambet/platform/auth/tokens';
 import { servicePorts } from '@streambet/platform/runtime/platform-config';
@@ -237,12 +237,14 @@ describe('distributed tracing across the mesh (OTLP export)', () => {
       [service]: 'bet-engine',
       'streambet.batch.size': '1',
     });
+    // Placement reserves stakes (eligibility and holds in one transaction) in the user service.
     const ledger = find(
-      'the user service serving the ledger',
+      'the user service serving ReserveStakes',
       (s) =>
         s.kind === kind.server &&
         s.attributes[service] === 'user' &&
-        s.attributes['rpc.service'] === LedgerInternalService.typeName,
+        s.attributes['rpc.service'] === UserInternalService.typeName &&
+        s.attributes['rpc.method'] === 'ReserveStakes',
     );
     expect(ancestors(ledger, trace)).toContain(batch);
     // The ledger's own event (written by the user service's outbox) continues the same trace.
