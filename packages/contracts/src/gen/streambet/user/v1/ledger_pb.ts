@@ -1361,8 +1361,9 @@ export enum TransferResultCode {
   LINKED_EVENT_CHAIN_OPEN = 18,
 
   /**
-   * A PENDING transfer (hold) names a market whose holds were already resolved
-   * (ResolveMarket): a market takes no new holds after its resolution.
+   * A PENDING transfer with code BET_STAKE (a stake hold) names a market whose holds
+   * were already resolved (ResolveMarket): a market takes no new stakes after its
+   * resolution. Holds of other codes (a reversal's claw-backs) are not refused.
    *
    * @generated from enum value: TRANSFER_RESULT_CODE_MARKET_RESOLVED = 19;
    */
@@ -1548,8 +1549,11 @@ export const LedgerInternalService: GenService<{
    * (LookupTransfers does not find it). A
    * POST_PENDING / VOID_PENDING command for one of them (SubmitTransfers) answers
    * PENDING_ALREADY_RESOLVED (PENDING_EXPIRED for the expired ones), as for a hold
-   * resolved on its own; a new hold (PENDING) for the market answers MARKET_RESOLVED;
-   * the expiry sweeper skips the market's holds; ResolveMarketHolds finds nothing open.
+   * resolved on its own; a new stake hold (PENDING, code BET_STAKE) for the market
+   * answers MARKET_RESOLVED, while holds of other codes naming the market (a reversal's
+   * claw-backs, PAYOUT_REVERSAL) are ordinary holds with their own state; the expiry
+   * sweeper skips the market's stake holds; ResolveMarketHolds finds nothing open.
+   * Only BET_STAKE holds belong to their market.
    *
    * Idempotent by settlement_id: repeating the call with the same settlement_id and the
    * same content (market_id, action, code, expected_open_amount_minor) answers the
