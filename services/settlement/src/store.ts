@@ -286,7 +286,7 @@ async function rowsMatch(
 const PLAN_CHUNK = 10_000;
 
 /**
- * Inserts planned rows (kept if already there), {@link PLAN_CHUNK} per statement. With `fence`,
+ * Inserts planned rows (a row already there is kept), {@link PLAN_CHUNK} per statement. With `fence`,
  * each statement writes only while the run is in HOLDS under that lease, and a statement that finds
  * otherwise throws {@link LeaseLostError}.
  */
@@ -633,10 +633,10 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
 
     /**
      * Writes a run's planned rows ahead of {@link savePlan}, while the ledger resolves the holds
-     * (the rows are the bet engine's recorded resolution: every attempt plans the same ones). Not in
-     * one transaction: statements of up to {@link PLAN_CHUNK} rows, each written only while the run
-     * is in HOLDS under this lease (fenced); rows already there are kept. Nothing reads the rows of a
-     * run in HOLDS, and savePlan replaces them unless told they are this attempt's.
+     * (the rows are the bet engine's recorded resolution). Not in one transaction: rows an earlier
+     * attempt left are deleted, then statements of up to {@link PLAN_CHUNK} rows insert these, each
+     * only while the run is in HOLDS under this lease (fenced). Nothing reads the rows of a run in
+     * HOLDS, and savePlan checks them (count and sums) or replaces them before the phase moves.
      */
     async insertRows(lease: RunLease, payouts: readonly PlannedPayout[]): Promise<void> {
       const head = await sql.query<Row>(
