@@ -8,8 +8,12 @@
 import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-web';
 import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import { AnalyticsService } from '@streambet/contracts/gen/streambet/analytics/v1/analytics_pb';
 import { IntegrationService } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
+import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/payment_pb';
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { RealtimeService } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
+import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 
 /** Every public API the viewer apps call, behind one transport. */
@@ -18,6 +22,12 @@ export interface Api {
   readonly pool: Client<typeof PoolService>;
   readonly bets: Client<typeof BetEngineService>;
   readonly channels: Client<typeof IntegrationService>;
+  readonly payments: Client<typeof PaymentService>;
+  readonly settlements: Client<typeof SettlementService>;
+  /** Chat moderation (settings, bans); messages themselves travel over the socket. */
+  readonly chat: Client<typeof RealtimeService>;
+  /** Admin-only reads (metrics, fraud flags, audit log); the server checks the role. */
+  readonly analytics: Client<typeof AnalyticsService>;
 }
 
 /** Reads the current access token; undefined = call anonymously. */
@@ -62,5 +72,9 @@ export function createApi(transport: Transport): Api {
     pool: createClient(PoolService, transport),
     bets: createClient(BetEngineService, transport),
     channels: createClient(IntegrationService, transport),
+    payments: createClient(PaymentService, transport),
+    settlements: createClient(SettlementService, transport),
+    chat: createClient(RealtimeService, transport),
+    analytics: createClient(AnalyticsService, transport),
   };
 }
