@@ -11,7 +11,7 @@ export default defineConfig({
     include: [
       '{packages,services,gateway}/*/test/**/*.spec.ts',
       'gateway/test/**/*.spec.ts',
-      'apps/web/test/**/*.spec.ts',
+      'apps/*/test/**/*.spec.ts',
       'scripts/test/**/*.spec.ts',
     ],
     exclude: ['**/node_modules/**', '**/data/**'],

@@ -1,7 +1,7 @@
 /**
- * The viewer app: header (wallet, account), the channel's markets with live odds, the bet slip,
- * my bets and the leaderboard. The channel comes from `?channel=<id>`; without it the app opens
- * on the lobby of live markets.
+ * The viewer app: header (wallet, navigation, account), the channel's markets with live odds, the
+ * bet slip, my bets and the leaderboard. The channel comes from `?channel=<id>`; without it the app
+ * opens on the lobby of live markets. `?view=<name>` opens one of the other screens (views.tsx).
  */
 import { useCallback, useEffect, useState } from 'react';
 import type { Api } from '@streambet/client';
@@ -11,21 +11,35 @@ import { AuthPanel } from './auth-panel.js';
 import { BetSlip } from './bet-slip.js';
 import { useNow } from './hooks.js';
 import { Lobby } from './lobby.js';
+import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import { ExchangeMarketCard } from './exchange/exchange-market.js';
 import { MarketCard, type Selection } from './market-card.js';
 import { useSession } from './session.js';
 import { useChannel } from './use-channel.js';
+import { navEntries, views, type Navigate } from './views.js';
 
 function channelFromUrl(): string | undefined {
   const id = new URLSearchParams(window.location.search).get('channel');
   return id === null || id.trim() === '' ? undefined : id.trim();
 }
 
-function goToChannel(channelId: string | undefined) {
+function viewFromUrl(): string | undefined {
+  const name = new URLSearchParams(window.location.search).get('view');
+  return name !== null && Object.hasOwn(views, name) ? name : undefined;
+}
+
+/** Replaces the URL's parameters with `view` and `params`, as a new history entry. */
+const navigate: Navigate = (view, params = {}) => {
   const url = new URL(window.location.href);
-  if (channelId === undefined) url.searchParams.delete('channel');
-  else url.searchParams.set('channel', channelId);
+  url.search = '';
+  if (view !== undefined) url.searchParams.set('view', view);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
   window.history.pushState({}, '', url);
   window.dispatchEvent(new PopStateEvent('popstate'));
+};
+
+function goToChannel(channelId: string | undefined) {
+  navigate(undefined, channelId === undefined ? {} : { channel: channelId });
 }
 
 /** Root component. */
@@ -33,15 +47,33 @@ export function App() {
   const origin = window.location.origin;
   const { api, session, notice, signIn, signOut } = useSession(origin);
   const [channelId, setChannelId] = useState(channelFromUrl);
+  const [view, setView] = useState(viewFromUrl);
   const [refreshKey, setRefreshKey] = useState(0);
   const [socketLive, setSocketLive] = useState(false);
   const bump = useCallback(() => setRefreshKey((k) => k + 1), []);
 
   useEffect(() => {
-    const onPop = () => setChannelId(channelFromUrl());
+    const onPop = () => {
+      setChannelId(channelFromUrl());
+      setView(viewFromUrl());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
+
+  const entry = view === undefined ? undefined : views[view];
+  const viewProps = {
+    api,
+    origin,
+    session,
+    refreshKey,
+    onUserEvent: bump,
+    socketLive,
+    navigate,
+    params: new URLSearchParams(window.location.search),
+  };
+  if (entry !== undefined && entry.chrome === false) return <entry.component {...viewProps} />;
+  const nav = navEntries(session);
 
   return (
     <div className="app">
@@ -57,6 +89,24 @@ export function App() {
           StreamBet
         </a>
         {session && <WalletPanel api={api} refreshKey={refreshKey} live={socketLive} />}
+        {nav.length > 0 && (
+          <nav className="views-nav" aria-label="Pages">
+            {nav.map(([name, label]) => (
+              <a
+                key={name}
+                href={`/?view=${name}`}
+                data-testid={`nav-${name}`}
+                aria-current={view === name ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(name);
+                }}
+              >
+                {label}
+              </a>
+            ))}
+          </nav>
+        )}
         <div className="account">
           {session ? (
             <>
@@ -77,7 +127,9 @@ export function App() {
       </header>
       <main className={session === undefined ? 'layout' : 'layout signed-in'}>
         <div className="main-col">
-          {channelId === undefined ? (
+          {entry !== undefined ? (
+            <entry.component key={view} {...viewProps} />
+          ) : channelId === undefined ? (
             <Lobby api={api} onOpenChannel={goToChannel} />
           ) : (
             <ChannelPage
@@ -99,7 +151,8 @@ export function App() {
             <AuthPanel api={api} onSession={signIn} />
           </aside>
         ) : (
-          channelId === undefined && (
+          channelId === undefined &&
+          entry === undefined && (
             <aside className="side-col" aria-label="Your bets">
               <MyBetsPanel api={api} refreshKey={refreshKey} live={false} />
             </aside>
@@ -179,18 +232,31 @@ function ChannelPage(props: ChannelPageProps) {
               No open markets right now.
             </p>
           )}
-          {markets.map((market) => (
-            <MarketCard
-              key={market.marketId}
-              market={market}
-              odds={channel.odds.get(market.marketId)}
-              selectedOutcomeId={
-                selection?.market.marketId === market.marketId ? selection.outcomeId : undefined
-              }
-              nowMs={nowMs}
-              onSelect={setSelection}
-            />
-          ))}
+          {markets.map((market) =>
+            market.kind === MarketKind.EXCHANGE ? (
+              <ExchangeMarketCard
+                key={market.marketId}
+                api={api}
+                market={market}
+                nowMs={nowMs}
+                signedIn={signedIn}
+                userId={props.userId}
+                refreshKey={refreshKey}
+                onUserEvent={onUserEvent}
+              />
+            ) : (
+              <MarketCard
+                key={market.marketId}
+                market={market}
+                odds={channel.odds.get(market.marketId)}
+                selectedOutcomeId={
+                  selection?.market.marketId === market.marketId ? selection.outcomeId : undefined
+                }
+                nowMs={nowMs}
+                onSelect={setSelection}
+              />
+            ),
+          )}
         </section>
         <section className="slip-col" aria-label="Bet slip and results">
           <BetSlip

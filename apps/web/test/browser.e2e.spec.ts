@@ -18,13 +18,10 @@
  */
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConnectError, createClient } from '@connectrpc/connect';
-import axe from 'axe-core';
+import { createClient } from '@connectrpc/connect';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -34,26 +31,27 @@ import {
 import { MarketKind, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@streambet/gateway/embedded-platform';
 import { createSeedKit, newChannelId, seedPassword, type SeedKit } from '@streambet/gateway/seed';
+import {
+  chromiumArgs,
+  chromiumPath,
+  codeOf,
+  desktop,
+  eventually,
+  expectAccessible,
+  hasFocus,
+  screenshot,
+  startAppServer,
+  tabTo,
+  waitMs,
+} from '@streambet/testkit/browser';
 import { pgliteTemplate } from '@streambet/testkit/sql';
+import {
+  registerByKeyboard as registerByKeyboardAs,
+  registerInBrowser as registerInBrowserAs,
+} from './web-harness.js';
 
-const chromiumPath = '/usr/bin/chromium';
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = path.join(appDir, 'dist');
-const waitMs = 20_000;
-const desktop = { width: 1280, height: 900 };
-const phone = { width: 390, height: 844 };
-
-/** Launch flags for Debian's chromium in a sandboxless CI container, quiet and offline. */
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let platform: EmbeddedPlatform;
 let appUrl: string;
@@ -64,99 +62,9 @@ let context: BrowserContext;
 let userDataDir: string;
 let kit: SeedKit;
 const browserErrors: string[] = [];
-/** Set WEB_TEST_SCREENSHOTS=<dir> to keep PNGs of the screens the test reaches. */
-const screenshotDir = process.env.WEB_TEST_SCREENSHOTS;
 
-async function screenshot(page: Page, name: string): Promise<void> {
-  if (screenshotDir === undefined || screenshotDir === '') return;
-  await fs.mkdir(screenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
-}
-
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
-
-/**
- * Serves dist with SPA fallback and passes Connect calls (`/streambet.*`) and `/socket.io/`
- * (long-polling and the WebSocket upgrade) on to the gateway: the app sees one origin.
- */
-async function startAppServer(
-  gatewayUrl: string,
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const gateway = new URL(gatewayUrl);
-  const server = http.createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://app').pathname;
-    if (pathname.startsWith('/streambet.') || pathname.startsWith('/socket.io/')) {
-      const upstream = http.request(
-        {
-          host: gateway.hostname,
-          port: gateway.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: gateway.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      req.pipe(upstream);
-      return;
-    }
-    const file = path.join(distDir, path.normalize(pathname).replace(/^(\.\.[/\\])+/, ''));
-    void fs
-      .stat(file)
-      .then((s) => (s.isFile() ? file : path.join(distDir, 'index.html')))
-      .catch(() => path.join(distDir, 'index.html'))
-      .then(async (chosen) => {
-        const body = await fs.readFile(chosen);
-        res.writeHead(200, {
-          'content-type': contentTypes[path.extname(chosen)] ?? 'application/octet-stream',
-        });
-        res.end(body);
-      })
-      .catch(() => {
-        res.writeHead(500);
-        res.end();
-      });
-  });
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    const upstream = net.connect(Number(gateway.port), gateway.hostname, () => {
-      const headers = Object.entries(req.headers)
-        .map(
-          ([k, v]) =>
-            `${k}: ${k === 'host' ? gateway.host : Array.isArray(v) ? v.join(', ') : (v ?? '')}`,
-        )
-        .join('\r\n');
-      upstream.write(`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n${headers}\r\n\r\n`);
-      upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
-    });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+const registerByKeyboard = (page: Page, name: string) => registerByKeyboardAs(page, kit, name);
+const registerInBrowser = (page: Page, name: string) => registerInBrowserAs(page, kit, name);
 
 /** True when the gateway already serves this app (static files with SPA fallback). */
 async function gatewayServesApp(gatewayUrl: string): Promise<boolean> {
@@ -168,37 +76,6 @@ async function gatewayServesApp(gatewayUrl: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function codeOf(call: Promise<unknown>): Promise<ConnectError | undefined> {
-  try {
-    await call;
-    return undefined;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-}
-
-/** Polls `probe` until it returns a value (not undefined), or fails with `what`. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = waitMs,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
-    `timed out waiting for ${what}${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`,
-  );
 }
 
 async function walletShows(page: Page, availableMinor: bigint): Promise<void> {
@@ -236,140 +113,6 @@ async function waitForOdds(
     const text = await oddsText(page, marketId, outcomeTitle);
     return expected(text) ? text : undefined;
   });
-}
-
-/** What axe-core reports of one violation (enough to find and fix it). */
-interface AxeViolation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly targets: readonly string[];
-}
-
-/** Runs axe-core on the page as it is now (injected once per document). */
-async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  const loaded = await page.evaluate(() => 'axe' in globalThis);
-  if (!loaded) await page.addScriptTag({ content: axe.source });
-  return page.evaluate(async () => {
-    const g = globalThis as unknown as {
-      document: unknown;
-      axe: {
-        run(
-          context: unknown,
-          options: object,
-        ): Promise<{
-          violations: Array<{
-            id: string;
-            impact?: string | null;
-            help: string;
-            nodes: Array<{ target: unknown[] }>;
-          }>;
-        }>;
-      };
-    };
-    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact ?? null,
-      help: v.help,
-      targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(' ')),
-    }));
-  });
-}
-
-/**
- * Fails on axe violations of the screen `page` shows, at a desktop and at a phone width: serious
- * and critical ones (contrast, names, labels) and also the moderate ones such as a skipped
- * heading level — every screen is clean today, so any violation is a regression.
- */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  for (const viewport of [desktop, phone]) {
-    await page.setViewportSize(viewport);
-    const violations = await axeViolations(page);
-    expect(violations, `axe on ${screen} at ${viewport.width}×${viewport.height}`).toEqual([]);
-  }
-  await page.setViewportSize(desktop);
-}
-
-/**
- * Presses Tab until the element matching `selector` has the focus (and shows a focus ring), as a
- * keyboard user would reach it; fails when it is not reachable.
- */
-async function tabTo(page: Page, selector: string, maxTabs = 120): Promise<void> {
-  for (let i = 0; i < maxTabs; i += 1) {
-    await page.keyboard.press('Tab');
-    const focus = await page.evaluate((wanted) => {
-      const g = globalThis as unknown as {
-        document: { activeElement: { matches(s: string): boolean } | null };
-        getComputedStyle(element: unknown): { outlineStyle: string };
-      };
-      const active = g.document.activeElement;
-      if (active === null || !active.matches(wanted)) return undefined;
-      return { outline: g.getComputedStyle(active).outlineStyle };
-    }, selector);
-    if (focus !== undefined) {
-      expect(focus.outline, `focus ring on ${selector}`).not.toBe('none');
-      return;
-    }
-  }
-  throw new Error(`${selector} is not reachable with the Tab key`);
-}
-
-/** True when the element matching `selector` has the keyboard focus. */
-async function hasFocus(page: Page, selector: string): Promise<boolean> {
-  return page.evaluate((wanted) => {
-    const g = globalThis as unknown as {
-      document: { activeElement: { matches(s: string): boolean } | null };
-    };
-    return g.document.activeElement?.matches(wanted) ?? false;
-  }, selector);
-}
-
-/** Registers from the auth form with the keyboard only (the date of birth keeps its default). */
-async function registerByKeyboard(page: Page, name: string) {
-  const email = `${name.toLowerCase()}@example.com`;
-  await tabTo(page, '[data-testid="auth-mode-register"]');
-  await page.keyboard.press('Enter');
-  await tabTo(page, '[data-testid="auth-email"]');
-  await page.keyboard.type(email);
-  await page.keyboard.press('Tab');
-  expect(await hasFocus(page, '[data-testid="auth-password"]')).toBe(true);
-  await page.keyboard.type('a long enough password');
-  await page.keyboard.press('Tab');
-  expect(await hasFocus(page, '[data-testid="auth-display-name"]')).toBe(true);
-  await page.keyboard.type(name);
-  await tabTo(page, '[data-testid="auth-submit"]');
-  await page.keyboard.press('Enter');
-  await page
-    .getByTestId('user-display-name')
-    .filter({ hasText: name })
-    .waitFor({ timeout: waitMs });
-  const login = await kit.users.login({ email, password: 'a long enough password' });
-  return {
-    userId: login.user!.userId,
-    headers: { authorization: `Bearer ${login.tokens!.accessToken}` },
-  };
-}
-
-async function registerInBrowser(page: Page, name: string) {
-  await page.getByTestId('auth-mode-register').click();
-  await page.getByTestId('auth-email').fill(`${name.toLowerCase()}@example.com`);
-  await page.getByTestId('auth-password').fill('a long enough password');
-  await page.getByTestId('auth-display-name').fill(name);
-  await page.getByTestId('auth-dob').fill('1992-03-04');
-  await page.getByTestId('auth-submit').click();
-  await page
-    .getByTestId('user-display-name')
-    .filter({ hasText: name })
-    .waitFor({ timeout: waitMs });
-  const login = await kit.users.login({
-    email: `${name.toLowerCase()}@example.com`,
-    password: 'a long enough password',
-  });
-  return {
-    userId: login.user!.userId,
-    headers: { authorization: `Bearer ${login.tokens!.accessToken}` },
-  };
 }
 
 /** The viewer's available PTS as the user service reports it (the figure the screen must show). */
@@ -420,7 +163,7 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
       appUrl = platform.gatewayUrl;
       appServedBy = 'gateway';
     } else {
-      const server = await startAppServer(platform.gatewayUrl);
+      const server = await startAppServer(distDir, platform.gatewayUrl);
       appUrl = server.url;
       closeAppServer = server.close;
       appServedBy = 'test static server';
@@ -429,7 +172,7 @@ describe.skipIf(!existsSync(chromiumPath))('the viewer web app in headless Chrom
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: chromiumPath,
       headless: true,
-      args: chromiumArgs,
+      args: [...chromiumArgs],
       viewport: desktop,
     });
   });

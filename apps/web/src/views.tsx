@@ -1,0 +1,68 @@
+/**
+ * The app's screens besides the lobby and a channel's page, chosen by the `?view=<name>` URL
+ * parameter so every screen has a link of its own (and the OBS overlay a URL a streamer pastes).
+ * Each area owns its component; this registry only says how a view is reached.
+ */
+import type { ComponentType } from 'react';
+import type { Api, Session } from '@streambet/client';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { AccountView } from './account/account-view.js';
+import { OverlayView } from './overlay/overlay-view.js';
+import { StudioView } from './studio/studio-view.js';
+import { WalletView } from './wallet/wallet-view.js';
+
+/** Goes to `view` (undefined = the lobby, or the channel in `params.channel`) with `params`. */
+export type Navigate = (
+  view: string | undefined,
+  params?: Readonly<Record<string, string>>,
+) => void;
+
+/** What every view receives from the app. */
+export interface ViewProps {
+  readonly api: Api;
+  /** The gateway's origin (the app's own). */
+  readonly origin: string;
+  readonly session: Session | undefined;
+  /** Bumped when something the user did or was pushed may have changed their data. */
+  readonly refreshKey: number;
+  /** Tells the app the user's data changed (a bet, a payment), so panels reload. */
+  readonly onUserEvent: () => void;
+  /** True while the realtime socket of the page is connected. */
+  readonly socketLive: boolean;
+  readonly navigate: Navigate;
+  /** The page's URL parameters when the view opened (tokens of emailed links, a channel id). */
+  readonly params: URLSearchParams;
+}
+
+/** How a view is reached. */
+export interface ViewEntry {
+  readonly component: ComponentType<ViewProps>;
+  /** Shown in the header's navigation when set (and the rules below allow it). */
+  readonly navLabel?: string;
+  /** Only signed-in users see the nav entry (the view itself asks guests to sign in). */
+  readonly signedIn?: boolean;
+  /** Only users holding this role see the nav entry (the server checks every call anyway). */
+  readonly role?: Role;
+  /** False renders the view alone, without header or layout (the stream overlay). */
+  readonly chrome?: boolean;
+}
+
+/** Every view by its `?view=` name. */
+export const views: Readonly<Record<string, ViewEntry>> = {
+  wallet: { component: WalletView, navLabel: 'Wallet', signedIn: true },
+  account: { component: AccountView, navLabel: 'Account', signedIn: true },
+  studio: { component: StudioView, navLabel: 'Studio', signedIn: true, role: Role.STREAMER },
+  overlay: { component: OverlayView, chrome: false },
+};
+
+/** The nav entries `session` may see, in registry order. */
+export function navEntries(
+  session: Session | undefined,
+): ReadonlyArray<readonly [name: string, label: string]> {
+  return Object.entries(views).flatMap(([name, entry]) => {
+    if (entry.navLabel === undefined) return [];
+    if (entry.signedIn === true && session === undefined) return [];
+    if (entry.role !== undefined && !(session?.user.roles.includes(entry.role) ?? false)) return [];
+    return [[name, entry.navLabel] as const];
+  });
+}
