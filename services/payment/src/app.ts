@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/payment_pb';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
@@ -17,7 +17,7 @@ import {
   providerMode,
   type PaymentConfig,
 } from './config.js';
-import { eligibilityFromClient, ledgerFromClient } from './downstreams.js';
+import { eligibilityFromClient, ledgerFromClient, ledgerReaderFromClient } from './downstreams.js';
 import { simulate, startProviderFakes, type ProviderFakes } from './fakes/index.js';
 import { paymentMigrations } from './migrations/index.js';
 import { createPayments } from './payments.js';
@@ -26,6 +26,8 @@ import { guardProvider } from './providers/guarded.js';
 import { createMercadoPagoProvider } from './providers/mercadopago.js';
 import { createStripeProvider } from './providers/stripe.js';
 import { createPaymentServiceImpl } from './routes.js';
+import { createDailyReport } from './report.js';
+import { createReportStore } from './report-store.js';
 import { createPaymentStore } from './store.js';
 import { createReconciliationTask, createSagaTask } from './tasks.js';
 import { createWebhookHandlers, type WebhookAnswer } from './webhooks.js';
@@ -160,9 +162,33 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
         registers: [ctx.registry],
       }),
     };
+    const reports = createReportStore(ctx.sql);
+    const dailyReport = createDailyReport({
+      reports,
+      ledger: ledgerReaderFromClient(ctx.client(LedgerInternalService, userUrl)),
+      clock,
+      logger,
+      currencies: [config.REAL_CURRENCY],
+      intervalMs: config.PAYMENT_REPORT_INTERVAL_MS,
+      difference: new Gauge({
+        name: 'payment_reconciliation_difference_minor',
+        help: "Provider-confirmed minus ledger-moved money of the last complete UTC day, minor units, by currency and kind; non-zero = that day's report is flagged",
+        labelNames: ['currency', 'kind'] as const,
+        registers: [ctx.registry],
+      }),
+      flaggedDays: new Counter({
+        name: 'payment_reconciliation_flagged_days_total',
+        help: 'Complete UTC days whose provider-vs-ledger report was flagged, by currency and kind',
+        labelNames: ['currency', 'kind'] as const,
+        registers: [ctx.registry],
+      }),
+    });
     return {
       routes(router) {
-        router.service(PaymentService, createPaymentServiceImpl({ payments, store }));
+        router.service(
+          PaymentService,
+          createPaymentServiceImpl({ payments, store, reports, clock }),
+        );
       },
       policy: paymentPolicy,
       http: (req, res) => {
@@ -206,7 +232,7 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
         }
         return false;
       },
-      tasks: [createSagaTask(taskDeps), createReconciliationTask(taskDeps)],
+      tasks: [createSagaTask(taskDeps), createReconciliationTask(taskDeps), dailyReport.task],
       async stop() {
         await fakes?.close();
       },

@@ -102,6 +102,12 @@ export const paymentConfigSpec = defineConfig({
       'A payment unchanged for this long in a non-final state is stuck: reconciliation asks its provider, in ms',
     default: '300000',
   },
+  PAYMENT_REPORT_INTERVAL_MS: {
+    schema: configSchemas.int(1000, 86_400_000),
+    description:
+      "How often the daily provider-vs-ledger report recomputes yesterday's and today's totals (UTC days), in ms",
+    default: '3600000',
+  },
   PAYMENT_STRIPE_API_URL: {
     schema: configSchemas.url(['https:', 'http:']),
     description: "Stripe's API (live providers)",

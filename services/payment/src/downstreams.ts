@@ -26,6 +26,7 @@ import {
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
 import { IllegalStateError, UnavailableError } from '@streambet/platform/errors/domain-errors';
 import { accountIds, transferIds } from './domain/payment.js';
+import { reportedTransfer, type ReportItem } from './domain/reconciliation-report.js';
 
 /** An action refused for eligibility reasons: FAILED_PRECONDITION with the EligibilityResult detail. */
 export class IneligibleError extends IllegalStateError {
@@ -241,5 +242,55 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
         code: TransferCode.WITHDRAWAL,
         paymentId,
       }),
+  };
+}
+
+/** The ledger's side of the daily provider-vs-ledger report. */
+export interface PaymentLedgerReader {
+  /**
+   * The deposit credits (`payment:<id>:credit`) and withdrawal posts (`payment:<id>:post`) of
+   * `currency` committed in [fromMs, toMs), read from psp_clearing's transfers (every payment
+   * transfer has psp_clearing on one side). Throws UnavailableError when the ledger is down.
+   */
+  paymentTransfers(currency: string, fromMs: number, toMs: number): Promise<ReportItem[]>;
+}
+
+/** The report's ledger reader through LedgerInternalService.ListAccountTransfers. */
+export function ledgerReaderFromClient(
+  client: Client<typeof LedgerInternalService>,
+): PaymentLedgerReader {
+  return {
+    async paymentTransfers(currency, fromMs, toMs) {
+      const items: ReportItem[] = [];
+      let pageToken = '';
+      do {
+        let response;
+        try {
+          response = await client.listAccountTransfers({
+            accountId: accountIds.pspClearing(currency),
+            codes: [TransferCode.DEPOSIT, TransferCode.WITHDRAWAL],
+            fromMs: BigInt(fromMs),
+            toMs: BigInt(toMs),
+            newestFirst: false,
+            page: { pageSize: 200, pageToken },
+          });
+        } catch (error) {
+          // No psp_clearing account yet: no payment ever moved money in this currency.
+          if (ConnectError.from(error).code === Code.NotFound) return items;
+          throw unavailable('the ledger', error);
+        }
+        for (const transfer of response.transfers) {
+          const reported = reportedTransfer(transfer.transferId);
+          if (reported === undefined) continue;
+          items.push({
+            ...reported,
+            currency: transfer.currency,
+            amountMinor: transfer.amountMinor,
+          });
+        }
+        pageToken = response.page?.nextPageToken ?? '';
+      } while (pageToken !== '');
+      return items;
+    },
   };
 }

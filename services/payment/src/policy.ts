@@ -15,5 +15,6 @@ export const paymentPolicy: AccessPolicy = {
     requestWithdrawal: anyUser,
     getPayment: anyUser,
     listPayments: anyUser,
+    listReconciliationReports: ['admin'],
   }),
 };

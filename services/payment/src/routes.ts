@@ -13,12 +13,14 @@ import {
   PaymentSchema,
   PaymentStatus as ProtoStatus,
   PixKeyType as ProtoPixKeyType,
+  ReconciliationReportSchema,
   type DepositAction,
   type Payment,
   type PaymentService,
   type WithdrawalDestination,
 } from '@streambet/contracts/gen/streambet/payment/v1/payment_pb';
 import { callerKey } from '@streambet/platform/auth/caller';
+import type { Clock } from '@streambet/platform/rpc/clock';
 import {
   NotFoundError,
   PermissionDeniedError,
@@ -26,11 +28,15 @@ import {
 } from '@streambet/platform/errors/domain-errors';
 import { maskKey, type Destination, type PixKeyType } from './domain/limits.js';
 import type { PaymentStatus, Provider } from './domain/payment.js';
+import { dayMs } from './domain/reconciliation-report.js';
 import type { Payments } from './payments.js';
+import type { ReportStore } from './report-store.js';
 import { protoStatus, type PaymentRow, type PaymentStore } from './store.js';
 
 const defaultPageSize = 50;
 const maxPageSize = 200;
+/** Longest range ListReconciliationReports answers. */
+const maxReportRangeMs = 366 * 86_400_000;
 
 const providers: Readonly<Partial<Record<ProtoProvider, Provider>>> = {
   [ProtoProvider.STRIPE]: 'STRIPE',
@@ -179,8 +185,10 @@ function decodeToken(token: string): { createdAtMs: number; paymentId: string } 
 export function createPaymentServiceImpl(deps: {
   readonly payments: Payments;
   readonly store: PaymentStore;
+  readonly reports: ReportStore;
+  readonly clock: Clock;
 }): ServiceImpl<typeof PaymentService> {
-  const { payments, store } = deps;
+  const { payments, store, reports } = deps;
   return {
     async createDeposit(request, context) {
       const caller = user(context);
@@ -267,6 +275,37 @@ export function createPaymentServiceImpl(deps: {
               ? `${last.createdAtMs}.${last.paymentId}`
               : '',
         },
+      };
+    },
+
+    async listReconciliationReports(request) {
+      const toMs = Number(request.toMs) || deps.clock.now();
+      const fromMs = Number(request.fromMs) || toMs - 30 * dayMs;
+      if (fromMs < 0 || toMs <= fromMs || toMs - fromMs > maxReportRangeMs) {
+        throw new ValidationError('invalid time range', [
+          {
+            field: 'to_ms',
+            description: 'must be greater than from_ms, at most 366 days after it',
+          },
+        ]);
+      }
+      const rows = await reports.list({ fromMs, toMs, onlyFlagged: request.onlyFlagged });
+      return {
+        reports: rows.map((r) =>
+          create(ReconciliationReportSchema, {
+            dayStartMs: BigInt(r.dayStartMs),
+            currency: r.currency,
+            kind: r.kind === 'DEPOSIT' ? ProtoKind.DEPOSIT : ProtoKind.WITHDRAWAL,
+            providerTotalMinor: r.providerTotalMinor,
+            ledgerTotalMinor: r.ledgerTotalMinor,
+            differenceMinor: r.differenceMinor,
+            providerCount: r.providerCount,
+            ledgerCount: r.ledgerCount,
+            mismatchedPaymentIds: [...r.mismatchedPaymentIds],
+            flagged: r.flagged,
+            computedAtMs: BigInt(r.computedAtMs),
+          }),
+        ),
       };
     },
   };

@@ -21,7 +21,7 @@ export interface PollingTask extends BackgroundTask {
   runOnce(): Promise<void>;
 }
 
-function pollingTask(
+export function pollingTask(
   name: string,
   intervalMs: number,
   pass: () => Promise<void>,

@@ -25,7 +25,7 @@ import { testLogger, testServerInterceptors } from '@streambet/testkit/rpc';
 import type { TestTokens } from '@streambet/testkit/tokens';
 import { fakeSecrets } from './config.js';
 import type { PaymentLimits } from './domain/limits.js';
-import { eligibilityFromClient, ledgerFromClient } from './downstreams.js';
+import { eligibilityFromClient, ledgerFromClient, ledgerReaderFromClient } from './downstreams.js';
 import { startProviderFakes, type ProviderFakes } from './fakes/index.js';
 import { paymentMigrations } from './migrations/index.js';
 import { createPayments, type Payments, type PaymentsDeps } from './payments.js';
@@ -36,6 +36,8 @@ import { createStripeProvider } from './providers/stripe.js';
 import { createPaymentServiceImpl } from './routes.js';
 import { createPaymentStore, type PaymentStore } from './store.js';
 import { createReconciliationTask, createSagaTask, type PollingTask } from './tasks.js';
+import { createDailyReport, type DailyReport } from './report.js';
+import { createReportStore, type ReportStore } from './report-store.js';
 import { createWebhookHandlers } from './webhooks.js';
 
 export { fakeSecrets } from './config.js';
@@ -87,6 +89,9 @@ export interface PaymentCore {
   readonly breakers: { readonly stripe: GuardedProvider; readonly mercadoPago: GuardedProvider };
   readonly saga: PollingTask;
   readonly reconciliation: PollingTask;
+  /** The daily provider-vs-ledger report (its `runDay` computes one day now). */
+  readonly dailyReport: DailyReport;
+  readonly reports: ReportStore;
 }
 
 /** Builds the payment service's real pieces over `sql` and the providers at the given URLs. */
@@ -145,6 +150,7 @@ export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
     reconcileIntervalMs: 60_000,
     reconcileAfterMs: 300_000,
   };
+  const reports = createReportStore(sql);
   return {
     store,
     payments,
@@ -152,6 +158,15 @@ export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
     breakers: { stripe, mercadoPago },
     saga: createSagaTask(taskDeps),
     reconciliation: createReconciliationTask(taskDeps),
+    reports,
+    dailyReport: createDailyReport({
+      reports,
+      ledger: ledgerReaderFromClient(createClient(LedgerInternalService, options.user)),
+      clock,
+      logger,
+      currencies: [options.limits?.realCurrency ?? testPaymentLimits.realCurrency],
+      intervalMs: 3_600_000,
+    }),
   };
 }
 
@@ -192,7 +207,12 @@ export async function createPaymentTestService(
     (router) =>
       router.service(
         PaymentService,
-        createPaymentServiceImpl({ payments: core.payments, store: core.store }),
+        createPaymentServiceImpl({
+          payments: core.payments,
+          store: core.store,
+          reports: core.reports,
+          clock: options.clock,
+        }),
       ),
     {
       router: {

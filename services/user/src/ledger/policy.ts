@@ -17,7 +17,7 @@ export const ledgerPolicy = definePolicy(LedgerInternalService, {
   submitTransfers: services('bet-engine', 'settlement', 'payment'),
   lookupTransfers: services('settlement'),
   getAccountBalances: services('bet-engine', 'settlement', 'payment'),
-  listAccountTransfers: services('settlement'),
+  listAccountTransfers: services('settlement', 'payment'),
   getLedgerTotals: services('settlement'),
   resolveMarketHolds: services('settlement'),
   resolveMarket: services('settlement'),

@@ -44,7 +44,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/payment/v1/payment.proto.
  */
 export const file_streambet_payment_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("CiJzdHJlYW1iZXQvcGF5bWVudC92MS9wYXltZW50LnByb3RvEhRzdHJlYW1iZXQucGF5bWVudC52MSJUChFQaXhLZXlEZXN0aW5hdGlvbhIyCghrZXlfdHlwZRgBIAEoDjIgLnN0cmVhbWJldC5wYXltZW50LnYxLlBpeEtleVR5cGUSCwoDa2V5GAIgASgJIjgKGFN0cmlwZUFjY291bnREZXN0aW5hdGlvbhIcChRjb25uZWN0ZWRfYWNjb3VudF9pZBgBIAEoCSKgAQoVV2l0aGRyYXdhbERlc3RpbmF0aW9uEjYKA3BpeBgBIAEoCzInLnN0cmVhbWJldC5wYXltZW50LnYxLlBpeEtleURlc3RpbmF0aW9uSAASQAoGc3RyaXBlGAIgASgLMi4uc3RyZWFtYmV0LnBheW1lbnQudjEuU3RyaXBlQWNjb3VudERlc3RpbmF0aW9uSABCDQoLZGVzdGluYXRpb24i6QMKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi8KBGtpbmQYAyABKA4yIS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50S2luZBI3Cghwcm92aWRlchgEIAEoDjIlLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRQcm92aWRlchIqCgZhbW91bnQYBSABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5EjMKBnN0YXR1cxgGIAEoDjIjLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSGgoScHJvdmlkZXJfcmVmZXJlbmNlGAcgASgJEhQKDGZhaWx1cmVfY29kZRgIIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCSABKAkSQAoLZGVzdGluYXRpb24YCiABKAsyKy5zdHJlYW1iZXQucGF5bWVudC52MS5XaXRoZHJhd2FsRGVzdGluYXRpb24SGgoSbGVkZ2VyX3RyYW5zZmVyX2lkGAsgASgJEhUKDWNyZWF0ZWRfYXRfbXMYDCABKAMSFQoNdXBkYXRlZF9hdF9tcxgNIAEoAxIXCg9jb21wbGV0ZWRfYXRfbXMYDiABKAMiRQoTU3RyaXBlRGVwb3NpdEFjdGlvbhIVCg1jbGllbnRfc2VjcmV0GAEgASgJEhcKD3B1Ymxpc2hhYmxlX2tleRgCIAEoCSJqChBQaXhEZXBvc2l0QWN0aW9uEg8KB3FyX2NvZGUYASABKAkSGgoScXJfY29kZV9wbmdfYmFzZTY0GAIgASgJEhIKCnRpY2tldF91cmwYAyABKAkSFQoNZXhwaXJlc19hdF9tcxgEIAEoAyKNAQoNRGVwb3NpdEFjdGlvbhI7CgZzdHJpcGUYASABKAsyKS5zdHJlYW1iZXQucGF5bWVudC52MS5TdHJpcGVEZXBvc2l0QWN0aW9uSAASNQoDcGl4GAIgASgLMiYuc3RyZWFtYmV0LnBheW1lbnQudjEuUGl4RGVwb3NpdEFjdGlvbkgAQggKBmFjdGlvbiKUAQoUQ3JlYXRlRGVwb3NpdFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEjcKCHByb3ZpZGVyGAIgASgOMiUuc3RyZWFtYmV0LnBheW1lbnQudjEuUGF5bWVudFByb3ZpZGVyEioKBmFtb3VudBgDIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkigQEKFUNyZWF0ZURlcG9zaXRSZXNwb25zZRIuCgdwYXltZW50GAEgASgLMh0uc3RyZWFtYmV0LnBheW1lbnQudjEuUGF5bWVudBI4CgtuZXh0X2FjdGlvbhgCIAEoCzIjLnN0cmVhbWJldC5wYXltZW50LnYxLkRlcG9zaXRBY3Rpb24ioQEKGFJlcXVlc3RXaXRoZHJhd2FsUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKgoGYW1vdW50GAIgASgLMhouc3RyZWFtYmV0LmNvbW1vbi52MS5Nb25leRJACgtkZXN0aW5hdGlvbhgDIAEoCzIrLnN0cmVhbWJldC5wYXltZW50LnYxLldpdGhkcmF3YWxEZXN0aW5hdGlvbiJLChlSZXF1ZXN0V2l0aGRyYXdhbFJlc3BvbnNlEi4KB3BheW1lbnQYASABKAsyHS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50IicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkifgoSR2V0UGF5bWVudFJlc3BvbnNlEi4KB3BheW1lbnQYASABKAsyHS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50EjgKC25leHRfYWN0aW9uGAIgASgLMiMuc3RyZWFtYmV0LnBheW1lbnQudjEuRGVwb3NpdEFjdGlvbiKXAgoTTGlzdFBheW1lbnRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEi8KBGtpbmQYAiABKA4yIS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50S2luZBI1CghzdGF0dXNlcxgDIAMoDjIjLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSNwoIcHJvdmlkZXIYBCABKA4yJS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50UHJvdmlkZXISDwoHZnJvbV9tcxgFIAEoAxINCgV0b19tcxgGIAEoAxIuCgRwYWdlGAcgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ4ChRMaXN0UGF5bWVudHNSZXNwb25zZRIvCghwYXltZW50cxgBIAMoCzIdLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnQSLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlKnYKD1BheW1lbnRQcm92aWRlchIgChxQQVlNRU5UX1BST1ZJREVSX1VOU1BFQ0lGSUVEEAASGwoXUEFZTUVOVF9QUk9WSURFUl9TVFJJUEUQARIkCiBQQVlNRU5UX1BST1ZJREVSX01FUkNBRE9QQUdPX1BJWBACKmIKC1BheW1lbnRLaW5kEhwKGFBBWU1FTlRfS0lORF9VTlNQRUNJRklFRBAAEhgKFFBBWU1FTlRfS0lORF9ERVBPU0lUEAESGwoXUEFZTUVOVF9LSU5EX1dJVEhEUkFXQUwQAirkAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEiIKHlBBWU1FTlRfU1RBVFVTX1JFUVVJUkVTX0FDVElPThABEh0KGVBBWU1FTlRfU1RBVFVTX1BST0NFU1NJTkcQAhIcChhQQVlNRU5UX1NUQVRVU19TVUNDRUVERUQQAxIZChVQQVlNRU5UX1NUQVRVU19GQUlMRUQQBBIbChdQQVlNRU5UX1NUQVRVU19DQU5DRUxFRBAFEhoKFlBBWU1FTlRfU1RBVFVTX0VYUElSRUQQBiqJAQoKUGl4S2V5VHlwZRIcChhQSVhfS0VZX1RZUEVfVU5TUEVDSUZJRUQQABIUChBQSVhfS0VZX1RZUEVfQ1BGEAESFgoSUElYX0tFWV9UWVBFX0VNQUlMEAISFgoSUElYX0tFWV9UWVBFX1BIT05FEAMSFwoTUElYX0tFWV9UWVBFX1JBTkRPTRAEMswDCg5QYXltZW50U2VydmljZRJtCg1DcmVhdGVEZXBvc2l0Eiouc3RyZWFtYmV0LnBheW1lbnQudjEuQ3JlYXRlRGVwb3NpdFJlcXVlc3QaKy5zdHJlYW1iZXQucGF5bWVudC52MS5DcmVhdGVEZXBvc2l0UmVzcG9uc2UiA5ACAhJ5ChFSZXF1ZXN0V2l0aGRyYXdhbBIuLnN0cmVhbWJldC5wYXltZW50LnYxLlJlcXVlc3RXaXRoZHJhd2FsUmVxdWVzdBovLnN0cmVhbWJldC5wYXltZW50LnYxLlJlcXVlc3RXaXRoZHJhd2FsUmVzcG9uc2UiA5ACAhJkCgpHZXRQYXltZW50Eicuc3RyZWFtYmV0LnBheW1lbnQudjEuR2V0UGF5bWVudFJlcXVlc3QaKC5zdHJlYW1iZXQucGF5bWVudC52MS5HZXRQYXltZW50UmVzcG9uc2UiA5ACARJqCgxMaXN0UGF5bWVudHMSKS5zdHJlYW1iZXQucGF5bWVudC52MS5MaXN0UGF5bWVudHNSZXF1ZXN0Giouc3RyZWFtYmV0LnBheW1lbnQudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_streambet_common_v1_common]);
+  fileDesc("CiJzdHJlYW1iZXQvcGF5bWVudC92MS9wYXltZW50LnByb3RvEhRzdHJlYW1iZXQucGF5bWVudC52MSJUChFQaXhLZXlEZXN0aW5hdGlvbhIyCghrZXlfdHlwZRgBIAEoDjIgLnN0cmVhbWJldC5wYXltZW50LnYxLlBpeEtleVR5cGUSCwoDa2V5GAIgASgJIjgKGFN0cmlwZUFjY291bnREZXN0aW5hdGlvbhIcChRjb25uZWN0ZWRfYWNjb3VudF9pZBgBIAEoCSKgAQoVV2l0aGRyYXdhbERlc3RpbmF0aW9uEjYKA3BpeBgBIAEoCzInLnN0cmVhbWJldC5wYXltZW50LnYxLlBpeEtleURlc3RpbmF0aW9uSAASQAoGc3RyaXBlGAIgASgLMi4uc3RyZWFtYmV0LnBheW1lbnQudjEuU3RyaXBlQWNjb3VudERlc3RpbmF0aW9uSABCDQoLZGVzdGluYXRpb24i6QMKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi8KBGtpbmQYAyABKA4yIS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50S2luZBI3Cghwcm92aWRlchgEIAEoDjIlLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRQcm92aWRlchIqCgZhbW91bnQYBSABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5EjMKBnN0YXR1cxgGIAEoDjIjLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSGgoScHJvdmlkZXJfcmVmZXJlbmNlGAcgASgJEhQKDGZhaWx1cmVfY29kZRgIIAEoCRIXCg9mYWlsdXJlX21lc3NhZ2UYCSABKAkSQAoLZGVzdGluYXRpb24YCiABKAsyKy5zdHJlYW1iZXQucGF5bWVudC52MS5XaXRoZHJhd2FsRGVzdGluYXRpb24SGgoSbGVkZ2VyX3RyYW5zZmVyX2lkGAsgASgJEhUKDWNyZWF0ZWRfYXRfbXMYDCABKAMSFQoNdXBkYXRlZF9hdF9tcxgNIAEoAxIXCg9jb21wbGV0ZWRfYXRfbXMYDiABKAMiRQoTU3RyaXBlRGVwb3NpdEFjdGlvbhIVCg1jbGllbnRfc2VjcmV0GAEgASgJEhcKD3B1Ymxpc2hhYmxlX2tleRgCIAEoCSJqChBQaXhEZXBvc2l0QWN0aW9uEg8KB3FyX2NvZGUYASABKAkSGgoScXJfY29kZV9wbmdfYmFzZTY0GAIgASgJEhIKCnRpY2tldF91cmwYAyABKAkSFQoNZXhwaXJlc19hdF9tcxgEIAEoAyKNAQoNRGVwb3NpdEFjdGlvbhI7CgZzdHJpcGUYASABKAsyKS5zdHJlYW1iZXQucGF5bWVudC52MS5TdHJpcGVEZXBvc2l0QWN0aW9uSAASNQoDcGl4GAIgASgLMiYuc3RyZWFtYmV0LnBheW1lbnQudjEuUGl4RGVwb3NpdEFjdGlvbkgAQggKBmFjdGlvbiKUAQoUQ3JlYXRlRGVwb3NpdFJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEjcKCHByb3ZpZGVyGAIgASgOMiUuc3RyZWFtYmV0LnBheW1lbnQudjEuUGF5bWVudFByb3ZpZGVyEioKBmFtb3VudBgDIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkigQEKFUNyZWF0ZURlcG9zaXRSZXNwb25zZRIuCgdwYXltZW50GAEgASgLMh0uc3RyZWFtYmV0LnBheW1lbnQudjEuUGF5bWVudBI4CgtuZXh0X2FjdGlvbhgCIAEoCzIjLnN0cmVhbWJldC5wYXltZW50LnYxLkRlcG9zaXRBY3Rpb24ioQEKGFJlcXVlc3RXaXRoZHJhd2FsUmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSKgoGYW1vdW50GAIgASgLMhouc3RyZWFtYmV0LmNvbW1vbi52MS5Nb25leRJACgtkZXN0aW5hdGlvbhgDIAEoCzIrLnN0cmVhbWJldC5wYXltZW50LnYxLldpdGhkcmF3YWxEZXN0aW5hdGlvbiJLChlSZXF1ZXN0V2l0aGRyYXdhbFJlc3BvbnNlEi4KB3BheW1lbnQYASABKAsyHS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50IicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkifgoSR2V0UGF5bWVudFJlc3BvbnNlEi4KB3BheW1lbnQYASABKAsyHS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50EjgKC25leHRfYWN0aW9uGAIgASgLMiMuc3RyZWFtYmV0LnBheW1lbnQudjEuRGVwb3NpdEFjdGlvbiKXAgoTTGlzdFBheW1lbnRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEi8KBGtpbmQYAiABKA4yIS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50S2luZBI1CghzdGF0dXNlcxgDIAMoDjIjLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRTdGF0dXMSNwoIcHJvdmlkZXIYBCABKA4yJS5zdHJlYW1iZXQucGF5bWVudC52MS5QYXltZW50UHJvdmlkZXISDwoHZnJvbV9tcxgFIAEoAxINCgV0b19tcxgGIAEoAxIuCgRwYWdlGAcgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ4ChRMaXN0UGF5bWVudHNSZXNwb25zZRIvCghwYXltZW50cxgBIAMoCzIdLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnQSLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIroCChRSZWNvbmNpbGlhdGlvblJlcG9ydBIUCgxkYXlfc3RhcnRfbXMYASABKAMSEAoIY3VycmVuY3kYAiABKAkSLwoEa2luZBgDIAEoDjIhLnN0cmVhbWJldC5wYXltZW50LnYxLlBheW1lbnRLaW5kEhwKFHByb3ZpZGVyX3RvdGFsX21pbm9yGAQgASgDEhoKEmxlZGdlcl90b3RhbF9taW5vchgFIAEoAxIYChBkaWZmZXJlbmNlX21pbm9yGAYgASgDEhYKDnByb3ZpZGVyX2NvdW50GAcgASgFEhQKDGxlZGdlcl9jb3VudBgIIAEoBRIeChZtaXNtYXRjaGVkX3BheW1lbnRfaWRzGAkgAygJEg8KB2ZsYWdnZWQYCiABKAgSFgoOY29tcHV0ZWRfYXRfbXMYCyABKAMiWAogTGlzdFJlY29uY2lsaWF0aW9uUmVwb3J0c1JlcXVlc3QSDwoHZnJvbV9tcxgBIAEoAxINCgV0b19tcxgCIAEoAxIUCgxvbmx5X2ZsYWdnZWQYAyABKAgiYAohTGlzdFJlY29uY2lsaWF0aW9uUmVwb3J0c1Jlc3BvbnNlEjsKB3JlcG9ydHMYASADKAsyKi5zdHJlYW1iZXQucGF5bWVudC52MS5SZWNvbmNpbGlhdGlvblJlcG9ydCp2Cg9QYXltZW50UHJvdmlkZXISIAocUEFZTUVOVF9QUk9WSURFUl9VTlNQRUNJRklFRBAAEhsKF1BBWU1FTlRfUFJPVklERVJfU1RSSVBFEAESJAogUEFZTUVOVF9QUk9WSURFUl9NRVJDQURPUEFHT19QSVgQAipiCgtQYXltZW50S2luZBIcChhQQVlNRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIYChRQQVlNRU5UX0tJTkRfREVQT1NJVBABEhsKF1BBWU1FTlRfS0lORF9XSVRIRFJBV0FMEAIq5AEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIiCh5QQVlNRU5UX1NUQVRVU19SRVFVSVJFU19BQ1RJT04QARIdChlQQVlNRU5UX1NUQVRVU19QUk9DRVNTSU5HEAISHAoYUEFZTUVOVF9TVEFUVVNfU1VDQ0VFREVEEAMSGQoVUEFZTUVOVF9TVEFUVVNfRkFJTEVEEAQSGwoXUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMRUQQBRIaChZQQVlNRU5UX1NUQVRVU19FWFBJUkVEEAYqiQEKClBpeEtleVR5cGUSHAoYUElYX0tFWV9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQUElYX0tFWV9UWVBFX0NQRhABEhYKElBJWF9LRVlfVFlQRV9FTUFJTBACEhYKElBJWF9LRVlfVFlQRV9QSE9ORRADEhcKE1BJWF9LRVlfVFlQRV9SQU5ET00QBDLgBAoOUGF5bWVudFNlcnZpY2USbQoNQ3JlYXRlRGVwb3NpdBIqLnN0cmVhbWJldC5wYXltZW50LnYxLkNyZWF0ZURlcG9zaXRSZXF1ZXN0Gisuc3RyZWFtYmV0LnBheW1lbnQudjEuQ3JlYXRlRGVwb3NpdFJlc3BvbnNlIgOQAgISeQoRUmVxdWVzdFdpdGhkcmF3YWwSLi5zdHJlYW1iZXQucGF5bWVudC52MS5SZXF1ZXN0V2l0aGRyYXdhbFJlcXVlc3QaLy5zdHJlYW1iZXQucGF5bWVudC52MS5SZXF1ZXN0V2l0aGRyYXdhbFJlc3BvbnNlIgOQAgISZAoKR2V0UGF5bWVudBInLnN0cmVhbWJldC5wYXltZW50LnYxLkdldFBheW1lbnRSZXF1ZXN0Giguc3RyZWFtYmV0LnBheW1lbnQudjEuR2V0UGF5bWVudFJlc3BvbnNlIgOQAgESagoMTGlzdFBheW1lbnRzEikuc3RyZWFtYmV0LnBheW1lbnQudjEuTGlzdFBheW1lbnRzUmVxdWVzdBoqLnN0cmVhbWJldC5wYXltZW50LnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgOQAgESkQEKGUxpc3RSZWNvbmNpbGlhdGlvblJlcG9ydHMSNi5zdHJlYW1iZXQucGF5bWVudC52MS5MaXN0UmVjb25jaWxpYXRpb25SZXBvcnRzUmVxdWVzdBo3LnN0cmVhbWJldC5wYXltZW50LnYxLkxpc3RSZWNvbmNpbGlhdGlvblJlcG9ydHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_streambet_common_v1_common]);
 
 /**
  * A Pix key to pay a withdrawal to. It must belong to the user.
@@ -627,6 +627,159 @@ export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@_
   messageDesc(file_streambet_payment_v1_payment, 14);
 
 /**
+ * One day's comparison of provider-confirmed money with ledger-moved money, for one
+ * currency and one kind. Recomputed by the daily job until the day is settled; the
+ * latest computation wins.
+ *
+ * @generated from message streambet.payment.v1.ReconciliationReport
+ */
+export type ReconciliationReport = Message<"streambet.payment.v1.ReconciliationReport"> & {
+  /**
+   * Start of the UTC day, ms since the Unix epoch (a multiple of 86 400 000).
+   *
+   * @generated from field: int64 day_start_ms = 1;
+   */
+  dayStartMs: bigint;
+
+  /**
+   * ISO 4217 code of the real currency compared.
+   *
+   * @generated from field: string currency = 2;
+   */
+  currency: string;
+
+  /**
+   * DEPOSIT (provider-confirmed successes vs ledger credits) or WITHDRAWAL (provider-paid
+   * payouts vs posted ledger holds).
+   *
+   * @generated from field: streambet.payment.v1.PaymentKind kind = 3;
+   */
+  kind: PaymentKind;
+
+  /**
+   * Sum of the provider-confirmed amounts completed that day, minor units.
+   *
+   * @generated from field: int64 provider_total_minor = 4;
+   */
+  providerTotalMinor: bigint;
+
+  /**
+   * Sum of the ledger transfers committed that day for payments of this kind, minor
+   * units.
+   *
+   * @generated from field: int64 ledger_total_minor = 5;
+   */
+  ledgerTotalMinor: bigint;
+
+  /**
+   * provider_total_minor − ledger_total_minor; non-zero means flagged.
+   *
+   * @generated from field: int64 difference_minor = 6;
+   */
+  differenceMinor: bigint;
+
+  /**
+   * Payments counted on the provider side.
+   *
+   * @generated from field: int32 provider_count = 7;
+   */
+  providerCount: number;
+
+  /**
+   * Ledger transfers counted on the ledger side.
+   *
+   * @generated from field: int32 ledger_count = 8;
+   */
+  ledgerCount: number;
+
+  /**
+   * Payments present on one side only, or with different amounts (at most 100; sorted).
+   *
+   * @generated from field: repeated string mismatched_payment_ids = 9;
+   */
+  mismatchedPaymentIds: string[];
+
+  /**
+   * True when the two sides differ (amounts or payments).
+   *
+   * @generated from field: bool flagged = 10;
+   */
+  flagged: boolean;
+
+  /**
+   * When this report was computed, ms since the Unix epoch (UTC).
+   *
+   * @generated from field: int64 computed_at_ms = 11;
+   */
+  computedAtMs: bigint;
+};
+
+/**
+ * Describes the message streambet.payment.v1.ReconciliationReport.
+ * Use `create(ReconciliationReportSchema)` to create a new message.
+ */
+export const ReconciliationReportSchema: GenMessage<ReconciliationReport> = /*@__PURE__*/
+  messageDesc(file_streambet_payment_v1_payment, 15);
+
+/**
+ * Request of ListReconciliationReports.
+ *
+ * @generated from message streambet.payment.v1.ListReconciliationReportsRequest
+ */
+export type ListReconciliationReportsRequest = Message<"streambet.payment.v1.ListReconciliationReportsRequest"> & {
+  /**
+   * Only days starting at or after this instant, ms since the Unix epoch (UTC); 0 means
+   * 30 days before to_ms.
+   *
+   * @generated from field: int64 from_ms = 1;
+   */
+  fromMs: bigint;
+
+  /**
+   * Only days starting before this instant, ms since the Unix epoch (UTC); 0 means now.
+   * At most 366 days after from_ms.
+   *
+   * @generated from field: int64 to_ms = 2;
+   */
+  toMs: bigint;
+
+  /**
+   * Only flagged reports.
+   *
+   * @generated from field: bool only_flagged = 3;
+   */
+  onlyFlagged: boolean;
+};
+
+/**
+ * Describes the message streambet.payment.v1.ListReconciliationReportsRequest.
+ * Use `create(ListReconciliationReportsRequestSchema)` to create a new message.
+ */
+export const ListReconciliationReportsRequestSchema: GenMessage<ListReconciliationReportsRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_payment_v1_payment, 16);
+
+/**
+ * Response of ListReconciliationReports.
+ *
+ * @generated from message streambet.payment.v1.ListReconciliationReportsResponse
+ */
+export type ListReconciliationReportsResponse = Message<"streambet.payment.v1.ListReconciliationReportsResponse"> & {
+  /**
+   * Matching reports, newest day first, then currency and kind.
+   *
+   * @generated from field: repeated streambet.payment.v1.ReconciliationReport reports = 1;
+   */
+  reports: ReconciliationReport[];
+};
+
+/**
+ * Describes the message streambet.payment.v1.ListReconciliationReportsResponse.
+ * Use `create(ListReconciliationReportsResponseSchema)` to create a new message.
+ */
+export const ListReconciliationReportsResponseSchema: GenMessage<ListReconciliationReportsResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_payment_v1_payment, 17);
+
+/**
  * Payment provider.
  *
  * @generated from enum streambet.payment.v1.PaymentProvider
@@ -884,6 +1037,21 @@ export const PaymentService: GenService<{
     methodKind: "unary";
     input: typeof ListPaymentsRequestSchema;
     output: typeof ListPaymentsResponseSchema;
+  },
+  /**
+   * Lists the daily provider-vs-ledger reports, newest day first. A daily job sums, per
+   * UTC day, currency and kind, the money the providers confirmed (deposits succeeded,
+   * withdrawals paid) and the money the ledger moved for payments (transfers
+   * `payment:<id>:credit` and `payment:<id>:post`), and flags the day when they differ.
+   * Roles: admin.
+   * Errors: INVALID_ARGUMENT (from_ms ≥ to_ms, or a range longer than 366 days).
+   *
+   * @generated from rpc streambet.payment.v1.PaymentService.ListReconciliationReports
+   */
+  listReconciliationReports: {
+    methodKind: "unary";
+    input: typeof ListReconciliationReportsRequestSchema;
+    output: typeof ListReconciliationReportsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_payment_v1_payment, 0);
