@@ -76,6 +76,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   [`${P}UserSessionRevokedForReuse`]: user,
   [`${P}UserProfileUpdated`]: user,
   [`${P}UserRoleGranted`]: user,
+  [`${P}UserRoleRevoked`]: user,
   [`${P}UserFrozen`]: user,
   [`${P}UserUnfrozen`]: user,
   [`${P}KycStatusChanged`]: ['kyc_case', field('kycCaseId')],

@@ -1,5 +1,5 @@
 /**
- * Account commands (cool-off, self-exclusion, freeze, unfreeze, streamer role) on the platform's
+ * Account commands (cool-off, self-exclusion, freeze, unfreeze, roles) on the platform's
  * command handler: the user's row is read under `FOR UPDATE`, the domain decides and evolves
  * (domain/accounts/account.ts), and the changed columns and the user events are written in the
  * same transaction. Register, Login and UpdateProfile stay hand-written in identity-routes.ts:
@@ -11,6 +11,7 @@ import {
   SelfExclusionStartedSchema,
   UserFrozenSchema,
   UserRoleGrantedSchema,
+  UserRoleRevokedSchema,
   UserUnfrozenSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import { SelfExclusionDuration } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
@@ -54,7 +55,18 @@ function accountEventMessage(
       return userEvent(
         UserRoleGrantedSchema,
         userId,
-        { role: roleProto(event.role), roles: event.roles.map(roleProto) },
+        {
+          role: roleProto(event.role),
+          roles: event.roles.map(roleProto),
+          reason: event.reason ?? '',
+        },
+        actor,
+      );
+    case 'UserRoleRevoked':
+      return userEvent(
+        UserRoleRevokedSchema,
+        userId,
+        { role: roleProto(event.role), roles: event.roles.map(roleProto), reason: event.reason },
         actor,
       );
   }
@@ -76,6 +88,7 @@ async function saveAccountEvent(
     case 'UserUnfrozen':
       return store.setStatus(tx, after.userId, after.status, after.frozenReason);
     case 'UserRoleGranted':
+    case 'UserRoleRevoked':
       return store.setRoles(tx, after.userId, after.roles);
   }
 }

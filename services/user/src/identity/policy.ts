@@ -34,7 +34,8 @@ export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
   selfExclude: ownPlayer,
   freezeAccount: ['admin'],
   unfreezeAccount: ['admin'],
-  listUsers: ['admin'],
+  // The user service's own credential: the operator command finds the account by email.
+  listUsers: ['admin', ...services('user')],
   verifyEmail: ['public'],
   resendVerification: anyUser,
   requestPasswordReset: ['public'],
@@ -43,6 +44,8 @@ export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
   listSessions: anyUser,
   revokeSession: anyUser,
   revokeSessions: anyUser,
+  // The user service's own credential: the operator's `npm run admin -- grant` (the first admin).
+  setUserRole: ['admin', ...services('user')],
   getWallet: anyUser,
   listTransactions: anyUser,
 });

@@ -20,6 +20,7 @@ import { createAccountRecoveryRoutes } from './account-recovery-routes.js';
 import { createIdentityRoutes } from './identity-routes.js';
 import { createKycRoutes } from './kyc-routes.js';
 import { createLimitsRoutes } from './limits-routes.js';
+import { createRoleRoutes } from './role-routes.js';
 
 export { applyDueLimitChanges } from './limits-routes.js';
 
@@ -107,5 +108,6 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
     ...createAccountRecoveryRoutes(deps, newId),
     ...createKycRoutes(deps, newId),
     ...createLimitsRoutes(deps),
+    ...createRoleRoutes(deps),
   };
 }

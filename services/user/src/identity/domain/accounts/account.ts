@@ -36,6 +36,15 @@ export type AccountEvent =
       readonly role: RoleName;
       /** Every role held after the grant, canonical order. */
       readonly roles: readonly RoleName[];
+      /** Why (an admin's or the operator's grant); absent for a first channel link. */
+      readonly reason?: string;
+    }
+  | {
+      readonly type: 'UserRoleRevoked';
+      readonly role: RoleName;
+      /** Every role held after the revocation, canonical order. */
+      readonly roles: readonly RoleName[];
+      readonly reason: string;
     };
 
 /** The account after `event`; fields the event does not touch are kept as they are. */
@@ -53,6 +62,7 @@ export function evolveAccount<State extends AccountState>(
     case 'UserUnfrozen':
       return { ...account, status: 'active', frozenReason: '' };
     case 'UserRoleGranted':
+    case 'UserRoleRevoked':
       return { ...account, roles: event.roles };
   }
 }
@@ -111,6 +121,50 @@ export function decideGrantStreamer(account: AccountState): AccountEvent[] {
       type: 'UserRoleGranted',
       role: 'streamer',
       roles: normalizeRoles([...account.roles, 'streamer']),
+    },
+  ];
+}
+
+/**
+ * SetUserRole: grants (`granted`) or revokes `role` (admin or streamer, validated by the caller)
+ * with `reason` (trimmed). No event when nothing changes. `selfRevoke` is true when an admin is
+ * taking the admin role from themselves: refused (FAILED_PRECONDITION), so the last admin cannot
+ * lock everyone out by mistake and a removal is always one admin's decision about another.
+ */
+export function decideSetRole(
+  account: AccountState,
+  change: {
+    readonly role: Exclude<RoleName, 'viewer'>;
+    readonly granted: boolean;
+    readonly reason: string;
+    readonly selfRevoke: boolean;
+  },
+): AccountEvent[] {
+  const held = account.roles.includes(change.role);
+  const reason = change.reason.trim();
+  if (change.granted) {
+    if (held) return [];
+    return [
+      {
+        type: 'UserRoleGranted',
+        role: change.role,
+        roles: normalizeRoles([...account.roles, change.role]),
+        reason,
+      },
+    ];
+  }
+  if (!held) return [];
+  if (change.selfRevoke && change.role === 'admin') {
+    throw new IllegalStateError(
+      'admins may not revoke their own admin role; ask another admin to do it',
+    );
+  }
+  return [
+    {
+      type: 'UserRoleRevoked',
+      role: change.role,
+      roles: normalizeRoles(account.roles.filter((r) => r !== change.role)),
+      reason,
     },
   ];
 }

@@ -27,7 +27,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/events/v1/user.proto.
  */
 export const file_streambet_events_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zdHJlYW1iZXQvZXZlbnRzL3YxL3VzZXIucHJvdG8SE3N0cmVhbWJldC5ldmVudHMudjEiRwoRVXNlckNsaWVudENvbnRleHQSEgoKbmV0d29ya19pZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSCwoDYXBwGAMgASgJIvsBCg5Vc2VyUmVnaXN0ZXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEg0KBWVtYWlsGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRIoCgVyb2xlcxgFIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIbChNyZWFsX21vbmV5X2VsaWdpYmxlGAYgASgIEjYKBmNsaWVudBgHIAEoCzImLnN0cmVhbWJldC5ldmVudHMudjEuVXNlckNsaWVudENvbnRleHQioQEKDFVzZXJMb2dnZWRJbhI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSNgoGY2xpZW50GAQgASgLMiYuc3RyZWFtYmV0LmV2ZW50cy52MS5Vc2VyQ2xpZW50Q29udGV4dCKvAQoaVXNlclNlc3Npb25SZXZva2VkRm9yUmV1c2USNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEjYKBmNsaWVudBgEIAEoCzImLnN0cmVhbWJldC5ldmVudHMudjEuVXNlckNsaWVudENvbnRleHQicQoSVXNlclByb2ZpbGVVcGRhdGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIqsBCg9Vc2VyUm9sZUdyYW50ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3RyZWFtYmV0LmNvbW1vbi52MS5Sb2xlEigKBXJvbGVzGAQgAygOMhkuc3RyZWFtYmV0LmNvbW1vbi52MS5Sb2xlImMKClVzZXJGcm96ZW4SNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiZQoMVXNlclVuZnJvemVuEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIuMBChBLeWNTdGF0dXNDaGFuZ2VkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSEwoLa3ljX2Nhc2VfaWQYAyABKAkSNQoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhwuc3RyZWFtYmV0LnVzZXIudjEuS3ljU3RhdHVzEiwKBnN0YXR1cxgFIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkt5Y1N0YXR1cxIOCgZyZWFzb24YBiABKAkivgIKDExpbWl0Q2hhbmdlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEioKBGtpbmQYAyABKA4yHC5zdHJlYW1iZXQudXNlci52MS5MaW1pdEtpbmQSLgoGcGVyaW9kGAQgASgOMh4uc3RyZWFtYmV0LnVzZXIudjEuTGltaXRQZXJpb2QSMwoPcHJldmlvdXNfYW1vdW50GAUgASgLMhouc3RyZWFtYmV0LmNvbW1vbi52MS5Nb25leRIqCgZhbW91bnQYBiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5EhcKD2VmZmVjdGl2ZV9hdF9tcxgHIAEoAxIRCglzY2hlZHVsZWQYCCABKAgiaQoOQ29vbE9mZlN0YXJ0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRIQCgh1bnRpbF9tcxgDIAEoAyKrAQoUU2VsZkV4Y2x1c2lvblN0YXJ0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRI6CghkdXJhdGlvbhgDIAEoDjIoLnN0cmVhbWJldC51c2VyLnYxLlNlbGZFeGNsdXNpb25EdXJhdGlvbhIQCgh1bnRpbF9tcxgEIAEoA2IGcHJvdG8z", [file_streambet_common_v1_common, file_streambet_events_v1_envelope, file_streambet_user_v1_types]);
+  fileDesc("Ch5zdHJlYW1iZXQvZXZlbnRzL3YxL3VzZXIucHJvdG8SE3N0cmVhbWJldC5ldmVudHMudjEiRwoRVXNlckNsaWVudENvbnRleHQSEgoKbmV0d29ya19pZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSCwoDYXBwGAMgASgJIvsBCg5Vc2VyUmVnaXN0ZXJlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEg0KBWVtYWlsGAMgASgJEhQKDGRpc3BsYXlfbmFtZRgEIAEoCRIoCgVyb2xlcxgFIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIbChNyZWFsX21vbmV5X2VsaWdpYmxlGAYgASgIEjYKBmNsaWVudBgHIAEoCzImLnN0cmVhbWJldC5ldmVudHMudjEuVXNlckNsaWVudENvbnRleHQioQEKDFVzZXJMb2dnZWRJbhI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSNgoGY2xpZW50GAQgASgLMiYuc3RyZWFtYmV0LmV2ZW50cy52MS5Vc2VyQ2xpZW50Q29udGV4dCKvAQoaVXNlclNlc3Npb25SZXZva2VkRm9yUmV1c2USNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEjYKBmNsaWVudBgEIAEoCzImLnN0cmVhbWJldC5ldmVudHMudjEuVXNlckNsaWVudENvbnRleHQicQoSVXNlclByb2ZpbGVVcGRhdGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJIrsBCg9Vc2VyUm9sZUdyYW50ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRInCgRyb2xlGAMgASgOMhkuc3RyZWFtYmV0LmNvbW1vbi52MS5Sb2xlEigKBXJvbGVzGAQgAygOMhkuc3RyZWFtYmV0LmNvbW1vbi52MS5Sb2xlEg4KBnJlYXNvbhgFIAEoCSK7AQoPVXNlclJvbGVSZXZva2VkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSJwoEcm9sZRgDIAEoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIoCgVyb2xlcxgEIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIOCgZyZWFzb24YBSABKAkiYwoKVXNlckZyb3plbhI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSJlCgxVc2VyVW5mcm96ZW4SNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAki4wEKEEt5Y1N0YXR1c0NoYW5nZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESDwoHdXNlcl9pZBgCIAEoCRITCgtreWNfY2FzZV9pZBgDIAEoCRI1Cg9wcmV2aW91c19zdGF0dXMYBCABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSLAoGc3RhdHVzGAUgASgOMhwuc3RyZWFtYmV0LnVzZXIudjEuS3ljU3RhdHVzEg4KBnJlYXNvbhgGIAEoCSK+AgoMTGltaXRDaGFuZ2VkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEg8KB3VzZXJfaWQYAiABKAkSKgoEa2luZBgDIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkxpbWl0S2luZBIuCgZwZXJpb2QYBCABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIzCg9wcmV2aW91c19hbW91bnQYBSABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5EioKBmFtb3VudBgGIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkSFwoPZWZmZWN0aXZlX2F0X21zGAcgASgDEhEKCXNjaGVkdWxlZBgIIAEoCCJpCg5Db29sT2ZmU3RhcnRlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEhAKCHVudGlsX21zGAMgASgDIqsBChRTZWxmRXhjbHVzaW9uU3RhcnRlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIPCgd1c2VyX2lkGAIgASgJEjoKCGR1cmF0aW9uGAMgASgOMiguc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1c2lvbkR1cmF0aW9uEhAKCHVudGlsX21zGAQgASgDYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_events_v1_envelope, file_streambet_user_v1_types]);
 
 /**
  * Where a registration or login came from, for fraud analysis only (never shown to
@@ -285,6 +285,14 @@ export type UserRoleGranted = Message<"streambet.events.v1.UserRoleGranted"> & {
    * @generated from field: repeated streambet.common.v1.Role roles = 4;
    */
   roles: Role[];
+
+  /**
+   * Why, when an admin or the operator granted it (SetUserRole); empty for the
+   * streamer role granted on a first channel link.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
 };
 
 /**
@@ -293,6 +301,55 @@ export type UserRoleGranted = Message<"streambet.events.v1.UserRoleGranted"> & {
  */
 export const UserRoleGrantedSchema: GenMessage<UserRoleGranted> = /*@__PURE__*/
   messageDesc(file_streambet_events_v1_user, 5);
+
+/**
+ * A role was revoked by an admin (SetUserRole).
+ *
+ * @generated from message streambet.events.v1.UserRoleRevoked
+ */
+export type UserRoleRevoked = Message<"streambet.events.v1.UserRoleRevoked"> & {
+  /**
+   * aggregate_id = user_id; actor = the admin.
+   *
+   * @generated from field: streambet.events.v1.EventMetadata metadata = 1;
+   */
+  metadata?: EventMetadata | undefined;
+
+  /**
+   * User id (ULID).
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The role revoked.
+   *
+   * @generated from field: streambet.common.v1.Role role = 3;
+   */
+  role: Role;
+
+  /**
+   * All roles held after the revocation.
+   *
+   * @generated from field: repeated streambet.common.v1.Role roles = 4;
+   */
+  roles: Role[];
+
+  /**
+   * The admin's reason, 1–500 chars.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message streambet.events.v1.UserRoleRevoked.
+ * Use `create(UserRoleRevokedSchema)` to create a new message.
+ */
+export const UserRoleRevokedSchema: GenMessage<UserRoleRevoked> = /*@__PURE__*/
+  messageDesc(file_streambet_events_v1_user, 6);
 
 /**
  * An admin froze an account: no bets, deposits or withdrawals until unfrozen.
@@ -327,7 +384,7 @@ export type UserFrozen = Message<"streambet.events.v1.UserFrozen"> & {
  * Use `create(UserFrozenSchema)` to create a new message.
  */
 export const UserFrozenSchema: GenMessage<UserFrozen> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 6);
+  messageDesc(file_streambet_events_v1_user, 7);
 
 /**
  * An admin lifted a freeze.
@@ -362,7 +419,7 @@ export type UserUnfrozen = Message<"streambet.events.v1.UserUnfrozen"> & {
  * Use `create(UserUnfrozenSchema)` to create a new message.
  */
 export const UserUnfrozenSchema: GenMessage<UserUnfrozen> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 7);
+  messageDesc(file_streambet_events_v1_user, 8);
 
 /**
  * A user's KYC status changed (case submitted, approved or rejected).
@@ -418,7 +475,7 @@ export type KycStatusChanged = Message<"streambet.events.v1.KycStatusChanged"> &
  * Use `create(KycStatusChangedSchema)` to create a new message.
  */
 export const KycStatusChangedSchema: GenMessage<KycStatusChanged> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 8);
+  messageDesc(file_streambet_events_v1_user, 9);
 
 /**
  * A deposit or loss limit changed. Emitted twice for a loosening (increase or
@@ -493,7 +550,7 @@ export type LimitChanged = Message<"streambet.events.v1.LimitChanged"> & {
  * Use `create(LimitChangedSchema)` to create a new message.
  */
 export const LimitChangedSchema: GenMessage<LimitChanged> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 9);
+  messageDesc(file_streambet_events_v1_user, 10);
 
 /**
  * A user started (or extended) a cool-off: no bets or deposits until until_ms.
@@ -528,7 +585,7 @@ export type CoolOffStarted = Message<"streambet.events.v1.CoolOffStarted"> & {
  * Use `create(CoolOffStartedSchema)` to create a new message.
  */
 export const CoolOffStartedSchema: GenMessage<CoolOffStarted> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 10);
+  messageDesc(file_streambet_events_v1_user, 11);
 
 /**
  * A user self-excluded (or extended an exclusion): no bets or deposits until it ends;
@@ -571,5 +628,5 @@ export type SelfExclusionStarted = Message<"streambet.events.v1.SelfExclusionSta
  * Use `create(SelfExclusionStartedSchema)` to create a new message.
  */
 export const SelfExclusionStartedSchema: GenMessage<SelfExclusionStarted> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_user, 11);
+  messageDesc(file_streambet_events_v1_user, 12);
 
