@@ -53,6 +53,8 @@ const reasonText: Partial<Record<IneligibilityReason, string>> = {
     'identity verification (KYC) is required first; submit it with StartKyc',
   [IneligibilityReason.DEPOSIT_LIMIT_EXCEEDED]: 'your deposit limit would be exceeded',
   [IneligibilityReason.LOSS_LIMIT_EXCEEDED]: 'your loss limit would be exceeded',
+  [IneligibilityReason.EMAIL_NOT_VERIFIED]:
+    'real money needs a confirmed email address; open the link we emailed you (or ask for a new one)',
 };
 
 /** Eligibility through UserInternalService.CheckEligibility. */
