@@ -21,11 +21,13 @@ import { poolPolicy } from './policy.js';
 import { createProjections } from './projections.js';
 import { createPoolInternalServiceImpl, createPoolServiceImpl } from './routes.js';
 import { createPoolStore } from './store.js';
+import { createTemplateTriggerConsumer } from './template-trigger.js';
+import { createTemplateStore } from './templates.js';
 
 /**
  * Builds the pool service: markets and their lifecycle (PoolService), the internal reads of the
  * bet engine and settlement (PoolInternalService), the integration, leaderboard and projection
- * (odds snapshots, display names) consumers and the auto-lock timer. `settings` defaults to the deployment's (see config.ts); tests pass theirs.
+ * (odds snapshots, display names) and template-trigger consumers and the auto-lock timer. `settings` defaults to the deployment's (see config.ts); tests pass theirs.
  */
 export function createPoolServiceDefinition(
   settings: PoolSettings = defaultPoolSettings,
@@ -40,6 +42,7 @@ export function createPoolServiceDefinition(
         settings,
         onCommitted: () => ctx.outboxCommitted(),
       });
+      const templates = createTemplateStore({ sql: ctx.sql, clock: ctx.clock, store });
       const leaderboards = createLeaderboards({ sql: ctx.sql, cache: ctx.cache });
       const projections = createProjections(ctx.sql);
       // LockMarket asks the bet engine to void late bets (for the counts in its answer), and
@@ -69,6 +72,7 @@ export function createPoolServiceDefinition(
               projections,
               clock: ctx.clock,
               downstreams,
+              templates,
             }),
           );
           router.service(PoolInternalService, createPoolInternalServiceImpl({ store }));
@@ -77,6 +81,7 @@ export function createPoolServiceDefinition(
         consumers: [
           createIntegrationConsumer(consumerDeps),
           createPredictionMirrorConsumer(consumerDeps),
+          createTemplateTriggerConsumer({ templates, logger: ctx.logger }),
           createLeaderboardConsumer(consumerDeps),
           createProjectionConsumer({ projections }),
         ],

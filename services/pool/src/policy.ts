@@ -25,6 +25,10 @@ export const poolPolicy: AccessPolicy = {
     getChannelSettings: ['streamer', 'admin'],
     updateChannelSettings: ['streamer', 'admin'],
     getLeaderboard: ['public'],
+    saveMarketTemplate: ['streamer', 'admin'],
+    listMarketTemplates: ['streamer', 'admin'],
+    deleteMarketTemplate: ['streamer', 'admin'],
+    openMarketFromTemplate: ['streamer', 'admin'],
   }),
   ...definePolicy(PoolInternalService, {
     // Each internal RPC names the services that call it; any other service is refused.

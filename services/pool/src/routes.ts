@@ -54,6 +54,8 @@ import {
 import type { Downstreams } from './downstreams.js';
 import type { Projections } from './projections.js';
 import type { ChannelRecord, PoolStore } from './store.js';
+import { createTemplateRoutes } from './template-routes.js';
+import type { TemplateStore } from './templates.js';
 
 /** Dependencies of the route implementations. */
 export interface PoolRoutesDeps {
@@ -63,6 +65,8 @@ export interface PoolRoutesDeps {
   readonly clock: Clock;
   /** Synchronous calls to the bet engine and settlement; absent ones are skipped (see app.ts). */
   readonly downstreams?: Downstreams;
+  /** Market templates (SaveMarketTemplate and the other template RPCs). */
+  readonly templates: TemplateStore;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -177,6 +181,8 @@ export function createPoolServiceImpl(deps: PoolRoutesDeps): ServiceImpl<typeof 
   }
 
   return {
+    ...createTemplateRoutes({ templates: deps.templates, requireActor }),
+
     async createMarket(request, context) {
       const actor = requireActor(context);
       const violations = [];

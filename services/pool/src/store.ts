@@ -84,6 +84,11 @@ export interface CreateMarketInput {
   readonly idempotencyKey: string;
   readonly requestHash: string;
   readonly command: CreateMarketCommand;
+  /**
+   * Runs in the creating transaction right after the new market is written (not on a replay): a
+   * market opened from a template records its launch atomically with the market.
+   */
+  readonly onCreated?: (tx: SqlExecutor, market: Market) => Promise<void>;
 }
 
 /**
@@ -467,6 +472,7 @@ export function createPoolStore(deps: PoolStoreDeps) {
       },
       async save(tx, { after, applied }) {
         await writeMarket(tx, after.market!, undefined);
+        await input.onCreated?.(tx, after.market!);
         await appendEncoded(
           tx,
           ids.marketId,
@@ -570,6 +576,15 @@ export function createPoolStore(deps: PoolStoreDeps) {
     /** A channel, or undefined when the pool never heard of it. */
     getChannel(channelId: string): Promise<ChannelRecord | undefined> {
       return loadChannel(sql, channelId);
+    },
+
+    /** A channel read in `db` (a caller's transaction), optionally locking its row. */
+    channelIn(
+      db: SqlExecutor,
+      channelId: string,
+      lock = false,
+    ): Promise<ChannelRecord | undefined> {
+      return loadChannel(db, channelId, lock);
     },
 
     /**

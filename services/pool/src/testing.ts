@@ -40,6 +40,7 @@ import { poolPolicy } from './policy.js';
 import { createProjections, type Projections } from './projections.js';
 import { createPoolInternalServiceImpl, createPoolServiceImpl } from './routes.js';
 import { createPoolStore, type PoolStore } from './store.js';
+import { createTemplateStore, type TemplateStore } from './templates.js';
 
 /** Settings of tests: the deployment's, with BRL as the real currency. */
 export const testPoolSettings: PoolSettings = { ...defaultPoolSettings, realCurrency: 'BRL' };
@@ -59,6 +60,7 @@ export interface PoolTestServiceOptions {
 export interface PoolTestService {
   readonly cache: MemoryCache;
   readonly store: PoolStore;
+  readonly templates: TemplateStore;
   readonly leaderboards: Leaderboards;
   readonly projections: Projections;
   /** PoolService and PoolInternalService, production interceptors, in memory. */
@@ -100,13 +102,21 @@ export async function createPoolTestService(
   const store = createPoolStore({ sql, clock, settings });
   const leaderboards = createLeaderboards({ sql, cache });
   const projections = createProjections(sql);
+  const templates = createTemplateStore({ sql, clock, store });
   const logger = testLogger('pool');
   const downstreams = options.downstreams ?? {};
   const transport = createRouterTransport(
     (router) => {
       router.service(
         PoolService,
-        createPoolServiceImpl({ store, leaderboards, projections, clock, downstreams }),
+        createPoolServiceImpl({
+          store,
+          leaderboards,
+          projections,
+          clock,
+          downstreams,
+          templates,
+        }),
       );
       router.service(PoolInternalService, createPoolInternalServiceImpl({ store }));
     },
@@ -119,6 +129,7 @@ export async function createPoolTestService(
   const service: PoolTestService = {
     cache,
     store,
+    templates,
     leaderboards,
     projections,
     transport,

@@ -30,7 +30,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/pool/v1/pool.proto.
  */
 export const file_streambet_pool_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChxzdHJlYW1iZXQvcG9vbC92MS9wb29sLnByb3RvEhFzdHJlYW1iZXQucG9vbC52MSJpCgtTdGFrZUxpbWl0cxIXCg9taW5fc3Rha2VfbWlub3IYASABKAMSHwoXbWF4X3N0YWtlX3Blcl9iZXRfbWlub3IYAiABKAMSIAoYbWF4X3N0YWtlX3Blcl91c2VyX21pbm9yGAMgASgDIqABCgdPdXRjb21lEhIKCm91dGNvbWVfaWQYASABKAkSDQoFdGl0bGUYAiABKAkSGQoRdHdpdGNoX291dGNvbWVfaWQYAyABKAkSFAoMc3Rha2VkX21pbm9yGAQgASgDEhEKCWJldF9jb3VudBgFIAEoAxIUCgxkZWNpbWFsX29kZHMYBiABKAkSGAoQbGF5X2RlY2ltYWxfb2RkcxgHIAEoCSLMBwoGTWFya2V0EhEKCW1hcmtldF9pZBgBIAEoCRISCgpjaGFubmVsX2lkGAIgASgJEg0KBXRpdGxlGAMgASgJEiwKCG91dGNvbWVzGAQgAygLMhouc3RyZWFtYmV0LnBvb2wudjEuT3V0Y29tZRIQCghjdXJyZW5jeRgFIAEoCRIrCgRraW5kGAYgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBItCgVzdGF0ZRgHIAEoDjIeLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldFN0YXRlEjQKDHN0YWtlX2xpbWl0cxgIIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEh4KFmJldHRpbmdfd2luZG93X3NlY29uZHMYCSABKAUSFgoOY29tbWlzc2lvbl9icHMYCiABKAUSHAoUYXV0b19sb2NrX29uX29mZmxpbmUYCyABKAgSHAoUdHdpdGNoX3ByZWRpY3Rpb25faWQYDCABKAkSGgoSY3JlYXRlZF9ieV91c2VyX2lkGA0gASgJEhUKDWNyZWF0ZWRfYXRfbXMYDiABKAMSFAoMb3BlbmVkX2F0X21zGA8gASgDEhwKFGJldHRpbmdfY2xvc2VzX2F0X21zGBAgASgDEhQKDGxvY2tlZF9hdF9tcxgRIAEoAxIcChRsb2NrX2VmZmVjdGl2ZV9hdF9tcxgSIAEoAxI4Cgtsb2NrX3JlYXNvbhgTIAEoDjIjLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldExvY2tSZWFzb24SJgoecmV0cm9hY3RpdmVseV92b2lkZWRfYmV0X2NvdW50GBQgASgDEhYKDnJlc29sdmVkX2F0X21zGBUgASgDEhoKEndpbm5pbmdfb3V0Y29tZV9pZBgWIAEoCRIdChV2b2lkX2dyYWNlX2VuZHNfYXRfbXMYFyABKAMSFgoOY2FuY2VsZWRfYXRfbXMYGCABKAMSPAoNY2FuY2VsX3JlYXNvbhgZIAEoDjIlLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldENhbmNlbFJlYXNvbhIaChJjYW5jZWxfcmVhc29uX3RleHQYGiABKAkSFAoMdm9pZGVkX2F0X21zGBsgASgDEhoKEnRvdGFsX3N0YWtlZF9taW5vchgcIAEoAxIUCgxiZXR0b3JfY291bnQYHSABKAMSFAoMb2Rkc192ZXJzaW9uGB4gASgDEg8KB3ZlcnNpb24YHyABKAMSFQoNdXBkYXRlZF9hdF9tcxggIAEoAyK2AwoPQ2hhbm5lbFNldHRpbmdzEhIKCmNoYW5uZWxfaWQYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCRIvCghwbGF0Zm9ybRgDIAEoDjIdLnN0cmVhbWJldC5jb21tb24udjEuUGxhdGZvcm0SFgoOY29tbWlzc2lvbl9icHMYBCABKAUSIgoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYBSABKAUSHwoXYnJvYWRjYXN0X2RlbGF5X3NlY29uZHMYBiABKAUSPwoXcmVhbF9tb25leV9zdGFrZV9saW1pdHMYByABKAsyHi5zdHJlYW1iZXQucG9vbC52MS5TdGFrZUxpbWl0cxI7ChNwb2ludHNfc3Rha2VfbGltaXRzGAggASgLMh4uc3RyZWFtYmV0LnBvb2wudjEuU3Rha2VMaW1pdHMSJgoeZGVmYXVsdF9iZXR0aW5nX3dpbmRvd19zZWNvbmRzGAkgASgFEhwKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAogASgIEg8KB3ZlcnNpb24YCyABKAMSFQoNdXBkYXRlZF9hdF9tcxgMIAEoAyI3CgtPdXRjb21lU3BlYxINCgV0aXRsZRgBIAEoCRIZChF0d2l0Y2hfb3V0Y29tZV9pZBgCIAEoCSLUAwoTQ3JlYXRlTWFya2V0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEgoKY2hhbm5lbF9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRIwCghvdXRjb21lcxgEIAMoCzIeLnN0cmVhbWJldC5wb29sLnYxLk91dGNvbWVTcGVjEhAKCGN1cnJlbmN5GAUgASgJEisKBGtpbmQYBiABKA4yHS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRLaW5kEjQKDHN0YWtlX2xpbWl0cxgHIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEiMKFmJldHRpbmdfd2luZG93X3NlY29uZHMYCCABKAVIAIgBARIbCg5jb21taXNzaW9uX2JwcxgJIAEoBUgBiAEBEiEKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAogASgISAKIAQESHAoUdHdpdGNoX3ByZWRpY3Rpb25faWQYCyABKAkSEAoIb3Blbl9ub3cYDCABKAhCGQoXX2JldHRpbmdfd2luZG93X3NlY29uZHNCEQoPX2NvbW1pc3Npb25fYnBzQhcKFV9hdXRvX2xvY2tfb25fb2ZmbGluZSJBChRDcmVhdGVNYXJrZXRSZXNwb25zZRIpCgZtYXJrZXQYASABKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQiQAoRT3Blbk1hcmtldFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhgKEGV4cGVjdGVkX3ZlcnNpb24YAiABKAMiPwoST3Blbk1hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldCJqChFMb2NrTWFya2V0UmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkSGAoLZXZlbnRfYXRfbXMYAiABKANIAIgBARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDQg4KDF9ldmVudF9hdF9tcyKqAQoSTG9ja01hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldBIYChB2b2lkZWRfYmV0X2NvdW50GAIgASgDEhoKEnZvaWRlZF9zdGFrZV9taW5vchgDIAEoAxIaChJsYXBzZWRfb3JkZXJfY291bnQYBCABKAMSFwoPdm9pZHNfY29uZmlybWVkGAUgASgIIl8KFFJlc29sdmVNYXJrZXRSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRIaChJ3aW5uaW5nX291dGNvbWVfaWQYAiABKAkSGAoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoAyJCChVSZXNvbHZlTWFya2V0UmVzcG9uc2USKQoGbWFya2V0GAEgASgLMhkuc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0IlIKE0NhbmNlbE1hcmtldFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIkEKFENhbmNlbE1hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldCJYChlWb2lkUmVzb2x2ZWRNYXJrZXRSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSGAoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoAyJHChpWb2lkUmVzb2x2ZWRNYXJrZXRSZXNwb25zZRIpCgZtYXJrZXQYASABKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQiJQoQR2V0TWFya2V0UmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkiPgoRR2V0TWFya2V0UmVzcG9uc2USKQoGbWFya2V0GAEgASgLMhkuc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0IogBChJMaXN0TWFya2V0c1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIuCgZzdGF0ZXMYAiADKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIuCgRwYWdlGAMgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJyChNMaXN0TWFya2V0c1Jlc3BvbnNlEioKB21hcmtldHMYASADKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQSLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIi8KGUdldENoYW5uZWxTZXR0aW5nc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJSChpHZXRDaGFubmVsU2V0dGluZ3NSZXNwb25zZRI0CghzZXR0aW5ncxgBIAEoCzIiLnN0cmVhbWJldC5wb29sLnYxLkNoYW5uZWxTZXR0aW5ncyKQBAocVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhsKDmNvbW1pc3Npb25fYnBzGAIgASgFSACIAQESJwoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYAyABKAVIAYgBARIkChdicm9hZGNhc3RfZGVsYXlfc2Vjb25kcxgEIAEoBUgCiAEBEj8KF3JlYWxfbW9uZXlfc3Rha2VfbGltaXRzGAUgASgLMh4uc3RyZWFtYmV0LnBvb2wudjEuU3Rha2VMaW1pdHMSOwoTcG9pbnRzX3N0YWtlX2xpbWl0cxgGIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEisKHmRlZmF1bHRfYmV0dGluZ193aW5kb3dfc2Vjb25kcxgHIAEoBUgDiAEBEiEKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAggASgISASIAQESGAoQZXhwZWN0ZWRfdmVyc2lvbhgJIAEoA0IRCg9fY29tbWlzc2lvbl9icHNCHQobX3N0cmVhbWVyX3JldmVudWVfc2hhcmVfYnBzQhoKGF9icm9hZGNhc3RfZGVsYXlfc2Vjb25kc0IhCh9fZGVmYXVsdF9iZXR0aW5nX3dpbmRvd19zZWNvbmRzQhcKFV9hdXRvX2xvY2tfb25fb2ZmbGluZSJVCh1VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXNwb25zZRI0CghzZXR0aW5ncxgBIAEoCzIiLnN0cmVhbWJldC5wb29sLnYxLkNoYW5uZWxTZXR0aW5ncyJ/ChBMZWFkZXJib2FyZEVudHJ5EgwKBHJhbmsYASABKAMSDwoHdXNlcl9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSGAoQbmV0X3Byb2ZpdF9taW5vchgEIAEoAxIcChRzZXR0bGVkX21hcmtldF9jb3VudBgFIAEoAyLXAQoVR2V0TGVhZGVyYm9hcmRSZXF1ZXN0EjIKBXNjb3BlGAEgASgOMiMuc3RyZWFtYmV0LnBvb2wudjEuTGVhZGVyYm9hcmRTY29wZRISCgpjaGFubmVsX2lkGAIgASgJEjQKBnBlcmlvZBgDIAEoDjIkLnN0cmVhbWJldC5wb29sLnYxLkxlYWRlcmJvYXJkUGVyaW9kEhAKCGN1cnJlbmN5GAQgASgJEi4KBHBhZ2UYBSABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IoQCChZHZXRMZWFkZXJib2FyZFJlc3BvbnNlEjQKB2VudHJpZXMYASADKAsyIy5zdHJlYW1iZXQucG9vbC52MS5MZWFkZXJib2FyZEVudHJ5Ei8KBHBhZ2UYAiABKAsyIS5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXNwb25zZRI5CgxjYWxsZXJfZW50cnkYAyABKAsyIy5zdHJlYW1iZXQucG9vbC52MS5MZWFkZXJib2FyZEVudHJ5EhsKE3BlcmlvZF9zdGFydHNfYXRfbXMYBCABKAMSGQoRcGVyaW9kX2VuZHNfYXRfbXMYBSABKAMSEAoIYXNfb2ZfbXMYBiABKAMi8gIKDEJldHRpbmdSdWxlcxIRCgltYXJrZXRfaWQYASABKAkSEgoKY2hhbm5lbF9pZBgCIAEoCRIdChVjaGFubmVsX293bmVyX3VzZXJfaWQYAyABKAkSLQoFc3RhdGUYBCABKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIrCgRraW5kGAUgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgGIAEoCRITCgtvdXRjb21lX2lkcxgHIAMoCRI0CgxzdGFrZV9saW1pdHMYCCABKAsyHi5zdHJlYW1iZXQucG9vbC52MS5TdGFrZUxpbWl0cxIWCg5jb21taXNzaW9uX2JwcxgJIAEoBRIcChRiZXR0aW5nX2Nsb3Nlc19hdF9tcxgKIAEoAxIcChRsb2NrX2VmZmVjdGl2ZV9hdF9tcxgLIAEoAxIPCgd2ZXJzaW9uGAwgASgDIi8KGkdldE1hcmtldEZvckJldHRpbmdSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCSJNChtHZXRNYXJrZXRGb3JCZXR0aW5nUmVzcG9uc2USLgoFcnVsZXMYASABKAsyHy5zdHJlYW1iZXQucG9vbC52MS5CZXR0aW5nUnVsZXMiMgodR2V0TWFya2V0Rm9yU2V0dGxlbWVudFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJIoYDCh5HZXRNYXJrZXRGb3JTZXR0bGVtZW50UmVzcG9uc2USEQoJbWFya2V0X2lkGAEgASgJEhIKCmNoYW5uZWxfaWQYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIrCgRraW5kGAQgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgFIAEoCRITCgtvdXRjb21lX2lkcxgGIAMoCRIaChJ3aW5uaW5nX291dGNvbWVfaWQYByABKAkSFgoOY29tbWlzc2lvbl9icHMYCCABKAUSIgoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYCSABKAUSGAoQc3RyZWFtZXJfdXNlcl9pZBgKIAEoCRIWCg5yZXNvbHZlZF9hdF9tcxgLIAEoAxIfChd2b2lkZWRfYWZ0ZXJfcmVzb2x1dGlvbhgMIAEoCBIPCgd2ZXJzaW9uGA0gASgDKqkBCgtNYXJrZXRTdGF0ZRIcChhNQVJLRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJNQVJLRVRfU1RBVEVfRFJBRlQQARIVChFNQVJLRVRfU1RBVEVfT1BFThACEhcKE01BUktFVF9TVEFURV9MT0NLRUQQAxIZChVNQVJLRVRfU1RBVEVfUkVTT0xWRUQQBBIZChVNQVJLRVRfU1RBVEVfQ0FOQ0VMRUQQBSpZCgpNYXJrZXRLaW5kEhsKF01BUktFVF9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQTUFSS0VUX0tJTkRfUE9PTBABEhgKFE1BUktFVF9LSU5EX0VYQ0hBTkdFEAIq1AEKEE1hcmtldExvY2tSZWFzb24SIgoeTUFSS0VUX0xPQ0tfUkVBU09OX1VOU1BFQ0lGSUVEEAASHQoZTUFSS0VUX0xPQ0tfUkVBU09OX01BTlVBTBABEiUKIU1BUktFVF9MT0NLX1JFQVNPTl9XSU5ET1dfRUxBUFNFRBACEiUKIU1BUktFVF9MT0NLX1JFQVNPTl9TVFJFQU1fT0ZGTElORRADEi8KK01BUktFVF9MT0NLX1JFQVNPTl9UV0lUQ0hfUFJFRElDVElPTl9MT0NLRUQQBCrCAQoSTWFya2V0Q2FuY2VsUmVhc29uEiQKIE1BUktFVF9DQU5DRUxfUkVBU09OX1VOU1BFQ0lGSUVEEAASHwobTUFSS0VUX0NBTkNFTF9SRUFTT05fTUFOVUFMEAESMwovTUFSS0VUX0NBTkNFTF9SRUFTT05fVFdJVENIX1BSRURJQ1RJT05fQ0FOQ0VMRUQQAhIwCixNQVJLRVRfQ0FOQ0VMX1JFQVNPTl9WT0lERURfQUZURVJfUkVTT0xVVElPThADKnIKEExlYWRlcmJvYXJkU2NvcGUSIQodTEVBREVSQk9BUkRfU0NPUEVfVU5TUEVDSUZJRUQQABIdChlMRUFERVJCT0FSRF9TQ09QRV9DSEFOTkVMEAESHAoYTEVBREVSQk9BUkRfU0NPUEVfR0xPQkFMEAIqlQEKEUxlYWRlcmJvYXJkUGVyaW9kEiIKHkxFQURFUkJPQVJEX1BFUklPRF9VTlNQRUNJRklFRBAAEhwKGExFQURFUkJPQVJEX1BFUklPRF9EQUlMWRABEh0KGUxFQURFUkJPQVJEX1BFUklPRF9XRUVLTFkQAhIfChtMRUFERVJCT0FSRF9QRVJJT0RfQUxMX1RJTUUQAzKfCQoLUG9vbFNlcnZpY2USZAoMQ3JlYXRlTWFya2V0EiYuc3RyZWFtYmV0LnBvb2wudjEuQ3JlYXRlTWFya2V0UmVxdWVzdBonLnN0cmVhbWJldC5wb29sLnYxLkNyZWF0ZU1hcmtldFJlc3BvbnNlIgOQAgISXgoKT3Blbk1hcmtldBIkLnN0cmVhbWJldC5wb29sLnYxLk9wZW5NYXJrZXRSZXF1ZXN0GiUuc3RyZWFtYmV0LnBvb2wudjEuT3Blbk1hcmtldFJlc3BvbnNlIgOQAgISXgoKTG9ja01hcmtldBIkLnN0cmVhbWJldC5wb29sLnYxLkxvY2tNYXJrZXRSZXF1ZXN0GiUuc3RyZWFtYmV0LnBvb2wudjEuTG9ja01hcmtldFJlc3BvbnNlIgOQAgISZwoNUmVzb2x2ZU1hcmtldBInLnN0cmVhbWJldC5wb29sLnYxLlJlc29sdmVNYXJrZXRSZXF1ZXN0Giguc3RyZWFtYmV0LnBvb2wudjEuUmVzb2x2ZU1hcmtldFJlc3BvbnNlIgOQAgISZAoMQ2FuY2VsTWFya2V0EiYuc3RyZWFtYmV0LnBvb2wudjEuQ2FuY2VsTWFya2V0UmVxdWVzdBonLnN0cmVhbWJldC5wb29sLnYxLkNhbmNlbE1hcmtldFJlc3BvbnNlIgOQAgISdgoSVm9pZFJlc29sdmVkTWFya2V0Eiwuc3RyZWFtYmV0LnBvb2wudjEuVm9pZFJlc29sdmVkTWFya2V0UmVxdWVzdBotLnN0cmVhbWJldC5wb29sLnYxLlZvaWRSZXNvbHZlZE1hcmtldFJlc3BvbnNlIgOQAgISWwoJR2V0TWFya2V0EiMuc3RyZWFtYmV0LnBvb2wudjEuR2V0TWFya2V0UmVxdWVzdBokLnN0cmVhbWJldC5wb29sLnYxLkdldE1hcmtldFJlc3BvbnNlIgOQAgESYQoLTGlzdE1hcmtldHMSJS5zdHJlYW1iZXQucG9vbC52MS5MaXN0TWFya2V0c1JlcXVlc3QaJi5zdHJlYW1iZXQucG9vbC52MS5MaXN0TWFya2V0c1Jlc3BvbnNlIgOQAgESdgoSR2V0Q2hhbm5lbFNldHRpbmdzEiwuc3RyZWFtYmV0LnBvb2wudjEuR2V0Q2hhbm5lbFNldHRpbmdzUmVxdWVzdBotLnN0cmVhbWJldC5wb29sLnYxLkdldENoYW5uZWxTZXR0aW5nc1Jlc3BvbnNlIgOQAgESfwoVVXBkYXRlQ2hhbm5lbFNldHRpbmdzEi8uc3RyZWFtYmV0LnBvb2wudjEuVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVxdWVzdBowLnN0cmVhbWJldC5wb29sLnYxLlVwZGF0ZUNoYW5uZWxTZXR0aW5nc1Jlc3BvbnNlIgOQAgISagoOR2V0TGVhZGVyYm9hcmQSKC5zdHJlYW1iZXQucG9vbC52MS5HZXRMZWFkZXJib2FyZFJlcXVlc3QaKS5zdHJlYW1iZXQucG9vbC52MS5HZXRMZWFkZXJib2FyZFJlc3BvbnNlIgOQAgEylQIKE1Bvb2xJbnRlcm5hbFNlcnZpY2USeQoTR2V0TWFya2V0Rm9yQmV0dGluZxItLnN0cmVhbWJldC5wb29sLnYxLkdldE1hcmtldEZvckJldHRpbmdSZXF1ZXN0Gi4uc3RyZWFtYmV0LnBvb2wudjEuR2V0TWFya2V0Rm9yQmV0dGluZ1Jlc3BvbnNlIgOQAgESggEKFkdldE1hcmtldEZvclNldHRsZW1lbnQSMC5zdHJlYW1iZXQucG9vbC52MS5HZXRNYXJrZXRGb3JTZXR0bGVtZW50UmVxdWVzdBoxLnN0cmVhbWJldC5wb29sLnYxLkdldE1hcmtldEZvclNldHRsZW1lbnRSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_streambet_common_v1_common]);
+  fileDesc("ChxzdHJlYW1iZXQvcG9vbC92MS9wb29sLnByb3RvEhFzdHJlYW1iZXQucG9vbC52MSJpCgtTdGFrZUxpbWl0cxIXCg9taW5fc3Rha2VfbWlub3IYASABKAMSHwoXbWF4X3N0YWtlX3Blcl9iZXRfbWlub3IYAiABKAMSIAoYbWF4X3N0YWtlX3Blcl91c2VyX21pbm9yGAMgASgDIqABCgdPdXRjb21lEhIKCm91dGNvbWVfaWQYASABKAkSDQoFdGl0bGUYAiABKAkSGQoRdHdpdGNoX291dGNvbWVfaWQYAyABKAkSFAoMc3Rha2VkX21pbm9yGAQgASgDEhEKCWJldF9jb3VudBgFIAEoAxIUCgxkZWNpbWFsX29kZHMYBiABKAkSGAoQbGF5X2RlY2ltYWxfb2RkcxgHIAEoCSLMBwoGTWFya2V0EhEKCW1hcmtldF9pZBgBIAEoCRISCgpjaGFubmVsX2lkGAIgASgJEg0KBXRpdGxlGAMgASgJEiwKCG91dGNvbWVzGAQgAygLMhouc3RyZWFtYmV0LnBvb2wudjEuT3V0Y29tZRIQCghjdXJyZW5jeRgFIAEoCRIrCgRraW5kGAYgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBItCgVzdGF0ZRgHIAEoDjIeLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldFN0YXRlEjQKDHN0YWtlX2xpbWl0cxgIIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEh4KFmJldHRpbmdfd2luZG93X3NlY29uZHMYCSABKAUSFgoOY29tbWlzc2lvbl9icHMYCiABKAUSHAoUYXV0b19sb2NrX29uX29mZmxpbmUYCyABKAgSHAoUdHdpdGNoX3ByZWRpY3Rpb25faWQYDCABKAkSGgoSY3JlYXRlZF9ieV91c2VyX2lkGA0gASgJEhUKDWNyZWF0ZWRfYXRfbXMYDiABKAMSFAoMb3BlbmVkX2F0X21zGA8gASgDEhwKFGJldHRpbmdfY2xvc2VzX2F0X21zGBAgASgDEhQKDGxvY2tlZF9hdF9tcxgRIAEoAxIcChRsb2NrX2VmZmVjdGl2ZV9hdF9tcxgSIAEoAxI4Cgtsb2NrX3JlYXNvbhgTIAEoDjIjLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldExvY2tSZWFzb24SJgoecmV0cm9hY3RpdmVseV92b2lkZWRfYmV0X2NvdW50GBQgASgDEhYKDnJlc29sdmVkX2F0X21zGBUgASgDEhoKEndpbm5pbmdfb3V0Y29tZV9pZBgWIAEoCRIdChV2b2lkX2dyYWNlX2VuZHNfYXRfbXMYFyABKAMSFgoOY2FuY2VsZWRfYXRfbXMYGCABKAMSPAoNY2FuY2VsX3JlYXNvbhgZIAEoDjIlLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldENhbmNlbFJlYXNvbhIaChJjYW5jZWxfcmVhc29uX3RleHQYGiABKAkSFAoMdm9pZGVkX2F0X21zGBsgASgDEhoKEnRvdGFsX3N0YWtlZF9taW5vchgcIAEoAxIUCgxiZXR0b3JfY291bnQYHSABKAMSFAoMb2Rkc192ZXJzaW9uGB4gASgDEg8KB3ZlcnNpb24YHyABKAMSFQoNdXBkYXRlZF9hdF9tcxggIAEoAyK2AwoPQ2hhbm5lbFNldHRpbmdzEhIKCmNoYW5uZWxfaWQYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCRIvCghwbGF0Zm9ybRgDIAEoDjIdLnN0cmVhbWJldC5jb21tb24udjEuUGxhdGZvcm0SFgoOY29tbWlzc2lvbl9icHMYBCABKAUSIgoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYBSABKAUSHwoXYnJvYWRjYXN0X2RlbGF5X3NlY29uZHMYBiABKAUSPwoXcmVhbF9tb25leV9zdGFrZV9saW1pdHMYByABKAsyHi5zdHJlYW1iZXQucG9vbC52MS5TdGFrZUxpbWl0cxI7ChNwb2ludHNfc3Rha2VfbGltaXRzGAggASgLMh4uc3RyZWFtYmV0LnBvb2wudjEuU3Rha2VMaW1pdHMSJgoeZGVmYXVsdF9iZXR0aW5nX3dpbmRvd19zZWNvbmRzGAkgASgFEhwKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAogASgIEg8KB3ZlcnNpb24YCyABKAMSFQoNdXBkYXRlZF9hdF9tcxgMIAEoAyI3CgtPdXRjb21lU3BlYxINCgV0aXRsZRgBIAEoCRIZChF0d2l0Y2hfb3V0Y29tZV9pZBgCIAEoCSLUAwoTQ3JlYXRlTWFya2V0UmVxdWVzdBIXCg9pZGVtcG90ZW5jeV9rZXkYASABKAkSEgoKY2hhbm5lbF9pZBgCIAEoCRINCgV0aXRsZRgDIAEoCRIwCghvdXRjb21lcxgEIAMoCzIeLnN0cmVhbWJldC5wb29sLnYxLk91dGNvbWVTcGVjEhAKCGN1cnJlbmN5GAUgASgJEisKBGtpbmQYBiABKA4yHS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRLaW5kEjQKDHN0YWtlX2xpbWl0cxgHIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEiMKFmJldHRpbmdfd2luZG93X3NlY29uZHMYCCABKAVIAIgBARIbCg5jb21taXNzaW9uX2JwcxgJIAEoBUgBiAEBEiEKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAogASgISAKIAQESHAoUdHdpdGNoX3ByZWRpY3Rpb25faWQYCyABKAkSEAoIb3Blbl9ub3cYDCABKAhCGQoXX2JldHRpbmdfd2luZG93X3NlY29uZHNCEQoPX2NvbW1pc3Npb25fYnBzQhcKFV9hdXRvX2xvY2tfb25fb2ZmbGluZSJBChRDcmVhdGVNYXJrZXRSZXNwb25zZRIpCgZtYXJrZXQYASABKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQiQAoRT3Blbk1hcmtldFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEhgKEGV4cGVjdGVkX3ZlcnNpb24YAiABKAMiPwoST3Blbk1hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldCJqChFMb2NrTWFya2V0UmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkSGAoLZXZlbnRfYXRfbXMYAiABKANIAIgBARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDQg4KDF9ldmVudF9hdF9tcyKqAQoSTG9ja01hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldBIYChB2b2lkZWRfYmV0X2NvdW50GAIgASgDEhoKEnZvaWRlZF9zdGFrZV9taW5vchgDIAEoAxIaChJsYXBzZWRfb3JkZXJfY291bnQYBCABKAMSFwoPdm9pZHNfY29uZmlybWVkGAUgASgIIl8KFFJlc29sdmVNYXJrZXRSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRIaChJ3aW5uaW5nX291dGNvbWVfaWQYAiABKAkSGAoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoAyJCChVSZXNvbHZlTWFya2V0UmVzcG9uc2USKQoGbWFya2V0GAEgASgLMhkuc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0IlIKE0NhbmNlbE1hcmtldFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgDIkEKFENhbmNlbE1hcmtldFJlc3BvbnNlEikKBm1hcmtldBgBIAEoCzIZLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldCJYChlWb2lkUmVzb2x2ZWRNYXJrZXRSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSGAoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoAyJHChpWb2lkUmVzb2x2ZWRNYXJrZXRSZXNwb25zZRIpCgZtYXJrZXQYASABKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQiJQoQR2V0TWFya2V0UmVxdWVzdBIRCgltYXJrZXRfaWQYASABKAkiPgoRR2V0TWFya2V0UmVzcG9uc2USKQoGbWFya2V0GAEgASgLMhkuc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0IogBChJMaXN0TWFya2V0c1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIuCgZzdGF0ZXMYAiADKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIuCgRwYWdlGAMgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJyChNMaXN0TWFya2V0c1Jlc3BvbnNlEioKB21hcmtldHMYASADKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQSLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIi8KGUdldENoYW5uZWxTZXR0aW5nc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJSChpHZXRDaGFubmVsU2V0dGluZ3NSZXNwb25zZRI0CghzZXR0aW5ncxgBIAEoCzIiLnN0cmVhbWJldC5wb29sLnYxLkNoYW5uZWxTZXR0aW5ncyKQBAocVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEhsKDmNvbW1pc3Npb25fYnBzGAIgASgFSACIAQESJwoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYAyABKAVIAYgBARIkChdicm9hZGNhc3RfZGVsYXlfc2Vjb25kcxgEIAEoBUgCiAEBEj8KF3JlYWxfbW9uZXlfc3Rha2VfbGltaXRzGAUgASgLMh4uc3RyZWFtYmV0LnBvb2wudjEuU3Rha2VMaW1pdHMSOwoTcG9pbnRzX3N0YWtlX2xpbWl0cxgGIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEisKHmRlZmF1bHRfYmV0dGluZ193aW5kb3dfc2Vjb25kcxgHIAEoBUgDiAEBEiEKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAggASgISASIAQESGAoQZXhwZWN0ZWRfdmVyc2lvbhgJIAEoA0IRCg9fY29tbWlzc2lvbl9icHNCHQobX3N0cmVhbWVyX3JldmVudWVfc2hhcmVfYnBzQhoKGF9icm9hZGNhc3RfZGVsYXlfc2Vjb25kc0IhCh9fZGVmYXVsdF9iZXR0aW5nX3dpbmRvd19zZWNvbmRzQhcKFV9hdXRvX2xvY2tfb25fb2ZmbGluZSJVCh1VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXNwb25zZRI0CghzZXR0aW5ncxgBIAEoCzIiLnN0cmVhbWJldC5wb29sLnYxLkNoYW5uZWxTZXR0aW5ncyJ/ChBMZWFkZXJib2FyZEVudHJ5EgwKBHJhbmsYASABKAMSDwoHdXNlcl9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSGAoQbmV0X3Byb2ZpdF9taW5vchgEIAEoAxIcChRzZXR0bGVkX21hcmtldF9jb3VudBgFIAEoAyLXAQoVR2V0TGVhZGVyYm9hcmRSZXF1ZXN0EjIKBXNjb3BlGAEgASgOMiMuc3RyZWFtYmV0LnBvb2wudjEuTGVhZGVyYm9hcmRTY29wZRISCgpjaGFubmVsX2lkGAIgASgJEjQKBnBlcmlvZBgDIAEoDjIkLnN0cmVhbWJldC5wb29sLnYxLkxlYWRlcmJvYXJkUGVyaW9kEhAKCGN1cnJlbmN5GAQgASgJEi4KBHBhZ2UYBSABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IoQCChZHZXRMZWFkZXJib2FyZFJlc3BvbnNlEjQKB2VudHJpZXMYASADKAsyIy5zdHJlYW1iZXQucG9vbC52MS5MZWFkZXJib2FyZEVudHJ5Ei8KBHBhZ2UYAiABKAsyIS5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXNwb25zZRI5CgxjYWxsZXJfZW50cnkYAyABKAsyIy5zdHJlYW1iZXQucG9vbC52MS5MZWFkZXJib2FyZEVudHJ5EhsKE3BlcmlvZF9zdGFydHNfYXRfbXMYBCABKAMSGQoRcGVyaW9kX2VuZHNfYXRfbXMYBSABKAMSEAoIYXNfb2ZfbXMYBiABKAMi8gIKDEJldHRpbmdSdWxlcxIRCgltYXJrZXRfaWQYASABKAkSEgoKY2hhbm5lbF9pZBgCIAEoCRIdChVjaGFubmVsX293bmVyX3VzZXJfaWQYAyABKAkSLQoFc3RhdGUYBCABKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIrCgRraW5kGAUgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgGIAEoCRITCgtvdXRjb21lX2lkcxgHIAMoCRI0CgxzdGFrZV9saW1pdHMYCCABKAsyHi5zdHJlYW1iZXQucG9vbC52MS5TdGFrZUxpbWl0cxIWCg5jb21taXNzaW9uX2JwcxgJIAEoBRIcChRiZXR0aW5nX2Nsb3Nlc19hdF9tcxgKIAEoAxIcChRsb2NrX2VmZmVjdGl2ZV9hdF9tcxgLIAEoAxIPCgd2ZXJzaW9uGAwgASgDIi8KGkdldE1hcmtldEZvckJldHRpbmdSZXF1ZXN0EhEKCW1hcmtldF9pZBgBIAEoCSJNChtHZXRNYXJrZXRGb3JCZXR0aW5nUmVzcG9uc2USLgoFcnVsZXMYASABKAsyHy5zdHJlYW1iZXQucG9vbC52MS5CZXR0aW5nUnVsZXMiMgodR2V0TWFya2V0Rm9yU2V0dGxlbWVudFJlcXVlc3QSEQoJbWFya2V0X2lkGAEgASgJIoYDCh5HZXRNYXJrZXRGb3JTZXR0bGVtZW50UmVzcG9uc2USEQoJbWFya2V0X2lkGAEgASgJEhIKCmNoYW5uZWxfaWQYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRTdGF0ZRIrCgRraW5kGAQgASgOMh0uc3RyZWFtYmV0LnBvb2wudjEuTWFya2V0S2luZBIQCghjdXJyZW5jeRgFIAEoCRITCgtvdXRjb21lX2lkcxgGIAMoCRIaChJ3aW5uaW5nX291dGNvbWVfaWQYByABKAkSFgoOY29tbWlzc2lvbl9icHMYCCABKAUSIgoac3RyZWFtZXJfcmV2ZW51ZV9zaGFyZV9icHMYCSABKAUSGAoQc3RyZWFtZXJfdXNlcl9pZBgKIAEoCRIWCg5yZXNvbHZlZF9hdF9tcxgLIAEoAxIfChd2b2lkZWRfYWZ0ZXJfcmVzb2x1dGlvbhgMIAEoCBIPCgd2ZXJzaW9uGA0gASgDIrwECg5NYXJrZXRUZW1wbGF0ZRITCgt0ZW1wbGF0ZV9pZBgBIAEoCRISCgpjaGFubmVsX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSDQoFdGl0bGUYBCABKAkSFgoOb3V0Y29tZV90aXRsZXMYBSADKAkSEAoIY3VycmVuY3kYBiABKAkSKwoEa2luZBgHIAEoDjIdLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldEtpbmQSNAoMc3Rha2VfbGltaXRzGAggASgLMh4uc3RyZWFtYmV0LnBvb2wudjEuU3Rha2VMaW1pdHMSIwoWYmV0dGluZ193aW5kb3dfc2Vjb25kcxgJIAEoBUgAiAEBEhsKDmNvbW1pc3Npb25fYnBzGAogASgFSAGIAQESIQoUYXV0b19sb2NrX29uX29mZmxpbmUYCyABKAhIAogBARIdChVvcGVuX29uX3N0cmVhbV9vbmxpbmUYDCABKAgSGgoSY3JlYXRlZF9ieV91c2VyX2lkGA0gASgJEhUKDWNyZWF0ZWRfYXRfbXMYDiABKAMSFQoNdXBkYXRlZF9hdF9tcxgPIAEoAxIPCgd2ZXJzaW9uGBAgASgDEhYKDmxhc3RfbWFya2V0X2lkGBEgASgJEhkKEWxhc3Rfb3BlbmVkX2F0X21zGBIgASgDQhkKF19iZXR0aW5nX3dpbmRvd19zZWNvbmRzQhEKD19jb21taXNzaW9uX2Jwc0IXChVfYXV0b19sb2NrX29uX29mZmxpbmUi0wMKGVNhdmVNYXJrZXRUZW1wbGF0ZVJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEg0KBXRpdGxlGAQgASgJEhYKDm91dGNvbWVfdGl0bGVzGAUgAygJEhAKCGN1cnJlbmN5GAYgASgJEisKBGtpbmQYByABKA4yHS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRLaW5kEjQKDHN0YWtlX2xpbWl0cxgIIAEoCzIeLnN0cmVhbWJldC5wb29sLnYxLlN0YWtlTGltaXRzEiMKFmJldHRpbmdfd2luZG93X3NlY29uZHMYCSABKAVIAIgBARIbCg5jb21taXNzaW9uX2JwcxgKIAEoBUgBiAEBEiEKFGF1dG9fbG9ja19vbl9vZmZsaW5lGAsgASgISAKIAQESHQoVb3Blbl9vbl9zdHJlYW1fb25saW5lGAwgASgIEhgKEGV4cGVjdGVkX3ZlcnNpb24YDSABKANCGQoXX2JldHRpbmdfd2luZG93X3NlY29uZHNCEQoPX2NvbW1pc3Npb25fYnBzQhcKFV9hdXRvX2xvY2tfb25fb2ZmbGluZSJRChpTYXZlTWFya2V0VGVtcGxhdGVSZXNwb25zZRIzCgh0ZW1wbGF0ZRgBIAEoCzIhLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldFRlbXBsYXRlIjAKGkxpc3RNYXJrZXRUZW1wbGF0ZXNSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkiUwobTGlzdE1hcmtldFRlbXBsYXRlc1Jlc3BvbnNlEjQKCXRlbXBsYXRlcxgBIAMoCzIhLnN0cmVhbWJldC5wb29sLnYxLk1hcmtldFRlbXBsYXRlIjIKG0RlbGV0ZU1hcmtldFRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCSIvChxEZWxldGVNYXJrZXRUZW1wbGF0ZVJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAgiTQodT3Blbk1hcmtldEZyb21UZW1wbGF0ZVJlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIksKHk9wZW5NYXJrZXRGcm9tVGVtcGxhdGVSZXNwb25zZRIpCgZtYXJrZXQYASABKAsyGS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXQqqQEKC01hcmtldFN0YXRlEhwKGE1BUktFVF9TVEFURV9VTlNQRUNJRklFRBAAEhYKEk1BUktFVF9TVEFURV9EUkFGVBABEhUKEU1BUktFVF9TVEFURV9PUEVOEAISFwoTTUFSS0VUX1NUQVRFX0xPQ0tFRBADEhkKFU1BUktFVF9TVEFURV9SRVNPTFZFRBAEEhkKFU1BUktFVF9TVEFURV9DQU5DRUxFRBAFKlkKCk1hcmtldEtpbmQSGwoXTUFSS0VUX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNQVJLRVRfS0lORF9QT09MEAESGAoUTUFSS0VUX0tJTkRfRVhDSEFOR0UQAirUAQoQTWFya2V0TG9ja1JlYXNvbhIiCh5NQVJLRVRfTE9DS19SRUFTT05fVU5TUEVDSUZJRUQQABIdChlNQVJLRVRfTE9DS19SRUFTT05fTUFOVUFMEAESJQohTUFSS0VUX0xPQ0tfUkVBU09OX1dJTkRPV19FTEFQU0VEEAISJQohTUFSS0VUX0xPQ0tfUkVBU09OX1NUUkVBTV9PRkZMSU5FEAMSLworTUFSS0VUX0xPQ0tfUkVBU09OX1RXSVRDSF9QUkVESUNUSU9OX0xPQ0tFRBAEKsIBChJNYXJrZXRDYW5jZWxSZWFzb24SJAogTUFSS0VUX0NBTkNFTF9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtNQVJLRVRfQ0FOQ0VMX1JFQVNPTl9NQU5VQUwQARIzCi9NQVJLRVRfQ0FOQ0VMX1JFQVNPTl9UV0lUQ0hfUFJFRElDVElPTl9DQU5DRUxFRBACEjAKLE1BUktFVF9DQU5DRUxfUkVBU09OX1ZPSURFRF9BRlRFUl9SRVNPTFVUSU9OEAMqcgoQTGVhZGVyYm9hcmRTY29wZRIhCh1MRUFERVJCT0FSRF9TQ09QRV9VTlNQRUNJRklFRBAAEh0KGUxFQURFUkJPQVJEX1NDT1BFX0NIQU5ORUwQARIcChhMRUFERVJCT0FSRF9TQ09QRV9HTE9CQUwQAiqVAQoRTGVhZGVyYm9hcmRQZXJpb2QSIgoeTEVBREVSQk9BUkRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASHAoYTEVBREVSQk9BUkRfUEVSSU9EX0RBSUxZEAESHQoZTEVBREVSQk9BUkRfUEVSSU9EX1dFRUtMWRACEh8KG0xFQURFUkJPQVJEX1BFUklPRF9BTExfVElNRRADMpUNCgtQb29sU2VydmljZRJkCgxDcmVhdGVNYXJrZXQSJi5zdHJlYW1iZXQucG9vbC52MS5DcmVhdGVNYXJrZXRSZXF1ZXN0Gicuc3RyZWFtYmV0LnBvb2wudjEuQ3JlYXRlTWFya2V0UmVzcG9uc2UiA5ACAhJeCgpPcGVuTWFya2V0EiQuc3RyZWFtYmV0LnBvb2wudjEuT3Blbk1hcmtldFJlcXVlc3QaJS5zdHJlYW1iZXQucG9vbC52MS5PcGVuTWFya2V0UmVzcG9uc2UiA5ACAhJeCgpMb2NrTWFya2V0EiQuc3RyZWFtYmV0LnBvb2wudjEuTG9ja01hcmtldFJlcXVlc3QaJS5zdHJlYW1iZXQucG9vbC52MS5Mb2NrTWFya2V0UmVzcG9uc2UiA5ACAhJnCg1SZXNvbHZlTWFya2V0Eicuc3RyZWFtYmV0LnBvb2wudjEuUmVzb2x2ZU1hcmtldFJlcXVlc3QaKC5zdHJlYW1iZXQucG9vbC52MS5SZXNvbHZlTWFya2V0UmVzcG9uc2UiA5ACAhJkCgxDYW5jZWxNYXJrZXQSJi5zdHJlYW1iZXQucG9vbC52MS5DYW5jZWxNYXJrZXRSZXF1ZXN0Gicuc3RyZWFtYmV0LnBvb2wudjEuQ2FuY2VsTWFya2V0UmVzcG9uc2UiA5ACAhJ2ChJWb2lkUmVzb2x2ZWRNYXJrZXQSLC5zdHJlYW1iZXQucG9vbC52MS5Wb2lkUmVzb2x2ZWRNYXJrZXRSZXF1ZXN0Gi0uc3RyZWFtYmV0LnBvb2wudjEuVm9pZFJlc29sdmVkTWFya2V0UmVzcG9uc2UiA5ACAhJbCglHZXRNYXJrZXQSIy5zdHJlYW1iZXQucG9vbC52MS5HZXRNYXJrZXRSZXF1ZXN0GiQuc3RyZWFtYmV0LnBvb2wudjEuR2V0TWFya2V0UmVzcG9uc2UiA5ACARJhCgtMaXN0TWFya2V0cxIlLnN0cmVhbWJldC5wb29sLnYxLkxpc3RNYXJrZXRzUmVxdWVzdBomLnN0cmVhbWJldC5wb29sLnYxLkxpc3RNYXJrZXRzUmVzcG9uc2UiA5ACARJ2ChJHZXRDaGFubmVsU2V0dGluZ3MSLC5zdHJlYW1iZXQucG9vbC52MS5HZXRDaGFubmVsU2V0dGluZ3NSZXF1ZXN0Gi0uc3RyZWFtYmV0LnBvb2wudjEuR2V0Q2hhbm5lbFNldHRpbmdzUmVzcG9uc2UiA5ACARJ/ChVVcGRhdGVDaGFubmVsU2V0dGluZ3MSLy5zdHJlYW1iZXQucG9vbC52MS5VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXF1ZXN0GjAuc3RyZWFtYmV0LnBvb2wudjEuVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVzcG9uc2UiA5ACAhJqCg5HZXRMZWFkZXJib2FyZBIoLnN0cmVhbWJldC5wb29sLnYxLkdldExlYWRlcmJvYXJkUmVxdWVzdBopLnN0cmVhbWJldC5wb29sLnYxLkdldExlYWRlcmJvYXJkUmVzcG9uc2UiA5ACARJ2ChJTYXZlTWFya2V0VGVtcGxhdGUSLC5zdHJlYW1iZXQucG9vbC52MS5TYXZlTWFya2V0VGVtcGxhdGVSZXF1ZXN0Gi0uc3RyZWFtYmV0LnBvb2wudjEuU2F2ZU1hcmtldFRlbXBsYXRlUmVzcG9uc2UiA5ACAhJ5ChNMaXN0TWFya2V0VGVtcGxhdGVzEi0uc3RyZWFtYmV0LnBvb2wudjEuTGlzdE1hcmtldFRlbXBsYXRlc1JlcXVlc3QaLi5zdHJlYW1iZXQucG9vbC52MS5MaXN0TWFya2V0VGVtcGxhdGVzUmVzcG9uc2UiA5ACARJ8ChREZWxldGVNYXJrZXRUZW1wbGF0ZRIuLnN0cmVhbWJldC5wb29sLnYxLkRlbGV0ZU1hcmtldFRlbXBsYXRlUmVxdWVzdBovLnN0cmVhbWJldC5wb29sLnYxLkRlbGV0ZU1hcmtldFRlbXBsYXRlUmVzcG9uc2UiA5ACAhKCAQoWT3Blbk1hcmtldEZyb21UZW1wbGF0ZRIwLnN0cmVhbWJldC5wb29sLnYxLk9wZW5NYXJrZXRGcm9tVGVtcGxhdGVSZXF1ZXN0GjEuc3RyZWFtYmV0LnBvb2wudjEuT3Blbk1hcmtldEZyb21UZW1wbGF0ZVJlc3BvbnNlIgOQAgIylQIKE1Bvb2xJbnRlcm5hbFNlcnZpY2USeQoTR2V0TWFya2V0Rm9yQmV0dGluZxItLnN0cmVhbWJldC5wb29sLnYxLkdldE1hcmtldEZvckJldHRpbmdSZXF1ZXN0Gi4uc3RyZWFtYmV0LnBvb2wudjEuR2V0TWFya2V0Rm9yQmV0dGluZ1Jlc3BvbnNlIgOQAgESggEKFkdldE1hcmtldEZvclNldHRsZW1lbnQSMC5zdHJlYW1iZXQucG9vbC52MS5HZXRNYXJrZXRGb3JTZXR0bGVtZW50UmVxdWVzdBoxLnN0cmVhbWJldC5wb29sLnYxLkdldE1hcmtldEZvclNldHRsZW1lbnRSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_streambet_common_v1_common]);
 
 /**
  * Stake limits of a market, in minor units of the market's currency.
@@ -1635,6 +1635,410 @@ export const GetMarketForSettlementResponseSchema: GenMessage<GetMarketForSettle
   messageDesc(file_streambet_pool_v1_pool, 32);
 
 /**
+ * A saved market definition of a channel (see SaveMarketTemplate).
+ *
+ * @generated from message streambet.pool.v1.MarketTemplate
+ */
+export type MarketTemplate = Message<"streambet.pool.v1.MarketTemplate"> & {
+  /**
+   * Opaque template id (ULID).
+   *
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+
+  /**
+   * StreamBet id of the channel the template belongs to.
+   *
+   * @generated from field: string channel_id = 2;
+   */
+  channelId: string;
+
+  /**
+   * Name shown in the streamer's console, 1–60 chars, unique per channel
+   * (case-insensitive, trimmed).
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * The market's question, as CreateMarketRequest.title (1–140 chars).
+   *
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * 2–10 outcome titles in display order, as CreateMarketRequest.outcomes[*].title.
+   *
+   * @generated from field: repeated string outcome_titles = 5;
+   */
+  outcomeTitles: string[];
+
+  /**
+   * The deployment's real currency or "PTS".
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
+
+  /**
+   * POOL or EXCHANGE.
+   *
+   * @generated from field: streambet.pool.v1.MarketKind kind = 7;
+   */
+  kind: MarketKind;
+
+  /**
+   * Absent: the channel's default limits for currency when a market is opened.
+   *
+   * @generated from field: streambet.pool.v1.StakeLimits stake_limits = 8;
+   */
+  stakeLimits?: StakeLimits | undefined;
+
+  /**
+   * Absent: the channel's default betting window when a market is opened.
+   *
+   * @generated from field: optional int32 betting_window_seconds = 9;
+   */
+  bettingWindowSeconds?: number | undefined;
+
+  /**
+   * Absent: the channel's commission_bps when a market is opened.
+   *
+   * @generated from field: optional int32 commission_bps = 10;
+   */
+  commissionBps?: number | undefined;
+
+  /**
+   * Absent: the channel's auto_lock_on_offline when a market is opened.
+   *
+   * @generated from field: optional bool auto_lock_on_offline = 11;
+   */
+  autoLockOnOffline?: boolean | undefined;
+
+  /**
+   * When true, a market is opened from the template when the channel's stream goes
+   * online (integration StreamWentOnline), unless a market opened from it earlier is
+   * still DRAFT, OPEN or LOCKED (one per stream, even across several platforms).
+   *
+   * @generated from field: bool open_on_stream_online = 12;
+   */
+  openOnStreamOnline: boolean;
+
+  /**
+   * Who saved the template first.
+   *
+   * @generated from field: string created_by_user_id = 13;
+   */
+  createdByUserId: string;
+
+  /**
+   * When the template was created.
+   *
+   * @generated from field: int64 created_at_ms = 14;
+   */
+  createdAtMs: bigint;
+
+  /**
+   * When the template last changed.
+   *
+   * @generated from field: int64 updated_at_ms = 15;
+   */
+  updatedAtMs: bigint;
+
+  /**
+   * Version, 1 at creation, incremented by every save that changes it.
+   *
+   * @generated from field: int64 version = 16;
+   */
+  version: bigint;
+
+  /**
+   * The market most recently opened from the template; empty if none.
+   *
+   * @generated from field: string last_market_id = 17;
+   */
+  lastMarketId: string;
+
+  /**
+   * When that market was opened; 0 if none.
+   *
+   * @generated from field: int64 last_opened_at_ms = 18;
+   */
+  lastOpenedAtMs: bigint;
+};
+
+/**
+ * Describes the message streambet.pool.v1.MarketTemplate.
+ * Use `create(MarketTemplateSchema)` to create a new message.
+ */
+export const MarketTemplateSchema: GenMessage<MarketTemplate> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 33);
+
+/**
+ * Request of SaveMarketTemplate.
+ *
+ * @generated from message streambet.pool.v1.SaveMarketTemplateRequest
+ */
+export type SaveMarketTemplateRequest = Message<"streambet.pool.v1.SaveMarketTemplateRequest"> & {
+  /**
+   * Required. StreamBet id of the channel.
+   *
+   * @generated from field: string channel_id = 1;
+   */
+  channelId: string;
+
+  /**
+   * Optional. The template to replace; empty to create or replace by name.
+   *
+   * @generated from field: string template_id = 2;
+   */
+  templateId: string;
+
+  /**
+   * Required. 1–60 chars after trimming.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * Required. As CreateMarketRequest.title.
+   *
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * Required. 2–10 outcome titles, as CreateMarketRequest.outcomes[*].title.
+   *
+   * @generated from field: repeated string outcome_titles = 5;
+   */
+  outcomeTitles: string[];
+
+  /**
+   * Required. The deployment's real currency or "PTS".
+   *
+   * @generated from field: string currency = 6;
+   */
+  currency: string;
+
+  /**
+   * Required. POOL or EXCHANGE.
+   *
+   * @generated from field: streambet.pool.v1.MarketKind kind = 7;
+   */
+  kind: MarketKind;
+
+  /**
+   * Optional, as in CreateMarketRequest.
+   *
+   * @generated from field: streambet.pool.v1.StakeLimits stake_limits = 8;
+   */
+  stakeLimits?: StakeLimits | undefined;
+
+  /**
+   * Optional, 30–1800 seconds.
+   *
+   * @generated from field: optional int32 betting_window_seconds = 9;
+   */
+  bettingWindowSeconds?: number | undefined;
+
+  /**
+   * Optional, 0–2000 basis points, not below the channel's for a streamer.
+   *
+   * @generated from field: optional int32 commission_bps = 10;
+   */
+  commissionBps?: number | undefined;
+
+  /**
+   * Optional.
+   *
+   * @generated from field: optional bool auto_lock_on_offline = 11;
+   */
+  autoLockOnOffline?: boolean | undefined;
+
+  /**
+   * Open a market from the template when the stream goes online.
+   *
+   * @generated from field: bool open_on_stream_online = 12;
+   */
+  openOnStreamOnline: boolean;
+
+  /**
+   * Optional. When non-zero (and template_id set), the template's version must equal
+   * it (else ABORTED).
+   *
+   * @generated from field: int64 expected_version = 13;
+   */
+  expectedVersion: bigint;
+};
+
+/**
+ * Describes the message streambet.pool.v1.SaveMarketTemplateRequest.
+ * Use `create(SaveMarketTemplateRequestSchema)` to create a new message.
+ */
+export const SaveMarketTemplateRequestSchema: GenMessage<SaveMarketTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 34);
+
+/**
+ * Response of SaveMarketTemplate.
+ *
+ * @generated from message streambet.pool.v1.SaveMarketTemplateResponse
+ */
+export type SaveMarketTemplateResponse = Message<"streambet.pool.v1.SaveMarketTemplateResponse"> & {
+  /**
+   * The template after the save.
+   *
+   * @generated from field: streambet.pool.v1.MarketTemplate template = 1;
+   */
+  template?: MarketTemplate | undefined;
+};
+
+/**
+ * Describes the message streambet.pool.v1.SaveMarketTemplateResponse.
+ * Use `create(SaveMarketTemplateResponseSchema)` to create a new message.
+ */
+export const SaveMarketTemplateResponseSchema: GenMessage<SaveMarketTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 35);
+
+/**
+ * Request of ListMarketTemplates.
+ *
+ * @generated from message streambet.pool.v1.ListMarketTemplatesRequest
+ */
+export type ListMarketTemplatesRequest = Message<"streambet.pool.v1.ListMarketTemplatesRequest"> & {
+  /**
+   * Required. StreamBet id of the channel.
+   *
+   * @generated from field: string channel_id = 1;
+   */
+  channelId: string;
+};
+
+/**
+ * Describes the message streambet.pool.v1.ListMarketTemplatesRequest.
+ * Use `create(ListMarketTemplatesRequestSchema)` to create a new message.
+ */
+export const ListMarketTemplatesRequestSchema: GenMessage<ListMarketTemplatesRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 36);
+
+/**
+ * Response of ListMarketTemplates.
+ *
+ * @generated from message streambet.pool.v1.ListMarketTemplatesResponse
+ */
+export type ListMarketTemplatesResponse = Message<"streambet.pool.v1.ListMarketTemplatesResponse"> & {
+  /**
+   * Every template of the channel (at most 50), by name.
+   *
+   * @generated from field: repeated streambet.pool.v1.MarketTemplate templates = 1;
+   */
+  templates: MarketTemplate[];
+};
+
+/**
+ * Describes the message streambet.pool.v1.ListMarketTemplatesResponse.
+ * Use `create(ListMarketTemplatesResponseSchema)` to create a new message.
+ */
+export const ListMarketTemplatesResponseSchema: GenMessage<ListMarketTemplatesResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 37);
+
+/**
+ * Request of DeleteMarketTemplate.
+ *
+ * @generated from message streambet.pool.v1.DeleteMarketTemplateRequest
+ */
+export type DeleteMarketTemplateRequest = Message<"streambet.pool.v1.DeleteMarketTemplateRequest"> & {
+  /**
+   * Required. The template to delete.
+   *
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+};
+
+/**
+ * Describes the message streambet.pool.v1.DeleteMarketTemplateRequest.
+ * Use `create(DeleteMarketTemplateRequestSchema)` to create a new message.
+ */
+export const DeleteMarketTemplateRequestSchema: GenMessage<DeleteMarketTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 38);
+
+/**
+ * Response of DeleteMarketTemplate.
+ *
+ * @generated from message streambet.pool.v1.DeleteMarketTemplateResponse
+ */
+export type DeleteMarketTemplateResponse = Message<"streambet.pool.v1.DeleteMarketTemplateResponse"> & {
+  /**
+   * False when there was no such template (nothing changed).
+   *
+   * @generated from field: bool deleted = 1;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message streambet.pool.v1.DeleteMarketTemplateResponse.
+ * Use `create(DeleteMarketTemplateResponseSchema)` to create a new message.
+ */
+export const DeleteMarketTemplateResponseSchema: GenMessage<DeleteMarketTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 39);
+
+/**
+ * Request of OpenMarketFromTemplate.
+ *
+ * @generated from message streambet.pool.v1.OpenMarketFromTemplateRequest
+ */
+export type OpenMarketFromTemplateRequest = Message<"streambet.pool.v1.OpenMarketFromTemplateRequest"> & {
+  /**
+   * Required. The template to open a market from.
+   *
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+
+  /**
+   * Required. Chosen by the client, 1–64 chars, scoped to the caller: repeating the
+   * request returns the market the first one opened.
+   *
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message streambet.pool.v1.OpenMarketFromTemplateRequest.
+ * Use `create(OpenMarketFromTemplateRequestSchema)` to create a new message.
+ */
+export const OpenMarketFromTemplateRequestSchema: GenMessage<OpenMarketFromTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 40);
+
+/**
+ * Response of OpenMarketFromTemplate.
+ *
+ * @generated from message streambet.pool.v1.OpenMarketFromTemplateResponse
+ */
+export type OpenMarketFromTemplateResponse = Message<"streambet.pool.v1.OpenMarketFromTemplateResponse"> & {
+  /**
+   * The market, OPEN.
+   *
+   * @generated from field: streambet.pool.v1.Market market = 1;
+   */
+  market?: Market | undefined;
+};
+
+/**
+ * Describes the message streambet.pool.v1.OpenMarketFromTemplateResponse.
+ * Use `create(OpenMarketFromTemplateResponseSchema)` to create a new message.
+ */
+export const OpenMarketFromTemplateResponseSchema: GenMessage<OpenMarketFromTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_pool_v1_pool, 41);
+
+/**
  * Lifecycle state of a market. Transitions: DRAFT → OPEN → LOCKED → RESOLVED;
  * DRAFT/OPEN/LOCKED → CANCELED; RESOLVED → CANCELED only by VoidResolvedMarket.
  *
@@ -2122,6 +2526,80 @@ export const PoolService: GenService<{
     methodKind: "unary";
     input: typeof GetLeaderboardRequestSchema;
     output: typeof GetLeaderboardResponseSchema;
+  },
+  /**
+   * Saves a market definition as a template of a channel, so the streamer can open the
+   * same market again in one call (OpenMarketFromTemplate) or have it opened when the
+   * stream goes online (open_on_stream_online). Every CreateMarket rule on the
+   * definition applies at save time (title, outcomes, currency, kind, stake limits,
+   * window, commission floor for streamers) and again when a market is opened from it.
+   *
+   * Empty template_id: creates the template, or replaces the definition of the
+   * channel's template with the same name (case-insensitive, trimmed), so repeating a
+   * save is harmless. Set template_id: replaces that template (it may be renamed). A
+   * save that changes nothing leaves the version unchanged.
+   *
+   * Roles: streamer (own channel only), admin.
+   * Errors: INVALID_ARGUMENT (name not 1–60 chars, or a definition field breaks its
+   * CreateMarket constraint); NOT_FOUND (unknown channel, or template_id not a
+   * template of channel_id); PERMISSION_DENIED (not the owner, or commission_bps below
+   * the channel's); ALREADY_EXISTS (template_id set and another template of the channel
+   * has the name); FAILED_PRECONDITION (the channel already has 50 templates, or the
+   * channel is unlinked); ABORTED (expected_version mismatch).
+   *
+   * @generated from rpc streambet.pool.v1.PoolService.SaveMarketTemplate
+   */
+  saveMarketTemplate: {
+    methodKind: "unary";
+    input: typeof SaveMarketTemplateRequestSchema;
+    output: typeof SaveMarketTemplateResponseSchema;
+  },
+  /**
+   * Lists a channel's market templates by name.
+   *
+   * Roles: streamer (own channel only), admin.
+   * Errors: NOT_FOUND (unknown channel); PERMISSION_DENIED (not the owner).
+   *
+   * @generated from rpc streambet.pool.v1.PoolService.ListMarketTemplates
+   */
+  listMarketTemplates: {
+    methodKind: "unary";
+    input: typeof ListMarketTemplatesRequestSchema;
+    output: typeof ListMarketTemplatesResponseSchema;
+  },
+  /**
+   * Deletes a template. Markets opened from it are unaffected. Deleting a template that
+   * does not exist (any more) succeeds and changes nothing.
+   *
+   * Roles: streamer (own channel only), admin.
+   * Errors: PERMISSION_DENIED (not the owner of the template's channel).
+   *
+   * @generated from rpc streambet.pool.v1.PoolService.DeleteMarketTemplate
+   */
+  deleteMarketTemplate: {
+    methodKind: "unary";
+    input: typeof DeleteMarketTemplateRequestSchema;
+    output: typeof DeleteMarketTemplateResponseSchema;
+  },
+  /**
+   * Opens a market from a template in one call: CreateMarket with the template's
+   * definition and open_now set (the market is OPEN, its window starts now), with every
+   * CreateMarket rule checked against the channel's current settings (defaults the
+   * template leaves unset come from them). Idempotent per (caller, idempotency_key).
+   *
+   * Roles: streamer (own channel only), admin.
+   * Errors: INVALID_ARGUMENT (idempotency_key not 1–64 chars; the definition no longer
+   * passes, e.g. the deployment's currency changed); NOT_FOUND (unknown template, or
+   * its channel is no longer linked); PERMISSION_DENIED (not the owner, or the
+   * template's commission is now below the channel's); ALREADY_EXISTS (idempotency_key
+   * used with another template).
+   *
+   * @generated from rpc streambet.pool.v1.PoolService.OpenMarketFromTemplate
+   */
+  openMarketFromTemplate: {
+    methodKind: "unary";
+    input: typeof OpenMarketFromTemplateRequestSchema;
+    output: typeof OpenMarketFromTemplateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_pool_v1_pool, 0);
