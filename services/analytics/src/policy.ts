@@ -11,5 +11,6 @@ export const analyticsPolicy: AccessPolicy = {
     listFraudFlags: ['admin'],
     resolveFraudFlag: ['admin'],
     queryAuditLog: ['admin'],
+    exportAuditLog: ['admin'],
   }),
 };

@@ -14,6 +14,7 @@ import {
 import { UnavailableError } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
+import { exportAuditLog } from './audit-export-routes.js';
 import { queryAuditLog } from './audit-routes.js';
 import { listFraudFlags, resolveFraudFlag } from './fraud-routes.js';
 import { planMetricsQuery, type Granularity } from './domain/metrics.js';
@@ -108,6 +109,7 @@ export function createAnalyticsServiceImpl(
       ? {}
       : {
           queryAuditLog: (request) => queryAuditLog(deps.sql!, request),
+          exportAuditLog: (request) => exportAuditLog(deps.sql!, request),
           listFraudFlags: (request) => listFraudFlags(deps.sql!, request),
           resolveFraudFlag: (request, context) =>
             resolveFraudFlag(deps.sql!, deps.clock, request, context),
