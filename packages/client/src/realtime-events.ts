@@ -28,8 +28,12 @@ export type RealtimeUpdate =
   | { readonly kind: 'odds'; readonly odds: MarketOdds }
   | { readonly kind: 'market'; readonly change: MarketTransition }
   | { readonly kind: 'market-created'; readonly marketId: string; readonly channelId: string }
-  /** Something of the user's own changed (bet, settlement, payment, wallet): reload those views. */
-  | { readonly kind: 'user'; readonly eventName: string }
+  /**
+   * Something of the user's own changed (bet, settlement, payment, wallet): reload those views.
+   * `payload` is the event's JSON mapping as pushed (wallet.* snapshots carry balances and their
+   * ledger sequence: see walletSnapshotsOf).
+   */
+  | { readonly kind: 'user'; readonly eventName: string; readonly payload?: unknown }
   /** The channel's last chat messages, oldest first (sent once after joining its room). */
   | {
       readonly kind: 'chat-history';
@@ -170,6 +174,6 @@ export function decodeRealtimeEvent(
     default:
       // Everything else reaching this socket is the user's own (bet, settlement, payment, wallet
       // events go to the user's room only): reload the views they change.
-      return { kind: 'user', eventName };
+      return { kind: 'user', eventName, payload };
   }
 }

@@ -5,6 +5,9 @@
  */
 import type { WalletBalance } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 
+export * from './money.js';
+export * from './wallet-push.js';
+
 /** The play-money currency, always shown. */
 export const playMoneyCurrency = 'PTS';
 
@@ -21,4 +24,88 @@ export function visibleBalances<B extends BalanceInput>(balances: readonly B[]):
     (b) => b.currency !== playMoneyCurrency && (b.postedMinor > 0n || b.pendingMinor > 0n),
   );
   return [...points, ...real];
+}
+
+/** One wallet balance as shown, with the ledger sequence it is as of (0 = loaded by RPC, unknown). */
+export interface ShownBalance {
+  readonly currency: string;
+  readonly postedMinor: bigint;
+  /** Held by open holds (bets, orders, withdrawals in progress). */
+  readonly pendingMinor: bigint;
+  readonly availableMinor: bigint;
+  /** Ledger commit sequence of the snapshot shown; 0 when it came from GetWallet. */
+  readonly sequence: bigint;
+  /** {@link WalletBook.pushes} when a push last set it (a load started before that is older). */
+  readonly pushedAt: number;
+}
+
+/**
+ * The balances a screen shows, kept by the realtime rule (realtime.proto): a pushed snapshot is
+ * applied only when its ledger sequence is higher than the one shown, so a late or repeated push
+ * never moves a balance back; a GetWallet answer replaces a balance unless a push was applied
+ * after that load started (the push is then at least as new).
+ */
+export interface WalletBook {
+  readonly balances: ReadonlyMap<string, ShownBalance>;
+  /** Pushes applied so far. */
+  readonly pushes: number;
+}
+
+/** The empty book. */
+export const emptyWalletBook: WalletBook = { balances: new Map(), pushes: 0 };
+
+/** A user's wallet balance carried by a wallet.* push, as of `sequence`. */
+export interface WalletSnapshot {
+  readonly currency: string;
+  readonly postedMinor: bigint;
+  readonly pendingMinor: bigint;
+  readonly availableMinor: bigint;
+  readonly sequence: bigint;
+}
+
+/** Applies the GetWallet answer of a load that started when the book had `pushesAtStart` pushes. */
+export function applyLoadedWallet(
+  book: WalletBook,
+  balances: readonly Pick<
+    WalletBalance,
+    'currency' | 'postedMinor' | 'pendingMinor' | 'availableMinor'
+  >[],
+  pushesAtStart: number,
+): WalletBook {
+  const next = new Map(book.balances);
+  for (const b of balances) {
+    const shown = next.get(b.currency);
+    if (shown !== undefined && shown.pushedAt > pushesAtStart) continue;
+    next.set(b.currency, {
+      currency: b.currency,
+      postedMinor: b.postedMinor,
+      pendingMinor: b.pendingMinor,
+      availableMinor: b.availableMinor,
+      sequence: shown?.sequence ?? 0n,
+      pushedAt: shown?.pushedAt ?? 0,
+    });
+  }
+  return { balances: next, pushes: book.pushes };
+}
+
+/** Applies pushed snapshots that are newer (higher sequence) than what is shown; others are dropped. */
+export function applyWalletPush(
+  book: WalletBook,
+  snapshots: readonly WalletSnapshot[],
+): WalletBook {
+  let changed = false;
+  const pushes = book.pushes + 1;
+  const next = new Map(book.balances);
+  for (const s of snapshots) {
+    const shown = next.get(s.currency);
+    if (shown !== undefined && s.sequence <= shown.sequence) continue;
+    next.set(s.currency, { ...s, pushedAt: pushes });
+    changed = true;
+  }
+  return changed ? { balances: next, pushes } : book;
+}
+
+/** The book's balances in {@link visibleBalances} order (PTS first, real money held). */
+export function shownBalances(book: WalletBook): ShownBalance[] {
+  return visibleBalances([...book.balances.values()]);
 }

@@ -276,9 +276,11 @@ describe('decodeRealtimeEvent', () => {
   });
 
   it("given one of the user's own events, then asks for a reload of wallet and bets", () => {
-    expect(decodeRealtimeEvent('streambet.events.v1.HoldPlaced', {})).toEqual({
+    // The payload rides along: wallet.* pushes carry balances with their ledger sequence.
+    expect(decodeRealtimeEvent('streambet.events.v1.HoldPlaced', { a: 1 })).toEqual({
       kind: 'user',
       eventName: 'streambet.events.v1.HoldPlaced',
+      payload: { a: 1 },
     });
   });
 });
