@@ -18,6 +18,8 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/integration_pb';
 import type { OutboxEvent } from '@streambet/platform/outbox/outbox';
 import { newEventId } from '@streambet/platform/outbox/event-id';
+import { OfflineLockPolicy } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
+import type { OfflinePolicy } from './domain/live-state.js';
 import type { WebhookEffect } from './domain/webhook.js';
 
 /** Topic of every event this service publishes. */
@@ -117,14 +119,27 @@ export function channelUnlinked(
 /** ChannelIntegrationSettingsChanged. */
 export function settingsChanged(
   channelId: string,
-  mirrorTwitchPredictions: boolean,
+  settings: {
+    readonly mirrorTwitchPredictions: boolean;
+    readonly offlineLockPolicy: OfflinePolicy;
+    readonly pushMarketsToTwitch: boolean;
+  },
   atMs: number,
   actor: EventActor,
 ): IdentifiedEvent {
   return encode(ChannelIntegrationSettingsChangedSchema, channelId, atMs, actor, {
     channelId,
-    settings: { mirrorTwitchPredictions },
+    settings: {
+      mirrorTwitchPredictions: settings.mirrorTwitchPredictions,
+      offlineLockPolicy: offlinePolicyToProto(settings.offlineLockPolicy),
+      pushMarketsToTwitch: settings.pushMarketsToTwitch,
+    },
   });
+}
+
+/** Proto enum of an offline lock policy. */
+export function offlinePolicyToProto(policy: OfflinePolicy): OfflineLockPolicy {
+  return policy === 'first' ? OfflineLockPolicy.FIRST : OfflineLockPolicy.LAST;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Clock } from '@streambet/platform/rpc/clock';
+import type { OfflinePolicy } from './domain/live-state.js';
 import { decideStateUse, issueState, type OAuthPlatform } from './domain/oauth-state.js';
 import { channelLinked, channelUnlinked, settingsChanged, type EventActor } from './events.js';
 import {
@@ -25,7 +26,8 @@ import {
   type PlatformApis,
   type PlatformTokens,
 } from './platforms.js';
-import type { ChannelRow, IntegrationStore } from './store.js';
+import type { SqlExecutor } from '@streambet/platform/sql/types';
+import type { ChannelRow, IntegrationStore, NewChannel } from './store.js';
 import type { TokenCipher } from './token-crypto.js';
 import { pkceChallenge } from './webhooks/signatures.js';
 
@@ -81,7 +83,7 @@ export function createLinkService(deps: LinkServiceDeps) {
   };
 
   async function owned(channelId: string, actor: Actor): Promise<ChannelRow> {
-    const channel = await store.channel(channelId);
+    const channel = await store.resolve(channelId);
     if (channel === undefined) throw new NotFoundError(`no channel ${channelId}`);
     if (!actor.admin && channel.ownerUserId !== actor.userId) {
       throw new PermissionDeniedError('only the channel owner or an admin may do this');
@@ -132,6 +134,43 @@ export function createLinkService(deps: LinkServiceDeps) {
         'subscribing failed; reconciliation retries',
       );
     }
+  }
+
+  /**
+   * Inserts a new link into the owner's StreamBet channel (created, with the link's id, when they
+   * have none) and appends ChannelLinked for the StreamBet channel. A StreamBet channel holds at
+   * most one link per platform: another account of the same platform is FAILED_PRECONDITION.
+   */
+  async function insertLink(
+    tx: SqlExecutor,
+    actor: Actor,
+    link: Omit<NewChannel, 'streambetChannelId'>,
+    nowMs: number,
+  ): Promise<void> {
+    const streambetChannelId = await store.ownerChannel(tx, actor.userId, link.channelId, nowMs);
+    const same = (await store.linksOf(tx, streambetChannelId)).find(
+      (l) => l.platform === link.platform,
+    );
+    if (same !== undefined) {
+      throw new IllegalStateError(
+        `your channel already has the ${link.platform} account ${same.handle} linked: unlink it first`,
+      );
+    }
+    await store.insertChannel(tx, { ...link, streambetChannelId }, nowMs);
+    await store.append(tx, [
+      channelLinked(
+        {
+          channelId: streambetChannelId,
+          ownerUserId: actor.userId,
+          platform: link.platform,
+          platformChannelId: link.platformChannelId,
+          handle: link.handle,
+          displayName: link.displayName,
+        },
+        nowMs,
+        actorOf(actor),
+      ),
+    ]);
   }
 
   return {
@@ -251,8 +290,9 @@ export function createLinkService(deps: LinkServiceDeps) {
           await store.useState(tx, hash, taken.channelId);
           return store.channel(taken.channelId, tx);
         }
-        await store.insertChannel(
+        await insertLink(
           tx,
+          actor,
           {
             channelId,
             ownerUserId: actor.userId,
@@ -273,20 +313,6 @@ export function createLinkService(deps: LinkServiceDeps) {
           nowMs,
         );
         await store.useState(tx, hash, channelId);
-        await store.append(tx, [
-          channelLinked(
-            {
-              channelId,
-              ownerUserId: actor.userId,
-              platform,
-              platformChannelId: account.id,
-              handle: account.login,
-              displayName: account.displayName,
-            },
-            nowMs,
-            actorOf(actor),
-          ),
-        ]);
         return store.channel(channelId, tx);
       });
       if (channel === undefined) throw new NotFoundError('the linked channel vanished');
@@ -296,8 +322,9 @@ export function createLinkService(deps: LinkServiceDeps) {
     },
 
     /** UnlinkChannel: subscriptions removed, tokens revoked and dropped, ChannelUnlinked. */
-    async unlink(actor: Actor, channelId: string, reason: string): Promise<void> {
-      const channel = await owned(channelId, actor);
+    async unlink(actor: Actor, id: string, reason: string): Promise<void> {
+      const channel = await owned(id, actor);
+      const channelId = channel.channelId;
       if (actor.admin && channel.ownerUserId !== actor.userId && reason.trim() === '') {
         throw new ValidationError(
           'reason is required when an admin unlinks another user’s channel',
@@ -334,53 +361,113 @@ export function createLinkService(deps: LinkServiceDeps) {
         const locked = await store.channel(channelId, tx, true);
         if (locked === undefined || locked.linkStatus === 'UNLINKED') return;
         await store.setLinkStatus(tx, channelId, 'UNLINKED', '', nowMs);
-        await store.append(tx, [channelUnlinked(locked, reason, nowMs, actorOf(actor))]);
+        // The StreamBet channel (and its markets) goes with its last link only.
+        if ((await store.linksOf(tx, locked.streambetChannelId)).length > 0) return;
+        await store.append(tx, [
+          channelUnlinked(
+            { ...locked, channelId: locked.streambetChannelId },
+            reason,
+            nowMs,
+            actorOf(actor),
+          ),
+        ]);
       });
     },
 
-    /** UpdateChannelSettings. */
+    /**
+     * UpdateChannelSettings: mirroring on the channel's Twitch link (the addressed link, or the
+     * StreamBet channel's Twitch link when the addressed one is another platform), the offline
+     * lock policy and push flag on the StreamBet channel.
+     */
     async updateSettings(
       actor: Actor,
       channelId: string,
-      mirror: boolean | undefined,
+      change: {
+        readonly mirror: boolean | undefined;
+        readonly offlineLockPolicy: OfflinePolicy | undefined;
+        readonly pushMarketsToTwitch: boolean | undefined;
+      },
     ): Promise<ChannelRow> {
-      const channel = await owned(channelId, actor);
-      if (channel.linkStatus === 'UNLINKED') throw new NotFoundError(`no channel ${channelId}`);
-      if (mirror === true && channel.platform !== 'TWITCH') {
+      const addressed = await owned(channelId, actor);
+      if (addressed.linkStatus === 'UNLINKED') throw new NotFoundError(`no channel ${channelId}`);
+      const all = await store.linksOf(store.sql, addressed.streambetChannelId);
+      const twitch =
+        addressed.platform === 'TWITCH' ? addressed : all.find((l) => l.platform === 'TWITCH');
+      const { mirror, offlineLockPolicy, pushMarketsToTwitch } = change;
+      if (mirror === true && twitch === undefined) {
         throw new IllegalStateError('mirror_twitch_predictions applies to Twitch channels only');
       }
-      if (mirror === true && !channel.scopes.split(' ').includes('channel:read:predictions')) {
+      if (
+        mirror === true &&
+        !(twitch?.scopes.split(' ') ?? []).includes('channel:read:predictions')
+      ) {
         throw new IllegalStateError(
           'the Twitch grant lacks channel:read:predictions: link the channel again',
         );
       }
-      if (mirror !== undefined && mirror !== channel.mirrorTwitchPredictions) {
+      if (
+        pushMarketsToTwitch === true &&
+        (twitch === undefined ||
+          twitch.linkStatus !== 'ACTIVE' ||
+          !twitch.scopes.split(' ').includes('channel:manage:predictions'))
+      ) {
+        throw new IllegalStateError(
+          'pushing markets needs an active Twitch link granted channel:manage:predictions: link Twitch (again)',
+        );
+      }
+      const mirrorChanges =
+        mirror !== undefined && twitch !== undefined && mirror !== twitch.mirrorTwitchPredictions;
+      const channelChanges =
+        (offlineLockPolicy !== undefined && offlineLockPolicy !== addressed.offlineLockPolicy) ||
+        (pushMarketsToTwitch !== undefined &&
+          pushMarketsToTwitch !== addressed.pushMarketsToTwitch);
+      if (mirrorChanges || channelChanges) {
         const nowMs = clock.now();
         await store.transaction(async (tx) => {
-          await store.setMirror(tx, channelId, mirror);
-          await store.append(tx, [settingsChanged(channelId, mirror, nowMs, actorOf(actor))]);
+          if (mirrorChanges && twitch !== undefined) {
+            await store.setMirror(tx, twitch.channelId, mirror);
+          }
+          await store.setChannelSettings(tx, addressed.streambetChannelId, {
+            offlineLockPolicy,
+            pushMarketsToTwitch,
+          });
+          if (pushMarketsToTwitch === false)
+            await store.setPushNote(tx, addressed.streambetChannelId, '');
+          const after = await store.channel(twitch?.channelId ?? addressed.channelId, tx);
+          await store.append(tx, [
+            settingsChanged(
+              addressed.streambetChannelId,
+              {
+                mirrorTwitchPredictions: after?.mirrorTwitchPredictions ?? false,
+                offlineLockPolicy: after?.offlineLockPolicy ?? 'last',
+                pushMarketsToTwitch: after?.pushMarketsToTwitch ?? false,
+              },
+              nowMs,
+              actorOf(actor),
+            ),
+          ]);
         });
-        if (mirror) {
+        if (mirrorChanges && mirror && twitch !== undefined) {
           for (const type of twitchPredictionTypes) {
             try {
-              const sub = await apis.twitch.subscribe(type, channel.platformChannelId);
+              const sub = await apis.twitch.subscribe(type, twitch.platformChannelId);
               await store.saveSubscription(store.sql, {
                 platform: 'TWITCH',
                 id: sub.id,
-                channelId,
+                channelId: twitch.channelId,
                 type,
                 status: sub.status,
               });
             } catch (error) {
               deps.logger.warn(
-                { err: error, channelId, type },
+                { err: error, channelId: twitch.channelId, type },
                 'prediction subscription failed; reconciliation retries',
               );
             }
           }
         }
       }
-      const after = await store.channel(channelId);
+      const after = await store.channel(addressed.channelId);
       if (after === undefined) throw new NotFoundError(`no channel ${channelId}`);
       return after;
     },

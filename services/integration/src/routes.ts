@@ -8,6 +8,7 @@ import {
   ChannelSchema,
   LinkStatus,
   LiveState,
+  OfflineLockPolicy,
   type Channel,
   type IntegrationService,
 } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
@@ -17,7 +18,7 @@ import {
   PermissionDeniedError,
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
-import { platformToProto, type PlatformName } from './events.js';
+import { offlinePolicyToProto, platformToProto, type PlatformName } from './events.js';
 import type { Actor, LinkService } from './links.js';
 import type { ChannelRow, IntegrationStore } from './store.js';
 
@@ -53,9 +54,21 @@ function platformName(platform: Platform): PlatformName | undefined {
 }
 
 /** A stored channel as the contract's Channel. */
+function liveToProto(state: ChannelRow['liveState']): LiveState {
+  return state === 'LIVE'
+    ? LiveState.LIVE
+    : state === 'OFFLINE'
+      ? LiveState.OFFLINE
+      : LiveState.UNKNOWN;
+}
+
+/** A stored link as the contract's Channel (channel_id the StreamBet channel, link_id the link). */
 export function channelToProto(row: ChannelRow): Channel {
   return create(ChannelSchema, {
-    channelId: row.channelId,
+    channelId: row.streambetChannelId,
+    linkId: row.channelId,
+    channelLiveState: liveToProto(row.channelLiveState),
+    pushNote: row.pushMarketsToTwitch ? row.pushNote : '',
     ownerUserId: row.ownerUserId,
     platform: platformToProto(row.platform),
     platformChannelId: row.platformChannelId,
@@ -69,16 +82,15 @@ export function channelToProto(row: ChannelRow): Channel {
         : row.linkStatus === 'REAUTH_REQUIRED'
           ? LinkStatus.REAUTH_REQUIRED
           : LinkStatus.UNLINKED,
-    liveState:
-      row.liveState === 'LIVE'
-        ? LiveState.LIVE
-        : row.liveState === 'OFFLINE'
-          ? LiveState.OFFLINE
-          : LiveState.UNKNOWN,
+    liveState: liveToProto(row.liveState),
     liveSinceMs: BigInt(row.liveState === 'LIVE' ? row.liveSinceMs : 0),
     streamTitle: row.liveState === 'LIVE' ? row.streamTitle : '',
     liveStateChangedAtMs: BigInt(row.liveStateChangedAtMs),
-    settings: { mirrorTwitchPredictions: row.mirrorTwitchPredictions },
+    settings: {
+      mirrorTwitchPredictions: row.mirrorTwitchPredictions,
+      offlineLockPolicy: offlinePolicyToProto(row.offlineLockPolicy),
+      pushMarketsToTwitch: row.pushMarketsToTwitch,
+    },
     linkedAtMs: BigInt(row.linkedAtMs),
   });
 }
@@ -188,19 +200,34 @@ export function createIntegrationServiceImpl(deps: {
     },
 
     async getChannel(request) {
-      const row = await store.channel(channelId(request.channelId));
+      const row = await store.resolve(channelId(request.channelId));
       if (row === undefined || row.linkStatus === 'UNLINKED') {
         throw new NotFoundError(`no channel ${request.channelId}`);
       }
-      return { channel: channelToProto(row) };
+      const links = await store.linksOf(store.sql, row.streambetChannelId);
+      return { channel: channelToProto(row), links: links.map(channelToProto) };
     },
 
     async updateChannelSettings(request, context) {
-      const row = await links.updateSettings(
-        actor(context),
-        channelId(request.channelId),
-        request.mirrorTwitchPredictions,
-      );
+      if (
+        request.offlineLockPolicy !== OfflineLockPolicy.UNSPECIFIED &&
+        request.offlineLockPolicy !== OfflineLockPolicy.FIRST &&
+        request.offlineLockPolicy !== OfflineLockPolicy.LAST
+      ) {
+        throw new ValidationError('offline_lock_policy must be LAST or FIRST', [
+          { field: 'offline_lock_policy', description: 'LAST, FIRST or unset' },
+        ]);
+      }
+      const row = await links.updateSettings(actor(context), channelId(request.channelId), {
+        mirror: request.mirrorTwitchPredictions,
+        offlineLockPolicy:
+          request.offlineLockPolicy === OfflineLockPolicy.FIRST
+            ? 'first'
+            : request.offlineLockPolicy === OfflineLockPolicy.LAST
+              ? 'last'
+              : undefined,
+        pushMarketsToTwitch: request.pushMarketsToTwitch,
+      });
       return { channel: channelToProto(row) };
     },
   };

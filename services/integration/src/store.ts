@@ -6,7 +6,7 @@
 import { appendToOutbox } from '@streambet/platform/outbox/outbox';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql, SqlExecutor, SqlValue } from '@streambet/platform/sql/types';
-import type { LiveState } from './domain/live-state.js';
+import type { LiveState, OfflinePolicy } from './domain/live-state.js';
 import type { WebhookProvider, WebhookVerdict } from './domain/webhook.js';
 import type { IdentifiedEvent, PlatformName } from './events.js';
 
@@ -45,13 +45,32 @@ export interface ChannelRow {
   readonly refreshTokenSealed: string;
   readonly tokenExpiresAtMs: number;
   readonly linkedAtMs: number;
+  /** The StreamBet channel this link belongs to (what markets refer to). */
+  readonly streambetChannelId: string;
+  /** Of the StreamBet channel: when offline auto-lock fires across its links. */
+  readonly offlineLockPolicy: OfflinePolicy;
+  /** Of the StreamBet channel: push its markets to its Twitch link as predictions. */
+  readonly pushMarketsToTwitch: boolean;
+  /** Of the StreamBet channel: why the last market was not pushed; '' otherwise. */
+  readonly pushNote: string;
+  /** The StreamBet channel's live state across its links (live on any). */
+  readonly channelLiveState: LiveState;
 }
+
+/** Links joined with their StreamBet channel (every ChannelRow query reads from this). */
+const fromChannels = `integration_channels JOIN integration_streambet_channels USING (streambet_channel_id)`;
 
 const columns = `channel_id, owner_user_id, platform, platform_channel_id, handle, display_name,
   profile_image_url, channel_url, link_status, reauth_reason, live_state, live_since_ms::text AS live_since_ms,
   stream_title, platform_stream_id, live_state_changed_at_ms::text AS live_state_changed_at_ms,
   mirror_twitch_predictions, scopes, access_token_sealed, refresh_token_sealed,
-  token_expires_at_ms::text AS token_expires_at_ms, linked_at_ms::text AS linked_at_ms`;
+  token_expires_at_ms::text AS token_expires_at_ms, linked_at_ms::text AS linked_at_ms,
+  streambet_channel_id, offline_lock_policy, push_markets_to_twitch, push_note,
+  (SELECT CASE WHEN bool_or(l.live_state = 'LIVE') THEN 'LIVE'
+               WHEN bool_or(l.live_state = 'OFFLINE') THEN 'OFFLINE' ELSE 'UNKNOWN' END
+   FROM integration_channels l
+   WHERE l.streambet_channel_id = integration_channels.streambet_channel_id
+     AND l.link_status <> 'UNLINKED') AS channel_live_state`;
 
 type RawRow = Record<string, unknown>;
 
@@ -80,12 +99,19 @@ function toChannel(row: RawRow): ChannelRow {
     refreshTokenSealed: s('refresh_token_sealed'),
     tokenExpiresAtMs: n('token_expires_at_ms'),
     linkedAtMs: n('linked_at_ms'),
+    streambetChannelId: s('streambet_channel_id'),
+    offlineLockPolicy: s('offline_lock_policy') === 'first' ? 'first' : 'last',
+    pushMarketsToTwitch: row.push_markets_to_twitch === true,
+    pushNote: s('push_note'),
+    channelLiveState: (s('channel_live_state') || 'UNKNOWN') as LiveState,
   };
 }
 
 /** A new link to insert. */
 export interface NewChannel {
   readonly channelId: string;
+  /** The StreamBet channel it joins ({@link IntegrationStore.ownerChannel}). */
+  readonly streambetChannelId: string;
   readonly ownerUserId: string;
   readonly platform: PlatformName;
   readonly platformChannelId: string;
@@ -158,7 +184,7 @@ export function createIntegrationStore(deps: {
     lock = false,
   ): Promise<ChannelRow | undefined> {
     const result = await db.query<RawRow>(
-      `SELECT ${columns} FROM integration_channels WHERE ${where}${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${columns} FROM ${fromChannels} WHERE ${where}${lock ? ' FOR UPDATE' : ''}`,
       params,
     );
     const row = result.rows[0];
@@ -220,8 +246,9 @@ export function createIntegrationStore(deps: {
       await tx.query(
         `INSERT INTO integration_channels (channel_id, owner_user_id, platform, platform_channel_id,
            handle, display_name, profile_image_url, channel_url, link_status, scopes,
-           access_token_sealed, refresh_token_sealed, token_expires_at_ms, linked_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ACTIVE', $9, $10, $11, $12, $13)`,
+           access_token_sealed, refresh_token_sealed, token_expires_at_ms, linked_at_ms,
+           streambet_channel_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ACTIVE', $9, $10, $11, $12, $13, $14)`,
         [
           channel.channelId,
           channel.ownerUserId,
@@ -236,7 +263,90 @@ export function createIntegrationStore(deps: {
           channel.refreshTokenSealed,
           channel.tokenExpiresAtMs,
           nowMs,
+          channel.streambetChannelId,
         ],
+      );
+    },
+
+    /**
+     * The owner's StreamBet channel id, created with id `newChannelId` if they have none (a user
+     * has at most one, forever: the unique owner column settles concurrent first links).
+     */
+    async ownerChannel(tx: SqlExecutor, ownerUserId: string, newChannelId: string, nowMs: number) {
+      await tx.query(
+        `INSERT INTO integration_streambet_channels
+           (streambet_channel_id, channel_owner_user_id, created_at_ms)
+         VALUES ($1, $2, $3) ON CONFLICT (channel_owner_user_id) DO NOTHING`,
+        [newChannelId, ownerUserId, nowMs],
+      );
+      const result = await tx.query<{ streambet_channel_id: string }>(
+        `SELECT streambet_channel_id FROM integration_streambet_channels
+         WHERE channel_owner_user_id = $1 FOR UPDATE`,
+        [ownerUserId],
+      );
+      return text(result.rows[0]?.streambet_channel_id);
+    },
+
+    /** Locks a StreamBet channel's row: serializes decisions over all its links. */
+    async lockStreambetChannel(tx: SqlExecutor, streambetChannelId: string): Promise<void> {
+      await tx.query(
+        `SELECT 1 FROM integration_streambet_channels WHERE streambet_channel_id = $1 FOR UPDATE`,
+        [streambetChannelId],
+      );
+    },
+
+    /** The links (not unlinked) of a StreamBet channel, earliest first. */
+    async linksOf(db: SqlExecutor, streambetChannelId: string): Promise<ChannelRow[]> {
+      const result = await db.query<RawRow>(
+        `SELECT ${columns} FROM ${fromChannels}
+         WHERE streambet_channel_id = $1 AND link_status <> 'UNLINKED'
+         ORDER BY linked_at_ms, (channel_id = streambet_channel_id) DESC, channel_id`,
+        [streambetChannelId],
+      );
+      return result.rows.map(toChannel);
+    },
+
+    /**
+     * A link by its id, or, given a StreamBet channel id, the channel's earliest link not unlinked
+     * (its first link if that one is still linked, since they share the id).
+     */
+    async resolve(id: string, db: SqlExecutor = sql): Promise<ChannelRow | undefined> {
+      const result = await db.query<RawRow>(
+        `SELECT ${columns} FROM ${fromChannels}
+         WHERE channel_id = $1 OR (streambet_channel_id = $1 AND link_status <> 'UNLINKED')
+         ORDER BY (link_status <> 'UNLINKED') DESC, (channel_id = $1) DESC, linked_at_ms,
+           (channel_id = streambet_channel_id) DESC, channel_id
+         LIMIT 1`,
+        [id],
+      );
+      const row = result.rows[0];
+      return row === undefined ? undefined : toChannel(row);
+    },
+
+    /** Sets the StreamBet channel's offline policy and push flag (undefined keeps each). */
+    async setChannelSettings(
+      tx: SqlExecutor,
+      streambetChannelId: string,
+      settings: { offlineLockPolicy?: OfflinePolicy; pushMarketsToTwitch?: boolean },
+    ): Promise<void> {
+      await tx.query(
+        `UPDATE integration_streambet_channels
+         SET offline_lock_policy = COALESCE($2, offline_lock_policy),
+             push_markets_to_twitch = COALESCE($3, push_markets_to_twitch)
+         WHERE streambet_channel_id = $1`,
+        [
+          streambetChannelId,
+          settings.offlineLockPolicy ?? null,
+          settings.pushMarketsToTwitch ?? null,
+        ],
+      );
+    },
+
+    /** Records why the last market was (not) pushed to Twitch; '' when it went through. */
+    async setPushNote(db: SqlExecutor, streambetChannelId: string, note: string): Promise<void> {
+      await db.query(
+        `UPDATE integration_streambet_channels SET push_note = $2 WHERE streambet_channel_id = $1`,
+        [streambetChannelId, note.slice(0, 500)],
       );
     },
 
@@ -301,7 +411,7 @@ export function createIntegrationStore(deps: {
     /** Channels needing a token refresh: ACTIVE with tokens expiring before `beforeMs`. */
     async channelsToRefresh(beforeMs: number, limit: number): Promise<ChannelRow[]> {
       const result = await sql.query<RawRow>(
-        `SELECT ${columns} FROM integration_channels
+        `SELECT ${columns} FROM ${fromChannels}
          WHERE link_status = 'ACTIVE' AND refresh_token_sealed <> '' AND token_expires_at_ms < $1
          ORDER BY token_expires_at_ms LIMIT $2`,
         [beforeMs, limit],
@@ -312,7 +422,7 @@ export function createIntegrationStore(deps: {
     /** ACTIVE channels of a platform (for subscription reconciliation). */
     async activeChannels(platform: PlatformName): Promise<ChannelRow[]> {
       const result = await sql.query<RawRow>(
-        `SELECT ${columns} FROM integration_channels WHERE link_status = 'ACTIVE' AND platform = $1`,
+        `SELECT ${columns} FROM ${fromChannels} WHERE link_status = 'ACTIVE' AND platform = $1`,
         [platform],
       );
       return result.rows.map(toChannel);
@@ -339,7 +449,7 @@ export function createIntegrationStore(deps: {
       }
       params.push(filter.limit, filter.offset);
       const result = await sql.query<RawRow>(
-        `SELECT ${columns} FROM integration_channels WHERE ${where.join(' AND ')}
+        `SELECT ${columns} FROM ${fromChannels} WHERE ${where.join(' AND ')}
          ORDER BY (live_state = 'LIVE') DESC, lower(display_name), channel_id
          LIMIT $${params.length - 1} OFFSET $${params.length}`,
         params,

@@ -23,7 +23,8 @@ import { generateServiceKeys } from '@streambet/platform/auth/tokens';
 import { servicePorts } from '@streambet/platform/runtime/platform-config';
 import { pgliteTemplate } from '@streambet/testkit/sql';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { devTwitchWebhookSecret, twitchSignature } from '../src/testing.js';
+import { createSign } from 'node:crypto';
+import { devKickPrivateKeyPem, devTwitchWebhookSecret, twitchSignature } from '../src/testing.js';
 
 let platform: EmbeddedPlatform;
 let kit: SeedKit;
@@ -282,4 +283,124 @@ it('a mirrored Twitch prediction opens, locks and resolves a market from signed 
   expect(resolved.market?.winningOutcomeId).toBe(
     market.outcomes.find((o) => o.twitchOutcomeId === 'pred-1-pink')?.outcomeId,
   );
+}, 120_000);
+
+/** Links the caller's `platform` account `id` through the fake's consent redirect. */
+async function linkThroughFake(
+  headers: Record<string, string>,
+  platformEnum: Platform,
+  id: string,
+  login: string,
+) {
+  const begun = await integration.beginChannelLink(
+    { platform: platformEnum, redirectUri: 'http://localhost:5173/streamer/link' },
+    { headers },
+  );
+  const consent = await fetch(`${begun.authorizeUrl}&fake_user_id=${id}&fake_login=${login}`, {
+    redirect: 'manual',
+  });
+  const back = new URL(consent.headers.get('location') ?? '');
+  return integration.linkChannel(
+    {
+      platform: platformEnum,
+      credential: {
+        case: 'oauth',
+        value: { code: back.searchParams.get('code') ?? '', state: begun.state },
+      },
+    },
+    { headers },
+  );
+}
+
+function kickDelivery(live: boolean, broadcaster: number, endedAtMs?: number) {
+  const id = crypto.randomUUID();
+  const timestamp = new Date().toISOString();
+  const body = JSON.stringify({
+    broadcaster: { user_id: broadcaster, username: `kick${broadcaster}` },
+    is_live: live,
+    title: 'both platforms',
+    started_at: new Date(Date.now() - 60_000).toISOString(),
+    ...(endedAtMs === undefined ? {} : { ended_at: new Date(endedAtMs).toISOString() }),
+  });
+  return {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'kick-event-message-id': id,
+      'kick-event-message-timestamp': timestamp,
+      'kick-event-type': 'livestream.status.updated',
+      'kick-event-signature': createSign('RSA-SHA256')
+        .update(`${id}.${timestamp}.${body}`)
+        .sign(devKickPrivateKeyPem, 'base64'),
+    },
+    body,
+  };
+}
+
+it('one channel on Twitch and Kick: the market locks when the last platform goes offline, at its end', async () => {
+  const user = await kit.register('e2e-both@example.com', 'E2E_Both');
+  const twitchLink = await linkThroughFake(user.headers, Platform.TWITCH, '5151', 'both_tw');
+  const kickLink = await linkThroughFake(user.headers, Platform.KICK, '6161', 'both_kick');
+  const channelId = twitchLink.channel!.channelId;
+  expect(kickLink.channel?.channelId).toBe(channelId);
+  expect(kickLink.channel?.linkId).not.toBe(channelId);
+  const login = await kit.users.login({ email: user.email, password: 'streambet demo password' });
+  const streamer = { authorization: `Bearer ${login.tokens?.accessToken ?? ''}` };
+  await eventually(
+    () => kit.pool.getChannelSettings({ channelId }, { headers: streamer }),
+    () => true,
+  );
+  await kit.pool.updateChannelSettings(
+    { channelId, broadcastDelaySeconds: 0 },
+    { headers: streamer },
+  );
+  const created = await kit.pool.createMarket(
+    {
+      idempotencyKey: 'e2e-both-auto-lock',
+      channelId,
+      title: 'One pool, two platforms?',
+      outcomes: [{ title: 'Yes' }, { title: 'No' }],
+      currency: 'PTS',
+      kind: MarketKind.POOL,
+      bettingWindowSeconds: 1800,
+      autoLockOnOffline: true,
+      openNow: true,
+    },
+    { headers: streamer },
+  );
+  const marketId = created.market!.marketId;
+  const post = (path: string, init: RequestInit) => fetch(`${platform.gatewayUrl}${path}`, init);
+  expect(
+    (
+      await post(
+        '/webhooks/twitch',
+        delivery('stream.online', {
+          id: '51',
+          broadcaster_user_id: '5151',
+          type: 'live',
+          started_at: new Date().toISOString(),
+        }),
+      )
+    ).status,
+  ).toBe(200);
+  expect((await post('/webhooks/kick', kickDelivery(true, 6161))).status).toBe(200);
+  // Twitch ends: still live on Kick, the market stays open.
+  expect(
+    (await post('/webhooks/twitch', delivery('stream.offline', { broadcaster_user_id: '5151' })))
+      .status,
+  ).toBe(200);
+  const got = await integration.getChannel({ channelId });
+  expect(got.channel?.channelLiveState).toBe(LiveState.LIVE);
+  expect(got.links.map((l) => l.liveState)).toEqual([LiveState.OFFLINE, LiveState.LIVE]);
+  expect((await kit.pool.getMarket({ marketId })).market?.state).toBe(MarketState.OPEN);
+  // Kick ends (it reports its end instant): the market locks retroactively at that instant.
+  // (Not before the market opened: a lock never reaches back past the open.)
+  const kickEndedAtMs = Math.max(Number(created.market!.openedAtMs) + 1, Date.now() - 500);
+  expect((await post('/webhooks/kick', kickDelivery(false, 6161, kickEndedAtMs))).status).toBe(200);
+  const locked = await eventually(
+    () => kit.pool.getMarket({ marketId }),
+    (m) => m.market?.state === MarketState.LOCKED,
+  );
+  expect(locked.market?.lockReason).toBe(MarketLockReason.STREAM_OFFLINE);
+  expect(Number(locked.market?.lockEffectiveAtMs)).toBe(kickEndedAtMs);
 }, 120_000);

@@ -257,7 +257,11 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))('webhooks on %s', (
       await t.receiver.twitch(off.headers, off.body);
       expect((await outbox(t)).length).toBe(before);
 
-      await t.links.updateSettings({ userId: owner, admin: false }, channel.channelId, true);
+      await t.links.updateSettings({ userId: owner, admin: false }, channel.channelId, {
+        mirror: true,
+        offlineLockPolicy: undefined,
+        pushMarketsToTwitch: undefined,
+      });
       const on = begin('p2');
       await t.receiver.twitch(on.headers, on.body);
       const events = (await outbox(t)).slice(before);

@@ -8,7 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { SqlExecutor } from '@streambet/platform/sql/types';
-import { decideLiveChange } from '../domain/live-state.js';
+import { applyLiveReport } from '../live.js';
 import {
   isFresh,
   KickTypeMismatchError,
@@ -102,55 +102,28 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     platform: PlatformName,
     effect: WebhookEffect,
   ): Promise<{ channelId: string; detail: string }> {
-    const channel = await store.channelByPlatformId(tx, platform, effect.platformChannelId, true);
-    if (channel === undefined) {
+    const link = await store.channelByPlatformId(tx, platform, effect.platformChannelId);
+    if (link === undefined) {
       return { channelId: '', detail: `no linked ${platform} channel ${effect.platformChannelId}` };
     }
-    const nowMs = clock.now();
-    switch (effect.kind) {
-      case 'none':
-        return { channelId: channel.channelId, detail: 'not an event this service acts on' };
-      case 'online':
-      case 'offline': {
-        const decision = decideLiveChange(
-          [{ platform, state: channel.liveState }],
-          { platform, live: effect.kind === 'online' },
-          'last',
-        );
-        if (decision.unchanged) {
-          return { channelId: channel.channelId, detail: `already ${decision.after}` };
-        }
-        await store.setLive(
-          tx,
-          channel.channelId,
-          effect.kind === 'online'
-            ? {
-                state: 'LIVE',
-                sinceMs: effect.startedAtMs ?? nowMs,
-                title: effect.title,
-                streamId: effect.platformStreamId,
-              }
-            : { state: 'OFFLINE', sinceMs: 0, title: '', streamId: '' },
-          nowMs,
-        );
-        const publish = effect.kind === 'online' ? decision.online : decision.offline;
-        if (publish) {
-          const offlineEffect =
-            effect.kind === 'offline' && effect.platformStreamId === ''
-              ? { ...effect, platformStreamId: channel.platformStreamId }
-              : effect;
-          await store.append(tx, [effectEvent(channel.channelId, platform, offlineEffect, nowMs)]);
-        }
-        return { channelId: channel.channelId, detail: `${decision.before} → ${decision.after}` };
-      }
-      default: {
-        if (!channel.mirrorTwitchPredictions) {
-          return { channelId: channel.channelId, detail: 'prediction mirroring is off' };
-        }
-        await store.append(tx, [effectEvent(channel.channelId, platform, effect, nowMs)]);
-        return { channelId: channel.channelId, detail: effect.kind };
-      }
+    if (effect.kind === 'none') {
+      return { channelId: link.channelId, detail: 'not an event this service acts on' };
     }
+    if (effect.kind === 'online' || effect.kind === 'offline') {
+      const nowMs = clock.now();
+      return applyLiveReport(tx, store, link, {
+        live: effect.kind === 'online',
+        atMs: (effect.kind === 'online' ? effect.startedAtMs : effect.endedAtMs) ?? nowMs,
+        title: effect.kind === 'online' ? effect.title : '',
+        streamId: effect.platformStreamId,
+        nowMs,
+      });
+    }
+    if (!link.mirrorTwitchPredictions) {
+      return { channelId: link.channelId, detail: 'prediction mirroring is off' };
+    }
+    await store.append(tx, [effectEvent(link.streambetChannelId, platform, effect, clock.now())]);
+    return { channelId: link.channelId, detail: effect.kind };
   }
 
   /**

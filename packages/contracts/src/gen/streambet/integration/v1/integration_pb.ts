@@ -50,7 +50,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/integration/v1/integration.proto.
  */
 export const file_streambet_integration_v1_integration: GenFile = /*@__PURE__*/
-  fileDesc("CipzdHJlYW1iZXQvaW50ZWdyYXRpb24vdjEvaW50ZWdyYXRpb24ucHJvdG8SGHN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MSI0Cg9DaGFubmVsU2V0dGluZ3MSIQoZbWlycm9yX3R3aXRjaF9wcmVkaWN0aW9ucxgBIAEoCCLuAwoHQ2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEhUKDW93bmVyX3VzZXJfaWQYAiABKAkSLwoIcGxhdGZvcm0YAyABKA4yHS5zdHJlYW1iZXQuY29tbW9uLnYxLlBsYXRmb3JtEhsKE3BsYXRmb3JtX2NoYW5uZWxfaWQYBCABKAkSDgoGaGFuZGxlGAUgASgJEhQKDGRpc3BsYXlfbmFtZRgGIAEoCRIZChFwcm9maWxlX2ltYWdlX3VybBgHIAEoCRITCgtjaGFubmVsX3VybBgIIAEoCRI5CgtsaW5rX3N0YXR1cxgJIAEoDjIkLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaW5rU3RhdHVzEjcKCmxpdmVfc3RhdGUYCiABKA4yIy5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuTGl2ZVN0YXRlEhUKDWxpdmVfc2luY2VfbXMYCyABKAMSFAoMc3RyZWFtX3RpdGxlGAwgASgJEiAKGGxpdmVfc3RhdGVfY2hhbmdlZF9hdF9tcxgNIAEoAxI7CghzZXR0aW5ncxgOIAEoCzIpLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5DaGFubmVsU2V0dGluZ3MSFAoMbGlua2VkX2F0X21zGA8gASgDImAKF0JlZ2luQ2hhbm5lbExpbmtSZXF1ZXN0Ei8KCHBsYXRmb3JtGAEgASgOMh0uc3RyZWFtYmV0LmNvbW1vbi52MS5QbGF0Zm9ybRIUCgxyZWRpcmVjdF91cmkYAiABKAkiVwoYQmVnaW5DaGFubmVsTGlua1Jlc3BvbnNlEhUKDWF1dGhvcml6ZV91cmwYASABKAkSDQoFc3RhdGUYAiABKAkSFQoNZXhwaXJlc19hdF9tcxgDIAEoAyIpCgpPQXV0aEdyYW50EgwKBGNvZGUYASABKAkSDQoFc3RhdGUYAiABKAkiqAEKEkxpbmtDaGFubmVsUmVxdWVzdBIvCghwbGF0Zm9ybRgBIAEoDjIdLnN0cmVhbWJldC5jb21tb24udjEuUGxhdGZvcm0SNQoFb2F1dGgYAiABKAsyJC5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuT0F1dGhHcmFudEgAEhwKEnlvdXR1YmVfY2hhbm5lbF9pZBgDIAEoCUgAQgwKCmNyZWRlbnRpYWwiSQoTTGlua0NoYW5uZWxSZXNwb25zZRIyCgdjaGFubmVsGAEgASgLMiEuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkNoYW5uZWwiOgoUVW5saW5rQ2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiFwoVVW5saW5rQ2hhbm5lbFJlc3BvbnNlIq8BChNMaXN0Q2hhbm5lbHNSZXF1ZXN0EhUKDW93bmVyX3VzZXJfaWQYASABKAkSLwoIcGxhdGZvcm0YAiABKA4yHS5zdHJlYW1iZXQuY29tbW9uLnYxLlBsYXRmb3JtEhEKCWxpdmVfb25seRgDIAEoCBINCgVxdWVyeRgEIAEoCRIuCgRwYWdlGAUgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ8ChRMaXN0Q2hhbm5lbHNSZXNwb25zZRIzCghjaGFubmVscxgBIAMoCzIhLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5DaGFubmVsEi8KBHBhZ2UYAiABKAsyIS5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXNwb25zZSInChFHZXRDaGFubmVsUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJIkgKEkdldENoYW5uZWxSZXNwb25zZRIyCgdjaGFubmVsGAEgASgLMiEuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkNoYW5uZWwieAocVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVxdWVzdBISCgpjaGFubmVsX2lkGAEgASgJEiYKGW1pcnJvcl90d2l0Y2hfcHJlZGljdGlvbnMYAiABKAhIAIgBAUIcChpfbWlycm9yX3R3aXRjaF9wcmVkaWN0aW9ucyJTCh1VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXNwb25zZRIyCgdjaGFubmVsGAEgASgLMiEuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkNoYW5uZWwqfAoKTGlua1N0YXR1cxIbChdMSU5LX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkxJTktfU1RBVFVTX0FDVElWRRABEh8KG0xJTktfU1RBVFVTX1JFQVVUSF9SRVFVSVJFRBACEhgKFExJTktfU1RBVFVTX1VOTElOS0VEEAMqbAoJTGl2ZVN0YXRlEhoKFkxJVkVfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJMSVZFX1NUQVRFX1VOS05PV04QARIWChJMSVZFX1NUQVRFX09GRkxJTkUQAhITCg9MSVZFX1NUQVRFX0xJVkUQAzLpBQoSSW50ZWdyYXRpb25TZXJ2aWNlEnkKEEJlZ2luQ2hhbm5lbExpbmsSMS5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuQmVnaW5DaGFubmVsTGlua1JlcXVlc3QaMi5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuQmVnaW5DaGFubmVsTGlua1Jlc3BvbnNlEm8KC0xpbmtDaGFubmVsEiwuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkxpbmtDaGFubmVsUmVxdWVzdBotLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaW5rQ2hhbm5lbFJlc3BvbnNlIgOQAgISdQoNVW5saW5rQ2hhbm5lbBIuLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VbmxpbmtDaGFubmVsUmVxdWVzdBovLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VbmxpbmtDaGFubmVsUmVzcG9uc2UiA5ACAhJyCgxMaXN0Q2hhbm5lbHMSLS5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuTGlzdENoYW5uZWxzUmVxdWVzdBouLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaXN0Q2hhbm5lbHNSZXNwb25zZSIDkAIBEmwKCkdldENoYW5uZWwSKy5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuR2V0Q2hhbm5lbFJlcXVlc3QaLC5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuR2V0Q2hhbm5lbFJlc3BvbnNlIgOQAgESjQEKFVVwZGF0ZUNoYW5uZWxTZXR0aW5ncxI2LnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXF1ZXN0Gjcuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLlVwZGF0ZUNoYW5uZWxTZXR0aW5nc1Jlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_streambet_common_v1_common]);
+  fileDesc("CipzdHJlYW1iZXQvaW50ZWdyYXRpb24vdjEvaW50ZWdyYXRpb24ucHJvdG8SGHN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MSKeAQoPQ2hhbm5lbFNldHRpbmdzEiEKGW1pcnJvcl90d2l0Y2hfcHJlZGljdGlvbnMYASABKAgSSAoTb2ZmbGluZV9sb2NrX3BvbGljeRgCIAEoDjIrLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5PZmZsaW5lTG9ja1BvbGljeRIeChZwdXNoX21hcmtldHNfdG9fdHdpdGNoGAMgASgIItMECgdDaGFubmVsEhIKCmNoYW5uZWxfaWQYASABKAkSFQoNb3duZXJfdXNlcl9pZBgCIAEoCRIvCghwbGF0Zm9ybRgDIAEoDjIdLnN0cmVhbWJldC5jb21tb24udjEuUGxhdGZvcm0SGwoTcGxhdGZvcm1fY2hhbm5lbF9pZBgEIAEoCRIOCgZoYW5kbGUYBSABKAkSFAoMZGlzcGxheV9uYW1lGAYgASgJEhkKEXByb2ZpbGVfaW1hZ2VfdXJsGAcgASgJEhMKC2NoYW5uZWxfdXJsGAggASgJEjkKC2xpbmtfc3RhdHVzGAkgASgOMiQuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkxpbmtTdGF0dXMSNwoKbGl2ZV9zdGF0ZRgKIAEoDjIjLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaXZlU3RhdGUSFQoNbGl2ZV9zaW5jZV9tcxgLIAEoAxIUCgxzdHJlYW1fdGl0bGUYDCABKAkSIAoYbGl2ZV9zdGF0ZV9jaGFuZ2VkX2F0X21zGA0gASgDEjsKCHNldHRpbmdzGA4gASgLMikuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkNoYW5uZWxTZXR0aW5ncxIUCgxsaW5rZWRfYXRfbXMYDyABKAMSDwoHbGlua19pZBgQIAEoCRI/ChJjaGFubmVsX2xpdmVfc3RhdGUYESABKA4yIy5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuTGl2ZVN0YXRlEhEKCXB1c2hfbm90ZRgSIAEoCSJgChdCZWdpbkNoYW5uZWxMaW5rUmVxdWVzdBIvCghwbGF0Zm9ybRgBIAEoDjIdLnN0cmVhbWJldC5jb21tb24udjEuUGxhdGZvcm0SFAoMcmVkaXJlY3RfdXJpGAIgASgJIlcKGEJlZ2luQ2hhbm5lbExpbmtSZXNwb25zZRIVCg1hdXRob3JpemVfdXJsGAEgASgJEg0KBXN0YXRlGAIgASgJEhUKDWV4cGlyZXNfYXRfbXMYAyABKAMiKQoKT0F1dGhHcmFudBIMCgRjb2RlGAEgASgJEg0KBXN0YXRlGAIgASgJIqgBChJMaW5rQ2hhbm5lbFJlcXVlc3QSLwoIcGxhdGZvcm0YASABKA4yHS5zdHJlYW1iZXQuY29tbW9uLnYxLlBsYXRmb3JtEjUKBW9hdXRoGAIgASgLMiQuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLk9BdXRoR3JhbnRIABIcChJ5b3V0dWJlX2NoYW5uZWxfaWQYAyABKAlIAEIMCgpjcmVkZW50aWFsIkkKE0xpbmtDaGFubmVsUmVzcG9uc2USMgoHY2hhbm5lbBgBIAEoCzIhLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5DaGFubmVsIjoKFFVubGlua0NoYW5uZWxSZXF1ZXN0EhIKCmNoYW5uZWxfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhcKFVVubGlua0NoYW5uZWxSZXNwb25zZSKvAQoTTGlzdENoYW5uZWxzUmVxdWVzdBIVCg1vd25lcl91c2VyX2lkGAEgASgJEi8KCHBsYXRmb3JtGAIgASgOMh0uc3RyZWFtYmV0LmNvbW1vbi52MS5QbGF0Zm9ybRIRCglsaXZlX29ubHkYAyABKAgSDQoFcXVlcnkYBCABKAkSLgoEcGFnZRgFIAEoCzIgLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlcXVlc3QifAoUTGlzdENoYW5uZWxzUmVzcG9uc2USMwoIY2hhbm5lbHMYASADKAsyIS5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuQ2hhbm5lbBIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiJwoRR2V0Q2hhbm5lbFJlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCSJ6ChJHZXRDaGFubmVsUmVzcG9uc2USMgoHY2hhbm5lbBgBIAEoCzIhLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5DaGFubmVsEjAKBWxpbmtzGAIgAygLMiEuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkNoYW5uZWwiggIKHFVwZGF0ZUNoYW5uZWxTZXR0aW5nc1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRImChltaXJyb3JfdHdpdGNoX3ByZWRpY3Rpb25zGAIgASgISACIAQESSAoTb2ZmbGluZV9sb2NrX3BvbGljeRgDIAEoDjIrLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5PZmZsaW5lTG9ja1BvbGljeRIjChZwdXNoX21hcmtldHNfdG9fdHdpdGNoGAQgASgISAGIAQFCHAoaX21pcnJvcl90d2l0Y2hfcHJlZGljdGlvbnNCGQoXX3B1c2hfbWFya2V0c190b190d2l0Y2giUwodVXBkYXRlQ2hhbm5lbFNldHRpbmdzUmVzcG9uc2USMgoHY2hhbm5lbBgBIAEoCzIhLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5DaGFubmVsKnwKCkxpbmtTdGF0dXMSGwoXTElOS19TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJMSU5LX1NUQVRVU19BQ1RJVkUQARIfChtMSU5LX1NUQVRVU19SRUFVVEhfUkVRVUlSRUQQAhIYChRMSU5LX1NUQVRVU19VTkxJTktFRBADKmwKCUxpdmVTdGF0ZRIaChZMSVZFX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSTElWRV9TVEFURV9VTktOT1dOEAESFgoSTElWRV9TVEFURV9PRkZMSU5FEAISEwoPTElWRV9TVEFURV9MSVZFEAMqdQoRT2ZmbGluZUxvY2tQb2xpY3kSIwofT0ZGTElORV9MT0NLX1BPTElDWV9VTlNQRUNJRklFRBAAEhwKGE9GRkxJTkVfTE9DS19QT0xJQ1lfTEFTVBABEh0KGU9GRkxJTkVfTE9DS19QT0xJQ1lfRklSU1QQAjLpBQoSSW50ZWdyYXRpb25TZXJ2aWNlEnkKEEJlZ2luQ2hhbm5lbExpbmsSMS5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuQmVnaW5DaGFubmVsTGlua1JlcXVlc3QaMi5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuQmVnaW5DaGFubmVsTGlua1Jlc3BvbnNlEm8KC0xpbmtDaGFubmVsEiwuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLkxpbmtDaGFubmVsUmVxdWVzdBotLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaW5rQ2hhbm5lbFJlc3BvbnNlIgOQAgISdQoNVW5saW5rQ2hhbm5lbBIuLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VbmxpbmtDaGFubmVsUmVxdWVzdBovLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VbmxpbmtDaGFubmVsUmVzcG9uc2UiA5ACAhJyCgxMaXN0Q2hhbm5lbHMSLS5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuTGlzdENoYW5uZWxzUmVxdWVzdBouLnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5MaXN0Q2hhbm5lbHNSZXNwb25zZSIDkAIBEmwKCkdldENoYW5uZWwSKy5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuR2V0Q2hhbm5lbFJlcXVlc3QaLC5zdHJlYW1iZXQuaW50ZWdyYXRpb24udjEuR2V0Q2hhbm5lbFJlc3BvbnNlIgOQAgESjQEKFVVwZGF0ZUNoYW5uZWxTZXR0aW5ncxI2LnN0cmVhbWJldC5pbnRlZ3JhdGlvbi52MS5VcGRhdGVDaGFubmVsU2V0dGluZ3NSZXF1ZXN0Gjcuc3RyZWFtYmV0LmludGVncmF0aW9uLnYxLlVwZGF0ZUNoYW5uZWxTZXR0aW5nc1Jlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_streambet_common_v1_common]);
 
 /**
  * Platform-side settings of a channel, owned by this service.
@@ -67,6 +67,26 @@ export type ChannelSettings = Message<"streambet.integration.v1.ChannelSettings"
    * @generated from field: bool mirror_twitch_predictions = 1;
    */
   mirrorTwitchPredictions: boolean;
+
+  /**
+   * Of the StreamBet channel (the same on all its links): when auto-lock fires while the channel is
+   * linked to several platforms. Default LAST.
+   *
+   * @generated from field: streambet.integration.v1.OfflineLockPolicy offline_lock_policy = 2;
+   */
+  offlineLockPolicy: OfflineLockPolicy;
+
+  /**
+   * Of the StreamBet channel: push every market opened on StreamBet to the channel's Twitch link
+   * as a Channel Points prediction (created on open, locked on lock, resolved or canceled with
+   * the market), so Twitch chat sees it natively. Needs a Twitch link granted
+   * `channel:manage:predictions`. A market Twitch's limits cannot carry (title > 45 chars, an
+   * outcome > 25 chars, not 2–10 outcomes, betting window outside 30–1800 s, or another
+   * prediction active on the channel) is not pushed: Channel.push_note says why. Default false.
+   *
+   * @generated from field: bool push_markets_to_twitch = 3;
+   */
+  pushMarketsToTwitch: boolean;
 };
 
 /**
@@ -190,6 +210,30 @@ export type Channel = Message<"streambet.integration.v1.Channel"> & {
    * @generated from field: int64 linked_at_ms = 15;
    */
   linkedAtMs: bigint;
+
+  /**
+   * This platform link's own id (ULID). A StreamBet channel (channel_id) may have one link per
+   * platform (Twitch, Kick, YouTube); its first link's id is the channel id, so for that link
+   * link_id == channel_id. UnlinkChannel and UpdateChannelSettings(mirror) address a link.
+   *
+   * @generated from field: string link_id = 16;
+   */
+  linkId: string;
+
+  /**
+   * The StreamBet channel's live state across all its links: LIVE when live on any.
+   *
+   * @generated from field: streambet.integration.v1.LiveState channel_live_state = 17;
+   */
+  channelLiveState: LiveState;
+
+  /**
+   * Why the last market was not pushed to Twitch (push_markets_to_twitch), e.g. "title longer
+   * than 45 chars"; empty when the last push went through or pushing is off.
+   *
+   * @generated from field: string push_note = 18;
+   */
+  pushNote: string;
 };
 
 /**
@@ -364,7 +408,9 @@ export const LinkChannelResponseSchema: GenMessage<LinkChannelResponse> = /*@__P
  */
 export type UnlinkChannelRequest = Message<"streambet.integration.v1.UnlinkChannelRequest"> & {
   /**
-   * Required. Channel id (ULID).
+   * Required. The link to unlink: Channel.link_id (a StreamBet channel id addresses its
+   * earliest link not unlinked). The StreamBet channel's other links stay; ChannelUnlinked is published (and the pool
+   * cancels unfinished markets) only when its last link goes.
    *
    * @generated from field: string channel_id = 1;
    */
@@ -486,7 +532,7 @@ export const ListChannelsResponseSchema: GenMessage<ListChannelsResponse> = /*@_
  */
 export type GetChannelRequest = Message<"streambet.integration.v1.GetChannelRequest"> & {
   /**
-   * Required. Channel id (ULID).
+   * Required. A link id or a StreamBet channel id (ULID).
    *
    * @generated from field: string channel_id = 1;
    */
@@ -507,11 +553,20 @@ export const GetChannelRequestSchema: GenMessage<GetChannelRequest> = /*@__PURE_
  */
 export type GetChannelResponse = Message<"streambet.integration.v1.GetChannelResponse"> & {
   /**
-   * The channel.
+   * The channel: the link with this id, or, given a StreamBet channel id, its earliest
+   * link not unlinked.
    *
    * @generated from field: streambet.integration.v1.Channel channel = 1;
    */
   channel?: Channel | undefined;
+
+  /**
+   * Every link (not unlinked) of the same StreamBet channel, the earliest first, this one
+   * included: one per platform.
+   *
+   * @generated from field: repeated streambet.integration.v1.Channel links = 2;
+   */
+  links: Channel[];
 };
 
 /**
@@ -540,6 +595,22 @@ export type UpdateChannelSettingsRequest = Message<"streambet.integration.v1.Upd
    * @generated from field: optional bool mirror_twitch_predictions = 2;
    */
   mirrorTwitchPredictions?: boolean | undefined;
+
+  /**
+   * New offline lock policy of the StreamBet channel; UNSPECIFIED keeps it.
+   *
+   * @generated from field: streambet.integration.v1.OfflineLockPolicy offline_lock_policy = 3;
+   */
+  offlineLockPolicy: OfflineLockPolicy;
+
+  /**
+   * New value of ChannelSettings.push_markets_to_twitch (for the StreamBet channel); unset keeps
+   * it. FAILED_PRECONDITION when the channel has no active Twitch link granted
+   * `channel:manage:predictions`.
+   *
+   * @generated from field: optional bool push_markets_to_twitch = 4;
+   */
+  pushMarketsToTwitch?: boolean | undefined;
 };
 
 /**
@@ -655,6 +726,41 @@ export const LiveStateSchema: GenEnum<LiveState> = /*@__PURE__*/
   enumDesc(file_streambet_integration_v1_integration, 1);
 
 /**
+ * When a channel live on several platforms counts as gone offline for auto-lock
+ * (StreamWentOffline).
+ *
+ * @generated from enum streambet.integration.v1.OfflineLockPolicy
+ */
+export enum OfflineLockPolicy {
+  /**
+   * Never stored; in UpdateChannelSettings it keeps the current policy.
+   *
+   * @generated from enum value: OFFLINE_LOCK_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * When the last live link goes offline (the channel is no longer live anywhere). Default.
+   *
+   * @generated from enum value: OFFLINE_LOCK_POLICY_LAST = 1;
+   */
+  LAST = 1,
+
+  /**
+   * When the first live link goes offline (any platform ending its broadcast).
+   *
+   * @generated from enum value: OFFLINE_LOCK_POLICY_FIRST = 2;
+   */
+  FIRST = 2,
+}
+
+/**
+ * Describes the enum streambet.integration.v1.OfflineLockPolicy.
+ */
+export const OfflineLockPolicySchema: GenEnum<OfflineLockPolicy> = /*@__PURE__*/
+  enumDesc(file_streambet_integration_v1_integration, 2);
+
+/**
  * Linked streaming channels and their live state.
  *
  * @generated from service streambet.integration.v1.IntegrationService
@@ -683,13 +789,18 @@ export const IntegrationService: GenService<{
    * (the platform account that authorized is the channel linked); for YouTube by
    * channel id. Then subscribes to the platform's events (or starts polling). The
    * first link of a user grants them ROLE_STREAMER (effective in access tokens from
-   * their next Refresh). Idempotent: repeating a call with the same state (OAuth) or
+   * their next Refresh). One StreamBet channel across platforms: a user has at most one
+   * StreamBet channel; their first link creates it (its id is that link's id) and a later
+   * link of another platform joins it (Channel.channel_id is the StreamBet channel,
+   * Channel.link_id the link). Idempotent: repeating a call with the same state (OAuth) or
    * the same YouTube channel id returns the existing link of the caller.
    * Roles: viewer, streamer, admin (links to the caller).
    * Errors: INVALID_ARGUMENT (state unknown, expired, used by another user or issued
    * for another platform; code rejected by the platform; malformed YouTube channel
    * id); NOT_FOUND (YouTube channel does not exist); ALREADY_EXISTS (the channel is
-   * linked to another user); UNAVAILABLE (platform API unreachable: retry).
+   * linked to another user); FAILED_PRECONDITION (the caller's StreamBet channel already
+   * has another account of this platform linked: unlink it first); UNAVAILABLE (platform
+   * API unreachable: retry).
    *
    * @generated from rpc streambet.integration.v1.IntegrationService.LinkChannel
    */
@@ -743,7 +854,8 @@ export const IntegrationService: GenService<{
    * Roles: streamer (own channel only), admin (any).
    * Errors: NOT_FOUND (no such channel); PERMISSION_DENIED (not the owner);
    * FAILED_PRECONDITION (mirror_twitch_predictions on a non-Twitch channel, or the
-   * Twitch grant lacks `channel:read:predictions`: link again).
+   * Twitch grant lacks `channel:read:predictions`: link again; push_markets_to_twitch
+   * on a channel with no active Twitch link granted `channel:manage:predictions`).
    *
    * @generated from rpc streambet.integration.v1.IntegrationService.UpdateChannelSettings
    */
