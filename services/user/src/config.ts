@@ -149,7 +149,7 @@ export const userConfigSpec = defineConfig({
   MAIL_LINK_BASE_URL: {
     schema: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL'),
     description:
-      'Base URL of the links in verification and password-reset emails (the web app: <base>/verify-email?token=…, <base>/reset-password?token=…)',
+      'Base URL of the links in verification, password-reset and email-change emails (the web app: <base>/?view=verify-email&token=…, ?view=reset-password&token=…, ?view=confirm-email&token=…)',
     default: 'http://localhost:8080',
   },
 });

@@ -34,6 +34,7 @@ import {
   throwIfViolations,
 } from './domain/accounts/validation.js';
 import { userProto } from './proto-codec.js';
+import { createSecondFactorVerifier } from './two-step.js';
 import {
   clientIpOf,
   existingUser,
@@ -114,6 +115,12 @@ export function createAccountRecoveryRoutes(
   const { sql, store, clock, hasher } = deps;
   const linkBase = deps.settings.mailLinkBaseUrl ?? defaultMailLinkBaseUrl;
   const mailQueued = () => deps.onMailQueued?.();
+  const secondFactor = createSecondFactorVerifier({
+    sql,
+    store,
+    clock,
+    ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
+  });
 
   function refuse(decision: { allowed: boolean; retryAfterMs?: number }, message: string) {
     if (!decision.allowed) {
@@ -323,6 +330,11 @@ export function createAccountRecoveryRoutes(
           { field: 'current_password', description: 'is not the password of this account' },
         ]);
       }
+      await secondFactor.verify(user.userId, {
+        field: 'second_factor_code',
+        code: req.secondFactorCode,
+        address: clientIpOf(ctx.requestHeader),
+      });
       const hash = await hasher.hash(req.newPassword);
       const keep = caller.sessionId ?? '';
       const revoked = await sql.transaction(async (tx) => {

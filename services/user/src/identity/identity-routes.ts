@@ -1,5 +1,5 @@
 /**
- * Identity routes: Register, Login, Refresh, Logout (sessions and refresh-token rotation), profiles,
+ * Identity routes: Register, Login (and its second step, CompleteLogin), Refresh, Logout (sessions and refresh-token rotation), profiles,
  * the JWKS, and the admin's account management (FreezeAccount, UnfreezeAccount, ListUsers). Each
  * handler validates, reads under lock, decides with domain/accounts, writes through the store and
  * appends its events to the outbox in the same transaction. Freeze and Unfreeze run on the
@@ -60,6 +60,14 @@ import {
 } from './requests.js';
 import type { UserServiceDeps, UserServiceImpl } from './routes.js';
 import { queueVerificationMail } from './account-recovery-routes.js';
+import {
+  createSecondFactorVerifier,
+  hashSecondStepToken,
+  isWellFormedSecondStepToken,
+  newSecondStepToken,
+  secondStepTtlMs,
+  twoStepEnabled,
+} from './two-step.js';
 
 /** The account, session and admin RPCs of UserService. */
 export function createIdentityRoutes(
@@ -69,6 +77,7 @@ export function createIdentityRoutes(
   UserServiceImpl,
   | 'register'
   | 'login'
+  | 'completeLogin'
   | 'refresh'
   | 'logout'
   | 'getProfile'
@@ -80,6 +89,12 @@ export function createIdentityRoutes(
 > {
   const { sql, store, clock, hasher, tokens, settings } = deps;
   const refreshTtlMs = settings.refreshTokenTtlSeconds * 1000;
+  const secondFactor = createSecondFactorVerifier({
+    sql,
+    store,
+    clock,
+    ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
+  });
 
   /** RESOURCE_EXHAUSTED (with when to retry) once this client IP used up its `action` bucket. */
   async function limitByIp(ctx: HandlerContext, action: 'register' | 'login'): Promise<void> {
@@ -286,10 +301,60 @@ export function createIdentityRoutes(
       const rehash = hasher.needsRehash(user.passwordHash)
         ? await hasher.hash(req.password)
         : undefined;
+      const secondStep = twoStepEnabled(await store.getTwoStep(sql, user.userId))
+        ? newSecondStepToken()
+        : undefined;
       const pair = await sql.transaction(async (tx) => {
         await store.recordLoginSuccess(tx, email, address, nowMs);
         if (rehash !== undefined) await store.updatePasswordHash(tx, user.userId, rehash);
+        if (secondStep !== undefined) {
+          await store.insertLoginSecondStep(tx, {
+            tokenHash: hashSecondStepToken(secondStep),
+            userId: user.userId,
+            deviceId: req.deviceId,
+            createdAtMs: nowMs,
+            expiresAtMs: nowMs + secondStepTtlMs,
+          });
+          return undefined;
+        }
         return startSession(tx, user, req.deviceId, ctx, nowMs);
+      });
+      if (pair === undefined) {
+        return {
+          secondStepToken: secondStep!,
+          secondStepExpiresAtMs: BigInt(nowMs + secondStepTtlMs),
+        };
+      }
+      return { user: userProto(user, nowMs, user.roles.includes('admin')), tokens: await pair() };
+    },
+
+    async completeLogin(req, ctx) {
+      if (!isWellFormedSecondStepToken(req.secondStepToken)) {
+        throw new ValidationError('login refused', [
+          { field: 'second_step_token', description: 'is not a token from Login' },
+        ]);
+      }
+      const tokenHash = hashSecondStepToken(req.secondStepToken);
+      const expired = 'this sign-in expired or was already completed; log in again';
+      const step = await store.findLoginSecondStep(sql, tokenHash);
+      if (step === undefined || step.usedAtMs !== null || clock.now() >= step.expiresAtMs) {
+        throw new UnauthenticatedError(expired);
+      }
+      await secondFactor.verify(step.userId, {
+        field: 'code',
+        code: req.code,
+        address: clientIpOf(ctx.requestHeader),
+      });
+      const nowMs = clock.now();
+      const { user, pair } = await sql.transaction(async (tx) => {
+        if (!(await store.useLoginSecondStep(tx, tokenHash, nowMs))) {
+          throw new UnauthenticatedError(expired);
+        }
+        const current = await existingUser(store, tx, step.userId);
+        return {
+          user: current,
+          pair: await startSession(tx, current, step.deviceId, ctx, nowMs),
+        };
       });
       return { user: userProto(user, nowMs, user.roles.includes('admin')), tokens: await pair() };
     },

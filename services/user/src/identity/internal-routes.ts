@@ -1,6 +1,6 @@
 /**
  * UserInternalService handlers (internal.proto): CheckEligibility (through the checker in
- * eligibility.ts), GetUsers, GrantRole, for other services only (policy: `service`). ReserveStakes
+ * eligibility.ts), GetUsers, GrantRole, VerifySecondFactor (two-step.ts), for other services only (policy: `service`). ReserveStakes
  * lives in ../reservation/.
  */
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
@@ -18,7 +18,8 @@ import { decideGrantStreamer } from './domain/accounts/account.js';
 import { handleAccountCommand } from './account-commands.js';
 import { accountStatusProto, roleProto } from './proto-codec.js';
 import type { EligibilityActionName } from './domain/limits/eligibility.js';
-import { requireUlid } from './requests.js';
+import { existingUser, requireUlid } from './requests.js';
+import { createSecondFactorVerifier } from './two-step.js';
 import {
   createEligibilityChecker,
   eligibilityResultProto,
@@ -35,7 +36,7 @@ export interface UserInternalDeps extends EligibilityCheckerDeps {
    * integration.
    */
   readonly allowedServices?: Partial<
-    Record<'checkEligibility' | 'getUsers' | 'grantRole', readonly string[]>
+    Record<'checkEligibility' | 'getUsers' | 'grantRole' | 'verifySecondFactor', readonly string[]>
   >;
 }
 
@@ -49,6 +50,7 @@ const actionNames: Readonly<Partial<Record<EligibilityAction, EligibilityActionN
 const defaultAllowedServices: NonNullable<UserInternalDeps['allowedServices']> = {
   checkEligibility: ['bet-engine', 'payment'],
   grantRole: ['integration'],
+  verifySecondFactor: ['payment'],
 };
 
 /** Creates the UserInternalService handlers. */
@@ -57,6 +59,7 @@ export function createUserInternalService(
 ): Omit<ServiceImpl<typeof UserInternalService>, 'reserveStakes'> {
   const { sql, store } = deps;
   const checker = createEligibilityChecker(deps);
+  const secondFactor = createSecondFactorVerifier(deps);
   const allowed = deps.allowedServices ?? defaultAllowedServices;
 
   function requireService(
@@ -136,6 +139,18 @@ export function createUserInternalService(
               ];
         }),
       };
+    },
+
+    async verifySecondFactor(req, ctx) {
+      requireService(ctx, 'verifySecondFactor');
+      requireUlid('user_id', req.userId);
+      await existingUser(store, sql, req.userId);
+      const required = await secondFactor.verify(req.userId, {
+        field: 'code',
+        code: req.code,
+        address: req.clientAddress.trim().slice(0, 64),
+      });
+      return { required };
     },
 
     async grantRole(req, ctx) {

@@ -44,6 +44,13 @@ export const userServicePolicy: AccessPolicy = definePolicy(UserService, {
   listSessions: anyUser,
   revokeSession: anyUser,
   revokeSessions: anyUser,
+  getTwoStepStatus: anyUser,
+  beginTwoStep: anyUser,
+  confirmTwoStep: anyUser,
+  disableTwoStep: anyUser,
+  completeLogin: ['public'],
+  requestEmailChange: anyUser,
+  confirmEmailChange: ['public'],
   // The user service's own credential: the operator's `npm run admin -- grant` (the first admin).
   setUserRole: ['admin', ...services('user')],
   getWallet: anyUser,
@@ -59,4 +66,5 @@ export const userInternalServicePolicy: AccessPolicy = definePolicy(UserInternal
   reserveStakes: services('bet-engine'),
   getUsers: ['service'],
   grantRole: services('integration'),
+  verifySecondFactor: services('payment'),
 });

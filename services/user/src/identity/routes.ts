@@ -17,6 +17,9 @@ import type { KycProvider } from './kyc-provider.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { TokenIssuer } from './token-issuer.js';
 import { createAccountRecoveryRoutes } from './account-recovery-routes.js';
+import type { SecondFactorLockoutPolicy } from './domain/accounts/two-step.js';
+import { createEmailChangeRoutes } from './email-change-routes.js';
+import { createTwoStepRoutes } from './two-step-routes.js';
 import { createIdentityRoutes } from './identity-routes.js';
 import { createKycRoutes } from './kyc-routes.js';
 import { createLimitsRoutes } from './limits-routes.js';
@@ -89,6 +92,11 @@ export interface UserServiceDeps {
   readonly ipLimits?: IpLimits;
   /** Called after a transaction that queued mail commits (wakes the mail sender). */
   readonly onMailQueued?: () => void;
+  /**
+   * Lockout after wrong second-factor codes (domain/accounts/two-step.ts; default
+   * `defaultSecondFactorLockout`).
+   */
+  readonly secondFactorLockout?: SecondFactorLockoutPolicy;
   /** 10 random bytes per id; defaults to node:crypto. */
   readonly randomBytes?: (size: number) => Uint8Array;
 }
@@ -106,6 +114,8 @@ export function createUserService(deps: UserServiceDeps): UserServiceImpl {
   return {
     ...createIdentityRoutes(deps, newId),
     ...createAccountRecoveryRoutes(deps, newId),
+    ...createTwoStepRoutes(deps, newId),
+    ...createEmailChangeRoutes(deps, newId),
     ...createKycRoutes(deps, newId),
     ...createLimitsRoutes(deps),
     ...createRoleRoutes(deps),

@@ -9,7 +9,13 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 
 /** What kind of email a row is (for the mailbox page, metrics and tests). */
 export type MailKind =
-  'verify_email' | 'reset_password' | 'password_changed' | 'password_reset_done';
+  | 'verify_email'
+  | 'reset_password'
+  | 'password_changed'
+  | 'password_reset_done'
+  | 'change_email'
+  | 'email_changed'
+  | 'two_step_changed';
 
 /** An email to send. */
 export interface OutgoingMail {

@@ -64,7 +64,7 @@ for (const target of sqlTargets()) {
       expect(user.emailVerified).toBe(false);
       const mails = await mailbox(h, 'vera@example.com');
       expect(mails.map((m) => m.kind)).toEqual(['verify_email']);
-      expect(mails[0]!.text).toContain('http://localhost:8080/verify-email?token=sbev_');
+      expect(mails[0]!.text).toContain('http://localhost:8080/?view=verify-email&token=sbev_');
       const token = await tokenIn(h, 'vera@example.com', 'verify_email');
 
       const verified = await h.users.verifyEmail({ token });

@@ -6,7 +6,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { type Row, ms, msOrNull } from './rows.js';
 
 /** What an emailed token is for. */
-export type EmailTokenPurpose = 'verify_email' | 'reset_password';
+export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
 
 /** An emailed token as stored. */
 export interface EmailTokenRecord {

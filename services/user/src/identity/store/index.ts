@@ -13,6 +13,7 @@ import { createUserEventAppender } from './events.js';
 import { kycQueries } from './kyc.js';
 import { limitQueries } from './limits.js';
 import { sessionQueries } from './sessions.js';
+import { twoStepQueries } from './two-step.js';
 import { userQueries } from './users.js';
 
 export { userEvent, userEventTopic, type EventActor, type PendingUserEvent } from './events.js';
@@ -25,6 +26,7 @@ export type {
 export type { KycCaseFilter } from './kyc.js';
 export type { DueLimit } from './limits.js';
 export type { RefreshTokenRecord } from './sessions.js';
+export type { EmailChangeTokenRecord, LoginSecondStepRecord, TwoStepRecord } from './two-step.js';
 export type { UserFilter, UserRecord } from './users.js';
 
 /** Creates the store; `clock` stamps event metadata. */
@@ -37,6 +39,7 @@ export function createIdentityStore(sql: Sql, options: { readonly clock: Clock }
     ...limitQueries,
     ...eligibilityQueries,
     ...accountRecoveryQueries,
+    ...twoStepQueries,
     ...createUserEventAppender(options.clock),
   };
 }

@@ -14,7 +14,7 @@ export function normalizeEmail(email: string): string {
 }
 
 /** Violation of the email field, if any (3–254 chars, one `@`, a dotted domain, no spaces). */
-function emailViolation(email: string): FieldViolation | undefined {
+export function emailViolation(email: string): FieldViolation | undefined {
   const normalized = normalizeEmail(email);
   if (normalized === '') return { field: 'email', description: 'is required' };
   if (normalized.length < 3 || normalized.length > 254) {

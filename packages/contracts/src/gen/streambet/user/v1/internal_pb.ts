@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/internal.proto.
  */
 export const file_streambet_user_v1_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1iZXQvdXNlci92MS9pbnRlcm5hbC5wcm90bxIRc3RyZWFtYmV0LnVzZXIudjEihQEKEEVsaWdpYmlsaXR5Q2hlY2sSDwoHdXNlcl9pZBgBIAEoCRI0CgZhY3Rpb24YAiABKA4yJC5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUFjdGlvbhIqCgZhbW91bnQYAyABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5Ik4KF0NoZWNrRWxpZ2liaWxpdHlSZXF1ZXN0EjMKBmNoZWNrcxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLkVsaWdpYmlsaXR5Q2hlY2sicwoWRWxpZ2liaWxpdHlDaGVja1Jlc3VsdBIPCgd1c2VyX2lkGAEgASgJEhIKCnVzZXJfZm91bmQYAiABKAgSNAoGcmVzdWx0GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQiVgoYQ2hlY2tFbGlnaWJpbGl0eVJlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUNoZWNrUmVzdWx0IpABCgtVc2VyU3VtbWFyeRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIoCgVyb2xlcxgDIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIwCgZzdGF0dXMYBCABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzIiMKD0dldFVzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJBChBHZXRVc2Vyc1Jlc3BvbnNlEi0KBXVzZXJzGAEgAygLMh4uc3RyZWFtYmV0LnVzZXIudjEuVXNlclN1bW1hcnkiTAoQR3JhbnRSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEicKBHJvbGUYAiABKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUiTgoRR3JhbnRSb2xlUmVzcG9uc2USKAoFcm9sZXMYASADKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHZ3JhbnRlZBgCIAEoCCKkAQoQU3Rha2VSZXNlcnZhdGlvbhIPCgd1c2VyX2lkGAEgASgJEhgKEGhvbGRfdHJhbnNmZXJfaWQYAiABKAkSEQoJbWFya2V0X2lkGAMgASgJEg4KBmJldF9pZBgEIAEoCRIpCgVzdGFrZRgFIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgDIlEKFFJlc2VydmVTdGFrZXNSZXF1ZXN0EjkKDHJlc2VydmF0aW9ucxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLlN0YWtlUmVzZXJ2YXRpb24iiAIKFlN0YWtlUmVzZXJ2YXRpb25SZXN1bHQSGAoQaG9sZF90cmFuc2Zlcl9pZBgBIAEoCRI2CgdvdXRjb21lGAIgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuUmVzZXJ2YXRpb25PdXRjb21lEjkKC2VsaWdpYmlsaXR5GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQSOAoJaG9sZF9jb2RlGAQgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEhcKD2F2YWlsYWJsZV9taW5vchgFIAEoAxIOCgZkZXRhaWwYBiABKAkiUwoVUmVzZXJ2ZVN0YWtlc1Jlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5TdGFrZVJlc2VydmF0aW9uUmVzdWx0KvkBChJSZXNlcnZhdGlvbk91dGNvbWUSIwofUkVTRVJWQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHFJFU0VSVkFUSU9OX09VVENPTUVfUkVTRVJWRUQQARIiCh5SRVNFUlZBVElPTl9PVVRDT01FX0lORUxJR0lCTEUQAhImCiJSRVNFUlZBVElPTl9PVVRDT01FX1VTRVJfTk9UX0ZPVU5EEAMSKgomUkVTRVJWQVRJT05fT1VUQ09NRV9JTlNVRkZJQ0lFTlRfRlVORFMQBBIkCiBSRVNFUlZBVElPTl9PVVRDT01FX0hPTERfUkVGVVNFRBAFMqcDChNVc2VySW50ZXJuYWxTZXJ2aWNlEnAKEENoZWNrRWxpZ2liaWxpdHkSKi5zdHJlYW1iZXQudXNlci52MS5DaGVja0VsaWdpYmlsaXR5UmVxdWVzdBorLnN0cmVhbWJldC51c2VyLnYxLkNoZWNrRWxpZ2liaWxpdHlSZXNwb25zZSIDkAIBEmcKDVJlc2VydmVTdGFrZXMSJy5zdHJlYW1iZXQudXNlci52MS5SZXNlcnZlU3Rha2VzUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2VydmVTdGFrZXNSZXNwb25zZSIDkAICElgKCEdldFVzZXJzEiIuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXF1ZXN0GiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXNwb25zZSIDkAIBElsKCUdyYW50Um9sZRIjLnN0cmVhbWJldC51c2VyLnYxLkdyYW50Um9sZVJlcXVlc3QaJC5zdHJlYW1iZXQudXNlci52MS5HcmFudFJvbGVSZXNwb25zZSIDkAICYgZwcm90bzM", [file_streambet_common_v1_common, file_streambet_user_v1_ledger, file_streambet_user_v1_types]);
+  fileDesc("CiBzdHJlYW1iZXQvdXNlci92MS9pbnRlcm5hbC5wcm90bxIRc3RyZWFtYmV0LnVzZXIudjEihQEKEEVsaWdpYmlsaXR5Q2hlY2sSDwoHdXNlcl9pZBgBIAEoCRI0CgZhY3Rpb24YAiABKA4yJC5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUFjdGlvbhIqCgZhbW91bnQYAyABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5Ik4KF0NoZWNrRWxpZ2liaWxpdHlSZXF1ZXN0EjMKBmNoZWNrcxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLkVsaWdpYmlsaXR5Q2hlY2sicwoWRWxpZ2liaWxpdHlDaGVja1Jlc3VsdBIPCgd1c2VyX2lkGAEgASgJEhIKCnVzZXJfZm91bmQYAiABKAgSNAoGcmVzdWx0GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQiVgoYQ2hlY2tFbGlnaWJpbGl0eVJlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5FbGlnaWJpbGl0eUNoZWNrUmVzdWx0IpABCgtVc2VyU3VtbWFyeRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIoCgVyb2xlcxgDIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIwCgZzdGF0dXMYBCABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzIiMKD0dldFVzZXJzUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJBChBHZXRVc2Vyc1Jlc3BvbnNlEi0KBXVzZXJzGAEgAygLMh4uc3RyZWFtYmV0LnVzZXIudjEuVXNlclN1bW1hcnkiTAoQR3JhbnRSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEicKBHJvbGUYAiABKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUiTgoRR3JhbnRSb2xlUmVzcG9uc2USKAoFcm9sZXMYASADKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHZ3JhbnRlZBgCIAEoCCKkAQoQU3Rha2VSZXNlcnZhdGlvbhIPCgd1c2VyX2lkGAEgASgJEhgKEGhvbGRfdHJhbnNmZXJfaWQYAiABKAkSEQoJbWFya2V0X2lkGAMgASgJEg4KBmJldF9pZBgEIAEoCRIpCgVzdGFrZRgFIAEoCzIaLnN0cmVhbWJldC5jb21tb24udjEuTW9uZXkSFwoPdGltZW91dF9zZWNvbmRzGAYgASgDIlEKFFJlc2VydmVTdGFrZXNSZXF1ZXN0EjkKDHJlc2VydmF0aW9ucxgBIAMoCzIjLnN0cmVhbWJldC51c2VyLnYxLlN0YWtlUmVzZXJ2YXRpb24iiAIKFlN0YWtlUmVzZXJ2YXRpb25SZXN1bHQSGAoQaG9sZF90cmFuc2Zlcl9pZBgBIAEoCRI2CgdvdXRjb21lGAIgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuUmVzZXJ2YXRpb25PdXRjb21lEjkKC2VsaWdpYmlsaXR5GAMgASgLMiQuc3RyZWFtYmV0LnVzZXIudjEuRWxpZ2liaWxpdHlSZXN1bHQSOAoJaG9sZF9jb2RlGAQgASgOMiUuc3RyZWFtYmV0LnVzZXIudjEuVHJhbnNmZXJSZXN1bHRDb2RlEhcKD2F2YWlsYWJsZV9taW5vchgFIAEoAxIOCgZkZXRhaWwYBiABKAkiUwoVUmVzZXJ2ZVN0YWtlc1Jlc3BvbnNlEjoKB3Jlc3VsdHMYASADKAsyKS5zdHJlYW1iZXQudXNlci52MS5TdGFrZVJlc2VydmF0aW9uUmVzdWx0IlIKGVZlcmlmeVNlY29uZEZhY3RvclJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEhYKDmNsaWVudF9hZGRyZXNzGAMgASgJIi4KGlZlcmlmeVNlY29uZEZhY3RvclJlc3BvbnNlEhAKCHJlcXVpcmVkGAEgASgIKvkBChJSZXNlcnZhdGlvbk91dGNvbWUSIwofUkVTRVJWQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHFJFU0VSVkFUSU9OX09VVENPTUVfUkVTRVJWRUQQARIiCh5SRVNFUlZBVElPTl9PVVRDT01FX0lORUxJR0lCTEUQAhImCiJSRVNFUlZBVElPTl9PVVRDT01FX1VTRVJfTk9UX0ZPVU5EEAMSKgomUkVTRVJWQVRJT05fT1VUQ09NRV9JTlNVRkZJQ0lFTlRfRlVORFMQBBIkCiBSRVNFUlZBVElPTl9PVVRDT01FX0hPTERfUkVGVVNFRBAFMpoEChNVc2VySW50ZXJuYWxTZXJ2aWNlEnAKEENoZWNrRWxpZ2liaWxpdHkSKi5zdHJlYW1iZXQudXNlci52MS5DaGVja0VsaWdpYmlsaXR5UmVxdWVzdBorLnN0cmVhbWJldC51c2VyLnYxLkNoZWNrRWxpZ2liaWxpdHlSZXNwb25zZSIDkAIBEmcKDVJlc2VydmVTdGFrZXMSJy5zdHJlYW1iZXQudXNlci52MS5SZXNlcnZlU3Rha2VzUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2VydmVTdGFrZXNSZXNwb25zZSIDkAICElgKCEdldFVzZXJzEiIuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXF1ZXN0GiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0VXNlcnNSZXNwb25zZSIDkAIBElsKCUdyYW50Um9sZRIjLnN0cmVhbWJldC51c2VyLnYxLkdyYW50Um9sZVJlcXVlc3QaJC5zdHJlYW1iZXQudXNlci52MS5HcmFudFJvbGVSZXNwb25zZSIDkAICEnEKElZlcmlmeVNlY29uZEZhY3RvchIsLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeVNlY29uZEZhY3RvclJlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5WZXJpZnlTZWNvbmRGYWN0b3JSZXNwb25zZWIGcHJvdG8z", [file_streambet_common_v1_common, file_streambet_user_v1_ledger, file_streambet_user_v1_types]);
 
 /**
  * One question: may this user do this for this amount now?
@@ -442,6 +442,64 @@ export const ReserveStakesResponseSchema: GenMessage<ReserveStakesResponse> = /*
   messageDesc(file_streambet_user_v1_internal, 12);
 
 /**
+ * Request of VerifySecondFactor.
+ *
+ * @generated from message streambet.user.v1.VerifySecondFactorRequest
+ */
+export type VerifySecondFactorRequest = Message<"streambet.user.v1.VerifySecondFactorRequest"> & {
+  /**
+   * Required. User id (ULID).
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The code the user typed (6-digit authenticator code or a recovery code); may be
+   * empty when the user has two-step verification off.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * The user's client network (x-forwarded-for at the edge), for the per-network
+   * lockout; empty when unknown.
+   *
+   * @generated from field: string client_address = 3;
+   */
+  clientAddress: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.VerifySecondFactorRequest.
+ * Use `create(VerifySecondFactorRequestSchema)` to create a new message.
+ */
+export const VerifySecondFactorRequestSchema: GenMessage<VerifySecondFactorRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 13);
+
+/**
+ * Response of VerifySecondFactor.
+ *
+ * @generated from message streambet.user.v1.VerifySecondFactorResponse
+ */
+export type VerifySecondFactorResponse = Message<"streambet.user.v1.VerifySecondFactorResponse"> & {
+  /**
+   * True when the user has two-step verification on (and the code was accepted).
+   *
+   * @generated from field: bool required = 1;
+   */
+  required: boolean;
+};
+
+/**
+ * Describes the message streambet.user.v1.VerifySecondFactorResponse.
+ * Use `create(VerifySecondFactorResponseSchema)` to create a new message.
+ */
+export const VerifySecondFactorResponseSchema: GenMessage<VerifySecondFactorResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_internal, 14);
+
+/**
  * What became of one reservation.
  *
  * @generated from enum streambet.user.v1.ReservationOutcome
@@ -587,6 +645,24 @@ export const UserInternalService: GenService<{
     methodKind: "unary";
     input: typeof GrantRoleRequestSchema;
     output: typeof GrantRoleResponseSchema;
+  },
+  /**
+   * Checks the second factor of a sensitive action another service performs
+   * (withdrawals, payout destinations): succeeds at once when the user has two-step
+   * verification off (required = false); otherwise the code must be a current,
+   * not yet used authenticator code or an unused recovery code (spent by this call),
+   * under the same throttles as CompleteLogin.
+   * Roles: service (payment).
+   * Errors: NOT_FOUND (no such user); INVALID_ARGUMENT (user_id not a ULID; code
+   * missing or wrong while two-step verification is on: field "code");
+   * RESOURCE_EXHAUSTED (too many wrong codes; retry after the time in the message).
+   *
+   * @generated from rpc streambet.user.v1.UserInternalService.VerifySecondFactor
+   */
+  verifySecondFactor: {
+    methodKind: "unary";
+    input: typeof VerifySecondFactorRequestSchema;
+    output: typeof VerifySecondFactorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_user_v1_internal, 0);

@@ -31,7 +31,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/user/v1/user.proto.
  */
 export const file_streambet_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChxzdHJlYW1iZXQvdXNlci92MS91c2VyLnByb3RvEhFzdHJlYW1iZXQudXNlci52MSKVAQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIiChphY2Nlc3NfdG9rZW5fZXhwaXJlc19hdF9tcxgCIAEoAxIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEiMKG3JlZnJlc2hfdG9rZW5fZXhwaXJlc19hdF9tcxgEIAEoAxISCgpzZXNzaW9uX2lkGAUgASgJIosBCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSLgoNZGF0ZV9vZl9iaXJ0aBgDIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLkRhdGUSFAoMZGlzcGxheV9uYW1lGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJnChBSZWdpc3RlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciJCCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJImQKDUxvZ2luUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLAoGdG9rZW5zGAIgASgLMhwuc3RyZWFtYmV0LnVzZXIudjEuVG9rZW5QYWlyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPwoPUmVmcmVzaFJlc3BvbnNlEiwKBnRva2VucxgBIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciI8Cg1Mb2dvdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkSFAoMYWxsX3Nlc3Npb25zGAIgASgIIioKDkxvZ291dFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiJAoRR2V0UHJvZmlsZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChJHZXRQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiQgoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSGQoMZGlzcGxheV9uYW1lGAEgASgJSACIAQFCDwoNX2Rpc3BsYXlfbmFtZSI+ChVVcGRhdGVQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiEAoOR2V0Sndrc1JlcXVlc3QiPQoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIXCg9tYXhfYWdlX3NlY29uZHMYAiABKAUikwEKD1N0YXJ0S3ljUmVxdWVzdBISCgpsZWdhbF9uYW1lGAEgASgJEjkKDWRvY3VtZW50X3R5cGUYAiABKA4yIi5zdHJlYW1iZXQudXNlci52MS5LeWNEb2N1bWVudFR5cGUSFwoPZG9jdW1lbnRfbnVtYmVyGAMgASgJEhgKEGRvY3VtZW50X2NvdW50cnkYBCABKAkiQAoQU3RhcnRLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiJgoTR2V0S3ljU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIrcBChRHZXRLeWNTdGF0dXNSZXNwb25zZRIsCgZzdGF0dXMYASABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSLwoLbGF0ZXN0X2Nhc2UYAiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5LeWNDYXNlEh8KF3JlcXVpcmVkX2Zvcl93aXRoZHJhd2FsGAMgASgIEh8KF3JlcXVpcmVkX2Zvcl9yZWFsX21vbmV5GAQgASgIIoQBChNMaXN0S3ljQ2FzZXNSZXF1ZXN0EiwKBnN0YXR1cxgBIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkt5Y1N0YXR1cxIPCgd1c2VyX2lkGAIgASgJEi4KBHBhZ2UYAyABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InIKFExpc3RLeWNDYXNlc1Jlc3BvbnNlEikKBWNhc2VzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuS3ljQ2FzZRIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiaQoQUmV2aWV3S3ljUmVxdWVzdBITCgtreWNfY2FzZV9pZBgBIAEoCRIwCghkZWNpc2lvbhgCIAEoDjIeLnN0cmVhbWJldC51c2VyLnYxLkt5Y0RlY2lzaW9uEg4KBnJlYXNvbhgDIAEoCSJBChFSZXZpZXdLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiIwoQR2V0TGltaXRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIlEKEUdldExpbWl0c1Jlc3BvbnNlEjwKBmxpbWl0cxgBIAEoCzIsLnN0cmVhbWJldC51c2VyLnYxLlJlc3BvbnNpYmxlR2FtYmxpbmdMaW1pdHMidAoWU2V0RGVwb3NpdExpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5In4KF1NldERlcG9zaXRMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgicQoTU2V0TG9zc0xpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5InsKFFNldExvc3NMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgiLwoTU3RhcnRDb29sT2ZmUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgDIigKFFN0YXJ0Q29vbE9mZlJlc3BvbnNlEhAKCHVudGlsX21zGAEgASgDIlAKElNlbGZFeGNsdWRlUmVxdWVzdBI6CghkdXJhdGlvbhgBIAEoDjIoLnN0cmVhbWJldC51c2VyLnYxLlNlbGZFeGNsdXNpb25EdXJhdGlvbiJPChNTZWxmRXhjbHVkZVJlc3BvbnNlEjgKDnNlbGZfZXhjbHVzaW9uGAEgASgLMiAuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1c2lvbiI3ChRGcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI+ChVGcmVlemVBY2NvdW50UmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiOQoWVW5mcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJAChdVbmZyZWV6ZUFjY291bnRSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3RyZWFtYmV0LnVzZXIudjEuVXNlciLeAQoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzEjAKCmt5Y19zdGF0dXMYAyABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSJwoEcm9sZRgEIAEoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIuCgRwYWdlGAUgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJsChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIiMKEEdldFdhbGxldFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJnCg1XYWxsZXRCYWxhbmNlEhAKCGN1cnJlbmN5GAEgASgJEhQKDHBvc3RlZF9taW5vchgCIAEoAxIVCg1wZW5kaW5nX21pbm9yGAMgASgDEhcKD2F2YWlsYWJsZV9taW5vchgEIAEoAyJHChFHZXRXYWxsZXRSZXNwb25zZRIyCghiYWxhbmNlcxgBIAMoCzIgLnN0cmVhbWJldC51c2VyLnYxLldhbGxldEJhbGFuY2UivAEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSLgoFY29kZXMYAyADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgEIAEoAxINCgV0b19tcxgFIAEoAxIuCgRwYWdlGAYgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJfChFXYWxsZXRUcmFuc2FjdGlvbhItCgh0cmFuc2ZlchgBIAEoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyEhsKE3NpZ25lZF9hbW91bnRfbWlub3IYAiABKAMihwEKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI6Cgx0cmFuc2FjdGlvbnMYASADKAsyJC5zdHJlYW1iZXQudXNlci52MS5XYWxsZXRUcmFuc2FjdGlvbhIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjwKE1ZlcmlmeUVtYWlsUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiGwoZUmVzZW5kVmVyaWZpY2F0aW9uUmVxdWVzdCIrChpSZXNlbmRWZXJpZmljYXRpb25SZXNwb25zZRINCgVlbWFpbBgBIAEoCSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSI7ChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiMQoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIjIKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSKFAQoHU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpjbGllbnRfYXBwGAMgASgJEhUKDWNyZWF0ZWRfYXRfbXMYBCABKAMSFwoPbGFzdF91c2VkX2F0X21zGAUgASgDEg8KB2N1cnJlbnQYBiABKAgiJgoTTGlzdFNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIkQKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiwKCHNlc3Npb25zGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIjEKFVJldm9rZVNlc3Npb25SZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFIk4KFVJldm9rZVNlc3Npb25zUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhQKDGtlZXBfY3VycmVudBgCIAEoCBIOCgZyZWFzb24YAyABKAkiMgoWUmV2b2tlU2Vzc2lvbnNSZXNwb25zZRIYChByZXZva2VkX3Nlc3Npb25zGAEgASgFIm8KElNldFVzZXJSb2xlUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEicKBHJvbGUYAiABKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHZ3JhbnRlZBgDIAEoCBIOCgZyZWFzb24YBCABKAkiUAoTU2V0VXNlclJvbGVSZXNwb25zZRIoCgVyb2xlcxgBIAMoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIPCgdjaGFuZ2VkGAIgASgIKl4KC0t5Y0RlY2lzaW9uEhwKGEtZQ19ERUNJU0lPTl9VTlNQRUNJRklFRBAAEhgKFEtZQ19ERUNJU0lPTl9BUFBST1ZFEAESFwoTS1lDX0RFQ0lTSU9OX1JFSkVDVBACMp8XCgtVc2VyU2VydmljZRJTCghSZWdpc3RlchIiLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVzcG9uc2USSgoFTG9naW4SHy5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlcXVlc3QaIC5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlc3BvbnNlElAKB1JlZnJlc2gSIS5zdHJlYW1iZXQudXNlci52MS5SZWZyZXNoUmVxdWVzdBoiLnN0cmVhbWJldC51c2VyLnYxLlJlZnJlc2hSZXNwb25zZRJSCgZMb2dvdXQSIC5zdHJlYW1iZXQudXNlci52MS5Mb2dvdXRSZXF1ZXN0GiEuc3RyZWFtYmV0LnVzZXIudjEuTG9nb3V0UmVzcG9uc2UiA5ACAhJeCgpHZXRQcm9maWxlEiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaJS5zdHJlYW1iZXQudXNlci52MS5HZXRQcm9maWxlUmVzcG9uc2UiA5ACARJnCg1VcGRhdGVQcm9maWxlEicuc3RyZWFtYmV0LnVzZXIudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2UiA5ACAhJVCgdHZXRKd2tzEiEuc3RyZWFtYmV0LnVzZXIudjEuR2V0Sndrc1JlcXVlc3QaIi5zdHJlYW1iZXQudXNlci52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARJTCghTdGFydEt5YxIiLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVzcG9uc2USZAoMR2V0S3ljU3RhdHVzEiYuc3RyZWFtYmV0LnVzZXIudjEuR2V0S3ljU3RhdHVzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkdldEt5Y1N0YXR1c1Jlc3BvbnNlIgOQAgESZAoMTGlzdEt5Y0Nhc2VzEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdEt5Y0Nhc2VzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RLeWNDYXNlc1Jlc3BvbnNlIgOQAgESWwoJUmV2aWV3S3ljEiMuc3RyZWFtYmV0LnVzZXIudjEuUmV2aWV3S3ljUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLlJldmlld0t5Y1Jlc3BvbnNlIgOQAgISWwoJR2V0TGltaXRzEiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0TGltaXRzUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLkdldExpbWl0c1Jlc3BvbnNlIgOQAgESbQoPU2V0RGVwb3NpdExpbWl0Eikuc3RyZWFtYmV0LnVzZXIudjEuU2V0RGVwb3NpdExpbWl0UmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLlNldERlcG9zaXRMaW1pdFJlc3BvbnNlIgOQAgISZAoMU2V0TG9zc0xpbWl0EiYuc3RyZWFtYmV0LnVzZXIudjEuU2V0TG9zc0xpbWl0UmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlNldExvc3NMaW1pdFJlc3BvbnNlIgOQAgISXwoMU3RhcnRDb29sT2ZmEiYuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRDb29sT2ZmUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0Q29vbE9mZlJlc3BvbnNlElwKC1NlbGZFeGNsdWRlEiUuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXF1ZXN0GiYuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXNwb25zZRJnCg1GcmVlemVBY2NvdW50Eicuc3RyZWFtYmV0LnVzZXIudjEuRnJlZXplQWNjb3VudFJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5GcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJtCg9VbmZyZWV6ZUFjY291bnQSKS5zdHJlYW1iZXQudXNlci52MS5VbmZyZWV6ZUFjY291bnRSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuVW5mcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJbCglMaXN0VXNlcnMSIy5zdHJlYW1iZXQudXNlci52MS5MaXN0VXNlcnNSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFVzZXJzUmVzcG9uc2UiA5ACARJbCglHZXRXYWxsZXQSIy5zdHJlYW1iZXQudXNlci52MS5HZXRXYWxsZXRSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0V2FsbGV0UmVzcG9uc2UiA5ACARJwChBMaXN0VHJhbnNhY3Rpb25zEiouc3RyZWFtYmV0LnVzZXIudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaKy5zdHJlYW1iZXQudXNlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiA5ACARJhCgtWZXJpZnlFbWFpbBIlLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBomLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2UiA5ACAhJxChJSZXNlbmRWZXJpZmljYXRpb24SLC5zdHJlYW1iZXQudXNlci52MS5SZXNlbmRWZXJpZmljYXRpb25SZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuUmVzZW5kVmVyaWZpY2F0aW9uUmVzcG9uc2USdwoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLi5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLy5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlEmIKDVJlc2V0UGFzc3dvcmQSJy5zdHJlYW1iZXQudXNlci52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJlCg5DaGFuZ2VQYXNzd29yZBIoLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USZAoMTGlzdFNlc3Npb25zEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESZwoNUmV2b2tlU2Vzc2lvbhInLnN0cmVhbWJldC51c2VyLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0Giguc3RyZWFtYmV0LnVzZXIudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIgOQAgISagoOUmV2b2tlU2Vzc2lvbnMSKC5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1JlcXVlc3QaKS5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1Jlc3BvbnNlIgOQAgISYQoLU2V0VXNlclJvbGUSJS5zdHJlYW1iZXQudXNlci52MS5TZXRVc2VyUm9sZVJlcXVlc3QaJi5zdHJlYW1iZXQudXNlci52MS5TZXRVc2VyUm9sZVJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types, file_streambet_user_v1_types]);
+  fileDesc("ChxzdHJlYW1iZXQvdXNlci92MS91c2VyLnByb3RvEhFzdHJlYW1iZXQudXNlci52MSKVAQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIiChphY2Nlc3NfdG9rZW5fZXhwaXJlc19hdF9tcxgCIAEoAxIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEiMKG3JlZnJlc2hfdG9rZW5fZXhwaXJlc19hdF9tcxgEIAEoAxISCgpzZXNzaW9uX2lkGAUgASgJIosBCg9SZWdpc3RlclJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSLgoNZGF0ZV9vZl9iaXJ0aBgDIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLkRhdGUSFAoMZGlzcGxheV9uYW1lGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJnChBSZWdpc3RlclJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciJCCgxMb2dpblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJIqIBCg1Mb2dpblJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpchIZChFzZWNvbmRfc3RlcF90b2tlbhgDIAEoCRIhChlzZWNvbmRfc3RlcF9leHBpcmVzX2F0X21zGAQgASgDIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiPwoPUmVmcmVzaFJlc3BvbnNlEiwKBnRva2VucxgBIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciI8Cg1Mb2dvdXRSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkSFAoMYWxsX3Nlc3Npb25zGAIgASgIIioKDkxvZ291dFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiJAoRR2V0UHJvZmlsZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSI7ChJHZXRQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiQgoUVXBkYXRlUHJvZmlsZVJlcXVlc3QSGQoMZGlzcGxheV9uYW1lGAEgASgJSACIAQFCDwoNX2Rpc3BsYXlfbmFtZSI+ChVVcGRhdGVQcm9maWxlUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiEAoOR2V0Sndrc1JlcXVlc3QiPQoPR2V0Sndrc1Jlc3BvbnNlEhEKCWp3a3NfanNvbhgBIAEoCRIXCg9tYXhfYWdlX3NlY29uZHMYAiABKAUikwEKD1N0YXJ0S3ljUmVxdWVzdBISCgpsZWdhbF9uYW1lGAEgASgJEjkKDWRvY3VtZW50X3R5cGUYAiABKA4yIi5zdHJlYW1iZXQudXNlci52MS5LeWNEb2N1bWVudFR5cGUSFwoPZG9jdW1lbnRfbnVtYmVyGAMgASgJEhgKEGRvY3VtZW50X2NvdW50cnkYBCABKAkiQAoQU3RhcnRLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiJgoTR2V0S3ljU3RhdHVzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIrcBChRHZXRLeWNTdGF0dXNSZXNwb25zZRIsCgZzdGF0dXMYASABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSLwoLbGF0ZXN0X2Nhc2UYAiABKAsyGi5zdHJlYW1iZXQudXNlci52MS5LeWNDYXNlEh8KF3JlcXVpcmVkX2Zvcl93aXRoZHJhd2FsGAMgASgIEh8KF3JlcXVpcmVkX2Zvcl9yZWFsX21vbmV5GAQgASgIIoQBChNMaXN0S3ljQ2FzZXNSZXF1ZXN0EiwKBnN0YXR1cxgBIAEoDjIcLnN0cmVhbWJldC51c2VyLnYxLkt5Y1N0YXR1cxIPCgd1c2VyX2lkGAIgASgJEi4KBHBhZ2UYAyABKAsyIC5zdHJlYW1iZXQuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InIKFExpc3RLeWNDYXNlc1Jlc3BvbnNlEikKBWNhc2VzGAEgAygLMhouc3RyZWFtYmV0LnVzZXIudjEuS3ljQ2FzZRIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiaQoQUmV2aWV3S3ljUmVxdWVzdBITCgtreWNfY2FzZV9pZBgBIAEoCRIwCghkZWNpc2lvbhgCIAEoDjIeLnN0cmVhbWJldC51c2VyLnYxLkt5Y0RlY2lzaW9uEg4KBnJlYXNvbhgDIAEoCSJBChFSZXZpZXdLeWNSZXNwb25zZRIsCghreWNfY2FzZRgBIAEoCzIaLnN0cmVhbWJldC51c2VyLnYxLkt5Y0Nhc2UiIwoQR2V0TGltaXRzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIlEKEUdldExpbWl0c1Jlc3BvbnNlEjwKBmxpbWl0cxgBIAEoCzIsLnN0cmVhbWJldC51c2VyLnYxLlJlc3BvbnNpYmxlR2FtYmxpbmdMaW1pdHMidAoWU2V0RGVwb3NpdExpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5In4KF1NldERlcG9zaXRMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgicQoTU2V0TG9zc0xpbWl0UmVxdWVzdBIuCgZwZXJpb2QYASABKA4yHi5zdHJlYW1iZXQudXNlci52MS5MaW1pdFBlcmlvZBIqCgZhbW91bnQYAiABKAsyGi5zdHJlYW1iZXQuY29tbW9uLnYxLk1vbmV5InsKFFNldExvc3NMaW1pdFJlc3BvbnNlEi0KBWxpbWl0GAEgASgLMh4uc3RyZWFtYmV0LnVzZXIudjEuQW1vdW50TGltaXQSFwoPZWZmZWN0aXZlX2F0X21zGAIgASgDEhsKE2FwcGxpZWRfaW1tZWRpYXRlbHkYAyABKAgiLwoTU3RhcnRDb29sT2ZmUmVxdWVzdBIYChBkdXJhdGlvbl9zZWNvbmRzGAEgASgDIigKFFN0YXJ0Q29vbE9mZlJlc3BvbnNlEhAKCHVudGlsX21zGAEgASgDIlAKElNlbGZFeGNsdWRlUmVxdWVzdBI6CghkdXJhdGlvbhgBIAEoDjIoLnN0cmVhbWJldC51c2VyLnYxLlNlbGZFeGNsdXNpb25EdXJhdGlvbiJPChNTZWxmRXhjbHVkZVJlc3BvbnNlEjgKDnNlbGZfZXhjbHVzaW9uGAEgASgLMiAuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1c2lvbiI3ChRGcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI+ChVGcmVlemVBY2NvdW50UmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiOQoWVW5mcmVlemVBY2NvdW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJAChdVbmZyZWV6ZUFjY291bnRSZXNwb25zZRIlCgR1c2VyGAEgASgLMhcuc3RyZWFtYmV0LnVzZXIudjEuVXNlciLeAQoQTGlzdFVzZXJzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5zdHJlYW1iZXQudXNlci52MS5BY2NvdW50U3RhdHVzEjAKCmt5Y19zdGF0dXMYAyABKA4yHC5zdHJlYW1iZXQudXNlci52MS5LeWNTdGF0dXMSJwoEcm9sZRgEIAEoDjIZLnN0cmVhbWJldC5jb21tb24udjEuUm9sZRIuCgRwYWdlGAUgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJsChFMaXN0VXNlcnNSZXNwb25zZRImCgV1c2VycxgBIAMoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXISLwoEcGFnZRgCIAEoCzIhLnN0cmVhbWJldC5jb21tb24udjEuUGFnZVJlc3BvbnNlIiMKEEdldFdhbGxldFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJnCg1XYWxsZXRCYWxhbmNlEhAKCGN1cnJlbmN5GAEgASgJEhQKDHBvc3RlZF9taW5vchgCIAEoAxIVCg1wZW5kaW5nX21pbm9yGAMgASgDEhcKD2F2YWlsYWJsZV9taW5vchgEIAEoAyJHChFHZXRXYWxsZXRSZXNwb25zZRIyCghiYWxhbmNlcxgBIAMoCzIgLnN0cmVhbWJldC51c2VyLnYxLldhbGxldEJhbGFuY2UivAEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSLgoFY29kZXMYAyADKA4yHy5zdHJlYW1iZXQudXNlci52MS5UcmFuc2ZlckNvZGUSDwoHZnJvbV9tcxgEIAEoAxINCgV0b19tcxgFIAEoAxIuCgRwYWdlGAYgASgLMiAuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVxdWVzdCJfChFXYWxsZXRUcmFuc2FjdGlvbhItCgh0cmFuc2ZlchgBIAEoCzIbLnN0cmVhbWJldC51c2VyLnYxLlRyYW5zZmVyEhsKE3NpZ25lZF9hbW91bnRfbWlub3IYAiABKAMihwEKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRI6Cgx0cmFuc2FjdGlvbnMYASADKAsyJC5zdHJlYW1iZXQudXNlci52MS5XYWxsZXRUcmFuc2FjdGlvbhIvCgRwYWdlGAIgASgLMiEuc3RyZWFtYmV0LmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiIwoSVmVyaWZ5RW1haWxSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIjwKE1ZlcmlmeUVtYWlsUmVzcG9uc2USJQoEdXNlchgBIAEoCzIXLnN0cmVhbWJldC51c2VyLnYxLlVzZXIiGwoZUmVzZW5kVmVyaWZpY2F0aW9uUmVxdWVzdCIrChpSZXNlbmRWZXJpZmljYXRpb25SZXNwb25zZRINCgVlbWFpbBgBIAEoCSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSI7ChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIUCgxuZXdfcGFzc3dvcmQYAiABKAkiMQoVUmVzZXRQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUiYwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJEhoKEnNlY29uZF9mYWN0b3JfY29kZRgDIAEoCSIyChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlEhgKEHJldm9rZWRfc2Vzc2lvbnMYASABKAUihQEKB1Nlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSEgoKY2xpZW50X2FwcBgDIAEoCRIVCg1jcmVhdGVkX2F0X21zGAQgASgDEhcKD2xhc3RfdXNlZF9hdF9tcxgFIAEoAxIPCgdjdXJyZW50GAYgASgIIiYKE0xpc3RTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJEChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIsCghzZXNzaW9ucxgBIAMoCzIaLnN0cmVhbWJldC51c2VyLnYxLlNlc3Npb24iKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIxChVSZXZva2VTZXNzaW9uUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJOChVSZXZva2VTZXNzaW9uc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIUCgxrZWVwX2N1cnJlbnQYAiABKAgSDgoGcmVhc29uGAMgASgJIjIKFlJldm9rZVNlc3Npb25zUmVzcG9uc2USGAoQcmV2b2tlZF9zZXNzaW9ucxgBIAEoBSJvChJTZXRVc2VyUm9sZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRInCgRyb2xlGAIgASgOMhkuc3RyZWFtYmV0LmNvbW1vbi52MS5Sb2xlEg8KB2dyYW50ZWQYAyABKAgSDgoGcmVhc29uGAQgASgJIlAKE1NldFVzZXJSb2xlUmVzcG9uc2USKAoFcm9sZXMYASADKA4yGS5zdHJlYW1iZXQuY29tbW9uLnYxLlJvbGUSDwoHY2hhbmdlZBgCIAEoCCIZChdHZXRUd29TdGVwU3RhdHVzUmVxdWVzdCJfChhHZXRUd29TdGVwU3RhdHVzUmVzcG9uc2USDwoHZW5hYmxlZBgBIAEoCBIVCg1lbmFibGVkX2F0X21zGAIgASgDEhsKE3JlY292ZXJ5X2NvZGVzX2xlZnQYAyABKAUiLwoTQmVnaW5Ud29TdGVwUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJImkKFEJlZ2luVHdvU3RlcFJlc3BvbnNlEhUKDXNlY3JldF9iYXNlMzIYASABKAkSEwoLb3RwYXV0aF91cmkYAiABKAkSDgoGcXJfc3ZnGAMgASgJEhUKDWV4cGlyZXNfYXRfbXMYBCABKAMiJQoVQ29uZmlybVR3b1N0ZXBSZXF1ZXN0EgwKBGNvZGUYASABKAkiMAoWQ29uZmlybVR3b1N0ZXBSZXNwb25zZRIWCg5yZWNvdmVyeV9jb2RlcxgBIAMoCSIlChVEaXNhYmxlVHdvU3RlcFJlcXVlc3QSDAoEY29kZRgBIAEoCSIYChZEaXNhYmxlVHdvU3RlcFJlc3BvbnNlIj8KFENvbXBsZXRlTG9naW5SZXF1ZXN0EhkKEXNlY29uZF9zdGVwX3Rva2VuGAEgASgJEgwKBGNvZGUYAiABKAkibAoVQ29tcGxldGVMb2dpblJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyEiwKBnRva2VucxgCIAEoCzIcLnN0cmVhbWJldC51c2VyLnYxLlRva2VuUGFpciJkChlSZXF1ZXN0RW1haWxDaGFuZ2VSZXF1ZXN0EhEKCW5ld19lbWFpbBgBIAEoCRIYChBjdXJyZW50X3Bhc3N3b3JkGAIgASgJEhoKEnNlY29uZF9mYWN0b3JfY29kZRgDIAEoCSIcChpSZXF1ZXN0RW1haWxDaGFuZ2VSZXNwb25zZSIqChlDb25maXJtRW1haWxDaGFuZ2VSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkMKGkNvbmZpcm1FbWFpbENoYW5nZVJlc3BvbnNlEiUKBHVzZXIYASABKAsyFy5zdHJlYW1iZXQudXNlci52MS5Vc2VyKl4KC0t5Y0RlY2lzaW9uEhwKGEtZQ19ERUNJU0lPTl9VTlNQRUNJRklFRBAAEhgKFEtZQ19ERUNJU0lPTl9BUFBST1ZFEAESFwoTS1lDX0RFQ0lTSU9OX1JFSkVDVBACMoodCgtVc2VyU2VydmljZRJTCghSZWdpc3RlchIiLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlJlZ2lzdGVyUmVzcG9uc2USSgoFTG9naW4SHy5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlcXVlc3QaIC5zdHJlYW1iZXQudXNlci52MS5Mb2dpblJlc3BvbnNlElAKB1JlZnJlc2gSIS5zdHJlYW1iZXQudXNlci52MS5SZWZyZXNoUmVxdWVzdBoiLnN0cmVhbWJldC51c2VyLnYxLlJlZnJlc2hSZXNwb25zZRJSCgZMb2dvdXQSIC5zdHJlYW1iZXQudXNlci52MS5Mb2dvdXRSZXF1ZXN0GiEuc3RyZWFtYmV0LnVzZXIudjEuTG9nb3V0UmVzcG9uc2UiA5ACAhJeCgpHZXRQcm9maWxlEiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0UHJvZmlsZVJlcXVlc3QaJS5zdHJlYW1iZXQudXNlci52MS5HZXRQcm9maWxlUmVzcG9uc2UiA5ACARJnCg1VcGRhdGVQcm9maWxlEicuc3RyZWFtYmV0LnVzZXIudjEuVXBkYXRlUHJvZmlsZVJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5VcGRhdGVQcm9maWxlUmVzcG9uc2UiA5ACAhJVCgdHZXRKd2tzEiEuc3RyZWFtYmV0LnVzZXIudjEuR2V0Sndrc1JlcXVlc3QaIi5zdHJlYW1iZXQudXNlci52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARJTCghTdGFydEt5YxIiLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVxdWVzdBojLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0S3ljUmVzcG9uc2USZAoMR2V0S3ljU3RhdHVzEiYuc3RyZWFtYmV0LnVzZXIudjEuR2V0S3ljU3RhdHVzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkdldEt5Y1N0YXR1c1Jlc3BvbnNlIgOQAgESZAoMTGlzdEt5Y0Nhc2VzEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdEt5Y0Nhc2VzUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RLeWNDYXNlc1Jlc3BvbnNlIgOQAgESWwoJUmV2aWV3S3ljEiMuc3RyZWFtYmV0LnVzZXIudjEuUmV2aWV3S3ljUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLlJldmlld0t5Y1Jlc3BvbnNlIgOQAgISWwoJR2V0TGltaXRzEiMuc3RyZWFtYmV0LnVzZXIudjEuR2V0TGltaXRzUmVxdWVzdBokLnN0cmVhbWJldC51c2VyLnYxLkdldExpbWl0c1Jlc3BvbnNlIgOQAgESbQoPU2V0RGVwb3NpdExpbWl0Eikuc3RyZWFtYmV0LnVzZXIudjEuU2V0RGVwb3NpdExpbWl0UmVxdWVzdBoqLnN0cmVhbWJldC51c2VyLnYxLlNldERlcG9zaXRMaW1pdFJlc3BvbnNlIgOQAgISZAoMU2V0TG9zc0xpbWl0EiYuc3RyZWFtYmV0LnVzZXIudjEuU2V0TG9zc0xpbWl0UmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlNldExvc3NMaW1pdFJlc3BvbnNlIgOQAgISXwoMU3RhcnRDb29sT2ZmEiYuc3RyZWFtYmV0LnVzZXIudjEuU3RhcnRDb29sT2ZmUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLlN0YXJ0Q29vbE9mZlJlc3BvbnNlElwKC1NlbGZFeGNsdWRlEiUuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXF1ZXN0GiYuc3RyZWFtYmV0LnVzZXIudjEuU2VsZkV4Y2x1ZGVSZXNwb25zZRJnCg1GcmVlemVBY2NvdW50Eicuc3RyZWFtYmV0LnVzZXIudjEuRnJlZXplQWNjb3VudFJlcXVlc3QaKC5zdHJlYW1iZXQudXNlci52MS5GcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJtCg9VbmZyZWV6ZUFjY291bnQSKS5zdHJlYW1iZXQudXNlci52MS5VbmZyZWV6ZUFjY291bnRSZXF1ZXN0Giouc3RyZWFtYmV0LnVzZXIudjEuVW5mcmVlemVBY2NvdW50UmVzcG9uc2UiA5ACAhJbCglMaXN0VXNlcnMSIy5zdHJlYW1iZXQudXNlci52MS5MaXN0VXNlcnNSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFVzZXJzUmVzcG9uc2UiA5ACARJbCglHZXRXYWxsZXQSIy5zdHJlYW1iZXQudXNlci52MS5HZXRXYWxsZXRSZXF1ZXN0GiQuc3RyZWFtYmV0LnVzZXIudjEuR2V0V2FsbGV0UmVzcG9uc2UiA5ACARJwChBMaXN0VHJhbnNhY3Rpb25zEiouc3RyZWFtYmV0LnVzZXIudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaKy5zdHJlYW1iZXQudXNlci52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiA5ACARJhCgtWZXJpZnlFbWFpbBIlLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBomLnN0cmVhbWJldC51c2VyLnYxLlZlcmlmeUVtYWlsUmVzcG9uc2UiA5ACAhJxChJSZXNlbmRWZXJpZmljYXRpb24SLC5zdHJlYW1iZXQudXNlci52MS5SZXNlbmRWZXJpZmljYXRpb25SZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuUmVzZW5kVmVyaWZpY2F0aW9uUmVzcG9uc2USdwoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSLi5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaLy5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlEmIKDVJlc2V0UGFzc3dvcmQSJy5zdHJlYW1iZXQudXNlci52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBooLnN0cmVhbWJldC51c2VyLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJlCg5DaGFuZ2VQYXNzd29yZBIoLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USZAoMTGlzdFNlc3Npb25zEiYuc3RyZWFtYmV0LnVzZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESZwoNUmV2b2tlU2Vzc2lvbhInLnN0cmVhbWJldC51c2VyLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0Giguc3RyZWFtYmV0LnVzZXIudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlIgOQAgISagoOUmV2b2tlU2Vzc2lvbnMSKC5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1JlcXVlc3QaKS5zdHJlYW1iZXQudXNlci52MS5SZXZva2VTZXNzaW9uc1Jlc3BvbnNlIgOQAgISYQoLU2V0VXNlclJvbGUSJS5zdHJlYW1iZXQudXNlci52MS5TZXRVc2VyUm9sZVJlcXVlc3QaJi5zdHJlYW1iZXQudXNlci52MS5TZXRVc2VyUm9sZVJlc3BvbnNlIgOQAgIScAoQR2V0VHdvU3RlcFN0YXR1cxIqLnN0cmVhbWJldC51c2VyLnYxLkdldFR3b1N0ZXBTdGF0dXNSZXF1ZXN0Gisuc3RyZWFtYmV0LnVzZXIudjEuR2V0VHdvU3RlcFN0YXR1c1Jlc3BvbnNlIgOQAgESXwoMQmVnaW5Ud29TdGVwEiYuc3RyZWFtYmV0LnVzZXIudjEuQmVnaW5Ud29TdGVwUmVxdWVzdBonLnN0cmVhbWJldC51c2VyLnYxLkJlZ2luVHdvU3RlcFJlc3BvbnNlEmUKDkNvbmZpcm1Ud29TdGVwEiguc3RyZWFtYmV0LnVzZXIudjEuQ29uZmlybVR3b1N0ZXBSZXF1ZXN0Gikuc3RyZWFtYmV0LnVzZXIudjEuQ29uZmlybVR3b1N0ZXBSZXNwb25zZRJlCg5EaXNhYmxlVHdvU3RlcBIoLnN0cmVhbWJldC51c2VyLnYxLkRpc2FibGVUd29TdGVwUmVxdWVzdBopLnN0cmVhbWJldC51c2VyLnYxLkRpc2FibGVUd29TdGVwUmVzcG9uc2USYgoNQ29tcGxldGVMb2dpbhInLnN0cmVhbWJldC51c2VyLnYxLkNvbXBsZXRlTG9naW5SZXF1ZXN0Giguc3RyZWFtYmV0LnVzZXIudjEuQ29tcGxldGVMb2dpblJlc3BvbnNlEnEKElJlcXVlc3RFbWFpbENoYW5nZRIsLnN0cmVhbWJldC51c2VyLnYxLlJlcXVlc3RFbWFpbENoYW5nZVJlcXVlc3QaLS5zdHJlYW1iZXQudXNlci52MS5SZXF1ZXN0RW1haWxDaGFuZ2VSZXNwb25zZRJxChJDb25maXJtRW1haWxDaGFuZ2USLC5zdHJlYW1iZXQudXNlci52MS5Db25maXJtRW1haWxDaGFuZ2VSZXF1ZXN0Gi0uc3RyZWFtYmV0LnVzZXIudjEuQ29uZmlybUVtYWlsQ2hhbmdlUmVzcG9uc2ViBnByb3RvMw", [file_streambet_common_v1_common, file_streambet_user_v1_ledger_types, file_streambet_user_v1_types]);
 
 /**
  * A session's tokens.
@@ -211,11 +211,26 @@ export type LoginResponse = Message<"streambet.user.v1.LoginResponse"> & {
   user?: User | undefined;
 
   /**
-   * Tokens of the new session.
+   * Tokens of the new session; unset when second_step_token is set.
    *
    * @generated from field: streambet.user.v1.TokenPair tokens = 2;
    */
   tokens?: TokenPair | undefined;
+
+  /**
+   * Set instead of tokens when the account has two-step verification on: pass it with a
+   * code to CompleteLogin (valid 5 minutes, once). `user` is unset too.
+   *
+   * @generated from field: string second_step_token = 3;
+   */
+  secondStepToken: string;
+
+  /**
+   * When second_step_token expires, ms since the Unix epoch (UTC).
+   *
+   * @generated from field: int64 second_step_expires_at_ms = 4;
+   */
+  secondStepExpiresAtMs: bigint;
 };
 
 /**
@@ -1514,6 +1529,13 @@ export type ChangePasswordRequest = Message<"streambet.user.v1.ChangePasswordReq
    * @generated from field: string new_password = 2;
    */
   newPassword: string;
+
+  /**
+   * Required when two-step verification is on: a current code or a recovery code.
+   *
+   * @generated from field: string second_factor_code = 3;
+   */
+  secondFactorCode: string;
 };
 
 /**
@@ -1812,6 +1834,346 @@ export const SetUserRoleResponseSchema: GenMessage<SetUserRoleResponse> = /*@__P
   messageDesc(file_streambet_user_v1_user, 63);
 
 /**
+ * Request of GetTwoStepStatus. No fields: the caller.
+ *
+ * @generated from message streambet.user.v1.GetTwoStepStatusRequest
+ */
+export type GetTwoStepStatusRequest = Message<"streambet.user.v1.GetTwoStepStatusRequest"> & {
+};
+
+/**
+ * Describes the message streambet.user.v1.GetTwoStepStatusRequest.
+ * Use `create(GetTwoStepStatusRequestSchema)` to create a new message.
+ */
+export const GetTwoStepStatusRequestSchema: GenMessage<GetTwoStepStatusRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 64);
+
+/**
+ * Response of GetTwoStepStatus.
+ *
+ * @generated from message streambet.user.v1.GetTwoStepStatusResponse
+ */
+export type GetTwoStepStatusResponse = Message<"streambet.user.v1.GetTwoStepStatusResponse"> & {
+  /**
+   * True when two-step verification is on.
+   *
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * When it was turned on, ms since the Unix epoch (UTC); 0 when off.
+   *
+   * @generated from field: int64 enabled_at_ms = 2;
+   */
+  enabledAtMs: bigint;
+
+  /**
+   * Unused recovery codes left (0 when off).
+   *
+   * @generated from field: int32 recovery_codes_left = 3;
+   */
+  recoveryCodesLeft: number;
+};
+
+/**
+ * Describes the message streambet.user.v1.GetTwoStepStatusResponse.
+ * Use `create(GetTwoStepStatusResponseSchema)` to create a new message.
+ */
+export const GetTwoStepStatusResponseSchema: GenMessage<GetTwoStepStatusResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 65);
+
+/**
+ * Request of BeginTwoStep.
+ *
+ * @generated from message streambet.user.v1.BeginTwoStepRequest
+ */
+export type BeginTwoStepRequest = Message<"streambet.user.v1.BeginTwoStepRequest"> & {
+  /**
+   * Required. The account's password.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.BeginTwoStepRequest.
+ * Use `create(BeginTwoStepRequestSchema)` to create a new message.
+ */
+export const BeginTwoStepRequestSchema: GenMessage<BeginTwoStepRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 66);
+
+/**
+ * Response of BeginTwoStep.
+ *
+ * @generated from message streambet.user.v1.BeginTwoStepResponse
+ */
+export type BeginTwoStepResponse = Message<"streambet.user.v1.BeginTwoStepResponse"> & {
+  /**
+   * The secret in base32 (RFC 4648), for typing into an app that cannot scan.
+   *
+   * @generated from field: string secret_base32 = 1;
+   */
+  secretBase32: string;
+
+  /**
+   * otpauth://totp/ URI (SHA1, 6 digits, 30 s period) holding the secret.
+   *
+   * @generated from field: string otpauth_uri = 2;
+   */
+  otpauthUri: string;
+
+  /**
+   * The URI as a QR code, an SVG document.
+   *
+   * @generated from field: string qr_svg = 3;
+   */
+  qrSvg: string;
+
+  /**
+   * When the unconfirmed secret expires, ms since the Unix epoch (UTC).
+   *
+   * @generated from field: int64 expires_at_ms = 4;
+   */
+  expiresAtMs: bigint;
+};
+
+/**
+ * Describes the message streambet.user.v1.BeginTwoStepResponse.
+ * Use `create(BeginTwoStepResponseSchema)` to create a new message.
+ */
+export const BeginTwoStepResponseSchema: GenMessage<BeginTwoStepResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 67);
+
+/**
+ * Request of ConfirmTwoStep.
+ *
+ * @generated from message streambet.user.v1.ConfirmTwoStepRequest
+ */
+export type ConfirmTwoStepRequest = Message<"streambet.user.v1.ConfirmTwoStepRequest"> & {
+  /**
+   * Required. A current 6-digit code of the new secret.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ConfirmTwoStepRequest.
+ * Use `create(ConfirmTwoStepRequestSchema)` to create a new message.
+ */
+export const ConfirmTwoStepRequestSchema: GenMessage<ConfirmTwoStepRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 68);
+
+/**
+ * Response of ConfirmTwoStep.
+ *
+ * @generated from message streambet.user.v1.ConfirmTwoStepResponse
+ */
+export type ConfirmTwoStepResponse = Message<"streambet.user.v1.ConfirmTwoStepResponse"> & {
+  /**
+   * 10 single-use recovery codes ("xxxxx-xxxxx"); shown once.
+   *
+   * @generated from field: repeated string recovery_codes = 1;
+   */
+  recoveryCodes: string[];
+};
+
+/**
+ * Describes the message streambet.user.v1.ConfirmTwoStepResponse.
+ * Use `create(ConfirmTwoStepResponseSchema)` to create a new message.
+ */
+export const ConfirmTwoStepResponseSchema: GenMessage<ConfirmTwoStepResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 69);
+
+/**
+ * Request of DisableTwoStep.
+ *
+ * @generated from message streambet.user.v1.DisableTwoStepRequest
+ */
+export type DisableTwoStepRequest = Message<"streambet.user.v1.DisableTwoStepRequest"> & {
+  /**
+   * Required. A current 6-digit code or an unused recovery code.
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.DisableTwoStepRequest.
+ * Use `create(DisableTwoStepRequestSchema)` to create a new message.
+ */
+export const DisableTwoStepRequestSchema: GenMessage<DisableTwoStepRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 70);
+
+/**
+ * Response of DisableTwoStep.
+ *
+ * @generated from message streambet.user.v1.DisableTwoStepResponse
+ */
+export type DisableTwoStepResponse = Message<"streambet.user.v1.DisableTwoStepResponse"> & {
+};
+
+/**
+ * Describes the message streambet.user.v1.DisableTwoStepResponse.
+ * Use `create(DisableTwoStepResponseSchema)` to create a new message.
+ */
+export const DisableTwoStepResponseSchema: GenMessage<DisableTwoStepResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 71);
+
+/**
+ * Request of CompleteLogin.
+ *
+ * @generated from message streambet.user.v1.CompleteLoginRequest
+ */
+export type CompleteLoginRequest = Message<"streambet.user.v1.CompleteLoginRequest"> & {
+  /**
+   * Required. LoginResponse.second_step_token.
+   *
+   * @generated from field: string second_step_token = 1;
+   */
+  secondStepToken: string;
+
+  /**
+   * Required. A current 6-digit code or an unused recovery code.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.CompleteLoginRequest.
+ * Use `create(CompleteLoginRequestSchema)` to create a new message.
+ */
+export const CompleteLoginRequestSchema: GenMessage<CompleteLoginRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 72);
+
+/**
+ * Response of CompleteLogin.
+ *
+ * @generated from message streambet.user.v1.CompleteLoginResponse
+ */
+export type CompleteLoginResponse = Message<"streambet.user.v1.CompleteLoginResponse"> & {
+  /**
+   * The account logged into.
+   *
+   * @generated from field: streambet.user.v1.User user = 1;
+   */
+  user?: User | undefined;
+
+  /**
+   * Tokens of the new session.
+   *
+   * @generated from field: streambet.user.v1.TokenPair tokens = 2;
+   */
+  tokens?: TokenPair | undefined;
+};
+
+/**
+ * Describes the message streambet.user.v1.CompleteLoginResponse.
+ * Use `create(CompleteLoginResponseSchema)` to create a new message.
+ */
+export const CompleteLoginResponseSchema: GenMessage<CompleteLoginResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 73);
+
+/**
+ * Request of RequestEmailChange.
+ *
+ * @generated from message streambet.user.v1.RequestEmailChangeRequest
+ */
+export type RequestEmailChangeRequest = Message<"streambet.user.v1.RequestEmailChangeRequest"> & {
+  /**
+   * Required. The new address, as RegisterRequest.email.
+   *
+   * @generated from field: string new_email = 1;
+   */
+  newEmail: string;
+
+  /**
+   * Required. The account's password.
+   *
+   * @generated from field: string current_password = 2;
+   */
+  currentPassword: string;
+
+  /**
+   * Required when two-step verification is on: a current code or a recovery code.
+   *
+   * @generated from field: string second_factor_code = 3;
+   */
+  secondFactorCode: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.RequestEmailChangeRequest.
+ * Use `create(RequestEmailChangeRequestSchema)` to create a new message.
+ */
+export const RequestEmailChangeRequestSchema: GenMessage<RequestEmailChangeRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 74);
+
+/**
+ * Response of RequestEmailChange. No fields: the same whether or not the address is
+ * free.
+ *
+ * @generated from message streambet.user.v1.RequestEmailChangeResponse
+ */
+export type RequestEmailChangeResponse = Message<"streambet.user.v1.RequestEmailChangeResponse"> & {
+};
+
+/**
+ * Describes the message streambet.user.v1.RequestEmailChangeResponse.
+ * Use `create(RequestEmailChangeResponseSchema)` to create a new message.
+ */
+export const RequestEmailChangeResponseSchema: GenMessage<RequestEmailChangeResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 75);
+
+/**
+ * Request of ConfirmEmailChange.
+ *
+ * @generated from message streambet.user.v1.ConfirmEmailChangeRequest
+ */
+export type ConfirmEmailChangeRequest = Message<"streambet.user.v1.ConfirmEmailChangeRequest"> & {
+  /**
+   * Required. The token from the email-change link (starts with "sbec_").
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message streambet.user.v1.ConfirmEmailChangeRequest.
+ * Use `create(ConfirmEmailChangeRequestSchema)` to create a new message.
+ */
+export const ConfirmEmailChangeRequestSchema: GenMessage<ConfirmEmailChangeRequest> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 76);
+
+/**
+ * Response of ConfirmEmailChange.
+ *
+ * @generated from message streambet.user.v1.ConfirmEmailChangeResponse
+ */
+export type ConfirmEmailChangeResponse = Message<"streambet.user.v1.ConfirmEmailChangeResponse"> & {
+  /**
+   * The account with its new, confirmed address.
+   *
+   * @generated from field: streambet.user.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message streambet.user.v1.ConfirmEmailChangeResponse.
+ * Use `create(ConfirmEmailChangeResponseSchema)` to create a new message.
+ */
+export const ConfirmEmailChangeResponseSchema: GenMessage<ConfirmEmailChangeResponse> = /*@__PURE__*/
+  messageDesc(file_streambet_user_v1_user, 77);
+
+/**
  * An admin's decision on a KYC case.
  *
  * @generated from enum streambet.user.v1.KycDecision
@@ -1874,7 +2236,8 @@ export const UserService: GenService<{
    * Roles: anyone (no token needed).
    * Errors: UNAUTHENTICATED (unknown email or wrong password: the same message for
    * both); RESOURCE_EXHAUSTED (too many failed attempts for this email or client
-   * address; retry after the time in the message).
+   * address; retry after the time in the message). With two-step verification on, a
+   * right password answers second_step_token instead of tokens (see CompleteLogin).
    *
    * @generated from rpc streambet.user.v1.UserService.Login
    */
@@ -2216,7 +2579,9 @@ export const UserService: GenService<{
    * session of the account (the calling session stays) and tells the address by email.
    * Roles: viewer, streamer, admin (own only).
    * Errors: INVALID_ARGUMENT (current password wrong; new password breaks the rules of
-   * RegisterRequest.password); RESOURCE_EXHAUSTED (more than 5 attempts in 15 minutes).
+   * RegisterRequest.password; second_factor_code missing or wrong when two-step
+   * verification is on); RESOURCE_EXHAUSTED (more than 5 attempts in 15 minutes, or too
+   * many wrong codes).
    *
    * @generated from rpc streambet.user.v1.UserService.ChangePassword
    */
@@ -2291,6 +2656,121 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SetUserRoleRequestSchema;
     output: typeof SetUserRoleResponseSchema;
+  },
+  /**
+   * Answers whether two-step verification (TOTP, RFC 6238) is on for the caller, and
+   * how many unused recovery codes are left.
+   * Roles: viewer, streamer, admin (own only).
+   *
+   * @generated from rpc streambet.user.v1.UserService.GetTwoStepStatus
+   */
+  getTwoStepStatus: {
+    methodKind: "unary";
+    input: typeof GetTwoStepStatusRequestSchema;
+    output: typeof GetTwoStepStatusResponseSchema;
+  },
+  /**
+   * Starts turning two-step verification on: after checking the password, makes a new
+   * secret (shown once, as an otpauth:// URI and its QR code) that an authenticator app
+   * scans. Nothing is required yet: ConfirmTwoStep with a first code from the app turns
+   * it on. A new call replaces an unconfirmed secret; the secret expires after 15
+   * minutes unconfirmed.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: INVALID_ARGUMENT (password wrong); FAILED_PRECONDITION (already on: turn it
+   * off first); RESOURCE_EXHAUSTED (too many password attempts).
+   *
+   * @generated from rpc streambet.user.v1.UserService.BeginTwoStep
+   */
+  beginTwoStep: {
+    methodKind: "unary";
+    input: typeof BeginTwoStepRequestSchema;
+    output: typeof BeginTwoStepResponseSchema;
+  },
+  /**
+   * Turns two-step verification on with a first valid code of the secret of BeginTwoStep,
+   * and returns 10 single-use recovery codes (shown once; only their hashes are kept).
+   * From then on Login asks for a code (CompleteLogin) and ChangePassword,
+   * RequestEmailChange and withdrawals need second_factor_code.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: INVALID_ARGUMENT (code wrong); FAILED_PRECONDITION (no enrolment started,
+   * or it expired, or already on); RESOURCE_EXHAUSTED (too many wrong codes: see
+   * second_factor_code).
+   *
+   * @generated from rpc streambet.user.v1.UserService.ConfirmTwoStep
+   */
+  confirmTwoStep: {
+    methodKind: "unary";
+    input: typeof ConfirmTwoStepRequestSchema;
+    output: typeof ConfirmTwoStepResponseSchema;
+  },
+  /**
+   * Turns two-step verification off with a current code (authenticator or recovery
+   * code); the secret and recovery codes are deleted. The address is told by email.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: INVALID_ARGUMENT (code missing or wrong); FAILED_PRECONDITION (not on);
+   * RESOURCE_EXHAUSTED (too many wrong codes).
+   *
+   * @generated from rpc streambet.user.v1.UserService.DisableTwoStep
+   */
+  disableTwoStep: {
+    methodKind: "unary";
+    input: typeof DisableTwoStepRequestSchema;
+    output: typeof DisableTwoStepResponseSchema;
+  },
+  /**
+   * Second step of Login for an account with two-step verification on: exchanges the
+   * second_step_token of LoginResponse and a code (authenticator or recovery code) for
+   * the session. The token lives 5 minutes and works once; a wrong code does not spend
+   * it. Wrong codes are throttled per account and client network: 5 in 15 minutes lock
+   * that network out of that account for the rest of the 15 minutes; 30 in an hour
+   * across networks stop authenticator codes for the rest of the hour, while recovery
+   * codes (high entropy) keep working, so an attacker cannot lock the owner out.
+   * A code is accepted once: the same time step cannot be used twice.
+   * Roles: anyone (no token needed: the second-step token is the credential).
+   * Errors: INVALID_ARGUMENT (code wrong or not well-formed); UNAUTHENTICATED (token
+   * unknown, used or expired: log in again); RESOURCE_EXHAUSTED (locked out; retry
+   * after the time in the message, or use a recovery code).
+   *
+   * @generated from rpc streambet.user.v1.UserService.CompleteLogin
+   */
+  completeLogin: {
+    methodKind: "unary";
+    input: typeof CompleteLoginRequestSchema;
+    output: typeof CompleteLoginResponseSchema;
+  },
+  /**
+   * Asks to move the caller's account to a new email address, after checking the
+   * password (and a code when two-step verification is on). When no account has the
+   * new address, a single-use link (valid 1 hour) is mailed to it; the change happens
+   * only when that link is opened (ConfirmEmailChange), and the old address is then
+   * told. When another account has it, nothing is sent: the answer is the same either
+   * way, so it does not reveal whether an account exists.
+   * Roles: viewer, streamer, admin (own only).
+   * Errors: INVALID_ARGUMENT (new address malformed or the current one; password or
+   * code wrong or missing); RESOURCE_EXHAUSTED (more than 5 requests in an hour, or too
+   * many wrong codes).
+   *
+   * @generated from rpc streambet.user.v1.UserService.RequestEmailChange
+   */
+  requestEmailChange: {
+    methodKind: "unary";
+    input: typeof RequestEmailChangeRequestSchema;
+    output: typeof RequestEmailChangeResponseSchema;
+  },
+  /**
+   * Completes an email change with the token of the link mailed to the new address: the
+   * account's email becomes the new address (confirmed), and the old address is told.
+   * Roles: anyone (no token needed: the emailed token is the credential).
+   * Errors: INVALID_ARGUMENT (token not well-formed); FAILED_PRECONDITION (token
+   * unknown, used or expired, the account's email changed since, or the new address
+   * was taken meanwhile by another account). Nothing changes on failure.
+   *
+   * @generated from rpc streambet.user.v1.UserService.ConfirmEmailChange
+   */
+  confirmEmailChange: {
+    methodKind: "unary";
+    input: typeof ConfirmEmailChangeRequestSchema;
+    output: typeof ConfirmEmailChangeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streambet_user_v1_user, 0);
