@@ -218,6 +218,18 @@ async function copyBets(url: string, market: BenchMarket, placedAtMs: number): P
       '-c',
       `\\copy be_bets (bet_id, user_id, idempotency_key, market_id, outcome_id, currency, stake_minor, status, hold_transfer_id, hold_timeout_seconds, held_minor, placed_at_ms, updated_at_ms) FROM '${file}' CSV`,
     ]);
+    // What placement keeps per (market, user, outcome) in the transaction that accepts a bet
+    // (store/odds.ts applyHeldDelta), written here for the COPYed bets in one statement.
+    await run(findPsql(), [
+      url,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      `INSERT INTO be_user_outcome_stakes (market_id, user_id, outcome_id, bet_count, staked_minor)
+       SELECT market_id, user_id, outcome_id, count(*), sum(stake_minor)::bigint FROM be_bets
+       WHERE market_id = '${market.marketId}' AND status = 'ACCEPTED'
+       GROUP BY market_id, user_id, outcome_id`,
+    ]);
     await run(findPsql(), [url, '-c', 'ANALYZE be_bets']);
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });

@@ -100,6 +100,75 @@ export async function applyLiveDelta(
   return new Set(marketIds);
 }
 
+/**
+ * Adds (`sign` 1) or removes (`sign` -1) bets from the stakes awaiting their market's resolution
+ * (`be_user_outcome_stakes`, migration 0020), one row per (market, user, outcome), in one
+ * statement. Called where a bet becomes ACCEPTED (+1) and where a held bet stops being held:
+ * a retroactive void (-1). A void with a canceled market keeps the stake held (its refund is the
+ * resolution's); a void after resolution rebuilds the market's rows ({@link rebuildHeldStakes}).
+ * Rows are written in key order so two transactions never wait on each other in a cycle.
+ */
+export async function applyHeldDelta(
+  tx: SqlExecutor,
+  bets: readonly BetRecord[],
+  sign: 1n | -1n,
+): Promise<void> {
+  if (bets.length === 0) return;
+  const rows = new Map<
+    string,
+    { marketId: string; userId: string; outcomeId: string; stake: bigint; n: bigint }
+  >();
+  for (const bet of bets) {
+    const key = `${bet.marketId}\u0000${bet.userId}\u0000${bet.outcomeId}`;
+    const row = rows.get(key) ?? {
+      marketId: bet.marketId,
+      userId: bet.userId,
+      outcomeId: bet.outcomeId,
+      stake: 0n,
+      n: 0n,
+    };
+    row.stake += bet.stakeMinor * sign;
+    row.n += sign;
+    rows.set(key, row);
+  }
+  const ordered = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const values = ordered.map(([, row]) => row);
+  await tx.query(
+    `INSERT INTO be_user_outcome_stakes AS a (market_id, user_id, outcome_id, bet_count, staked_minor)
+     SELECT d.market_id, d.user_id, d.outcome_id, d.n, d.stake
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+       AS d(market_id, user_id, outcome_id, n, stake)
+     ON CONFLICT (market_id, user_id, outcome_id) DO UPDATE
+       SET bet_count = a.bet_count + EXCLUDED.bet_count,
+           staked_minor = a.staked_minor + EXCLUDED.staked_minor`,
+    [
+      values.map((r) => r.marketId),
+      values.map((r) => r.userId),
+      values.map((r) => r.outcomeId),
+      values.map((r) => r.n.toString()),
+      values.map((r) => r.stake.toString()),
+    ],
+  );
+}
+
+/**
+ * Recomputes one market's held stakes from its bets in `tx` (the caller holds the market row's
+ * lock): for the rare change that moves many bets of every status at once (a void after
+ * resolution), where a delta would need each bet's stored status before the change.
+ */
+export async function rebuildHeldStakes(tx: SqlExecutor, marketId: string): Promise<void> {
+  await tx.query('DELETE FROM be_user_outcome_stakes WHERE market_id = $1', [marketId]);
+  await tx.query(
+    `INSERT INTO be_user_outcome_stakes (market_id, user_id, outcome_id, bet_count, staked_minor)
+     SELECT market_id, user_id, outcome_id, count(*), sum(stake_minor)::bigint
+     FROM be_bets
+     WHERE market_id = $1 AND (status = 'ACCEPTED'
+       OR (status = 'VOIDED' AND void_reason = 'MARKET_CANCELED' AND payout_minor = 0))
+     GROUP BY market_id, user_id, outcome_id`,
+    [marketId],
+  );
+}
+
 /** Appends OddsChanged with the snapshot of `totals` to the outbox in `tx`. */
 export async function appendOddsChanged(
   tx: SqlExecutor,

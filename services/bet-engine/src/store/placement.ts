@@ -24,7 +24,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { BetEngineStoreDeps } from './index.js';
 import { loadMarkets, marketFacts } from './markets.js';
 import { betFromRow, type createBetQueries } from './bets.js';
-import { applyLiveDelta, appendOddsChanged, type createOddsStore } from './odds.js';
+import { applyHeldDelta, applyLiveDelta, appendOddsChanged, type createOddsStore } from './odds.js';
 import { appendEvents, appendVoidedEvents, betTopic } from './events.js';
 import { voidBetsIn } from './voids.js';
 
@@ -349,6 +349,7 @@ export function createPlacementStore(
           },
         );
         const changed = await applyLiveDelta(tx, accepted, 1n, nowMs);
+        await applyHeldDelta(tx, accepted, 1n);
         await appendEvents(
           tx,
           nowMs,

@@ -108,6 +108,57 @@ function sameResolution(record: MarketResolutionRecord, request: ResolutionReque
   );
 }
 
+/**
+ * Every user's row of a resolution from the held stakes (migration 0020) in one INSERT … SELECT:
+ * bet count and stake per user from their (market, user, outcome) rows; the payout of a refund is
+ * the stake, and of a payout Σ over the user's winning bets of s + floor(s × D / P_w), each bet's
+ * floor taken on its own (product.md) from the partial covering index of ACCEPTED bets by outcome
+ * (an index-only scan of the winning outcome; no per-user sum can stand in for it, since the floor
+ * of a sum is not the sum of floors). Throws if the winning bets read that way do not add up to the
+ * held P_w: the two must describe the same bets.
+ */
+async function insertUsersFromHeld(
+  tx: SqlExecutor,
+  marketId: string,
+  payout: boolean,
+  winningOutcomeId: string,
+  pool: { readonly distributableMinor: bigint; readonly winningStakedMinor: bigint },
+): Promise<void> {
+  if (!payout) {
+    await tx.query(
+      `INSERT INTO be_resolution_users (market_id, user_id, bet_count, staked_minor, payout_minor)
+       SELECT $1, user_id, sum(bet_count)::bigint, sum(staked_minor)::bigint, sum(staked_minor)::bigint
+       FROM be_user_outcome_stakes WHERE market_id = $1
+       GROUP BY user_id HAVING sum(bet_count) > 0`,
+      [marketId],
+    );
+    return;
+  }
+  const result = await tx.query<{ winning_staked: unknown }>(
+    `WITH won AS (
+       SELECT b.user_id, sum(b.stake_minor)::bigint AS staked,
+         sum(be_pool_bet_payout('PAYOUT', b.stake_minor, b.outcome_id, $2, $3::bigint, $4::bigint))::bigint AS payout
+       FROM be_bets b WHERE b.market_id = $1 AND b.outcome_id = $2 AND b.status = 'ACCEPTED'
+       GROUP BY b.user_id
+     ), written AS (
+       INSERT INTO be_resolution_users (market_id, user_id, bet_count, staked_minor, payout_minor)
+       SELECT $1, a.user_id, a.bets, a.staked, coalesce(won.payout, 0)
+       FROM (SELECT user_id, sum(bet_count)::bigint AS bets, sum(staked_minor)::bigint AS staked
+             FROM be_user_outcome_stakes WHERE market_id = $1
+             GROUP BY user_id HAVING sum(bet_count) > 0) a
+       LEFT JOIN won ON won.user_id = a.user_id
+     )
+     SELECT coalesce(sum(staked), 0)::bigint AS winning_staked FROM won`,
+    [marketId, winningOutcomeId, pool.distributableMinor, pool.winningStakedMinor],
+  );
+  const winningStakedMinor = big(result.rows[0]!.winning_staked);
+  if (winningStakedMinor !== pool.winningStakedMinor) {
+    throw new IllegalStateError(
+      `market ${marketId}: the winning bets add up to ${winningStakedMinor} but the held stakes say ${pool.winningStakedMinor}; nothing was recorded`,
+    );
+  }
+}
+
 /** Creates the resolution reads and writes. */
 export function createSettlementStore(deps: BetEngineStoreDeps) {
   async function getResolution(
@@ -132,7 +183,7 @@ export function createSettlementStore(deps: BetEngineStoreDeps) {
   async function recordResolution(
     tx: SqlExecutor,
     request: ResolutionRequest,
-    market: { readonly currency: string },
+    market: { readonly currency: string; readonly state: string },
     nowMs: number,
   ): Promise<MarketResolutionRecord> {
     const existing = await getResolution(tx, request.marketId);
@@ -148,10 +199,16 @@ export function createSettlementStore(deps: BetEngineStoreDeps) {
       'SELECT outcome_id FROM be_outcome_totals WHERE market_id = $1 ORDER BY position',
       [request.marketId],
     );
+    // The held stakes (migration 0020) are exactly the settled bets unless a market canceled in
+    // the bet engine is resolved with a winner (no lifecycle does that; then the bets are read).
+    const fromHeld = request.canceled || market.state !== 'CANCELED';
     const totals = await tx.query<{ outcome_id: string; staked: unknown; bets: unknown }>(
-      `SELECT b.outcome_id, sum(b.stake_minor)::bigint AS staked, count(*) AS bets
-       FROM be_bets b WHERE ${SETTLED_BETS} GROUP BY b.outcome_id`,
-      [request.marketId, request.canceled],
+      fromHeld
+        ? `SELECT outcome_id, sum(staked_minor)::bigint AS staked, sum(bet_count)::bigint AS bets
+           FROM be_user_outcome_stakes WHERE market_id = $1 AND bet_count > 0 GROUP BY outcome_id`
+        : `SELECT b.outcome_id, sum(b.stake_minor)::bigint AS staked, count(*) AS bets
+           FROM be_bets b WHERE ${SETTLED_BETS} GROUP BY b.outcome_id`,
+      fromHeld ? [request.marketId] : [request.marketId, request.canceled],
     );
     const stakedByOutcome = new Map<string, bigint>();
     for (const row of outcomes.rows) stakedByOutcome.set(row.outcome_id, 0n);
@@ -174,20 +231,27 @@ export function createSettlementStore(deps: BetEngineStoreDeps) {
     const payout = decision.kind === 'PAYOUT';
     const distributableMinor = payout ? decision.distributableMinor : 0n;
     const winningOutcomeId = decision.winningOutcomeId ?? '';
-    await tx.query(
-      `INSERT INTO be_resolution_users (market_id, user_id, bet_count, staked_minor, payout_minor)
-       SELECT $1, b.user_id, count(*), sum(b.stake_minor)::bigint,
-         sum(be_pool_bet_payout($3, b.stake_minor, b.outcome_id, $4, $5::bigint, $6::bigint))::bigint
-       FROM be_bets b WHERE ${SETTLED_BETS} GROUP BY b.user_id`,
-      [
-        request.marketId,
-        request.canceled,
-        decision.kind,
-        winningOutcomeId,
+    if (fromHeld) {
+      await insertUsersFromHeld(tx, request.marketId, payout, winningOutcomeId, {
         distributableMinor,
-        decision.winningStakedMinor,
-      ],
-    );
+        winningStakedMinor: decision.winningStakedMinor,
+      });
+    } else {
+      await tx.query(
+        `INSERT INTO be_resolution_users (market_id, user_id, bet_count, staked_minor, payout_minor)
+         SELECT $1, b.user_id, count(*), sum(b.stake_minor)::bigint,
+           sum(be_pool_bet_payout($3, b.stake_minor, b.outcome_id, $4, $5::bigint, $6::bigint))::bigint
+         FROM be_bets b WHERE ${SETTLED_BETS} GROUP BY b.user_id`,
+        [
+          request.marketId,
+          request.canceled,
+          decision.kind,
+          winningOutcomeId,
+          distributableMinor,
+          decision.winningStakedMinor,
+        ],
+      );
+    }
     const sums = await tx.query<Row>(
       `SELECT count(*) AS users, coalesce(sum(payout_minor), 0)::bigint AS payout_total,
          count(*) FILTER (WHERE payout_minor > staked_minor) AS winners,

@@ -9,7 +9,7 @@ import type { BetRecord } from '../proto-codec.js';
 import type { BetEngineStoreDeps } from './index.js';
 import { loadMarket, type MarketRecord } from './markets.js';
 import { betFromRow } from './bets.js';
-import { applyLiveDelta } from './odds.js';
+import { applyHeldDelta, applyLiveDelta, rebuildHeldStakes } from './odds.js';
 import { appendVoidedEvents } from './events.js';
 
 /** Voids the bets matching `where` (conditional on their status there) and returns them. */
@@ -42,7 +42,10 @@ export async function voidBetsIn(
       BigInt(details.nowMs),
     ],
   );
-  return result.rows.map(betFromRow);
+  // In bet id order whatever plan the UPDATE took, so BetVoided events follow one order.
+  return result.rows
+    .map(betFromRow)
+    .sort((a, b) => (a.betId < b.betId ? -1 : a.betId > b.betId ? 1 : 0));
 }
 
 /** Creates the void operations. */
@@ -97,6 +100,7 @@ export function createVoids(deps: BetEngineStoreDeps) {
           },
         );
         await applyLiveDelta(tx, voided, -1n, nowMs);
+        await applyHeldDelta(tx, voided, -1n);
         await appendVoidedEvents(
           tx,
           voided.map((bet) => ({ bet, previousStatus: 'ACCEPTED' })),
@@ -154,6 +158,9 @@ export function createVoids(deps: BetEngineStoreDeps) {
       );
       const wereLive = voided.filter((bet) => previous.get(bet.betId) === 'ACCEPTED');
       await applyLiveDelta(tx, wereLive, -1n, nowMs);
+      // A canceled market's stakes stay held for its refund; a void after resolution returns
+      // every stake outside the resolution, so the market's held rows are recomputed.
+      if (reason === 'MARKET_VOIDED') await rebuildHeldStakes(tx, market.marketId);
       await appendVoidedEvents(
         tx,
         voided.map((bet) => ({ bet, previousStatus: previous.get(bet.betId) ?? 'ACCEPTED' })),
