@@ -17,8 +17,11 @@ import {
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
+  ChatBanSchema,
   ChatMessageSchema,
+  ChatSettingsSchema,
   type ChatMessage,
+  type ChatSettings,
 } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { domainEventPrefix, serverEvents } from './socket-protocol.js';
 import type { MarketTransition } from './view-logic.js';
@@ -40,7 +43,11 @@ export type RealtimeUpdate =
       readonly channelId: string;
       readonly messages: readonly ChatMessage[];
     }
-  | { readonly kind: 'chat-message'; readonly message: ChatMessage };
+  | { readonly kind: 'chat-message'; readonly message: ChatMessage }
+  /** A user was banned from the channel's chat: hide their messages. */
+  | { readonly kind: 'chat-ban'; readonly channelId: string; readonly userId: string }
+  /** The channel's chat settings changed (on/off, slow mode, rate limit). */
+  | { readonly kind: 'chat-settings'; readonly settings: ChatSettings };
 
 function decode<D extends DescMessage>(schema: D, payload: unknown): MessageShape<D> | undefined {
   if (typeof payload === 'string') {
@@ -86,6 +93,16 @@ export function decodeRealtimeEvent(
   if (eventName === serverEvents.chatMessage) {
     const message = decode(ChatMessageSchema, payload);
     return message && { kind: 'chat-message', message };
+  }
+  if (eventName === serverEvents.chatUserBanned) {
+    const ban = decode(ChatBanSchema, payload);
+    return ban === undefined || ban.userId === ''
+      ? undefined
+      : { kind: 'chat-ban', channelId: ban.channelId, userId: ban.userId };
+  }
+  if (eventName === serverEvents.chatSettings) {
+    const settings = decode(ChatSettingsSchema, payload);
+    return settings && { kind: 'chat-settings', settings };
   }
   if (!eventName.startsWith(domainEventPrefix)) return undefined;
   const name = eventName.slice(domainEventPrefix.length);

@@ -6,7 +6,13 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { decodeRealtimeEvent, type RealtimeUpdate } from './realtime-events.js';
-import { clientEvents, serverEvents, socketPath } from './socket-protocol.js';
+import {
+  clientEvents,
+  serverEvents,
+  socketPath,
+  type ChatSendAck,
+  type ChatSendRequest,
+} from './socket-protocol.js';
 
 export * from './realtime-events.js';
 export * from './socket-protocol.js';
@@ -26,6 +32,13 @@ export interface RealtimeConnection {
    * room at the handshake; a refreshed token of the same user is sent with `auth:refresh`.
    */
   setToken(token: string | undefined, userId: string | undefined): void;
+  /**
+   * Posts a chat message; resolves with the server's acknowledgement (`ok: false` with a code and
+   * a sentence when refused: rate limit, slow mode, ban, not signed in) — or UNAVAILABLE when the
+   * socket is down or the server does not answer within 5 s. A resend with the same
+   * `clientMessageId` is delivered once.
+   */
+  sendChat(request: ChatSendRequest): Promise<ChatSendAck>;
   close(): void;
 }
 
@@ -104,6 +117,23 @@ export function connectRealtime(
         socket.disconnect();
         socket.connect();
       }
+    },
+    sendChat(request) {
+      const unavailable = (message: string): ChatSendAck => ({
+        ok: false,
+        code: 'UNAVAILABLE',
+        message,
+      });
+      if (!socket.connected) {
+        return Promise.resolve(unavailable('Not connected to chat right now; try again shortly.'));
+      }
+      return socket
+        .timeout(5_000)
+        .emitWithAck(clientEvents.chatSend, request)
+        .then(
+          (ack: ChatSendAck) => ack,
+          () => unavailable('Chat did not answer in time; try again.'),
+        );
     },
     close() {
       socket.removeAllListeners();

@@ -5,3 +5,5 @@
 export * from './view-logic.js';
 export * from './market-phase.js';
 export * from './wallet.js';
+export * from './chat-log.js';
+export * from './stream-embed.js';
