@@ -35,8 +35,10 @@ const grpcCodeNames = [
   'unauthenticated',
 ];
 
-function envelope(body: Uint8Array): Buffer {
+/** The 5-byte length-prefixed frame of gRPC and gRPC-Web; flag 1 = the message is compressed. */
+function envelope(body: Uint8Array, compressed = false): Buffer {
   const head = Buffer.alloc(5);
+  head.writeUInt8(compressed ? 1 : 0, 0);
   head.writeUInt32BE(body.length, 1);
   return Buffer.concat([head, body]);
 }
@@ -67,20 +69,36 @@ export async function rawCall(
     headers?: Record<string, string>;
     /** A server-streaming method: Connect then frames the body as a stream (ignored otherwise). */
     streaming?: boolean;
+    /**
+     * `body` is already gzip-compressed: declared the way each protocol says so — Connect unary
+     * by Content-Encoding, gRPC and gRPC-Web by the frame's compressed flag and grpc-encoding.
+     */
+    gzipped?: boolean;
   } = {},
 ): Promise<RawAnswer> {
   const format = options.format ?? 'proto';
+  const gzipped = options.gzipped === true;
+  const extraHeaders = {
+    ...(gzipped
+      ? protocol === 'connect'
+        ? { 'content-encoding': 'gzip' }
+        : { 'grpc-encoding': 'gzip' }
+      : {}),
+    ...(options.headers ?? {}),
+  };
   if (protocol === 'connect' && options.streaming === true) {
-    return connectStreamCall(baseUrl, procedure, body, format, options.headers ?? {});
+    return connectStreamCall(baseUrl, procedure, body, format, extraHeaders);
   }
-  if (protocol === 'grpc') return grpcCall(baseUrl, procedure, body, format, options.headers ?? {});
+  if (protocol === 'grpc') {
+    return grpcCall(baseUrl, procedure, envelope(body, gzipped), format, extraHeaders);
+  }
   const contentType =
     protocol === 'connect' ? `application/${format}` : `application/grpc-web+${format}`;
-  const payload = protocol === 'connect' ? Buffer.from(body) : envelope(body);
+  const payload = protocol === 'connect' ? Buffer.from(body) : envelope(body, gzipped);
   const { status, headers, data } = await http1Post(`${baseUrl}${procedure}`, payload, {
     'content-type': contentType,
     ...(protocol === 'connect' ? { 'connect-protocol-version': '1' } : {}),
-    ...(options.headers ?? {}),
+    ...extraHeaders,
   });
   if (protocol === 'connect') {
     if (status === 200) return { code: 'ok', message: '', httpStatus: status };
@@ -145,10 +163,15 @@ function http1Post(
   });
 }
 
+/**
+ * One gRPC call over HTTP/2 with `frame` as the whole request. The server may answer and reset
+ * the stream before it has read a large upload: the answer then still counts; only a stream that
+ * closed without any status is an error.
+ */
 function grpcCall(
   baseUrl: string,
   procedure: string,
-  body: Uint8Array,
+  frame: Buffer,
   format: 'proto' | 'json',
   headers: Record<string, string>,
 ): Promise<RawAnswer> {
@@ -164,17 +187,19 @@ function grpcCall(
     });
     let responseHeaders: http2.IncomingHttpHeaders = {};
     let trailers: http2.IncomingHttpHeaders = {};
+    let failure: Error | undefined;
     stream.once('response', (h) => (responseHeaders = h));
     stream.once('trailers', (t: http2.IncomingHttpHeaders) => (trailers = t));
     stream.on('data', () => undefined);
-    stream.once('error', (error: Error) => {
-      session.close();
-      reject(error);
-    });
-    stream.once('end', () => {
+    stream.on('error', (error: Error) => (failure ??= error));
+    stream.once('close', () => {
       session.close();
       const status = trailers['grpc-status'] ?? responseHeaders['grpc-status'];
       const message = trailers['grpc-message'] ?? responseHeaders['grpc-message'];
+      if (status === undefined && failure !== undefined) {
+        reject(failure);
+        return;
+      }
       resolve(
         fromGrpcStatus(
           status === undefined ? undefined : String(status),
@@ -183,7 +208,7 @@ function grpcCall(
         ),
       );
     });
-    stream.end(envelope(body));
+    stream.end(frame);
   });
 }
 
