@@ -9,7 +9,7 @@
  * - `settlement`: SettlementCompleted and MarketRefunded record the market's resolution if
  *   ResolveMarketBets did not already (a run on the old path); every bet then reads WON / LOST /
  *   REFUNDED with its payout, derived from it (store/settlement.ts). Runs in the inbox transaction
- *   (exactly once). PayoutMade rows are per user, not per bet, and change nothing here.
+ *   (exactly once). PayoutMade / PayoutsMade rows are per user, not per bet, and change nothing here.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import {

@@ -5,7 +5,7 @@
  *   channel's unfinished markets), auto-lock on StreamWentOffline, Twitch prediction mirroring
  *   (began → open, locked → lock, ended → resolve or cancel) for markets created with
  *   twitch_prediction_id;
- * - `leaderboard`: PayoutMade / PayoutReversed of kind SETTLEMENT into the leaderboards.
+ * - `leaderboard`: PayoutMade / PayoutsMade / PayoutReversed of kind SETTLEMENT into the leaderboards.
  * A domain refusal (e.g. a prediction lock for a market someone already canceled) is logged and
  * skipped: redelivering the event could not change the answer.
  */
@@ -26,6 +26,7 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import {
   PayoutMadeSchema,
+  PayoutsMadeSchema,
   PayoutReversedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import { PayoutKind } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
@@ -236,21 +237,27 @@ export function createIntegrationConsumer(deps: ConsumerDeps): EventConsumer {
 export function createLeaderboardHandler(deps: Pick<ConsumerDeps, 'leaderboards' | 'clock'>) {
   return async (type: string, payload: Uint8Array, tx: SqlExecutor): Promise<void> => {
     const nowMs = deps.clock.now();
-    if (type === PayoutMadeSchema.typeName) {
-      const payout = fromBinary(PayoutMadeSchema, payload).payout;
-      if (payout === undefined || payout.kind !== PayoutKind.SETTLEMENT) return;
-      await deps.leaderboards.applyPayout(
-        tx,
-        {
-          userId: payout.userId,
-          channelId: payout.channelId,
-          currency: payout.currency,
-          paidAtMs: Number(payout.paidAtMs),
-          netMinor: payout.netMinor,
-          marketDelta: 1,
-        },
-        nowMs,
-      );
+    if (type === PayoutMadeSchema.typeName || type === PayoutsMadeSchema.typeName) {
+      // One row, or a page of rows (issue 12), each applied exactly as one PayoutMade.
+      const payouts =
+        type === PayoutsMadeSchema.typeName
+          ? fromBinary(PayoutsMadeSchema, payload).payouts
+          : [fromBinary(PayoutMadeSchema, payload).payout];
+      for (const payout of payouts) {
+        if (payout === undefined || payout.kind !== PayoutKind.SETTLEMENT) continue;
+        await deps.leaderboards.applyPayout(
+          tx,
+          {
+            userId: payout.userId,
+            channelId: payout.channelId,
+            currency: payout.currency,
+            paidAtMs: Number(payout.paidAtMs),
+            netMinor: payout.netMinor,
+            marketDelta: 1,
+          },
+          nowMs,
+        );
+      }
     } else if (type === PayoutReversedSchema.typeName) {
       const payout = fromBinary(PayoutReversedSchema, payload).payout;
       if (payout === undefined || payout.kind !== PayoutKind.SETTLEMENT) return;

@@ -5,7 +5,7 @@
  * the market room, conflated per market by snapshot version; bet.*, settlement.*, wallet.* and
  * payment.* of one user to that user's room only.
  */
-import { fromBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
+import { create, fromBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
 import {
   BetMatchedSchema,
   BetPlacedSchema,
@@ -32,6 +32,7 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
 import {
   PayoutMadeSchema,
+  PayoutsMadeSchema,
   PayoutReversedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import {
@@ -201,11 +202,35 @@ function marketPagePushes(
 }
 
 /**
+ * A PayoutsMade page (issue 12: a settlement's payout rows, up to 2000 per event) becomes one
+ * PayoutMade push per row, to that row's user only — what each user received before pages, never
+ * another bettor's row.
+ */
+function payoutPagePushes(payload: Uint8Array): RoomPush[] {
+  const page = fromBinary(PayoutsMadeSchema, payload);
+  const pushes: RoomPush[] = [];
+  for (const payout of page.payouts) {
+    for (const room of userRooms(payout.userId)) {
+      pushes.push({
+        room,
+        event: PayoutMadeSchema.typeName,
+        payload: toJson(
+          PayoutMadeSchema,
+          create(PayoutMadeSchema, { metadata: page.metadata, payout }),
+        ),
+      });
+    }
+  }
+  return pushes;
+}
+
+/**
  * The pushes of one bus event; empty for event types that are not pushed (e.g. SettlementStarted)
  * or that address nobody. Throws when the payload does not decode (the bus retries, then
  * dead-letters it).
  */
 export function pushesOf(event: Pick<EventEnvelope, 'type' | 'payload'>): RoomPush[] {
+  if (event.type === PayoutsMadeSchema.typeName) return payoutPagePushes(event.payload);
   const page = marketPageSchemas.get(event.type);
   if (page !== undefined) return marketPagePushes(page, event.payload);
   const r = routes.get(event.type);

@@ -8,6 +8,7 @@ import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import {
   MarketRefundedSchema,
   PayoutMadeSchema,
+  PayoutsMadeSchema,
   PayoutReversedSchema,
   SettlementCompletedSchema,
   SettlementReversedSchema,
@@ -329,6 +330,29 @@ export function encodePayoutMade(row: PayoutRecord, meta: EventMeta): EncodedEve
   writePayout(w, row);
   w.join();
   return { type: PayoutMadeSchema.typeName, payload: w.finish() };
+}
+
+/**
+ * PayoutsMade for one page of rows of a market: exactly the bytes of
+ * `toBinary(PayoutsMadeSchema, …)` for the same message (proto-codec.unit.spec.ts pins it), each
+ * row written as {@link encodePayoutMade} writes its `payout`.
+ */
+export function encodePayoutsMade(
+  marketId: string,
+  rows: readonly PayoutRecord[],
+  meta: EventMeta,
+): EncodedEvent {
+  const w = writer;
+  w.tag(1, WireType.LengthDelimited).fork();
+  writeMetadata(w, meta);
+  w.join();
+  writeString(w, 2, marketId);
+  for (const row of rows) {
+    w.tag(3, WireType.LengthDelimited).fork();
+    writePayout(w, row);
+    w.join();
+  }
+  return { type: PayoutsMadeSchema.typeName, payload: w.finish() };
 }
 
 /** Reused by the direct encoders (synchronous: finish() hands out a copy and resets it). */

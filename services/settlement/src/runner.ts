@@ -19,7 +19,7 @@
  *   payoutPageSize entries (transfer ids derived by the ledger from the settlement and account)
  *   after ResolveMarket, SubmitTransfers batches (ids derived from the market and user) after the
  *   older path. Escrow is then zero.
- * - FINISH: the final status with SettlementCompleted / MarketRefunded and every PayoutMade.
+ * - FINISH: the final status with SettlementCompleted / MarketRefunded and every payout row in PayoutsMade pages.
  * Whatever a crash interrupted is asked again with the same ids: the bet engine answers its
  * recorded resolution, ResolveMarket replays, payout pages answer ALREADY_EXISTS_SAME, a hold page
  * only finds holds still open: nothing is paid or resolved twice. COMPLETED is written only after

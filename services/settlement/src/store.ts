@@ -2,7 +2,7 @@
  * The settlement service's storage: market terms, one settlement run per market (status, phase,
  * cursors, lease, figures) and the payout rows, in SQL. Every change that others must hear about
  * appends its settlement.* events to the outbox in the same transaction (SettlementStarted with
- * the claim of an attempt; SettlementCompleted or MarketRefunded plus every PayoutMade with the
+ * the claim of an attempt; SettlementCompleted or MarketRefunded plus every payout row in PayoutsMade pages with the
  * final state; SettlementReversed plus every PayoutReversed with the reversal).
  *
  * A run's lease is fenced: each claim takes the next lease_token, and every write an attempt makes
@@ -20,7 +20,7 @@ import type { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool
 import type { RefundReason, SettlementPhase, SettlementStatus } from './domain/settlement.js';
 import {
   encodeCompleted,
-  encodePayoutMade,
+  encodePayoutsMade,
   encodePayoutReversed,
   encodeRefunded,
   encodeReversed,
@@ -242,6 +242,12 @@ function requireLease(
 
 /** Events per outbox INSERT when a change appends one per payout row. */
 const APPEND_CHUNK = 5000;
+
+/**
+ * Payout rows per PayoutsMade event (issue 12): a market of 100,000 bettors is 50 outbox rows
+ * instead of 100,000, each well under a megabyte; the size MarketPayoutsCredited pages use.
+ */
+export const PAYOUTS_PER_EVENT = 2000;
 
 /** The outbox event of an encoded settlement event of `marketId`. */
 function toOutboxEvent(marketId: string): (event: EncodedEvent) => OutboxEvent {
@@ -748,7 +754,8 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
 
     /**
      * The final state, in one transaction with its events: COMPLETED + SettlementCompleted, or
-     * REFUNDED + MarketRefunded; then one PayoutMade per row (losers with payout 0 included).
+     * REFUNDED + MarketRefunded; then every row (losers with payout 0 included) in PayoutsMade
+     * pages of {@link PAYOUTS_PER_EVENT}, in user id order.
      * A run already DONE is returned unchanged. Fenced: nothing is written or appended under a
      * stale lease.
      */
@@ -777,6 +784,10 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
         const done = toRecord(updated.rows[0]!);
         const rows = paid.rows.map(toPayout);
         const bettors = rows.filter((row) => row.kind !== 'STREAMER_REVENUE_SHARE').length;
+        const pages: PayoutRecord[][] = [];
+        for (let start = 0; start < rows.length; start += PAYOUTS_PER_EVENT) {
+          pages.push(rows.slice(start, start + PAYOUTS_PER_EVENT));
+        }
         await appendPerRow(
           tx,
           marketId,
@@ -784,8 +795,8 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
             status === 'COMPLETED'
               ? encodeCompleted(done, meta)
               : encodeRefunded(done, bettors, meta),
-          rows,
-          encodePayoutMade,
+          pages,
+          (page, meta) => encodePayoutsMade(marketId, page, meta),
         );
         return done;
       });

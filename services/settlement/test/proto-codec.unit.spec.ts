@@ -1,12 +1,19 @@
-/** The direct PayoutMade encoder writes exactly what protobuf-es writes for the same message. */
+/**
+ * The direct PayoutMade and PayoutsMade encoders write exactly what protobuf-es writes for the
+ * same message.
+ */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { EventMetadataSchema } from '@streambet/contracts/gen/streambet/events/v1/envelope_pb';
-import { PayoutMadeSchema } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
+import {
+  PayoutMadeSchema,
+  PayoutsMadeSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import { PayoutSchema } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import {
   encodePayoutMade,
+  encodePayoutsMade,
   payoutToProto,
   type EventMeta,
   type PayoutKindName,
@@ -121,5 +128,34 @@ describe('PayoutMade encoding', () => {
       '12:paid_at_ms',
       '13:reversed_at_ms',
     ]);
+  });
+});
+
+describe('PayoutsMade encoding', () => {
+  it('gives the bytes protobuf-es gives for a page, and every row decodes back', () => {
+    const all = rows(300);
+    for (const size of [0, 1, 7, 300]) {
+      const page = all.slice(0, size).map((r) => r.row);
+      const meta = all[size % all.length]!.meta;
+      const encoded = encodePayoutsMade('01JMARKET00000000000000000', page, meta);
+      expect(encoded.type).toBe(PayoutsMadeSchema.typeName);
+      const one = fromBinary(PayoutMadeSchema, reference(page[0] ?? all[0]!.row, meta));
+      const want = toBinary(
+        PayoutsMadeSchema,
+        create(PayoutsMadeSchema, {
+          metadata: one.metadata,
+          marketId: '01JMARKET00000000000000000',
+          payouts: page.map(payoutToProto),
+        }),
+      );
+      expect(Buffer.from(encoded.payload).toString('hex')).toBe(Buffer.from(want).toString('hex'));
+      const decoded = fromBinary(PayoutsMadeSchema, encoded.payload);
+      expect(decoded.payouts.map((p) => [p.userId, p.netMinor])).toEqual(
+        page.map((r) => [r.userId, r.netMinor]),
+      );
+    }
+    const fields = (schema: { fields: readonly { number: number; name: string }[] }) =>
+      schema.fields.map((field) => `${field.number}:${field.name}`);
+    expect(fields(PayoutsMadeSchema)).toEqual(['1:metadata', '2:market_id', '3:payouts']);
   });
 });

@@ -8,7 +8,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   MarketRefundedSchema,
-  PayoutMadeSchema,
+  PayoutsMadeSchema,
   SettlementCompletedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import {
@@ -129,17 +129,18 @@ for (const target of sqlTargets()) {
       expect(await outboxTypes(h, market.marketId)).toEqual([
         'SettlementStarted',
         'SettlementCompleted',
-        'PayoutMade',
-        'PayoutMade',
-        'PayoutMade',
-        'PayoutMade',
-        'PayoutMade',
+        'PayoutsMade',
       ]);
       const rows = await h.sql.query<{ type: string; payload: Uint8Array }>(
         `SELECT type, payload FROM outbox WHERE key = $1 AND type = $2`,
-        [market.marketId, PayoutMadeSchema.typeName],
+        [market.marketId, PayoutsMadeSchema.typeName],
       );
-      const payouts = rows.rows.map((row) => fromBinary(PayoutMadeSchema, row.payload).payout!);
+      // One page with every row (four bettors and the streamer's share), in user id order.
+      const page = fromBinary(PayoutsMadeSchema, rows.rows[0]!.payload);
+      expect(page.marketId).toBe(market.marketId);
+      const payouts = page.payouts;
+      expect(payouts).toHaveLength(5);
+      expect(payouts.map((p) => p.userId)).toEqual(payouts.map((p) => p.userId).sort());
       const byUser = new Map(payouts.map((p) => [`${p.userId}:${p.kind}`, p]));
       expect(byUser.get(`${C}:${PayoutKind.SETTLEMENT}`)).toMatchObject({
         stakeMinor: 500n,
@@ -188,10 +189,7 @@ for (const target of sqlTargets()) {
       expect(await outboxTypes(h, market.marketId)).toEqual([
         'SettlementStarted',
         'MarketRefunded',
-        'PayoutMade',
-        'PayoutMade',
-        'PayoutMade',
-        'PayoutMade',
+        'PayoutsMade',
       ]);
       const refunded = await h.sql.query<{ payload: Uint8Array }>(
         `SELECT payload FROM outbox WHERE key = $1 AND type = $2`,

@@ -95,6 +95,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   [`${P}MarketRefunded`]: market,
   [`${P}SettlementReversed`]: ['market', field('settlement', 'marketId')],
   [`${P}PayoutMade`]: payout,
+  // One entry per page of payout rows (issue 12); details keep every row.
+  [`${P}PayoutsMade`]: market,
   [`${P}PayoutReversed`]: payout,
   [`${P}DepositSucceeded`]: payment,
   [`${P}DepositFailed`]: payment,

@@ -8,9 +8,13 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { DepositSucceededSchema } from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
 import {
   PayoutMadeSchema,
+  PayoutsMadeSchema,
   PayoutReversedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
-import { PayoutKind } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import {
+  PayoutKind,
+  type Payout,
+} from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { handleOnce } from '@streambet/platform/outbox/index';
 import type { Sql } from '@streambet/platform/sql/types';
@@ -70,7 +74,8 @@ export const settlementEventsConsumer = 'user.settlement-losses';
 
 /**
  * Creates `applySettlementEvent(envelope)`: subscribe it to topic `settlement`. It feeds the
- * loss-limit windows with each real-money settled result: PayoutMade (kind SETTLEMENT) counts
+ * loss-limit windows with each real-money settled result: a PayoutMade row (kind SETTLEMENT; one
+ * event each, or many in a PayoutsMade page) counts
  * −net (a loss is positive, a win negative), PayoutReversed undoes it. Refunds and revenue shares
  * are not gambling results and are ignored, as is play money. Exactly-once per event (inbox) and
  * per payout row (entry id). Kept next to the payment consumer because both feed the limits;
@@ -82,38 +87,46 @@ export function createSettlementEventHandler(deps: {
   readonly realCurrency: string;
 }): (event: EventEnvelope) => Promise<PaymentEventOutcome> {
   return async (event) => {
-    let entry: { entryId: string; userId: string; amountMinor: bigint; atMs: number } | undefined;
-    if (event.type === PayoutMadeSchema.typeName) {
-      const payout = fromBinary(PayoutMadeSchema, event.payload).payout;
+    type LossEntry = { entryId: string; userId: string; amountMinor: bigint; atMs: number };
+    const entries: LossEntry[] = [];
+    const settled = (payout: Payout | undefined): void => {
       if (payout?.kind === PayoutKind.SETTLEMENT && payout.currency === deps.realCurrency) {
-        entry = {
+        entries.push({
           entryId: `payout:${payout.payoutId}`,
           userId: payout.userId,
           amountMinor: -payout.netMinor,
           atMs: Number(payout.paidAtMs) || event.occurredAtMs,
-        };
+        });
       }
+    };
+    if (event.type === PayoutMadeSchema.typeName) {
+      settled(fromBinary(PayoutMadeSchema, event.payload).payout);
+    } else if (event.type === PayoutsMadeSchema.typeName) {
+      // A page of rows (issue 12): each row exactly as one PayoutMade.
+      for (const payout of fromBinary(PayoutsMadeSchema, event.payload).payouts) settled(payout);
     } else if (event.type === PayoutReversedSchema.typeName) {
       const reversed = fromBinary(PayoutReversedSchema, event.payload);
       const payout = reversed.payout;
       if (payout?.kind === PayoutKind.SETTLEMENT && payout.currency === deps.realCurrency) {
-        entry = {
+        entries.push({
           entryId: `reversal:${payout.payoutId}`,
           userId: payout.userId,
           amountMinor: -reversed.adjustmentMinor,
           atMs: Number(reversed.reversedAtMs) || event.occurredAtMs,
-        };
+        });
       }
     }
-    if (entry === undefined) return 'ignored';
-    const loss = entry;
+    if (entries.length === 0) return 'ignored';
     let outcome: PaymentEventOutcome = 'duplicate';
     const ran = await handleOnce(deps.sql, settlementEventsConsumer, event, async (tx) => {
-      if ((await deps.store.getUser(tx, loss.userId)) === undefined) {
-        outcome = 'ignored';
-        return;
+      // 'ignored' if no row's user is known here; 'duplicate' if every known row was counted.
+      let known = false;
+      for (const loss of entries) {
+        if ((await deps.store.getUser(tx, loss.userId)) === undefined) continue;
+        known = true;
+        if (await deps.store.insertLoss(tx, loss)) outcome = 'applied';
       }
-      if (await deps.store.insertLoss(tx, loss)) outcome = 'applied';
+      if (!known) outcome = 'ignored';
     });
     return ran ? outcome : 'duplicate';
   };

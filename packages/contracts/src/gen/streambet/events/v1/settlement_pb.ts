@@ -8,7 +8,7 @@
 // epoch (UTC).
 //
 // Consumers: bet engine (bet statuses WON/LOST/REFUNDED and per-bet payouts, derived
-// from SettlementCompleted and MarketRefunded), pool (leaderboards from PayoutMade,
+// from SettlementCompleted and MarketRefunded), pool (leaderboards from PayoutsMade,
 // SettlementReversed), user service (loss limits, history), realtime (each user sees
 // their payout), analytics (GGR, settlement times).
 
@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streambet/events/v1/settlement.proto.
  */
 export const file_streambet_events_v1_settlement: GenFile = /*@__PURE__*/
-  fileDesc("CiRzdHJlYW1iZXQvZXZlbnRzL3YxL3NldHRsZW1lbnQucHJvdG8SE3N0cmVhbWJldC5ldmVudHMudjEi8wEKEVNldHRsZW1lbnRTdGFydGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEhEKCW1hcmtldF9pZBgCIAEoCRISCgpjaGFubmVsX2lkGAMgASgJEisKBGtpbmQYBCABKA4yHS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRLaW5kEhAKCGN1cnJlbmN5GAUgASgJEhoKEndpbm5pbmdfb3V0Y29tZV9pZBgGIAEoCRIPCgdhdHRlbXB0GAcgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYCCABKAMihAEKE1NldHRsZW1lbnRDb21wbGV0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESNwoKc2V0dGxlbWVudBgCIAEoCzIjLnN0cmVhbWJldC5zZXR0bGVtZW50LnYxLlNldHRsZW1lbnQicwoKUGF5b3V0TWFkZRI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIvCgZwYXlvdXQYAiABKAsyHy5zdHJlYW1iZXQuc2V0dGxlbWVudC52MS5QYXlvdXQipQIKDk1hcmtldFJlZnVuZGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEhEKCW1hcmtldF9pZBgCIAEoCRISCgpjaGFubmVsX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEjUKBnJlYXNvbhgFIAEoDjIlLnN0cmVhbWJldC5zZXR0bGVtZW50LnYxLlJlZnVuZFJlYXNvbhIcChRyZWZ1bmRlZF90b3RhbF9taW5vchgGIAEoAxIaChJyZWZ1bmRlZF9iZXRfY291bnQYByABKAMSGwoTcmVmdW5kZWRfdXNlcl9jb3VudBgIIAEoAxIWCg5yZWZ1bmRlZF9hdF9tcxgJIAEoAyK2AQoSU2V0dGxlbWVudFJldmVyc2VkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEjcKCnNldHRsZW1lbnQYAiABKAsyIy5zdHJlYW1iZXQuc2V0dGxlbWVudC52MS5TZXR0bGVtZW50EhMKC3JlYXNvbl90ZXh0GAMgASgJEhwKFHJlcXVlc3RlZF9ieV91c2VyX2lkGAQgASgJIqkBCg5QYXlvdXRSZXZlcnNlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIvCgZwYXlvdXQYAiABKAsyHy5zdHJlYW1iZXQuc2V0dGxlbWVudC52MS5QYXlvdXQSGAoQYWRqdXN0bWVudF9taW5vchgDIAEoAxIWCg5yZXZlcnNlZF9hdF9tcxgEIAEoA2IGcHJvdG8z", [file_streambet_events_v1_envelope, file_streambet_pool_v1_pool, file_streambet_settlement_v1_settlement]);
+  fileDesc("CiRzdHJlYW1iZXQvZXZlbnRzL3YxL3NldHRsZW1lbnQucHJvdG8SE3N0cmVhbWJldC5ldmVudHMudjEi8wEKEVNldHRsZW1lbnRTdGFydGVkEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEhEKCW1hcmtldF9pZBgCIAEoCRISCgpjaGFubmVsX2lkGAMgASgJEisKBGtpbmQYBCABKA4yHS5zdHJlYW1iZXQucG9vbC52MS5NYXJrZXRLaW5kEhAKCGN1cnJlbmN5GAUgASgJEhoKEndpbm5pbmdfb3V0Y29tZV9pZBgGIAEoCRIPCgdhdHRlbXB0GAcgASgFEhUKDXN0YXJ0ZWRfYXRfbXMYCCABKAMihAEKE1NldHRsZW1lbnRDb21wbGV0ZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESNwoKc2V0dGxlbWVudBgCIAEoCzIjLnN0cmVhbWJldC5zZXR0bGVtZW50LnYxLlNldHRsZW1lbnQicwoKUGF5b3V0TWFkZRI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIvCgZwYXlvdXQYAiABKAsyHy5zdHJlYW1iZXQuc2V0dGxlbWVudC52MS5QYXlvdXQiiAEKC1BheW91dHNNYWRlEjQKCG1ldGFkYXRhGAEgASgLMiIuc3RyZWFtYmV0LmV2ZW50cy52MS5FdmVudE1ldGFkYXRhEhEKCW1hcmtldF9pZBgCIAEoCRIwCgdwYXlvdXRzGAMgAygLMh8uc3RyZWFtYmV0LnNldHRsZW1lbnQudjEuUGF5b3V0IqUCCg5NYXJrZXRSZWZ1bmRlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRIRCgltYXJrZXRfaWQYAiABKAkSEgoKY2hhbm5lbF9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRI1CgZyZWFzb24YBSABKA4yJS5zdHJlYW1iZXQuc2V0dGxlbWVudC52MS5SZWZ1bmRSZWFzb24SHAoUcmVmdW5kZWRfdG90YWxfbWlub3IYBiABKAMSGgoScmVmdW5kZWRfYmV0X2NvdW50GAcgASgDEhsKE3JlZnVuZGVkX3VzZXJfY291bnQYCCABKAMSFgoOcmVmdW5kZWRfYXRfbXMYCSABKAMitgEKElNldHRsZW1lbnRSZXZlcnNlZBI0CghtZXRhZGF0YRgBIAEoCzIiLnN0cmVhbWJldC5ldmVudHMudjEuRXZlbnRNZXRhZGF0YRI3CgpzZXR0bGVtZW50GAIgASgLMiMuc3RyZWFtYmV0LnNldHRsZW1lbnQudjEuU2V0dGxlbWVudBITCgtyZWFzb25fdGV4dBgDIAEoCRIcChRyZXF1ZXN0ZWRfYnlfdXNlcl9pZBgEIAEoCSKpAQoOUGF5b3V0UmV2ZXJzZWQSNAoIbWV0YWRhdGEYASABKAsyIi5zdHJlYW1iZXQuZXZlbnRzLnYxLkV2ZW50TWV0YWRhdGESLwoGcGF5b3V0GAIgASgLMh8uc3RyZWFtYmV0LnNldHRsZW1lbnQudjEuUGF5b3V0EhgKEGFkanVzdG1lbnRfbWlub3IYAyABKAMSFgoOcmV2ZXJzZWRfYXRfbXMYBCABKANiBnByb3RvMw", [file_streambet_events_v1_envelope, file_streambet_pool_v1_pool, file_streambet_settlement_v1_settlement]);
 
 /**
  * Settlement of a resolved or canceled market started (first attempt, or a retry).
@@ -103,7 +103,7 @@ export const SettlementStartedSchema: GenMessage<SettlementStarted> = /*@__PURE_
  * share, rake, D, B, payout total and count) with Σ payouts + C + B = T (POOL) or
  * Σ payouts + C = T (EXCHANGE). The bet engine derives each bet's result from it:
  * POOL bet with stake s on the winner is paid s + floor(s × D / P_w), others lost;
- * EXCHANGE bets from their fills. Per-user rows follow as PayoutMade (published in the
+ * EXCHANGE bets from their fills. Per-user rows follow as PayoutsMade pages (published in the
  * same transaction).
  *
  * @generated from message streambet.events.v1.SettlementCompleted
@@ -163,9 +163,48 @@ export const PayoutMadeSchema: GenMessage<PayoutMade> = /*@__PURE__*/
   messageDesc(file_streambet_events_v1_settlement, 2);
 
 /**
+ * A page of a settlement's payout rows (the same rows PayoutMade carries, one entry each;
+ * up to 2,000 per event, in user id order), published instead of one PayoutMade per row
+ * since issue 12: a market of 100,000 bettors is 50 outbox rows, not 100,000. Consumers
+ * handle each entry exactly as they handle one PayoutMade; PayoutMade stays decodable for
+ * the events published before.
+ *
+ * @generated from message streambet.events.v1.PayoutsMade
+ */
+export type PayoutsMade = Message<"streambet.events.v1.PayoutsMade"> & {
+  /**
+   * aggregate_id = market_id.
+   *
+   * @generated from field: streambet.events.v1.EventMetadata metadata = 1;
+   */
+  metadata?: EventMetadata | undefined;
+
+  /**
+   * The market every row belongs to.
+   *
+   * @generated from field: string market_id = 2;
+   */
+  marketId: string;
+
+  /**
+   * The rows, each as PayoutMade.payout.
+   *
+   * @generated from field: repeated streambet.settlement.v1.Payout payouts = 3;
+   */
+  payouts: Payout[];
+};
+
+/**
+ * Describes the message streambet.events.v1.PayoutsMade.
+ * Use `create(PayoutsMadeSchema)` to create a new message.
+ */
+export const PayoutsMadeSchema: GenMessage<PayoutsMade> = /*@__PURE__*/
+  messageDesc(file_streambet_events_v1_settlement, 3);
+
+/**
  * A market's stakes were returned in full, without commission: the market was
  * canceled, or at resolution nobody had backed the winner or only one outcome had
- * stakes. Every hold was voided; refund rows follow as PayoutMade (kind REFUND).
+ * stakes. Every hold was voided; refund rows follow as PayoutsMade (kind REFUND).
  *
  * @generated from message streambet.events.v1.MarketRefunded
  */
@@ -239,7 +278,7 @@ export type MarketRefunded = Message<"streambet.events.v1.MarketRefunded"> & {
  * Use `create(MarketRefundedSchema)` to create a new message.
  */
 export const MarketRefundedSchema: GenMessage<MarketRefunded> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_settlement, 3);
+  messageDesc(file_streambet_events_v1_settlement, 4);
 
 /**
  * A completed settlement was reversed because an admin voided the resolved market:
@@ -283,7 +322,7 @@ export type SettlementReversed = Message<"streambet.events.v1.SettlementReversed
  * Use `create(SettlementReversedSchema)` to create a new message.
  */
 export const SettlementReversedSchema: GenMessage<SettlementReversed> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_settlement, 4);
+  messageDesc(file_streambet_events_v1_settlement, 5);
 
 /**
  * One payout row was reversed by a void after resolution.
@@ -327,5 +366,5 @@ export type PayoutReversed = Message<"streambet.events.v1.PayoutReversed"> & {
  * Use `create(PayoutReversedSchema)` to create a new message.
  */
 export const PayoutReversedSchema: GenMessage<PayoutReversed> = /*@__PURE__*/
-  messageDesc(file_streambet_events_v1_settlement, 5);
+  messageDesc(file_streambet_events_v1_settlement, 6);
 
