@@ -10,15 +10,16 @@ import {
   LeaderboardScope,
   type GetLeaderboardResponse,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
-import type { WalletBalance } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import type { Api } from '@streambet/client';
 import {
   betStatusLabel,
+  formatMinor,
   formatMoney,
-  visibleBalances,
+  shownBalances,
   voidReasonLabel,
 } from '@streambet/client/view';
 import { errorText, useInterval } from './hooks.js';
+import { useWalletBook } from './wallet/wallet-live.js';
 
 /** Props shared by the account panels. */
 export interface AccountPanelProps {
@@ -37,35 +38,27 @@ function useReload(load: () => Promise<void>, refreshKey: number, periodMs: numb
 
 /**
  * Available balance per currency (held amounts shown apart): points always, a real currency only
- * when the viewer holds money in it (a play-money demo shows no "R$ 0.00").
+ * when the viewer holds money in it (a play-money demo shows no "R$ 0.00"), each in its
+ * currency's own formatting. Balances follow the wallet screen's rule (wallet/wallet-live.ts):
+ * loaded by RPC, and a pushed snapshot applied only when its ledger sequence is newer.
  */
 export function WalletPanel({ api, refreshKey, live }: AccountPanelProps) {
-  const [balances, setBalances] = useState<readonly WalletBalance[]>([]);
-  const [error, setError] = useState<string>();
-  const load = useCallback(async () => {
-    try {
-      setBalances((await api.users.getWallet({})).balances);
-      setError(undefined);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, [api]);
-  useReload(load, refreshKey, live ? 10_000 : 2_000);
+  const { book, error } = useWalletBook(api, refreshKey, live);
   return (
     <section className="wallet" data-testid="wallet" aria-label="Wallet">
-      {visibleBalances(balances).map((b) => (
+      {shownBalances(book).map((b) => (
         <span
           key={b.currency}
           className="balance"
           data-testid={`wallet-${b.currency}`}
           data-available-minor={b.availableMinor.toString()}
-          title={`Held in bets: ${formatMoney(b.pendingMinor, b.currency)}`}
+          title={`Held in bets: ${formatMinor(b.pendingMinor, b.currency)}`}
         >
-          {formatMoney(b.availableMinor, b.currency)}
+          {formatMinor(b.availableMinor, b.currency)}
           {b.pendingMinor > 0n && (
             <span className="muted small">
               {' '}
-              (+{formatMoney(b.pendingMinor, b.currency)} in bets)
+              (+{formatMinor(b.pendingMinor, b.currency)} in bets)
             </span>
           )}
         </span>

@@ -4,6 +4,7 @@
  * their points: a real currency is shown only when the viewer has money in it.
  */
 import type { WalletBalance } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
+import { formatMinor } from './money.js';
 
 export * from './money.js';
 export * from './wallet-push.js';
@@ -108,4 +109,67 @@ export function applyWalletPush(
 /** The book's balances in {@link visibleBalances} order (PTS first, real money held). */
 export function shownBalances(book: WalletBook): ShownBalance[] {
   return visibleBalances([...book.balances.values()]);
+}
+
+/** Words for a payment's status (payment.proto's PaymentStatus), by the enum's number. */
+export function paymentStatusLabel(status: number, withdrawal: boolean): string {
+  switch (status) {
+    case 1:
+      return 'Waiting for payment';
+    case 2:
+      return withdrawal ? 'Processing' : 'Confirming';
+    case 3:
+      return withdrawal ? 'Paid' : 'Credited';
+    case 4:
+      return 'Failed';
+    case 5:
+      return 'Canceled';
+    case 6:
+      return 'Expired';
+    default:
+      return 'Requested';
+  }
+}
+
+/** `mm:ss` (or `h:mm:ss`) left until `untilMs`; `0:00` once past. */
+export function expiryCountdownText(untilMs: number, nowMs: number): string {
+  const totalSeconds = Math.max(0, Math.ceil((untilMs - nowMs) / 1000));
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = String(totalSeconds % 60).padStart(2, '0');
+  return hours > 0
+    ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}`
+    : `${minutes}:${seconds}`;
+}
+
+/**
+ * A payment refusal as a sentence the user can act on. The payment service's messages name the
+ * rule in minor units (`amount.amount_minor must be at least 500 (the smallest deposit)`); those
+ * amounts are rewritten in the currency's formatting. Codes follow Connect's numbering.
+ */
+export function paymentErrorSentence(code: number, rawMessage: string, currency: string): string {
+  const money = (minor: string): string => formatMinor(BigInt(minor), currency);
+  const least = /amount_minor must be at least (\d+) \(the smallest (deposit|withdrawal)\)/.exec(
+    rawMessage,
+  );
+  if (least !== null) return `The smallest ${least[2]} is ${money(least[1]!)}.`;
+  const most =
+    /amount_minor must be at most (\d+) \(the largest (?:single )?(deposit|withdrawal)\)/.exec(
+      rawMessage,
+    );
+  if (most !== null) return `The largest ${most[2]} is ${money(most[1]!)}.`;
+  switch (code) {
+    case 14: // UNAVAILABLE
+      return 'The payment provider is not answering right now; nothing was charged. Try again in a minute.';
+    case 8: // RESOURCE_EXHAUSTED
+      return `You have reached today's withdrawal limit. ${rawMessage}`;
+    case 16: // UNAUTHENTICATED
+      return 'Your session ended; log in again.';
+    default: {
+      const text = rawMessage.replace(/^(deposit|withdrawal) refused: /, '');
+      return text.length > 0
+        ? text.charAt(0).toUpperCase() + text.slice(1)
+        : 'Something went wrong.';
+    }
+  }
 }
