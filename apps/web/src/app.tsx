@@ -9,8 +9,12 @@ import { isBettable, orderMarkets } from '@streambet/client/view';
 import { LeaderboardPanel, MyBetsPanel, WalletPanel } from './account-panels.js';
 import { AuthPanel } from './auth-panel.js';
 import { BetSlip } from './bet-slip.js';
+import { ChatPanel } from './channel/chat-panel.js';
+import { StreamPlayer } from './channel/stream-player.js';
+import { useChannelInfo } from './channel/use-channel-info.js';
 import { useNow } from './hooks.js';
 import { Lobby } from './lobby.js';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { ExchangeMarketCard } from './exchange/exchange-market.js';
 import { MarketCard, type Selection } from './market-card.js';
@@ -139,6 +143,7 @@ export function App() {
               channelId={channelId}
               token={session?.tokens.accessToken}
               userId={session?.user.userId}
+              isAdmin={session?.user.roles.includes(Role.ADMIN) ?? false}
               signedIn={session !== undefined}
               refreshKey={refreshKey}
               onUserEvent={bump}
@@ -169,6 +174,7 @@ interface ChannelPageProps {
   readonly channelId: string;
   readonly token: string | undefined;
   readonly userId: string | undefined;
+  readonly isAdmin: boolean;
   readonly signedIn: boolean;
   readonly refreshKey: number;
   readonly onUserEvent: () => void;
@@ -178,6 +184,9 @@ interface ChannelPageProps {
 function ChannelPage(props: ChannelPageProps) {
   const { api, channelId, signedIn, refreshKey, onUserEvent } = props;
   const channel = useChannel(props);
+  const info = useChannelInfo(api, channelId);
+  const moderator =
+    props.isAdmin || (props.userId !== undefined && info.channel?.ownerUserId === props.userId);
   const { onLiveChange } = props;
   useEffect(() => {
     onLiveChange(channel.live);
@@ -210,7 +219,11 @@ function ChannelPage(props: ChannelPageProps) {
           >
             ← All live markets
           </a>
-          <h1 data-testid="channel-title">Channel markets</h1>
+          <h1 data-testid="channel-title">
+            {info.channel === undefined
+              ? 'Channel markets'
+              : `${info.channel.displayName} — markets`}
+          </h1>
         </div>
         <span
           className={`live-dot ${channel.live ? 'on' : 'off'}`}
@@ -225,6 +238,7 @@ function ChannelPage(props: ChannelPageProps) {
           {channel.error}
         </p>
       )}
+      <StreamPlayer links={info.links} pageHost={window.location.hostname} />
       <div className="grid">
         <section className="markets" data-testid="markets" aria-label="Markets">
           {channel.loaded && bettable.length === 0 && (
@@ -274,6 +288,16 @@ function ChannelPage(props: ChannelPageProps) {
             live={channel.live}
             channelId={channelId}
             currency={currency}
+          />
+          <ChatPanel
+            api={api}
+            channelId={channelId}
+            chat={channel.chat}
+            pushedSettings={channel.chatSettings}
+            signedIn={signedIn}
+            moderator={moderator}
+            live={channel.live}
+            send={channel.sendChat}
           />
         </section>
       </div>

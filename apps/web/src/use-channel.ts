@@ -6,14 +6,20 @@
  */
 import { useCallback, useEffect, useEffectEvent, useReducer, useRef, useState } from 'react';
 import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import type { ChatSettings } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { MarketState, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { Api } from '@streambet/client';
 import {
   connectRealtime,
+  type ChatSendAck,
   type RealtimeConnection,
   type RealtimeUpdate,
 } from '@streambet/client/realtime';
 import {
+  addChatMessages,
+  emptyChatLog,
+  removeChatUser,
+  type ChatLog,
   applyMarketTransition,
   mergeOddsInto,
   oddsFromMarket,
@@ -36,6 +42,12 @@ export interface ChannelState {
   readonly live: boolean;
   readonly error: string | undefined;
   readonly loaded: boolean;
+  /** The channel's chat: the history sent on joining, then pushed messages. */
+  readonly chat: ChatLog;
+  /** The chat settings last pushed (undefined until a change is pushed or loaded). */
+  readonly chatSettings: ChatSettings | undefined;
+  /** Posts a chat message over the page's socket. */
+  readonly sendChat: (text: string, clientMessageId: string) => Promise<ChatSendAck>;
 }
 
 /** Props of {@link useChannel}. */
@@ -115,6 +127,9 @@ export function useChannel(options: UseChannelOptions): ChannelState {
   const state = held.channelId === channelId ? held : emptyMarkets(channelId);
   const [live, setLive] = useState(false);
   const connection = useRef<RealtimeConnection | undefined>(undefined);
+  const [chatHeld, setChat] = useState(() => emptyChatLog(channelId));
+  const chat = chatHeld.channelId === channelId ? chatHeld : emptyChatLog(channelId);
+  const [chatSettings, setChatSettings] = useState<ChatSettings>();
 
   const loadMarkets = useCallback(async () => {
     try {
@@ -169,8 +184,25 @@ export function useChannel(options: UseChannelOptions): ChannelState {
       case 'user':
         options.onUserEvent();
         break;
-      default:
-        // Chat is not shown by this app.
+      case 'chat-history':
+        setChat((log) =>
+          addChatMessages(log.channelId === channelId ? log : emptyChatLog(channelId), [
+            ...update.messages,
+          ]),
+        );
+        break;
+      case 'chat-message':
+        setChat((log) =>
+          addChatMessages(log.channelId === channelId ? log : emptyChatLog(channelId), [
+            update.message,
+          ]),
+        );
+        break;
+      case 'chat-ban':
+        setChat((log) => removeChatUser(log, update.channelId, update.userId));
+        break;
+      case 'chat-settings':
+        setChatSettings(update.settings);
         break;
     }
   });
@@ -217,11 +249,22 @@ export function useChannel(options: UseChannelOptions): ChannelState {
   useInterval(() => void loadOdds(), live ? undefined : 1_000);
   useInterval(() => void loadMarkets(), live ? 30_000 : 3_000);
 
+  const sendChat = useCallback(
+    (text: string, clientMessageId: string): Promise<ChatSendAck> =>
+      connection.current === undefined
+        ? Promise.resolve({ ok: false, code: 'UNAVAILABLE', message: 'Chat is not connected.' })
+        : connection.current.sendChat({ channelId, text, clientMessageId }),
+    [channelId],
+  );
+
   return {
     markets: state.markets,
     odds: state.odds,
     live,
     error: state.error,
     loaded: state.loaded,
+    chat,
+    chatSettings,
+    sendChat,
   };
 }
