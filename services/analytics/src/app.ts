@@ -98,10 +98,11 @@ export const analyticsService: ServiceDefinition<AnalyticsConfig> = {
       policy: analyticsPolicy,
       consumers: [
         createWarehouseConsumer(sink),
-        createAuditConsumer({ clock: ctx.clock }),
+        createAuditConsumer({ clock: ctx.clock, sql: ctx.sql }),
         createFraudConsumer({
           thresholds: fraudThresholdsOf(config),
           clock: ctx.clock,
+          sql: ctx.sql,
           onFlagRaised: () => ctx.outboxCommitted(),
         }),
       ],

@@ -283,6 +283,59 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))('audit log on %s', 
     }
   });
 
+  it('group-committed deliveries append each event once and keep every chain unbroken', async () => {
+    const db = await target.create();
+    try {
+      await createAnalyticsTestService({ sql: db.sql, tokens });
+      const consumer = createAuditConsumer({ clock: { now: () => testEpochMs }, sql: db.sql });
+      if (!('handleIdempotently' in consumer))
+        throw new Error('the audit consumer batches with sql');
+      const bets = Array.from({ length: 40 }, (_, i) =>
+        envelope('bet', nextUlid(), BetPlacedSchema, {
+          betId: nextUlid(),
+          stakeMinor: BigInt(i + 1),
+        }),
+      );
+      const users = Array.from({ length: 10 }, () => {
+        const id = nextUlid();
+        return envelope('user', id, UserRegisteredSchema, {
+          metadata: { producer: 'user', actorUserId: id, actorRole: Role.VIEWER },
+          userId: id,
+          email: `${id.toLowerCase()}@example.com`,
+          displayName: 'someone',
+        });
+      });
+      // Two partitions at once, and redeliveries of some events while the first are in flight.
+      const events = [...bets, ...users];
+      await Promise.all(
+        [...events, ...bets.slice(0, 5), ...users.slice(0, 2)].map((event) =>
+          consumer.handleIdempotently(event),
+        ),
+      );
+      // And again once they are stored: nothing is appended twice.
+      await Promise.all(events.slice(0, 10).map((event) => consumer.handleIdempotently(event)));
+      for (const [partition, count] of [
+        ['bet', 40],
+        ['user', 10],
+      ] as const) {
+        const head = await auditHead(db.sql, partition);
+        expect(head.seq).toBe(count);
+        const result = verifyExport(
+          formatExport(await readAuditRange(db.sql, partition, 1, count)),
+        );
+        expect(result).toMatchObject({ ok: true, toSeq: count, headHash: head.hash });
+      }
+      const logged = await db.sql.query<{ source_event_id: string }>(
+        'SELECT source_event_id FROM audit_log',
+      );
+      expect(logged.rows.map((row) => row.source_event_id).sort()).toEqual(
+        events.map((event) => event.id).sort(),
+      );
+    } finally {
+      await db.dispose();
+    }
+  });
+
   it('an exported range verifies, and altering any one byte of it fails verification', async () => {
     const db = await target.create();
     try {

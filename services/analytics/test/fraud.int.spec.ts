@@ -38,7 +38,8 @@ import { asUser } from '@streambet/testkit/rpc';
 import { sqlTargets } from '@streambet/testkit/sql';
 import { createTestTokens, type TestTokens } from '@streambet/testkit/tokens';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAnalyticsTestService } from '../src/testing.js';
+import { createFraudConsumer } from '../src/fraud/consumer.js';
+import { createAnalyticsTestService, defaultFraudThresholds } from '../src/testing.js';
 
 let tokens: TestTokens;
 beforeAll(async () => {
@@ -241,6 +242,42 @@ async function codeOf(call: Promise<unknown>): Promise<string> {
 }
 
 describe.each(sqlTargets().map((t) => [t.name, t] as const))('fraud flags on %s', (_n, target) => {
+  it('group-committed deliveries raise the same flags, once each', async () => {
+    const db = await target.create();
+    try {
+      const clock = manualClock(s(1000));
+      const service = await createAnalyticsTestService({ sql: db.sql, tokens, clock });
+      const consumer = createFraudConsumer({
+        thresholds: defaultFraudThresholds,
+        clock,
+        sql: db.sql,
+      });
+      if (!('handleIdempotently' in consumer))
+        throw new Error('the fraud consumer batches with sql');
+      const story = scenario();
+      // One burst (one transaction, the events judged in delivery order), then redeliveries.
+      await Promise.all(story.events.map((event) => consumer.handleIdempotently(event)));
+      await Promise.all(
+        [story.altBet, ...story.events.slice(-10)].map((event) =>
+          consumer.handleIdempotently(event),
+        ),
+      );
+      const admin = await asUser(tokens, nextUlid(), 'admin');
+      const all = await service.analytics.listFraudFlags({}, admin);
+      expect(all.flags.map((f) => FraudRule[f.rule]).sort()).toEqual([
+        'DEPOSIT_WITHDRAW_CYCLING',
+        'LATE_BET_CLUSTER',
+        'REPEATED_RETROACTIVE_VOIDS',
+        'STREAMER_ALT_BETTING',
+        'VELOCITY_SPIKE',
+      ]);
+      const outbox = await db.sql.query('SELECT 1 FROM outbox');
+      expect(outbox.rows).toHaveLength(5);
+    } finally {
+      await db.dispose();
+    }
+  });
+
   it('raises one flag per suspicion with evidence, lists, filters and resolves them', async () => {
     const db = await target.create();
     try {

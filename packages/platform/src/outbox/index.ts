@@ -11,5 +11,11 @@ export {
   type OutboxRelayOptions,
   type RelayLogger,
 } from './relay.js';
-export { handleOnce, deleteProcessedInboxRows } from './inbox.js';
+export {
+  createInboxBatcher,
+  deleteProcessedInboxRows,
+  handleBatchOnce,
+  handleOnce,
+  type InboxBatcherOptions,
+} from './inbox.js';
 export { createEventIdGenerator, newEventId } from './event-id.js';

@@ -64,71 +64,138 @@ export async function appendAuditEntry(
   draft: AuditDraft,
   nowMs: number,
 ): Promise<ChainedEntry | undefined> {
-  const partition = draft.subjectType;
-  if (draft.sourceEventId !== '') {
-    const seen = await tx.query('SELECT 1 FROM audit_log WHERE source_event_id = $1', [
-      draft.sourceEventId,
-    ]);
-    if (seen.rows.length > 0) return undefined;
-  }
+  return (await appendAuditEntries(tx, [draft], nowMs))[0];
+}
+
+/** Columns of one audit_log row, in {@link COLUMNS} order, with their array types for unnest. */
+const COLUMN_TYPES = [
+  'text',
+  'bigint',
+  'text',
+  'bigint',
+  'smallint',
+  'text',
+  'smallint',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+] as const;
+
+const INSERT_ENTRIES = `INSERT INTO audit_log (${COLUMNS})
+  SELECT * FROM unnest(${COLUMN_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ')})`;
+
+/**
+ * Appends `drafts` to their partitions' chains in `tx`, in the order given, with a fixed number of
+ * statements whatever their count (the audit consumer appends a whole delivered batch this way):
+ * the heads of the partitions involved are locked (in partition order, so concurrent appenders
+ * never deadlock), the source event ids already in the log are read under those locks (exact:
+ * an event is logged once even when two transactions carry it), then every entry and the new heads
+ * are written. A draft whose source event is already logged, or repeats an earlier draft's, is
+ * skipped. Returns one entry per draft (undefined for a skipped one).
+ */
+export async function appendAuditEntries(
+  tx: SqlExecutor,
+  drafts: readonly AuditDraft[],
+  nowMs: number,
+): Promise<Array<ChainedEntry | undefined>> {
+  if (drafts.length === 0) return [];
+  const partitions = [...new Set(drafts.map((draft) => draft.subjectType))].sort();
   await tx.query(
-    'INSERT INTO audit_chain_heads (partition_key, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (partition_key) DO NOTHING',
-    [partition, GENESIS_HASH],
+    `INSERT INTO audit_chain_heads (partition_key, seq, hash)
+     SELECT p, 0, $2 FROM unnest($1::text[]) AS p ORDER BY p
+     ON CONFLICT (partition_key) DO NOTHING`,
+    [partitions, GENESIS_HASH],
   );
-  const head = (
-    await tx.query<{ seq: unknown; hash: string }>(
-      'SELECT seq, hash FROM audit_chain_heads WHERE partition_key = $1 FOR UPDATE',
-      [partition],
-    )
-  ).rows[0]!;
-  const content = {
-    partition,
-    seq: Number(head.seq) + 1,
-    entryId: encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
-    occurredAtMs: draft.occurredAtMs,
-    actorType: draft.actorType === 'user' ? 1 : 2,
-    actorUserId: draft.actorUserId,
-    actorRole: draft.actorRole,
-    actorService: draft.actorService,
-    action: draft.action,
-    subjectType: draft.subjectType,
-    subjectId: draft.subjectId,
-    reason: draft.reason,
-    detailsJson: draft.detailsJson,
-    sourceEventId: draft.sourceEventId,
-    traceId: draft.traceId,
-    prevHash: head.hash,
-  };
-  const entry: ChainedEntry = { ...content, hash: chainHash(content) };
+  const heads = new Map(
+    (
+      await tx.query<{ partition_key: string; seq: unknown; hash: string }>(
+        `SELECT partition_key, seq, hash FROM audit_chain_heads
+         WHERE partition_key = ANY($1::text[]) ORDER BY partition_key FOR UPDATE`,
+        [partitions],
+      )
+    ).rows.map((row) => [row.partition_key, { seq: Number(row.seq), hash: row.hash }]),
+  );
+  const sourceIds = drafts.flatMap((draft) =>
+    draft.sourceEventId === '' ? [] : [draft.sourceEventId],
+  );
+  const logged = new Set(
+    sourceIds.length === 0
+      ? []
+      : (
+          await tx.query<{ source_event_id: string }>(
+            'SELECT source_event_id FROM audit_log WHERE source_event_id = ANY($1::text[])',
+            [sourceIds],
+          )
+        ).rows.map((row) => row.source_event_id),
+  );
+  const entries = drafts.map((draft): ChainedEntry | undefined => {
+    if (draft.sourceEventId !== '') {
+      if (logged.has(draft.sourceEventId)) return undefined;
+      logged.add(draft.sourceEventId);
+    }
+    const head = heads.get(draft.subjectType)!;
+    const content = {
+      partition: draft.subjectType,
+      seq: head.seq + 1,
+      entryId: encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
+      occurredAtMs: draft.occurredAtMs,
+      actorType: draft.actorType === 'user' ? 1 : 2,
+      actorUserId: draft.actorUserId,
+      actorRole: draft.actorRole,
+      actorService: draft.actorService,
+      action: draft.action,
+      subjectType: draft.subjectType,
+      subjectId: draft.subjectId,
+      reason: draft.reason,
+      detailsJson: draft.detailsJson,
+      sourceEventId: draft.sourceEventId,
+      traceId: draft.traceId,
+      prevHash: head.hash,
+    };
+    const entry: ChainedEntry = { ...content, hash: chainHash(content) };
+    heads.set(draft.subjectType, { seq: entry.seq, hash: entry.hash });
+    return entry;
+  });
+  const written = entries.filter((entry) => entry !== undefined);
+  if (written.length === 0) return entries;
+  await tx.query(INSERT_ENTRIES, [
+    written.map((e) => e.partition),
+    written.map((e) => e.seq),
+    written.map((e) => e.entryId),
+    written.map((e) => e.occurredAtMs),
+    written.map((e) => e.actorType),
+    written.map((e) => e.actorUserId),
+    written.map((e) => e.actorRole),
+    written.map((e) => e.actorService),
+    written.map((e) => e.action),
+    written.map((e) => e.subjectType),
+    written.map((e) => e.subjectId),
+    written.map((e) => e.reason),
+    written.map((e) => e.detailsJson),
+    written.map((e) => (e.sourceEventId === '' ? null : e.sourceEventId)),
+    written.map((e) => e.traceId),
+    written.map((e) => e.prevHash),
+    written.map((e) => e.hash),
+  ]);
+  const moved = partitions.filter((partition) => written.some((e) => e.partition === partition));
   await tx.query(
-    `INSERT INTO audit_log (${COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+    `UPDATE audit_chain_heads h SET seq = n.seq, hash = n.hash
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS n(partition_key, seq, hash)
+     WHERE h.partition_key = n.partition_key`,
     [
-      entry.partition,
-      entry.seq,
-      entry.entryId,
-      entry.occurredAtMs,
-      entry.actorType,
-      entry.actorUserId,
-      entry.actorRole,
-      entry.actorService,
-      entry.action,
-      entry.subjectType,
-      entry.subjectId,
-      entry.reason,
-      entry.detailsJson,
-      entry.sourceEventId === '' ? null : entry.sourceEventId,
-      entry.traceId,
-      entry.prevHash,
-      entry.hash,
+      moved,
+      moved.map((partition) => heads.get(partition)!.seq),
+      moved.map((partition) => heads.get(partition)!.hash),
     ],
   );
-  await tx.query('UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE partition_key = $1', [
-    partition,
-    entry.seq,
-    entry.hash,
-  ]);
-  return entry;
+  return entries;
 }
 
 /** Filters of {@link searchAuditLog} (validated by the caller). */

@@ -23,9 +23,11 @@ import {
   UserRegisteredSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import { MarketLockReason } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
+import type { EventEnvelope } from '@streambet/platform/bus/types';
+import { createInboxBatcher } from '@streambet/platform/outbox/inbox';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { EventConsumer } from '@streambet/platform/runtime/service-host';
-import type { SqlExecutor } from '@streambet/platform/sql/types';
+import type { Sql, SqlExecutor } from '@streambet/platform/sql/types';
 import {
   depositWithdrawCycling,
   lateBetCluster,
@@ -226,15 +228,36 @@ export function createFraudHandler(deps: FraudConsumerDeps) {
   };
 }
 
-/** The fraud consumer. */
-export function createFraudConsumer(deps: FraudConsumerDeps): EventConsumer {
-  const handle = createFraudHandler(deps);
-  return {
+/** Most events judged in one transaction (see {@link createFraudConsumer}). */
+export const fraudBatchMax = 200;
+
+/**
+ * The fraud consumer. With `deps.sql` (the service), deliveries are group-committed: the events
+ * delivered while the previous transaction ran are judged one after another in ONE inbox
+ * transaction (each sees what the earlier ones recorded, as in separate transactions), saving the
+ * transaction and inbox statements of every event. `handle` stays for one event in the caller's
+ * inbox transaction (tests, replays).
+ */
+export function createFraudConsumer(
+  deps: FraudConsumerDeps & { readonly sql?: Sql },
+): EventConsumer & { handle(event: EventEnvelope, tx: SqlExecutor): Promise<void> } {
+  const judge = createFraudHandler(deps);
+  const base = {
     name: 'fraud',
     topics: ['user', 'bet', 'market', 'payment', 'integration'],
-    maxAttempts: 'unlimited',
-    handle: async (event, tx) => {
-      await handle(event, tx);
+    maxAttempts: 'unlimited' as const,
+    handle: async (event: EventEnvelope, tx: SqlExecutor): Promise<void> => {
+      await judge(event, tx);
     },
   };
+  if (deps.sql === undefined) return base;
+  const batcher = createInboxBatcher<EventEnvelope>({
+    sql: deps.sql,
+    consumer: 'analytics.fraud',
+    maxBatch: fraudBatchMax,
+    apply: async (tx, events) => {
+      for (const event of events) await judge(event, tx);
+    },
+  });
+  return { ...base, handleIdempotently: (event) => batcher.handle(event) };
 }
