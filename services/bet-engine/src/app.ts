@@ -24,6 +24,7 @@ import { createPlacementEngine, type BatchTiming, type PlacementEngine } from '.
 import { betEnginePolicy } from './policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from './routes.js';
 import { createBetEngineStore } from './store/index.js';
+import { createExchange } from './exchange/index.js';
 
 /**
  * Builds the bet-engine service for POOL (parimutuel) markets: group-committed placement with
@@ -71,7 +72,16 @@ export function createBetEngineServiceDefinition(
         newBetId: (nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
         onBatch: placementTimingMetrics(ctx.registry),
       });
-      const routeDeps = { store, markets, placement, odds, clock: ctx.clock };
+      const exchange = createExchange({
+        sql: ctx.sql,
+        ledger: ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user')),
+        markets,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        holdTimeoutSeconds: settings.holdTimeoutSeconds,
+        maxBatchSize: settings.maxBatchSize,
+      });
+      const routeDeps = { store, markets, placement, odds, clock: ctx.clock, exchange };
       registerPlacementMetrics(ctx.registry, placement, odds);
       const consumerDeps = {
         store,
@@ -121,6 +131,7 @@ export function createBetEngineServiceDefinition(
         ],
         async stop() {
           await placement.drain();
+          await exchange.exchange.drain();
           await odds.flush();
         },
       };

@@ -33,6 +33,13 @@ import type { Markets } from './markets.js';
 import type { OddsService } from './odds.js';
 import type { PlacementEngine } from './placement.js';
 import {
+  cancelExchangeOrder,
+  getExchangeBook,
+  lapseExchangeMarket,
+  placeExchangeOrder,
+  type ExchangeRoutesDeps,
+} from './exchange/routes.js';
+import {
   betStatusFromProto,
   betStatusToProto,
   betToProto,
@@ -56,6 +63,8 @@ export interface BetEngineRoutesDeps {
   readonly placement: PlacementEngine;
   readonly odds: OddsService;
   readonly clock: Clock;
+  /** EXCHANGE markets (orders, books); without it they answer FAILED_PRECONDITION. */
+  readonly exchange?: ExchangeRoutesDeps;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -175,7 +184,10 @@ export function createBetEngineServiceImpl(
         throw new NotFoundError(`market ${quoteInput(request.marketId)} does not exist`);
       }
       if (market.kind === 'EXCHANGE') {
-        throw new IllegalStateError('exchange markets are not supported yet');
+        if (deps.exchange === undefined) {
+          throw new IllegalStateError('exchange markets are not supported yet');
+        }
+        return placeExchangeOrder(deps.exchange, request, caller.userId, market);
       }
       if (request.side !== BetSide.UNSPECIFIED && request.side !== BetSide.BACK) {
         throw invalid('side', 'must be BACK or unset for a POOL market');
@@ -218,7 +230,16 @@ export function createBetEngineServiceImpl(
       }
     },
 
-    async cancelOrder(request) {
+    async cancelOrder(request, context) {
+      if (request.betId === '') {
+        throw new ValidationError('missing field', [
+          { field: 'bet_id', description: 'is required' },
+        ]);
+      }
+      if (deps.exchange !== undefined) {
+        const canceled = await cancelExchangeOrder(deps.exchange, request, requireUser(context));
+        if (canceled !== undefined) return canceled;
+      }
       const bet = (await store.getBets([request.betId])).get(request.betId);
       if (bet === undefined)
         throw new NotFoundError(`bet ${quoteInput(request.betId)} does not exist`);
@@ -288,7 +309,10 @@ export function createBetEngineServiceImpl(
       if (market.kind === 'POOL') {
         throw new IllegalStateError('a POOL market has no order book; use GetOdds');
       }
-      throw new IllegalStateError('exchange markets are not supported yet');
+      if (deps.exchange === undefined) {
+        throw new IllegalStateError('exchange markets are not supported yet');
+      }
+      return getExchangeBook(deps.exchange, request, market);
     },
   };
 }
@@ -494,6 +518,9 @@ export function createBetEngineInternalServiceImpl(
         throw new IllegalStateError(
           `market ${market.marketId} is still open for betting: call VoidBetsAfter first`,
         );
+      }
+      if (market.kind === 'EXCHANGE' && deps.exchange !== undefined) {
+        return lapseExchangeMarket(deps.exchange, market);
       }
       return { lapsedOrderCount: 0n, lapsedStakeMinor: 0n };
     },

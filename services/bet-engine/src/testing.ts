@@ -37,6 +37,7 @@ import { createPlacementEngine, type BatchTiming, type PlacementEngine } from '.
 import { betEnginePolicy } from './policy.js';
 import { createBetEngineInternalServiceImpl, createBetEngineServiceImpl } from './routes.js';
 import { createBetEngineStore, type BetEngineStore } from './store/index.js';
+import { createExchange, type Exchange } from './exchange/index.js';
 
 /** Settings of tests: the deployment's, reconciliation of any age. */
 export const testBetEngineSettings: BetEngineSettings = {
@@ -63,6 +64,8 @@ export interface BetEngineTestServiceOptions {
   readonly marketSource?: MarketSource;
   /** Wraps the ledger port the engine uses (fault injection); default as is. */
   readonly wrapLedger?: (port: LedgerPort) => LedgerPort;
+  /** The EXCHANGE lane's writer lease, ms (default the deployment's). */
+  readonly exchangeLeaseMs?: number;
 }
 
 /** The bet engine's real pieces on one database, and clients of its RPCs. */
@@ -72,6 +75,8 @@ export interface BetEngineTestService {
   readonly markets: Markets;
   readonly odds: OddsService;
   readonly placement: PlacementEngine;
+  /** The EXCHANGE lane (orders, books, holds). */
+  readonly exchange: Exchange;
   /** Every placement batch's timing, as the engine reported it (what app.ts puts on /metrics). */
   readonly batches: BatchTiming[];
   /** The ledger port the engine uses (after `wrapLedger`). */
@@ -143,7 +148,17 @@ export async function createBetEngineTestService(
     },
     onBatch: (timing) => batches.push(timing),
   });
-  const routeDeps = { store, markets, placement, odds, clock };
+  const exchange = createExchange({
+    sql,
+    ledger: createClient(LedgerInternalService, options.user),
+    markets,
+    clock,
+    logger,
+    holdTimeoutSeconds: settings.holdTimeoutSeconds,
+    maxBatchSize: settings.maxBatchSize,
+    ...(options.exchangeLeaseMs === undefined ? {} : { leaseMs: options.exchangeLeaseMs }),
+  });
+  const routeDeps = { store, markets, placement, odds, clock, exchange };
   const transport = createRouterTransport(
     (router) => {
       router.service(BetEngineService, createBetEngineServiceImpl(routeDeps));
@@ -163,6 +178,7 @@ export async function createBetEngineTestService(
     markets,
     odds,
     placement,
+    exchange,
     batches,
     ledgerPort: port,
     transport,
@@ -179,6 +195,7 @@ export async function createBetEngineTestService(
     },
     async drain() {
       await placement.drain();
+      await exchange.exchange.drain();
       await odds.flush();
     },
   };

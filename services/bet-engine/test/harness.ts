@@ -56,6 +56,7 @@ import type { OddsService } from '../src/odds.js';
 import type { BatchTiming, PlacementEngine } from '../src/placement.js';
 import type { BetRecord } from '../src/proto-codec.js';
 import type { BetEngineStore } from '../src/store/index.js';
+import type { Exchange } from '../src/exchange/index.js';
 import { createBetEngineTestService, testBetEngineSettings } from '../src/testing.js';
 
 export {
@@ -123,6 +124,8 @@ export interface Harness {
   readonly markets: Markets;
   readonly odds: OddsService;
   readonly placement: PlacementEngine;
+  /** The EXCHANGE lane (orders, books, holds). */
+  readonly exchange: Exchange;
   /** Every placement batch's timing, as the engine reported it (what app.ts puts on /metrics). */
   readonly batches: BatchTiming[];
   /** The ledger port the bet engine uses (tests drive crash steps through it). */
@@ -289,7 +292,7 @@ async function buildEngine(
           }),
         }),
   });
-  const { cache, store, markets, odds, placement, batches } = engine;
+  const { cache, store, markets, odds, placement, batches, exchange } = engine;
 
   async function balance(accountId: string) {
     const result = await ledger.getAccountBalances({ accountIds: [accountId] }, serviceHeaders);
@@ -306,6 +309,7 @@ async function buildEngine(
     markets,
     odds,
     placement,
+    exchange,
     batches,
     ledgerPort: engine.ledgerPort,
     betEngine: engine.betEngine,

@@ -309,15 +309,16 @@ describe.each(targets.map((t) => [t.name, t] as const))('PlaceBet on %s', (_name
           outcomeId: exchange.outcomeIds[0]!,
           currency: 'PTS',
           stakeMinor: 100n,
-          side: BetSide.BACK,
+          side: BetSide.UNSPECIFIED,
           decimalOdds: '2.00',
         },
         await h.as(user),
       ),
     );
+    // An EXCHANGE order needs a side (exchange.int.spec.ts covers EXCHANGE placement).
     expect([ex.code, ex.message]).toEqual([
-      Code.FailedPrecondition,
-      'exchange markets are not supported yet',
+      Code.InvalidArgument,
+      'side is required for an EXCHANGE market: BACK or LAY',
     ]);
 
     const draft = await h.addMarket({ draft: true });

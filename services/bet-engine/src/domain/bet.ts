@@ -54,6 +54,7 @@ export type RejectionReason =
   | 'CURRENCY_MISMATCH'
   | 'STAKE_BELOW_MIN'
   | 'STAKE_ABOVE_MAX'
+  | 'ODDS_NOT_ON_LADDER'
   | 'MARKET_NOT_OPEN'
   | 'BETTING_CLOSED'
   | 'USER_MARKET_LIMIT'
@@ -83,6 +84,7 @@ const rejectionKinds: Readonly<Record<RejectionReason, RejectionKind>> = {
   CURRENCY_MISMATCH: 'validation',
   STAKE_BELOW_MIN: 'validation',
   STAKE_ABOVE_MAX: 'validation',
+  ODDS_NOT_ON_LADDER: 'validation',
   MARKET_NOT_OPEN: 'illegal-state',
   BETTING_CLOSED: 'illegal-state',
   USER_MARKET_LIMIT: 'illegal-state',
