@@ -68,7 +68,7 @@ export function createBetEngineServiceDefinition(
         odds,
         clock: ctx.clock,
         logger: ctx.logger,
-        settings,
+        settings: { ...settings, maxBatchesInFlight: ctx.config.BET_ENGINE_BATCHES_IN_FLIGHT },
         newBetId: (nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10))),
         onBatch: placementTimingMetrics(ctx.registry),
       });

@@ -1,4 +1,5 @@
 import {
+  configSchemas,
   defineConfig,
   loadConfig,
   type Config,
@@ -15,6 +16,12 @@ import {
  */
 export const betEngineConfigSpec = defineConfig({
   ...platformConfigSpec('bet-engine', ['user', 'pool']),
+  BET_ENGINE_BATCHES_IN_FLIGHT: {
+    schema: configSchemas.int(1, 64),
+    description:
+      'Placement batches one bet-engine process runs at once (1-64): one in its intake (writing intents) plus the ones reserving stakes or finalizing; more overlaps more round trips, fewer keeps batches larger when a downstream stalls',
+    default: '3',
+  },
 });
 
 /** The bet-engine service's configuration, validated and frozen. */

@@ -76,7 +76,8 @@ export interface PlacementSettings {
 }
 
 /**
- * Batches in flight at once unless the settings say otherwise: one per step after the intake
+ * Batches in flight at once unless the settings say otherwise (the service reads
+ * BET_ENGINE_BATCHES_IN_FLIGHT, default 3, in config.ts): one per step after the intake
  * (reservation, finalize) plus the one in its intake. The bound matters when a downstream stalls:
  * batches then stop starting instead of piling up as ever smaller ones, each costing a fixed
  * handful of commits (intents, reservation, finalize, the relays' rounds).
