@@ -32,11 +32,22 @@
  * creates and drops one database per service and shape. BENCH_REDIS_URL (default
  * redis://127.0.0.1:6379): the cluster shape's Redis. BENCH_BETS_SHAPES=one-process runs the judged
  * shape alone (for profiling it; the default `all` runs both).
+ *
+ * Diagnostics (not judged): for each paced round of the real platform the bench prints the CPU the
+ * bench process used per accepted bet (`process.cpuUsage`, robust to other load on the machine) and
+ * its event-loop delay (one process: every service's awaits queue behind that loop).
+ * BENCH_BETS_PROFILE=<dir> also writes a V8 CPU profile of that round (`.cpuprofile`, open in
+ * Chrome DevTools or speedscope); BENCH_BETS_ROUNDS=paced runs that round alone (no targets judged,
+ * no JSON line) to profile a change quickly.
  */
 import { spawn } from 'node:child_process';
+import { writeFile, mkdir } from 'node:fs/promises';
 import http2 from 'node:http2';
+import { Session } from 'node:inspector/promises';
 import type net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -78,6 +89,12 @@ const WARMUP_MS = 2000;
 const SHAPES = process.env.BENCH_BETS_SHAPES ?? 'all';
 if (SHAPES !== 'all' && SHAPES !== 'one-process')
   throw new Error(`BENCH_BETS_SHAPES must be all or one-process, got "${SHAPES}"`);
+/** Where to write a CPU profile of the paced round of the real platform (diagnostics). */
+const PROFILE_DIR = process.env.BENCH_BETS_PROFILE;
+/** `paced`: only the paced round of the real platform, one process (diagnostics, nothing judged). */
+const ROUNDS = process.env.BENCH_BETS_ROUNDS ?? 'all';
+if (ROUNDS !== 'all' && ROUNDS !== 'paced')
+  throw new Error(`BENCH_BETS_ROUNDS must be all or paced, got "${ROUNDS}"`);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_DB = Number(process.env.BENCH_BETS_REDIS_DB ?? 12);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -313,6 +330,67 @@ async function startCluster(
   }
 }
 
+/** A round that did not run (BENCH_BETS_ROUNDS=paced). */
+const skipped: LoadResult = {
+  ok: 0,
+  offered: 0,
+  errors: {},
+  seconds: 1,
+  p50Ms: 0,
+  p99Ms: 0,
+  loopDelayP99Ms: 0,
+  loopDelayMaxMs: 0,
+};
+
+/**
+ * Watches the bench process while `round` runs: CPU time (all threads), event-loop delay and,
+ * with BENCH_BETS_PROFILE, a V8 CPU profile written as `<dir>/<label>.cpuprofile`.
+ */
+async function watchProcess<T>(
+  label: string,
+  round: () => Promise<T>,
+): Promise<{ result: T; cpuMs: number; loop: string; statements: Map<string, number> }> {
+  const session = PROFILE_DIR === undefined ? undefined : new Session();
+  if (session !== undefined) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+    await session.post('Profiler.start');
+  }
+  // SQL statements sent per database (pg's client is shared by every service in this process).
+  const statements = new Map<string, number>();
+  const query = pg.Client.prototype.query;
+  if (PROFILE_DIR !== undefined) {
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const db = this.database ?? '?';
+      statements.set(db, (statements.get(db) ?? 0) + 1);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+  }
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const cpuBefore = process.cpuUsage();
+  const result = await round();
+  const cpu = process.cpuUsage(cpuBefore);
+  delay.disable();
+  pg.Client.prototype.query = query;
+  if (session !== undefined) {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(PROFILE_DIR!, { recursive: true });
+    const file = path.join(PROFILE_DIR!, `${label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+    await writeFile(file, JSON.stringify(profile));
+    process.stderr.write(`CPU profile written to ${file}\n`);
+    session.disconnect();
+  }
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+  return {
+    result,
+    statements,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    loop: `event-loop delay p50 ${ms(delay.percentile(50))} ms p99 ${ms(delay.percentile(99))} ms max ${ms(delay.max)} ms`,
+  };
+}
+
 /** What one shape measured. */
 interface ShapeFigures {
   readonly label: string;
@@ -382,19 +460,26 @@ async function measure(
   const hot = [databases.get('bet-engine')!, databases.get('user')!];
   const paced = { mode: 'paced', ratePerClient: PACED_RATE };
 
+  const all = ROUNDS === 'all';
   await waitForQuiet(databases);
-  const baseline = await runLoad({ ...spec, gatewayUrl: shape.baselineGatewayUrl, round: 'noop' });
+  const baseline = all
+    ? await runLoad({ ...spec, gatewayUrl: shape.baselineGatewayUrl, round: 'noop' })
+    : skipped;
   await waitForQuiet(databases);
-  const baselinePaced = await runLoad({
-    ...spec,
-    ...paced,
-    gatewayUrl: shape.baselineGatewayUrl,
-    round: 'noop-paced',
-  });
+  const baselinePaced = all
+    ? await runLoad({
+        ...spec,
+        ...paced,
+        gatewayUrl: shape.baselineGatewayUrl,
+        round: 'noop-paced',
+      })
+    : skipped;
   await waitForQuiet(databases);
   const commitsBefore = await commitsOf(hot);
   const batchesBefore = await scrapeBatchMetrics(shape.betEngineUrl);
-  const bets = await runLoad({ ...spec, gatewayUrl: shape.gatewayUrl, round: 'real' });
+  const bets = all
+    ? await runLoad({ ...spec, gatewayUrl: shape.gatewayUrl, round: 'real' })
+    : skipped;
   const commitsAfter = await commitsOf(hot);
   const batches = describeBatches(batchesBefore, await scrapeBatchMetrics(shape.betEngineUrl));
   // Commits over the whole run (warm-up included) per bet accepted over the whole run (1 unit each).
@@ -402,12 +487,15 @@ async function measure(
   await waitForQuiet(databases);
   const commitsBeforePaced = await commitsOf(hot);
   const batchesBeforePaced = await scrapeBatchMetrics(shape.betEngineUrl);
-  const betsPaced = await runLoad({
-    ...spec,
-    ...paced,
-    gatewayUrl: shape.gatewayUrl,
-    round: 'real-paced',
-  });
+  const watched = await watchProcess(`${shape.label} paced`, () =>
+    runLoad({
+      ...spec,
+      ...paced,
+      gatewayUrl: shape.gatewayUrl,
+      round: 'real-paced',
+    }),
+  );
+  const betsPaced = watched.result;
   const commitsAfterPaced = await commitsOf(hot);
   const batchesPaced = describeBatches(
     batchesBeforePaced,
@@ -442,6 +530,22 @@ async function measure(
   );
   console.log(`placement batches (bet engine /metrics), closed loop: ${batches}`);
   console.log(`placement batches (bet engine /metrics), paced: ${batchesPaced}`);
+  // Warm-up included: CPU over the whole round per bet accepted over the whole round.
+  console.log(
+    `bench process, paced round: ${(acceptedPaced > 0 ? watched.cpuMs / acceptedPaced : 0).toFixed(2)} ms CPU per accepted bet (${Math.round(watched.cpuMs)} ms for ${acceptedPaced}), ${watched.loop}; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  if (watched.statements.size > 0) {
+    const per = [...watched.statements]
+      .sort((a, b) => b[1] - a[1])
+      .map(
+        ([db, n]) =>
+          `${db.replace(/^bench_/, '').replace(/_[0-9a-f]{8}$/, '')} ${(n / Math.max(1, acceptedPaced)).toFixed(2)}`,
+      );
+    console.log(`SQL statements per accepted bet, paced round, by database: ${per.join(', ')}`);
+  }
   console.log(
     `SQL commits in bet engine + ledger: ${commits} for ${acceptedTotal} accepted bets (${figures.commitsPerBet.toFixed(3)} per bet)`,
   );
@@ -546,11 +650,11 @@ const results: BenchResult[] = [];
 try {
   const oneProcess = await run(startOneProcess, noop.url);
   results.push(...resultsOf(oneProcess, true));
-  if (SHAPES !== 'one-process') {
+  if (SHAPES !== 'one-process' && ROUNDS === 'all') {
     const cluster = await run(startCluster, noop.url);
     results.push(...resultsOf(cluster, false));
   }
 } finally {
   await noop.close();
 }
-printResults('bets', results);
+if (ROUNDS === 'all') printResults('bets', results);
