@@ -19,6 +19,12 @@ import { createMaintenanceTask } from './task.js';
 import { createTokenCipher } from './token-crypto.js';
 import { webhookRoute } from './webhooks/http.js';
 import { createWebhookReceiver } from './webhooks/receiver.js';
+import { createYoutubeApi } from './youtube-api.js';
+import {
+  createYoutubePollTask,
+  createYoutubePoller,
+  createYoutubeQuota,
+} from './youtube-poller.js';
 import { refusalVerdicts } from './domain/webhook.js';
 
 /**
@@ -80,7 +86,35 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
       webhookBaseUrl: config.INTEGRATION_WEBHOOK_BASE_URL,
     });
     const users = ctx.client(UserInternalService, serviceUrl(config, 'user'));
+    const youtubeKey = config.INTEGRATION_YOUTUBE_API_KEY || (fake ? 'streambet-dev' : '');
+    const youtubeApi = createYoutubeApi({
+      clock,
+      apiUrl: fakes?.urls.youtubeApi ?? config.INTEGRATION_YOUTUBE_API_URL,
+      apiKey: youtubeKey,
+      timeoutMs: config.INTEGRATION_PLATFORM_TIMEOUT_MS,
+    });
+    const quota = createYoutubeQuota({
+      store,
+      clock,
+      plan: { budgetUnitsPerDay: config.INTEGRATION_YOUTUBE_QUOTA_UNITS_PER_DAY },
+    });
+    const pollerSettings = {
+      minIntervalMs: config.INTEGRATION_YOUTUBE_MIN_POLL_INTERVAL_MS,
+      maxOfflineIntervalMs: config.INTEGRATION_YOUTUBE_MAX_OFFLINE_POLL_INTERVAL_MS,
+      maxBackoffMs: config.INTEGRATION_YOUTUBE_MAX_OFFLINE_POLL_INTERVAL_MS,
+      tickMs: 5_000,
+    };
+    const poller = createYoutubePoller({
+      store,
+      api: youtubeApi,
+      quota,
+      clock,
+      logger,
+      settings: pollerSettings,
+      random: Math.random,
+    });
     const links = createLinkService({
+      youtube: youtubeKey === '' ? undefined : { api: youtubeApi, quota },
       store,
       apis,
       cipher: tokenKey === '' ? undefined : createTokenCipher(tokenKey),
@@ -129,6 +163,9 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
           intervalMs: config.INTEGRATION_RECONCILE_INTERVAL_MS,
           reconcile: fake || config.INTEGRATION_TWITCH_CLIENT_ID !== '',
         }),
+        ...(youtubeKey === ''
+          ? []
+          : [createYoutubePollTask({ poller, logger, tickMs: pollerSettings.tickMs })]),
       ],
       async stop() {
         await fakes?.close();

@@ -117,6 +117,37 @@ export const integrationConfigSpec = defineConfig({
     description: 'Timeout of one call to a platform API, in ms',
     default: '5000',
   },
+  INTEGRATION_YOUTUBE_API_URL: {
+    schema: configSchemas.url(['https:', 'http:']),
+    description:
+      'Base URL of the YouTube Data API v3 (channels, playlistItems, videos); the local fake when providers are fake',
+    default: 'https://www.googleapis.com/youtube/v3',
+  },
+  INTEGRATION_YOUTUBE_API_KEY: {
+    schema: z.string().max(200),
+    description:
+      'YouTube Data API key (live state is polled with it); empty = YouTube linking off with live providers',
+    default: '',
+    secret: true,
+  },
+  INTEGRATION_YOUTUBE_QUOTA_UNITS_PER_DAY: {
+    schema: configSchemas.int(100, 100_000_000),
+    description:
+      'YouTube Data API quota of the project, units per day; polls and linking never spend more in any 24 hours (1,000 channels fit in the default)',
+    default: '10000',
+  },
+  INTEGRATION_YOUTUBE_MIN_POLL_INTERVAL_MS: {
+    schema: configSchemas.int(5_000, 86_400_000),
+    description:
+      'Shortest interval between two polls of one YouTube channel, in ms (the quota may make it longer: each channel gets its fair share)',
+    default: '60000',
+  },
+  INTEGRATION_YOUTUBE_MAX_OFFLINE_POLL_INTERVAL_MS: {
+    schema: configSchemas.int(5_000, 86_400_000),
+    description:
+      'Longest interval between polls of a YouTube channel that stays offline (the interval doubles per offline poll up to this), in ms',
+    default: '900000',
+  },
 });
 
 function emptyString() {

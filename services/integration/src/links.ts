@@ -29,6 +29,8 @@ import {
 import type { SqlExecutor } from '@streambet/platform/sql/types';
 import type { ChannelRow, IntegrationStore, NewChannel } from './store.js';
 import type { TokenCipher } from './token-crypto.js';
+import type { YoutubeApi } from './youtube-api.js';
+import { startPolling, stopPolling, type YoutubeQuota } from './youtube-poller.js';
 import { pkceChallenge } from './webhooks/signatures.js';
 
 /** Who is calling. */
@@ -51,6 +53,8 @@ export interface LinkServiceDeps {
   readonly newId: () => string;
   /** Grants ROLE_STREAMER (UserInternalService.GrantRole); idempotent. */
   readonly grantStreamer: (userId: string) => Promise<void>;
+  /** YouTube Data API and its quota; undefined leaves YouTube linking off. */
+  readonly youtube?: { readonly api: YoutubeApi; readonly quota: YoutubeQuota };
 }
 
 const hashState = (state: string): string => createHash('sha256').update(state).digest('hex');
@@ -321,6 +325,73 @@ export function createLinkService(deps: LinkServiceDeps) {
       return channel;
     },
 
+    /**
+     * LinkChannel for YouTube: by channel id, checked with channels.list (1 quota unit), then
+     * polled. Repeating it returns the caller's link.
+     */
+    async linkYoutube(actor: Actor, youtubeChannelId: string): Promise<ChannelRow> {
+      const youtube = deps.youtube;
+      if (youtube === undefined) {
+        throw new IllegalStateError(
+          'YouTube linking is not configured on this deployment (INTEGRATION_YOUTUBE_API_KEY is unset)',
+        );
+      }
+      const existing = await store.channelByPlatformId(store.sql, 'YOUTUBE', youtubeChannelId);
+      if (existing !== undefined) {
+        if (existing.ownerUserId !== actor.userId) {
+          throw new AlreadyExistsError('this YOUTUBE channel is linked to another user');
+        }
+        return existing;
+      }
+      if (!(await youtube.quota.take(1))) {
+        throw new UnavailableError(
+          'the YouTube API quota of this deployment is used up for now: retry later',
+          { retryAfterMs: 60_000 },
+        );
+      }
+      const found = await platformCall(() => youtube.api.channel(youtubeChannelId));
+      if (found === undefined) throw new NotFoundError(`no YouTube channel ${youtubeChannelId}`);
+      const linkId = deps.newId();
+      const nowMs = clock.now();
+      const linked = await store.transaction(async (tx) => {
+        const taken = await store.channelByPlatformId(tx, 'YOUTUBE', youtubeChannelId, true);
+        if (taken !== undefined) {
+          if (taken.ownerUserId !== actor.userId) {
+            throw new AlreadyExistsError('this YOUTUBE channel is linked to another user');
+          }
+          return taken;
+        }
+        const handle =
+          found.handle.startsWith('@') || found.handle === found.id
+            ? found.handle
+            : `@${found.handle}`;
+        await insertLink(
+          tx,
+          actor,
+          {
+            channelId: linkId,
+            ownerUserId: actor.userId,
+            platform: 'YOUTUBE',
+            platformChannelId: found.id,
+            handle,
+            displayName: found.title,
+            profileImageUrl: found.thumbnailUrl,
+            channelUrl: `https://www.youtube.com/channel/${found.id}`,
+            scopes: '',
+            accessTokenSealed: '',
+            refreshTokenSealed: '',
+            tokenExpiresAtMs: 0,
+          },
+          nowMs,
+        );
+        await startPolling(tx, linkId, found.uploadsPlaylistId, nowMs);
+        return store.channel(linkId, tx);
+      });
+      if (linked === undefined) throw new NotFoundError('the linked channel vanished');
+      await deps.grantStreamer(actor.userId);
+      return linked;
+    },
+
     /** UnlinkChannel: subscriptions removed, tokens revoked and dropped, ChannelUnlinked. */
     async unlink(actor: Actor, id: string, reason: string): Promise<void> {
       const channel = await owned(id, actor);
@@ -361,6 +432,7 @@ export function createLinkService(deps: LinkServiceDeps) {
         const locked = await store.channel(channelId, tx, true);
         if (locked === undefined || locked.linkStatus === 'UNLINKED') return;
         await store.setLinkStatus(tx, channelId, 'UNLINKED', '', nowMs);
+        if (locked.platform === 'YOUTUBE') await stopPolling(tx, channelId);
         // The StreamBet channel (and its markets) goes with its last link only.
         if ((await store.linksOf(tx, locked.streambetChannelId)).length > 0) return;
         await store.append(tx, [

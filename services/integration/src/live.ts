@@ -21,6 +21,11 @@ export interface LiveReport {
   readonly streamId: string;
   /** Our clock. */
   readonly nowMs: number;
+  /**
+   * A poll's observation (YouTube) rather than a platform's event: the first poll finding a link
+   * offline is not the end of a broadcast and publishes nothing.
+   */
+  readonly observed?: boolean;
 }
 
 /** Applies `report` to `link` in `tx`; returns the link id and a detail for the webhook log. */
@@ -49,7 +54,8 @@ export async function applyLiveReport(
       : { state: 'OFFLINE', sinceMs: 0, title: '', streamId: '' },
     report.nowMs,
   );
-  const publish = report.live ? decision.online : decision.offline;
+  const firstLook = report.observed === true && current.liveState === 'UNKNOWN';
+  const publish = report.live ? decision.online : decision.offline && !firstLook;
   if (publish) {
     await store.append(tx, [
       effectEvent(

@@ -142,9 +142,7 @@ export function createIntegrationServiceImpl(deps: {
             { field: 'youtube_channel_id', description: 'malformed' },
           ]);
         }
-        throw new ValidationError('YouTube linking is not available on this deployment yet', [
-          { field: 'platform', description: 'YOUTUBE is not supported yet' },
-        ]);
+        return { channel: channelToProto(await links.linkYoutube(who, credential.value)) };
       }
       if (platform === undefined) {
         throw new ValidationError('platform is required', [

@@ -33,6 +33,13 @@ import { integrationPolicy } from './policy.js';
 import { createIntegrationServiceImpl } from './routes.js';
 import { createIntegrationStore, type IntegrationStore } from './store.js';
 import { createTokenCipher } from './token-crypto.js';
+import { createYoutubeApi } from './youtube-api.js';
+import {
+  createYoutubePoller,
+  createYoutubeQuota,
+  type YoutubePoller,
+  type YoutubeQuota,
+} from './youtube-poller.js';
 import { createWebhookReceiver, type WebhookReceiver } from './webhooks/receiver.js';
 import type { WebhookProvider, WebhookVerdict } from './domain/webhook.js';
 
@@ -47,6 +54,10 @@ export interface IntegrationTestServiceOptions {
   readonly tokens: TestTokens;
   /** The service's clock (default: the wall clock). */
   readonly clock?: Clock;
+  /** YouTube quota units per day (default 10,000). */
+  readonly youtubeQuotaUnitsPerDay?: number;
+  /** Jitter source of the YouTube poller (default: always 0, no jitter). */
+  readonly random?: () => number;
   /** Called for each ROLE_STREAMER grant (default: nothing). */
   readonly grantStreamer?: (userId: string) => Promise<void>;
 }
@@ -63,6 +74,9 @@ export interface IntegrationTestParts extends IntegrationTestService {
   readonly links: LinkService;
   readonly receiver: WebhookReceiver;
   readonly fakes: ProviderFakes;
+  /** The YouTube poller (tests call pollDue with their clock) and its quota bucket. */
+  readonly poller: YoutubePoller;
+  readonly quota: YoutubeQuota;
   /** Verdicts the receiver counted, in order. */
   readonly verdicts: { provider: WebhookProvider; verdict: WebhookVerdict }[];
   close(): Promise<void>;
@@ -109,7 +123,34 @@ export async function createIntegrationTestService(
     webhookBaseUrl: 'http://127.0.0.1:8080',
     breaker: { failureThreshold: 3, resetTimeoutMs: 10_000 },
   });
+  const quota = createYoutubeQuota({
+    store,
+    clock,
+    plan: { budgetUnitsPerDay: options.youtubeQuotaUnitsPerDay ?? 10_000 },
+  });
+  const youtubeApi = createYoutubeApi({
+    clock,
+    apiUrl: fakes.urls.youtubeApi,
+    apiKey: 'test-key',
+    timeoutMs: 2000,
+    breaker: { failureThreshold: 3, resetTimeoutMs: 10_000 },
+  });
+  const poller = createYoutubePoller({
+    store,
+    api: youtubeApi,
+    quota,
+    clock,
+    logger,
+    settings: {
+      minIntervalMs: 60_000,
+      maxOfflineIntervalMs: 900_000,
+      maxBackoffMs: 900_000,
+      tickMs: 5_000,
+    },
+    random: options.random ?? (() => 0),
+  });
   const links = createLinkService({
+    youtube: { api: youtubeApi, quota },
     store,
     apis,
     cipher: createTokenCipher(devTokenKey),
@@ -139,6 +180,8 @@ export async function createIntegrationTestService(
     receiver,
     fakes,
     verdicts,
+    poller,
+    quota,
     close: () => fakes.close(),
   };
 }

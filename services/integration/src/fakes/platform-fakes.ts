@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startYoutubeFake, type YoutubeFake } from './youtube-fake.js';
 
 /** A platform account the fakes know. */
 export interface FakeAccount {
@@ -38,7 +39,15 @@ export interface FakeSubscription {
 /** The running fakes. */
 export interface ProviderFakes {
   /** Base URLs to configure: INTEGRATION_TWITCH_AUTH_URL, _API_URL, KICK_AUTH_URL, _API_URL. */
-  readonly urls: { twitchAuth: string; twitchApi: string; kickAuth: string; kickApi: string };
+  readonly urls: {
+    twitchAuth: string;
+    twitchApi: string;
+    kickAuth: string;
+    kickApi: string;
+    youtubeApi: string;
+  };
+  /** The YouTube Data API fake (channels, live broadcasts, units spent). */
+  readonly youtube: YoutubeFake;
   /** Plays consent on an authorize URL as `account`; returns the code of the redirect. */
   consent(authorizeUrl: string, account: FakeAccount): string;
   /** Twitch subscriptions as Twitch holds them (tests revoke or remove some). */
@@ -295,6 +304,7 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
   const twitchServer = await start(twitch);
   const kickServer = await start(kick);
   const base = (s: http.Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  const youtube = await startYoutubeFake();
 
   return {
     urls: {
@@ -302,7 +312,9 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
       twitchApi: `${base(twitchServer)}/helix`,
       kickAuth: `${base(kickServer)}/id`,
       kickApi: base(kickServer),
+      youtubeApi: youtube.url,
     },
+    youtube,
     consent(authorizeUrl, account) {
       const url = new URL(authorizeUrl);
       return grantCode(
@@ -323,6 +335,7 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
       lifetimeSeconds = seconds;
     },
     async close() {
+      await youtube.close();
       await Promise.all(
         [twitchServer, kickServer].map(
           (s) =>
