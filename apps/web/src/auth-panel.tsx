@@ -4,7 +4,9 @@
  */
 import { useState, type FormEvent } from 'react';
 import type { Api, Session } from '@streambet/client';
+import { cleanCode, loginOutcome } from '@streambet/client/account';
 import { errorText } from './hooks.js';
+import './account/account.css';
 
 /** Props of {@link AuthPanel}. */
 export interface AuthPanelProps {
@@ -12,9 +14,16 @@ export interface AuthPanelProps {
   readonly onSession: (session: Session) => void;
 }
 
-/** Login and registration in one form with a mode switch. */
+/**
+ * Login and registration in one form with a mode switch; the login's second step (a code when the
+ * account has two-step verification on) and "Forgot password?" (a reset link by email).
+ */
 export function AuthPanel({ api, onSession }: AuthPanelProps) {
-  const [mode, setMode] = useState<'login' | 'register'>('login');
+  const [mode, setMode] = useState<'login' | 'register' | 'forgot'>('login');
+  /** LoginResponse.second_step_token while the code is awaited. */
+  const [secondStep, setSecondStep] = useState<string>();
+  const [code, setCode] = useState('');
+  const [notice, setNotice] = useState<string>();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
@@ -26,10 +35,20 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
     event.preventDefault();
     setBusy(true);
     setError(undefined);
+    setNotice(undefined);
     try {
-      if (mode === 'login') {
-        const res = await api.users.login({ email, password });
-        if (res.user && res.tokens) onSession({ user: res.user, tokens: res.tokens });
+      if (secondStep !== undefined) {
+        const outcome = loginOutcome(
+          await api.users.completeLogin({ secondStepToken: secondStep, code: cleanCode(code) }),
+        );
+        if (outcome.kind === 'session') onSession(outcome.session);
+      } else if (mode === 'forgot') {
+        await api.users.requestPasswordReset({ email });
+        setNotice(`If an account uses ${email}, a link to reset its password is on its way.`);
+      } else if (mode === 'login') {
+        const outcome = loginOutcome(await api.users.login({ email, password }));
+        if (outcome.kind === 'session') onSession(outcome.session);
+        if (outcome.kind === 'second-step') setSecondStep(outcome.token);
       } else {
         const [year = 0, month = 0, day = 0] = dateOfBirth.split('-').map(Number);
         const res = await api.users.register({
@@ -45,6 +64,53 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
     } finally {
       setBusy(false);
     }
+  }
+
+  const status = (
+    <>
+      {error !== undefined && (
+        <p className="error" role="alert" data-testid="auth-error">
+          {error}
+        </p>
+      )}
+      {notice !== undefined && (
+        <p className="ok" role="status" data-testid="auth-notice">
+          {notice}
+        </p>
+      )}
+    </>
+  );
+
+  if (secondStep !== undefined) {
+    return (
+      <form className="panel auth" onSubmit={(e) => void submit(e)} data-testid="auth-form">
+        <h2>Two-step verification</h2>
+        <label>
+          Code from your authenticator app (or a recovery code)
+          <input
+            required
+            autoComplete="one-time-code"
+            autoFocus
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            data-testid="auth-code"
+          />
+        </label>
+        <button type="submit" className="primary" disabled={busy} data-testid="auth-code-submit">
+          Verify
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setSecondStep(undefined);
+            setCode('');
+          }}
+        >
+          Start over
+        </button>
+        {status}
+      </form>
+    );
   }
 
   return (
@@ -80,18 +146,20 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
           data-testid="auth-email"
         />
       </label>
-      <label>
-        Password
-        <input
-          type="password"
-          required
-          minLength={8}
-          autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          data-testid="auth-password"
-        />
-      </label>
+      {mode !== 'forgot' && (
+        <label>
+          Password
+          <input
+            type="password"
+            required
+            minLength={8}
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            data-testid="auth-password"
+          />
+        </label>
+      )}
       {mode === 'register' && (
         <>
           <label>
@@ -118,13 +186,23 @@ export function AuthPanel({ api, onSession }: AuthPanelProps) {
         </>
       )}
       <button type="submit" className="primary" disabled={busy} data-testid="auth-submit">
-        {mode === 'login' ? 'Log in' : 'Create account'}
+        {mode === 'login'
+          ? 'Log in'
+          : mode === 'forgot'
+            ? 'Email me a reset link'
+            : 'Create account'}
       </button>
-      {error !== undefined && (
-        <p className="error" role="alert" data-testid="auth-error">
-          {error}
-        </p>
+      {mode === 'login' && (
+        <button
+          type="button"
+          className="forgot-link"
+          onClick={() => setMode('forgot')}
+          data-testid="auth-forgot"
+        >
+          Forgot password?
+        </button>
       )}
+      {status}
     </form>
   );
 }

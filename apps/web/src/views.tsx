@@ -7,6 +7,11 @@ import type { ComponentType } from 'react';
 import type { Api, Session } from '@streambet/client';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { AccountView } from './account/account-view.js';
+import {
+  ConfirmEmailView,
+  ResetPasswordView,
+  VerifyEmailView,
+} from './account/email-link-views.js';
 import { OverlayView } from './overlay/overlay-view.js';
 import { StudioView } from './studio/studio-view.js';
 import { WalletView } from './wallet/wallet-view.js';
@@ -51,6 +56,9 @@ export interface ViewEntry {
 export const views: Readonly<Record<string, ViewEntry>> = {
   wallet: { component: WalletView, navLabel: 'Wallet', signedIn: true },
   account: { component: AccountView, navLabel: 'Account', signedIn: true },
+  'verify-email': { component: VerifyEmailView },
+  'reset-password': { component: ResetPasswordView },
+  'confirm-email': { component: ConfirmEmailView },
   studio: { component: StudioView, navLabel: 'Studio', signedIn: true, role: Role.STREAMER },
   overlay: { component: OverlayView, chrome: false },
 };

@@ -1,0 +1,169 @@
+/**
+ * Accounts people can keep (issue 17) in a real browser against the embedded platform: a newcomer
+ * registers, opens the verification link from the dev mailbox (the gateway's `/dev/mailbox`), asks
+ * for a password reset from "Forgot password?" and sets a new password from the emailed link,
+ * turns two-step verification on (the QR's secret read from the page, codes computed here with
+ * otpauth, as an authenticator app would), changes the password with a code, and signs in again
+ * through the second step with a recovery code. Every screen: axe at desktop and phone widths;
+ * the forms are driven by keyboard where a person would.
+ */
+import { existsSync } from 'node:fs';
+import * as OTPAuth from 'otpauth';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chromiumPath,
+  eventually,
+  expectAccessible,
+  screenshot,
+  tabTo,
+  waitMs,
+} from '@streambet/testkit/browser';
+import { registerInBrowser, startWebTest, testPassword, type WebTest } from './web-harness.js';
+
+let web: WebTest;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) return;
+  web = await startWebTest();
+}, 240_000);
+
+afterAll(async () => {
+  await web?.close();
+});
+
+interface Mail {
+  readonly kind: string;
+  readonly to: string;
+  readonly text: string;
+}
+
+/** The newest mail of `kind` to `to`, from the dev mailbox, once it is there. */
+async function mailOf(to: string, kind: string, after = 0): Promise<Mail> {
+  return eventually(`a ${kind} mail to ${to}`, async () => {
+    const res = await fetch(`${web.appUrl}/dev/mailbox?format=json&to=${encodeURIComponent(to)}`);
+    const body = (await res.json()) as { mails: Array<Mail & { createdAtMs: number }> };
+    return body.mails.find((m) => m.kind === kind && m.createdAtMs >= after);
+  });
+}
+
+/** The app URL of the link in `mail` (its query, on the test's app origin). */
+function linkIn(mail: Mail): string {
+  const link = /https?:\/\/\S+\?view=[a-z-]+&token=\S+/.exec(mail.text)?.[0];
+  if (link === undefined) throw new Error(`no link in ${mail.text}`);
+  return `/${new URL(link).search}`;
+}
+
+function totp(secret: string, atMs: number): string {
+  return OTPAuth.TOTP.generate({ secret: OTPAuth.Secret.fromBase32(secret), timestamp: atMs });
+}
+
+async function logIn(page: Page, email: string, password: string): Promise<void> {
+  await page.getByTestId('auth-mode-login').click();
+  await page.getByTestId('auth-email').fill(email);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
+}
+
+describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
+  it('walks registration, verification, reset, two-step on, a password change with a code, and a second-step login', async () => {
+    const started = Date.now();
+    const page = await web.newPage('/');
+    const user = await registerInBrowser(page, web.kit, 'Keeper');
+
+    // The verification email's link confirms the address.
+    const verify = await mailOf(user.email, 'verify_email');
+    await page.goto(`${web.appUrl}${linkIn(verify)}`);
+    await expect
+      .poll(() => page.getByTestId('verify-outcome').textContent(), { timeout: waitMs })
+      .toBe('keeper@example.com is confirmed.');
+    await screenshot(page, 'account-01-email-verified');
+    await expectAccessible(page, 'verify-email landing');
+
+    // Forgot password, by keyboard, from a signed-out page (the session lives in memory only).
+    const resetPage = await web.newPage('/');
+    await tabTo(resetPage, '[data-testid="auth-forgot"]');
+    await resetPage.keyboard.press('Enter');
+    await resetPage.getByTestId('auth-email').fill(user.email);
+    await resetPage.keyboard.press('Enter');
+    await expect
+      .poll(() => resetPage.getByTestId('auth-notice').textContent(), { timeout: waitMs })
+      .toContain('a link to reset its password is on its way');
+    await expectAccessible(resetPage, 'forgot password');
+    const reset = await mailOf(user.email, 'reset_password');
+    await resetPage.goto(`${web.appUrl}${linkIn(reset)}`);
+    const newPassword = 'a different long password';
+    await tabTo(resetPage, '[data-testid="reset-password"]');
+    await resetPage.keyboard.type(newPassword);
+    await resetPage.keyboard.press('Enter');
+    await expect
+      .poll(() => resetPage.getByTestId('reset-outcome').textContent(), { timeout: waitMs })
+      .toContain('Your password was changed');
+    await screenshot(resetPage, 'account-02-password-reset');
+    await expectAccessible(resetPage, 'reset-password landing');
+
+    // Sign in with the new password and open the account screen.
+    await resetPage.goto(`${web.appUrl}/`);
+    await logIn(resetPage, user.email, newPassword);
+    await resetPage.getByTestId('logout').waitFor({ timeout: waitMs });
+    await resetPage.getByTestId('nav-account').click();
+    await expect
+      .poll(() => resetPage.getByTestId('email-verified').textContent(), { timeout: waitMs })
+      .toBe('confirmed');
+    await expect
+      .poll(() => resetPage.getByTestId('session-row').count(), { timeout: waitMs })
+      .toBeGreaterThan(0);
+    await expectAccessible(resetPage, 'account');
+
+    // Two-step verification on: password, QR (secret read from the page), first code.
+    await tabTo(resetPage, '[data-testid="two-step-password"]');
+    await resetPage.keyboard.type(newPassword);
+    await resetPage.keyboard.press('Enter');
+    const qr = resetPage.getByTestId('two-step-qr');
+    await qr.waitFor({ timeout: waitMs });
+    expect(await qr.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
+    const secret = (await resetPage.getByTestId('two-step-secret').getAttribute('data-secret'))!;
+    await screenshot(resetPage, 'account-03-two-step-qr');
+    await expectAccessible(resetPage, 'two-step set-up');
+    await resetPage.getByTestId('two-step-code').fill(totp(secret, Date.now()));
+    await resetPage.getByTestId('two-step-confirm').click();
+    const codes = resetPage.getByTestId('recovery-codes').locator('code');
+    await expect.poll(() => codes.count(), { timeout: waitMs }).toBe(10);
+    const recovery = (await codes.allTextContents())[0]!;
+    await expect
+      .poll(() => resetPage.getByTestId('two-step-status').textContent(), { timeout: waitMs })
+      .toContain('On. 10 recovery code(s) left.');
+    await screenshot(resetPage, 'account-04-recovery-codes');
+    await expectAccessible(resetPage, 'recovery codes');
+
+    // Changing the password now asks for a code (the next time step: the first one is spent).
+    const code = resetPage.getByTestId('password-code');
+    await code.waitFor({ timeout: waitMs });
+    await resetPage.getByTestId('password-current').fill(newPassword);
+    await resetPage.getByTestId('password-new').fill(testPassword);
+    await code.fill('000000');
+    await resetPage.getByTestId('password-submit').click();
+    await expect
+      .poll(() => resetPage.getByTestId('password-outcome').textContent(), { timeout: waitMs })
+      .toContain('is not the current code');
+    await code.fill(totp(secret, Date.now() + 30_000));
+    await resetPage.getByTestId('password-submit').click();
+    await expect
+      .poll(() => resetPage.getByTestId('password-outcome').textContent(), { timeout: waitMs })
+      .toContain('Password changed.');
+    await screenshot(resetPage, 'account-05-password-changed-with-code');
+
+    // Signing in again asks for the second step; a recovery code answers it.
+    const again = await web.newPage('/');
+    await logIn(again, user.email, testPassword);
+    const codeField = again.getByTestId('auth-code');
+    await codeField.waitFor({ timeout: waitMs });
+    await expectAccessible(again, 'login second step');
+    await screenshot(again, 'account-06-login-second-step');
+    await codeField.fill(recovery);
+    await again.keyboard.press('Enter');
+    await again.getByTestId('logout').waitFor({ timeout: waitMs });
+    expect(web.browser.pageErrors).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+});
