@@ -189,9 +189,15 @@ function marketPagePushes(
     if (list === undefined) byOwner.set(owner, [account]);
     else list.push(account);
   }
+  // A payout page's per-account amounts go with their accounts: each owner sees only theirs.
+  const credits = 'credits' in message ? message.credits : [];
   const pushes: RoomPush[] = [];
   for (const [owner, accounts] of byOwner) {
     message.accounts = accounts;
+    if ('credits' in message) {
+      const own = new Set(accounts.map((a) => a.accountId));
+      message.credits = credits.filter((c) => own.has(c.accountId));
+    }
     pushes.push({
       room: roomName('user', owner),
       event: schema.typeName,

@@ -145,6 +145,7 @@ function marketResolutionEvents(effect: MarketResolutionEffect, ids: () => strin
 /** MarketPayoutsCredited of one payout page, keyed by the market. */
 function marketPayoutsEvents(effect: MarketPayoutsEffect, ids: () => string): OutboxEvent[] {
   const parts = partsOf(effect.accounts);
+  const creditOf = new Map(effect.credits.map((c) => [c.accountId, c]));
   return parts.map((accounts, index) =>
     event(MarketPayoutsCreditedSchema, effect.marketId, ids(), effect.committedAtMs, {
       marketId: effect.marketId,
@@ -156,6 +157,11 @@ function marketPayoutsEvents(effect: MarketPayoutsEffect, ids: () => string): Ou
       accounts: accounts.map(accountProto),
       part: index + 1,
       partCount: parts.length,
+      // The amounts of this part's accounts, in their order.
+      credits: accounts.flatMap((a) => {
+        const credit = creditOf.get(a.accountId);
+        return credit === undefined ? [] : [credit];
+      }),
     }),
   );
 }

@@ -425,6 +425,10 @@ for (const target of sqlTargets()) {
       expect(availableOf(paid.escrow.balance)).toBe(0n);
       expect(availableOf(await balance(m.wallets[0]!.accountId))).toBe(125n);
       expect(effects.map((e) => e.type)).toEqual(['market-payouts']);
+      // The effect carries what each account received (Σ = the page's credited amount).
+      const credits = effects[0]!.type === 'market-payouts' ? effects[0]!.credits : [];
+      expect(credits).toHaveLength(3);
+      expect(credits.reduce((sum, c) => sum + c.amountMinor, 0n)).toBe(100n);
       // A retried page moves nothing and answers the first transfers.
       effects.length = 0;
       const again = await store.creditMarketPayouts(page);

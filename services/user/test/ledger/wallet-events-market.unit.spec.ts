@@ -1,7 +1,8 @@
 /**
  * The wallet events of market-level settlement: a market resolution is one MarketHoldsResolved
- * (whole_market) keyed by the market, a payout page one MarketPayoutsCredited, each split in parts
- * of 2000 accounts that together list every changed account once.
+ * (whole_market) keyed by the market, a payout page one MarketPayoutsCredited (with each credited
+ * account's amount), each split in parts of 2000 accounts that together list every changed account
+ * once.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +96,11 @@ describe('wallet events of market-level settlement', () => {
           sequence: 77n,
           committedAtMs: 1_800_000_000_000,
           accounts,
+          credits: accounts.slice(0, 3).map((a, i) => ({
+            accountId: a.accountId,
+            transferId: `payout:01JSETTLEMENT0000000000000:${a.accountId}`,
+            amountMinor: BigInt(i + 1),
+          })),
         },
       ],
       ids,
@@ -112,6 +118,10 @@ describe('wallet events of market-level settlement', () => {
       partCount: 1,
     });
     expect(message.accounts.map((a) => a.accountId)).toEqual(accounts.map((a) => a.accountId));
+    // The amount each wallet received, not only its balance after (the escrow has none).
+    expect(message.credits.map((c) => [c.accountId, c.amountMinor])).toEqual(
+      accounts.slice(0, 3).map((a, i) => [a.accountId, BigInt(i + 1)]),
+    );
     expect(message.metadata?.aggregateId).toBe(marketId);
   });
 });

@@ -234,6 +234,7 @@ export function createMarketResolution(ctx: LedgerStoreContext): {
           let creditedCount = 0;
           let creditedAmountMinor = 0n;
           let sequence = 0n;
+          const credits: { accountId: string; transferId: string; amountMinor: bigint }[] = [];
           for (const row of rows.rows) {
             if (row.r_kind === 'a') {
               accounts.push(snapshotOf(row));
@@ -246,6 +247,11 @@ export function createMarketResolution(ctx: LedgerStoreContext): {
             if (code === TransferResultCode.OK) {
               creditedCount += 1;
               creditedAmountMinor += c.amountMinor;
+              credits.push({
+                accountId: c.creditAccountId,
+                transferId: c.transferId,
+                amountMinor: c.amountMinor,
+              });
               if (seq > sequence) sequence = seq;
             }
             outcomes[index] = {
@@ -270,6 +276,7 @@ export function createMarketResolution(ctx: LedgerStoreContext): {
           }
           if (creditedCount > 0 && options.onCommitted !== undefined) {
             accounts.sort((a, b) => compareLockOrder(a.accountId, b.accountId));
+            credits.sort((a, b) => compareLockOrder(a.accountId, b.accountId));
             await options.onCommitted(tx, [
               {
                 type: 'market-payouts',
@@ -281,6 +288,7 @@ export function createMarketResolution(ctx: LedgerStoreContext): {
                 sequence,
                 committedAtMs: nowMs,
                 accounts,
+                credits,
               },
             ]);
           }

@@ -74,6 +74,12 @@ export interface MarketPayoutsEffect {
   readonly committedAtMs: number;
   /** The credited accounts and the escrow, with their balances after the page. */
   readonly accounts: readonly BalanceSnapshot[];
+  /** What the page credited to each account it credited (newly, not repeats), in lock order. */
+  readonly credits: readonly {
+    readonly accountId: string;
+    readonly transferId: string;
+    readonly amountMinor: bigint;
+  }[];
 }
 
 /**
