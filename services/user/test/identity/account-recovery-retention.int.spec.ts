@@ -43,12 +43,40 @@ for (const target of sqlTargets()) {
         throttles: 2,
         tokens: 2,
         mails: 2,
+        secondSteps: 0,
       });
       const left = await h.db.sql.query<{ to_address: string; sent_at_ms: unknown }>(
         'SELECT to_address, sent_at_ms FROM mail_outbox',
       );
       expect(left.rows).toEqual([{ to_address: 'newcomer@example.com', sent_at_ms: null }]);
       expect(await count('email_tokens')).toBe(1);
+    });
+
+    it('given expired second steps of Login and an abandoned two-step set-up, then they go', async () => {
+      const { user } = await h.register('stepper');
+      await h.store.insertLoginSecondStep(h.db.sql, {
+        tokenHash: 'old-step',
+        userId: user.userId,
+        deviceId: '',
+        createdAtMs: h.clock.now(),
+        expiresAtMs: h.clock.now() + 5 * 60_000,
+      });
+      await h.store.putPendingTwoStep(
+        h.db.sql,
+        user.userId,
+        'JBSWY3DPEHPK3PXP',
+        h.clock.now(),
+        h.clock.now() + 15 * 60_000,
+      );
+      h.clock.advance(day);
+      expect(
+        (await h.store.pruneAccountRecovery(h.db.sql, h.clock.now(), 30 * day)).secondSteps,
+      ).toBe(0);
+      h.clock.advance(60 * 60_000);
+      expect(
+        (await h.store.pruneAccountRecovery(h.db.sql, h.clock.now(), 30 * day)).secondSteps,
+      ).toBe(1);
+      expect(await count('two_step_secrets')).toBe(0);
     });
   });
 }

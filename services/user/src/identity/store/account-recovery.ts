@@ -175,13 +175,14 @@ export const accountRecoveryQueries = {
   /**
    * Deletes what no longer decides anything: throttle windows that ended a day ago, emailed tokens
    * that expired a week ago (kept a while to answer "already used or expired"), and mail delivered
-   * more than `keepSentMailMs` ago. Returns the rows deleted per table.
+   * more than `keepSentMailMs` ago, second steps of Login and unconfirmed two-step set-ups that
+   * expired a day ago. Returns the rows deleted per table.
    */
   async pruneAccountRecovery(
     db: SqlExecutor,
     nowMs: number,
     keepSentMailMs: number,
-  ): Promise<{ throttles: number; tokens: number; mails: number }> {
+  ): Promise<{ throttles: number; tokens: number; mails: number; secondSteps: number }> {
     const throttles = await db.query(
       'DELETE FROM identity_throttles WHERE window_started_at_ms < $1',
       [BigInt(nowMs - 2 * 86_400_000)],
@@ -193,7 +194,20 @@ export const accountRecoveryQueries = {
       'DELETE FROM mail_outbox WHERE sent_at_ms IS NOT NULL AND sent_at_ms < $1',
       [BigInt(nowMs - keepSentMailMs)],
     );
-    return { throttles: throttles.rowCount, tokens: tokens.rowCount, mails: mails.rowCount };
+    const dayAgo = BigInt(nowMs - 86_400_000);
+    const secondSteps = await db.query('DELETE FROM login_second_steps WHERE expires_at_ms < $1', [
+      dayAgo,
+    ]);
+    await db.query(
+      'DELETE FROM two_step_secrets WHERE enabled_at_ms IS NULL AND enroll_expires_at_ms < $1',
+      [dayAgo],
+    );
+    return {
+      throttles: throttles.rowCount,
+      tokens: tokens.rowCount,
+      mails: mails.rowCount,
+      secondSteps: secondSteps.rowCount,
+    };
   },
 
   /** Revokes every live session of a user but `keepSessionId`; returns how many. */
