@@ -6,6 +6,7 @@ import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/pa
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { RealtimeService } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import { NotificationService } from '@streambet/contracts/gen/streambet/user/v1/notifications_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import type { DownstreamName } from '@streambet/platform/runtime/platform-config';
 
@@ -23,6 +24,7 @@ export interface PublicRoute {
  */
 export const publicRoutes: readonly PublicRoute[] = [
   { service: UserService, downstream: 'user' },
+  { service: NotificationService, downstream: 'user' },
   { service: BetEngineService, downstream: 'bet-engine' },
   { service: PoolService, downstream: 'pool' },
   { service: SettlementService, downstream: 'settlement' },

@@ -2,7 +2,7 @@
  * Which rooms a bus event is pushed to, under which socket event name and with which payload
  * (realtime.proto, "Forwarded domain events"): the event name is the protobuf message's full name,
  * the payload its protobuf JSON mapping. market.* go to the channel and market rooms; odds.* to
- * the market room, conflated per market by snapshot version; bet.*, settlement.*, wallet.* and
+ * the market room, conflated per market by snapshot version; bet.*, settlement.*, wallet.*, user.NotificationCreated and
  * payment.* of one user to that user's room only.
  */
 import { create, fromBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
@@ -22,6 +22,7 @@ import {
   MarketResolvedSchema,
   MarketVoidedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { NotificationCreatedSchema } from '@streambet/contracts/gen/streambet/events/v1/notification_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import {
   DepositFailedSchema,
@@ -52,7 +53,16 @@ import type { EventEnvelope } from '@streambet/platform/bus/types';
 import { roomName } from './domain/rooms.js';
 
 /** Topics the fan-out consumer reads. */
-export const fanoutTopics = ['odds', 'market', 'bet', 'settlement', 'wallet', 'payment'] as const;
+export const fanoutTopics = [
+  'odds',
+  'market',
+  'bet',
+  'settlement',
+  'wallet',
+  'payment',
+  // NotificationCreated travels on the user family (other user events are not routed).
+  'user',
+] as const;
 
 /** One push of a bus event to one room. */
 export interface RoomPush {
@@ -130,6 +140,7 @@ const routes = new Map<string, Route<DescMessage>>([
   route({ schema: OrderCanceledSchema, rooms: (m) => userRooms(m.userId) }),
   route({ schema: OrderLapsedSchema, rooms: (m) => userRooms(m.userId) }),
   route({ schema: PayoutMadeSchema, rooms: (m) => userRooms(m.payout?.userId ?? '') }),
+  route({ schema: NotificationCreatedSchema, rooms: (m) => userRooms(m.userId) }),
   route({ schema: PayoutReversedSchema, rooms: (m) => userRooms(m.payout?.userId ?? '') }),
   route({
     schema: TransferCommittedSchema,

@@ -48,6 +48,9 @@ import { writeHead } from '@streambet/platform/rpc/http-response';
 import { createMailSender } from './mail/sender.js';
 import { createSmtpTransport, mailboxTransport } from './mail/transport.js';
 import { mailboxPath, mailboxResponse } from './mail/mailbox-page.js';
+import { NotificationService } from '@streambet/contracts/gen/streambet/user/v1/notifications_pb';
+import { createNotificationConsumer, notificationTopics } from './notifications/consumer.js';
+import { createNotificationService, notificationPolicy } from './notifications/routes.js';
 
 /** Where the user service publishes the public keys of its access tokens. */
 export const jwksPath = '/.well-known/jwks.json';
@@ -149,6 +152,12 @@ export const userService: ServiceDefinition<UserConfig> = {
       store,
       realCurrency: config.REAL_CURRENCY,
     });
+    const notifications = createNotificationConsumer({
+      sql,
+      clock,
+      appendEvents: (db, events) => store.appendEvents(db, events),
+      linkBaseUrl: config.MAIL_LINK_BASE_URL,
+    });
     let holdExpiry: { stop(): Promise<void> } | undefined;
     let walletSweep: Promise<void> | undefined;
     let limitSweep: NodeJS.Timeout | undefined;
@@ -207,8 +216,14 @@ export const userService: ServiceDefinition<UserConfig> = {
           }),
         });
         router.service(LedgerInternalService, createLedgerInternalService({ store: ledger }));
+        router.service(NotificationService, createNotificationService({ sql, clock }));
       },
-      policy: { ...userServicePolicy, ...userInternalServicePolicy, ...ledgerPolicy },
+      policy: {
+        ...userServicePolicy,
+        ...userInternalServicePolicy,
+        ...ledgerPolicy,
+        ...notificationPolicy,
+      },
       http: (req, res) => {
         const path = (req.url ?? '').split('?')[0];
         if (req.method === 'GET' && path === jwksPath) {
@@ -261,6 +276,12 @@ export const userService: ServiceDefinition<UserConfig> = {
           topics: ['settlement'],
           maxAttempts: 'unlimited',
           handleIdempotently: async (e) => void (await settlementEvents(e)),
+        },
+        {
+          name: 'notifications',
+          topics: [...notificationTopics],
+          maxAttempts: 'unlimited',
+          handleIdempotently: notifications,
         },
       ],
       tasks: [

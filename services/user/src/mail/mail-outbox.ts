@@ -15,7 +15,9 @@ export type MailKind =
   | 'password_reset_done'
   | 'change_email'
   | 'email_changed'
-  | 'two_step_changed';
+  | 'two_step_changed'
+  /** A notification of the notifications centre (services/user/src/notifications). */
+  | 'notification';
 
 /** An email to send. */
 export interface OutgoingMail {
