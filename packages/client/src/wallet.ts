@@ -149,12 +149,12 @@ export function expiryCountdownText(untilMs: number, nowMs: number): string {
  */
 export function paymentErrorSentence(code: number, rawMessage: string, currency: string): string {
   const money = (minor: string): string => formatMinor(BigInt(minor), currency);
-  const least = /amount_minor must be at least (\d+) \(the smallest (deposit|withdrawal)\)/.exec(
+  const least = /amount_minor:? must be at least (\d+) \(the smallest (deposit|withdrawal)\)/.exec(
     rawMessage,
   );
   if (least !== null) return `The smallest ${least[2]} is ${money(least[1]!)}.`;
   const most =
-    /amount_minor must be at most (\d+) \(the largest (?:single )?(deposit|withdrawal)\)/.exec(
+    /amount_minor:? must be at most (\d+) \(the largest (?:single )?(deposit|withdrawal)\)/.exec(
       rawMessage,
     );
   if (most !== null) return `The largest ${most[2]} is ${money(most[1]!)}.`;

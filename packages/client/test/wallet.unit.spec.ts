@@ -11,6 +11,9 @@ import {
   applyLoadedWallet,
   applyWalletPush,
   emptyWalletBook,
+  expiryCountdownText,
+  paymentErrorSentence,
+  paymentStatusLabel,
   shownBalances,
   walletSnapshotsOf,
   type WalletSnapshot,
@@ -116,5 +119,43 @@ describe('wallet pushes', () => {
     expect(
       walletSnapshotsOf('streambet.events.v1.TransferCommitted', { transfer: 5 }, 'U1'),
     ).toEqual([]);
+  });
+});
+
+describe('payment words', () => {
+  it('rewrites limits in minor units as money, and keeps eligibility reasons readable', () => {
+    expect(
+      paymentErrorSentence(
+        3,
+        'invalid deposit: amount.amount_minor: must be at most 1000000 (the largest deposit)',
+        'BRL',
+      ),
+    ).toBe('The largest deposit is R$ 10.000,00.');
+    expect(
+      paymentErrorSentence(
+        3,
+        'invalid withdrawal: amount.amount_minor: must be at least 500 (the smallest withdrawal)',
+        'BRL',
+      ),
+    ).toBe('The smallest withdrawal is R$ 5,00.');
+    expect(
+      paymentErrorSentence(
+        9,
+        'withdrawal refused: real money needs a confirmed email address; open the link we emailed you (or ask for a new one)',
+        'BRL',
+      ),
+    ).toBe(
+      'Real money needs a confirmed email address; open the link we emailed you (or ask for a new one)',
+    );
+    expect(paymentErrorSentence(14, 'stripe down', 'BRL')).toMatch(/nothing was charged/);
+  });
+
+  it('counts down to a Pix expiry and names statuses per direction', () => {
+    expect(expiryCountdownText(1_000_000 + 65_000, 1_000_000)).toBe('1:05');
+    expect(expiryCountdownText(1_000_000 + 3_600_000, 1_000_000)).toBe('1:00:00');
+    expect(expiryCountdownText(1_000, 5_000)).toBe('0:00');
+    expect(paymentStatusLabel(3, false)).toBe('Credited');
+    expect(paymentStatusLabel(3, true)).toBe('Paid');
+    expect(paymentStatusLabel(2, true)).toBe('Processing');
   });
 });

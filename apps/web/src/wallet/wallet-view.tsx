@@ -56,7 +56,8 @@ function SignedInWallet(
 
   return (
     <div className="wallet-view">
-      <section className="panel" aria-labelledby="view-title">
+      {/* Not a landmark: the header's balances are already the region named "Wallet". */}
+      <div className="panel">
         <div className="row between">
           <h1 id="view-title">Wallet</h1>
           <span className={`live-dot ${live ? 'on' : 'off'}`} data-testid="wallet-live">
@@ -76,7 +77,7 @@ function SignedInWallet(
             />
           )}
         </div>
-      </section>
+      </div>
       {real !== undefined ? (
         <div className="wallet-actions">
           <DepositForm
