@@ -24,7 +24,12 @@ import {
   TransferCode,
   TransferKind,
 } from '@streambet/contracts/gen/streambet/user/v1/ledger_types_pb';
-import { IllegalStateError, UnavailableError } from '@streambet/platform/errors/domain-errors';
+import {
+  IllegalStateError,
+  ResourceExhaustedError,
+  UnavailableError,
+  ValidationError,
+} from '@streambet/platform/errors/domain-errors';
 import { accountIds, transferIds } from './domain/payment.js';
 import { reportedTransfer, type ReportItem } from './domain/reconciliation-report.js';
 
@@ -66,6 +71,12 @@ export interface EligibilityPort {
     amountMinor: bigint,
     currency: string,
   ): Promise<void>;
+  /**
+   * Checks the user's two-step code through UserInternalService.VerifySecondFactor (passes when
+   * two-step verification is off): INVALID_ARGUMENT on second_factor_code when missing or wrong,
+   * RESOURCE_EXHAUSTED when locked out, UnavailableError when the user service is down.
+   */
+  requireSecondFactor(userId: string, code: string, clientAddress: string): Promise<void>;
 }
 
 function unavailable(what: string, error: unknown): UnavailableError {
@@ -98,6 +109,20 @@ export function eligibilityFromClient(client: Client<typeof UserInternalService>
           action,
           answer?.result ?? ({ allowed: false, reasons: [] } as unknown as EligibilityResult),
         );
+      }
+    },
+    async requireSecondFactor(userId, code, clientAddress) {
+      try {
+        await client.verifySecondFactor({ userId, code, clientAddress });
+      } catch (error) {
+        const e = ConnectError.from(error);
+        if (e.code === Code.InvalidArgument) {
+          throw new ValidationError('withdrawal refused', [
+            { field: 'second_factor_code', description: e.rawMessage.replace(/^.*?\bcode: /, '') },
+          ]);
+        }
+        if (e.code === Code.ResourceExhausted) throw new ResourceExhaustedError(e.rawMessage);
+        throw unavailable('the user service', error);
       }
     },
   };

@@ -88,6 +88,10 @@ export interface WithdrawalRequest {
   readonly amountMinor: bigint;
   readonly currency: string;
   readonly destination: Destination | undefined;
+  /** The user's two-step code ('' when none given); checked for new withdrawals. */
+  readonly secondFactorCode?: string;
+  /** The user's client network (x-forwarded-for), for the code's per-network lockout. */
+  readonly clientAddress?: string;
 }
 
 /** What applying an observation did. */
@@ -481,6 +485,12 @@ export function createPayments(deps: PaymentsDeps) {
           'withdrawal',
           request.amountMinor,
           request.currency,
+        );
+        // Two-step verification (issue 17): a new withdrawal spends a code; a retry does not.
+        await deps.eligibility.requireSecondFactor(
+          request.userId,
+          request.secondFactorCode ?? '',
+          request.clientAddress ?? '',
         );
       }
       const { row, created } = await store.insert(

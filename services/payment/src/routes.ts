@@ -214,6 +214,8 @@ export function createPaymentServiceImpl(deps: {
         amountMinor: request.amount?.amountMinor ?? 0n,
         currency: request.amount?.currency ?? '',
         destination: destinationFromProto(request.destination),
+        secondFactorCode: request.secondFactorCode,
+        clientAddress: (context.requestHeader.get('x-forwarded-for') ?? '').split(',')[0]!.trim(),
       });
       return { payment: paymentToProto(row) };
     },
