@@ -18,6 +18,7 @@ import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { ExchangeMarketCard } from './exchange/exchange-market.js';
 import { MarketCard, type Selection } from './market-card.js';
+import { NotificationBell } from './notifications/bell.js';
 import { useSession } from './session.js';
 import { useChannel } from './use-channel.js';
 import { navEntries, views, type Navigate } from './views.js';
@@ -114,6 +115,14 @@ export function App() {
         <div className="account">
           {session ? (
             <>
+              <NotificationBell
+                key={session.user.userId}
+                api={api}
+                origin={origin}
+                token={session.tokens.accessToken}
+                userId={session.user.userId}
+                navigate={navigate}
+              />
               <span data-testid="user-display-name">{session.user.displayName}</span>
               <button type="button" onClick={signOut} data-testid="logout">
                 Log out

@@ -14,6 +14,7 @@ import { PaymentService } from '@streambet/contracts/gen/streambet/payment/v1/pa
 import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { RealtimeService } from '@streambet/contracts/gen/streambet/realtime/v1/realtime_pb';
 import { SettlementService } from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
+import { NotificationService } from '@streambet/contracts/gen/streambet/user/v1/notifications_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 
 /** Every public API the viewer apps call, behind one transport. */
@@ -28,6 +29,8 @@ export interface Api {
   readonly chat: Client<typeof RealtimeService>;
   /** Admin-only reads (metrics, fraud flags, audit log); the server checks the role. */
   readonly analytics: Client<typeof AnalyticsService>;
+  /** The signed-in user's notifications (the bell) and their preferences. */
+  readonly notifications: Client<typeof NotificationService>;
 }
 
 /** Reads the current access token; undefined = call anonymously. */
@@ -76,5 +79,6 @@ export function createApi(transport: Transport): Api {
     settlements: createClient(SettlementService, transport),
     chat: createClient(RealtimeService, transport),
     analytics: createClient(AnalyticsService, transport),
+    notifications: createClient(NotificationService, transport),
   };
 }

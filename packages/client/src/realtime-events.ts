@@ -14,7 +14,9 @@ import {
   MarketResolvedSchema,
   MarketVoidedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/market_pb';
+import { NotificationCreatedSchema } from '@streambet/contracts/gen/streambet/events/v1/notification_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
+import type { Notification } from '@streambet/contracts/gen/streambet/user/v1/notifications_pb';
 import { MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
   ChatBanSchema,
@@ -47,7 +49,13 @@ export type RealtimeUpdate =
   /** A user was banned from the channel's chat: hide their messages. */
   | { readonly kind: 'chat-ban'; readonly channelId: string; readonly userId: string }
   /** The channel's chat settings changed (on/off, slow mode, rate limit). */
-  | { readonly kind: 'chat-settings'; readonly settings: ChatSettings };
+  | { readonly kind: 'chat-settings'; readonly settings: ChatSettings }
+  /** A notification for the signed-in user (the bell), with their unread count after it. */
+  | {
+      readonly kind: 'notification';
+      readonly notification: Notification;
+      readonly unreadCount: bigint;
+    };
 
 function decode<D extends DescMessage>(schema: D, payload: unknown): MessageShape<D> | undefined {
   if (typeof payload === 'string') {
@@ -107,6 +115,12 @@ export function decodeRealtimeEvent(
   if (!eventName.startsWith(domainEventPrefix)) return undefined;
   const name = eventName.slice(domainEventPrefix.length);
   switch (name) {
+    case 'NotificationCreated': {
+      const e = decode(NotificationCreatedSchema, payload);
+      return e?.notification === undefined
+        ? undefined
+        : { kind: 'notification', notification: e.notification, unreadCount: e.unreadCount };
+    }
     case 'OddsChanged': {
       const odds = decode(OddsChangedSchema, payload)?.odds;
       return odds === undefined || odds.marketId === '' ? undefined : { kind: 'odds', odds };
