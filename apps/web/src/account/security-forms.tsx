@@ -6,27 +6,12 @@ import { useState } from 'react';
 import type { Api } from '@streambet/client';
 import { cleanCode, needsSecondFactor } from '@streambet/client/account';
 import { Field, OutcomeLine, useSubmit } from './field.js';
+import { SecondFactorField as CodeField } from './second-factor-field.js';
 
 interface FormProps {
   readonly api: Api;
   /** Two-step verification is on: show the code field from the start. */
   readonly twoStepOn: boolean;
-}
-
-/** Code field shown when two-step verification is on. */
-function CodeField(props: { value: string; onChange: (v: string) => void; testId: string }) {
-  return (
-    <Field
-      label="Two-step code"
-      hint="6 digits from your authenticator app, or a recovery code"
-      inputMode="text"
-      autoComplete="one-time-code"
-      required
-      value={props.value}
-      onChange={(e) => props.onChange(e.target.value)}
-      data-testid={props.testId}
-    />
-  );
 }
 
 export function ChangePasswordForm({ api, twoStepOn }: FormProps) {
