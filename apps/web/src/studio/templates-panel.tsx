@@ -104,7 +104,7 @@ export function TemplatesPanel(props: TemplatesPanelProps) {
                 <button
                   type="button"
                   onClick={() => props.onLoad(template)}
-                  aria-label={`Load ${template.name} into the form`}
+                  aria-label={`Edit ${template.name}`}
                   data-testid="template-load"
                 >
                   Edit
