@@ -12,6 +12,7 @@ import {
   ResetPasswordView,
   VerifyEmailView,
 } from './account/email-link-views.js';
+import { NotificationsView } from './notifications/notifications-view.js';
 import { OverlayView } from './overlay/overlay-view.js';
 import { StudioView } from './studio/studio-view.js';
 import { WalletView } from './wallet/wallet-view.js';
@@ -61,6 +62,7 @@ export const views: Readonly<Record<string, ViewEntry>> = {
   'confirm-email': { component: ConfirmEmailView },
   studio: { component: StudioView, navLabel: 'Studio', signedIn: true, role: Role.STREAMER },
   overlay: { component: OverlayView, chrome: false },
+  notifications: { component: NotificationsView },
 };
 
 /** The nav entries `session` may see, in registry order. */

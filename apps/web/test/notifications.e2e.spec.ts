@@ -128,6 +128,26 @@ describe.skipIf(!existsSync(chromiumPath))('the notifications bell', () => {
       return list.notifications.length > 0 ? list : undefined;
     });
     expect(theirs.notifications[0]?.title).toBe('Your bet was settled');
+
+    // The notifications page: the list, and preferences (a mandatory kind cannot be unticked).
+    await page.getByTestId('bell').click();
+    await page.getByTestId('bell-all').click();
+    await page.getByTestId('notifications-list').waitFor({ timeout: waitMs });
+    expect(await page.getByTestId('notifications-list').innerText()).toMatch(/You won/);
+    expect(
+      await page.getByTestId(`pref-${NotificationKind.WITHDRAWAL_FAILED}-email`).isDisabled(),
+    ).toBe(true);
+    await page.getByTestId(`pref-${NotificationKind.BET_SETTLED}-in-app`).uncheck();
+    await page.getByTestId('notification-language').selectOption('pt');
+    await page.getByTestId('notification-save').click();
+    await page.getByTestId('notification-saved').waitFor({ timeout: waitMs });
+    await expectAccessible(page, 'the notifications page');
+    await screenshot(page, 'notifications-preferences');
+    const prefs = await notifications.getNotificationPreferences({}, { headers: viewer.headers });
+    expect(prefs.language).toBe('pt');
+    expect(prefs.preferences.find((p) => p.kind === NotificationKind.BET_SETTLED)?.inApp).toBe(
+      false,
+    );
     expect(web.browser.pageErrors).toEqual([]);
   });
 });

@@ -169,6 +169,17 @@ export function NotificationBell({ api, origin, token, userId, navigate }: Notif
               {error}
             </p>
           )}
+          <a
+            href="/?view=notifications"
+            data-testid="bell-all"
+            onClick={(e) => {
+              e.preventDefault();
+              setOpen(false);
+              navigate('notifications');
+            }}
+          >
+            All notifications and preferences
+          </a>
           {items.length === 0 ? (
             <p className="muted">Nothing yet.</p>
           ) : (
