@@ -65,6 +65,53 @@ const clientLinks = (client: { deviceId: string; networkId: string } | undefined
   { kind: 'network', id: client?.networkId ?? '' },
 ];
 
+/** The fraud store's links and channel owners, as the handler reads and records them. */
+interface FraudReads {
+  recordLinks(tx: SqlExecutor, userId: string, links: readonly Link[], atMs: number): Promise<void>;
+  linksOf(tx: SqlExecutor, userId: string): Promise<Link[]>;
+  recordChannelOwner(tx: SqlExecutor, channelId: string, ownerUserId: string): Promise<void>;
+  channelOwner(tx: SqlExecutor, channelId: string): Promise<string>;
+}
+
+const uncachedReads: FraudReads = { recordLinks, linksOf, recordChannelOwner, channelOwner };
+
+/**
+ * The reads of ONE batch transaction, remembered: a market's bets share its channel and its
+ * channel's owner, so a batch of N bets asks for them once instead of N times. Each entry is
+ * dropped when the same transaction records something that changes it, so every event still
+ * reads what the events before it in the batch left.
+ */
+function batchReads(): FraudReads {
+  const links = new Map<string, Link[]>();
+  const owners = new Map<string, string>();
+  return {
+    async recordLinks(tx, userId, given, atMs) {
+      await recordLinks(tx, userId, given, atMs);
+      if (given.some((link) => link.id !== '')) links.delete(userId);
+    },
+    async linksOf(tx, userId) {
+      let known = links.get(userId);
+      if (known === undefined) {
+        known = await linksOf(tx, userId);
+        links.set(userId, known);
+      }
+      return known;
+    },
+    async recordChannelOwner(tx, channelId, ownerUserId) {
+      await recordChannelOwner(tx, channelId, ownerUserId);
+      owners.delete(channelId);
+    },
+    async channelOwner(tx, channelId) {
+      let known = owners.get(channelId);
+      if (known === undefined) {
+        known = await channelOwner(tx, channelId);
+        owners.set(channelId, known);
+      }
+      return known;
+    },
+  };
+}
+
 /** Applies one event in `tx`; returns the ids of the flags it raised (exported for tests). */
 export function createFraudHandler(deps: FraudConsumerDeps) {
   const t = deps.thresholds;
@@ -83,26 +130,27 @@ export function createFraudHandler(deps: FraudConsumerDeps) {
   return async (
     event: { id: string; type: string; payload: Uint8Array; occurredAtMs: number },
     tx: SqlExecutor,
+    reads: FraudReads = uncachedReads,
   ): Promise<string[]> => {
     switch (event.type) {
       case UserRegisteredSchema.typeName: {
         const e = fromBinary(UserRegisteredSchema, event.payload);
-        await recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
+        await reads.recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
         return [];
       }
       case UserLoggedInSchema.typeName: {
         const e = fromBinary(UserLoggedInSchema, event.payload);
-        await recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
+        await reads.recordLinks(tx, e.userId, clientLinks(e.client), event.occurredAtMs);
         return [];
       }
       case ChannelLinkedSchema.typeName: {
         const e = fromBinary(ChannelLinkedSchema, event.payload);
-        await recordChannelOwner(tx, e.channelId, e.ownerUserId);
+        await reads.recordChannelOwner(tx, e.channelId, e.ownerUserId);
         return [];
       }
       case MarketCreatedSchema.typeName: {
         const e = fromBinary(MarketCreatedSchema, event.payload);
-        await recordChannelOwner(tx, e.channelId, e.channelOwnerUserId);
+        await reads.recordChannelOwner(tx, e.channelId, e.channelOwnerUserId);
         return [];
       }
       case BetPlacedSchema.typeName: {
@@ -118,8 +166,8 @@ export function createFraudHandler(deps: FraudConsumerDeps) {
           deviceId: e.client?.deviceId ?? '',
           networkId: e.client?.networkId ?? '',
         });
-        await recordLinks(tx, e.userId, clientLinks(e.client), placedAtMs);
-        const ownerUserId = await channelOwner(tx, e.channelId);
+        await reads.recordLinks(tx, e.userId, clientLinks(e.client), placedAtMs);
+        const ownerUserId = await reads.channelOwner(tx, e.channelId);
         const drafts = [
           ...streamerAltBetting({
             betId: e.betId,
@@ -128,8 +176,8 @@ export function createFraudHandler(deps: FraudConsumerDeps) {
             channelId: e.channelId,
             ownerUserId,
             stakeMinor: e.stakeMinor,
-            bettorLinks: await linksOf(tx, e.userId),
-            ownerLinks: ownerUserId === '' ? [] : await linksOf(tx, ownerUserId),
+            bettorLinks: await reads.linksOf(tx, e.userId),
+            ownerLinks: ownerUserId === '' ? [] : await reads.linksOf(tx, ownerUserId),
           }),
           ...velocitySpike(
             {
@@ -232,10 +280,18 @@ export function createFraudHandler(deps: FraudConsumerDeps) {
 export const fraudBatchMax = 200;
 
 /**
+ * The same on the embedded engine, where every service of the process shares one backend: a batch
+ * costs a few statements per event, and holding that backend for hundreds of them would stall
+ * everyone's transactions (placements first).
+ */
+export const fraudBatchMaxEmbedded = 8;
+
+/**
  * The fraud consumer. With `deps.sql` (the service), deliveries are group-committed: the events
  * delivered while the previous transaction ran are judged one after another in ONE inbox
  * transaction (each sees what the earlier ones recorded, as in separate transactions), saving the
- * transaction and inbox statements of every event. `handle` stays for one event in the caller's
+ * transaction and inbox statements of every event and the repeated reads of a channel's owner and
+ * of links ({@link batchReads}). `handle` stays for one event in the caller's
  * inbox transaction (tests, replays).
  */
 export function createFraudConsumer(
@@ -254,9 +310,10 @@ export function createFraudConsumer(
   const batcher = createInboxBatcher<EventEnvelope>({
     sql: deps.sql,
     consumer: 'analytics.fraud',
-    maxBatch: fraudBatchMax,
+    maxBatch: deps.sql.dialect === 'pglite' ? fraudBatchMaxEmbedded : fraudBatchMax,
     apply: async (tx, events) => {
-      for (const event of events) await judge(event, tx);
+      const reads = batchReads();
+      for (const event of events) await judge(event, tx, reads);
     },
   });
   return { ...base, handleIdempotently: (event) => batcher.handle(event) };
