@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { IntegrationService } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
+import { PoolService } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
 import type { ServiceDefinition } from '@streambet/platform/runtime/service-host';
@@ -12,6 +13,7 @@ import { startProviderFakes, type ProviderFakes } from './fakes/platform-fakes.j
 import { createLinkService } from './links.js';
 import { integrationMigrations } from './migrations/index.js';
 import { createPlatformApis } from './platforms.js';
+import { createPredictionPusher } from './push.js';
 import { integrationPolicy } from './policy.js';
 import { createIntegrationServiceImpl } from './routes.js';
 import { createIntegrationStore } from './store.js';
@@ -126,6 +128,31 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
         await users.grantRole({ userId, role: Role.STREAMER });
       },
     });
+    const pool = ctx.client(PoolService, serviceUrl(config, 'pool'));
+    const pusher = createPredictionPusher({
+      store,
+      apis,
+      cipher: tokenKey === '' ? undefined : createTokenCipher(tokenKey),
+      clock,
+      logger,
+      market: async (marketId) => {
+        const { market } = await pool.getMarket({ marketId });
+        if (market === undefined) return undefined;
+        const opened = Number(market.openedAtMs);
+        const closes = Number(market.bettingClosesAtMs);
+        return {
+          channelId: market.channelId,
+          title: market.title,
+          outcomes: market.outcomes.map((o) => o.title),
+          outcomeIds: market.outcomes.map((o) => o.outcomeId),
+          windowSeconds:
+            opened > 0 && closes > 0
+              ? Math.round((closes - opened) / 1000)
+              : market.bettingWindowSeconds,
+          twitchPredictionId: market.twitchPredictionId,
+        };
+      },
+    });
     const deliveries = new Counter({
       name: 'integration_webhook_deliveries_total',
       help: 'Platform webhook deliveries by provider and verdict (accepted, challenge, revocation, replayed, ignored, or a refusal reason)',
@@ -153,6 +180,7 @@ export const integrationService: ServiceDefinition<IntegrationConfig> = {
         router.service(IntegrationService, createIntegrationServiceImpl({ links, store }));
       },
       policy: integrationPolicy,
+      consumers: [pusher.consumer],
       http: webhookRoute(receiver, logger),
       tasks: [
         createMaintenanceTask({

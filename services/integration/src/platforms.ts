@@ -245,7 +245,7 @@ export function createPlatformApis(options: PlatformApiOptions) {
           response_type: 'code',
           client_id: t.clientId,
           redirect_uri: redirectUri,
-          scope: 'channel:read:predictions',
+          scope: 'channel:read:predictions channel:manage:predictions',
           state,
         }).toString();
         return url.toString();
@@ -300,6 +300,78 @@ export function createPlatformApis(options: PlatformApiOptions) {
           displayName: text(user.display_name ?? user.login),
           profileImageUrl: text(user.profile_image_url ?? ''),
         };
+      },
+      /**
+       * Creates a Channel Points prediction (POST /helix/predictions, user token with
+       * channel:manage:predictions): its id and outcome ids in order.
+       */
+      async createPrediction(
+        accessToken: string,
+        prediction: {
+          broadcasterId: string;
+          title: string;
+          outcomes: readonly string[];
+          windowSeconds: number;
+        },
+      ): Promise<{ id: string; outcomeIds: string[] }> {
+        const { status, body } = await helix(
+          '/predictions',
+          {
+            method: 'POST',
+            body: JSON.stringify({
+              broadcaster_id: prediction.broadcasterId,
+              title: prediction.title,
+              outcomes: prediction.outcomes.map((title) => ({ title })),
+              prediction_window: prediction.windowSeconds,
+            }),
+          },
+          accessToken,
+        );
+        const data = (body.data as Json[] | undefined)?.[0];
+        if (status >= 400 || data === undefined) {
+          throw new PlatformRejectedError(
+            'TWITCH',
+            status,
+            `Twitch refused the prediction: ${text(body.message ?? status)}`,
+          );
+        }
+        return {
+          id: text(data.id),
+          outcomeIds: ((data.outcomes as Json[] | undefined) ?? []).map((o) => text(o.id)),
+        };
+      },
+      /** Locks, resolves or cancels a prediction (PATCH /helix/predictions). */
+      async endPrediction(
+        accessToken: string,
+        change: {
+          broadcasterId: string;
+          id: string;
+          status: 'LOCKED' | 'RESOLVED' | 'CANCELED';
+          winningOutcomeId?: string;
+        },
+      ): Promise<void> {
+        const { status, body } = await helix(
+          '/predictions',
+          {
+            method: 'PATCH',
+            body: JSON.stringify({
+              broadcaster_id: change.broadcasterId,
+              id: change.id,
+              status: change.status,
+              ...(change.winningOutcomeId === undefined
+                ? {}
+                : { winning_outcome_id: change.winningOutcomeId }),
+            }),
+          },
+          accessToken,
+        );
+        if (status >= 400) {
+          throw new PlatformRejectedError(
+            'TWITCH',
+            status,
+            `Twitch refused to set the prediction ${change.status}: ${text(body.message ?? status)}`,
+          );
+        }
       },
       async subscribe(type: string, broadcasterUserId: string): Promise<PlatformSubscription> {
         const { status, body } = await helix('/eventsub/subscriptions', {

@@ -33,6 +33,7 @@ import { integrationPolicy } from './policy.js';
 import { createIntegrationServiceImpl } from './routes.js';
 import { createIntegrationStore, type IntegrationStore } from './store.js';
 import { createTokenCipher } from './token-crypto.js';
+import { createPredictionPusher, type MarketFacts, type PredictionPusher } from './push.js';
 import { createYoutubeApi } from './youtube-api.js';
 import {
   createYoutubePoller,
@@ -54,6 +55,8 @@ export interface IntegrationTestServiceOptions {
   readonly tokens: TestTokens;
   /** The service's clock (default: the wall clock). */
   readonly clock?: Clock;
+  /** PoolService.GetMarket for the pusher (default: the `markets` map of the result). */
+  readonly market?: (marketId: string) => MarketFacts | undefined;
   /** YouTube quota units per day (default 10,000). */
   readonly youtubeQuotaUnitsPerDay?: number;
   /** Jitter source of the YouTube poller (default: always 0, no jitter). */
@@ -77,6 +80,9 @@ export interface IntegrationTestParts extends IntegrationTestService {
   /** The YouTube poller (tests call pollDue with their clock) and its quota bucket. */
   readonly poller: YoutubePoller;
   readonly quota: YoutubeQuota;
+  /** The push-to-Twitch consumer; `markets` stands in for PoolService.GetMarket. */
+  readonly pusher: PredictionPusher;
+  readonly markets: Map<string, MarketFacts>;
   /** Verdicts the receiver counted, in order. */
   readonly verdicts: { provider: WebhookProvider; verdict: WebhookVerdict }[];
   close(): Promise<void>;
@@ -160,6 +166,15 @@ export async function createIntegrationTestService(
     newId: () => encodeUlid(clock.now(), new Uint8Array(randomBytes(10))),
     grantStreamer: options.grantStreamer ?? (() => Promise.resolve()),
   });
+  const markets = new Map<string, MarketFacts>();
+  const pusher = createPredictionPusher({
+    store,
+    apis,
+    cipher: createTokenCipher(devTokenKey),
+    clock,
+    logger,
+    market: (marketId) => Promise.resolve(options.market?.(marketId) ?? markets.get(marketId)),
+  });
   const verdicts: { provider: WebhookProvider; verdict: WebhookVerdict }[] = [];
   const receiver = createWebhookReceiver({
     store,
@@ -182,6 +197,8 @@ export async function createIntegrationTestService(
     verdicts,
     poller,
     quota,
+    pusher,
+    markets,
     close: () => fakes.close(),
   };
 }

@@ -71,7 +71,9 @@ describe.each(sqlTargets().map((t) => [t.name, t] as const))('linking on %s', (_
       );
       const authorize = new URL(begun.authorizeUrl);
       expect(authorize.searchParams.get('state')).toBe(begun.state);
-      expect(authorize.searchParams.get('scope')).toBe('channel:read:predictions');
+      expect(authorize.searchParams.get('scope')).toBe(
+        'channel:read:predictions channel:manage:predictions',
+      );
       const grant = {
         code: t.fakes.consent(begun.authorizeUrl, {
           id: '1001',

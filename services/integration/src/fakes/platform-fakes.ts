@@ -4,7 +4,8 @@
  * - Twitch (`<url>/id` for id.twitch.tv, `<url>/helix` for api.twitch.tv/helix): POST /oauth2/token
  *   (authorization_code, refresh_token, client_credentials; form-encoded, answers access_token,
  *   refresh_token, expires_in, scope[]), POST /oauth2/revoke, GET /users ({data:[user]} of the
- *   bearer), GET/POST/DELETE /eventsub/subscriptions ({data, total, pagination}).
+ *   bearer), GET/POST/DELETE /eventsub/subscriptions ({data, total, pagination}), POST/PATCH
+ *   /predictions (twitch-predictions-fake.ts); YouTube Data API in youtube-fake.ts.
  * - Kick (`<url>/id` for id.kick.com, `<url>` for api.kick.com): POST /oauth/token (PKCE: the
  *   code_verifier must hash to the challenge of the authorize request), GET /public/v1/users,
  *   POST/DELETE /public/v1/events/subscriptions.
@@ -17,6 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handlePredictions, type FakePrediction } from './twitch-predictions-fake.js';
 import { startYoutubeFake, type YoutubeFake } from './youtube-fake.js';
 
 /** A platform account the fakes know. */
@@ -52,6 +54,8 @@ export interface ProviderFakes {
   consent(authorizeUrl: string, account: FakeAccount): string;
   /** Twitch subscriptions as Twitch holds them (tests revoke or remove some). */
   readonly twitchSubscriptions: Map<string, FakeSubscription>;
+  /** Channel Points predictions as Twitch holds them, by id. */
+  readonly twitchPredictions: Map<string, FakePrediction>;
   /** Kick subscriptions: id → broadcaster. */
   readonly kickSubscriptions: Map<string, string>;
   /** Makes a provider answer 503 to everything (or recover). */
@@ -76,6 +80,7 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
   const tokens = new Map<string, { account: FakeAccount | undefined; scopes: string[] }>();
   const refreshTokens = new Map<string, { account: FakeAccount; scopes: string[] }>();
   const twitchSubscriptions = new Map<string, FakeSubscription>();
+  const twitchPredictions = new Map<string, FakePrediction>();
   const kickSubscriptions = new Map<string, string>();
   const down = { twitch: false, kick: false };
   let refreshRejected = false;
@@ -194,6 +199,16 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
                 },
               ],
       });
+    }
+    if (path === '/helix/predictions') {
+      const raw = await readBody(req);
+      return handlePredictions(
+        twitchPredictions,
+        req.method ?? '',
+        caller,
+        raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>),
+        (status, body) => send(res, status, body),
+      );
     }
     if (path === '/helix/eventsub/subscriptions') {
       if (req.method === 'GET') {
@@ -324,6 +339,7 @@ export async function startProviderFakes(): Promise<ProviderFakes> {
       );
     },
     twitchSubscriptions,
+    twitchPredictions,
     kickSubscriptions,
     setDown(provider, value) {
       down[provider] = value;

@@ -771,7 +771,8 @@ export const IntegrationService: GenService<{
    * platform's authorize URL with a fresh `state` (and, for Kick, a PKCE challenge
    * whose verifier stays on the server). The client sends the user there; the platform
    * redirects back to redirect_uri with `code` and `state` for LinkChannel. Scopes
-   * requested: Twitch `channel:read:predictions` (stream events need none); Kick
+   * requested: Twitch `channel:read:predictions channel:manage:predictions` (stream
+   * events need none; manage is for push_markets_to_twitch); Kick
    * `user:read channel:read events:subscribe`.
    * Roles: viewer, streamer, admin (links a channel to the caller).
    * Errors: INVALID_ARGUMENT (platform not TWITCH or KICK; redirect_uri not on the
