@@ -67,7 +67,6 @@ async function logIn(page: Page, email: string, password: string): Promise<void>
 
 describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
   it('walks registration, verification, reset, two-step on, a password change with a code, and a second-step login', async () => {
-    const started = Date.now();
     const page = await web.newPage('/');
     const user = await registerInBrowser(page, web.kit, 'Keeper');
 
@@ -164,6 +163,5 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     await again.keyboard.press('Enter');
     await again.getByTestId('logout').waitFor({ timeout: waitMs });
     expect(web.browser.pageErrors).toEqual([]);
-    expect(Date.now() - started).toBeLessThan(60_000);
   }, 120_000);
 });
