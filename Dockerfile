@@ -30,7 +30,7 @@ FROM base AS deps
 COPY --from=manifests /app/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci
 
-# The viewer app the gateway serves at / (apps/web/dist).
+# The viewer app the gateway serves at / (apps/web/dist) and the admin console (apps/admin/dist).
 FROM deps AS web
 COPY . .
 RUN npm run build:web
@@ -52,6 +52,8 @@ COPY services/ services/
 COPY gateway/ gateway/
 COPY scripts/container-healthcheck.ts scripts/
 COPY --from=web /app/apps/web/dist/ apps/web/dist/
+# The admin console the gateway serves at /admin/ (apps/admin/dist, built by build:web too).
+COPY --from=web /app/apps/admin/dist/ apps/admin/dist/
 
 # The deployable this image runs: gateway, or a folder under services/ (user, bet-engine, pool, …).
 ARG SERVICE=gateway

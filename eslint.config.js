@@ -278,8 +278,8 @@ export default defineConfig(
     },
   },
   {
-    // The web app: the rules of hooks (and the React Compiler's checks) on every component.
-    files: ['apps/web/src/**/*.{ts,tsx}'],
+    // The web apps: the rules of hooks (and the React Compiler's checks) on every component.
+    files: ['apps/{web,admin}/src/**/*.{ts,tsx}'],
     ...reactHooks.configs.flat.recommended,
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },

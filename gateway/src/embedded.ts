@@ -22,7 +22,13 @@ const platform = await startEmbeddedPlatform({
 });
 const rssMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 logger.info(
-  { gateway: platform.gatewayUrl, startupMs: platform.startupMs, rssMb, dataDir },
+  {
+    gateway: platform.gatewayUrl,
+    adminConsole: `${platform.gatewayUrl}/admin/`,
+    startupMs: platform.startupMs,
+    rssMb,
+    dataDir,
+  },
   `StreamBet is ready: open ${platform.gatewayUrl}`,
 );
 

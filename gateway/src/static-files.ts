@@ -1,5 +1,6 @@
 /**
- * The web app's built files, served by the gateway so a viewer needs one address: hashed assets
+ * The web app's built files (and the admin console's, under /admin/), served by the gateway so a
+ * viewer needs one address: hashed assets
  * (`/assets/index-<hash>.js`, Vite's layout) are cached for a year, everything else is revalidated
  * (ETag), and paths that are not files fall back to index.html so client-side routes survive a
  * reload.
@@ -137,6 +138,24 @@ export function resolveWebDir(setting: string): string | undefined {
   return dir;
 }
 
+/** Where the built admin console is by default: `apps/admin/dist` of this repository. */
+const defaultAdminDir = fileURLToPath(new URL('../../apps/admin/dist', import.meta.url));
+
+/** The URL prefix of the admin console (apps/admin), served next to the web app. */
+export const adminPrefix = '/admin/';
+
+/**
+ * The admin console's folder for a web app served from `webRoot`: its `admin/` subfolder when a
+ * deployment put the console there, else the repo's `apps/admin/dist`; undefined when neither
+ * holds an index.html (the console is not built: `/admin/` then answers 404).
+ */
+export function resolveAdminDir(webRoot: string): string | undefined {
+  for (const dir of [path.join(webRoot, 'admin'), defaultAdminDir]) {
+    if (fs.existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  return undefined;
+}
+
 /**
  * A path the RPC router owns: `/<package>.<Service>/<Method>` (Connect GET calls use GET too),
  * internal services included, so they keep answering as Connect decides (404) and never as files.
@@ -149,22 +168,34 @@ function isRpcPath(pathname: string): boolean {
 const reservedPrefixes = ['/webhooks/', '/socket.io/', '/health/'];
 
 /**
- * Creates the static route for `root` (an absolute folder with an index.html). It takes GET and
+ * Creates the static route for `webRoot` (an absolute folder with an index.html), and for the
+ * admin console at `/admin/` from `adminRoot` (default {@link resolveAdminDir}). It takes GET and
  * HEAD requests that are not RPCs: an existing file is sent, a missing path without a file
- * extension gets index.html (SPA routes), a missing file with an extension is 404.
+ * extension gets its app's index.html (SPA routes), a missing file with an extension is 404.
  */
 export function createStaticFiles(
-  root: string,
+  webRoot: string,
   logger: Logger,
+  adminRoot: string | undefined = resolveAdminDir(webRoot),
 ): (req: Request, res: Response) => boolean {
-  const rootWithSep = root.endsWith(path.sep) ? root : root + path.sep;
   const compressed = createCompressedCache();
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    if (isRpcPath(rawPath) || reservedPrefixes.some((prefix) => rawPath.startsWith(prefix))) {
+    const [urlPath = '/', query] = (req.url ?? '/').split('?');
+    if (isRpcPath(urlPath) || reservedPrefixes.some((prefix) => urlPath.startsWith(prefix))) {
       return false;
     }
+    // The admin console (its own Vite build, hash routes) under /admin/; `/admin` gets the slash
+    // so the console's relative asset URLs resolve under /admin/.
+    if (urlPath === adminPrefix.slice(0, -1)) {
+      writeHead(res, 308, { location: `${adminPrefix}${query === undefined ? '' : `?${query}`}` });
+      res.end();
+      return true;
+    }
+    const inAdmin = adminRoot !== undefined && urlPath.startsWith(adminPrefix);
+    const root = inAdmin ? adminRoot : webRoot;
+    const rawPath = inAdmin ? urlPath.slice(adminPrefix.length - 1) : urlPath;
+    const rootWithSep = root.endsWith(path.sep) ? root : root + path.sep;
     let decoded: string;
     try {
       decoded = decodeURIComponent(rawPath);

@@ -8,6 +8,9 @@
  */
 import { randomInt } from 'node:crypto';
 import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind, MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { Logger } from '@streambet/platform/log/logger';
@@ -16,6 +19,9 @@ import { createSeedKit, seedPassword, type Actor, type SeedTargets } from './act
 
 /** The demo channel's id: fixed, so a restarted demo finds its channel and markets again. */
 const demoChannelId = encodeUlid(Date.UTC(2026, 0, 1), new Uint8Array(10).fill(7));
+
+/** The demo's admin account (password: the seed password), printed at start. */
+export const demoAdminEmail = 'admin@demo.streambet.dev';
 
 /** Demo settings. */
 export interface DemoOptions {
@@ -65,6 +71,20 @@ export async function startDemo(
   logger.info(
     { channelId: demoChannelId, bettors: bettorCount },
     'demo: channel seeded with simulated bettors (log in as any new user to bet)',
+  );
+  // The admin console's login (/admin/): made an admin as the operator's `npm run admin -- grant`
+  // would, through SetUserRole with the user service's own credential.
+  const admin = await kit.registerOrLogin(demoAdminEmail, 'DemoAdmin');
+  await createClient(
+    UserService,
+    createGrpcTransport({ baseUrl: targets.userServiceUrl }),
+  ).setUserRole(
+    { userId: admin.userId, role: Role.ADMIN, granted: true, reason: 'demo admin of npm start' },
+    { headers: { authorization: `Bearer ${await targets.serviceToken('user')}` } },
+  );
+  logger.info(
+    { console: `${targets.gatewayUrl}/admin/`, email: demoAdminEmail, password: seedPassword },
+    'demo: admin console login',
   );
 
   let stopped = false;
