@@ -10,7 +10,7 @@ import type { Migration } from '@streambet/platform/sql/types';
  *   with its phase and cursors so a crashed or failed run resumes where it stopped, its lease (one
  *   runner at a time across replicas) and the figures of the product formulas.
  * - `settlement_payouts`: one row per user and kind (the plan, then what was paid), for ListPayouts
- *   and the PayoutMade / PayoutReversed events.
+ * and the PayoutsMade / PayoutReversed events.
  *
  * Each migration is a frozen `<id>.sql` file in this folder: never edited once applied anywhere
  * (migrate() refuses a changed one); a change is a new file with the next number.
