@@ -24,7 +24,11 @@ import { createServiceTokenIssuer } from '@streambet/platform/auth/tokens';
 import type { EventBus } from '@streambet/platform/bus/types';
 import { randomBytes } from 'node:crypto';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
-import { publishChannelLinked } from './link-channel.js';
+import {
+  linkThroughFakes,
+  publishChannelLinked,
+  type PlatformAccountToLink,
+} from './link-channel.js';
 
 /** A registered user and the headers that authenticate their calls at the gateway. */
 export interface Actor {
@@ -63,6 +67,16 @@ export interface SeedKit {
    * the role; resolves once the pool knows the channel.
    */
   makeStreamer(actor: Actor, password: string, channelId: string, handle: string): Promise<Actor>;
+  /**
+   * Links `accounts` to `actor` through the integration service's OAuth round trip against its
+   * provider fakes (one StreamBet channel for all of them) and logs in again as the streamer the
+   * first link made them; resolves once the pool knows the channel.
+   */
+  linkChannels(
+    actor: Actor,
+    password: string,
+    accounts: readonly PlatformAccountToLink[],
+  ): Promise<{ streamer: Actor; channelId: string }>;
   /** Credits `amountMinor` of play money (PTS) from the house; idempotent on `grantId`. */
   grantPoints(userId: string, amountMinor: bigint, grantId: string): Promise<void>;
   /** The ledger's internal API with a service credential (balances, totals). */
@@ -148,6 +162,20 @@ export function createSeedKit(targets: SeedTargets): SeedKit {
         try {
           await pool.getChannelSettings({ channelId }, { headers: streamer.headers });
           return streamer;
+        } catch (error) {
+          if (attempt >= 200) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      }
+    },
+    async linkChannels(actor, password, accounts) {
+      const channelId = await linkThroughFakes(connect, actor.headers, accounts);
+      const login = await seedUsers.login({ email: actor.email, password });
+      const streamer = actorOf(login.user, actor.email, login.tokens?.accessToken);
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await pool.getChannelSettings({ channelId }, { headers: streamer.headers });
+          return { streamer, channelId };
         } catch (error) {
           if (attempt >= 200) throw error;
           await new Promise((resolve) => setTimeout(resolve, 25));
