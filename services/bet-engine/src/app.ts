@@ -91,6 +91,7 @@ export function createBetEngineServiceDefinition(
         clock: ctx.clock,
         logger: ctx.logger,
         onCommitted: () => ctx.outboxCommitted(),
+        exchange: exchange.exchange,
       };
       let reconcileTimer: NodeJS.Timeout | undefined;
       let reconciling: Promise<unknown> = Promise.resolve();

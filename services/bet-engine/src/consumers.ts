@@ -38,6 +38,7 @@ import type { OddsService } from './odds.js';
 import type { PlacementEngine } from './placement.js';
 import { kindFromProto } from './proto-codec.js';
 import type { BetEngineStore } from './store/index.js';
+import type { ExchangeEngine } from './exchange/engine.js';
 
 /** Topic of the pool's market events. */
 const marketTopic = 'market';
@@ -54,6 +55,8 @@ export interface ConsumerDeps {
   readonly logger: Logger;
   /** Wakes the outbox relay after a commit that appended events. */
   readonly onCommitted?: () => void;
+  /** Settles EXCHANGE markets on MarketResolved / MarketCanceled (exchange/settle.ts). */
+  readonly exchange?: ExchangeEngine;
 }
 
 /** Applies one market event (exported so tests can drive it without a bus). */
@@ -181,11 +184,27 @@ export function createMarketHandler(deps: ConsumerDeps) {
       case MarketResolvedSchema.typeName: {
         const event = fromBinary(MarketResolvedSchema, payload);
         await stateChange(event.marketId, 'RESOLVED', event.version);
+        const resolved = await store.getMarket(event.marketId);
+        if (resolved?.kind === 'EXCHANGE' && deps.exchange !== undefined) {
+          const outcomeIndex = resolved.outcomes.findIndex(
+            (o) => o.outcomeId === event.winningOutcomeId,
+          );
+          await deps.exchange.settle(
+            event.marketId,
+            outcomeIndex < 0
+              ? { kind: 'refund' }
+              : { kind: 'winner', outcomeIndex, commissionBps: event.commissionBps },
+          );
+        }
         return;
       }
       case MarketCanceledSchema.typeName: {
         const event = fromBinary(MarketCanceledSchema, payload);
         await voidAll(event.marketId, event.version, 'MARKET_CANCELED');
+        const canceled = await store.getMarket(event.marketId);
+        if (canceled?.kind === 'EXCHANGE' && deps.exchange !== undefined) {
+          await deps.exchange.settle(event.marketId, { kind: 'refund' });
+        }
         return;
       }
       case MarketVoidedSchema.typeName: {

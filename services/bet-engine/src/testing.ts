@@ -170,7 +170,15 @@ export async function createBetEngineTestService(
       },
     },
   );
-  const marketHandler = createMarketHandler({ store, markets, placement, odds, clock, logger });
+  const marketHandler = createMarketHandler({
+    store,
+    markets,
+    placement,
+    odds,
+    clock,
+    logger,
+    exchange: exchange.exchange,
+  });
   const settlementHandler = createSettlementHandler({ store, logger });
   return {
     cache,

@@ -18,48 +18,33 @@
  * picture is never written on (fencing).
  */
 import type { Logger } from '@streambet/platform/log/logger';
-import { oddsHundredthsToTick, tickToOddsHundredths } from '@streambet/exchange/ladder';
+import { oddsHundredthsToTick } from '@streambet/exchange/ladder';
 import {
   IllegalStateError,
   NotFoundError,
   UnavailableError,
 } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { reject, type Rejection } from '../domain/bet.js';
 import type { MarketRecord } from '../store/index.js';
 import type { ExchangeLedger, HoldChange, HoldChangeOutcome } from './ledger.js';
-import { MarketBook, remainingMinor, type XFill, type XHold, type XOrder } from './market-book.js';
+import { MarketBook, type XFill, type XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
-
-/** A new order, checked at the edge. */
-export interface OrderRequest {
-  readonly userId: string;
-  readonly idempotencyKey: string;
-  readonly market: MarketRecord;
-  readonly outcomeId: string;
-  readonly side: 'back' | 'lay';
-  readonly oddsHundredths: number;
-  readonly stakeMinor: bigint;
-}
-
-/** What became of an order. */
-export type OrderResult =
-  | { readonly kind: 'placed'; readonly order: XOrder }
-  | { readonly kind: 'rejected'; readonly rejection: Rejection }
-  | { readonly kind: 'conflict' };
-
-/** What a cancel did. */
-export interface CancelResult {
-  readonly order: XOrder;
-  readonly canceledMinor: bigint;
-}
-
-/** What a lapse did (the first one's figures on a repeat). */
-export interface LapseResult {
-  readonly lapsedOrderCount: bigint;
-  readonly lapsedStakeMinor: bigint;
-}
+import { lapseMarket } from './lock.js';
+import { planHoldChange, rebuildForWriting } from './rebuild.js';
+import {
+  sameOrder,
+  type CancelResult,
+  type LapseResult,
+  type OrderRequest,
+  type OrderResult,
+} from './orders.js';
+import {
+  planSettlement,
+  resolutionKey,
+  type ExchangeResolution,
+  type UserOutcome,
+} from './settle.js';
 
 type Command =
   | {
@@ -83,6 +68,13 @@ type Command =
       readonly userId: '';
       readonly lockEffectiveAtMs: number;
       settle(result: LapseResult | Error): void;
+    }
+  | {
+      readonly kind: 'settle';
+      readonly marketId: string;
+      readonly userId: '';
+      readonly resolution: ExchangeResolution;
+      settle(result: UserOutcome[] | Error): void;
     }
   | { readonly kind: 'tidy'; readonly marketId: string; readonly userId: ''; settle(): void };
 
@@ -110,29 +102,6 @@ export interface ExchangeStats {
   batches: number;
   orders: number;
   commits: number;
-}
-
-/** Parses a decimal price ("2.5", "2.50") into hundredths on the ladder, or a rejection. */
-export function parseLadderPrice(
-  text: string,
-): { oddsHundredths: number; tick: number } | Rejection {
-  const match = /^([0-9]{1,4})(?:\.([0-9]{1,2}))?$/.exec(text);
-  if (match === null) {
-    return reject(
-      'ODDS_NOT_ON_LADDER',
-      `decimal_odds ${JSON.stringify(text.slice(0, 20))} is not a price like "2.50"`,
-    );
-  }
-  const hundredths = Number(match[1]) * 100 + Number((match[2] ?? '0').padEnd(2, '0'));
-  try {
-    const tick = oddsHundredthsToTick(hundredths);
-    return { oddsHundredths: tickToOddsHundredths(tick), tick };
-  } catch (error) {
-    const description =
-      (error as { violations?: Array<{ description: string }> }).violations?.[0]?.description ??
-      'is not on the price ladder';
-    return reject('ODDS_NOT_ON_LADDER', `decimal_odds ${description}`);
-  }
 }
 
 /** Creates the lane. */
@@ -168,7 +137,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
               });
         if (!(error instanceof UnavailableError))
           logger.error({ err: error }, 'exchange batch failed');
-        for (const c of batch) (c.settle)(failure);
+        for (const c of batch) c.settle(failure);
       }
     }
     // Exposure that fell while matching (makers) is released when the lane is idle.
@@ -189,79 +158,18 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
       const key = `${c.marketId} ${c.userId}`;
       const blocked =
         lapsing.has(c.marketId) ||
-        (c.kind === 'lapse' && [...seen].some((k) => k.startsWith(`${c.marketId} `)));
+        ((c.kind === 'lapse' || c.kind === 'settle') &&
+          [...seen].some((k) => k.startsWith(`${c.marketId} `)));
       if (blocked || (c.userId !== '' && seen.has(key))) {
         i += 1;
         continue;
       }
-      if (c.kind === 'lapse') lapsing.add(c.marketId);
+      if (c.kind === 'lapse' || c.kind === 'settle') lapsing.add(c.marketId);
       seen.add(key);
       taken.push(c);
       queue.splice(i, 1);
     }
     return taken;
-  }
-
-  /** Builds the market's picture from SQL; PENDING intents of a dead batch are voided HOLD_FAILED. */
-  async function rebuild(tx: SqlExecutor, marketId: string, outcomeCount: number, seq: number) {
-    const book = new MarketBook(marketId, outcomeCount);
-    const orders = await store.marketOrders(tx, marketId);
-    const nowMs = clock.now();
-    const abandoned: XOrder[] = [];
-    for (const order of orders) {
-      book.nextOrderNo = Math.max(book.nextOrderNo, order.orderNo + 1);
-      if (order.status === 'PENDING') {
-        order.status = 'VOIDED';
-        order.voidReason = 'HOLD_FAILED';
-        order.voidedMinor = order.stakeMinor;
-        order.updatedAtMs = nowMs;
-        abandoned.push(order);
-      }
-    }
-    await store.updateOrders(tx, abandoned);
-    for (const fill of await store.marketFills(tx, marketId)) book.addFill(fill);
-    for (const order of orders) if (order.status === 'OPEN') book.restOrder(order);
-    for (const hold of await store.marketHolds(tx, marketId)) book.holds.set(hold.userId, hold);
-    for (const userId of book.users()) book.shrinkDue.add(userId);
-    book.seq = seq;
-    return book;
-  }
-
-  /** The hold change that brings `userId` to `requiredMinor`, recorded as pending on the hold. */
-  function planChange(
-    book: MarketBook,
-    currency: string,
-    userId: string,
-    requiredMinor: bigint,
-    betId: string,
-  ): HoldChange | undefined {
-    const hold: XHold = book.holds.get(userId) ?? {
-      userId,
-      version: 0,
-      amountMinor: 0n,
-      betId: '',
-      pendingVersion: 0,
-      pendingAmountMinor: 0n,
-      pendingBetId: '',
-    };
-    book.holds.set(userId, hold);
-    if (hold.pendingVersion === 0 && hold.amountMinor === requiredMinor) return undefined;
-    if (hold.pendingVersion === 0) {
-      hold.pendingVersion = hold.version + 1;
-      hold.pendingAmountMinor = requiredMinor;
-      hold.pendingBetId = betId === '' ? hold.betId : betId;
-    }
-    return {
-      marketId: book.marketId,
-      userId,
-      currency,
-      fromVersion: hold.version,
-      fromBetId: hold.betId,
-      toVersion: hold.pendingVersion,
-      toAmountMinor: hold.pendingAmountMinor,
-      toBetId: hold.pendingBetId,
-      timeoutSeconds: deps.holdTimeoutSeconds,
-    };
   }
 
   async function runBatch(batch: Command[]): Promise<void> {
@@ -279,6 +187,12 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     const deferredCommands: Command[] = [];
     const cancelResults = new Map<Command, CancelResult>();
     const lapseResults = new Map<Command, LapseResult>();
+    const settling: Array<{
+      c: Command & { kind: 'settle' };
+      currency: string;
+      done: boolean;
+    }> = [];
+    const settleResults = new Map<Command, UserOutcome[]>();
     const intents: XOrder[] = [];
 
     for (const marketId of marketIds) {
@@ -317,7 +231,14 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
           !book.writer ||
           row.writerId !== deps.writerId
         ) {
-          book = await rebuild(tx, marketId, market.outcomes.length, row.seq);
+          book = await rebuildForWriting(
+            store,
+            tx,
+            marketId,
+            market.outcomes.length,
+            row.seq,
+            clock.now(),
+          );
           memory.set(marketId, book);
         }
         book.writer = true;
@@ -329,7 +250,14 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
           if (hold.pendingVersion > 0)
             changes.set(
               hold.userId,
-              planChange(book, currency, hold.userId, hold.pendingAmountMinor, '')!,
+              planHoldChange(
+                deps.holdTimeoutSeconds,
+                book,
+                currency,
+                hold.userId,
+                hold.pendingAmountMinor,
+                '',
+              )!,
             );
         }
         const touchedOrders: XOrder[] = [];
@@ -353,7 +281,17 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
             const required = book.requiredHold(c.userId);
             const hold = book.holds.get(c.userId);
             if (required > (hold?.amountMinor ?? 0n)) {
-              changes.set(c.userId, planChange(book, currency, c.userId, required, order.orderId)!);
+              changes.set(
+                c.userId,
+                planHoldChange(
+                  deps.holdTimeoutSeconds,
+                  book,
+                  currency,
+                  c.userId,
+                  required,
+                  order.orderId,
+                )!,
+              );
             }
           } else if (c.kind === 'cancel') {
             const order = [...book.live.values()].find((o) => o.orderId === c.orderId);
@@ -376,8 +314,32 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
               });
               continue;
             }
-            const result = await lapse(tx, book, c.lockEffectiveAtMs, nowMs, touchedOrders);
+            const result = await lapseMarket(
+              store,
+              tx,
+              book,
+              c.lockEffectiveAtMs,
+              nowMs,
+              touchedOrders,
+            );
             lapseResults.set(c, result);
+          } else if (c.kind === 'settle') {
+            if (!row.lapsed) {
+              const lockMs = market.lockEffectiveAtMs ?? nowMs;
+              await lapseMarket(store, tx, book, lockMs, nowMs, touchedOrders);
+            }
+            const key = resolutionKey(c.resolution);
+            if (row.settlement !== '' && row.settlement !== key) {
+              refused.set(
+                c,
+                new IllegalStateError(
+                  `market ${marketId} was already settled differently (${row.settlement})`,
+                ),
+              );
+              continue;
+            }
+            await store.markSettled(tx, marketId, key, row.settledAtMs);
+            settling.push({ c, currency, done: row.settledAtMs > 0 });
           }
         }
         // Falls in exposure (cancels, lapses, makers matched earlier) ride along in the same call.
@@ -386,7 +348,10 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
           const required = book.requiredHold(userId);
           const hold = book.holds.get(userId);
           if (hold !== undefined && required < hold.amountMinor) {
-            changes.set(userId, planChange(book, currency, userId, required, '')!);
+            changes.set(
+              userId,
+              planHoldChange(deps.holdTimeoutSeconds, book, currency, userId, required, '')!,
+            );
           }
         }
         book.shrinkDue.clear();
@@ -524,6 +489,21 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     stats.commits += 1;
     stats.orders += accepted.length;
 
+    // ---- settlement: one more ledger call and commit per settled market
+    for (const { c, currency, done } of settling) {
+      const book = byMarket.get(c.marketId)!.book;
+      const plan = planSettlement(book, currency, c.resolution, { figuresOnly: done });
+      settleResults.set(c, plan.users);
+      if (done) continue;
+      await ledger.submit(plan.commands);
+      const settled = [...book.holds.values()];
+      for (const hold of settled) hold.amountMinor = 0n;
+      await store.sql.transaction(async (tx) => {
+        await store.saveHolds(tx, c.marketId, currency, settled);
+        await store.markSettled(tx, c.marketId, resolutionKey(c.resolution), clock.now());
+      });
+    }
+
     for (const marketId of byMarket.keys()) deps.onBookChanged?.(marketId);
     for (const c of batch) {
       const error = refused.get(c);
@@ -557,79 +537,10 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         c.settle(error ?? cancelResults.get(c)!);
       } else if (c.kind === 'lapse') {
         c.settle(error ?? lapseResults.get(c)!);
+      } else if (c.kind === 'settle') {
+        c.settle(error ?? settleResults.get(c)!);
       } else c.settle();
     }
-  }
-
-  /**
-   * The lock: every fill matched after the lock instant and every order placed after it are
-   * voided (RETROACTIVE_LOCK), then every remainder lapses (LAPSED).
-   */
-  async function lapse(
-    tx: SqlExecutor,
-    book: MarketBook,
-    lockMs: number,
-    nowMs: number,
-    touchedOrders: XOrder[],
-  ): Promise<LapseResult> {
-    const orders = new Map(
-      (await store.marketOrders(tx, book.marketId)).map((o) => [o.orderId, o]),
-    );
-    const inMemory = (id: string): XOrder => {
-      for (const o of book.live.values()) if (o.orderId === id) return o;
-      return orders.get(id)!;
-    };
-    const late = (await store.marketFills(tx, book.marketId)).filter(
-      (f) => !f.voided && f.matchedAtMs > lockMs,
-    );
-    for (const fill of late) {
-      fill.voided = true;
-      for (const id of [fill.backOrderId, fill.layOrderId]) {
-        const order = inMemory(id);
-        order.matchedMinor -= fill.stakeMinor;
-        order.voidedMinor += fill.stakeMinor;
-        order.voidReason = 'RETROACTIVE_LOCK';
-        order.updatedAtMs = nowMs;
-        touchedOrders.push(order);
-      }
-    }
-    await store.voidFills(
-      tx,
-      late.map((f) => f.matchId),
-    );
-    if (late.length > 0) {
-      const voided = new Set(late.map((f) => f.matchId));
-      for (const [userId, list] of book.fillsByUser) {
-        book.fillsByUser.set(
-          userId,
-          list.filter((f) => !voided.has(f.matchId)),
-        );
-      }
-    }
-    // Orders placed after the lock: their remainder is voided, not lapsed.
-    for (const order of book.live.values()) {
-      if (order.placedAtMs > lockMs && remainingMinor(order) > 0n) {
-        const rest = remainingMinor(order);
-        book.books[order.outcomeIndex]!.cancel(order.orderNo);
-        order.voidedMinor += rest;
-        order.voidReason = 'RETROACTIVE_LOCK';
-        order.updatedAtMs = nowMs;
-        touchedOrders.push(order);
-      }
-    }
-    const lapsed = book.lapseAll(nowMs);
-    touchedOrders.push(...lapsed);
-    const result = {
-      lapsedOrderCount: BigInt(lapsed.length),
-      lapsedStakeMinor: lapsed.reduce((sum, o) => sum + o.lapsedMinor, 0n),
-    };
-    for (const userId of book.users()) book.shrinkDue.add(userId);
-    await store.markLapsed(tx, book.marketId, {
-      orderCount: result.lapsedOrderCount,
-      stakeMinor: result.lapsedStakeMinor,
-      voidedFills: BigInt(late.length),
-    });
-    return result;
   }
 
   function enqueue<T>(build: (settle: (r: T | Error) => void) => Command): Promise<T> {
@@ -708,6 +619,21 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     },
 
     /**
+     * Settles the market's matched bets (lapsing first if needed): per user net winnings with
+     * commission on a positive net, or every hold voided for a refund. Idempotent per market;
+     * a different resolution than the first is refused (FAILED_PRECONDITION).
+     */
+    settle(marketId: string, resolution: ExchangeResolution): Promise<UserOutcome[]> {
+      return enqueue<UserOutcome[]>((settle) => ({
+        kind: 'settle',
+        marketId,
+        userId: '',
+        resolution,
+        settle,
+      }));
+    },
+
+    /**
      * The market's picture for reads (GetBook, tests): this replica's when it is current with
      * SQL, else one built from SQL (not used for writing).
      */
@@ -740,18 +666,6 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
       }
     },
   };
-}
-
-/** Same content as the stored order for its key. */
-export function sameOrder(a: XOrder, b: XOrder): boolean {
-  return (
-    a.marketId === b.marketId &&
-    a.outcomeId === b.outcomeId &&
-    a.side === b.side &&
-    a.oddsHundredths === b.oddsHundredths &&
-    a.stakeMinor === b.stakeMinor &&
-    a.currency === b.currency
-  );
 }
 
 const closedMarker = new Error('betting closed');

@@ -30,7 +30,8 @@ import { checkPlacement, reject } from '../domain/bet.js';
 import type { Markets } from '../markets.js';
 import type { MarketRecord } from '../store/index.js';
 import { orderToProto, outcomeBookToProto } from './codec.js';
-import { parseLadderPrice, sameOrder, type ExchangeEngine } from './engine.js';
+import type { ExchangeEngine } from './engine.js';
+import { parseLadderPrice, sameOrder } from './orders.js';
 import type { XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
 
@@ -88,7 +89,7 @@ export async function placeExchangeOrder(
   const repeat = async (): Promise<PlaceBetResponse | undefined> => {
     const prior = await deps.exchangeStore.orderByKey(userId, request.idempotencyKey);
     if (prior === undefined) return undefined;
-    if (!sameOrder(prior, content as XOrder)) {
+    if (!sameOrder(prior, content)) {
       throw new AlreadyExistsError(
         'idempotency_key was already used for another order; use a new key for a new order',
       );

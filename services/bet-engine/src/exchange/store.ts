@@ -15,6 +15,7 @@ export interface XBookRow {
   readonly lapsedOrderCount: bigint;
   readonly lapsedStakeMinor: bigint;
   readonly settlement: string;
+  readonly settledAtMs: number;
 }
 
 const ORDER_COLUMNS = `order_id, market_id, order_no, user_id, idempotency_key, outcome_id, outcome_index,
@@ -99,7 +100,7 @@ export function createExchangeStore(sql: Sql) {
       );
       const result = await tx.query(
         `SELECT market_id, seq, writer_id, lease_until_ms, lapsed, lapsed_order_count,
-                lapsed_stake_minor, settlement
+                lapsed_stake_minor, settlement, settled_at_ms
            FROM be_xbooks WHERE market_id = ANY($1::text[]) ORDER BY market_id FOR UPDATE`,
         [ids],
       );
@@ -114,6 +115,7 @@ export function createExchangeStore(sql: Sql) {
             lapsedOrderCount: BigInt(row.lapsed_order_count as bigint),
             lapsedStakeMinor: BigInt(row.lapsed_stake_minor as bigint),
             settlement: row.settlement as string,
+            settledAtMs: Number(row.settled_at_ms),
           },
         ]),
       );
