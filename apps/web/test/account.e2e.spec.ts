@@ -3,8 +3,9 @@
  * registers, opens the verification link from the dev mailbox (the gateway's `/dev/mailbox`), asks
  * for a password reset from "Forgot password?" and sets a new password from the emailed link,
  * turns two-step verification on (the QR's secret read from the page, codes computed here with
- * otpauth, as an authenticator app would), changes the password with a code, and signs in again
- * through the second step with a recovery code. Every screen: axe at desktop and phone widths;
+ * otpauth, as an authenticator app would), changes the password with a code, changes the email
+ * with a recovery code and the link mailed to the new address, and signs in again through the
+ * second step with another recovery code. Every screen: axe at desktop and phone widths;
  * the forms are driven by keyboard where a person would.
  */
 import { existsSync } from 'node:fs';
@@ -66,7 +67,7 @@ async function logIn(page: Page, email: string, password: string): Promise<void>
 }
 
 describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
-  it('walks registration, verification, reset, two-step on, a password change with a code, and a second-step login', async () => {
+  it('walks registration, verification, reset, two-step on, password and email changes with a code, and a second-step login', async () => {
     const page = await web.newPage('/');
     const user = await registerInBrowser(page, web.kit, 'Keeper');
 
@@ -128,7 +129,7 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     await resetPage.getByTestId('two-step-confirm').click();
     const codes = resetPage.getByTestId('recovery-codes').locator('code');
     await expect.poll(() => codes.count(), { timeout: waitMs }).toBe(10);
-    const recovery = (await codes.allTextContents())[0]!;
+    const [recovery, recoveryForEmail] = await codes.allTextContents();
     await expect
       .poll(() => resetPage.getByTestId('two-step-status').textContent(), { timeout: waitMs })
       .toContain('On. 10 recovery code(s) left.');
@@ -152,14 +153,33 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
       .toContain('Password changed.');
     await screenshot(resetPage, 'account-05-password-changed-with-code');
 
+    // Changing the email asks for a code too (a recovery code here); the link moves the account.
+    const newEmail = 'keeper.new@example.com';
+    await resetPage.getByTestId('email-new').fill(newEmail);
+    await resetPage.getByTestId('email-password').fill(testPassword);
+    await resetPage.getByTestId('email-code').fill(recoveryForEmail!);
+    await resetPage.getByTestId('email-submit').click();
+    await expect
+      .poll(() => resetPage.getByTestId('email-outcome').textContent(), { timeout: waitMs })
+      .toContain('a confirmation link is on its way');
+    const change = await mailOf(newEmail, 'change_email');
+    await resetPage.goto(`${web.appUrl}${linkIn(change)}`);
+    await expect
+      .poll(() => resetPage.getByTestId('confirm-email-outcome').textContent(), {
+        timeout: waitMs,
+      })
+      .toBe(`Your account now uses ${newEmail}.`);
+    await expectAccessible(resetPage, 'confirm-email landing');
+    await mailOf(user.email, 'email_changed');
+
     // Signing in again asks for the second step; a recovery code answers it.
     const again = await web.newPage('/');
-    await logIn(again, user.email, testPassword);
+    await logIn(again, newEmail, testPassword);
     const codeField = again.getByTestId('auth-code');
     await codeField.waitFor({ timeout: waitMs });
     await expectAccessible(again, 'login second step');
     await screenshot(again, 'account-06-login-second-step');
-    await codeField.fill(recovery);
+    await codeField.fill(recovery!);
     await again.keyboard.press('Enter');
     await again.getByTestId('logout').waitFor({ timeout: waitMs });
     expect(web.browser.pageErrors).toEqual([]);
