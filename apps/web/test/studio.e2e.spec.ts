@@ -24,6 +24,7 @@ import {
   eventually,
   expectAccessible,
   screenshot,
+  tabTo,
   waitMs,
 } from '@streambet/testkit/browser';
 import { registerInBrowser, startWebTest, testPassword, type WebTest } from './web-harness.js';
@@ -93,11 +94,13 @@ describe.skipIf(!existsSync(chromiumPath))('the streamer console and the stream 
     await expectAccessible(page, 'the studio');
     await screenshot(page, 'studio-empty');
 
-    // --- The form explains what is wrong before anything is sent.
+    // --- The form explains what is wrong before anything is sent (submitted from the keyboard).
     await page.getByTestId('form-outcome').nth(0).fill('Blue');
     await page.getByTestId('form-outcome').nth(1).fill('blue');
     await page.getByTestId('form-window').fill('10');
-    await page.getByTestId('form-open').click();
+    await tabTo(page, '[data-testid="form-open"]');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('error-field-title').waitFor();
     expect(await page.getByTestId('error-field-title').innerText()).toBe(
       'Write the question viewers bet on.',
     );

@@ -1,11 +1,16 @@
 /**
  * The channel's settings: the market side (pool: auto-lock when the stream ends, broadcast delay —
  * the default reach of a lock — and, read-only, the commission and the streamer's revenue share)
- * and the platform side (integration: mirroring Twitch predictions on the Twitch link).
+ * and the platform side (integration: mirroring Twitch predictions on the Twitch link, pushing
+ * StreamBet markets to Twitch as predictions, and when auto-lock fires on a channel live on several
+ * platforms).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { Platform } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import type { Channel } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
+import {
+  OfflineLockPolicy,
+  type Channel,
+} from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 import type { ChannelSettings } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { Api } from '@streambet/client';
 import { errorText } from '../hooks.js';
@@ -91,6 +96,26 @@ export function SettingsPanel({ api, channelId, links, onChanged }: SettingsPane
     }
   }
 
+  async function setPlatformSide(
+    change: { pushMarketsToTwitch?: boolean; offlineLockPolicy?: OfflineLockPolicy },
+    done: string,
+  ) {
+    setBusy(true);
+    try {
+      await api.channels.updateChannelSettings({ channelId, ...change });
+      setStatus(done);
+      setFailure(undefined);
+      onChanged();
+    } catch (e) {
+      setFailure(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const platformSide = links[0]?.settings;
+  const pushNote = links.find((l) => l.pushNote !== '')?.pushNote;
+
   return (
     <section className="panel" aria-labelledby="settings-title" data-testid="studio-settings">
       <h2 id="settings-title">Settings</h2>
@@ -143,6 +168,49 @@ export function SettingsPanel({ api, channelId, links, onChanged }: SettingsPane
             data-testid="settings-mirror"
           />
           Mirror my Twitch predictions as markets
+        </label>
+      )}
+      {twitch !== undefined && (
+        <label className="row">
+          <input
+            type="checkbox"
+            checked={platformSide?.pushMarketsToTwitch ?? false}
+            disabled={busy}
+            onChange={(e) =>
+              void setPlatformSide(
+                { pushMarketsToTwitch: e.target.checked },
+                e.target.checked
+                  ? 'Markets you open are pushed to Twitch as predictions.'
+                  : 'Markets are no longer pushed to Twitch.',
+              )
+            }
+            data-testid="settings-push"
+          />
+          Push my markets to Twitch as predictions
+        </label>
+      )}
+      {pushNote !== undefined && (
+        <p className="muted small" data-testid="settings-push-note">
+          Last market not pushed: {pushNote}
+        </p>
+      )}
+      {links.length > 1 && (
+        <label>
+          When live on several platforms, auto-lock when
+          <select
+            value={platformSide?.offlineLockPolicy ?? OfflineLockPolicy.LAST}
+            disabled={busy}
+            onChange={(e) =>
+              void setPlatformSide(
+                { offlineLockPolicy: Number(e.target.value) },
+                'Auto-lock policy saved.',
+              )
+            }
+            data-testid="settings-offline-policy"
+          >
+            <option value={OfflineLockPolicy.LAST}>the last platform goes offline</option>
+            <option value={OfflineLockPolicy.FIRST}>the first platform goes offline</option>
+          </select>
         </label>
       )}
       {status !== undefined && (
