@@ -9,6 +9,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { startFakeServer, type FakeAnswer, type FakeRequest, type FakeServer } from './http.js';
+import { qrPngBase64 } from './qr-png.js';
 
 /** A JSON scalar as text ('' for anything else). */
 function text(value: unknown): string {
@@ -83,10 +84,6 @@ export function signMercadoPago(
   return `ts=${ts},v1=${createHmac('sha256', secret).update(manifest).digest('hex')}`;
 }
 
-/** A tiny fixed PNG (1×1), base64: the fake's QR image. */
-const pngBase64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-
 const error = (status: number, code: string, message: string): FakeAnswer => ({
   status,
   body: { error: code, message, status, cause: [] },
@@ -146,7 +143,7 @@ export async function startMercadoPagoFake(
             type: 'PIX',
             transaction_data: {
               qr_code: code,
-              qr_code_base64: pngBase64,
+              qr_code_base64: qrPngBase64(code),
               ticket_url: `https://www.mercadopago.com.br/payments/${id}/ticket?fake=1`,
             },
           },
