@@ -72,3 +72,50 @@ export function spawnService(entry: string, env: Record<string, string>): Servic
     },
   };
 }
+
+/**
+ * Crash tests: runs `node --import tsx <script> <base64 JSON job>` from the repository root and
+ * SIGKILLs it the moment it prints a line `KILL_ME` (the child prints it at the step under test
+ * and then waits), so the kill lands exactly there. Resolves with the child's stdout; rejects
+ * when the child exits any other way (it never reached the step), with its output for the reason.
+ */
+export function runUntilKilled(script: string, job: unknown): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, Buffer.from(JSON.stringify(job)).toString('base64')],
+      {
+        cwd: repoPath('.'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'silent' },
+      },
+    );
+    let output = '';
+    let stderr = '';
+    let killed = false;
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!killed && output.split('\n').includes('KILL_ME')) {
+        killed = true;
+        proc.kill('SIGKILL');
+      }
+    });
+    proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => {
+      if (killed && signal === 'SIGKILL') resolve(output);
+      else {
+        reject(
+          new Error(`crash child exited (${code ?? signal}) before KILL_ME:\n${output}\n${stderr}`),
+        );
+      }
+    });
+  });
+}
+
+/** The job a crash child was given (argv[2] of {@link runUntilKilled}). */
+export function crashJob<T>(): T {
+  const encoded = process.argv[2];
+  if (encoded === undefined) throw new Error('crash child: no job in argv[2]');
+  return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as T;
+}
