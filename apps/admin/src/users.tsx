@@ -274,6 +274,17 @@ function UserDetail(props: { api: PageProps['api']; userId: string; adminUserId:
         )}
         {roleAction(Role.STREAMER)}
         {roleAction(Role.ADMIN)}
+        <ActionForm
+          onResult={report}
+          label="Sign out everywhere"
+          testId="revoke-sessions"
+          destructive
+          reasonHint="e.g. after revoking a role: takes effect at once"
+          run={async (reason) => {
+            const res = await api.users.revokeSessions({ userId, reason });
+            return `${res.revokedSessions} sessions revoked (access tokens expire within minutes)`;
+          }}
+        />
       </div>
       {cases.length > 0 && (
         <>
