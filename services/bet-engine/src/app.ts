@@ -75,6 +75,7 @@ export function createBetEngineServiceDefinition(
       const exchange = createExchange({
         sql: ctx.sql,
         ledger: ctx.client(LedgerInternalService, serviceUrl(ctx.config, 'user')),
+        users: ctx.client(UserInternalService, serviceUrl(ctx.config, 'user')),
         markets,
         clock: ctx.clock,
         logger: ctx.logger,

@@ -151,6 +151,7 @@ export async function createBetEngineTestService(
   const exchange = createExchange({
     sql,
     ledger: createClient(LedgerInternalService, options.user),
+    users: createClient(UserInternalService, options.user),
     markets,
     clock,
     logger,

@@ -158,6 +158,25 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       expect(levels(await book(market))).toEqual(levels(before));
     });
 
+    it('refuses orders of users who may not bet (one eligibility check per batch)', async () => {
+      const market = await exchangeMarket();
+      const [frozen, excluded] = await h.addUsers(2, 1_000n);
+      await h.identity.setStatus(h.userSql, frozen!, 'frozen', 'test');
+      await h.identity.setSelfExclusion(h.userSql, excluded!, {
+        duration: 'PERMANENT',
+        startedAtMs: h.clock.now(),
+        untilMs: null,
+      });
+      expect(
+        await rejection(order(frozen!, market, { side: BetSide.BACK, odds: '2.00', stake: 10n })),
+      ).toEqual({ code: Code.PermissionDenied, reason: BetRejectionReason.ACCOUNT_FROZEN });
+      expect(
+        await rejection(order(excluded!, market, { side: BetSide.LAY, odds: '2.00', stake: 10n })),
+      ).toEqual({ code: Code.PermissionDenied, reason: BetRejectionReason.SELF_EXCLUDED });
+      expect([await held(frozen!), await held(excluded!)]).toEqual([0n, 0n]);
+      expect(levels(await book(market))[0]).toMatchObject({ back: [], lay: [] });
+    });
+
     it('answers a repeated key with the first order and refuses other content', async () => {
       const market = await exchangeMarket();
       const [user] = await h.addUsers(1, 1_000n);

@@ -25,7 +25,8 @@ import {
   UnavailableError,
 } from '@streambet/platform/errors/domain-errors';
 import type { Clock } from '@streambet/platform/rpc/clock';
-import { reject, type Rejection } from '../domain/bet.js';
+import { reject, rejectionFromIneligibility, type Rejection } from '../domain/bet.js';
+import type { EligibilityPort } from './eligibility.js';
 import type { MarketRecord } from '../store/index.js';
 import type { ExchangeLedger, HoldChange, HoldChangeOutcome } from './ledger.js';
 import { MarketBook, type XFill, type XOrder } from './market-book.js';
@@ -93,6 +94,8 @@ export interface ExchangeEngineDeps {
   readonly newOrderId: (nowMs: number) => string;
   /** The market's record (projection) for commands that carry none (cancel, lapse, tidy). */
   readonly readMarket: (marketId: string) => Promise<MarketRecord | undefined>;
+  /** Checks the users of a batch's orders (one call per batch); none: not checked. */
+  readonly eligibility?: EligibilityPort;
   /** Called after a commit that changed a market's book (conflated live pushes). */
   readonly onBookChanged?: (marketId: string) => void;
 }
@@ -123,7 +126,12 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
   async function drainQueue(): Promise<void> {
     let worked = false;
     while (queue.length > 0) {
-      const batch = takeBatch();
+      const taken = takeBatch();
+      const batch = await screenEligibility(taken).catch((error: unknown) => {
+        for (const c of taken) (c.settle)(error as Error);
+        return [];
+      });
+      if (batch.length === 0) continue;
       if (batch.some((c) => c.kind !== 'tidy')) worked = true;
       try {
         await runBatch(batch);
@@ -146,6 +154,27 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
       if (book.shrinkDue.size > 0 && book.writer)
         queue.push({ kind: 'tidy', marketId, userId: '', settle: () => {} });
     }
+  }
+
+  /**
+   * Refuses the orders of users who may not bet now (one CheckEligibility for the batch) before
+   * anything is written; returns the commands that go on.
+   */
+  async function screenEligibility(batch: Command[]): Promise<Command[]> {
+    const places = batch.filter((c): c is Command & { kind: 'place' } => c.kind === 'place');
+    if (deps.eligibility === undefined || places.length === 0) return batch;
+    const answers = await deps.eligibility(places.map((c) => c.order));
+    const refusedOrders = new Set<Command>();
+    places.forEach((c, index) => {
+      const reasons = answers[index];
+      if (reasons === undefined) return;
+      refusedOrders.add(c);
+      c.settle({
+        kind: 'rejected',
+        rejection: rejectionFromIneligibility(reasons, c.order.currency),
+      });
+    });
+    return batch.filter((c) => !refusedOrders.has(c));
   }
 
   /** Up to maxBatchSize commands, at most one per (market, user) and a lapse alone per market. */

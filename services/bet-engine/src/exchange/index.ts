@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@connectrpc/connect';
 import type { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import type { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
+import { eligibilityPort } from './eligibility.js';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
 import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
@@ -21,6 +23,8 @@ export const DEFAULT_EXCHANGE_LEASE_MS = 10_000;
 export interface ExchangeOptions {
   readonly sql: Sql;
   readonly ledger: Client<typeof LedgerInternalService>;
+  /** The user service's CheckEligibility for orders; none: orders are not checked (tests only). */
+  readonly users?: Client<typeof UserInternalService>;
   readonly markets: Markets;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -56,6 +60,7 @@ export function createExchange(options: ExchangeOptions): Exchange {
     newOrderId:
       options.newOrderId ?? ((nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10)))),
     readMarket: (marketId) => options.markets.get(marketId),
+    ...(options.users === undefined ? {} : { eligibility: eligibilityPort(options.users) }),
     ...(options.onBookChanged === undefined ? {} : { onBookChanged: options.onBookChanged }),
   });
   return {
