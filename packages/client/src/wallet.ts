@@ -158,6 +158,10 @@ export function paymentErrorSentence(code: number, rawMessage: string, currency:
       rawMessage,
     );
   if (most !== null) return `The largest ${most[2]} is ${money(most[1]!)}.`;
+  const secondFactor = /second_factor_code: (.+)$/.exec(rawMessage);
+  if (secondFactor !== null) {
+    return `Two-step code: ${secondFactor[1]!} (enter the current code from your authenticator app).`;
+  }
   switch (code) {
     case 14: // UNAVAILABLE
       return 'The payment provider is not answering right now; nothing was charged. Try again in a minute.';

@@ -148,6 +148,9 @@ describe('payment words', () => {
       'Real money needs a confirmed email address; open the link we emailed you (or ask for a new one)',
     );
     expect(paymentErrorSentence(14, 'stripe down', 'BRL')).toMatch(/nothing was charged/);
+    expect(
+      paymentErrorSentence(3, 'withdrawal refused: second_factor_code: is required', 'BRL'),
+    ).toBe('Two-step code: is required (enter the current code from your authenticator app).');
   });
 
   it('counts down to a Pix expiry and names statuses per direction', () => {

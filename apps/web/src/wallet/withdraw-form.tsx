@@ -65,11 +65,18 @@ export function WithdrawForm(props: WithdrawFormProps) {
   const [keyType, setKeyType] = useState(PixKeyType.CPF);
   const [destination, setDestination] = useState('');
   const [amountText, setAmountText] = useState('');
+  const [secondFactorCode, setSecondFactorCode] = useState('');
   const [key, setKey] = useState(() => newIdempotencyKey());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [payment, setPayment] = useState<Payment>();
-  const ids = { amount: useId(), kind: useId(), keyType: useId(), destination: useId() };
+  const ids = {
+    amount: useId(),
+    kind: useId(),
+    keyType: useId(),
+    destination: useId(),
+    code: useId(),
+  };
 
   const refresh = useCallback(async () => {
     if (payment === undefined) return;
@@ -110,7 +117,9 @@ export function WithdrawForm(props: WithdrawFormProps) {
         idempotencyKey: key,
         amount: { currency, amountMinor: parsed.amountMinor },
         destination: destinationOf(kind, keyType, destination),
+        secondFactorCode: secondFactorCode.trim(),
       });
+      setSecondFactorCode('');
       setPayment(answer.payment);
       setKey(newIdempotencyKey());
       onChanged();
@@ -187,6 +196,18 @@ export function WithdrawForm(props: WithdrawFormProps) {
             setAmountText(e.target.value);
             changed();
           }}
+        />
+        <label htmlFor={ids.code}>
+          Two-step code (only if you turned two-step verification on)
+        </label>
+        <input
+          id={ids.code}
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          maxLength={6}
+          value={secondFactorCode}
+          data-testid="withdraw-second-factor"
+          onChange={(e) => setSecondFactorCode(e.target.value)}
         />
         <button type="submit" className="primary" disabled={busy} data-testid="withdraw-submit">
           {busy ? 'Requesting…' : 'Withdraw'}
