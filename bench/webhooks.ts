@@ -179,8 +179,18 @@ try {
   const accepted = await closedLoop(deliveries, (d) => post(webhookUrl, d.headers, d.body), 200);
   // Twitch delivers again what did not get its 200 (not timed).
   let pending = accepted.failed;
+  // A delivery whose 504 came after its commit is acknowledged as a replay (204): done too.
   for (let attempt = 0; attempt < 5 && pending.length > 0; attempt += 1) {
-    pending = (await closedLoop(pending, (d) => post(webhookUrl, d.headers, d.body), 200)).failed;
+    pending = (
+      await closedLoop(
+        pending,
+        async (d) => {
+          const status = await post(webhookUrl, d.headers, d.body);
+          return status === 204 ? 200 : status;
+        },
+        200,
+      )
+    ).failed;
   }
   const replays = await closedLoop(deliveries, (d) => post(webhookUrl, d.headers, d.body), 204);
 
