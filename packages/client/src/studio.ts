@@ -9,7 +9,9 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import {
   MarketKind,
+  MarketState,
   type CreateMarketRequestSchema,
+  type Market,
   type MarketTemplate,
   type SaveMarketTemplateRequestSchema,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
@@ -415,4 +417,28 @@ export function poolShares(stakedMinor: readonly bigint[]): number[] {
     left -= 1;
   }
   return floors;
+}
+
+/** How long the overlay keeps a result on screen after the market resolved or was canceled. */
+export const overlayResultShownMs = 3 * 60_000;
+
+/**
+ * The market the overlay features: the newest OPEN one, else the newest LOCKED one (waiting for
+ * its result), else one resolved or canceled within the last {@link overlayResultShownMs}; none
+ * otherwise (the overlay then shows nothing over the stream).
+ */
+export function featuredMarket<
+  M extends Pick<Market, 'state' | 'createdAtMs' | 'resolvedAtMs' | 'canceledAtMs'>,
+>(markets: readonly M[], nowMs: number): M | undefined {
+  const newest = [...markets].sort((a, b) => Number(b.createdAtMs - a.createdAtMs));
+  const recent = (atMs: bigint) => atMs > 0n && Number(atMs) + overlayResultShownMs > nowMs;
+  return (
+    newest.find((m) => m.state === MarketState.OPEN) ??
+    newest.find((m) => m.state === MarketState.LOCKED) ??
+    newest.find(
+      (m) =>
+        (m.state === MarketState.RESOLVED && recent(m.resolvedAtMs)) ||
+        (m.state === MarketState.CANCELED && recent(m.canceledAtMs)),
+    )
+  );
 }

@@ -2,6 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import {
   MarketKind,
+  MarketSchema,
+  MarketState,
   MarketTemplateSchema,
 } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import {
@@ -14,6 +16,7 @@ import {
   createMarketRequest,
   defaultOverlayLook,
   emptyMarketForm,
+  featuredMarket,
   lockInstant,
   overlayLookFromParams,
   overlayUrl,
@@ -150,7 +153,18 @@ describe('market form', () => {
       outcomeTitles: ['Blue', 'Red'],
       openOnStreamOnline: true,
     });
-    const template = create(MarketTemplateSchema, { ...save, templateId: 'T1' });
+    const template = create(MarketTemplateSchema, {
+      templateId: 'T1',
+      name: save.name,
+      title: save.title,
+      outcomeTitles: save.outcomeTitles,
+      currency: save.currency,
+      kind: save.kind,
+      stakeLimits: check.definition.stakeLimits,
+      bettingWindowSeconds: save.bettingWindowSeconds,
+      autoLockOnOffline: save.autoLockOnOffline,
+      openOnStreamOnline: save.openOnStreamOnline,
+    });
     expect(templateToForm(template)).toEqual({
       title: 'Who wins the round?',
       outcomes: ['Blue', 'Red'],
@@ -243,5 +257,35 @@ describe('overlay look', () => {
     expect(poolShares([2n, 1n])).toEqual([67, 33]);
     expect(poolShares([0n, 0n])).toEqual([0, 0]);
     expect(poolShares([5n, 0n])).toEqual([100, 0]);
+  });
+});
+
+describe("the overlay's featured market", () => {
+  const market = (id: string, state: MarketState, createdAtMs: bigint, extra = {}) =>
+    create(MarketSchema, { marketId: id, state, createdAtMs, ...extra });
+  const now = 10_000_000;
+
+  it('given open, locked and resolved markets, when featured, then the newest open one wins, then the newest locked one', () => {
+    const markets = [
+      market('old-open', MarketState.OPEN, 1n),
+      market('new-open', MarketState.OPEN, 3n),
+      market('locked', MarketState.LOCKED, 4n),
+      market('resolved', MarketState.RESOLVED, 5n, { resolvedAtMs: BigInt(now - 1000) }),
+    ];
+    expect(featuredMarket(markets, now)?.marketId).toBe('new-open');
+    expect(featuredMarket(markets.slice(2), now)?.marketId).toBe('locked');
+  });
+
+  it('given only finished markets, when featured, then a result shows for 3 minutes and then nothing', () => {
+    const resolved = market('resolved', MarketState.RESOLVED, 5n, {
+      resolvedAtMs: BigInt(now - 180_000 + 1),
+    });
+    const canceled = market('canceled', MarketState.CANCELED, 4n, {
+      canceledAtMs: BigInt(now - 10_000),
+    });
+    expect(featuredMarket([resolved, canceled], now)?.marketId).toBe('resolved');
+    expect(featuredMarket([resolved, canceled], now + 1)?.marketId).toBe('canceled');
+    expect(featuredMarket([resolved, canceled], now + 200_000)).toBeUndefined();
+    expect(featuredMarket([], now)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { useEffect, useState, type CSSProperties } from 'react';
 import { MarketState, type Market } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { MarketOdds } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import {
+  featuredMarket,
   overlayLookFromParams,
   poolShares,
   rgba,
@@ -21,23 +22,6 @@ import { useChannel } from '../use-channel.js';
 import type { ViewProps } from '../views.js';
 import { OverlayResult } from './overlay-result.js';
 import './overlay.css';
-
-/** How long a result stays on screen after the market resolved (or was canceled). */
-const resultShownMs = 3 * 60_000;
-
-/** The market the overlay features: the newest OPEN, else LOCKED, else a recent result. */
-export function featuredMarket(markets: readonly Market[], nowMs: number): Market | undefined {
-  const newest = [...markets].sort((a, b) => Number(b.createdAtMs - a.createdAtMs));
-  return (
-    newest.find((m) => m.state === MarketState.OPEN) ??
-    newest.find((m) => m.state === MarketState.LOCKED) ??
-    newest.find(
-      (m) =>
-        (m.state === MarketState.RESOLVED && Number(m.resolvedAtMs) + resultShownMs > nowMs) ||
-        (m.state === MarketState.CANCELED && Number(m.canceledAtMs) + resultShownMs > nowMs),
-    )
-  );
-}
 
 function noop() {}
 
