@@ -5,6 +5,7 @@
  * insufficient funds change nothing, cancel and lapse release, group commit, and the book rebuilt
  * by a new engine (a crash: the old one is abandoned, never stopped) equals the book before.
  */
+import { fromBinary } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import {
   BetRejectionReason,
@@ -13,6 +14,7 @@ import {
   BetStatus,
   type GetBookResponse,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { sqlTargets } from '@streambet/testkit/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +120,37 @@ describe.each(targets.map((t) => [t.name, t] as const))(
         matched: 60n,
         last: '2.50',
       });
+      // Viewers get the book with the odds: OddsChanged on the `odds` topic, conflated (the
+      // second order came within 100 ms on the bet engine's clock; a later change publishes it).
+      const published = (await h.outbox(market.marketId, 'odds')).map(
+        (row) => fromBinary(OddsChangedSchema, row.payload).odds!,
+      );
+      expect(published).toHaveLength(1);
+      expect(published[0]!.books[0]!.availableToLay.map((l) => l.availableStakeMinor)).toEqual([
+        100n,
+      ]);
+      h.clock.advance(200);
+      await order(backer!, market, { side: BetSide.BACK, odds: '4.00', stake: 10n, outcome: 1 });
+      const latest = (await h.outbox(market.marketId, 'odds')).map(
+        (row) => fromBinary(OddsChangedSchema, row.payload).odds!,
+      );
+      expect(latest).toHaveLength(2);
+      expect(latest[1]!.version).toBeGreaterThan(latest[0]!.version);
+      const live = levels(await book(market)).map(({ outcomeId, back, lay, matched }) => ({
+        outcomeId,
+        back,
+        lay,
+        matched,
+      }));
+      expect(
+        latest[1]!.books.map((b) => ({
+          outcomeId: b.outcomeId,
+          back: b.availableToBack.map((l) => [l.decimalOdds, l.availableStakeMinor]),
+          lay: b.availableToLay.map((l) => [l.decimalOdds, l.availableStakeMinor]),
+          matched: b.matchedStakeMinor,
+        })),
+      ).toEqual(live);
+      expect(latest[1]!.outcomes[0]).toMatchObject({ stakedMinor: 60n, layDecimalOdds: '2.50' });
     });
 
     it('holds the net worst case: backs on every outcome hold one scenario, a hedge releases', async () => {

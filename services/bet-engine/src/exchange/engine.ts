@@ -32,6 +32,7 @@ import type { ExchangeLedger, HoldChange, HoldChangeOutcome } from './ledger.js'
 import { MarketBook, type XFill, type XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
 import { lapseMarket } from './lock.js';
+import { appendBookChanged } from './publish.js';
 import { planHoldChange, rebuildForWriting } from './rebuild.js';
 import {
   sameOrder,
@@ -94,6 +95,8 @@ export interface ExchangeEngineDeps {
   readonly newOrderId: (nowMs: number) => string;
   /** The market's record (projection) for commands that carry none (cancel, lapse, tidy). */
   readonly readMarket: (marketId: string) => Promise<MarketRecord | undefined>;
+  /** Least time between two book snapshots of a market, ms (default 100: ≤ 10/s). */
+  readonly publishIntervalMs?: number;
   /** Checks the users of a batch's orders (one call per batch); none: not checked. */
   readonly eligibility?: EligibilityPort;
   /** Called after a commit that changed a market's book (conflated live pushes). */
@@ -114,6 +117,22 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
   const queue: Command[] = [];
   const stats: ExchangeStats = { batches: 0, orders: 0, commits: 0 };
   let running: Promise<void> | undefined;
+  /** Book snapshots: when each market's was last appended, and whether a change awaits one. */
+  const published = new Map<string, { atMs: number; dirty: boolean }>();
+  const trailingTimers = new Map<string, NodeJS.Timeout>();
+  const publishIntervalMs = deps.publishIntervalMs ?? 100;
+
+  /** Publishes a market's last change once the conflation interval has passed. */
+  function scheduleTrailing(marketId: string): void {
+    if (trailingTimers.has(marketId)) return;
+    const timer = setTimeout(() => {
+      trailingTimers.delete(marketId);
+      queue.push({ kind: 'tidy', marketId, userId: '', settle: () => {} });
+      kick();
+    }, publishIntervalMs);
+    timer.unref();
+    trailingTimers.set(marketId, timer);
+  }
 
   function kick(): void {
     if (running !== undefined) return;
@@ -128,7 +147,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     while (queue.length > 0) {
       const taken = takeBatch();
       const batch = await screenEligibility(taken).catch((error: unknown) => {
-        for (const c of taken) (c.settle)(error as Error);
+        for (const c of taken) c.settle(error as Error);
         return [];
       });
       if (batch.length === 0) continue;
@@ -209,7 +228,13 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     for (const c of batch) if (c.kind === 'place') marketsById.set(c.marketId, c.market);
     const byMarket = new Map<
       string,
-      { book: MarketBook; currency: string; changes: Map<string, HoldChange> }
+      {
+        book: MarketBook;
+        currency: string;
+        changes: Map<string, HoldChange>;
+        /** Cancels, lapses or voids changed the book in commit 1. */
+        changed: boolean;
+      }
     >();
     const refused = new Map<Command, Error>();
     const rejected = new Map<Command, Rejection>();
@@ -273,7 +298,8 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         book.writer = true;
         const currency = market.currency;
         const changes = new Map<string, HoldChange>();
-        byMarket.set(marketId, { book, currency, changes });
+        const entry = { book, currency, changes, changed: false };
+        byMarket.set(marketId, entry);
         // Replacements left pending by a dead batch are resubmitted as they were (same ids).
         for (const hold of book.holds.values()) {
           if (hold.pendingVersion > 0)
@@ -384,6 +410,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
           }
         }
         book.shrinkDue.clear();
+        entry.changed = touchedOrders.length > 0;
         await store.updateOrders(tx, touchedOrders);
         book.seq = row.seq + 1;
         await store.updateBook(tx, marketId, {
@@ -425,12 +452,13 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     }
 
     // ---- commit 2: holds, accepted orders matched, fills
+    const trailing = new Set<string>();
     const accepted: Array<{ c: Command & { kind: 'place' } }> = [];
     const noFunds = new Map<Command, bigint>();
     const holdRefused = new Map<Command, Error>();
     await store.sql.transaction(async (tx) => {
       const rows = await store.lockBooks(tx, [...byMarket.keys()]);
-      for (const [marketId, { book, currency, changes }] of byMarket) {
+      for (const [marketId, { book, currency, changes, changed }] of byMarket) {
         if (rows.get(marketId)!.seq !== book.seq) {
           throw new UnavailableError(`market ${marketId}'s book changed on another replica; retry`);
         }
@@ -513,10 +541,24 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
           writerId: deps.writerId,
           leaseUntilMs: nowMs + deps.leaseMs,
         });
+        const conflation = published.get(marketId) ?? { atMs: -Infinity, dirty: false };
+        published.set(marketId, conflation);
+        if (changed || touched.size > 0) conflation.dirty = true;
+        const market = marketsById.get(marketId);
+        if (conflation.dirty && market !== undefined) {
+          if (nowMs - conflation.atMs >= publishIntervalMs) {
+            await appendBookChanged(tx, book, market, nowMs);
+            conflation.atMs = nowMs;
+            conflation.dirty = false;
+          } else {
+            trailing.add(marketId);
+          }
+        }
       }
     });
     stats.commits += 1;
     stats.orders += accepted.length;
+    for (const marketId of trailing) scheduleTrailing(marketId);
 
     // ---- settlement: one more ledger call and commit per settled market
     for (const { c, currency, done } of settling) {
