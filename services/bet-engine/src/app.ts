@@ -81,6 +81,8 @@ export function createBetEngineServiceDefinition(
         logger: ctx.logger,
         holdTimeoutSeconds: settings.holdTimeoutSeconds,
         maxBatchSize: settings.maxBatchSize,
+        // Book snapshots ride in the lane's commits: wake the outbox relay after them.
+        onBookChanged: () => ctx.outboxCommitted(),
       });
       const routeDeps = { store, markets, placement, odds, clock: ctx.clock, exchange };
       registerPlacementMetrics(ctx.registry, placement, odds);

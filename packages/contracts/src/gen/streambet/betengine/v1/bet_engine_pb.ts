@@ -1932,8 +1932,12 @@ export const BetEngineService: GenService<{
    * The bet is accepted only if the market is OPEN and the bet engine's clock at
    * acceptance is before the lock instant (and before betting_closes_at_ms); a lock
    * may later turn out retroactive and void it (reason RETROACTIVE_LOCK).
-   * Reservation: a POOL or BACK bet holds stake_minor; a LAY order holds its
-   * liability, ceil(stake_minor × (decimal_odds − 1)) minor units.
+   * Reservation: a POOL bet holds stake_minor. EXCHANGE: the user has one hold per
+   * market equal to their worst-case loss over the market's outcomes, with matched bets
+   * netted and every open order counted as if matched when that hurts (a BACK its stake,
+   * a LAY its liability ceil(stake_minor × (decimal_odds − 1))); the hold is raised
+   * before the order rests (refused with INSUFFICIENT_FUNDS when the wallet cannot
+   * cover it) and lowered after matches, cancels and lapses.
    * The response comes after the bet and its hold are durable, normally with status
    * ACCEPTED, MATCHED or PARTIALLY_MATCHED; PENDING if the ledger did not confirm the
    * hold within the deadline (the bet engine then completes it or voids it with
