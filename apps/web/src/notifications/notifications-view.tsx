@@ -24,6 +24,7 @@ const kindLabels: Readonly<Record<NotificationKind, string>> = {
   [NotificationKind.KYC_DECIDED]: 'Identity check decided',
   [NotificationKind.LIMIT_CHANGED]: 'Limit changed',
   [NotificationKind.NEW_DEVICE_LOGIN]: 'Login from a new device',
+  [NotificationKind.MARKET_VOIDED]: 'Settled market voided',
 };
 
 /** The notifications page. */

@@ -14,6 +14,7 @@ import {
 } from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
 import {
   PayoutMadeSchema,
+  PayoutReversedSchema,
   PayoutsMadeSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import {
@@ -100,6 +101,24 @@ export function draftsOf(event: Pick<EventEnvelope, 'type' | 'payload'>): Addres
       const payout = fromBinary(PayoutMadeSchema, event.payload).payout;
       const one = payout === undefined ? undefined : payoutDraft(payout);
       return one === undefined ? [] : [one];
+    }
+    case PayoutReversedSchema.typeName: {
+      const e = fromBinary(PayoutReversedSchema, event.payload);
+      const p = e.payout;
+      if (p === undefined || p.userId === '' || p.kind === PayoutKind.STREAMER_REVENUE_SHARE) {
+        return [];
+      }
+      return [
+        {
+          userId: p.userId,
+          draft: {
+            kind: NotificationKind.MARKET_VOIDED,
+            marketId: p.marketId,
+            currency: p.currency,
+            adjustmentMinor: e.adjustmentMinor,
+          },
+        },
+      ];
     }
     case DepositSucceededSchema.typeName: {
       const e = fromBinary(DepositSucceededSchema, event.payload);

@@ -27,6 +27,7 @@ export const notificationKinds: readonly NotificationKind[] = [
   NotificationKind.KYC_DECIDED,
   NotificationKind.LIMIT_CHANGED,
   NotificationKind.NEW_DEVICE_LOGIN,
+  NotificationKind.MARKET_VOIDED,
 ];
 
 /**
@@ -34,6 +35,7 @@ export const notificationKinds: readonly NotificationKind[] = [
  * identity decisions, responsible-gambling limits and logins from new devices.
  */
 export const mandatoryKinds: ReadonlySet<NotificationKind> = new Set([
+  NotificationKind.MARKET_VOIDED,
   NotificationKind.WITHDRAWAL_FAILED,
   NotificationKind.KYC_DECIDED,
   NotificationKind.LIMIT_CHANGED,
@@ -112,7 +114,14 @@ export type NotificationDraft =
       readonly effectiveAtMs: number;
       readonly scheduled: boolean;
     }
-  | { readonly kind: NotificationKind.NEW_DEVICE_LOGIN; readonly atMs: number };
+  | { readonly kind: NotificationKind.NEW_DEVICE_LOGIN; readonly atMs: number }
+  | {
+      readonly kind: NotificationKind.MARKET_VOIDED;
+      readonly marketId: string;
+      readonly currency: string;
+      /** Signed change to the wallet: negative = winnings taken back, positive = stake returned. */
+      readonly adjustmentMinor: bigint;
+    };
 
 /** The words of one notification. */
 export interface RenderedNotification {
@@ -254,6 +263,25 @@ function words(draft: NotificationDraft, lang: NotificationLanguage): Words {
             : `Your ${draft.limitName} changed and is in force now.`,
         link: '/?view=account',
       };
+    case NotificationKind.MARKET_VOIDED: {
+      const amount = formatAmount(
+        draft.adjustmentMinor < 0n ? -draft.adjustmentMinor : draft.adjustmentMinor,
+        draft.currency,
+        lang,
+      );
+      const back = draft.adjustmentMinor >= 0n;
+      return {
+        title: pt ? 'Um mercado foi anulado' : 'A market was voided',
+        body: back
+          ? pt
+            ? `Um mercado em que você apostou foi anulado depois de liquidado; sua aposta de ${amount} voltou para sua carteira.`
+            : `A market you bet on was voided after it was settled; your stake of ${amount} is back in your wallet.`
+          : pt
+            ? `Um mercado em que você apostou foi anulado depois de liquidado; os ${amount} ganhos foram estornados da sua carteira.`
+            : `A market you bet on was voided after it was settled; the ${amount} you won was taken back from your wallet.`,
+        link: '/?view=wallet',
+      };
+    }
     case NotificationKind.NEW_DEVICE_LOGIN:
       return {
         title: pt ? 'Novo acesso à sua conta' : 'New login to your account',

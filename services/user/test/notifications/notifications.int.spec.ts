@@ -19,7 +19,10 @@ import {
   DepositSucceededSchema,
   WithdrawalFailedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/payment_pb';
-import { PayoutsMadeSchema } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
+import {
+  PayoutReversedSchema,
+  PayoutsMadeSchema,
+} from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
 import { UserLoggedInSchema } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import {
   PayoutKind,
@@ -237,6 +240,48 @@ for (const target of sqlTargets()) {
       const sent = await mails(dan.user.userId);
       expect(sent).toHaveLength(1);
       expect(String(sent[0]?.body_text)).toContain('https://app.streambet.test/?view=wallet');
+    });
+
+    it('given a settled market voided afterwards, then the winner is told the winnings were taken back, even with every optional kind off', async () => {
+      const ivy = await h.register('notif_ivy');
+      await client.setNotificationPreferences(
+        { preferences: [{ kind: NotificationKind.BET_SETTLED, inApp: false, email: false }] },
+        as(ivy.tokens),
+      );
+      await handle(
+        envelope(
+          PayoutReversedSchema,
+          create(PayoutReversedSchema, {
+            payout: create(PayoutSchema, {
+              userId: ivy.user.userId,
+              marketId: 'M9',
+              kind: PayoutKind.SETTLEMENT,
+              currency: 'BRL',
+              stakeMinor: 1_000n,
+              payoutMinor: 2_500n,
+              netMinor: 1_500n,
+            }),
+            adjustmentMinor: -1_500n,
+          }),
+          'settlement',
+          'M9',
+        ),
+      );
+      const list = await client.listNotifications({}, as(ivy.tokens));
+      expect(list.notifications.map((n) => [n.kind, n.body])).toEqual([
+        [
+          NotificationKind.MARKET_VOIDED,
+          'A market you bet on was voided after it was settled; the 15.00 BRL you won was taken back from your wallet.',
+        ],
+      ]);
+      expect(await mails(ivy.user.userId)).toHaveLength(1);
+      const refused = await failure(
+        client.setNotificationPreferences(
+          { preferences: [{ kind: NotificationKind.MARKET_VOIDED, inApp: true, email: false }] },
+          as(ivy.tokens),
+        ),
+      );
+      expect(refused.code).toBe(Code.FailedPrecondition);
     });
 
     it('given logins, then the first device is not news but a second device is told', async () => {
