@@ -37,6 +37,8 @@ export interface HoldChange {
   /** Current version (0: no hold yet) and the order id it was taken for. */
   readonly fromVersion: number;
   readonly fromBetId: string;
+  /** Amount of the current hold; 0 when there is none open (never held, or released to 0). */
+  readonly fromAmountMinor: bigint;
   readonly toVersion: number;
   /** New amount; 0 releases the hold without a new one. */
   readonly toAmountMinor: bigint;
@@ -53,7 +55,7 @@ export type HoldChangeOutcome =
 /** The commands of one change: a chain when it replaces an existing hold. */
 export function holdChangeCommands(change: HoldChange): Command[] {
   const commands: Command[] = [];
-  if (change.fromVersion > 0) {
+  if (change.fromVersion > 0 && change.fromAmountMinor > 0n) {
     commands.push({
       transferId: `${exchangeHoldId(change.marketId, change.userId, change.fromVersion)}:void`,
       kind: TransferKind.VOID_PENDING,

@@ -69,6 +69,7 @@ export function planHoldChange(
     currency,
     fromVersion: hold.version,
     fromBetId: hold.betId,
+    fromAmountMinor: hold.amountMinor,
     toVersion: hold.pendingVersion,
     toAmountMinor: hold.pendingAmountMinor,
     toBetId: hold.pendingBetId,
