@@ -73,13 +73,26 @@ export function spawnService(entry: string, env: Record<string, string>): Servic
   };
 }
 
+/** Options of {@link runUntilKilled}. */
+export interface RunUntilKilledOptions {
+  /** The stdout line at which the child is SIGKILLed (default `KILL_ME`). */
+  readonly killAt?: string;
+}
+
 /**
  * Crash tests: runs `node --import tsx <script> <base64 JSON job>` from the repository root and
  * SIGKILLs it the moment it prints a line `KILL_ME` (the child prints it at the step under test
  * and then waits), so the kill lands exactly there. Resolves with the child's stdout; rejects
  * when the child exits any other way (it never reached the step), with its output for the reason.
+ * `options.killAt` names another line to kill at, for children whose steps print their own
+ * markers (e.g. BEFORE_COMMIT / COMMITTED), so one child serves several kill points.
  */
-export function runUntilKilled(script: string, job: unknown): Promise<string> {
+export function runUntilKilled(
+  script: string,
+  job: unknown,
+  options: RunUntilKilledOptions = {},
+): Promise<string> {
+  const killAt = options.killAt ?? 'KILL_ME';
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
@@ -95,7 +108,7 @@ export function runUntilKilled(script: string, job: unknown): Promise<string> {
     let killed = false;
     proc.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (!killed && output.split('\n').includes('KILL_ME')) {
+      if (!killed && output.split('\n').includes(killAt)) {
         killed = true;
         proc.kill('SIGKILL');
       }
@@ -106,7 +119,9 @@ export function runUntilKilled(script: string, job: unknown): Promise<string> {
       if (killed && signal === 'SIGKILL') resolve(output);
       else {
         reject(
-          new Error(`crash child exited (${code ?? signal}) before KILL_ME:\n${output}\n${stderr}`),
+          new Error(
+            `crash child exited (${code ?? signal}) before ${killAt}:\n${output}\n${stderr}`,
+          ),
         );
       }
     });

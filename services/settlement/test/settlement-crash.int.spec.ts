@@ -11,49 +11,20 @@
  * PGlite runs from an on-disk data folder opened by one process at a time (the parent closes it
  * before the child starts and reopens it after the kill).
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { settlePool } from '@streambet/parimutuel/settlement';
 import { SettlementCompletedSchema } from '@streambet/contracts/gen/streambet/events/v1/settlement_pb';
+import { runUntilKilled } from '@streambet/testkit/process';
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
 import { DEFAULT_LEASE_MS } from '../src/runner.js';
 import { CUR, createHarnessOn, manualClock, type Harness, type TestMarket } from './harness.js';
 import { CRASH_PAYOUT_PAGE, CRASH_USERS, crashBets } from './fixtures/crash-market.js';
+import type { SettlementCrashJob } from './fixtures/crash-child.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
-const child = path.join(here, 'fixtures', 'crash-child.ts');
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crash-child.ts');
 const FUND = 100_000n;
-
-function runAndKill(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let stderr = '';
-    let killed = false;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!killed && output.split('\n').includes('KILL_ME')) {
-        killed = true;
-        proc.kill('SIGKILL');
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code, signal) => {
-      if (killed && signal === 'SIGKILL') resolve(output);
-      else
-        reject(
-          new Error(`crash child exited (${code ?? signal}) before KILL_ME:\n${output}\n${stderr}`),
-        );
-    });
-  });
-}
 
 async function open(url: string, startMs?: number): Promise<Harness> {
   const sql = await openSqlUrl(url, { applicationName: 'settlement-crash-test' });
@@ -93,12 +64,13 @@ for (const target of sqlTargets()) {
             await h.resolve(market, market.outcomeIds[0]!);
             await h.dispose();
           }
-          const output = await runAndKill([
-            database.url,
-            market.marketId,
-            market.outcomeIds.join(','),
-            String(killAfterCall),
-          ]);
+          const job: SettlementCrashJob = {
+            url: database.url,
+            marketId: market.marketId,
+            outcomeIds: market.outcomeIds,
+            killAfterCall,
+          };
+          const output = await runUntilKilled(child, job);
           expect(output).toContain(`LEDGER_CALL ${killAfterCall}`);
 
           const startMs = manualClock().now();

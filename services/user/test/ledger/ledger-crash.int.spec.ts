@@ -4,49 +4,17 @@
  * after the commit). After the restart the batch is there completely or not at all, the
  * invariants hold, and resubmitting the batch completes it exactly once.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runUntilKilled } from '@streambet/testkit/process';
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
 import { TransferResultCode } from '../../src/ledger/domain/index.js';
 import { CRASH_BATCH, crashBatch } from './fixtures/crash-batch.js';
 import { expectInvariants, openLedger } from './ledger-fixtures.js';
+import type { LedgerCrashJob } from './fixtures/crash-child.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../../..');
-const child = path.join(here, 'fixtures', 'crash-child.ts');
-
-/** Runs the child until it prints `signal`, then SIGKILLs it and waits for it to be gone. */
-function runAndKillAt(url: string, mode: string, signal: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, url, mode], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let stderr = '';
-    let killed = false;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!killed && output.split('\n').includes(signal)) {
-        killed = true;
-        proc.kill('SIGKILL');
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code, exitSignal) => {
-      if (killed && exitSignal === 'SIGKILL') resolve();
-      else
-        reject(
-          new Error(
-            `crash child exited (${code ?? exitSignal}) before ${signal}:\n${output}\n${stderr}`,
-          ),
-        );
-    });
-  });
-}
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'crash-child.ts');
 
 for (const target of sqlTargets()) {
   const where = target.name === 'pglite' ? 'PGlite on disk' : 'PostgreSQL';
@@ -62,7 +30,8 @@ for (const target of sqlTargets()) {
       async (mode, signal, expectedRows) => {
         const database = await target.createUrl();
         try {
-          await runAndKillAt(database.url, mode, signal);
+          const job: LedgerCrashJob = { url: database.url, mode };
+          await runUntilKilled(child, job, { killAt: signal });
           const sql = await openSqlUrl(database.url, { applicationName: 'ledger-crash-check' });
           try {
             const count = await sql.query<{ n: bigint }>(

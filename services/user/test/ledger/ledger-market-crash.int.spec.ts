@@ -5,10 +5,10 @@
  * resolved completely or not at all, the invariants hold, and running the resolution again (same
  * settlement id) ends at the same final balances, computed here from the stakes, exactly once.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runUntilKilled } from '@streambet/testkit/process';
 import { openSqlUrl, sqlTargets } from '@streambet/testkit/sql';
 import {
   MARKET_CRASH_HOLDS,
@@ -17,41 +17,13 @@ import {
   crashResolution,
 } from './fixtures/market-crash.js';
 import { allBalances, expectInvariants, house, openLedger, wallet } from './ledger-fixtures.js';
+import type { MarketCrashJob } from './fixtures/market-crash-child.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../../..');
-const child = path.join(here, 'fixtures', 'market-crash-child.ts');
-
-/** Runs the child until it prints `signal`, then SIGKILLs it and waits for it to be gone. */
-function runAndKillAt(url: string, mode: string, signal: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, url, mode], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let stderr = '';
-    let killed = false;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!killed && output.split('\n').includes(signal)) {
-        killed = true;
-        proc.kill('SIGKILL');
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code, exitSignal) => {
-      if (killed && exitSignal === 'SIGKILL') resolve();
-      else
-        reject(
-          new Error(
-            `crash child exited (${code ?? exitSignal}) before ${signal}:\n${output}\n${stderr}`,
-          ),
-        );
-    });
-  });
-}
+const child = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  'fixtures',
+  'market-crash-child.ts',
+);
 
 /** The final balances after the resolution, from the stakes alone (stake k of wallet w: w × k). */
 function expectedFinal(): Map<string, [bigint, bigint, bigint, bigint]> {
@@ -81,7 +53,8 @@ for (const target of sqlTargets()) {
       async (mode, signal, committed) => {
         const database = await target.createUrl();
         try {
-          await runAndKillAt(database.url, mode, signal);
+          const job: MarketCrashJob = { url: database.url, mode };
+          await runUntilKilled(child, job, { killAt: signal });
           const sql = await openSqlUrl(database.url, { applicationName: 'ledger-market-crash' });
           try {
             const market = await sql.query<{ resolved: boolean }>(
