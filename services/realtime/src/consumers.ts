@@ -6,7 +6,8 @@
  *   (handleIdempotently, no SQL on the hot path).
  * - `projections` keeps what moderation and room checks need, exactly-once through the inbox:
  *   channel owners (integration ChannelLinked / ChannelUnlinked), known markets (MarketCreated),
- *   display names and admin flags (user events).
+ *   display names and admin flags (user events: UserRegistered, UserRoleGranted and
+ *   UserRoleRevoked each carry every role held afterwards, so the flag is set from that list).
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
@@ -19,6 +20,7 @@ import {
   UserProfileUpdatedSchema,
   UserRegisteredSchema,
   UserRoleGrantedSchema,
+  UserRoleRevokedSchema,
 } from '@streambet/contracts/gen/streambet/events/v1/user_pb';
 import type { EventEnvelope } from '@streambet/platform/bus/types';
 import type { EventConsumer } from '@streambet/platform/runtime/service-host';
@@ -93,6 +95,12 @@ async function applyProjection(
     }
     case UserRoleGrantedSchema.typeName: {
       const m = fromBinary(UserRoleGrantedSchema, event.payload);
+      await store.setAdmin(tx, m.userId, m.roles.includes(Role.ADMIN));
+      return;
+    }
+    case UserRoleRevokedSchema.typeName: {
+      // Without it a demoted admin would stay unbannable in chat.
+      const m = fromBinary(UserRoleRevokedSchema, event.payload);
       await store.setAdmin(tx, m.userId, m.roles.includes(Role.ADMIN));
       return;
     }
