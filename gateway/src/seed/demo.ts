@@ -9,16 +9,12 @@
 import { randomInt } from 'node:crypto';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { Platform, Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind, MarketState } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import type { Logger } from '@streambet/platform/log/logger';
-import { encodeUlid } from '@streambet/platform/ids/ulid';
 import { createSeedKit, seedPassword, type Actor, type SeedTargets } from './actors.js';
-
-/** The demo channel's id: fixed, so a restarted demo finds its channel and markets again. */
-const demoChannelId = encodeUlid(Date.UTC(2026, 0, 1), new Uint8Array(10).fill(7));
 
 /** The demo's admin account (password: the seed password), printed at start. */
 export const demoAdminEmail = 'admin@demo.streambet.dev';
@@ -61,7 +57,12 @@ export async function startDemo(
   const bets = createClient(BetEngineService, kit.connect);
 
   const owner = await kit.registerOrLogin('streamer@demo.streambet.dev', 'DemoStreamer');
-  const streamer = await kit.makeStreamer(owner, seedPassword, demoChannelId, 'demostreamer');
+  // Linked to simulated Twitch and Kick through the real OAuth round trip (one StreamBet channel);
+  // a restarted demo on its kept data links again and gets the same channel back.
+  const { streamer, channelId: demoChannelId } = await kit.linkChannels(owner, seedPassword, [
+    { platform: Platform.TWITCH, platformUserId: '1000', login: 'demostreamer' },
+    { platform: Platform.KICK, platformUserId: '2000', login: 'demostreamer' },
+  ]);
   const bettors: Actor[] = [];
   for (let i = 0; i < bettorCount; i += 1) {
     const bot = await kit.registerOrLogin(`bot${i}@demo.streambet.dev`, `DemoBot${i}`);
