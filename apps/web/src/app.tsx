@@ -50,7 +50,7 @@ function goToChannel(channelId: string | undefined) {
 /** Root component. */
 export function App() {
   const origin = window.location.origin;
-  const { api, session, notice, signIn, signOut } = useSession(origin);
+  const { api, session, notice, signIn, signOut, renew } = useSession(origin);
   const [channelId, setChannelId] = useState(channelFromUrl);
   const [view, setView] = useState(viewFromUrl);
   const [refreshKey, setRefreshKey] = useState(0);
@@ -76,6 +76,7 @@ export function App() {
     socketLive,
     navigate,
     params: new URLSearchParams(window.location.search),
+    renewSession: renew,
   };
   if (entry !== undefined && entry.chrome === false) return <entry.component {...viewProps} />;
   const nav = navEntries(session);

@@ -16,6 +16,8 @@ export interface SessionState extends SessionSnapshot {
   readonly api: Api;
   readonly signIn: (session: Session) => void;
   readonly signOut: () => void;
+  /** Rotates the tokens now and reloads the user (roles granted since signing in). */
+  readonly renew: () => Promise<void>;
 }
 
 /** One viewer client for the page's lifetime, at `baseUrl` (the gateway's origin). */
@@ -31,5 +33,6 @@ export function useSession(baseUrl: string): SessionState {
     notice,
     signIn: client.session.signIn,
     signOut: client.session.signOut,
+    renew: client.session.renew,
   };
 }

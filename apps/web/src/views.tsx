@@ -38,6 +38,11 @@ export interface ViewProps {
   readonly navigate: Navigate;
   /** The page's URL parameters when the view opened (tokens of emailed links, a channel id). */
   readonly params: URLSearchParams;
+  /**
+   * Rotates the session's tokens now and reloads the user, so a role granted meanwhile (the
+   * streamer role after a first channel link) takes effect without signing in again.
+   */
+  readonly renewSession: () => Promise<void>;
 }
 
 /** How a view is reached. */

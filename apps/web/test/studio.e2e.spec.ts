@@ -27,7 +27,7 @@ import {
   tabTo,
   waitMs,
 } from '@streambet/testkit/browser';
-import { registerInBrowser, startWebTest, testPassword, type WebTest } from './web-harness.js';
+import { registerInBrowser, startWebTest, type WebTest } from './web-harness.js';
 
 let web: WebTest;
 
@@ -48,14 +48,6 @@ async function goTo(page: Page, search: string): Promise<void> {
   await page.evaluate(
     `window.history.pushState({}, '', '/${search}'); window.dispatchEvent(new PopStateEvent('popstate'));`,
   );
-}
-
-async function logIn(page: Page, email: string): Promise<void> {
-  await page.getByTestId('auth-mode-login').click();
-  await page.getByTestId('auth-email').fill(email);
-  await page.getByTestId('auth-password').fill(testPassword);
-  await page.getByTestId('auth-submit').click();
-  await page.getByTestId('logout').waitFor({ timeout: waitMs });
 }
 
 async function overlayOdds(overlay: Page): Promise<string[]> {
@@ -83,14 +75,12 @@ describe.skipIf(!existsSync(chromiumPath))('the streamer console and the stream 
     expect(await page.getByTestId('studio-link-health').innerText()).toBe(
       'Subscribed to stream events',
     );
-    // The first link granted the streamer role, carried by tokens from the next login.
-    await page.getByTestId('studio-relogin').waitFor();
-
-    await page.reload();
-    await logIn(page, streamer.email);
-    await page.getByTestId('nav-studio').click();
+    // The first link granted the streamer role: the console renews the session at once (the
+    // new tokens and user carry the role), so the market form appears without signing in again.
     const form = page.getByTestId('market-form');
     await form.waitFor({ timeout: waitMs });
+    expect(await page.getByTestId('studio-relogin').count()).toBe(0);
+    expect(await page.getByTestId('nav-studio').count()).toBe(1);
     await expectAccessible(page, 'the studio');
     await screenshot(page, 'studio-empty');
 

@@ -111,13 +111,21 @@ export interface SessionController {
   readonly signOut: () => void;
   /** Loads a kept session from storage (refreshing at once when its access token is stale). */
   readonly restore: () => Promise<void>;
+  /**
+   * Rotates the tokens now and reloads the user (roles granted since signing in, e.g. the
+   * streamer role after a first channel link, are in the new access token and in
+   * `session.user`). Waits for a rotation already in flight, so a refresh token is never sent
+   * twice. A refused refresh ends the session as the timer's would.
+   */
+  readonly renew: () => Promise<void>;
   /** Stops the refresh timer (an app that is torn down). */
   readonly dispose: () => void;
 }
 
 /** Dependencies of {@link createSessionController}. */
 export interface SessionControllerDeps {
-  readonly users: Pick<Api['users'], 'refresh' | 'logout'>;
+  readonly users: Pick<Api['users'], 'refresh' | 'logout'> &
+    Partial<Pick<Api['users'], 'getProfile'>>;
   readonly storage?: SessionStorage;
   /** Wall-clock ms; default Date.now. */
   readonly now?: () => number;
@@ -139,6 +147,8 @@ export function createSessionController(deps: SessionControllerDeps): SessionCon
   const listeners = new Set<() => void>();
   let snapshot: SessionSnapshot = { session: undefined, notice: undefined };
   let timer: unknown;
+  /** The rotation in flight, if any (renew waits for it). */
+  let refreshing: Promise<void> | undefined;
 
   const persist = (session: Session | undefined): void => {
     storage.save(session).catch(() => undefined);
@@ -158,21 +168,41 @@ export function createSessionController(deps: SessionControllerDeps): SessionCon
     for (const listener of [...listeners]) listener();
   };
 
+  const rotate = async (session: Session, reloadUser: boolean): Promise<void> => {
+    let tokens: Session['tokens'] | undefined;
+    try {
+      tokens = (await deps.users.refresh({ refreshToken: session.tokens.refreshToken })).tokens;
+    } catch {
+      if (snapshot.session !== session) return;
+      set({ session: undefined, notice: 'Your session ended; log in again.' });
+      persist(undefined);
+      return;
+    }
+    if (snapshot.session !== session || tokens === undefined) return;
+    let user = session.user;
+    if (reloadUser && deps.users.getProfile !== undefined) {
+      try {
+        const profile = await deps.users.getProfile(
+          {},
+          { headers: { authorization: `Bearer ${tokens.accessToken}` } },
+        );
+        user = profile.user ?? user;
+      } catch {
+        // The new tokens stand; the user shown stays as it was until the next sign-in.
+      }
+      if (snapshot.session !== session) return;
+    }
+    const next: Session = { user, tokens };
+    set({ session: next, notice: undefined });
+    persist(next);
+  };
+
   const refresh = (session: Session): void => {
     timer = undefined;
-    deps.users
-      .refresh({ refreshToken: session.tokens.refreshToken })
-      .then((res) => {
-        if (snapshot.session !== session || res.tokens === undefined) return;
-        const next: Session = { user: session.user, tokens: res.tokens };
-        set({ session: next, notice: undefined });
-        persist(next);
-      })
-      .catch(() => {
-        if (snapshot.session !== session) return;
-        set({ session: undefined, notice: 'Your session ended; log in again.' });
-        persist(undefined);
-      });
+    const running = rotate(session, false).finally(() => {
+      if (refreshing === running) refreshing = undefined;
+    });
+    refreshing = running;
   };
 
   return {
@@ -200,6 +230,18 @@ export function createSessionController(deps: SessionControllerDeps): SessionCon
       const kept = await storage.load().catch(() => undefined);
       if (kept !== undefined && snapshot.session === undefined)
         set({ session: kept, notice: undefined });
+    },
+    renew: async () => {
+      if (refreshing !== undefined) await refreshing;
+      const current = snapshot.session;
+      if (current === undefined) return;
+      if (timer !== undefined) clearTimer(timer);
+      timer = undefined;
+      const running = rotate(current, true).finally(() => {
+        if (refreshing === running) refreshing = undefined;
+      });
+      refreshing = running;
+      await running;
     },
     dispose: () => {
       if (timer !== undefined) clearTimer(timer);

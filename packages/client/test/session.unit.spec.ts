@@ -1,8 +1,10 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createRouterTransport } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import { UserSchema } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
 import {
+  GetProfileResponseSchema,
   LogoutResponseSchema,
   RefreshResponseSchema,
   TokenPairSchema,
@@ -78,6 +80,45 @@ function usersAnswering(
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('the session controller', () => {
+  it('given a role granted since sign-in, when the app renews, then the tokens rotate once and the user carries the role', async () => {
+    const time = manualTime();
+    const refreshed: string[] = [];
+    let answer: (res: MessageInitShape<typeof RefreshResponseSchema>) => void = () => undefined;
+    const { users } = usersAnswering((refreshToken) => {
+      refreshed.push(refreshToken);
+      return refreshed.length === 1
+        ? new Promise((resolve) => (answer = resolve))
+        : Promise.resolve({ tokens: session('access-3').tokens });
+    });
+    const profileTokens: string[] = [];
+    const controller = createSessionController({
+      users: {
+        ...users,
+        getProfile: (_req, options) => {
+          profileTokens.push(new Headers(options?.headers).get('authorization') ?? '');
+          return Promise.resolve(
+            create(GetProfileResponseSchema, {
+              user: { userId: 'u1', displayName: 'Bia', roles: [Role.VIEWER, Role.STREAMER] },
+            }),
+          );
+        },
+      },
+      ...time,
+    });
+    controller.signIn(session('access-1'));
+    // The timer's rotation is in flight when the app asks to renew: renew waits for it rather
+    // than sending the same (single-use) refresh token a second time.
+    time.runNext();
+    const renewed = controller.renew();
+    answer({ tokens: session('access-2').tokens });
+    await renewed;
+    expect(refreshed).toEqual(['refresh-of-access-1', 'refresh-of-access-2']);
+    expect(profileTokens).toEqual(['Bearer access-3']);
+    expect(controller.accessToken()).toBe('access-3');
+    expect(controller.getSnapshot().session?.user.roles).toContain(Role.STREAMER);
+    expect(time.pending()).toBe(1);
+  });
+
   it('given a sign-in, then the access token is rotated 30 s before it expires, and listeners see each change', async () => {
     const time = manualTime();
     const refreshed: string[] = [];

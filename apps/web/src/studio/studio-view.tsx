@@ -5,7 +5,7 @@
  * and the stream overlay's look. Every call is checked by the server again (owner or admin); this
  * screen only shows what the caller may do.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Channel } from '@streambet/contracts/gen/streambet/integration/v1/integration_pb';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
 import type { Session } from '@streambet/client';
@@ -85,6 +85,24 @@ function Studio(props: ViewProps & { readonly session: Session }) {
   const channelLinks = channelId === undefined ? [] : (groups.get(channelId) ?? []);
   const manages =
     session.user.roles.includes(Role.STREAMER) || session.user.roles.includes(Role.ADMIN);
+  // A first link grants the streamer role on the server; renew the session once so it takes
+  // effect here without signing in again (the button below retries).
+  const { renewSession } = props;
+  const [renewal, setRenewal] = useState<'idle' | 'running' | 'failed'>('idle');
+  const renew = useCallback(() => {
+    setRenewal('running');
+    renewSession().then(
+      () => setRenewal('idle'),
+      () => setRenewal('failed'),
+    );
+  }, [renewSession]);
+  const needsRenewal = channelId !== undefined && !manages;
+  const renewedOnce = useRef(false);
+  useEffect(() => {
+    if (!needsRenewal || renewedOnce.current) return;
+    renewedOnce.current = true;
+    renew();
+  }, [needsRenewal, renew]);
 
   return (
     <div className="studio" data-testid="studio">
@@ -124,9 +142,21 @@ function Studio(props: ViewProps & { readonly session: Session }) {
               </p>
             </section>
           ) : !manages ? (
-            <p className="notice" role="status" data-testid="studio-relogin">
-              Your channel is linked. Log out and log in again to run markets on it.
-            </p>
+            <div className="notice" role="status" data-testid="studio-relogin">
+              <p>
+                {renewal === 'running'
+                  ? 'Your channel is linked. Updating your access…'
+                  : 'Your channel is linked. Refresh your access (or log out and in again) to run markets on it.'}
+              </p>
+              <button
+                type="button"
+                data-testid="studio-renew"
+                disabled={renewal === 'running'}
+                onClick={renew}
+              >
+                Refresh my access
+              </button>
+            </div>
           ) : (
             <MarketsSection
               key={channelId}
