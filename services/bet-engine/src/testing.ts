@@ -152,6 +152,7 @@ export async function createBetEngineTestService(
     sql,
     ledger: createClient(LedgerInternalService, options.user),
     users: createClient(UserInternalService, options.user),
+    scheduler,
     markets,
     clock,
     logger,

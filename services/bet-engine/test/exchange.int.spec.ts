@@ -129,28 +129,39 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       expect(published[0]!.books[0]!.availableToLay.map((l) => l.availableStakeMinor)).toEqual([
         100n,
       ]);
-      h.clock.advance(200);
-      await order(backer!, market, { side: BetSide.BACK, odds: '4.00', stake: 10n, outcome: 1 });
-      const latest = (await h.outbox(market.marketId, 'odds')).map(
-        (row) => fromBinary(OddsChangedSchema, row.payload).odds!,
-      );
-      expect(latest).toHaveLength(2);
-      expect(latest[1]!.version).toBeGreaterThan(latest[0]!.version);
-      const live = levels(await book(market)).map(({ outcomeId, back, lay, matched }) => ({
-        outcomeId,
-        back,
-        lay,
-        matched,
-      }));
-      expect(
-        latest[1]!.books.map((b) => ({
+      const snapshots = async () =>
+        (await h.outbox(market.marketId, 'odds')).map(
+          (row) => fromBinary(OddsChangedSchema, row.payload).odds!,
+        );
+      const ladders = (odds: Awaited<ReturnType<typeof snapshots>>[number]) =>
+        odds.books.map((b) => ({
           outcomeId: b.outcomeId,
           back: b.availableToBack.map((l) => [l.decimalOdds, l.availableStakeMinor]),
           lay: b.availableToLay.map((l) => [l.decimalOdds, l.availableStakeMinor]),
           matched: b.matchedStakeMinor,
-        })),
-      ).toEqual(live);
+        }));
+      const live = async () =>
+        levels(await book(market)).map(({ outcomeId, back, lay, matched }) => ({
+          outcomeId,
+          back,
+          lay,
+          matched,
+        }));
+      // The trailing publication of the match, once the interval has passed.
+      h.clock.advance(200);
+      h.scheduler.runDue();
+      await h.exchange.exchange.drain();
+      let latest = await snapshots();
+      expect(latest).toHaveLength(2);
+      expect(latest[1]!.version).toBeGreaterThan(latest[0]!.version);
+      expect(ladders(latest[1]!)).toEqual(await live());
       expect(latest[1]!.outcomes[0]).toMatchObject({ stakedMinor: 60n, layDecimalOdds: '2.50' });
+      // A change after the interval is published at once, in the batch's own commit.
+      h.clock.advance(200);
+      await order(backer!, market, { side: BetSide.BACK, odds: '4.00', stake: 10n, outcome: 1 });
+      latest = await snapshots();
+      expect(latest).toHaveLength(3);
+      expect(ladders(latest[2]!)).toEqual(await live());
     });
 
     it('holds the net worst case: backs on every outcome hold one scenario, a hedge releases', async () => {
@@ -302,6 +313,8 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const users = await h.addUsers(200, 100_000n);
       await h.exchange.exchange.drain();
       const commitsBefore = h.betCommits.count + h.userCommits.count;
+      const betCommitsBefore = h.betCommits.count;
+      const userCallsBefore = new Map(h.userCalls);
       const callsBefore = h.exchange.exchangeLedger.calls.count;
       const batchesBefore = h.exchange.exchange.stats.batches;
       const startedAt = performance.now();
@@ -330,6 +343,11 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       const commits = h.betCommits.count + h.userCommits.count - commitsBefore;
       const calls = h.exchange.exchangeLedger.calls.count - callsBefore;
       const batches = h.exchange.exchange.stats.batches - batchesBefore;
+      const betCommits = h.betCommits.count - betCommitsBefore;
+      const userCalls = [...h.userCalls].map(
+        ([m, n]) => `${m}=${n - (userCallsBefore.get(m) ?? 0)}`,
+      );
+      console.info(`bet-engine commits ${betCommits}; user-service calls ${userCalls.join(' ')}`);
       console.info(
         `exchange group commit: 600 orders, ${commits} commits (${(commits / 600).toFixed(3)}/order), ` +
           `${calls} ledger calls, ${batches} batches, ${elapsedMs.toFixed(0)} ms`,

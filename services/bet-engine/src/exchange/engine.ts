@@ -33,6 +33,7 @@ import { MarketBook, type XFill, type XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
 import { lapseMarket } from './lock.js';
 import { appendBookChanged } from './publish.js';
+import type { Scheduler } from '../odds.js';
 import { planHoldChange, rebuildForWriting } from './rebuild.js';
 import {
   sameOrder,
@@ -95,6 +96,8 @@ export interface ExchangeEngineDeps {
   readonly newOrderId: (nowMs: number) => string;
   /** The market's record (projection) for commands that carry none (cancel, lapse, tidy). */
   readonly readMarket: (marketId: string) => Promise<MarketRecord | undefined>;
+  /** Arms the trailing book publication (tests: a manual scheduler); default real timers. */
+  readonly scheduler?: Scheduler;
   /** Least time between two book snapshots of a market, ms (default 100: ≤ 10/s). */
   readonly publishIntervalMs?: number;
   /** Checks the users of a batch's orders (one call per batch); none: not checked. */
@@ -119,19 +122,25 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
   let running: Promise<void> | undefined;
   /** Book snapshots: when each market's was last appended, and whether a change awaits one. */
   const published = new Map<string, { atMs: number; dirty: boolean }>();
-  const trailingTimers = new Map<string, NodeJS.Timeout>();
+  const trailingTimers = new Map<string, { cancel(): void }>();
+  const scheduler: Scheduler = deps.scheduler ?? {
+    setTimer(fn, delayMs) {
+      const timer = setTimeout(fn, delayMs);
+      timer.unref();
+      return { cancel: () => clearTimeout(timer) };
+    },
+  };
   const publishIntervalMs = deps.publishIntervalMs ?? 100;
 
   /** Publishes a market's last change once the conflation interval has passed. */
   function scheduleTrailing(marketId: string): void {
     if (trailingTimers.has(marketId)) return;
-    const timer = setTimeout(() => {
+    const fire = () => {
       trailingTimers.delete(marketId);
       queue.push({ kind: 'tidy', marketId, userId: '', settle: () => {} });
       kick();
-    }, publishIntervalMs);
-    timer.unref();
-    trailingTimers.set(marketId, timer);
+    };
+    trailingTimers.set(marketId, scheduler.setTimer(fire, publishIntervalMs));
   }
 
   function kick(): void {

@@ -11,6 +11,8 @@ import type { Clock } from '@streambet/platform/rpc/clock';
 import type { Sql } from '@streambet/platform/sql/types';
 import type { Logger } from '@streambet/platform/log/logger';
 import type { Markets } from '../markets.js';
+import type { Scheduler } from '../odds.js';
+import type { MarketRecord } from '../store/index.js';
 import { createExchangeEngine, type ExchangeEngine } from './engine.js';
 import { createExchangeLedger, type ExchangeLedger } from './ledger.js';
 import type { ExchangeRoutesDeps } from './routes.js';
@@ -35,6 +37,8 @@ export interface ExchangeOptions {
   readonly writerId?: string;
   readonly newOrderId?: (nowMs: number) => string;
   readonly onBookChanged?: (marketId: string) => void;
+  /** Arms the trailing book publication; default real (unref'd) timers. */
+  readonly scheduler?: Scheduler;
 }
 
 /** The lane and what the routes need. */
@@ -60,10 +64,24 @@ export function createExchange(options: ExchangeOptions): Exchange {
     newOrderId:
       options.newOrderId ?? ((nowMs) => encodeUlid(nowMs, new Uint8Array(randomBytes(10)))),
     readMarket: (marketId) => options.markets.get(marketId),
+    ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
     ...(options.users === undefined ? {} : { eligibility: eligibilityPort(options.users) }),
     ...(options.onBookChanged === undefined ? {} : { onBookChanged: options.onBookChanged }),
   });
+  const escrows = new Map<string, Promise<void>>();
+  const ensureEscrow = (market: MarketRecord): Promise<void> => {
+    if (market.escrowCreated) return Promise.resolve();
+    let pending = escrows.get(market.marketId);
+    if (pending === undefined) {
+      pending = options.markets.ensureEscrows([market]);
+      escrows.set(market.marketId, pending);
+      // A failure is retried by the next order; a success stays remembered.
+      pending.catch(() => escrows.delete(market.marketId));
+    }
+    return pending;
+  };
   return {
+    ensureEscrow,
     exchange,
     exchangeStore,
     exchangeLedger,

@@ -41,6 +41,8 @@ export interface ExchangeRoutesDeps {
   readonly exchangeStore: ExchangeStore;
   readonly markets: Markets;
   readonly clock: Clock;
+  /** Makes sure the market's escrow exists; concurrent first orders share one ledger call. */
+  readonly ensureEscrow: (market: MarketRecord) => Promise<void>;
 }
 
 const DEFAULT_DEPTH = 10;
@@ -107,7 +109,7 @@ export async function placeExchangeOrder(
     undefined,
   );
   if (early !== undefined) throw new BetRejectedError(early);
-  await deps.markets.ensureEscrows([market]);
+  await deps.ensureEscrow(market);
   const result = await deps.exchange.place({
     userId,
     idempotencyKey: request.idempotencyKey,
