@@ -8,7 +8,8 @@
  *   runs it after the commit;
  * - MarketVoided: the pool publishes it after ReverseSettlement succeeded, so there is nothing to
  *   do; a settlement that is not REVERSED by then is logged for an admin.
- * EXCHANGE markets are not settled by this service yet: their events are logged and skipped.
+ * EXCHANGE markets are settled by the bet engine's exchange lane (net per user, commission on
+ * positive net winnings; services/bet-engine/src/exchange), so their events are skipped here.
  */
 import { randomBytes } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -64,7 +65,7 @@ export function createMarketHandler(deps: MarketConsumerDeps) {
         if (event.kind === MarketKind.EXCHANGE) {
           logger.warn(
             { marketId: event.marketId },
-            'EXCHANGE settlement is not implemented; skipped',
+            'EXCHANGE market: settled by the bet engine, skipped here',
           );
           return false;
         }
@@ -93,7 +94,10 @@ export function createMarketHandler(deps: MarketConsumerDeps) {
         const event = fromBinary(MarketCanceledSchema, payload);
         const terms = await store.marketTerms(tx, event.marketId);
         if (terms?.kind === MarketKind.EXCHANGE) {
-          logger.warn({ marketId: event.marketId }, 'EXCHANGE refund is not implemented; skipped');
+          logger.warn(
+            { marketId: event.marketId },
+            'EXCHANGE market: refunded by the bet engine, skipped here',
+          );
           return false;
         }
         const recorded = await store.recordRun(
