@@ -1,5 +1,9 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-node';
 import { describe, expect, it } from 'vitest';
 import { currentLogContext, runWithLogContext } from '../../src/log/log-context.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -17,7 +21,11 @@ import {
 } from '../../src/sql/transaction-scope.js';
 import { createLogCapture } from '../fixtures/echo-service.js';
 
-initTracing({ serviceName: 'observability-test' });
+// Spans are recorded only while something exports them; these tests read recorded spans.
+initTracing({
+  serviceName: 'observability-test',
+  spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
+});
 const tracer = trace.getTracer('test');
 
 describe('logger', () => {
