@@ -156,6 +156,11 @@ export interface ChannelFilter {
   readonly limit: number;
 }
 
+/** The dedupe key of a delivery: provider and message id, the claims table's primary key. */
+export function claimKey(provider: WebhookProvider, messageId: string): string {
+  return `${provider}\u0000${messageId}`;
+}
+
 /** Bodies kept in the webhook log are cut to this many characters. */
 const maxLoggedBodyChars = 16_384;
 
@@ -191,21 +196,30 @@ export function createIntegrationStore(deps: {
     return row === undefined ? undefined : toChannel(row);
   }
 
-  async function log(db: SqlExecutor, entry: WebhookLogEntry): Promise<void> {
-    await db.query(
-      `INSERT INTO integration_webhook_log
-         (provider, message_id, message_type, verdict, detail, channel_id, received_at_ms, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
+  /** Appends `entries` to the webhook log in one statement, in order (ids ascend with it). */
+  async function log(db: SqlExecutor, entries: readonly WebhookLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const nowMs = clock.now();
+    const params: SqlValue[] = [];
+    const rows = entries.map((entry) => {
+      const at = params.length;
+      params.push(
         entry.provider,
         entry.messageId.slice(0, 200),
         entry.messageType.slice(0, 200),
         entry.verdict,
         entry.detail.slice(0, 1000),
         entry.channelId,
-        clock.now(),
+        nowMs,
         entry.body.slice(0, maxLoggedBodyChars),
-      ],
+      );
+      return `(${Array.from({ length: 8 }, (_, i) => `$${at + i + 1}`).join(', ')})`;
+    });
+    await db.query(
+      `INSERT INTO integration_webhook_log
+         (provider, message_id, message_type, verdict, detail, channel_id, received_at_ms, body)
+       VALUES ${rows.join(', ')}`,
+      params,
     );
   }
 
@@ -558,25 +572,42 @@ export function createIntegrationStore(deps: {
     },
 
     /**
-     * Claims a delivery's message id in `tx`: true the first time, false for a replay (the id is
-     * already recorded, by a committed transaction or one that commits first).
+     * Claims the message ids of a batch of deliveries in `tx`, in one statement; the keys
+     * (`claimKey`) of those claimed now. An id already recorded (by a committed transaction or one
+     * that commits first) is not among them: that delivery is a replay.
      */
-    async claimMessage(
+    async claimMessages(
       tx: SqlExecutor,
-      provider: WebhookProvider,
-      messageId: string,
-    ): Promise<boolean> {
-      const result = await tx.query(
+      deliveries: readonly { provider: WebhookProvider; messageId: string }[],
+    ): Promise<Set<string>> {
+      const keys = new Map<string, { provider: WebhookProvider; messageId: string }>();
+      for (const d of deliveries) keys.set(claimKey(d.provider, d.messageId), d);
+      if (keys.size === 0) return new Set();
+      const nowMs = clock.now();
+      const params: SqlValue[] = [];
+      const rows = [...keys.values()].map((d) => {
+        params.push(d.provider, d.messageId, nowMs);
+        const at = params.length;
+        return `($${at - 2}, $${at - 1}, $${at})`;
+      });
+      const result = await tx.query<RawRow>(
         `INSERT INTO integration_webhook_messages (provider, message_id, received_at_ms)
-         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [provider, messageId, clock.now()],
+         VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING RETURNING provider, message_id`,
+        params,
       );
-      return result.rowCount === 1;
+      return new Set(
+        result.rows.map((r) => claimKey(text(r.provider) as WebhookProvider, text(r.message_id))),
+      );
     },
 
     /** Appends to the webhook log (in `db`: the delivery's transaction, or on its own). */
     log(entry: WebhookLogEntry, db: SqlExecutor = sql): Promise<void> {
-      return log(db, entry);
+      return log(db, [entry]);
+    },
+
+    /** Appends a batch's rows to the webhook log in `db`, in one statement, in order. */
+    logMany(db: SqlExecutor, entries: readonly WebhookLogEntry[]): Promise<void> {
+      return log(db, entries);
     },
 
     /** The webhook log, newest last (for tests and support). */

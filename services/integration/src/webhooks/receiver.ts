@@ -4,6 +4,8 @@
  * parsed; a refusal is logged with its verdict and counted, and changes nothing else; an accepted
  * delivery claims its message id, applies its effect (live state, revocation) and appends the
  * integration.* event in one transaction, so a replay (same id) is acknowledged without effect.
+ * Deliveries verified while a transaction runs share the next one (group commit, group-commit.ts);
+ * each is answered after the commit holding it.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '@streambet/platform/rpc/clock';
@@ -25,6 +27,7 @@ import {
 } from '../domain/webhook.js';
 import { effectEvent, type PlatformName } from '../events.js';
 import type { IntegrationStore } from '../store.js';
+import { createGroupCommitter } from './group-commit.js';
 import { verifyKickSignature, verifyTwitchSignature } from './signatures.js';
 
 /** Request headers as node gives them (lower-case names). */
@@ -63,6 +66,7 @@ function isJson(headers: Headers): boolean {
 /** Creates the receiver of both providers. */
 export function createWebhookReceiver(deps: WebhookReceiverDeps) {
   const { store, clock } = deps;
+  const committer = createGroupCommitter({ store });
 
   function finish(
     provider: WebhookProvider,
@@ -127,10 +131,11 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
   }
 
   /**
-   * The accepted part: claim the message id, run `effect`, log; one transaction. A replay (id
-   * already claimed) is logged as `replayed` and changes nothing.
+   * The accepted part: claim the message id, run `effect`, log; committed with the deliveries
+   * verified meanwhile in one transaction (see group-commit.ts). A replay (id already claimed) is
+   * logged as `replayed` and changes nothing.
    */
-  async function accept(
+  function accept(
     provider: WebhookProvider,
     messageId: string,
     messageType: string,
@@ -138,31 +143,7 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     verdict: WebhookVerdict,
     effect: (tx: SqlExecutor) => Promise<{ channelId: string; detail: string }>,
   ): Promise<WebhookVerdict> {
-    return store.transaction(async (tx) => {
-      if (!(await store.claimMessage(tx, provider, messageId))) {
-        await store.log(
-          {
-            provider,
-            messageId,
-            messageType,
-            verdict: 'replayed',
-            detail: '',
-            channelId: '',
-            body: bodyText,
-          },
-          tx,
-        );
-        return 'replayed';
-      }
-      const result = await effect(tx);
-      const final: WebhookVerdict =
-        result.channelId === '' && verdict === 'accepted' ? 'ignored' : verdict;
-      await store.log(
-        { provider, messageId, messageType, verdict: final, body: bodyText, ...result },
-        tx,
-      );
-      return final;
-    });
+    return committer.apply({ provider, messageId, messageType, body: bodyText, verdict, effect });
   }
 
   async function twitch(headers: Headers, body: Uint8Array): Promise<WebhookAnswer> {
