@@ -426,6 +426,92 @@ export function describeEventBusContract(
       await expect(bus.ping()).rejects.toThrow(/closed/);
     });
 
+    it('handleBatch: several events of a key per call, in order, a key never in two calls at once', async () => {
+      const { bus } = await open();
+      const topic = uniqueTopic();
+      const keys = 4;
+      const perKey = 30;
+      const busyKeys = new Set<string>();
+      const seenByKey = new Map<string, number[]>();
+      let overlaps = 0;
+      let mostOfOneKeyInACall = 0;
+      const done = collector(timeoutMs);
+      const handleBatch = async (batch: readonly EventEnvelope[]): Promise<void> => {
+        const batchKeys = new Set(batch.map((got) => got.key));
+        for (const key of batchKeys) {
+          if (busyKeys.has(key)) overlaps += 1;
+          busyKeys.add(key);
+          const ofKey = batch.filter((got) => got.key === key).length;
+          mostOfOneKeyInACall = Math.max(mostOfOneKeyInACall, ofKey);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const got of batch) {
+          const seq = Number(got.headers.seq);
+          seenByKey.set(got.key, [...(seenByKey.get(got.key) ?? []), Math.floor(seq / keys)]);
+        }
+        for (const key of batchKeys) busyKeys.delete(key);
+        for (const got of batch) await done.handler(got);
+      };
+      await bus.subscribe({
+        group: uniqueGroup(),
+        topics: [topic],
+        batchMaxEvents: 50,
+        handleBatch,
+        // The Kafka adapter delivers one event per call through `handler`.
+        handler: (got) => handleBatch([got]),
+      });
+      await bus.publish(
+        Array.from({ length: keys * perKey }, (_, seq) =>
+          pingEnvelope(topic, `aggregate-${seq % keys}`, seq),
+        ),
+      );
+      await done.waitForCount(keys * perKey, 'every event of every key');
+      expect(overlaps).toBe(0);
+      for (let key = 0; key < keys; key += 1) {
+        expect(seenByKey.get(`aggregate-${key}`)).toEqual(
+          Array.from({ length: perKey }, (_, index) => index),
+        );
+      }
+      if (bus.kind !== 'kafka') expect(mostOfOneKeyInACall).toBeGreaterThan(1);
+    });
+
+    it('handleBatch: a failed call is retried per key with its head alone; a poison event is dead-lettered by itself', async () => {
+      const { bus } = await open();
+      const topic = uniqueTopic();
+      const dead = collector(timeoutMs);
+      await bus.subscribe({
+        group: uniqueGroup(),
+        topics: [`${topic}.dlq`],
+        handler: dead.handler,
+      });
+      const poison = pingEnvelope(topic, 'poison', 0);
+      const mates = [
+        pingEnvelope(topic, 'a', 1),
+        pingEnvelope(topic, 'a', 2),
+        pingEnvelope(topic, 'b', 3),
+        pingEnvelope(topic, 'poison', 4),
+      ];
+      const handled = collector(timeoutMs);
+      const handleBatch = async (batch: readonly EventEnvelope[]): Promise<void> => {
+        if (batch.some((got) => got.id === poison.id)) throw new Error('poison in this batch');
+        for (const got of batch) await handled.handler(got);
+      };
+      await bus.subscribe({
+        group: uniqueGroup(),
+        topics: [topic],
+        maxAttempts: 2,
+        handleBatch,
+        handler: (got) => handleBatch([got]),
+      });
+      await bus.publish([poison, ...mates]);
+      await handled.waitForCount(mates.length, "the poison event's batch-mates");
+      await dead.waitForCount(1, 'the poison event in the dead-letter topic');
+      expect(dead.ids()).toEqual([poison.id]);
+      expect(new Set(handled.ids())).toEqual(new Set(mates.map((event) => event.id)));
+      const ofA = handled.events.filter((got) => got.key === 'a').map((got) => got.headers.seq);
+      expect(ofA).toEqual(['1', '2']);
+    });
+
     it('rejects malformed events at publish with a message naming the problem', async () => {
       const { bus } = await open();
       const topic = uniqueTopic();

@@ -70,6 +70,12 @@ export interface SinkOptions {
 export interface WarehouseSink {
   /** Buffers `event`; resolves once it is stored, rejects with SinkBackPressureError when full. */
   accept(event: IncomingEvent): Promise<void>;
+  /**
+   * Buffers all of `events` (a bus batch delivery) or none: resolves once every one is stored,
+   * rejects with SinkBackPressureError when they do not fit (a batch larger than the whole buffer
+   * is taken only into an empty one), or with the write's error while draining.
+   */
+  acceptBatch(events: readonly IncomingEvent[]): Promise<void>;
   /** Events held now (buffered or being written). */
   readonly buffered: number;
   /** False after a failed write, true again after the next stored batch. */
@@ -85,6 +91,30 @@ interface Pending {
   readonly rows: WarehouseRows;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** An event's warehouse rows; an undecodable one is kept as an event without facts. */
+function rowsOf(event: IncomingEvent): WarehouseRows {
+  let rows: WarehouseRows;
+  try {
+    rows = toWarehouseRows(event);
+  } catch {
+    // Not its type's protobuf: kept as an event without facts rather than blocking its key.
+    rows = {
+      event: {
+        eventId: event.id,
+        topic: event.topic,
+        type: event.type,
+        aggregateId: event.key,
+        occurredAtMs: event.occurredAtMs,
+        producer: '',
+        actorUserId: '',
+        payloadJson: '{"undecodable":true}',
+      },
+      facts: [],
+    };
+  }
+  return rows;
 }
 
 /** A sink writing to `options.warehouse`. */
@@ -183,39 +213,38 @@ export function createWarehouseSink(options: SinkOptions): WarehouseSink {
     if (pending.length >= options.batchRows) schedule();
   }
 
+  function refuse(what: string): Promise<void> {
+    options.observer?.refused?.();
+    return Promise.reject(
+      new SinkBackPressureError(
+        `the analytics warehouse is not keeping up (${options.maxBufferedEvents} events buffered): ${what} left to the bus for redelivery`,
+      ),
+    );
+  }
+
+  function enqueue(rows: WarehouseRows): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ rows, resolve, reject });
+    });
+  }
+
   return {
     accept(event) {
       if (pending.length + writingEvents >= options.maxBufferedEvents) {
-        options.observer?.refused?.();
-        return Promise.reject(
-          new SinkBackPressureError(
-            `the analytics warehouse is not keeping up (${options.maxBufferedEvents} events buffered): event ${event.id} left to the bus for redelivery`,
-          ),
-        );
+        return refuse(`event ${event.id}`);
       }
-      let rows: WarehouseRows;
-      try {
-        rows = toWarehouseRows(event);
-      } catch {
-        // Not its type's protobuf: kept as an event without facts rather than blocking its key.
-        rows = {
-          event: {
-            eventId: event.id,
-            topic: event.topic,
-            type: event.type,
-            aggregateId: event.key,
-            occurredAtMs: event.occurredAtMs,
-            producer: '',
-            actorUserId: '',
-            payloadJson: '{"undecodable":true}',
-          },
-          facts: [],
-        };
+      const stored = enqueue(rowsOf(event));
+      schedule();
+      return stored;
+    },
+    acceptBatch(events) {
+      const held = pending.length + writingEvents;
+      if (held > 0 && held + events.length > options.maxBufferedEvents) {
+        return refuse(`${events.length} events from ${events[0]?.id ?? '-'}`);
       }
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ rows, resolve, reject });
-        schedule();
-      });
+      const stored = Promise.all(events.map((event) => enqueue(rowsOf(event))));
+      schedule();
+      return stored.then(() => undefined);
     },
     get buffered() {
       return pending.length + writingEvents;

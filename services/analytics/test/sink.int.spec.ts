@@ -267,5 +267,80 @@ describe.each(warehouseTargets().map((t) => [t.name, t] as const))(
         await bus.close();
       }
     });
+
+    it('takes a batch delivery whole or not at all, and an oversized one only into an empty buffer', async () => {
+      const clock = manualClock();
+      const timers = manualScheduler(clock);
+      const warehouse = withOutage(db.warehouse);
+      warehouse.down = true;
+      const sink = createWarehouseSink({
+        warehouse,
+        batchRows: 100,
+        flushMs: 1000,
+        maxBufferedEvents: 4,
+        retryMs: 1000,
+        timers,
+      });
+      const oversized = tracked(sink.acceptBatch([1n, 2n, 3n, 4n, 5n].map((s) => betPlaced(s))));
+      expect(sink.buffered).toBe(5);
+      await expect(sink.acceptBatch([betPlaced(6n)])).rejects.toBeInstanceOf(SinkBackPressureError);
+      expect(sink.buffered).toBe(5);
+      warehouse.down = false;
+      clock.advance(1000);
+      expect(timers.runDue()).toBe(1);
+      await oversized.promise;
+      const three = tracked(sink.acceptBatch([6n, 7n, 8n].map((s) => betPlaced(s))));
+      await expect(sink.acceptBatch([9n, 10n].map((s) => betPlaced(s)))).rejects.toBeInstanceOf(
+        SinkBackPressureError,
+      );
+      expect(sink.buffered).toBe(3);
+      clock.advance(1000);
+      expect(timers.runDue()).toBe(1);
+      await three.promise;
+      expect(await stored(db.warehouse)).toEqual({ events: 8, handle: 36n });
+    });
+
+    it('through batch deliveries: many events of one key in flight, an outage loses none', async () => {
+      const warehouse = withOutage(db.warehouse);
+      warehouse.down = true;
+      const bus = createMemoryBus({ retryBaseMs: 5, retryMaxMs: 50 });
+      const sink = createWarehouseSink({
+        warehouse,
+        batchRows: 50,
+        flushMs: 0,
+        maxBufferedEvents: 8,
+        retryMs: 20,
+      });
+      let mostPerCall = 0;
+      const subscription = await bus.subscribe({
+        group: 'analytics.warehouse',
+        topics: ['bet'],
+        maxAttempts: 'unlimited',
+        batchMaxEvents: 8,
+        handleBatch: (events) => {
+          mostPerCall = Math.max(mostPerCall, events.length);
+          return sink.acceptBatch(events);
+        },
+        handler: (event) => sink.accept(event),
+      });
+      try {
+        // One key for all: one event per call would hold a single event in flight.
+        const events = Array.from({ length: 40 }, (_, i) => betPlaced(BigInt(i + 1)));
+        await bus.publish(events.slice(0, 1));
+        // Held unacked while the warehouse is down; the rest of the key queues behind it.
+        await expect.poll(() => sink.buffered).toBe(1);
+        await bus.publish([...events.slice(1), events[0]!, events[1]!]);
+        expect(sink.buffered).toBe(1);
+        warehouse.down = false;
+        await expect
+          .poll(() => stored(db.warehouse), { timeout: 20_000 })
+          .toEqual({ events: 40, handle: 820n });
+        expect(mostPerCall).toBeGreaterThan(1);
+        expect(mostPerCall).toBeLessThanOrEqual(8);
+      } finally {
+        await subscription.close();
+        await bus.close();
+      }
+    });
   },
 );

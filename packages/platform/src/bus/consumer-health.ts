@@ -10,7 +10,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { describeFailure } from './envelope.js';
-import type { EventEnvelope, EventHandler } from './types.js';
+import type { BatchEventHandler, EventEnvelope, EventHandler } from './types.js';
 
 /** Options of {@link createConsumerHealth}. */
 export interface ConsumerHealthOptions {
@@ -34,6 +34,8 @@ export interface ConsumerHealthOptions {
 export interface ConsumerHealth {
   /** Wraps a subscription's handler so its failures are tracked. */
   wrap(group: string, handler: EventHandler): EventHandler;
+  /** `wrap` for a batch handler: a failed call marks each of its events failing. */
+  wrapBatch(group: string, handler: BatchEventHandler): BatchEventHandler;
   /** For `SubscribeOptions.onDeadLettered`: counts the dead letter and stops tracking the event. */
   deadLettered(group: string, event: EventEnvelope): void;
   /** Forgets a closed subscription's failing events. */
@@ -177,6 +179,17 @@ export function createConsumerHealth(options: ConsumerHealthOptions): ConsumerHe
           throw error;
         }
         succeeded(group, event);
+      };
+    },
+    wrapBatch(group, handler) {
+      return async (events) => {
+        try {
+          await handler(events);
+        } catch (error) {
+          for (const event of events) failed(group, event, error);
+          throw error;
+        }
+        for (const event of events) succeeded(group, event);
       };
     },
     deadLettered(group, event) {

@@ -14,6 +14,16 @@
  *   the event stays at the head of its key and dead-lettering is retried after a backoff.
  * - `close()` starts nothing new, cancels pending backoffs and resolves once running work has
  *   finished; unfinished items are returned (never acknowledged), so at-least-once holds.
+ *
+ * Batch mode (`deliverBatch` set, for consumers that opt in with `handleBatch`): one handler call
+ * takes up to `batchMaxItems` items across ready keys, each key's queued items from its head in
+ * push order, so a key may have many events in flight in one call (instead of one) while its order
+ * still holds: a key is in at most one running call, and its later items wait for it. The call
+ * succeeds or fails as a whole: success acknowledges every item; failure counts an attempt on
+ * each and retries each key after its backoff with its head item ALONE (a batch of one), so a
+ * poison event exhausts only its own attempts and is dead-lettered by itself while its
+ * batch-mates go on; a key goes back to batching once its lone head succeeded. `concurrency`
+ * then bounds the calls (batches) in flight.
  */
 import type { EventEnvelope } from './types.js';
 
@@ -65,6 +75,13 @@ export interface KeyedDispatcherOptions<M> {
   readonly timer: Timer;
   /** Runs the handler for one attempt; rejects when the attempt failed. */
   readonly deliver: (item: DispatchItem<M>) => Promise<void>;
+  /**
+   * Batch mode: runs the handler once for these items (keys in any order, each key's items in
+   * push order); rejects when the attempt failed for all of them. See the module comment.
+   */
+  readonly deliverBatch?: (items: readonly DispatchItem<M>[]) => Promise<void>;
+  /** Most items in one `deliverBatch` call (default 500). */
+  readonly batchMaxItems?: number;
   /** Acknowledges a handled item. Its failure is reported, not retried: the event may be redelivered. */
   readonly onHandled: (item: DispatchItem<M>) => Promise<void>;
   /** Moves an item that exhausted its attempts to the dead-letter topic and acknowledges it. */
@@ -95,6 +112,15 @@ interface KeyState<M> {
   /** Error that made the head exhaust its attempts, kept while dead-lettering is retried. */
   exhaustedBy?: { error: unknown };
   deadLetterFailures: number;
+  /** Batch mode: after a failed batch, the head goes alone until it succeeds. */
+  isolated?: boolean;
+}
+
+/** A key's share of a batch: its first `count` items. */
+interface BatchPart<M> {
+  readonly key: string;
+  readonly state: KeyState<M>;
+  readonly items: DispatchItem<M>[];
 }
 
 /** Creates a {@link KeyedDispatcher}. */
@@ -102,6 +128,10 @@ export function createKeyedDispatcher<M>(options: KeyedDispatcherOptions<M>): Ke
   const { concurrency, maxAttempts, backoffMs, timer } = options;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be an integer >= 1, got ${concurrency}`);
+  }
+  const batchMaxItems = options.batchMaxItems ?? 500;
+  if (!Number.isSafeInteger(batchMaxItems) || batchMaxItems < 1) {
+    throw new RangeError(`batchMaxItems must be an integer >= 1, got ${batchMaxItems}`);
   }
   const keys = new Map<string, KeyState<M>>();
   const ready: string[] = [];
@@ -129,9 +159,94 @@ export function createKeyedDispatcher<M>(options: KeyedDispatcherOptions<M>): Ke
 
   function pump(): void {
     while (!closed && running < concurrency && ready.length > 0) {
+      if (options.deliverBatch !== undefined) {
+        const parts = takeBatch();
+        running += 1;
+        if (parts === undefined) void runHead(ready.shift() as string);
+        else void runBatch(options.deliverBatch, parts);
+        continue;
+      }
       const key = ready.shift() as string;
       running += 1;
       void runHead(key);
+    }
+  }
+
+  /** Whether a ready key must go through the one-item path (its head is to be dead-lettered). */
+  function mustDeadLetter(state: KeyState<M>): boolean {
+    const head = state.items[0];
+    return state.exhaustedBy !== undefined || (head !== undefined && head.attempts >= maxAttempts);
+  }
+
+  /**
+   * The next batch from the ready keys, or undefined when the first ready key's head is to be
+   * dead-lettered (runHead does that). An isolated key's head goes alone.
+   */
+  function takeBatch(): BatchPart<M>[] | undefined {
+    const parts: BatchPart<M>[] = [];
+    let count = 0;
+    while (ready.length > 0 && count < batchMaxItems) {
+      const key = ready[0] as string;
+      const state = keys.get(key);
+      if (state === undefined || state.items.length === 0) {
+        ready.shift();
+        continue;
+      }
+      const alone = state.isolated === true || mustDeadLetter(state);
+      if (alone && parts.length > 0) break;
+      if (mustDeadLetter(state)) return undefined;
+      ready.shift();
+      const take = alone ? 1 : Math.min(state.items.length, batchMaxItems - count);
+      parts.push({ key, state, items: state.items.slice(0, take) });
+      count += take;
+      if (alone) break;
+    }
+    return parts;
+  }
+
+  async function runBatch(
+    deliverBatch: (items: readonly DispatchItem<M>[]) => Promise<void>,
+    parts: BatchPart<M>[],
+  ): Promise<void> {
+    const items = parts.flatMap((part) => part.items);
+    try {
+      if (items.length === 0) return;
+      for (const item of items) item.attempts += 1;
+      try {
+        await deliverBatch(items);
+      } catch (error) {
+        if (error instanceof DeliveryAbortedError) {
+          for (const item of items) item.attempts -= 1;
+          return;
+        }
+        for (const part of parts) {
+          const head = part.items[0] as DispatchItem<M>;
+          part.state.isolated = true;
+          if (head.attempts < maxAttempts) {
+            scheduleRetry(part.key, part.state, backoffMs(head.attempts));
+          } else {
+            part.state.exhaustedBy = { error };
+            ready.push(part.key);
+          }
+        }
+        return;
+      }
+      await Promise.all(
+        items.map((item) =>
+          options.onHandled(item).catch((error: unknown) => options.onError(error, item)),
+        ),
+      );
+      for (const part of parts) {
+        part.state.items.splice(0, part.items.length);
+        part.state.isolated = false;
+        size -= part.items.length;
+        if (part.state.items.length === 0) keys.delete(part.key);
+        else ready.push(part.key);
+      }
+    } finally {
+      running -= 1;
+      settle();
+      pump();
     }
   }
 

@@ -41,12 +41,14 @@ import {
   DeliveryAbortedError,
   exponentialBackoffMs,
   realTimer,
+  type DispatchItem,
   type KeyedDispatcher,
   type Timer,
 } from './keyed-dispatcher.js';
 import { stderrBusLogger, type BusLogger } from './logger.js';
 import { hashKey } from './partition.js';
 import type {
+  BatchEventHandler,
   EventBus,
   EventEnvelope,
   EventHandler,
@@ -75,6 +77,7 @@ interface Member {
   readonly group: string;
   readonly topics: ReadonlySet<string>;
   readonly handler: EventHandler;
+  readonly handleBatch: BatchEventHandler | undefined;
   readonly inFlight: Set<Promise<void>>;
   closed: boolean;
 }
@@ -104,6 +107,18 @@ export interface MemoryBus extends EventBus {
    * that is this process's list of dead letters (see scripts/dlq.ts).
    */
   retained(topic: string): EventEnvelope[];
+}
+
+/**
+ * One batch to a member: its `handleBatch`, or (a member that did not opt in, in a group whose
+ * first subscriber did) its `handler` per event in order.
+ */
+async function deliverBatchTo(member: Member, events: readonly EventEnvelope[]): Promise<void> {
+  if (member.handleBatch !== undefined) {
+    await member.handleBatch(events);
+    return;
+  }
+  for (const event of events) await member.handler(event);
 }
 
 /** Creates the in-process bus; see the module comment for its delivery guarantees and bounds. */
@@ -215,10 +230,46 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
     maxAttempts: number,
     onDeadLettered: SubscribeOptions['onDeadLettered'],
     fromBeginning: boolean,
+    batchMaxEvents: number | undefined,
   ): GroupTopic {
     const id = `${group}\u0000${topic}`;
     const existing = groupTopics.get(id);
     if (existing !== undefined) return existing;
+    /** Runs one handler call on the member owning `key`, tracked for its subscription's close. */
+    const runOnMember = async (
+      key: string,
+      items: readonly DispatchItem<Confirmation | undefined>[],
+      call: (member: Member) => Promise<void>,
+    ): Promise<void> => {
+      // Never run a handler inside the publisher's call stack.
+      await Promise.resolve();
+      const member = await waitForMember(state, key);
+      const attempt = (async () => call(member))();
+      const tracked = attempt.then(
+        () => undefined,
+        () => undefined,
+      );
+      member.inFlight.add(tracked);
+      try {
+        await attempt;
+      } catch (error) {
+        const first = items[0] as DispatchItem<Confirmation | undefined>;
+        logger.warn(
+          {
+            group,
+            topic,
+            eventId: first.envelope.id,
+            ...(items.length > 1 ? { events: items.length } : {}),
+            attempt: first.attempts,
+            error: describeFailure(error),
+          },
+          'event handler failed; will retry or dead-letter',
+        );
+        throw error;
+      } finally {
+        member.inFlight.delete(tracked);
+      }
+    };
     const state: GroupTopic = {
       group,
       topic,
@@ -231,34 +282,21 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
         maxAttempts,
         timer,
         backoffMs: (failed) => exponentialBackoffMs(failed, retryBaseMs, retryMaxMs),
-        deliver: async (item) => {
-          // Never run a handler inside the publisher's call stack.
-          await Promise.resolve();
-          const member = await waitForMember(state, item.envelope.key);
-          const attempt = (async () => member.handler(item.envelope))();
-          const tracked = attempt.then(
-            () => undefined,
-            () => undefined,
-          );
-          member.inFlight.add(tracked);
-          try {
-            await attempt;
-          } catch (error) {
-            logger.warn(
-              {
-                group,
-                topic,
-                eventId: item.envelope.id,
-                attempt: item.attempts,
-                error: describeFailure(error),
-              },
-              'event handler failed; will retry or dead-letter',
-            );
-            throw error;
-          } finally {
-            member.inFlight.delete(tracked);
-          }
-        },
+        deliver: (item) =>
+          runOnMember(item.envelope.key, [item], (member) => member.handler(item.envelope)),
+        // Batch mode only for a group that opted in (its first subscriber decides).
+        ...(batchMaxEvents === undefined
+          ? {}
+          : {
+              batchMaxItems: batchMaxEvents,
+              deliverBatch: (items: readonly DispatchItem<Confirmation | undefined>[]) =>
+                runOnMember((items[0] as DispatchItem<unknown>).envelope.key, items, (member) =>
+                  deliverBatchTo(
+                    member,
+                    items.map((item) => item.envelope),
+                  ),
+                ),
+            }),
         onHandled: (item) => {
           item.meta?.handled();
           return Promise.resolve();
@@ -322,6 +360,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
       group: subscribeOptions.group,
       topics: new Set(subscribeOptions.topics),
       handler: subscribeOptions.handler,
+      handleBatch: subscribeOptions.handleBatch,
       inFlight: new Set(),
       closed: false,
     };
@@ -332,6 +371,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MemoryBus {
         maxAttempts,
         subscribeOptions.onDeadLettered,
         subscribeOptions.fromBeginning !== false,
+        subscribeOptions.handleBatch === undefined
+          ? undefined
+          : (subscribeOptions.batchMaxEvents ?? 500),
       ),
     );
     for (const state of states) {

@@ -53,6 +53,7 @@ import {
   createKeyedDispatcher,
   exponentialBackoffMs,
   realTimer,
+  type DispatchItem,
   type Timer,
 } from './keyed-dispatcher.js';
 import { stderrBusLogger, type BusLogger } from './logger.js';
@@ -213,7 +214,7 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): EventBus
 
   async function subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
     assertOpen('subscribe');
-    const { group, handler } = subscribeOptions;
+    const { group, handler, handleBatch } = subscribeOptions;
     assertValidSubscription(group, subscribeOptions.topics);
     const maxAttempts = resolveMaxAttempts(subscribeOptions.maxAttempts);
     const consumer = `${options.consumerName}#${(subscriptionSeq += 1)}`;
@@ -266,6 +267,31 @@ export function createRedisStreamsBus(options: RedisStreamsBusOptions): EventBus
           throw error;
         }
       },
+      // Opt-in batch delivery: per-key order holds within this process, as for `handler`.
+      ...(handleBatch === undefined
+        ? {}
+        : {
+            batchMaxItems: subscribeOptions.batchMaxEvents ?? 500,
+            deliverBatch: async (items: readonly DispatchItem<EntryMeta>[]) => {
+              try {
+                await handleBatch(items.map((item) => item.envelope));
+              } catch (error) {
+                const first = items[0] as DispatchItem<EntryMeta>;
+                logger.warn(
+                  {
+                    group,
+                    topic: first.envelope.topic,
+                    eventId: first.envelope.id,
+                    events: items.length,
+                    attempt: first.attempts,
+                    error: describeFailure(error),
+                  },
+                  'event handler failed; will retry or dead-letter',
+                );
+                throw error;
+              }
+            },
+          }),
       onHandled: async (item) => {
         try {
           await command.redis.call('XACK', item.meta.stream, group, item.meta.entryId);

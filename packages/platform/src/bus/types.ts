@@ -29,6 +29,12 @@ export interface EventEnvelope {
 /** Handles one delivered event. Throwing means "not processed": the bus redelivers with backoff. */
 export type EventHandler = (event: EventEnvelope) => Promise<void>;
 
+/**
+ * Handles several delivered events in one call (opt-in, {@link SubscribeOptions.handleBatch}).
+ * Resolving acknowledges them all; throwing means "none processed": each is retried.
+ */
+export type BatchEventHandler = (events: readonly EventEnvelope[]) => Promise<void>;
+
 export interface SubscribeOptions {
   /**
    * Consumer group: every group receives every event once (at least once); members of one
@@ -37,6 +43,19 @@ export interface SubscribeOptions {
   readonly group: string;
   readonly topics: readonly string[];
   readonly handler: EventHandler;
+  /**
+   * Opt-in batch delivery, for consumers whose cost is per call rather than per event (the
+   * analytics warehouse sink: one insert per batch). When set, the memory and Redis Streams buses
+   * call it instead of `handler` with up to `batchMaxEvents` events at once: several keys, and
+   * several events of one key in publish order, so a key is no longer limited to one event in
+   * flight; a key is in at most one running call, so per-key order holds. A call that throws is
+   * retried per key with the key's first event alone, so one poison event does not drag its
+   * batch-mates to the dead-letter topic. The Kafka adapter calls `handler` per event (its
+   * delivery is already per partition, in order). Every group member must pass the same shape.
+   */
+  readonly handleBatch?: BatchEventHandler;
+  /** Most events per `handleBatch` call (default 500). */
+  readonly batchMaxEvents?: number;
   /**
    * Attempts before an event goes to the dead-letter topic `<topic>.dlq` (default 5), with the
    * `dlq-*` headers of envelope.ts saying why. Backoff between attempts grows exponentially, capped

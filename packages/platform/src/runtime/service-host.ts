@@ -83,6 +83,14 @@ export interface ConsumerBase {
    * commits, and `bus_oldest_failing_event_age_seconds` alerts when one is stuck.
    */
   readonly maxAttempts?: number | 'unlimited';
+  /**
+   * Opt-in batch delivery (SubscribeOptions.handleBatch) for a `handleIdempotently` consumer whose
+   * cost is per call (the analytics warehouse sink: one insert per batch): the bus hands it up to
+   * `batchMaxEvents` events at once, several per key in order; throwing retries them all.
+   */
+  readonly handleBatchIdempotently?: (events: readonly EventEnvelope[]) => Promise<void>;
+  /** Most events per `handleBatchIdempotently` call (the bus's default when unset). */
+  readonly batchMaxEvents?: number;
 }
 
 /** Work a service does on its own (expiry sweeps, auto-lock timers); stopped before the outbox flush. */
@@ -345,10 +353,27 @@ async function subscribeConsumer(
     const replayFor = event.headers[deadLetterHeaders.replayForGroup];
     return replayFor === undefined || replayFor === group ? handle(event) : Promise.resolve();
   };
+  const handleBatch = consumer.handleBatchIdempotently;
   return deps.bus.subscribe({
     group,
     topics: consumer.topics,
     ...(consumer.maxAttempts === undefined ? {} : { maxAttempts: consumer.maxAttempts }),
+    ...(handleBatch === undefined || !('handleIdempotently' in consumer)
+      ? {}
+      : {
+          ...(consumer.batchMaxEvents === undefined
+            ? {}
+            : { batchMaxEvents: consumer.batchMaxEvents }),
+          // A replayed dead letter meant for another group is acknowledged without handling.
+          handleBatch: deps.health.wrapBatch(group, (events) =>
+            handleBatch(
+              events.filter((event) => {
+                const replayFor = event.headers[deadLetterHeaders.replayForGroup];
+                return replayFor === undefined || replayFor === group;
+              }),
+            ),
+          ),
+        }),
     onDeadLettered: (event) => deps.health.deadLettered(group, event),
     handler: deps.health.wrap(group, (event) =>
       withExtractedContext(
