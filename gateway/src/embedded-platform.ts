@@ -118,6 +118,8 @@ export interface EmbeddedKeys {
   readonly userTokenPrivateJwk: JWK;
   readonly kycWebhookSecret: string;
   readonly deviceIdHashKey: string;
+  /** USER_TOTP_SECRET_KEY: seals two-step secrets at rest (base64 of 32 bytes). */
+  readonly totpSecretKey: string;
 }
 
 /** Fills in whatever `given` lacks with fresh keys (an older keys.json, or a test's partial set). */
@@ -137,6 +139,7 @@ async function completeKeys(given: Partial<EmbeddedKeys>): Promise<EmbeddedKeys>
       given.userTokenPrivateJwk ?? (await generateSigningKeyPair('embedded-user')).privateJwk,
     kycWebhookSecret: given.kycWebhookSecret ?? randomBytes(24).toString('base64url'),
     deviceIdHashKey: given.deviceIdHashKey ?? randomBytes(24).toString('base64url'),
+    totpSecretKey: given.totpSecretKey ?? randomBytes(32).toString('base64'),
   };
 }
 
@@ -265,6 +268,7 @@ export async function startEmbeddedPlatform(
     USER_TOKEN_PRIVATE_JWK: JSON.stringify(keys.userTokenPrivateJwk),
     KYC_WEBHOOK_SECRET: keys.kycWebhookSecret,
     DEVICE_ID_HASH_KEY: keys.deviceIdHashKey,
+    USER_TOTP_SECRET_KEY: keys.totpSecretKey,
     USER_JWKS_URL: `${urls.get('user')}/.well-known/jwks.json`,
   };
   for (const [name, url] of urls) sharedEnv[serviceUrlVariable(name)] = url;

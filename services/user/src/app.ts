@@ -37,6 +37,7 @@ import { createTokenIssuer } from './identity/token-issuer.js';
 import { createUserInternalService } from './identity/internal-routes.js';
 import { createWalletOpener } from './ledger/wallet-opening.js';
 import { createWalletService } from './ledger/wallet-routes.js';
+import { sealBareTotpSecrets } from './identity/two-step.js';
 import { createLoginFailureRetention } from './identity/login-failure-retention.js';
 import { userInternalServicePolicy, userServicePolicy } from './identity/policy.js';
 import {
@@ -73,6 +74,7 @@ export const userService: ServiceDefinition<UserConfig> = {
       kycThresholdMinor: BigInt(config.KYC_DEPOSIT_THRESHOLD_MINOR),
       refreshTokenTtlSeconds: config.USER_REFRESH_TOKEN_TTL_SECONDS,
       deviceIdHashKey: config.DEVICE_ID_HASH_KEY,
+      totpSecretKey: config.USER_TOTP_SECRET_KEY,
       mailLinkBaseUrl: config.MAIL_LINK_BASE_URL,
       requireVerifiedEmail: config.USER_REQUIRE_VERIFIED_EMAIL,
     };
@@ -160,6 +162,7 @@ export const userService: ServiceDefinition<UserConfig> = {
     });
     let holdExpiry: { stop(): Promise<void> } | undefined;
     let walletSweep: Promise<void> | undefined;
+    let totpSealing: Promise<void> | undefined;
     let limitSweep: NodeJS.Timeout | undefined;
 
     return {
@@ -298,6 +301,22 @@ export const userService: ServiceDefinition<UserConfig> = {
           },
           async stop() {
             await walletSweep;
+          },
+        },
+        {
+          name: 'totp-secret-sealing',
+          start() {
+            // Rows written before secrets were sealed at rest (issue 17) are sealed once here.
+            totpSealing = sealBareTotpSecrets({ sql, store, settings })
+              .then((sealed) => {
+                if (sealed > 0) ctx.logger.info({ sealed }, 'sealed stored two-step secrets');
+              })
+              .catch((error: unknown) =>
+                ctx.logger.error({ err: error }, 'sealing stored two-step secrets failed'),
+              );
+          },
+          async stop() {
+            await totpSealing;
           },
         },
         {

@@ -122,6 +122,18 @@ export const userConfigSpec = defineConfig({
       'Key for hashing device ids before they go into events (fraud analysis without raw ids)',
     secret: true,
   },
+  USER_TOTP_SECRET_KEY: {
+    schema: z
+      .string()
+      .refine(
+        (v) => v === '' || Buffer.from(v, 'base64').length === 32,
+        'must be base64 of 32 random bytes (openssl rand -base64 32), or empty',
+      ),
+    description:
+      'Key sealing two-step (TOTP) secrets at rest (AES-256-GCM, the user id as associated data), base64 of 32 bytes; empty = derived from DEVICE_ID_HASH_KEY by HKDF. Changing it makes existing secrets unreadable (their users must set two-step up again)',
+    default: '',
+    secret: true,
+  },
   USER_REQUIRE_VERIFIED_EMAIL: {
     schema: configSchemas.boolean(),
     description:

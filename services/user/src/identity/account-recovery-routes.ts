@@ -119,6 +119,7 @@ export function createAccountRecoveryRoutes(
     sql,
     store,
     clock,
+    settings: deps.settings,
     ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
   });
 
@@ -383,6 +384,7 @@ export function createAccountRecoveryRoutes(
             sessionId: s.sessionId,
             deviceId: s.deviceId,
             clientApp: s.clientApp,
+            place: s.place,
             createdAtMs: BigInt(s.createdAtMs),
             lastUsedAtMs: BigInt(s.lastUsedAtMs),
             current: s.sessionId === caller.sessionId,

@@ -46,6 +46,7 @@ export function createEmailChangeRoutes(
     sql,
     store,
     clock,
+    settings: deps.settings,
     ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
   });
 

@@ -34,6 +34,7 @@ import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { isAdultAt } from './domain/accounts/age.js';
 import { normalizeRoles, primaryRole, type RoleName } from './domain/accounts/roles.js';
 import { decideRefresh } from './domain/accounts/session.js';
+import { coarsePlaceOf } from './domain/accounts/session-place.js';
 import { decideFreeze, decideUnfreeze } from './domain/accounts/account.js';
 import { handleAccountCommand } from './account-commands.js';
 import { decideLoginAttempt, defaultLoginThrottle } from './domain/accounts/throttle.js';
@@ -93,6 +94,7 @@ export function createIdentityRoutes(
     sql,
     store,
     clock,
+    settings: deps.settings,
     ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
   });
 
@@ -174,6 +176,7 @@ export function createIdentityRoutes(
       createdAtMs: nowMs,
       deviceId,
       clientApp: (ctx.requestHeader.get('x-client-app') ?? '').slice(0, 128),
+      place: coarsePlaceOf(clientIpOf(ctx.requestHeader)),
     });
     const pair = await issuePair(tx, user, sessionId, nowMs);
     await store.appendEvents(tx, [
@@ -386,7 +389,12 @@ export function createIdentityRoutes(
         }
         const user = await existingUser(store, tx, token.userId);
         await store.markRefreshTokenUsed(tx, token.tokenHash, nowMs);
-        await store.touchSession(tx, token.sessionId, nowMs);
+        await store.touchSession(
+          tx,
+          token.sessionId,
+          nowMs,
+          coarsePlaceOf(clientIpOf(ctx.requestHeader)),
+        );
         return { kind: 'rotate' as const, pair: await issuePair(tx, user, token.sessionId, nowMs) };
       });
       if (outcome.kind === 'reject') throw new UnauthenticatedError(outcome.reason);

@@ -20,6 +20,7 @@ import { accountStatusProto, roleProto } from './proto-codec.js';
 import type { EligibilityActionName } from './domain/limits/eligibility.js';
 import { existingUser, requireUlid } from './requests.js';
 import { createSecondFactorVerifier } from './two-step.js';
+import type { UserServiceSettings } from './routes.js';
 import {
   createEligibilityChecker,
   eligibilityResultProto,
@@ -30,6 +31,9 @@ import {
 
 /** Dependencies of the internal service: the checker's, and who may call what. */
 export interface UserInternalDeps extends EligibilityCheckerDeps {
+  /** The eligibility settings and the key of the TOTP secrets (VerifySecondFactor). */
+  readonly settings: EligibilityCheckerDeps['settings'] &
+    Partial<Pick<UserServiceSettings, 'deviceIdHashKey' | 'totpSecretKey'>>;
   /**
    * Which services may call which RPC (by the `sub` of their credential); an RPC missing here is
    * open to every service. Default: CheckEligibility for bet-engine and payment, GrantRole for

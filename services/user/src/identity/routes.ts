@@ -38,6 +38,11 @@ export interface UserServiceSettings {
   /** Key of the keyed hash of client device ids in events (USER_DEVICE_ID_HASH_KEY). */
   readonly deviceIdHashKey: string;
   /**
+   * Key sealing TOTP secrets at rest (USER_TOTP_SECRET_KEY, base64 of 32 bytes); empty or absent
+   * = derived from `deviceIdHashKey` (totp-secret-cipher.ts).
+   */
+  readonly totpSecretKey?: string;
+  /**
    * Failed logins before Login answers RESOURCE_EXHAUSTED: per (email, client address) and per
    * email across addresses (domain/accounts/throttle.ts; default `defaultLoginThrottle`).
    */

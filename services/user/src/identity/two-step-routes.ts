@@ -13,6 +13,7 @@ import { enqueueMail } from '../mail/mail-outbox.js';
 import { twoStepChangedMail } from './account-mail.js';
 import { accountRecoveryThrottles } from './account-recovery-routes.js';
 import { throwIfViolations } from './domain/accounts/validation.js';
+import { createTotpSecretCipher } from './totp-secret-cipher.js';
 import { clientIpOf, existingUser, userCaller } from './requests.js';
 import type { UserServiceDeps, UserServiceImpl } from './routes.js';
 import {
@@ -31,10 +32,12 @@ export function createTwoStepRoutes(
   'getTwoStepStatus' | 'beginTwoStep' | 'confirmTwoStep' | 'disableTwoStep'
 > {
   const { sql, store, clock, hasher } = deps;
+  const secrets = createTotpSecretCipher(deps.settings);
   const verifier = createSecondFactorVerifier({
     sql,
     store,
     clock,
+    settings: deps.settings,
     ...(deps.secondFactorLockout === undefined ? {} : { lockout: deps.secondFactorLockout }),
   });
 
@@ -87,7 +90,13 @@ export function createTwoStepRoutes(
         if (twoStepEnabled(await store.getTwoStep(tx, user.userId, { forUpdate: true }))) {
           throw new IllegalStateError('two-step verification is already on; turn it off first');
         }
-        await store.putPendingTwoStep(tx, user.userId, enrolment.secretBase32, nowMs, expiresAtMs);
+        await store.putPendingTwoStep(
+          tx,
+          user.userId,
+          secrets.seal(enrolment.secretBase32, user.userId),
+          nowMs,
+          expiresAtMs,
+        );
       });
       return {
         secretBase32: enrolment.secretBase32,
@@ -109,7 +118,7 @@ export function createTwoStepRoutes(
       await sql.transaction(async (tx) => {
         const user = await existingUser(store, tx, caller.userId, { forUpdate: true });
         const current = await store.getTwoStep(tx, user.userId, { forUpdate: true });
-        if (current?.secretBase32 !== pending.secretBase32 || current.enabledAtMs !== null) {
+        if (current?.storedSecret !== pending.storedSecret || current.enabledAtMs !== null) {
           throw new IllegalStateError('two-step set-up changed meanwhile; start again');
         }
         await store.enableTwoStep(tx, user.userId, nowMs, recovery.hashes);

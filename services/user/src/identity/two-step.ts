@@ -30,6 +30,12 @@ import {
   type SecondFactorLockoutPolicy,
 } from './domain/accounts/two-step.js';
 import type { IdentityStore, TwoStepRecord } from './store/index.js';
+import {
+  createTotpSecretCipher,
+  isSealedTotpSecret,
+  type TotpSecretCipher,
+  type TotpSecretKeySettings,
+} from './totp-secret-cipher.js';
 
 /** The issuer name authenticator apps show. */
 export const totpIssuer = 'StreamBet';
@@ -125,6 +131,55 @@ export interface SecondFactorVerifierDeps {
   readonly store: IdentityStore;
   readonly clock: Clock;
   readonly lockout?: SecondFactorLockoutPolicy;
+  /** The key of the secrets at rest (USER_TOTP_SECRET_KEY, or derived: totp-secret-cipher.ts). */
+  readonly settings: TotpSecretKeySettings;
+}
+
+/**
+ * Opens a stored secret; a value that does not open (another key, another user's row, tampered)
+ * fails closed with an error naming the likely cause, never as an accepted code.
+ */
+export function openTotpSecret(cipher: TotpSecretCipher, record: TwoStepRecord): string {
+  try {
+    return cipher.open(record.storedSecret, record.userId);
+  } catch (cause) {
+    throw new Error(
+      `the two-step secret of user ${record.userId} does not open: USER_TOTP_SECRET_KEY (or DEVICE_ID_HASH_KEY) differs from the key that sealed it`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Seals every secret still stored bare (rows from before sealing), a page at a time; answers how
+ * many were sealed. Run at start-up; a row rewritten meanwhile is left to its new value.
+ */
+export async function sealBareTotpSecrets(
+  deps: Pick<SecondFactorVerifierDeps, 'sql' | 'store' | 'settings'>,
+  pageSize = 500,
+): Promise<number> {
+  const cipher = createTotpSecretCipher(deps.settings);
+  let sealed = 0;
+  for (;;) {
+    const page = await deps.store.listUnsealedTwoStep(deps.sql, pageSize);
+    let progressed = false;
+    for (const row of page) {
+      if (isSealedTotpSecret(row.storedSecret)) continue;
+      const secret = cipher.open(row.storedSecret, row.userId);
+      if (
+        await deps.store.sealTwoStepSecret(
+          deps.sql,
+          row.userId,
+          row.storedSecret,
+          cipher.seal(secret, row.userId),
+        )
+      ) {
+        sealed += 1;
+        progressed = true;
+      }
+    }
+    if (page.length < pageSize || !progressed) return sealed;
+  }
 }
 
 /** True when two-step verification is on for this record at `nowMs`. */
@@ -135,6 +190,7 @@ export function twoStepEnabled(record: TwoStepRecord | undefined): record is Two
 export function createSecondFactorVerifier(deps: SecondFactorVerifierDeps): SecondFactorVerifier {
   const { sql, store, clock } = deps;
   const policy = deps.lockout ?? defaultSecondFactorLockout;
+  const cipher = createTotpSecretCipher(deps.settings);
   const keys = (userId: string, address: string) => ({
     network: `2fa:network:${userId}:${address === '' ? 'unknown' : address}`,
     account: `2fa:account:${userId}`,
@@ -181,7 +237,7 @@ export function createSecondFactorVerifier(deps: SecondFactorVerifierDeps): Seco
     let accepted: boolean;
     let reused = false;
     if (parsed.kind === 'totp') {
-      const step = matchTotpStep(record.secretBase32, parsed.digits, nowMs);
+      const step = matchTotpStep(openTotpSecret(cipher, record), parsed.digits, nowMs);
       accepted = step !== undefined && (await store.advanceTotpStep(sql, record.userId, step));
       reused = step !== undefined && !accepted;
     } else {

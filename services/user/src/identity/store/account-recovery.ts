@@ -25,6 +25,8 @@ export interface SessionRecord {
   readonly sessionId: string;
   readonly deviceId: string;
   readonly clientApp: string;
+  /** The client network of the last sign-in or refresh ('' = unknown). */
+  readonly place: string;
   readonly createdAtMs: number;
   readonly lastUsedAtMs: number;
 }
@@ -140,7 +142,7 @@ export const accountRecoveryQueries = {
     limit: number,
   ): Promise<SessionRecord[]> {
     const result = await db.query<Row>(
-      `SELECT s.id, s.device_id, s.client_app, s.created_at_ms,
+      `SELECT s.id, s.device_id, s.client_app, s.place, s.created_at_ms,
               COALESCE(s.last_used_at_ms, s.created_at_ms) AS last_used_at_ms
        FROM sessions s
        WHERE s.user_id = $1 AND s.revoked_at_ms IS NULL
@@ -153,6 +155,7 @@ export const accountRecoveryQueries = {
       sessionId: row.id as string,
       deviceId: row.device_id as string,
       clientApp: row.client_app as string,
+      place: row.place as string,
       createdAtMs: ms(row.created_at_ms),
       lastUsedAtMs: ms(row.last_used_at_ms),
     }));
@@ -164,12 +167,17 @@ export const accountRecoveryQueries = {
     return result.rows[0]?.user_id as string | undefined;
   },
 
-  /** Records a use of the session (a refresh). */
-  async touchSession(db: SqlExecutor, sessionId: string, atMs: number): Promise<void> {
-    await db.query('UPDATE sessions SET last_used_at_ms = $2 WHERE id = $1', [
-      sessionId,
-      BigInt(atMs),
-    ]);
+  /**
+   * Records a use of the session (a refresh) and where from; an unknown `place` ('') keeps the
+   * last known one.
+   */
+  async touchSession(db: SqlExecutor, sessionId: string, atMs: number, place = ''): Promise<void> {
+    await db.query(
+      `UPDATE sessions SET last_used_at_ms = $2,
+         place = CASE WHEN $3::text = '' THEN place ELSE $3::text END
+       WHERE id = $1`,
+      [sessionId, BigInt(atMs), place],
+    );
   },
 
   /**

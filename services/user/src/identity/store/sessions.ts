@@ -135,17 +135,20 @@ export const sessionQueries = {
       createdAtMs: number;
       deviceId: string;
       clientApp?: string;
+      /** The client's network (domain/accounts/session-place.ts); '' when unknown. */
+      place?: string;
     },
   ): Promise<void> {
     await db.query(
-      `INSERT INTO sessions (id, user_id, created_at_ms, device_id, client_app, last_used_at_ms)
-       VALUES ($1, $2, $3, $4, $5, $3)`,
+      `INSERT INTO sessions (id, user_id, created_at_ms, device_id, client_app, last_used_at_ms, place)
+       VALUES ($1, $2, $3, $4, $5, $3, $6)`,
       [
         session.sessionId,
         session.userId,
         BigInt(session.createdAtMs),
         session.deviceId,
         session.clientApp ?? '',
+        session.place ?? '',
       ],
     );
   },

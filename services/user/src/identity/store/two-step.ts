@@ -9,7 +9,11 @@ import { type Row, ms, msOrNull } from './rows.js';
 /** A user's TOTP secret as stored. */
 export interface TwoStepRecord {
   readonly userId: string;
-  readonly secretBase32: string;
+  /**
+   * The secret as stored: sealed (totp-secret-cipher.ts, `v1.…`), or the bare base32 secret of a
+   * row written before sealing until the start-up sweep seals it.
+   */
+  readonly storedSecret: string;
   readonly createdAtMs: number;
   /** null while enrolling. */
   readonly enabledAtMs: number | null;
@@ -58,7 +62,7 @@ export const twoStepQueries = {
     if (row === undefined) return undefined;
     return {
       userId: row.user_id as string,
-      secretBase32: row.secret_base32 as string,
+      storedSecret: row.secret_base32 as string,
       createdAtMs: ms(row.created_at_ms),
       enabledAtMs: msOrNull(row.enabled_at_ms),
       enrollExpiresAtMs: ms(row.enroll_expires_at_ms),
@@ -66,11 +70,11 @@ export const twoStepQueries = {
     };
   },
 
-  /** Writes (or replaces) an unconfirmed secret. */
+  /** Writes (or replaces) an unconfirmed secret (`storedSecret`: sealed by the caller). */
   async putPendingTwoStep(
     db: SqlExecutor,
     userId: string,
-    secretBase32: string,
+    storedSecret: string,
     nowMs: number,
     expiresAtMs: number,
   ): Promise<void> {
@@ -79,8 +83,41 @@ export const twoStepQueries = {
        VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id) DO UPDATE SET secret_base32 = $2, created_at_ms = $3,
          enroll_expires_at_ms = $4, enabled_at_ms = NULL, last_used_step = 0`,
-      [userId, secretBase32, BigInt(nowMs), BigInt(expiresAtMs)],
+      [userId, storedSecret, BigInt(nowMs), BigInt(expiresAtMs)],
     );
+  },
+
+  /** Up to `limit` secrets still stored bare (written before sealing), for the sealing sweep. */
+  async listUnsealedTwoStep(
+    db: SqlExecutor,
+    limit: number,
+  ): Promise<Array<{ userId: string; storedSecret: string }>> {
+    const result = await db.query<Row>(
+      `SELECT user_id, secret_base32 FROM two_step_secrets
+       WHERE secret_base32 NOT LIKE 'v1.%' ORDER BY user_id LIMIT $1`,
+      [limit],
+    );
+    return result.rows.map((row) => ({
+      userId: row.user_id as string,
+      storedSecret: row.secret_base32 as string,
+    }));
+  },
+
+  /**
+   * Replaces a bare secret by its sealed form; false when the row changed meanwhile (a new
+   * enrolment wrote a sealed one).
+   */
+  async sealTwoStepSecret(
+    db: SqlExecutor,
+    userId: string,
+    bare: string,
+    sealed: string,
+  ): Promise<boolean> {
+    const result = await db.query(
+      'UPDATE two_step_secrets SET secret_base32 = $3 WHERE user_id = $1 AND secret_base32 = $2',
+      [userId, bare, sealed],
+    );
+    return result.rowCount === 1;
   },
 
   /**
