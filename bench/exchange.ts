@@ -9,8 +9,17 @@
  *       (the package runs at roughly 15k ops/s here, so the whole stream would take minutes: its
  *       OrderQueue.remove walks every order of the level to renumber an index, O(queue) per fill)
  *   (c) p99 latency of one command of the core, in ns, vs a 20 µs ceiling             target ≤ 20 µs
- * Part 2 (PlaceBet on an EXCHANGE market through the gateway, 200 clients) is not built yet: the
- * bet engine does not take EXCHANGE orders.
+ * Part 2: PlaceBet on an EXCHANGE market through the gateway, next to the no-op PlaceBet through
+ * the same gateway code in the same run (bench/lib/gateway-placement.ts: embedded platform on
+ * PostgreSQL, one database per service, a second gateway in front of a bet engine that does
+ * nothing), BENCH_CLIENTS (default 200) clients calling back to back for BENCH_SECONDS (default 10)
+ * after a 2 s warm-up, from another process (bench/lib/unary-load.ts): even clients BACK and odd
+ * clients LAY at 2.00 on one of the market's outcomes, stake 1, so most orders match at once:
+ *   (d) accepted orders/s vs no-op calls/s                                            target ≥ 0.5×
+ *   (e) SQL commits per accepted order (pg_stat_database.xact_commit of the bet
+ *       engine's and the ledger's databases, warm-up included; order count from be_xorders)
+ *                                                                                     target ≤ 0.1
+ * BENCH_EXCHANGE_PARTS: `1`, `2` or `1,2` (default) — which parts run (one JSON line either way).
  *
  * How: the reference is copied to a temporary folder (never built inside the repository) and
  * built with `cargo build --release --offline`; `gen BENCH_EXCHANGE_COMMANDS SEED` (default
@@ -44,6 +53,23 @@ import {
   type ReferenceStream,
 } from '@streambet/exchange/reference-stream';
 import { OrderBook as NpmOrderBook, Side as NpmSide } from 'nodejs-order-book';
+import {
+  createSeedKit,
+  newChannelId,
+  seedPassword,
+  serviceTokensFrom,
+} from '@streambet/gateway/seed';
+import pg from 'pg';
+import {
+  commitsBetween,
+  commitsOf,
+  runLoad,
+  startNoopBetEngine,
+  startPlacementPlatform,
+  waitForQuiet,
+  type LoadResult,
+} from './lib/gateway-placement.js';
+import { publishExchangeMarket } from './lib/exchange-market.js';
 import { compare, printResults, type BenchResult } from './lib/report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,6 +82,13 @@ const SEED = Number(process.env.BENCH_EXCHANGE_SEED ?? 42);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const NPM_COMMANDS = Number(process.env.BENCH_EXCHANGE_NPM_COMMANDS ?? 200_000);
 const P99_CEILING_NS = 20_000;
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP_MS = 2000;
+const PARTS = new Set((process.env.BENCH_EXCHANGE_PARTS ?? '1,2').split(','));
+for (const part of PARTS)
+  if (part !== '1' && part !== '2')
+    throw new Error(`BENCH_EXCHANGE_PARTS lists 1 and/or 2, got "${part}"`);
 
 interface EngineRun {
   readonly seconds: number;
@@ -225,7 +258,8 @@ function best(runs: readonly EngineRun[]): EngineRun {
   return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
-function main(): void {
+/** Part 1: the matching core against the Rust reference and nodejs-order-book. */
+function part1(): BenchResult[] {
   log(
     `exchange bench: ${COMMANDS} commands (seed ${SEED}), ${ROUNDS} rounds, reference ${REF_SOURCE}; ` +
       `${os.availableParallelism()} cores, load average ${load()}`,
@@ -314,10 +348,133 @@ function main(): void {
         met: latency.p99 <= P99_CEILING_NS,
       },
     ];
-    printResults('exchange', results);
+    return results;
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-main();
+/** Part 2: PlaceBet on an EXCHANGE market through the gateway vs the no-op PlaceBet. */
+async function part2(): Promise<BenchResult[]> {
+  const noop = await startNoopBetEngine();
+  try {
+    const platform = await startPlacementPlatform(noop.url);
+    try {
+      return await measurePlacement(platform);
+    } finally {
+      await platform.stop();
+    }
+  } finally {
+    await noop.close();
+  }
+}
+
+async function measurePlacement(
+  platform: Awaited<ReturnType<typeof startPlacementPlatform>>,
+): Promise<BenchResult[]> {
+  const kit = createSeedKit({
+    gatewayUrl: platform.gatewayUrl,
+    userServiceUrl: platform.userServiceUrl,
+    serviceToken: serviceTokensFrom(platform.servicePrivateJwks),
+    bus: platform.bus,
+  });
+  const channelId = newChannelId();
+  const streamer = await kit.makeStreamer(
+    await kit.register('bench-streamer@example.com', 'BenchStreamer'),
+    seedPassword,
+    channelId,
+    'benchstreamer',
+  );
+  const viewers = await Promise.all(
+    Array.from({ length: CLIENTS }, (_, i) => kit.register(`bench${i}@example.com`, `Bench_${i}`)),
+  );
+  await Promise.all(
+    viewers.map((v) => kit.grantPoints(v.userId, 10_000_000n, `bench-${v.userId}`)),
+  );
+  // The pool refuses EXCHANGE markets for now: announced on the bus instead (lib/exchange-market.ts).
+  const market = await publishExchangeMarket(platform.bus, {
+    channelId,
+    ownerUserId: streamer.userId,
+    outcomes: 4,
+    maxStakePerBetMinor: 1_000_000n,
+  });
+  await waitForQuiet(platform.databases);
+  const spec = {
+    durationMs: SECONDS * 1000,
+    warmupMs: WARMUP_MS,
+    marketId: market.marketId,
+    outcomeIds: market.outcomeIds,
+    tokens: viewers.map((v) => v.accessToken),
+  };
+  const betEngineDb = platform.databases.get('bet-engine')!;
+  const hot = [betEngineDb, platform.databases.get('user')!];
+  const orderFigures = async (): Promise<{ orders: number; fills: number }> => {
+    const client = new pg.Client({ connectionString: betEngineDb.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ orders: string; fills: string }>(
+        `SELECT (SELECT count(*) FROM be_xorders WHERE status = 'OPEN')::text AS orders,
+                (SELECT count(*) FROM be_xfills)::text AS fills`,
+      );
+      return { orders: Number(rows[0]!.orders), fills: Number(rows[0]!.fills) };
+    } finally {
+      await client.end();
+    }
+  };
+
+  await waitForQuiet(platform.databases);
+  const baseline = await runLoad({
+    ...spec,
+    gatewayUrl: platform.baselineGatewayUrl,
+    round: 'noop',
+    exchange: { decimalOdds: '2.00' },
+  });
+  await waitForQuiet(platform.databases);
+  const commitsBefore = await commitsOf(hot);
+  const real = await runLoad({
+    ...spec,
+    gatewayUrl: platform.gatewayUrl,
+    round: 'exchange',
+    exchange: { decimalOdds: '2.00' },
+  });
+  const commitsAfter = await commitsOf(hot);
+  const commits = commitsBetween(hot, commitsBefore, commitsAfter);
+  const commitsByDb = hot
+    .map((db) => `${db.name}: ${commitsBetween([db], commitsBefore, commitsAfter)}`)
+    .join(', ');
+  const { orders, fills } = await orderFigures();
+  const perSecond = (load: LoadResult): number => load.ok / load.seconds;
+  log(
+    `part 2, ${CLIENTS} clients, ${SECONDS} s: no-op ${Math.round(perSecond(baseline))} calls/s ` +
+      `(p50 ${baseline.p50Ms.toFixed(1)} ms, p99 ${baseline.p99Ms.toFixed(1)} ms, errors ${JSON.stringify(baseline.errors)}); ` +
+      `EXCHANGE ${Math.round(perSecond(real))} orders/s (p50 ${real.p50Ms.toFixed(1)} ms, ` +
+      `p99 ${real.p99Ms.toFixed(1)} ms, errors ${JSON.stringify(real.errors)}); ${orders} orders ` +
+      `accepted over the round with warm-up, ${fills} fills; ${commits} SQL commits in bet engine + ` +
+      `ledger (${commitsByDb}; ${(orders > 0 ? commits / orders : 0).toFixed(3)} per order); ` +
+      `load average ${load()}`,
+  );
+  const commitsPerOrder = orders > 0 ? commits / orders : Number.POSITIVE_INFINITY;
+  return [
+    compare(
+      `(d) accepted EXCHANGE orders/s through the gateway vs no-op PlaceBet, ${CLIENTS} clients`,
+      perSecond(real),
+      'orders/s',
+      perSecond(baseline),
+      0.5,
+    ),
+    {
+      name: `(e) SQL commits per accepted EXCHANGE order (bet engine + ledger), ${CLIENTS} clients`,
+      value: Math.round(commitsPerOrder * 1000) / 1000,
+      unit: 'commits/order',
+      baseline: 0.1,
+      ratio: Math.round((commitsPerOrder / 0.1) * 100) / 100,
+      target: '≤ 0.1',
+      met: fills > 0 && commitsPerOrder <= 0.1,
+    },
+  ];
+}
+
+const results: BenchResult[] = [];
+if (PARTS.has('1')) results.push(...part1());
+if (PARTS.has('2')) results.push(...(await part2()));
+printResults('exchange', results);

@@ -11,12 +11,17 @@
  * Prints one JSON line: OK calls, errors by code, latency percentiles (ms), calls offered.
  *
  * Input (env): LOAD_SPEC = JSON {gatewayUrl, durationMs, warmupMs, marketId, outcomeIds, tokens,
- * round, mode?, ratePerClient?}.
+ * round, mode?, ratePerClient?, exchange?}. With `exchange` (an EXCHANGE market) clients with an
+ * even index BACK and the others LAY, all at `exchange.decimalOdds`, so orders of different
+ * users cross and match (and no user ever meets their own order).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient, ConnectError, Code } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { BetEngineService } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
+import {
+  BetEngineService,
+  BetSide,
+} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 
 interface LoadSpec {
   readonly gatewayUrl: string;
@@ -28,6 +33,7 @@ interface LoadSpec {
   readonly round: string;
   readonly mode?: 'closed' | 'paced';
   readonly ratePerClient?: number;
+  readonly exchange?: { readonly decimalOdds: string };
 }
 
 const spec = JSON.parse(process.env.LOAD_SPEC ?? '{}') as LoadSpec;
@@ -57,6 +63,12 @@ async function placeOne(index: number, n: number, scheduledAtMs: number): Promis
         outcomeId: spec.outcomeIds[(index + n) % spec.outcomeIds.length]!,
         currency: 'PTS',
         stakeMinor: 1n,
+        ...(spec.exchange === undefined
+          ? {}
+          : {
+              side: index % 2 === 0 ? BetSide.BACK : BetSide.LAY,
+              decimalOdds: spec.exchange.decimalOdds,
+            }),
       },
       { headers },
     );
