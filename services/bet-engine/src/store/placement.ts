@@ -336,18 +336,17 @@ export function createPlacementStore(
             [withdrawn],
           );
         }
-        const holdFailed = await voidBetsIn(
-          tx,
-          `bet_id = ANY($1::text[]) AND status = 'PENDING'`,
-          [failed],
-          {
-            reason: 'HOLD_FAILED',
-            releasedByEngine: true,
-            lockEffectiveAtMs: 0,
-            nowMs,
-            stakeReturned: false,
-          },
-        );
+        // Most batches have every hold confirmed: no UPDATE that cannot match a row then.
+        const holdFailed =
+          failed.length === 0
+            ? []
+            : await voidBetsIn(tx, `bet_id = ANY($1::text[]) AND status = 'PENDING'`, [failed], {
+                reason: 'HOLD_FAILED',
+                releasedByEngine: true,
+                lockEffectiveAtMs: 0,
+                nowMs,
+                stakeReturned: false,
+              });
         const changed = await applyLiveDelta(tx, accepted, 1n, nowMs);
         await applyHeldDelta(tx, accepted, 1n);
         await appendEvents(
