@@ -3,7 +3,7 @@
  * bet slip, my bets and the leaderboard. The channel comes from `?channel=<id>`; without it the app
  * opens on the lobby of live markets. `?view=<name>` opens one of the other screens (views.tsx).
  */
-import { useCallback, useEffect, useState } from 'react';
+import { Suspense, useCallback, useEffect, useState } from 'react';
 import type { Api } from '@streambet/client';
 import { isBettable, orderMarkets } from '@streambet/client/view';
 import { LeaderboardPanel, MyBetsPanel, WalletPanel } from './account-panels.js';
@@ -78,7 +78,13 @@ export function App() {
     params: new URLSearchParams(window.location.search),
     renewSession: renew,
   };
-  if (entry !== undefined && entry.chrome === false) return <entry.component {...viewProps} />;
+  if (entry !== undefined && entry.chrome === false) {
+    return (
+      <Suspense fallback={null}>
+        <entry.component {...viewProps} />
+      </Suspense>
+    );
+  }
   const nav = navEntries(session);
 
   return (
@@ -142,7 +148,15 @@ export function App() {
       <main className={session === undefined ? 'layout' : 'layout signed-in'}>
         <div className="main-col">
           {entry !== undefined ? (
-            <entry.component key={view} {...viewProps} />
+            <Suspense
+              fallback={
+                <p className="muted panel" role="status">
+                  Loading…
+                </p>
+              }
+            >
+              <entry.component key={view} {...viewProps} />
+            </Suspense>
           ) : channelId === undefined ? (
             <Lobby api={api} onOpenChannel={goToChannel} />
           ) : (

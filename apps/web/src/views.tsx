@@ -1,21 +1,37 @@
 /**
  * The app's screens besides the lobby and a channel's page, chosen by the `?view=<name>` URL
  * parameter so every screen has a link of its own (and the OBS overlay a URL a streamer pastes).
- * Each area owns its component; this registry only says how a view is reached.
+ * Each area owns its component; this registry only says how a view is reached. Views load on
+ * demand (their own chunks), so a viewer on a phone downloads the lobby and the channel page only.
  */
-import type { ComponentType } from 'react';
+import { lazy, type ComponentType } from 'react';
 import type { Api, Session } from '@streambet/client';
 import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import { AccountView } from './account/account-view.js';
-import {
-  ConfirmEmailView,
-  ResetPasswordView,
-  VerifyEmailView,
-} from './account/email-link-views.js';
-import { NotificationsView } from './notifications/notifications-view.js';
-import { OverlayView } from './overlay/overlay-view.js';
-import { StudioView } from './studio/studio-view.js';
-import { WalletView } from './wallet/wallet-view.js';
+
+const AccountView = lazy(() =>
+  import('./account/account-view.js').then((m) => ({ default: m.AccountView })),
+);
+const VerifyEmailView = lazy(() =>
+  import('./account/email-link-views.js').then((m) => ({ default: m.VerifyEmailView })),
+);
+const ResetPasswordView = lazy(() =>
+  import('./account/email-link-views.js').then((m) => ({ default: m.ResetPasswordView })),
+);
+const ConfirmEmailView = lazy(() =>
+  import('./account/email-link-views.js').then((m) => ({ default: m.ConfirmEmailView })),
+);
+const NotificationsView = lazy(() =>
+  import('./notifications/notifications-view.js').then((m) => ({ default: m.NotificationsView })),
+);
+const OverlayView = lazy(() =>
+  import('./overlay/overlay-view.js').then((m) => ({ default: m.OverlayView })),
+);
+const StudioView = lazy(() =>
+  import('./studio/studio-view.js').then((m) => ({ default: m.StudioView })),
+);
+const WalletView = lazy(() =>
+  import('./wallet/wallet-view.js').then((m) => ({ default: m.WalletView })),
+);
 
 /** Goes to `view` (undefined = the lobby, or the channel in `params.channel`) with `params`. */
 export type Navigate = (
