@@ -124,6 +124,7 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
       configured,
       pixExpiryMs: config.PAYMENT_PIX_EXPIRY_SECONDS * 1000,
       cardTimeoutMs: config.PAYMENT_CARD_DEPOSIT_TIMEOUT_SECONDS * 1000,
+      creditBatchMax: config.PAYMENT_CREDIT_BATCH_MAX,
       logger,
     });
     const webhooks = createWebhookHandlers({
@@ -134,6 +135,7 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
       stripeWebhookSecret: secrets.stripeWebhookSecret,
       mercadoPagoWebhookSecret: secrets.mercadoPagoWebhookSecret,
       mercadoPago: mercadoPago.port,
+      creditQueueMax: config.PAYMENT_WEBHOOK_QUEUE_MAX,
       rejected: new Counter({
         name: 'payment_webhooks_rejected_total',
         help: 'Webhook deliveries refused (nothing changed), by provider and reason: unsigned, bad_signature, stale, malformed',
@@ -142,7 +144,7 @@ export const paymentService: ServiceDefinition<PaymentConfig> = {
       }),
       handled: new Counter({
         name: 'payment_webhooks_total',
-        help: 'Verified webhook deliveries by provider and outcome: applied, unchanged, duplicate, ignored',
+        help: 'Verified webhook deliveries by provider and outcome: applied, unchanged, duplicate, ignored, deferred (503: the credit queue was full)',
         labelNames: ['provider', 'outcome'] as const,
         registers: [ctx.registry],
       }),
@@ -259,7 +261,7 @@ async function serve(
       chunks.push(chunk);
     }
     const answer = await handle(new Uint8Array(Buffer.concat(chunks)));
-    writeHead(res, answer.status, { 'content-type': 'application/json' });
+    writeHead(res, answer.status, { ...answer.headers, 'content-type': 'application/json' });
     res.end(JSON.stringify(answer.body));
   } catch (error) {
     logger.error({ err: error }, 'payment HTTP route failed');

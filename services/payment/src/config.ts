@@ -96,6 +96,18 @@ export const paymentConfigSpec = defineConfig({
       'How often the reconciliation job asks the providers about payments stuck in a non-final state, in ms',
     default: '60000',
   },
+  PAYMENT_CREDIT_BATCH_MAX: {
+    schema: configSchemas.int(1, 1000),
+    description:
+      'Most deposit credits applied together: one ledger call and one payment transaction for the webhooks that arrived while the previous batch was committing',
+    default: '200',
+  },
+  PAYMENT_WEBHOOK_QUEUE_MAX: {
+    schema: configSchemas.int(1, 100_000),
+    description:
+      'Deposit credits waiting or in flight above which a webhook is answered 503 with Retry-After at once (the provider delivers again later) instead of waiting past the gateway timeout',
+    default: '1000',
+  },
   PAYMENT_RECONCILE_AFTER_MS: {
     schema: configSchemas.int(0, 86_400_000),
     description:

@@ -138,6 +138,14 @@ export type LedgerOutcome =
       readonly detail: string;
     };
 
+/** A deposit credit: psp_clearing → the user's wallet, id `payment:<id>:credit`. */
+export interface DepositCredit {
+  readonly paymentId: string;
+  readonly userId: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+}
+
 /** The ledger operations of deposits and withdrawals. */
 export interface PaymentLedger {
   /** Creates the user's wallet and psp_clearing in `currency` if missing (idempotent). */
@@ -148,6 +156,11 @@ export interface PaymentLedger {
     amountMinor: bigint,
     currency: string,
   ): Promise<LedgerOutcome>;
+  /**
+   * Several deposit credits in ONE SubmitTransfers call (the ledger applies each command on its
+   * own and answers one result per command): one outcome per credit, in order.
+   */
+  creditMany(credits: readonly DepositCredit[]): Promise<LedgerOutcome[]>;
   hold(
     paymentId: string,
     userId: string,
@@ -160,7 +173,7 @@ export interface PaymentLedger {
 
 /** The ledger through LedgerInternalService (throws UnavailableError when unreachable). */
 export function ledgerFromClient(client: Client<typeof LedgerInternalService>): PaymentLedger {
-  async function submit(command: {
+  type Command = {
     transferId: string;
     kind: TransferKind;
     debitAccountId?: string;
@@ -170,27 +183,47 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
     pendingId?: string;
     code: TransferCode;
     paymentId: string;
-  }): Promise<LedgerOutcome> {
+  };
+
+  async function submitMany(commands: readonly Command[]): Promise<LedgerOutcome[]> {
     let response;
     try {
-      response = await client.submitTransfers({ commands: [command] });
+      response = await client.submitTransfers({ commands: [...commands] });
     } catch (error) {
       throw unavailable('the ledger', error);
     }
-    const result = response.results[0];
-    if (
-      result?.code === TransferResultCode.OK ||
-      result?.code === TransferResultCode.ALREADY_EXISTS_SAME
-    ) {
-      return { committed: true, transferId: command.transferId };
-    }
-    return {
-      committed: false,
-      transferId: command.transferId,
-      code: TransferResultCode[result?.code ?? 0] ?? 'UNKNOWN',
-      detail: result?.detail ?? '',
-    };
+    return commands.map((command, index): LedgerOutcome => {
+      const result = response.results[index];
+      if (
+        result?.code === TransferResultCode.OK ||
+        result?.code === TransferResultCode.ALREADY_EXISTS_SAME
+      ) {
+        return { committed: true, transferId: command.transferId };
+      }
+      return {
+        committed: false,
+        transferId: command.transferId,
+        code: TransferResultCode[result?.code ?? 0] ?? 'UNKNOWN',
+        detail: result?.detail ?? '',
+      };
+    });
   }
+
+  async function submit(command: Command): Promise<LedgerOutcome> {
+    const [outcome] = await submitMany([command]);
+    return outcome!;
+  }
+
+  const creditCommand = (credit: DepositCredit): Command => ({
+    transferId: transferIds.credit(credit.paymentId),
+    kind: TransferKind.SINGLE_PHASE,
+    debitAccountId: accountIds.pspClearing(credit.currency),
+    creditAccountId: accountIds.wallet(credit.userId, credit.currency),
+    amountMinor: credit.amountMinor,
+    currency: credit.currency,
+    code: TransferCode.DEPOSIT,
+    paymentId: credit.paymentId,
+  });
 
   return {
     async ensureAccounts(userId, currency) {
@@ -228,16 +261,9 @@ export function ledgerFromClient(client: Client<typeof LedgerInternalService>): 
       }
     },
     credit: (paymentId, userId, amountMinor, currency) =>
-      submit({
-        transferId: transferIds.credit(paymentId),
-        kind: TransferKind.SINGLE_PHASE,
-        debitAccountId: accountIds.pspClearing(currency),
-        creditAccountId: accountIds.wallet(userId, currency),
-        amountMinor,
-        currency,
-        code: TransferCode.DEPOSIT,
-        paymentId,
-      }),
+      submit(creditCommand({ paymentId, userId, amountMinor, currency })),
+    creditMany: (credits) =>
+      credits.length === 0 ? Promise.resolve([]) : submitMany(credits.map(creditCommand)),
     hold: (paymentId, userId, amountMinor, currency) =>
       submit({
         transferId: transferIds.hold(paymentId),

@@ -44,6 +44,7 @@ import {
   type Provider,
   type WithdrawalStatus,
 } from './domain/payment.js';
+import { createCreditBatcher } from './credit-batcher.js';
 import type { EligibilityPort, PaymentLedger } from './downstreams.js';
 import {
   ProviderRefusedError,
@@ -68,6 +69,8 @@ export interface PaymentsDeps {
   readonly logger: Logger;
   /** Which providers have keys (live mode); default all. Others' payments: FAILED_PRECONDITION. */
   readonly configured?: Readonly<Record<Provider, boolean>>;
+  /** Most deposit credits in one ledger call and one payment transaction (default 200). */
+  readonly creditBatchMax?: number;
   /** Test hook: called at each named step of the saga and the deposit (crash tests stop there). */
   readonly onStep?: (step: string, paymentId: string) => void | Promise<void>;
 }
@@ -125,6 +128,12 @@ export function createPayments(deps: PaymentsDeps) {
   const step = async (name: string, paymentId: string): Promise<void> => {
     await deps.onStep?.(name, paymentId);
   };
+  const credits = createCreditBatcher({
+    ledger,
+    store,
+    maxBatch: deps.creditBatchMax ?? 200,
+    step,
+  });
   const requireConfigured = (provider: Provider): void => {
     if (deps.configured !== undefined && !deps.configured[provider]) {
       throw new IllegalStateError(
@@ -207,48 +216,45 @@ export function createPayments(deps: PaymentsDeps) {
         if (webhook !== undefined) await store.recordWebhook(webhook, row.paymentId);
         return { outcome: 'unchanged', row };
       }
-      let ledgerTransferId = row.ledgerTransferId;
+      const patch = {
+        providerReference: row.providerReference,
+        failureCode: decision.next.failureCode,
+        failureMessage: decision.next.failureMessage,
+        ...(decision.next.status === 'SUCCEEDED' ? { clientAction: null } : {}),
+      };
+      const options = {
+        ...(decision.event === undefined ? {} : { event: decision.event }),
+        ...(webhook === undefined ? {} : { webhook }),
+      };
       if (decision.credit) {
-        await step('credit:before-ledger', row.paymentId);
-        let credited = await ledger.credit(
-          row.paymentId,
-          row.userId,
-          row.amountMinor,
-          row.currency,
-        );
-        if (!credited.committed && credited.code === 'ACCOUNT_NOT_FOUND') {
-          // Wallets open at registration, psp_clearing with the first payment: rarely needed.
-          await ledger.ensureAccounts(row.userId, row.currency);
-          credited = await ledger.credit(row.paymentId, row.userId, row.amountMinor, row.currency);
-        }
-        if (!credited.committed) {
-          throw new Error(
-            `ledger refused the credit of deposit ${row.paymentId}: ${credited.code} ${credited.detail}`,
-          );
-        }
-        await step('credit:after-ledger', row.paymentId);
-        ledgerTransferId = credited.transferId;
+        // The credit and its status change join the next batch (credit-batcher.ts).
+        const credited = await credits.submit({
+          credit: {
+            paymentId: row.paymentId,
+            userId: row.userId,
+            amountMinor: row.amountMinor,
+            currency: row.currency,
+          },
+          move: {
+            paymentId: row.paymentId,
+            from: row.status,
+            to: decision.next.status,
+            patch,
+            options,
+          },
+        });
+        if (credited !== undefined) return { outcome: 'applied', row: credited };
+        row = await reread(row);
+        continue;
       }
       const next = await store.advance(
         row.paymentId,
         row.status,
         decision.next.status,
-        {
-          providerReference: row.providerReference,
-          failureCode: decision.next.failureCode,
-          failureMessage: decision.next.failureMessage,
-          ledgerTransferId,
-          ...(decision.next.status === 'SUCCEEDED' ? { clientAction: null } : {}),
-        },
-        {
-          ...(decision.event === undefined ? {} : { event: decision.event }),
-          ...(webhook === undefined ? {} : { webhook }),
-        },
+        { ...patch, ledgerTransferId: row.ledgerTransferId },
+        options,
       );
-      if (next !== undefined) {
-        await step('credit:after-commit', row.paymentId);
-        return { outcome: 'applied', row: next };
-      }
+      if (next !== undefined) return { outcome: 'applied', row: next };
       row = await reread(row);
     }
     throw new UnavailableError(`payment ${initial.paymentId} is busy; retry shortly`);
@@ -406,6 +412,8 @@ export function createPayments(deps: PaymentsDeps) {
     applyDeposit,
     resolvePayout,
     advanceWithdrawal,
+    /** Deposit credits waiting for or in a batch (webhooks answer 503 above a bound). */
+    creditQueueDepth: (): number => credits.depth(),
 
     /** CreateDeposit (payment.proto). */
     async createDeposit(request: DepositRequest): Promise<PaymentRow> {

@@ -248,6 +248,15 @@ function encodeEvent(
   }
 }
 
+/** One compare-and-set move of a payment (the arguments of `advance`). */
+export interface AdvanceCommand {
+  readonly paymentId: string;
+  readonly from: PaymentStatus;
+  readonly to: PaymentStatus;
+  readonly patch: PaymentPatch;
+  readonly options?: { readonly event?: PaymentEventKind; readonly webhook?: WebhookRecord };
+}
+
 /** Dependencies of {@link createPaymentStore}. */
 export interface PaymentStoreDeps {
   readonly sql: Sql;
@@ -269,6 +278,67 @@ export function createPaymentStore(deps: PaymentStoreDeps) {
     ]);
     const row = result.rows[0];
     return row === undefined ? undefined : toRow(row);
+  }
+
+  /** One compare-and-set move inside `tx` (see `advance`); undefined when it did not apply. */
+  async function advanceIn(
+    tx: SqlExecutor,
+    nowMs: number,
+    move: AdvanceCommand,
+  ): Promise<PaymentRow | undefined> {
+    const { paymentId, from, to, patch, options = {} } = move;
+    const current = await tx.query(
+      `SELECT ${columns} FROM payments WHERE payment_id = $1 FOR UPDATE`,
+      [paymentId],
+    );
+    const before = current.rows[0] === undefined ? undefined : toRow(current.rows[0]);
+    if (before?.status !== from) return undefined;
+    if (options.webhook !== undefined) {
+      const inserted = await tx.query(
+        `INSERT INTO payment_webhook_events (provider, event_id, payment_id, received_at_ms)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING event_id`,
+        [options.webhook.provider, options.webhook.eventId, paymentId, nowMs],
+      );
+      if (inserted.rows.length === 0) return undefined;
+    }
+    const final = (finalStatuses as readonly string[]).includes(to);
+    const next: PaymentRow = {
+      ...before,
+      ...patch,
+      status: to,
+      updatedAtMs: nowMs,
+      completedAtMs: final ? nowMs : before.completedAtMs,
+    };
+    await tx.query(
+      `UPDATE payments SET status = $2, provider_reference = $3, failure_code = $4,
+           failure_message = $5, client_action = $6, ledger_transfer_id = $7,
+           settle_transfer_id = $8, expires_at_ms = $9, updated_at_ms = $10,
+           completed_at_ms = $11, attempts = $12, next_attempt_at_ms = $13
+         WHERE payment_id = $1`,
+      [
+        paymentId,
+        next.status,
+        next.providerReference,
+        next.failureCode,
+        next.failureMessage,
+        next.clientAction === null ? null : JSON.stringify(next.clientAction),
+        next.ledgerTransferId,
+        next.settleTransferId,
+        next.expiresAtMs,
+        next.updatedAtMs,
+        next.completedAtMs,
+        next.attempts,
+        next.nextAttemptAtMs,
+      ],
+    );
+    if (options.event !== undefined) {
+      const eventId = newEventId();
+      await appendToOutbox(tx, [encodeEvent(options.event, next, eventId, nowMs)], {
+        clock: () => nowMs,
+        newId: () => eventId,
+      });
+    }
+    return next;
   }
 
   return {
@@ -359,62 +429,48 @@ export function createPaymentStore(deps: PaymentStoreDeps) {
       options: { readonly event?: PaymentEventKind; readonly webhook?: WebhookRecord } = {},
     ): Promise<PaymentRow | undefined> {
       const nowMs = clock.now();
-      const outcome = await sql.transaction(async (tx) => {
-        const current = await tx.query(
-          `SELECT ${columns} FROM payments WHERE payment_id = $1 FOR UPDATE`,
-          [paymentId],
-        );
-        const before = current.rows[0] === undefined ? undefined : toRow(current.rows[0]);
-        if (before?.status !== from) return undefined;
-        if (options.webhook !== undefined) {
-          const inserted = await tx.query(
-            `INSERT INTO payment_webhook_events (provider, event_id, payment_id, received_at_ms)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING event_id`,
-            [options.webhook.provider, options.webhook.eventId, paymentId, nowMs],
-          );
-          if (inserted.rows.length === 0) return undefined;
-        }
-        const final = (finalStatuses as readonly string[]).includes(to);
-        const next: PaymentRow = {
-          ...before,
-          ...patch,
-          status: to,
-          updatedAtMs: nowMs,
-          completedAtMs: final ? nowMs : before.completedAtMs,
-        };
-        await tx.query(
-          `UPDATE payments SET status = $2, provider_reference = $3, failure_code = $4,
-             failure_message = $5, client_action = $6, ledger_transfer_id = $7,
-             settle_transfer_id = $8, expires_at_ms = $9, updated_at_ms = $10,
-             completed_at_ms = $11, attempts = $12, next_attempt_at_ms = $13
-           WHERE payment_id = $1`,
-          [
-            paymentId,
-            next.status,
-            next.providerReference,
-            next.failureCode,
-            next.failureMessage,
-            next.clientAction === null ? null : JSON.stringify(next.clientAction),
-            next.ledgerTransferId,
-            next.settleTransferId,
-            next.expiresAtMs,
-            next.updatedAtMs,
-            next.completedAtMs,
-            next.attempts,
-            next.nextAttemptAtMs,
-          ],
-        );
-        if (options.event !== undefined) {
-          const eventId = newEventId();
-          await appendToOutbox(tx, [encodeEvent(options.event, next, eventId, nowMs)], {
-            clock: () => nowMs,
-            newId: () => eventId,
-          });
-        }
-        return next;
-      });
+      const outcome = await sql.transaction((tx) =>
+        advanceIn(tx, nowMs, { paymentId, from, to, patch, options }),
+      );
       if (outcome !== undefined && options.event !== undefined) deps.onCommitted?.();
       return outcome;
+    },
+
+    /**
+     * Several `advance` moves in ONE transaction (one durable commit for a batch of credited
+     * deposits). Each move runs under its own savepoint, so one that fails (an error, not a lost
+     * compare-and-set) is rolled back alone and answered as its error while the others commit.
+     * Answers, in order: the new row, undefined (not applied, as `advance`) or the move's error.
+     */
+    async advanceMany(
+      moves: readonly AdvanceCommand[],
+    ): Promise<(PaymentRow | undefined | Error)[]> {
+      if (moves.length === 0) return [];
+      const nowMs = clock.now();
+      const outcomes = await sql.transaction(async (tx) => {
+        const results: (PaymentRow | undefined | Error)[] = moves.map(() => undefined);
+        // Rows locked in payment id order: two instances' batches never wait on each other in a cycle.
+        const order = moves
+          .map((move, index) => ({ move, index }))
+          .sort((a, b) => (a.move.paymentId < b.move.paymentId ? -1 : 1));
+        for (const { move, index } of order) {
+          await tx.query('SAVEPOINT payment_move');
+          try {
+            results[index] = await advanceIn(tx, nowMs, move);
+            await tx.query('RELEASE SAVEPOINT payment_move');
+          } catch (error) {
+            await tx.query('ROLLBACK TO SAVEPOINT payment_move');
+            results[index] = error instanceof Error ? error : new Error(String(error));
+          }
+        }
+        return results;
+      });
+      const published = outcomes.some(
+        (outcome, i) =>
+          outcome !== undefined && !(outcome instanceof Error) && moves[i]?.options?.event,
+      );
+      if (published) deps.onCommitted?.();
+      return outcomes;
     },
 
     /** Records a webhook delivery that changes nothing (so its redelivery is a known duplicate). */

@@ -78,6 +78,10 @@ export interface PaymentCoreOptions {
   readonly onStep?: PaymentsDeps['onStep'];
   /** Which providers have keys; default both. */
   readonly configured?: PaymentsDeps['configured'];
+  /** Most credits per batch (PAYMENT_CREDIT_BATCH_MAX); default 200. */
+  readonly creditBatchMax?: number;
+  /** Credit queue depth above which webhooks answer 503 (PAYMENT_WEBHOOK_QUEUE_MAX); default 1000. */
+  readonly creditQueueMax?: number;
   readonly logger?: Logger;
 }
 
@@ -131,6 +135,7 @@ export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
     logger,
     ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
     ...(options.configured === undefined ? {} : { configured: options.configured }),
+    creditBatchMax: options.creditBatchMax ?? 200,
   });
   const webhooks = createWebhookHandlers({
     payments,
@@ -140,6 +145,7 @@ export function createPaymentCore(options: PaymentCoreOptions): PaymentCore {
     stripeWebhookSecret: fakeSecrets.stripeWebhookSecret,
     mercadoPagoWebhookSecret: fakeSecrets.mercadoPagoWebhookSecret,
     mercadoPago: mercadoPago.port,
+    creditQueueMax: options.creditQueueMax ?? 1000,
   });
   const taskDeps = {
     store,

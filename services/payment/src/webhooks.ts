@@ -38,6 +38,8 @@ export type WebhookHeaders = Readonly<Record<string, string | string[] | undefin
 export interface WebhookAnswer {
   readonly status: number;
   readonly body: Readonly<Record<string, unknown>>;
+  /** Extra response headers (Retry-After on a 503). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Why a delivery was refused (the metric's `reason` label). */
@@ -54,7 +56,13 @@ export interface WebhookDeps {
   readonly mercadoPago: PaymentProviderPort;
   /** payment_webhooks_rejected_total{provider, reason}. */
   readonly rejected?: Counter<'provider' | 'reason'>;
-  /** payment_webhooks_total{provider, outcome}: applied, unchanged, duplicate, ignored. */
+  /**
+   * Deposit credits waiting or in flight above which a verified delivery is answered 503 with
+   * Retry-After at once (default unbounded): a provider retries a 503 later, while a delivery left
+   * waiting past the gateway's timeout is retried too but its work still loads the queue.
+   */
+  readonly creditQueueMax?: number;
+  /** payment_webhooks_total{provider, outcome}: applied, unchanged, duplicate, ignored, deferred. */
   readonly handled?: Counter<'provider' | 'outcome'>;
 }
 
@@ -97,12 +105,29 @@ export function createWebhookHandlers(deps: WebhookDeps) {
           { provider: providerLabel(provider), err: error },
           'webhook not applied yet: a dependency is down',
         );
-        return { status: 503, body: { error: 'temporarily unavailable; deliver again later' } };
+        return {
+          status: 503,
+          body: { error: 'temporarily unavailable; deliver again later' },
+          headers: { 'retry-after': '2' },
+        };
       }
       logger.error({ provider: providerLabel(provider), err: error }, 'webhook failed');
       return { status: 500, body: { error: 'internal error' } };
     }
   }
+
+  /** The quick 503 while the credit queue is deeper than its bound; undefined otherwise. */
+  const overloaded = (provider: Provider): WebhookAnswer | undefined => {
+    if (payments.creditQueueDepth() <= (deps.creditQueueMax ?? Number.POSITIVE_INFINITY)) {
+      return undefined;
+    }
+    deps.handled?.inc({ provider: providerLabel(provider), outcome: 'deferred' });
+    return {
+      status: 503,
+      body: { error: 'too many deposits being credited; deliver again later' },
+      headers: { 'retry-after': '1' },
+    };
+  };
 
   async function paymentFor(
     provider: Provider,
@@ -169,6 +194,8 @@ export function createWebhookHandlers(deps: WebhookDeps) {
         ) {
           return refuse('STRIPE', 'malformed', 'event without id, type or data.object');
         }
+        const busy = overloaded('STRIPE');
+        if (busy !== undefined) return busy;
         const webhook = { provider: 'STRIPE' as const, eventId: event.id };
         const metadata = (object.metadata ?? {}) as Record<string, string>;
         const objectId = typeof object.id === 'string' ? object.id : '';
@@ -280,6 +307,8 @@ export function createWebhookHandlers(deps: WebhookDeps) {
             'timestamp outside the tolerance zone (stale or replayed)',
           );
         }
+        const busy = overloaded('MERCADOPAGO_PIX');
+        if (busy !== undefined) return busy;
         const eventId = text(body.id) || `request:${requestId}`;
         const webhook = { provider: 'MERCADOPAGO_PIX' as const, eventId };
         if (await store.seenWebhook(webhook)) return done('MERCADOPAGO_PIX', 'duplicate');

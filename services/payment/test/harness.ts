@@ -30,6 +30,8 @@ export interface Harness {
   readonly userDb: SqlTestDatabase;
   readonly paymentDb: SqlTestDatabase;
   readonly ledger: Client<typeof LedgerInternalService>;
+  /** The user-service methods the payment service called, in order (e.g. `SubmitTransfers`). */
+  readonly userCalls: string[];
   /** A new active adult viewer, KYC verified unless told otherwise. */
   newUser(options?: { kycVerified?: boolean }): Promise<string>;
   as(userId: string, role?: UserRole): Promise<CallOptions>;
@@ -54,11 +56,13 @@ export async function createHarness(
   const user = await createUserTestService({ sql: userDb.sql, clock, tokens });
   // The user service behind its real interceptors, called with the payment service's credential.
   const paymentToken = await tokens.serviceToken('payment');
+  const userCalls: string[] = [];
   const userTransport = createRouterTransport(user.routes, {
     router: { interceptors: user.interceptors },
     transport: {
       interceptors: [
         (next) => (request) => {
+          userCalls.push(request.method.name);
           request.header.set('authorization', `Bearer ${paymentToken}`);
           return next(request);
         },
@@ -82,6 +86,7 @@ export async function createHarness(
     userDb,
     paymentDb,
     ledger,
+    userCalls,
     async newUser(opts = {}) {
       const userId = nextUlid();
       await user.insertUser(userId);

@@ -10,11 +10,11 @@
  * equal to its credits. PGlite runs from on-disk folders opened by one process at a time (the
  * parent closes them before the child starts); the full list of steps runs on PostgreSQL.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testEpochMs } from '@streambet/testkit/clock';
 import { nextUlid } from '@streambet/testkit/ids';
+import { runUntilKilled } from '@streambet/testkit/process';
 import { sqlTargets, type SqlTestUrl } from '@streambet/testkit/sql';
 import { describe, expect, it } from 'vitest';
 import { startProviderFakes, type ProviderFakes } from '../src/testing.js';
@@ -22,46 +22,12 @@ import type { CrashAction, CrashJob } from './fixtures/crash-child.js';
 import { openCrashNode, type CrashNode } from './fixtures/crash-node.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
 const child = path.join(here, 'fixtures', 'crash-child.ts');
 const CUR = 'BRL';
 const FUND = 10_000n;
 const AMOUNT = 4000n;
 const destination = { kind: 'stripe', connectedAccountId: 'acct_1CRASH' } as const;
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-function runAndKill(job: CrashJob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      ['--import', 'tsx', child, Buffer.from(JSON.stringify(job)).toString('base64')],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LOG_LEVEL: 'silent' },
-      },
-    );
-    let output = '';
-    let stderr = '';
-    let killed = false;
-    proc.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!killed && output.split('\n').includes('KILL_ME')) {
-        killed = true;
-        proc.kill('SIGKILL');
-      }
-    });
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code, signal) => {
-      if (killed && signal === 'SIGKILL') resolve(output);
-      else
-        reject(
-          new Error(`crash child exited (${code ?? signal}) before KILL_ME:\n${output}\n${stderr}`),
-        );
-    });
-  });
-}
 
 type Phase = 'deposit' | 'credit' | 'withdrawal' | 'post' | 'void';
 
@@ -177,7 +143,12 @@ for (const target of sqlTargets()) {
             await node.close();
           }
 
-          const output = await runAndKill({ ...urls, startMs: nowMs, killAt: step, action });
+          const output = await runUntilKilled(child, {
+            ...urls,
+            startMs: nowMs,
+            killAt: step,
+            action,
+          } satisfies CrashJob);
           expect(output).toContain(`STEP ${step}`);
 
           // Restart: what the world does next, then the checks.
