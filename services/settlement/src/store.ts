@@ -25,7 +25,6 @@ import {
   encodeRefunded,
   encodeReversed,
   encodeStarted,
-  payoutKindFromNumber,
   payoutKindNumber,
   refundReasonFromNumber,
   refundReasonNumber,
@@ -38,6 +37,14 @@ import {
   type SettlementFigures,
   type SettlementRecord,
 } from './proto-codec.js';
+import {
+  listPayouts,
+  payoutsOf,
+  PAYOUT_COLUMNS,
+  PAYOUTS_WITH_RUN,
+  toPayout,
+  type PayoutQuery,
+} from './payout-rows.js';
 
 /** Topic of every event the settlement service publishes. */
 const settlementTopic = 'settlement';
@@ -121,19 +128,7 @@ export type ClaimResult =
       readonly reason: 'final' | 'leased' | 'missing';
     };
 
-/** Filters of ListPayouts. */
-export interface PayoutQuery {
-  readonly marketId?: string;
-  readonly userId?: string;
-  readonly kinds: readonly PayoutKindName[];
-  readonly limit: number;
-  readonly after?: {
-    readonly paidAtMs: number;
-    readonly marketId: string;
-    readonly userId: string;
-    readonly kind: number;
-  };
-}
+export type { PayoutQuery } from './payout-rows.js';
 
 /** Filters of ListSettlements. */
 export interface SettlementQuery {
@@ -210,22 +205,6 @@ function toRecord(row: Row): SettlementRecord {
     reversalReason: row.reversal_reason as string,
     reversedByUserId: row.reversed_by_user_id as string,
     lastError: row.last_error as string,
-  };
-}
-
-function toPayout(row: Row): PayoutRecord {
-  return {
-    marketId: row.market_id as string,
-    userId: row.user_id as string,
-    kind: payoutKindFromNumber(num(row.kind)),
-    channelId: row.channel_id as string,
-    currency: row.currency as string,
-    stakeMinor: big(row.stake_minor),
-    payoutMinor: big(row.payout_minor),
-    netMinor: big(row.net_minor),
-    transferId: row.transfer_id as string,
-    paidAtMs: num(row.paid_at_ms),
-    reversedAtMs: num(row.reversed_at_ms),
   };
 }
 
@@ -424,14 +403,6 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
     );
     const row = result.rows[0];
     return row === undefined ? undefined : toRecord(row);
-  }
-
-  async function payoutsOf(tx: SqlExecutor, marketId: string): Promise<PayoutRecord[]> {
-    const result = await tx.query<Row>(
-      `SELECT * FROM settlement_payouts WHERE market_id = $1 ORDER BY user_id, kind`,
-      [marketId],
-    );
-    return result.rows.map(toPayout);
   }
 
   return {
@@ -735,9 +706,9 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
       limit: number,
     ): Promise<PayoutRecord[]> {
       const result = await sql.query<Row>(
-        `SELECT * FROM settlement_payouts
-         WHERE market_id = $1 AND kind = $2 AND payout_minor > 0 AND user_id > $3
-         ORDER BY user_id LIMIT $4`,
+        `SELECT ${PAYOUT_COLUMNS} FROM ${PAYOUTS_WITH_RUN}
+         WHERE p.market_id = $1 AND p.kind = $2 AND p.payout_minor > 0 AND p.user_id > $3
+         ORDER BY p.user_id LIMIT $4`,
         [marketId, payoutKindNumber('SETTLEMENT'), afterUserId, limit],
       );
       return result.rows.map(toPayout);
@@ -773,16 +744,10 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
            WHERE market_id = $1 RETURNING ${COLUMNS}`,
           [marketId, statusNumber(status), nowMs],
         );
-        // The rows as paid, in one statement (user id order, like payoutsOf).
-        const paid = await tx.query<Row>(
-          `WITH paid AS (
-             UPDATE settlement_payouts SET paid_at_ms = $2 WHERE market_id = $1 RETURNING *
-           )
-           SELECT * FROM paid ORDER BY user_id, kind`,
-          [marketId, nowMs],
-        );
+        // The rows as paid: their paid_at_ms is the run's completed_at_ms just written (derived on
+        // read since migration 0006, so no row is rewritten here).
         const done = toRecord(updated.rows[0]!);
-        const rows = paid.rows.map(toPayout);
+        const rows = await payoutsOf(tx, marketId);
         const bettors = rows.filter((row) => row.kind !== 'STREAMER_REVENUE_SHARE').length;
         const pages: PayoutRecord[][] = [];
         for (let start = 0; start < rows.length; start += PAYOUTS_PER_EVENT) {
@@ -898,37 +863,9 @@ export function createSettlementStore(deps: SettlementStoreDeps) {
       return record;
     },
 
-    /** Paid payout rows, newest first (paid_at_ms, then market, user, kind). */
+    /** Paid payout rows, newest first (paid_at_ms, then market, user, kind); see payout-rows.ts. */
     async listPayouts(query: PayoutQuery): Promise<PayoutRecord[]> {
-      const where = ['paid_at_ms > 0'];
-      const params: SqlValue[] = [];
-      const add = (clause: string, value: SqlValue): void => {
-        params.push(value);
-        where.push(clause.replace('?', `$${params.length}`));
-      };
-      if (query.marketId) add('market_id = ?', query.marketId);
-      if (query.userId) add('user_id = ?', query.userId);
-      if (query.kinds.length > 0)
-        add('kind = ANY(?::smallint[])', query.kinds.map(payoutKindNumber));
-      if (query.after) {
-        params.push(
-          query.after.paidAtMs,
-          query.after.marketId,
-          query.after.userId,
-          query.after.kind,
-        );
-        const n = params.length;
-        where.push(
-          `(paid_at_ms, market_id, user_id, kind) < ($${n - 3}::bigint, $${n - 2}, $${n - 1}, $${n}::smallint)`,
-        );
-      }
-      params.push(query.limit);
-      const result = await sql.query<Row>(
-        `SELECT * FROM settlement_payouts WHERE ${where.join(' AND ')}
-         ORDER BY paid_at_ms DESC, market_id DESC, user_id DESC, kind DESC LIMIT $${params.length}`,
-        params,
-      );
-      return result.rows.map(toPayout);
+      return listPayouts(sql, query);
     },
 
     /** Settlements, newest market event first. */
