@@ -1,5 +1,9 @@
 import { trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentLogContext, runWithLogContext } from '@streambet/platform/log/log-context';
 import { initTracing } from '@streambet/platform/obs/tracing';
@@ -31,7 +35,11 @@ import {
 } from './ledger-fixtures.js';
 
 const targets = sqlTargets();
-initTracing({ serviceName: 'ledger-store-test' });
+// Spans are recorded only while something exports them; the group-commit test reads them.
+initTracing({
+  serviceName: 'ledger-store-test',
+  spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
+});
 if (!targets.some((target) => target.name === 'postgres')) {
   describe.skip(`ledger store on postgres (${POSTGRES_SKIP_REASON})`, () => {
     it('runs the same tests on real PostgreSQL', () => undefined);
