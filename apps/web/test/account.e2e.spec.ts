@@ -5,13 +5,21 @@
  * turns two-step verification on (the QR's secret read from the page, codes computed here with
  * otpauth, as an authenticator app would), changes the password with a code, changes the email
  * with a recovery code and the link mailed to the new address, and signs in again through the
- * second step with another recovery code. Every screen: axe at desktop and phone widths;
- * the forms are driven by keyboard where a person would.
+ * second step with another recovery code, then withdraws (KYC passed and a card deposit credited at
+ * the start, as the wallet spec does) and is asked for the authenticator code, which the payment
+ * service checks through VerifySecondFactor. The devices list shows each session's network.
+ * Every screen: axe at desktop and phone widths; the forms are driven by keyboard where a person
+ * would.
  */
 import { existsSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { KycDecision } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
+import { KycDocumentType } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
+import { createApi, createApiTransport } from '@streambet/client';
+import { seedPassword } from '@streambet/gateway/seed';
 import {
   chromiumPath,
   eventually,
@@ -59,6 +67,87 @@ function totp(secret: string, atMs: number): string {
   return OTPAuth.TOTP.generate({ secret: OTPAuth.Secret.fromBase32(secret), timestamp: atMs });
 }
 
+const totpPeriodMs = 30_000;
+
+/** The TOTP time step of `atMs`. */
+function stepOf(atMs: number): number {
+  return Math.floor(atMs / totpPeriodMs);
+}
+
+/**
+ * A code of the step after `usedStep` (a step is accepted once, and only within ±1 of now): waits
+ * for the clock to reach `usedStep` when needed (at most one period).
+ */
+async function codeAfter(
+  secret: string,
+  usedStep: number,
+): Promise<{ code: string; step: number }> {
+  const step = usedStep + 1;
+  await eventually(
+    `the clock within a step of ${step}`,
+    () => Promise.resolve(stepOf(Date.now()) >= step - 1 ? true : undefined),
+    totpPeriodMs + waitMs,
+  );
+  return { code: totp(secret, step * totpPeriodMs), step };
+}
+
+/**
+ * What `npm run simulate -- <provider> <outcome> <payment id>` does (as in the wallet spec): the
+ * payment service's fake moves its object and hands back the provider's signed webhook.
+ */
+async function simulate(provider: string, outcome: string, paymentId: string): Promise<void> {
+  const control = await fetch(new URL('/fake/simulate', web.platform.serviceUrls.get('payment')), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider, outcome, payment_id: paymentId }),
+  });
+  const delivery = (await control.json()) as {
+    path: string;
+    headers: Record<string, string>;
+    body: string;
+  };
+  expect(control.status, JSON.stringify(delivery)).toBe(200);
+  const answer = await fetch(new URL(delivery.path, web.appUrl), {
+    method: 'POST',
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  expect(answer.status, await answer.text()).toBe(200);
+}
+
+/** KYC approved as an admin would (StartKyc as the user, ReviewKyc by an admin of the seed kit). */
+async function passKyc(userHeaders: Readonly<Record<string, string>>): Promise<void> {
+  const users = web.kit.users;
+  const started = await users.startKyc(
+    {
+      legalName: 'Account Keeper',
+      documentType: KycDocumentType.TAX_ID,
+      documentNumber: '52998224725',
+      documentCountry: 'BR',
+    },
+    { headers: userHeaders },
+  );
+  const admin = await web.kit.registerOrLogin('account-admin@example.com', 'AccountAdmin');
+  const serviceToken = await web.platform.serviceToken('user');
+  const direct = createApi(
+    createApiTransport({
+      baseUrl: web.platform.serviceUrls.get('user')!,
+      accessToken: () => serviceToken,
+    }),
+  );
+  await direct.users.setUserRole({
+    userId: admin.userId,
+    role: Role.ADMIN,
+    granted: true,
+    reason: 'account browser test',
+  });
+  const login = await users.login({ email: admin.email, password: seedPassword });
+  await users.reviewKyc(
+    { kycCaseId: started.kycCase!.kycCaseId, decision: KycDecision.APPROVE },
+    { headers: { authorization: `Bearer ${login.tokens!.accessToken}` } },
+  );
+}
+
 async function logIn(page: Page, email: string, password: string): Promise<void> {
   await page.getByTestId('auth-mode-login').click();
   await page.getByTestId('auth-email').fill(email);
@@ -67,9 +156,21 @@ async function logIn(page: Page, email: string, password: string): Promise<void>
 }
 
 describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
-  it('walks registration, verification, reset, two-step on, password and email changes with a code, and a second-step login', async () => {
+  it('walks registration, verification, reset, two-step on, password and email changes with a code, a second-step login, and a withdrawal with a code', async () => {
     const page = await web.newPage('/');
     const user = await registerInBrowser(page, web.kit, 'Keeper');
+
+    // Money to withdraw at the end: KYC approved and a card deposit credited by the signed webhook.
+    await passKyc(user.headers);
+    await page.getByTestId('nav-wallet').click();
+    await page.getByTestId('deposit-amount').fill('50');
+    await page.getByTestId('deposit-submit').click();
+    const pending = page.getByTestId('pending-deposit');
+    await pending.waitFor({ timeout: waitMs });
+    await simulate('stripe', 'succeed', (await pending.getAttribute('data-payment-id'))!);
+    await page
+      .locator('[data-testid="balance-BRL"][data-available-minor="5000"]')
+      .waitFor({ timeout: waitMs });
 
     // The verification email's link confirms the address.
     const verify = await mailOf(user.email, 'verify_email');
@@ -113,6 +214,10 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     await expect
       .poll(() => resetPage.getByTestId('session-row').count(), { timeout: waitMs })
       .toBeGreaterThan(0);
+    // Each device shows its network (the browser reaches the gateway from this machine).
+    expect(await resetPage.getByTestId('session-place').first().textContent()).toMatch(
+      /network (127\.0\.0\.x|0:0:0:0::\/64)$/,
+    );
     await expectAccessible(resetPage, 'account');
 
     // Two-step verification on: password, QR (secret read from the page), first code.
@@ -125,7 +230,8 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     const secret = (await resetPage.getByTestId('two-step-secret').getAttribute('data-secret'))!;
     await screenshot(resetPage, 'account-03-two-step-qr');
     await expectAccessible(resetPage, 'two-step set-up');
-    await resetPage.getByTestId('two-step-code').fill(totp(secret, Date.now()));
+    const confirmedAtMs = Date.now();
+    await resetPage.getByTestId('two-step-code').fill(totp(secret, confirmedAtMs));
     await resetPage.getByTestId('two-step-confirm').click();
     const codes = resetPage.getByTestId('recovery-codes').locator('code');
     await expect.poll(() => codes.count(), { timeout: waitMs }).toBe(10);
@@ -146,7 +252,8 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     await expect
       .poll(() => resetPage.getByTestId('password-outcome').textContent(), { timeout: waitMs })
       .toContain('is not the current code');
-    await code.fill(totp(secret, Date.now() + 30_000));
+    const forPassword = await codeAfter(secret, stepOf(confirmedAtMs));
+    await code.fill(forPassword.code);
     await resetPage.getByTestId('password-submit').click();
     await expect
       .poll(() => resetPage.getByTestId('password-outcome').textContent(), { timeout: waitMs })
@@ -182,6 +289,25 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     await codeField.fill(recovery!);
     await again.keyboard.press('Enter');
     await again.getByTestId('logout').waitFor({ timeout: waitMs });
+
+    // A withdrawal asks for the code too: the payment service checks it (VerifySecondFactor).
+    await again.getByTestId('nav-wallet').click();
+    await again.getByTestId('withdraw').waitFor({ timeout: waitMs });
+    await again.getByTestId('withdraw-destination').fill('52998224725');
+    await again.getByTestId('withdraw-amount').fill('30');
+    await again.getByTestId('withdraw-submit').click();
+    await expect
+      .poll(() => again.getByTestId('withdraw-error').textContent(), { timeout: waitMs })
+      .toContain('is required: two-step verification is on');
+    await screenshot(again, 'account-07-withdrawal-asks-for-code');
+    await expectAccessible(again, 'withdrawal asking for the code');
+    const forWithdrawal = await codeAfter(secret, forPassword.step);
+    await tabTo(again, '[data-testid="withdraw-second-factor"]');
+    await again.keyboard.type(forWithdrawal.code);
+    await again.keyboard.press('Enter');
+    await again.getByTestId('withdrawal-progress').waitFor({ timeout: waitMs });
+    expect(await again.getByTestId('withdrawal-status').innerText()).toBe('Processing');
+    await screenshot(again, 'account-08-withdrawal-with-code');
     expect(web.browser.pageErrors).toEqual([]);
   }, 120_000);
 });

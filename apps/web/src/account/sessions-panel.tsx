@@ -1,4 +1,8 @@
-/** The user's signed-in devices, with a revoke per session and one for all the others. */
+/**
+ * The user's signed-in devices (device, place, last use), with a revoke per session and one for
+ * all the others. The place is the client network the session was last used from (`203.0.113.x`):
+ * the platform has no GeoIP database, so it names networks, not cities.
+ */
 import { useCallback, useState } from 'react';
 import type { Api } from '@streambet/client';
 import { sessionLabel } from '@streambet/client/account';
@@ -41,6 +45,12 @@ export function SessionsPanel({ api, refreshKey }: { api: Api; refreshKey: numbe
               <span>
                 {sessionLabel(s, nowMs)}
                 {s.current && <strong> (this device)</strong>}
+                {s.place !== '' && (
+                  <span className="muted session-place" data-testid="session-place">
+                    {' '}
+                    · network {s.place}
+                  </span>
+                )}
               </span>
               {!s.current && (
                 <button
