@@ -16,9 +16,11 @@
  *    checks every event is there once.
  *
  * Needs ClickHouse at BENCH_CLICKHOUSE_URL (default http://127.0.0.1:8123) and `clickhouse-client`
- * on PATH. The in-process bus is created with 5,000 handler calls in flight per topic: the sink acks
- * an event only once its batch is stored, so the bus's in-flight limit caps the batch size (the
- * bus default, 16, would make 16-row inserts).
+ * on PATH. The consumer is subscribed as the service host does it: batch delivery
+ * (`handleBatch`, up to 500 events per call, several of one key in publish order), so a key is no
+ * longer limited to one event in flight while its insert runs. The in-process bus runs
+ * BENCH_SINK_BUS_CALLS (default 20) calls per topic at once: 20 × 500 × 4 topics stays within the
+ * sink's 50,000-event buffer, so no batch is refused (a refused batch waits out the bus backoff).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +43,8 @@ import { SettlementCompletedSchema } from '@streambet/contracts/gen/streambet/ev
 import { HoldPlacedSchema } from '@streambet/contracts/gen/streambet/events/v1/wallet_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { createMemoryBus } from '@streambet/platform/bus/memory';
-import type { EventEnvelope } from '@streambet/platform/bus/types';
+import type { EventEnvelope, SubscribeOptions } from '@streambet/platform/bus/types';
+import type { EventConsumer } from '@streambet/platform/runtime/service-host';
 import { encodeUlid } from '@streambet/platform/ids/ulid';
 import { envelope } from '@streambet/testkit/events';
 import { compare, printResults, type BenchResult } from './lib/report.js';
@@ -50,11 +53,29 @@ const URL_ = process.env.BENCH_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 200_000);
 const RATE = Number(process.env.BENCH_SINK_RATE ?? 2_000);
 const SECONDS = Number(process.env.BENCH_SINK_SECONDS ?? 10);
-const BATCH_ROWS = 5000;
+const BATCH_ROWS = Number(process.env.BENCH_SINK_BATCH_ROWS ?? 5000);
 const FLUSH_MS = 250;
 const IDLE_FLUSH_MS = 20;
-const WRITERS = 4;
+const WRITERS = Number(process.env.BENCH_SINK_WRITERS ?? 4);
+const BUS_CALLS = Number(process.env.BENCH_SINK_BUS_CALLS ?? 20);
 const run = promisify(execFile);
+
+/**
+ * The subscription the service host makes for the warehouse consumer: batch delivery (several
+ * events of a key per call), retried without limit. `handler` is only the per-event fallback.
+ */
+function batchDelivery(consumer: EventConsumer): Omit<SubscribeOptions, 'handleBatch'> {
+  if (!('handleIdempotently' in consumer) || consumer.handleBatchIdempotently === undefined) {
+    throw new Error('unexpected consumer shape: the warehouse consumer takes batches');
+  }
+  return {
+    group: 'analytics.warehouse',
+    topics: consumer.topics,
+    maxAttempts: 'unlimited',
+    ...(consumer.batchMaxEvents === undefined ? {} : { batchMaxEvents: consumer.batchMaxEvents }),
+    handler: (event) => consumer.handleIdempotently(event),
+  };
+}
 
 const ulid = (ms: number): string => encodeUlid(ms, new Uint8Array(randomBytes(10)));
 const markets = Array.from({ length: 2000 }, () => ulid(Date.now()));
@@ -154,12 +175,13 @@ async function countEvents(database: string): Promise<number> {
 /** The sink through the bus: events/s from first publish to last ack. */
 async function sinkThroughput(events: readonly EventEnvelope[]): Promise<number> {
   const target = await freshWarehouse('sink');
-  const bus = createMemoryBus({ concurrency: 5000 });
+  const bus = createMemoryBus({ concurrency: BUS_CALLS });
   let acked = 0;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     resolveDone = resolve;
   });
+  const inserts = { count: 0, events: 0, ms: 0, refused: 0 };
   const sink = createWarehouseSink({
     warehouse: target.warehouse,
     batchRows: BATCH_ROWS,
@@ -168,16 +190,24 @@ async function sinkThroughput(events: readonly EventEnvelope[]): Promise<number>
     maxConcurrentWrites: WRITERS,
     maxBufferedEvents: 50_000,
     retryMs: 1000,
+    now: () => performance.now(),
+    observer: {
+      written: (count, durationMs) => {
+        inserts.count += 1;
+        inserts.events += count;
+        inserts.ms += durationMs;
+      },
+      refused: () => {
+        inserts.refused += 1;
+      },
+    },
   });
   const consumer = createWarehouseConsumer(sink);
-  if (!('handleIdempotently' in consumer)) throw new Error('unexpected consumer shape');
   const subscription = await bus.subscribe({
-    group: 'analytics.warehouse',
-    topics: consumer.topics,
-    maxAttempts: 'unlimited',
-    handler: async (event) => {
-      await consumer.handleIdempotently(event);
-      acked += 1;
+    ...batchDelivery(consumer),
+    handleBatch: async (batch) => {
+      await consumer.handleBatchIdempotently!(batch);
+      acked += batch.length;
       if (acked === events.length) resolveDone();
     },
   });
@@ -186,6 +216,11 @@ async function sinkThroughput(events: readonly EventEnvelope[]): Promise<number>
     await bus.publish(events);
     await done;
     const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `  sink: ${inserts.count} inserts, ${Math.round(inserts.events / Math.max(1, inserts.count))} events each, ` +
+        `${Math.round(inserts.ms / Math.max(1, inserts.count))} ms each on average (${WRITERS} at once), ` +
+        `${inserts.refused} refusals, ${seconds.toFixed(2)} s in all`,
+    );
     const stored = await countEvents(target.database);
     if (stored !== events.length) throw new Error(`sink stored ${stored} of ${events.length}`);
     return events.length / seconds;
@@ -232,7 +267,7 @@ async function clientThroughput(events: readonly EventEnvelope[]): Promise<numbe
 /** Publish → stored lag at a steady rate: p50/p99 in ms. */
 async function lagAtRate(): Promise<{ p50: number; p99: number; total: number }> {
   const target = await freshWarehouse('lag');
-  const bus = createMemoryBus({ concurrency: 5000 });
+  const bus = createMemoryBus({ concurrency: BUS_CALLS });
   const publishedAt = new Map<string, number>();
   const lags: number[] = [];
   const sink = createWarehouseSink({
@@ -245,14 +280,12 @@ async function lagAtRate(): Promise<{ p50: number; p99: number; total: number }>
     retryMs: 1000,
   });
   const consumer = createWarehouseConsumer(sink);
-  if (!('handleIdempotently' in consumer)) throw new Error('unexpected consumer shape');
   const subscription = await bus.subscribe({
-    group: 'analytics.warehouse',
-    topics: consumer.topics,
-    maxAttempts: 'unlimited',
-    handler: async (event) => {
-      await consumer.handleIdempotently(event);
-      lags.push(performance.now() - publishedAt.get(event.id)!);
+    ...batchDelivery(consumer),
+    handleBatch: async (batch) => {
+      await consumer.handleBatchIdempotently!(batch);
+      const at = performance.now();
+      for (const event of batch) lags.push(at - publishedAt.get(event.id)!);
     },
   });
   const total = RATE * SECONDS;
