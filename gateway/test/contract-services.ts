@@ -8,6 +8,7 @@ import * as realtime from '@streambet/contracts/gen/streambet/realtime/v1/realti
 import * as settlement from '@streambet/contracts/gen/streambet/settlement/v1/settlement_pb';
 import * as userInternal from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import * as ledger from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
+import * as notifications from '@streambet/contracts/gen/streambet/user/v1/notifications_pb';
 import * as user from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 
 /** Every service descriptor the generated contracts export (found by kind, not by a hand list). */
@@ -22,6 +23,7 @@ export function allContractServices(): DescService[] {
     settlement,
     userInternal,
     ledger,
+    notifications,
     user,
   ];
   return modules.flatMap((module) =>
