@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
 import * as OTPAuth from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@streambet/platform/config/load-config';
 import { sqlTargets } from '@streambet/testkit/sql';
+import { loadUserConfig } from '../../src/config.js';
 import { createSecondFactorVerifier, sealBareTotpSecrets } from '../../src/identity/two-step.js';
 import {
   createTotpSecretCipher,
@@ -50,6 +52,20 @@ describe('TOTP secret cipher', () => {
     expect(() => cipher.open(flipped, 'user-a')).toThrow();
     expect(() => createTotpSecretCipher({}).seal(secret, 'user-a')).toThrow(/USER_TOTP_SECRET_KEY/);
     expect(() => createTotpSecretCipher({ totpSecretKey: 'c2hvcnQ=' })).toThrow(/32 bytes/);
+  });
+
+  it('given USER_TOTP_SECRET_KEY, then the config takes 32 bytes of base64 or empty and refuses others', () => {
+    const env = {
+      STREAMBET_MODE: 'embedded',
+      SERVICE_TOKEN_PRIVATE_JWK: JSON.stringify({ kty: 'OKP', kid: 's' }),
+      SERVICE_TOKEN_PUBLIC_JWKS: JSON.stringify({ keys: [{ kty: 'OKP', kid: 's' }] }),
+      USER_TOKEN_PRIVATE_JWK: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', d: 'd', kid: 'k' }),
+      KYC_WEBHOOK_SECRET: 'whsec_unit_0123456789',
+      DEVICE_ID_HASH_KEY: 'device-key-unit-0123',
+    };
+    expect(loadUserConfig(env).USER_TOTP_SECRET_KEY).toBe('');
+    expect(loadUserConfig({ ...env, USER_TOTP_SECRET_KEY: key }).USER_TOTP_SECRET_KEY).toBe(key);
+    expect(() => loadUserConfig({ ...env, USER_TOTP_SECRET_KEY: 'c2hvcnQ=' })).toThrow(ConfigError);
   });
 
   it('given no USER_TOTP_SECRET_KEY, then the key derived from DEVICE_ID_HASH_KEY is not that key', () => {
