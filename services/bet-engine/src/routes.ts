@@ -13,6 +13,7 @@ import {
   MarketBetSchema,
   ResolveMarketBetsResponseSchema,
   BetSide,
+  BetStatus as ProtoBetStatus,
   type BetEngineInternalService,
   type BetEngineService,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -36,6 +37,7 @@ import {
   cancelExchangeOrder,
   getExchangeBook,
   lapseExchangeMarket,
+  listExchangeOrders,
   placeExchangeOrder,
   type ExchangeRoutesDeps,
 } from './exchange/routes.js';
@@ -47,7 +49,6 @@ import {
   oddsToProto,
   resolutionToProto,
   userResultToProto,
-  type BetRecord,
 } from './proto-codec.js';
 import {
   marketFacts,
@@ -68,6 +69,12 @@ export interface BetEngineRoutesDeps {
 }
 
 const DEFAULT_PAGE_SIZE = 50;
+
+/** Contract statuses only EXCHANGE orders take (a filter of only these lists no POOL bet). */
+const exchangeOnlyStatuses: ReadonlySet<ProtoBetStatus> = new Set([
+  ProtoBetStatus.MATCHED,
+  ProtoBetStatus.PARTIALLY_MATCHED,
+]);
 const MAX_PAGE_SIZE = 200;
 const DEFAULT_STREAM_BATCH = 1000;
 const MAX_STREAM_BATCH = 5000;
@@ -94,7 +101,7 @@ function pageSize(page: PageRequest | undefined): number {
   return size;
 }
 
-function encodeCursor(bet: BetRecord): string {
+function encodeCursor(bet: { readonly placedAtMs: number; readonly betId: string }): string {
   return Buffer.from(JSON.stringify({ p: bet.placedAtMs, b: bet.betId })).toString('base64url');
 }
 
@@ -258,34 +265,70 @@ export function createBetEngineServiceImpl(
       const statuses: BetStatus[] = [];
       for (const status of request.statuses) {
         const mapped = betStatusFromProto(status);
-        if (mapped === undefined) {
+        // MATCHED / PARTIALLY_MATCHED exist for EXCHANGE orders only.
+        if (mapped === undefined && !exchangeOnlyStatuses.has(status)) {
           throw new ValidationError('invalid status filter', [
             { field: 'statuses', description: 'contains an unknown status' },
           ]);
         }
-        statuses.push(mapped);
+        if (mapped !== undefined) statuses.push(mapped);
       }
       const limit = pageSize(request.page);
-      const rows = await store.listUserBets({
-        userId,
-        statuses,
-        marketId: request.marketId,
-        before: decodeCursor(request.page?.pageToken ?? ''),
-        limit: limit + 1,
-      });
-      const page = rows.slice(0, limit);
-      const marketsById = await store.getMarkets(page.map((b) => b.marketId));
-      return {
-        bets: page.map((bet) => {
-          const market = marketsById.get(bet.marketId);
-          return betToProto(
+      const before = decodeCursor(request.page?.pageToken ?? '');
+      const poolExcluded = request.statuses.length > 0 && statuses.length === 0;
+      const rows = poolExcluded
+        ? []
+        : await store.listUserBets({
+            userId,
+            statuses,
+            marketId: request.marketId,
+            before,
+            limit: limit + 1,
+          });
+      const marketsById = await store.getMarkets(rows.slice(0, limit).map((b) => b.marketId));
+      const pool = rows.map((bet) => {
+        const market = marketsById.get(bet.marketId);
+        return {
+          placedAtMs: bet.placedAtMs,
+          betId: bet.betId,
+          bet: betToProto(
             bet,
             market === undefined
               ? { channelId: '', title: '', kind: 'POOL', outcomeTitles: new Map() }
               : marketFacts(market),
-          );
-        }),
-        page: { nextPageToken: rows.length > limit ? encodeCursor(page[page.length - 1]!) : '' },
+          ),
+        };
+      });
+      // EXCHANGE orders (their own table) merged in the same order and cursor.
+      const orders =
+        deps.exchange === undefined
+          ? []
+          : await listExchangeOrders(
+              deps.exchange,
+              {
+                userId,
+                marketId: request.marketId,
+                statuses: request.statuses,
+                before,
+                limit: limit + 1,
+              },
+              (ids) => store.getMarkets(ids),
+            );
+      const merged = [...pool, ...orders].sort((a, b) =>
+        a.placedAtMs !== b.placedAtMs
+          ? b.placedAtMs - a.placedAtMs
+          : a.betId < b.betId
+            ? 1
+            : a.betId > b.betId
+              ? -1
+              : 0,
+      );
+      const page = merged.slice(0, limit);
+      return {
+        bets: page.map((entry) => entry.bet),
+        page: {
+          nextPageToken: merged.length > limit ? encodeCursor(page[page.length - 1]!) : '',
+        },
       };
     },
 

@@ -12,6 +12,7 @@ import {
   BetRejectionSchema,
   BetSide,
   BetStatus,
+  BetVoidReason,
   type GetBookResponse,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { OddsChangedSchema } from '@streambet/contracts/gen/streambet/events/v1/odds_pb';
@@ -301,7 +302,10 @@ describe.each(targets.map((t) => [t.name, t] as const))(
       expect(await held(b!)).toBe(40n);
       expect(await held(c!)).toBe(0n);
       const mine = await h.betEngine.listMyBets({ marketId: market.marketId }, await h.as(c!));
-      expect(mine.bets).toHaveLength(0); // ListMyBets lists POOL bets only (see README)
+      // c's lay matched after the lock instant: listed, its fill voided with the lock.
+      expect(
+        mine.bets.map((b) => [b.status, b.voidReason, b.voidedStakeMinor, b.matchedStakeMinor]),
+      ).toEqual([[BetStatus.VOIDED, BetVoidReason.RETROACTIVE_LOCK, 30n, 0n]]);
       const closed = await rejection(
         order(a!, market, { side: BetSide.BACK, odds: '2.00', stake: 10n }),
       );

@@ -50,14 +50,65 @@ export function standaloneHoldMinor(order: XOrder, fills: readonly XFill[]): big
   return matchedLiability + layReserveMinor(rest, order.oddsHundredths);
 }
 
-/** An order with its fills as a contract Bet. */
-export function orderToProto(order: XOrder, market: MarketRecord, fills: readonly XFill[]): Bet {
+/** How the order's market was settled (be_xbooks.settlement and settled_at_ms). */
+export interface OrderSettlement {
+  readonly settlement: string;
+  readonly settledAtMs: number;
+}
+
+/**
+ * The order's result once its market is settled, from its standing fills (the contract's
+ * Bet.payout_minor / net_profit_minor, before the per-market commission): `WINNER:<index>:<bps>`
+ * — a BACK on the winner and a LAY on any other outcome won (BACK +liability, LAY +stake; payout
+ * = what it held for the fills + what it won), the others lost (BACK −stake, LAY −liability);
+ * `REFUND` — the held amount returned, net 0. An order with no standing fill keeps its status
+ * (its remainder was canceled or lapsed: nothing to settle). Undefined: nothing to change.
+ */
+export function settledFigures(
+  order: XOrder,
+  standing: readonly XFill[],
+  settled: OrderSettlement,
+):
+  | { status: BetStatus; payoutMinor: bigint; netProfitMinor: bigint; settledAtMs: bigint }
+  | undefined {
+  if (order.status !== 'OPEN' || standing.length === 0) return undefined;
+  const stake = standing.reduce((sum, f) => sum + f.stakeMinor, 0n);
+  const liability = standing.reduce((sum, f) => sum + f.liabilityMinor, 0n);
+  const atRisk = order.side === 'back' ? stake : liability;
+  const settledAtMs = BigInt(settled.settledAtMs);
+  if (settled.settlement === 'REFUND') {
+    return { status: BetStatus.REFUNDED, payoutMinor: atRisk, netProfitMinor: 0n, settledAtMs };
+  }
+  const match = /^WINNER:(\d+):\d+$/.exec(settled.settlement);
+  if (match === null) return undefined;
+  const winnerIndex = Number(match[1]);
+  const won = (order.outcomeIndex === winnerIndex) === (order.side === 'back');
+  if (!won) {
+    return { status: BetStatus.LOST, payoutMinor: 0n, netProfitMinor: -atRisk, settledAtMs };
+  }
+  const winnings = order.side === 'back' ? liability : stake;
+  return {
+    status: BetStatus.WON,
+    payoutMinor: atRisk + winnings,
+    netProfitMinor: winnings,
+    settledAtMs,
+  };
+}
+
+/** An order with its fills as a contract Bet; `settled`: its market's settlement, if any. */
+export function orderToProto(
+  order: XOrder,
+  market: MarketRecord,
+  fills: readonly XFill[],
+  settled?: OrderSettlement,
+): Bet {
   const mine = fills.filter(
     (f) => f.backOrderId === order.orderId || f.layOrderId === order.orderId,
   );
   const standing = mine.filter((f) => !f.voided);
   const matchedStake = standing.reduce((sum, f) => sum + f.stakeMinor, 0n);
   const weighted = standing.reduce((sum, f) => sum + f.stakeMinor * BigInt(f.oddsHundredths), 0n);
+  const result = settled === undefined ? undefined : settledFigures(order, standing, settled);
   return create(BetSchema, {
     betId: order.orderId,
     idempotencyKey: order.idempotencyKey,
@@ -72,7 +123,7 @@ export function orderToProto(order: XOrder, market: MarketRecord, fills: readonl
     currency: order.currency,
     stakeMinor: order.stakeMinor,
     requestedDecimalOdds: formatOdds(order.oddsHundredths),
-    status: orderStatus(order),
+    status: result?.status ?? orderStatus(order),
     voidReason: voidReasons[order.voidReason],
     matchedStakeMinor: order.matchedMinor,
     unmatchedStakeMinor: remainingMinor(order),
@@ -92,7 +143,11 @@ export function orderToProto(order: XOrder, market: MarketRecord, fills: readonl
         voided: f.voided,
       }),
     ),
-    heldMinor: order.status === 'OPEN' ? standaloneHoldMinor(order, mine) : 0n,
+    heldMinor:
+      order.status === 'OPEN' && settled === undefined ? standaloneHoldMinor(order, mine) : 0n,
+    payoutMinor: result?.payoutMinor ?? 0n,
+    netProfitMinor: result?.netProfitMinor ?? 0n,
+    settledAtMs: result?.settledAtMs ?? 0n,
     placedAtMs: BigInt(order.placedAtMs),
     updatedAtMs: BigInt(order.updatedAtMs),
   });

@@ -32,6 +32,7 @@ import type { ExchangeLedger, HoldChange, HoldChangeOutcome } from './ledger.js'
 import { MarketBook, type XFill, type XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
 import { lapseMarket } from './lock.js';
+import { appendOrderEvents, type OrderEvents } from './events.js';
 import { appendBookChanged } from './publish.js';
 import type { Scheduler } from '../odds.js';
 import { planHoldChange, rebuildForWriting } from './rebuild.js';
@@ -325,6 +326,16 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
             );
         }
         const touchedOrders: XOrder[] = [];
+        const removals = {
+          canceled: [] as Array<NonNullable<OrderEvents['canceled']>[number]>,
+          lapsed: [] as Array<NonNullable<OrderEvents['lapsed']>[number]>,
+        };
+        /** Orders that lapsed in what lapseMarket appended to touchedOrders from `from` on. */
+        const noteLapsed = (from: number): void => {
+          for (const o of touchedOrders.slice(from))
+            if (o.voidReason === 'LAPSED' && o.updatedAtMs === nowMs)
+              removals.lapsed.push({ order: o, lapsedMinor: o.lapsedMinor });
+        };
         for (const c of mine) {
           if (c.kind === 'place') {
             if (row.lapsed || market.lockEffectiveAtMs !== undefined) {
@@ -368,6 +379,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
             if (canceledMinor > 0n) {
               touchedOrders.push(order!);
               book.shrinkDue.add(order!.userId);
+              removals.canceled.push({ order: order!, canceledMinor, byUserId: c.userId });
             }
             cancelResults.set(c, { order: stored, canceledMinor });
           } else if (c.kind === 'lapse') {
@@ -378,6 +390,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
               });
               continue;
             }
+            const from = touchedOrders.length;
             const result = await lapseMarket(
               store,
               tx,
@@ -386,11 +399,14 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
               nowMs,
               touchedOrders,
             );
+            noteLapsed(from);
             lapseResults.set(c, result);
           } else if (c.kind === 'settle') {
             if (!row.lapsed) {
               const lockMs = market.lockEffectiveAtMs ?? nowMs;
+              const from = touchedOrders.length;
               await lapseMarket(store, tx, book, lockMs, nowMs, touchedOrders);
+              noteLapsed(from);
             }
             const key = resolutionKey(c.resolution);
             if (row.settlement !== '' && row.settlement !== key) {
@@ -421,6 +437,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         book.shrinkDue.clear();
         entry.changed = touchedOrders.length > 0;
         await store.updateOrders(tx, touchedOrders);
+        await appendOrderEvents(tx, market, nowMs, removals);
         book.seq = row.seq + 1;
         await store.updateBook(tx, marketId, {
           seq: book.seq,
@@ -513,6 +530,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         }
         const touched = new Map<string, XOrder>();
         const fills: XFill[] = [];
+        const market = marketsById.get(marketId);
         for (const c of batch) {
           if (
             c.kind !== 'place' ||
@@ -538,6 +556,17 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         await store.deleteOrders(tx, failedOrders);
         await store.updateOrders(tx, [...touched.values()]);
         await store.insertFills(tx, fills);
+        const placedHere = accepted.filter(({ c }) => c.marketId === marketId);
+        if (market !== undefined && (placedHere.length > 0 || fills.length > 0)) {
+          await appendOrderEvents(tx, market, nowMs, {
+            placed: placedHere.map(({ c }) => ({
+              order: c.order,
+              holdVersion: book.holds.get(c.userId)?.version ?? 0,
+            })),
+            fills,
+            orders: touched,
+          });
+        }
         await store.saveHolds(
           tx,
           marketId,
@@ -553,7 +582,6 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         const conflation = published.get(marketId) ?? { atMs: -Infinity, dirty: false };
         published.set(marketId, conflation);
         if (changed || touched.size > 0) conflation.dirty = true;
-        const market = marketsById.get(marketId);
         if (conflation.dirty && market !== undefined) {
           if (nowMs - conflation.atMs >= publishIntervalMs) {
             await appendBookChanged(tx, book, market, nowMs);

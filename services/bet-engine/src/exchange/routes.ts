@@ -9,6 +9,8 @@ import {
   type CancelOrderResponseSchema,
   type GetBookRequest,
   type GetBookResponseSchema,
+  type Bet,
+  type BetStatus as ProtoBetStatus,
   type PlaceBetRequest,
   type PlaceBetResponseSchema,
 } from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
@@ -212,4 +214,56 @@ export async function lapseExchangeMarket(deps: ExchangeRoutesDeps, market: Mark
     lapsedOrderCount: result.lapsedOrderCount,
     lapsedStakeMinor: result.lapsedStakeMinor,
   };
+}
+
+/** A page query of ListMyBets, as routes.ts decoded it. */
+export interface ExchangeOrdersQuery {
+  readonly userId: string;
+  readonly marketId: string;
+  /** Only orders showing one of these (contract) statuses; empty: all. */
+  readonly statuses: readonly ProtoBetStatus[];
+  readonly before: { readonly placedAtMs: number; readonly betId: string } | undefined;
+  readonly limit: number;
+}
+
+/**
+ * The user's EXCHANGE orders for ListMyBets, newest first, as contract Bets (fills, WON/LOST/
+ * REFUNDED with payout and net profit once the market is settled), each with its cursor key.
+ * An order's status is derived (matched/unmatched amounts, the market's settlement), so a status
+ * filter is applied after reading: pages of SQL are read until `limit` orders match or none are
+ * left.
+ */
+export async function listExchangeOrders(
+  deps: Pick<ExchangeRoutesDeps, 'exchangeStore'>,
+  query: ExchangeOrdersQuery,
+  getMarkets: (marketIds: readonly string[]) => Promise<ReadonlyMap<string, MarketRecord>>,
+): Promise<Array<{ readonly bet: Bet; readonly placedAtMs: number; readonly betId: string }>> {
+  const found: Array<{ bet: Bet; placedAtMs: number; betId: string }> = [];
+  let before = query.before;
+  for (;;) {
+    const orders = await deps.exchangeStore.userOrders({
+      userId: query.userId,
+      marketId: query.marketId,
+      before,
+      limit: query.limit,
+    });
+    if (orders.length === 0) return found;
+    const marketIds = [...new Set(orders.map((o) => o.marketId))];
+    const [fills, markets, settlements] = await Promise.all([
+      deps.exchangeStore.fillsOfOrders(orders.map((o) => o.orderId)),
+      getMarkets(marketIds),
+      deps.exchangeStore.settlements(marketIds),
+    ]);
+    for (const order of orders) {
+      const market = markets.get(order.marketId);
+      if (market === undefined) continue;
+      const bet = orderToProto(order, market, fills, settlements.get(order.marketId));
+      if (query.statuses.length > 0 && !query.statuses.includes(bet.status)) continue;
+      found.push({ bet, placedAtMs: order.placedAtMs, betId: order.orderId });
+      if (found.length === query.limit) return found;
+    }
+    if (orders.length < query.limit) return found;
+    const last = orders[orders.length - 1]!;
+    before = { placedAtMs: last.placedAtMs, betId: last.orderId };
+  }
 }

@@ -335,14 +335,49 @@ export function createExchangeStore(sql: Sql) {
       );
     },
 
-    /** A user's orders, newest first (ListMyBets' EXCHANGE part). */
-    async userOrders(userId: string, marketId: string, limit: number): Promise<XOrder[]> {
+    /**
+     * A user's orders, newest first (ListMyBets' EXCHANGE part): after the cursor `before`
+     * (placed_at_ms, order id), at most `limit`. PENDING intents are not shown (their hold is
+     * being taken; the caller gets the order in PlaceBet's answer).
+     */
+    async userOrders(query: {
+      readonly userId: string;
+      readonly marketId: string;
+      readonly before: { readonly placedAtMs: number; readonly betId: string } | undefined;
+      readonly limit: number;
+    }): Promise<XOrder[]> {
       const result = await sql.query(
         `SELECT ${ORDER_COLUMNS} FROM be_xorders WHERE user_id = $1 AND ($2 = '' OR market_id = $2)
-           AND status <> 'PENDING' ORDER BY placed_at_ms DESC, order_id DESC LIMIT $3`,
-        [userId, marketId, limit],
+           AND status <> 'PENDING'
+           AND ($3::bigint IS NULL OR (placed_at_ms, order_id) < ($3::bigint, $4::text))
+         ORDER BY placed_at_ms DESC, order_id DESC LIMIT $5`,
+        [
+          query.userId,
+          query.marketId,
+          query.before === undefined ? null : BigInt(query.before.placedAtMs),
+          query.before?.betId ?? '',
+          query.limit,
+        ],
       );
       return result.rows.map(orderFromRow);
+    },
+
+    /** How each settled market of `marketIds` ended (be_xbooks.settlement), by market id. */
+    async settlements(
+      marketIds: readonly string[],
+    ): Promise<Map<string, { readonly settlement: string; readonly settledAtMs: number }>> {
+      if (marketIds.length === 0) return new Map();
+      const result = await sql.query(
+        `SELECT market_id, settlement, settled_at_ms FROM be_xbooks
+          WHERE market_id = ANY($1::text[]) AND settlement <> ''`,
+        [[...new Set(marketIds)]],
+      );
+      return new Map(
+        result.rows.map((row) => [
+          row.market_id as string,
+          { settlement: row.settlement as string, settledAtMs: Number(row.settled_at_ms) },
+        ]),
+      );
     },
   };
 }
