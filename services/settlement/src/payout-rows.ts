@@ -75,13 +75,15 @@ export async function listPayouts(sql: SqlExecutor, query: PayoutQuery): Promise
   const rows: PayoutRecord[] = [];
   const { after } = query;
   if (after !== undefined && (!query.marketId || query.marketId === after.marketId)) {
-    // The rest of the run the previous page stopped in (only if that run is done at that time).
+    // The rest of the run the previous page stopped in (only if that run is done at that time),
+    // ordered and bounded as the primary key (market_id, user_id, kind) is, so the walk starts at
+    // the cursor on it (seen picking the (user_id, market_id, kind) index, filtering by market).
     const rest = await sql.query<Row>(
       `SELECT ${PAYOUT_COLUMNS} FROM ${PAYOUTS_WITH_RUN}
        WHERE p.market_id = $1 AND s.completed_at_ms > 0 AND s.completed_at_ms = $2::bigint
-         AND (p.user_id, p.kind) < ($3, $4::smallint)
+         AND (p.market_id, p.user_id, p.kind) < ($1, $3, $4::smallint)
          AND ($5::smallint[] IS NULL OR p.kind = ANY($5::smallint[]))
-       ORDER BY p.user_id DESC, p.kind DESC LIMIT $6`,
+       ORDER BY p.market_id DESC, p.user_id DESC, p.kind DESC LIMIT $6`,
       [after.marketId, after.paidAtMs, after.userId, after.kind, kinds, query.limit],
     );
     rows.push(...rest.rows.map(toPayout));
