@@ -9,7 +9,8 @@
  *
  * 1. Throughput: all deliveries POSTed to the gateway's `/webhooks/stripe` by 50 concurrent
  *    senders (closed loop); each answer is a 200 only after the verification, the ledger credit
- *    (psp_clearing → wallet), the payment's commit and its outbox row. Figure: credited
+ *    (psp_clearing → wallet), the payment's commit and its outbox row (credits that arrive while a
+ *    batch commits share the next ledger call and payment transaction). Figure: credited
  *    webhooks/s. Baseline, same run, same gateway and service: a no-op POST — an unsigned delivery
  *    the payment service refuses at once (400) after the same gateway pass-through.
  * 2. Latency: one more deposit per user, their webhooks sent open loop at BENCH_DEPOSIT_RATE
