@@ -2,10 +2,10 @@
  * Group commit of verified webhook deliveries. Verification is CPU work done per request; what
  * costs is the transaction (claim, effect, log, outbox, commit), and on the embedded platform every
  * transaction of every service shares one PGlite connection. So deliveries verified while a
- * transaction runs wait, and the next transaction applies all of them: their message-id claims in
- * one multi-row insert, their effects one after the other in arrival order (a stream.online then a
- * stream.offline of one channel keep their order), their log rows in one multi-row insert, one
- * commit. Each HTTP request is answered only after the commit that holds its delivery.
+ * transaction runs (or while the next waits for the connection) wait, and the next transaction
+ * applies all of them: their message-id claims in one multi-row insert, their effects one after
+ * the other in arrival order (a stream.online then a stream.offline of one channel keep their
+ * order), their log rows in one multi-row insert, one commit. Each HTTP request is answered only after the commit that holds its delivery.
  *
  * A failing delivery must not fail the others: when a batch's transaction throws, nothing of it
  * was committed and each of its deliveries is retried alone, in its own transaction, as before
@@ -49,49 +49,66 @@ export function createGroupCommitter(deps: GroupCommitterDeps) {
   const queue: Pending[] = [];
   let running = false;
 
-  /** Applies `batch` in one transaction; the verdict of each delivery, in order. */
-  function commit(batch: readonly VerifiedDelivery[]): Promise<WebhookVerdict[]> {
-    return store.transaction(async (tx) => {
-      const claimed = await store.claimMessages(
-        tx,
-        batch.map((d) => ({ provider: d.provider, messageId: d.messageId })),
-      );
-      const verdicts: WebhookVerdict[] = [];
-      const rows: WebhookLogEntry[] = [];
-      for (const d of batch) {
-        const entry = {
-          provider: d.provider,
-          messageId: d.messageId,
-          messageType: d.messageType,
-          body: d.body,
-        };
-        const key = claimKey(d.provider, d.messageId);
-        // The first delivery of a newly claimed id takes the claim; any other is a replay.
-        if (!claimed.delete(key)) {
-          rows.push({ ...entry, verdict: 'replayed', detail: '', channelId: '' });
-          verdicts.push('replayed');
-          continue;
-        }
-        const result = await d.effect(tx);
-        const final: WebhookVerdict =
-          result.channelId === '' && d.verdict === 'accepted' ? 'ignored' : d.verdict;
-        rows.push({ ...entry, verdict: final, ...result });
-        verdicts.push(final);
+  /** Applies `batch` in `tx`; the verdict of each delivery, in order. */
+  async function applyAll(
+    tx: SqlExecutor,
+    batch: readonly VerifiedDelivery[],
+  ): Promise<WebhookVerdict[]> {
+    const claimed = await store.claimMessages(
+      tx,
+      batch.map((d) => ({ provider: d.provider, messageId: d.messageId })),
+    );
+    const verdicts: WebhookVerdict[] = [];
+    const rows: WebhookLogEntry[] = [];
+    for (const d of batch) {
+      const entry = {
+        provider: d.provider,
+        messageId: d.messageId,
+        messageType: d.messageType,
+        body: d.body,
+      };
+      // The first delivery of a newly claimed id takes the claim; any other is a replay.
+      if (!claimed.delete(claimKey(d.provider, d.messageId))) {
+        rows.push({ ...entry, verdict: 'replayed', detail: '', channelId: '' });
+        verdicts.push('replayed');
+        continue;
       }
-      await store.logMany(tx, rows);
-      return verdicts;
-    });
+      const result = await d.effect(tx);
+      const final: WebhookVerdict =
+        result.channelId === '' && d.verdict === 'accepted' ? 'ignored' : d.verdict;
+      rows.push({ ...entry, verdict: final, ...result });
+      verdicts.push(final);
+    }
+    await store.logMany(tx, rows);
+    return verdicts;
+  }
+
+  function settle(batch: readonly Pending[], verdicts: readonly WebhookVerdict[]): void {
+    batch.forEach((p, i) => p.resolve(verdicts[i]!));
   }
 
   async function drain(): Promise<void> {
     running = true;
     try {
       while (queue.length > 0) {
-        const batch = queue.splice(0, maxBatch);
+        // The batch is taken once the transaction has begun: deliveries verified while it
+        // waited for the connection (the embedded platform's one PGlite) join it too.
+        let batch: Pending[] = [];
         try {
-          const verdicts = await commit(batch.map((p) => p.delivery));
-          batch.forEach((p, i) => p.resolve(verdicts[i]!));
+          const verdicts = await store.transaction((tx) => {
+            batch = queue.splice(0, maxBatch);
+            return applyAll(
+              tx,
+              batch.map((p) => p.delivery),
+            );
+          });
+          settle(batch, verdicts);
         } catch (error) {
+          if (batch.length === 0) {
+            // The transaction did not begin: those waiting get its error.
+            for (const p of queue.splice(0, maxBatch)) p.reject(error);
+            continue;
+          }
           if (batch.length === 1) {
             batch[0]!.reject(error);
             continue;
@@ -99,8 +116,7 @@ export function createGroupCommitter(deps: GroupCommitterDeps) {
           // Nothing of the batch committed: each delivery again, alone.
           for (const p of batch) {
             try {
-              const [verdict] = await commit([p.delivery]);
-              p.resolve(verdict!);
+              settle([p], await store.transaction((tx) => applyAll(tx, [p.delivery])));
             } catch (alone) {
               p.reject(alone);
             }
