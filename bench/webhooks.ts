@@ -13,6 +13,12 @@
  *    is sent again: all must be acknowledged as replays without effect. Baseline, same run, same
  *    gateway and service: a no-op POST, an unsigned delivery the integration service refuses at
  *    once (403; it still writes its webhook-log row).                       target ≥ 0.5×
+ *    Where the time goes (embedded): each accepted delivery changes a channel's live state, so
+ *    besides its own transaction (group-committed with those verified meanwhile) it publishes an
+ *    event that the outbox relay and the consumers (pool auto-lock, realtime, analytics) handle in
+ *    their own statements, all on the one PGlite connection and event loop; the refusal baseline
+ *    runs one INSERT. Knobs for a short run: BENCH_WEBHOOK_COUNT=1000 BENCH_WEBHOOK_SOCKETS=200
+ *    BENCH_WEBHOOK_SAMPLES=2.
  * 2. Latency: BENCH_WEBHOOK_SOCKETS (default 1,000) anonymous viewer sockets watch one channel
  *    (`room:join` channel:<id>). BENCH_WEBHOOK_SAMPLES (default 5) times: the streamer opens an
  *    auto-lock market, the stream goes online, then a signed stream.offline is sent; per socket,
