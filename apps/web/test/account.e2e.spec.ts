@@ -15,11 +15,6 @@ import { existsSync } from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import { KycDecision } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
-import { KycDocumentType } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
-import { createApi, createApiTransport } from '@streambet/client';
-import { seedPassword } from '@streambet/gateway/seed';
 import {
   chromiumPath,
   eventually,
@@ -28,7 +23,14 @@ import {
   tabTo,
   waitMs,
 } from '@streambet/testkit/browser';
-import { registerInBrowser, startWebTest, testPassword, type WebTest } from './web-harness.js';
+import {
+  passKyc,
+  registerInBrowser,
+  simulatePayment,
+  startWebTest,
+  testPassword,
+  type WebTest,
+} from './web-harness.js';
 
 let web: WebTest;
 
@@ -91,63 +93,6 @@ async function codeAfter(
   return { code: totp(secret, step * totpPeriodMs), step };
 }
 
-/**
- * What `npm run simulate -- <provider> <outcome> <payment id>` does (as in the wallet spec): the
- * payment service's fake moves its object and hands back the provider's signed webhook.
- */
-async function simulate(provider: string, outcome: string, paymentId: string): Promise<void> {
-  const control = await fetch(new URL('/fake/simulate', web.platform.serviceUrls.get('payment')), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ provider, outcome, payment_id: paymentId }),
-  });
-  const delivery = (await control.json()) as {
-    path: string;
-    headers: Record<string, string>;
-    body: string;
-  };
-  expect(control.status, JSON.stringify(delivery)).toBe(200);
-  const answer = await fetch(new URL(delivery.path, web.appUrl), {
-    method: 'POST',
-    headers: delivery.headers,
-    body: delivery.body,
-  });
-  expect(answer.status, await answer.text()).toBe(200);
-}
-
-/** KYC approved as an admin would (StartKyc as the user, ReviewKyc by an admin of the seed kit). */
-async function passKyc(userHeaders: Readonly<Record<string, string>>): Promise<void> {
-  const users = web.kit.users;
-  const started = await users.startKyc(
-    {
-      legalName: 'Account Keeper',
-      documentType: KycDocumentType.TAX_ID,
-      documentNumber: '52998224725',
-      documentCountry: 'BR',
-    },
-    { headers: userHeaders },
-  );
-  const admin = await web.kit.registerOrLogin('account-admin@example.com', 'AccountAdmin');
-  const serviceToken = await web.platform.serviceToken('user');
-  const direct = createApi(
-    createApiTransport({
-      baseUrl: web.platform.serviceUrls.get('user')!,
-      accessToken: () => serviceToken,
-    }),
-  );
-  await direct.users.setUserRole({
-    userId: admin.userId,
-    role: Role.ADMIN,
-    granted: true,
-    reason: 'account browser test',
-  });
-  const login = await users.login({ email: admin.email, password: seedPassword });
-  await users.reviewKyc(
-    { kycCaseId: started.kycCase!.kycCaseId, decision: KycDecision.APPROVE },
-    { headers: { authorization: `Bearer ${login.tokens!.accessToken}` } },
-  );
-}
-
 async function logIn(page: Page, email: string, password: string): Promise<void> {
   await page.getByTestId('auth-mode-login').click();
   await page.getByTestId('auth-email').fill(email);
@@ -161,13 +106,18 @@ describe.skipIf(!existsSync(chromiumPath))('account screens', () => {
     const user = await registerInBrowser(page, web.kit, 'Keeper');
 
     // Money to withdraw at the end: KYC approved and a card deposit credited by the signed webhook.
-    await passKyc(user.headers);
+    await passKyc(web, user.headers, 'Account Keeper');
     await page.getByTestId('nav-wallet').click();
     await page.getByTestId('deposit-amount').fill('50');
     await page.getByTestId('deposit-submit').click();
     const pending = page.getByTestId('pending-deposit');
     await pending.waitFor({ timeout: waitMs });
-    await simulate('stripe', 'succeed', (await pending.getAttribute('data-payment-id'))!);
+    await simulatePayment(
+      web,
+      'stripe',
+      'succeed',
+      (await pending.getAttribute('data-payment-id'))!,
+    );
     await page
       .locator('[data-testid="balance-BRL"][data-available-minor="5000"]')
       .waitFor({ timeout: waitMs });

@@ -10,11 +10,6 @@
 import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
-import { KycDecision } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
-import { KycDocumentType } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
-import { createApi, createApiTransport } from '@streambet/client';
-import { seedPassword } from '@streambet/gateway/seed';
 import {
   chromiumPath,
   eventually,
@@ -23,7 +18,13 @@ import {
   tabTo,
   waitMs,
 } from '@streambet/testkit/browser';
-import { registerInBrowser, startWebTest, type WebTest } from './web-harness.js';
+import {
+  passKyc,
+  registerInBrowser,
+  simulatePayment,
+  startWebTest,
+  type WebTest,
+} from './web-harness.js';
 
 let web: WebTest;
 
@@ -36,71 +37,10 @@ afterAll(async () => {
   await web?.close();
 });
 
-/**
- * What `npm run simulate -- <provider> <outcome> <payment id>` does: the payment service's fake
- * moves its object and hands back the provider's signed webhook, POSTed to the app's origin.
- */
-async function simulate(provider: string, outcome: string, paymentId: string): Promise<void> {
-  const paymentUrl = web.platform.serviceUrls.get('payment')!;
-  const control = await fetch(new URL('/fake/simulate', paymentUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ provider, outcome, payment_id: paymentId }),
-  });
-  const delivery = (await control.json()) as {
-    path: string;
-    headers: Record<string, string>;
-    body: string;
-  };
-  expect(control.status, JSON.stringify(delivery)).toBe(200);
-  const answer = await fetch(new URL(delivery.path, web.appUrl), {
-    method: 'POST',
-    headers: delivery.headers,
-    body: delivery.body,
-  });
-  expect(answer.status, await answer.text()).toBe(200);
-}
-
 async function balanceShows(page: Page, currency: string, availableMinor: bigint): Promise<void> {
   await page
     .locator(`[data-testid="balance-${currency}"][data-available-minor="${availableMinor}"]`)
     .waitFor({ timeout: waitMs });
-}
-
-/** Approves the user's KYC as an admin would (StartKyc as the user, ReviewKyc as an admin). */
-async function passKyc(userHeaders: Readonly<Record<string, string>>): Promise<void> {
-  const users = web.kit.users;
-  const started = await users.startKyc(
-    {
-      legalName: 'Wallet Tester',
-      documentType: KycDocumentType.TAX_ID,
-      documentNumber: '52998224725',
-      documentCountry: 'BR',
-    },
-    { headers: userHeaders },
-  );
-  // Made an admin as `npm run admin -- grant` does: SetUserRole with the user service's credential.
-  const admin = await web.kit.registerOrLogin('wallet-admin@example.com', 'WalletAdmin');
-  // The edge refuses service credentials, so this goes to the user service itself (Connect over
-  // HTTP/1.1, which every service also speaks).
-  const serviceToken = await web.platform.serviceToken('user');
-  const direct = createApi(
-    createApiTransport({
-      baseUrl: web.platform.serviceUrls.get('user')!,
-      accessToken: () => serviceToken,
-    }),
-  );
-  await direct.users.setUserRole({
-    userId: admin.userId,
-    role: Role.ADMIN,
-    granted: true,
-    reason: 'wallet browser test',
-  });
-  const login = await users.login({ email: admin.email, password: seedPassword });
-  await users.reviewKyc(
-    { kycCaseId: started.kycCase!.kycCaseId, decision: KycDecision.APPROVE },
-    { headers: { authorization: `Bearer ${login.tokens!.accessToken}` } },
-  );
 }
 
 describe.skipIf(!existsSync(chromiumPath))('the wallet: deposits, withdrawals, history', () => {
@@ -134,7 +74,7 @@ describe.skipIf(!existsSync(chromiumPath))('the wallet: deposits, withdrawals, h
     await screenshot(page, 'wallet-2-card-test-money');
 
     // The provider confirms: the wallet is credited live (a push, no reload) and formatted as BRL.
-    await simulate('stripe', 'succeed', cardPaymentId);
+    await simulatePayment(web, 'stripe', 'succeed', cardPaymentId);
     await balanceShows(page, 'BRL', 5000n);
     expect(await page.getByTestId('balance-BRL-available').innerText()).toBe('R$ 50,00');
     await page
@@ -162,7 +102,7 @@ describe.skipIf(!existsSync(chromiumPath))('the wallet: deposits, withdrawals, h
     await screenshot(page, 'wallet-4-pix');
 
     // KYC passed, a withdrawal to a Pix key; its status moves live to paid.
-    await passKyc(user.headers);
+    await passKyc(web, user.headers, 'Wallet Tester');
     await page.getByTestId('withdraw-destination').fill('52998224725');
     await page.getByTestId('withdraw-amount').fill('30');
     await tabTo(page, '[data-testid="withdraw-submit"]');
@@ -173,7 +113,7 @@ describe.skipIf(!existsSync(chromiumPath))('the wallet: deposits, withdrawals, h
     await balanceShows(page, 'BRL', 2000n);
     await screenshot(page, 'wallet-5-withdrawal-processing');
     const withdrawalId = (await progress.getAttribute('data-payment-id'))!;
-    await simulate('mercadopago', 'paid', withdrawalId);
+    await simulatePayment(web, 'mercadopago', 'paid', withdrawalId);
     await page
       .getByTestId('withdrawal-status')
       .filter({ hasText: 'Paid' })

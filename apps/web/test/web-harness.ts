@@ -9,7 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@streambet/gateway/embedded-platform';
-import { createSeedKit, type SeedKit } from '@streambet/gateway/seed';
+import { Role } from '@streambet/contracts/gen/streambet/common/v1/common_pb';
+import { KycDocumentType } from '@streambet/contracts/gen/streambet/user/v1/types_pb';
+import { KycDecision } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
+import { createApi, createApiTransport } from '@streambet/client';
+import { createSeedKit, seedPassword, type SeedKit } from '@streambet/gateway/seed';
 import {
   buildApp,
   hasFocus,
@@ -143,4 +147,76 @@ export async function registerByKeyboard(
     email,
     headers: { authorization: `Bearer ${login.tokens!.accessToken}` },
   };
+}
+
+/**
+ * What `npm run simulate -- <provider> <outcome> <payment id>` does: the payment service's fake
+ * moves its object and hands back the provider's signed webhook, POSTed to the app's origin (the
+ * gateway's `/webhooks/…`), which must accept it.
+ */
+export async function simulatePayment(
+  web: WebTest,
+  provider: string,
+  outcome: string,
+  paymentId: string,
+): Promise<void> {
+  const paymentUrl = web.platform.serviceUrls.get('payment')!;
+  const control = await fetch(new URL('/fake/simulate', paymentUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider, outcome, payment_id: paymentId }),
+  });
+  const delivery = (await control.json()) as {
+    path: string;
+    headers: Record<string, string>;
+    body: string;
+  };
+  expect(control.status, JSON.stringify(delivery)).toBe(200);
+  const answer = await fetch(new URL(delivery.path, web.appUrl), {
+    method: 'POST',
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  expect(answer.status, await answer.text()).toBe(200);
+}
+
+/**
+ * Approves a user's KYC as an admin would: StartKyc as the user, then ReviewKyc by an admin made
+ * the way `npm run admin -- grant` makes one (SetUserRole with the user service's credential,
+ * sent to the user service itself because the edge refuses service credentials).
+ */
+export async function passKyc(
+  web: WebTest,
+  userHeaders: Readonly<Record<string, string>>,
+  legalName: string,
+): Promise<void> {
+  const users = web.kit.users;
+  const started = await users.startKyc(
+    {
+      legalName,
+      documentType: KycDocumentType.TAX_ID,
+      documentNumber: '52998224725',
+      documentCountry: 'BR',
+    },
+    { headers: userHeaders },
+  );
+  const admin = await web.kit.registerOrLogin('kyc-reviewer@example.com', 'KycReviewer');
+  const serviceToken = await web.platform.serviceToken('user');
+  const direct = createApi(
+    createApiTransport({
+      baseUrl: web.platform.serviceUrls.get('user')!,
+      accessToken: () => serviceToken,
+    }),
+  );
+  await direct.users.setUserRole({
+    userId: admin.userId,
+    role: Role.ADMIN,
+    granted: true,
+    reason: 'browser test KYC reviewer',
+  });
+  const login = await users.login({ email: admin.email, password: seedPassword });
+  await users.reviewKyc(
+    { kycCaseId: started.kycCase!.kycCaseId, decision: KycDecision.APPROVE },
+    { headers: { authorization: `Bearer ${login.tokens!.accessToken}` } },
+  );
 }

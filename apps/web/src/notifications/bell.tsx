@@ -144,7 +144,21 @@ export function NotificationBell({ api, origin, token, userId, navigate }: Notif
         data-unread={unread.toString()}
         onClick={() => setOpen((o) => !o)}
       >
-        <span aria-hidden="true">🔔</span>
+        <svg
+          aria-hidden="true"
+          focusable="false"
+          width="18"
+          height="18"
+          viewBox="0 0 24 24"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="2"
+          strokeLinecap="round"
+          strokeLinejoin="round"
+        >
+          <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+          <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+        </svg>
         {unread > 0n && (
           <span className="bell-count" aria-hidden="true" data-testid="bell-count">
             {unread > 99n ? '99+' : unread.toString()}
