@@ -268,6 +268,12 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     // ---- commit 1: intents, cancels, lapses, pending hold changes
     await store.sql.transaction(async (tx) => {
       const rows = await store.lockBooks(tx, marketIds);
+      const repeats = await store.storedKeys(
+        tx,
+        batch.flatMap((c) =>
+          c.kind === 'place' ? [[c.userId, c.order.idempotencyKey] as const] : [],
+        ),
+      );
       for (const marketId of marketIds) {
         const row = rows.get(marketId)!;
         const mine = batch.filter((c) => c.marketId === marketId);
@@ -338,6 +344,10 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         };
         for (const c of mine) {
           if (c.kind === 'place') {
+            if (repeats.has(`${c.userId} ${c.order.idempotencyKey}`)) {
+              refused.set(c, repeatMarker); // answered from the stored order
+              continue;
+            }
             if (row.lapsed || market.lockEffectiveAtMs !== undefined) {
               rejected.set(c, reject('BETTING_CLOSED', `betting on market ${marketId} has closed`));
               refused.set(c, closedMarker);
@@ -451,6 +461,8 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         // The key was stored meanwhile (a concurrent repeat): answer from the stored order.
         const book = byMarket.get(order.marketId)!.book;
         book.live.delete(order.orderNo);
+        // Its hold raise (planned above) covers nothing: shrink it on the next batch.
+        book.shrinkDue.add(order.userId);
         const c = batch.find((b) => b.kind === 'place' && b.order === order)!;
         refused.set(c, repeatMarker);
       }
@@ -482,6 +494,8 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
     const accepted: Array<{ c: Command & { kind: 'place' } }> = [];
     const noFunds = new Map<Command, bigint>();
     const holdRefused = new Map<Command, Error>();
+    /** Each accepted order's fills (all of them: the order is new in this batch). */
+    const placedFills = new Map<Command, XFill[]>();
     await store.sql.transaction(async (tx) => {
       const rows = await store.lockBooks(tx, [...byMarket.keys()]);
       for (const [marketId, { book, currency, changes, changed }] of byMarket) {
@@ -557,6 +571,13 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
         await store.updateOrders(tx, [...touched.values()]);
         await store.insertFills(tx, fills);
         const placedHere = accepted.filter(({ c }) => c.marketId === marketId);
+        for (const { c } of placedHere) {
+          const id = c.order.orderId;
+          placedFills.set(
+            c,
+            fills.filter((f) => f.backOrderId === id || f.layOrderId === id),
+          );
+        }
         if (market !== undefined && (placedHere.length > 0 || fills.length > 0)) {
           await appendOrderEvents(tx, market, nowMs, {
             placed: placedHere.map(({ c }) => ({
@@ -640,7 +661,7 @@ export function createExchangeEngine(deps: ExchangeEngineDeps) {
               },
             ),
           });
-        } else c.settle({ kind: 'placed', order: c.order });
+        } else c.settle({ kind: 'placed', order: { ...c.order }, fills: placedFills.get(c) ?? [] });
       } else if (c.kind === 'cancel') {
         c.settle(error ?? cancelResults.get(c)!);
       } else if (c.kind === 'lapse') {

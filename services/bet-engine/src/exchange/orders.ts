@@ -5,7 +5,7 @@
 import { oddsHundredthsToTick, tickToOddsHundredths } from '@streambet/exchange/ladder';
 import { reject, type Rejection } from '../domain/bet.js';
 import type { MarketRecord } from '../store/index.js';
-import type { XOrder } from './market-book.js';
+import type { XFill, XOrder } from './market-book.js';
 
 /** A new order, checked at the edge. */
 export interface OrderRequest {
@@ -20,7 +20,12 @@ export interface OrderRequest {
 
 /** What became of an order. */
 export type OrderResult =
-  | { readonly kind: 'placed'; readonly order: XOrder }
+  | {
+      readonly kind: 'placed';
+      readonly order: XOrder;
+      /** The order's fills when the lane knows them (a new order: its batch's); else read. */
+      readonly fills?: readonly XFill[];
+    }
   | { readonly kind: 'rejected'; readonly rejection: Rejection }
   | { readonly kind: 'conflict' };
 

@@ -34,7 +34,7 @@ import type { MarketRecord } from '../store/index.js';
 import { orderToProto, outcomeBookToProto } from './codec.js';
 import type { ExchangeEngine } from './engine.js';
 import { parseLadderPrice, sameOrder } from './orders.js';
-import type { XOrder } from './market-book.js';
+import type { XFill, XOrder } from './market-book.js';
 import type { ExchangeStore } from './store.js';
 
 /** Dependencies of the EXCHANGE routes. */
@@ -50,8 +50,13 @@ export interface ExchangeRoutesDeps {
 const DEFAULT_DEPTH = 10;
 const MAX_DEPTH = 50;
 
-async function orderAnswer(deps: ExchangeRoutesDeps, order: XOrder, market: MarketRecord) {
-  const fills = await deps.exchangeStore.fillsOfOrders([order.orderId]);
+async function orderAnswer(
+  deps: ExchangeRoutesDeps,
+  order: XOrder,
+  market: MarketRecord,
+  known?: readonly XFill[],
+) {
+  const fills = known ?? (await deps.exchangeStore.fillsOfOrders([order.orderId]));
   return orderToProto(order, market, fills);
 }
 
@@ -100,8 +105,6 @@ export async function placeExchangeOrder(
     }
     return { bet: await orderAnswer(deps, prior, market), indicativeDecimalOdds: '' };
   };
-  const prior = await repeat();
-  if (prior !== undefined) return prior;
   const early = checkPlacement(
     market,
     { userId, ...content, idempotencyKey: request.idempotencyKey } as Parameters<
@@ -110,7 +113,14 @@ export async function placeExchangeOrder(
     deps.clock.now(),
     undefined,
   );
-  if (early !== undefined) throw new BetRejectedError(early);
+  // A repeated key is found by the lane (the key is unique in be_xorders: the stored order
+  // answers, other content is a conflict), so a new order costs no read here; only a refused
+  // one looks for a stored order first (a repeat after the market closed returns the order).
+  if (early !== undefined) {
+    const prior = await repeat();
+    if (prior !== undefined) return prior;
+    throw new BetRejectedError(early);
+  }
   await deps.ensureEscrow(market);
   const result = await deps.exchange.place({
     userId,
@@ -129,7 +139,10 @@ export async function placeExchangeOrder(
         'idempotency_key was already used for another order; use a new key for a new order',
       );
     case 'placed':
-      return { bet: await orderAnswer(deps, result.order, market), indicativeDecimalOdds: '' };
+      return {
+        bet: await orderAnswer(deps, result.order, market, result.fills),
+        indicativeDecimalOdds: '',
+      };
   }
 }
 

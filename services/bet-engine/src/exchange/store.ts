@@ -362,6 +362,27 @@ export function createExchangeStore(sql: Sql) {
       return result.rows.map(orderFromRow);
     },
 
+    /**
+     * Which of `keys` (user id, idempotency key) are already stored, as `<user> <key>`: the lane
+     * reads them in commit 1 so a repeated PlaceBet answers with the stored order and moves
+     * nothing, without a read per request before the queue.
+     */
+    async storedKeys(
+      tx: SqlExecutor,
+      keys: ReadonlyArray<readonly [string, string]>,
+    ): Promise<Set<string>> {
+      if (keys.length === 0) return new Set();
+      const result = await tx.query(
+        `SELECT user_id, idempotency_key FROM be_xorders
+          WHERE (user_id, idempotency_key) IN
+            (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [keys.map((k) => k[0]), keys.map((k) => k[1])],
+      );
+      return new Set(
+        result.rows.map((row) => `${row.user_id as string} ${row.idempotency_key as string}`),
+      );
+    },
+
     /** How each settled market of `marketIds` ended (be_xbooks.settlement), by market id. */
     async settlements(
       marketIds: readonly string[],
