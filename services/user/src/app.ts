@@ -8,7 +8,7 @@ import type { ServiceDefinition } from '@streambet/platform/runtime/service-host
 import { UserService } from '@streambet/contracts/gen/streambet/user/v1/user_pb';
 import { UserInternalService } from '@streambet/contracts/gen/streambet/user/v1/internal_pb';
 import { LedgerInternalService } from '@streambet/contracts/gen/streambet/user/v1/ledger_pb';
-import { acceptedPublicKeys, type UserConfig } from './config.js';
+import { acceptedPublicKeys, requiresVerifiedEmail, type UserConfig } from './config.js';
 import { createIdentityStore } from './identity/store/index.js';
 import { createFakeKycProvider, noKycProvider } from './identity/kyc-provider.js';
 import { createKycWebhookHandler } from './identity/kyc-webhook.js';
@@ -76,7 +76,7 @@ export const userService: ServiceDefinition<UserConfig> = {
       deviceIdHashKey: config.DEVICE_ID_HASH_KEY,
       totpSecretKey: config.USER_TOTP_SECRET_KEY,
       mailLinkBaseUrl: config.MAIL_LINK_BASE_URL,
-      requireVerifiedEmail: config.USER_REQUIRE_VERIFIED_EMAIL,
+      requireVerifiedEmail: requiresVerifiedEmail(config),
     };
     const mailTransport =
       config.MAIL_SMTP_URL === ''

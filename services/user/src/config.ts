@@ -135,10 +135,10 @@ export const userConfigSpec = defineConfig({
     secret: true,
   },
   USER_REQUIRE_VERIFIED_EMAIL: {
-    schema: configSchemas.boolean(),
+    schema: configSchemas.oneOf(['auto', 'true', 'false']),
     description:
-      'true = real-money deposits and withdrawals need a confirmed email address (CheckEligibility answers EMAIL_NOT_VERIFIED until VerifyEmail); off by default until the web app has the verification screen',
-    default: 'false',
+      'Whether real-money deposits and withdrawals need a confirmed email address (CheckEligibility answers EMAIL_NOT_VERIFIED until VerifyEmail): true, false, or auto = true in cluster mode, false when embedded (test money; the demo users read no mail)',
+    default: 'auto',
   },
   MAIL_SMTP_URL: {
     schema: z
@@ -185,6 +185,16 @@ export function loadUserConfig(env: Environment = process.env): UserConfig {
     ]);
   }
   return config;
+}
+
+/**
+ * Whether real money needs a confirmed email address, as USER_REQUIRE_VERIFIED_EMAIL=auto resolves
+ * it: a regulated deployment (cluster) requires it; the embedded demo's money is test money.
+ */
+export function requiresVerifiedEmail(config: UserConfig): boolean {
+  if (config.USER_REQUIRE_VERIFIED_EMAIL !== 'auto')
+    return config.USER_REQUIRE_VERIFIED_EMAIL === 'true';
+  return config.STREAMBET_MODE !== 'embedded';
 }
 
 /** The public keys served beside the signing key (USER_TOKEN_ACCEPTED_PUBLIC_JWKS), maybe none. */

@@ -54,7 +54,8 @@ export interface UserServiceSettings {
   readonly mailLinkBaseUrl?: string;
   /**
    * Refuse real-money deposits and withdrawals until the user confirmed their email address
-   * (USER_REQUIRE_VERIFIED_EMAIL; CheckEligibility reason EMAIL_NOT_VERIFIED). Default false.
+   * (USER_REQUIRE_VERIFIED_EMAIL; CheckEligibility reason EMAIL_NOT_VERIFIED). Default false here;
+   * the service's config turns it on in cluster mode.
    */
   readonly requireVerifiedEmail?: boolean;
 }
