@@ -31,16 +31,24 @@ const PINNED: Record<string, Record<string, string>> = {
     '0010_market_resolutions': '992f14db500a2523d8eccfc3620852dd55937603e8d78216690a0fca8604b1be',
     '0011_pool_bet_payout_bigint':
       '187aebc63b83688b9905cb6e7e49ccae0019cff64cc402fdee1fa0028f36e99e',
+    '0020_user_outcome_stakes': '3b282fd892c0fe91f336ab67d8e64666f2e58ad4411da7400c1ccafbc28cbf42',
+    '0030_exchange': 'f0e8df7f5667a5c52d1e47afbdeb5f17aa9b3256becc7d0148f3a4a84759c996',
   },
   'services/integration/src/migrations': {
     '0001_integration_channels': '5d27e40a8eea3656a9499baf4c8240bc87b2ae0a7574738cb277a1b43ff9605e',
+    '0002_streambet_channels': 'ce9fafb09e490a6d858890138221ab0dec560f51b6b37c23be6c08ff1179a960',
+    '0003_youtube_polls': '1a671bdaab5c2852d270df955292e07d2e5eec4fb26b1ef8504087acde05f1f8',
   },
   'services/payment/src/migrations': {
     '0001_payments': '7513f49925881cb4aeff5eb927052be4650eb52a23a8c1caf575032a1a356e01',
+    '0002_reconciliation_reports':
+      '74989713737dde1ff328d91a08a3b9cb9d32ed88200140c0e2dae98baf42ba52',
   },
   'services/pool/src/migrations': {
     '0001_pool_markets': '30042b490827f1de4c90d08449755f08d17db4b9e1b777dd86c8967edea5ab84',
     '0002_pool_projections': 'ab47c3e413ff1b6dce6ab1b8e63c8878e1260b0a9b7cd99278778d51a2364b0f',
+    '0010_pool_market_templates':
+      '866a6ca0cb73448737c230ffaa8d89e99249544e65505131ce7ef1299815a1f4',
   },
   'services/realtime/src/migrations': {
     '0001_realtime_chat': '4b0a8a04cb198db6b75376d9683406fcc79a09576a7f05c2c240a69cf913f5ee',
@@ -53,6 +61,10 @@ const PINNED: Record<string, Record<string, string>> = {
       'd1af2caff498bfe01a7c2e47417af49302720da542e3168c9ea202e201e715a1',
     '0004_settlement_reversal_round':
       'd6d8f625856b9d42beb620d67d6c678a176f137c9ce3a16c7aaf5182c9f14e6d',
+    '0005_payouts_paid_partial_indexes':
+      'e8dc2e3cf609af6f976891f957f0512add408ef3298ad70d4485db55734bbe8d',
+    '0006_payouts_paid_at_from_run':
+      'ed7f3f9af947dee296ad92146790f182e28e29273fe5a559aa84dbb806d339f2',
   },
   'services/user/src/identity/migrations': {
     '0001_identity_users_sessions':
@@ -65,6 +77,11 @@ const PINNED: Record<string, Record<string, string>> = {
       '9bb67be38fd2390753094bfed2b2c7fcae5957222e117d9ff65d9891234a7e78',
     '0010_identity_mail_tokens_sessions':
       'a4b63a9d212fae297c48278c5d1c5162c1785e220a13639f1064dbe11f9d4bdf',
+    '0020_identity_two_step_email_change':
+      'ebd8ec1a278e49a5f2e68fbe9abab1d48b7a7faeea3cc2272e3922838a30db82',
+    '0030_identity_session_place':
+      'b1b8558b2ca2a877262d90c5ca6738a4bb7a803ba355599bb64d4e4eb161219d',
+    '0050_notifications': '89d9be0a2f363085a43630690e554fa1e566e1b0396b8160f5a39d3ebbb9c299',
   },
   'services/user/src/ledger/migrations': {
     '0100_ledger_tables': 'b5b7cb52baad4cc5a51a3182a084c089b953935110c0ca0e3dd4d5e8c38415e0',
