@@ -95,7 +95,9 @@ describe('the session controller', () => {
       users: {
         ...users,
         getProfile: (_req, options) => {
-          profileTokens.push(new Headers(options?.headers).get('authorization') ?? '');
+          // The controller passes a plain header record with the new access token.
+          const headers = options?.headers as Readonly<Record<string, string>> | undefined;
+          profileTokens.push(headers?.authorization ?? '');
           return Promise.resolve(
             create(GetProfileResponseSchema, {
               user: { userId: 'u1', displayName: 'Bia', roles: [Role.VIEWER, Role.STREAMER] },
