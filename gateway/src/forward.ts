@@ -27,6 +27,9 @@ function forwardedHeaders(ctx: HandlerContext, trustedProxyHops: number): Header
   if (authorization !== null) headers.set('authorization', authorization);
   const requestId = ctx.values.get(requestIdKey);
   if (requestId !== '') headers.set(requestIdHeader, requestId);
+  // The reader's languages, so the user service writes a new account's emails in one of them.
+  const languages = ctx.requestHeader.get('accept-language');
+  if (languages !== null) headers.set('accept-language', languages.slice(0, 200));
   // The client's address as the edge sees it (the same one its own limits use), so services can
   // apply their per-address rules (registration and login throttles). Whatever the client sent in
   // X-Forwarded-For is replaced: only the edge may speak for the network.

@@ -1,7 +1,8 @@
 /**
  * The emails of account recovery (issue 17): address verification, password reset and the notices
- * that a password changed. Plain text, English only for now (templates in pt/en come with the
- * notifications centre). The tokens are opaque random strings (256 bits, prefixed by purpose); only
+ * that a password changed. Plain text, in the account's language (English or Portuguese, the
+ * MercadoPago market; chosen from the browser's languages at registration, changeable in the
+ * notification preferences). The tokens are opaque random strings (256 bits, prefixed by purpose); only
  * their SHA-256 is stored, so a database leak cannot use them and a forged one is simply unknown.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -44,11 +45,25 @@ function link(base: string, view: string, token: string): string {
   return `${base.replace(/\/+$/, '')}/?view=${view}&token=${encodeURIComponent(token)}`;
 }
 
+/** Languages of account emails (the notifications centre's). */
+export type MailLanguage = 'en' | 'pt';
+
 interface Recipient {
   readonly messageId: string;
   readonly userId: string;
   readonly to: string;
   readonly displayName: string;
+  /** Default English. */
+  readonly language?: MailLanguage;
+}
+
+/** The English or the Portuguese text, by the recipient's language. */
+function say(r: Recipient, en: string, pt: string): string {
+  return r.language === 'pt' ? pt : en;
+}
+
+function hello(r: Recipient): string {
+  return say(r, `Hello ${r.displayName},`, `Olá ${r.displayName},`);
 }
 
 export function verificationMail(r: Recipient, token: string, baseUrl: string): OutgoingMail {
@@ -57,16 +72,24 @@ export function verificationMail(r: Recipient, token: string, baseUrl: string): 
     userId: r.userId,
     kind: 'verify_email',
     to: r.to,
-    subject: 'Confirm your StreamBet email address',
+    subject: say(r, 'Confirm your StreamBet email address', 'Confirme seu email na StreamBet'),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
-      'Confirm this address to use real money on StreamBet:',
+      say(
+        r,
+        'Confirm this address to use real money on StreamBet:',
+        'Confirme este endereço para usar dinheiro real na StreamBet:',
+      ),
       link(baseUrl, 'verify-email', token),
       '',
-      `Or enter this code: ${token}`,
+      say(r, `Or enter this code: ${token}`, `Ou digite este código: ${token}`),
       '',
-      'The link works once and expires in 48 hours. If you did not sign up, ignore this email.',
+      say(
+        r,
+        'The link works once and expires in 48 hours. If you did not sign up, ignore this email.',
+        'O link funciona uma vez e expira em 48 horas. Se você não se cadastrou, ignore este email.',
+      ),
     ].join('\n'),
   };
 }
@@ -77,17 +100,24 @@ export function resetMail(r: Recipient, token: string, baseUrl: string): Outgoin
     userId: r.userId,
     kind: 'reset_password',
     to: r.to,
-    subject: 'Reset your StreamBet password',
+    subject: say(r, 'Reset your StreamBet password', 'Redefina sua senha da StreamBet'),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
-      'Someone asked to reset the password of your StreamBet account. To choose a new one:',
+      say(
+        r,
+        'Someone asked to reset the password of your StreamBet account. To choose a new one:',
+        'Alguém pediu para redefinir a senha da sua conta StreamBet. Para escolher uma nova:',
+      ),
       link(baseUrl, 'reset-password', token),
       '',
-      `Or enter this code: ${token}`,
+      say(r, `Or enter this code: ${token}`, `Ou digite este código: ${token}`),
       '',
-      'The link works once and expires in 30 minutes. If it was not you, ignore this email:',
-      'your password stays as it is.',
+      say(
+        r,
+        'The link works once and expires in 30 minutes. If it was not you, ignore this email:\nyour password stays as it is.',
+        'O link funciona uma vez e expira em 30 minutos. Se não foi você, ignore este email:\nsua senha continua a mesma.',
+      ),
     ].join('\n'),
   };
 }
@@ -102,16 +132,32 @@ export function passwordChangedMail(
     userId: r.userId,
     kind: how === 'reset' ? 'password_reset_done' : 'password_changed',
     to: r.to,
-    subject: 'Your StreamBet password was changed',
+    subject: say(r, 'Your StreamBet password was changed', 'Sua senha da StreamBet foi alterada'),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
       how === 'reset'
-        ? 'The password of your StreamBet account was reset with a link sent to this address.'
-        : 'The password of your StreamBet account was changed from a signed-in device.',
-      `${revokedSessions} other signed-in session(s) were signed out.`,
+        ? say(
+            r,
+            'The password of your StreamBet account was reset with a link sent to this address.',
+            'A senha da sua conta StreamBet foi redefinida com um link enviado para este endereço.',
+          )
+        : say(
+            r,
+            'The password of your StreamBet account was changed from a signed-in device.',
+            'A senha da sua conta StreamBet foi alterada a partir de um dispositivo conectado.',
+          ),
+      say(
+        r,
+        `${revokedSessions} other signed-in session(s) were signed out.`,
+        `${revokedSessions} outra(s) sessão(ões) conectada(s) foram encerradas.`,
+      ),
       '',
-      'If this was not you, reset your password at once and contact support.',
+      say(
+        r,
+        'If this was not you, reset your password at once and contact support.',
+        'Se não foi você, redefina sua senha imediatamente e fale com o suporte.',
+      ),
     ].join('\n'),
   };
 }
@@ -123,17 +169,28 @@ export function emailChangeMail(r: Recipient, token: string, baseUrl: string): O
     userId: r.userId,
     kind: 'change_email',
     to: r.to,
-    subject: 'Confirm your new StreamBet email address',
+    subject: say(
+      r,
+      'Confirm your new StreamBet email address',
+      'Confirme seu novo email na StreamBet',
+    ),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
-      'You asked to use this address for your StreamBet account. To confirm it:',
+      say(
+        r,
+        'You asked to use this address for your StreamBet account. To confirm it:',
+        'Você pediu para usar este endereço na sua conta StreamBet. Para confirmar:',
+      ),
       link(baseUrl, 'confirm-email', token),
       '',
-      `Or enter this code: ${token}`,
+      say(r, `Or enter this code: ${token}`, `Ou digite este código: ${token}`),
       '',
-      'The link works once and expires in 1 hour. Until then the account keeps its old address.',
-      'If it was not you, ignore this email.',
+      say(
+        r,
+        'The link works once and expires in 1 hour. Until then the account keeps its old address.\nIf it was not you, ignore this email.',
+        'O link funciona uma vez e expira em 1 hora. Até lá a conta mantém o endereço antigo.\nSe não foi você, ignore este email.',
+      ),
     ].join('\n'),
   };
 }
@@ -145,14 +202,25 @@ export function emailChangedMail(r: Recipient, newEmail: string): OutgoingMail {
     userId: r.userId,
     kind: 'email_changed',
     to: r.to,
-    subject: 'Your StreamBet email address was changed',
+    subject: say(
+      r,
+      'Your StreamBet email address was changed',
+      'Seu email na StreamBet foi alterado',
+    ),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
-      `The email address of your StreamBet account is now ${newEmail}.`,
-      'Messages about the account go there from now on.',
+      say(
+        r,
+        `The email address of your StreamBet account is now ${newEmail}.\nMessages about the account go there from now on.`,
+        `O email da sua conta StreamBet agora é ${newEmail}.\nAs mensagens sobre a conta vão para lá a partir de agora.`,
+      ),
       '',
-      'If this was not you, contact support at once.',
+      say(
+        r,
+        'If this was not you, contact support at once.',
+        'Se não foi você, fale com o suporte imediatamente.',
+      ),
     ].join('\n'),
   };
 }
@@ -165,16 +233,36 @@ export function twoStepChangedMail(r: Recipient, on: boolean): OutgoingMail {
     kind: 'two_step_changed',
     to: r.to,
     subject: on
-      ? 'Two-step verification is on for your StreamBet account'
-      : 'Two-step verification was turned off for your StreamBet account',
+      ? say(
+          r,
+          'Two-step verification is on for your StreamBet account',
+          'A verificação em duas etapas está ativa na sua conta StreamBet',
+        )
+      : say(
+          r,
+          'Two-step verification was turned off for your StreamBet account',
+          'A verificação em duas etapas foi desativada na sua conta StreamBet',
+        ),
     text: [
-      `Hello ${r.displayName},`,
+      hello(r),
       '',
       on
-        ? 'Signing in, withdrawing and changing your email or password now ask for a code from your authenticator app. Keep your recovery codes somewhere safe.'
-        : 'Signing in and sensitive changes no longer ask for a code from your authenticator app.',
+        ? say(
+            r,
+            'Signing in, withdrawing and changing your email or password now ask for a code from your authenticator app. Keep your recovery codes somewhere safe.',
+            'Entrar, sacar e alterar seu email ou senha agora pedem um código do seu aplicativo autenticador. Guarde seus códigos de recuperação em um lugar seguro.',
+          )
+        : say(
+            r,
+            'Signing in and sensitive changes no longer ask for a code from your authenticator app.',
+            'Entrar e alterações sensíveis não pedem mais um código do seu aplicativo autenticador.',
+          ),
       '',
-      'If this was not you, reset your password at once and contact support.',
+      say(
+        r,
+        'If this was not you, reset your password at once and contact support.',
+        'Se não foi você, redefina sua senha imediatamente e fale com o suporte.',
+      ),
     ].join('\n'),
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '@streambet/platform/errors/domain-errors';
 import type { SqlExecutor } from '@streambet/platform/sql/types';
 import { enqueueMail } from '../mail/mail-outbox.js';
+import { notificationStore } from '../notifications/store.js';
 import {
   emailTokenTtlMs,
   hashEmailToken,
@@ -89,6 +90,7 @@ export async function queueVerificationMail(
         userId: user.userId,
         to: user.email,
         displayName: user.displayName,
+        language: await notificationStore.languageOf(tx, user.userId),
       },
       token,
       deps.settings.mailLinkBaseUrl ?? defaultMailLinkBaseUrl,
@@ -238,6 +240,7 @@ export function createAccountRecoveryRoutes(
                 userId: user.userId,
                 to: user.email,
                 displayName: user.displayName,
+                language: await notificationStore.languageOf(tx, user.userId),
               },
               token,
               linkBase,
@@ -292,6 +295,7 @@ export function createAccountRecoveryRoutes(
               userId: user.userId,
               to: user.email,
               displayName: user.displayName,
+              language: await notificationStore.languageOf(tx, user.userId),
             },
             'reset',
             count,
@@ -361,6 +365,7 @@ export function createAccountRecoveryRoutes(
               userId: current.userId,
               to: current.email,
               displayName: current.displayName,
+              language: await notificationStore.languageOf(tx, current.userId),
             },
             'change',
             count,

@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
 import { enqueueMail } from '../mail/mail-outbox.js';
+import { notificationStore } from '../notifications/store.js';
 import {
   emailChangeMail,
   emailChangedMail,
@@ -109,6 +110,7 @@ export function createEmailChangeRoutes(
               userId: current.userId,
               to: newEmail,
               displayName: current.displayName,
+              language: await notificationStore.languageOf(tx, current.userId),
             },
             token,
             linkBase,
@@ -149,6 +151,7 @@ export function createEmailChangeRoutes(
               userId: current.userId,
               to: current.email,
               displayName: current.displayName,
+              language: await notificationStore.languageOf(tx, current.userId),
             },
             token.newEmail,
           ),

@@ -69,6 +69,8 @@ import {
   secondStepTtlMs,
   twoStepEnabled,
 } from './two-step.js';
+import { languageFromAcceptLanguage } from '../notifications/domain.js';
+import { notificationStore } from '../notifications/store.js';
 
 /** The account, session and admin RPCs of UserService. */
 export function createIdentityRoutes(
@@ -245,6 +247,10 @@ export function createIdentityRoutes(
           ),
         ]);
         await deps.onUserRegistered?.(tx, { userId: user.userId });
+        // Texts and emails in the reader's language from the start (English unless Portuguese is
+        // preferred); changeable later in the notification preferences.
+        const language = languageFromAcceptLanguage(ctx.requestHeader.get('accept-language'));
+        if (language !== 'en') await notificationStore.setLanguage(tx, user.userId, language);
         await queueVerificationMail(deps, tx, user, newId, nowMs);
         return startSession(tx, user, input.deviceId, ctx, nowMs);
       });

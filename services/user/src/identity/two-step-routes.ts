@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '@streambet/platform/errors/domain-errors';
 import { enqueueMail } from '../mail/mail-outbox.js';
+import { notificationStore } from '../notifications/store.js';
 import { twoStepChangedMail } from './account-mail.js';
 import { accountRecoveryThrottles } from './account-recovery-routes.js';
 import { throwIfViolations } from './domain/accounts/validation.js';
@@ -130,6 +131,7 @@ export function createTwoStepRoutes(
               userId: user.userId,
               to: user.email,
               displayName: user.displayName,
+              language: await notificationStore.languageOf(tx, user.userId),
             },
             true,
           ),
@@ -160,6 +162,7 @@ export function createTwoStepRoutes(
               userId: user.userId,
               to: user.email,
               displayName: user.displayName,
+              language: await notificationStore.languageOf(tx, user.userId),
             },
             false,
           ),

@@ -17,6 +17,31 @@ export function isNotificationLanguage(value: string): value is NotificationLang
   return (notificationLanguages as readonly string[]).includes(value);
 }
 
+/**
+ * The supported language a reader prefers, from an Accept-Language header (`pt-BR,pt;q=0.9,en;q=0.8`):
+ * the highest-weighted tag whose primary subtag is supported; English when none is.
+ */
+export function languageFromAcceptLanguage(
+  header: string | null | undefined,
+): NotificationLanguage {
+  if (header === null || header === undefined || header === '') return 'en';
+  const ranked = header
+    .split(',')
+    .map((part, index) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return {
+        primary: tag.trim().toLowerCase().split('-')[0] ?? '',
+        weight: q === undefined ? 1 : Number(q),
+        index,
+      };
+    })
+    .filter((t) => t.weight > 0 && isNotificationLanguage(t.primary))
+    .sort((a, b) => b.weight - a.weight || a.index - b.index);
+  const best = ranked[0]?.primary;
+  return best !== undefined && isNotificationLanguage(best) ? best : 'en';
+}
+
 /** Every kind, in enum order (UNSPECIFIED excluded). */
 export const notificationKinds: readonly NotificationKind[] = [
   NotificationKind.BET_SETTLED,

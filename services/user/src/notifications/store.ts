@@ -62,6 +62,15 @@ export const notificationStore = {
     };
   },
 
+  /** The language of a user's texts and emails (English until they choose). */
+  async languageOf(db: SqlExecutor, userId: string): Promise<NotificationLanguage> {
+    const { rows } = await db.query<Row>(
+      'SELECT language FROM notification_settings WHERE user_id = $1',
+      [userId],
+    );
+    return rows[0]?.language === 'pt' ? 'pt' : 'en';
+  },
+
   async insert(db: SqlExecutor, row: Omit<NotificationRow, 'readAtMs'>): Promise<void> {
     await db.query(
       `INSERT INTO notifications (notification_id, user_id, kind, title, body, link, created_at_ms)

@@ -3,6 +3,7 @@ import { NotificationKind } from '@streambet/contracts/gen/streambet/user/v1/not
 import {
   effectiveChoice,
   formatAmount,
+  languageFromAcceptLanguage,
   mandatoryKinds,
   notificationKinds,
   preferenceRefusal,
@@ -68,5 +69,15 @@ describe('notification rules', () => {
       expect(mail.emailSubject).toBe(`StreamBet: ${mail.title}`);
     }
     expect(notificationKinds).not.toContain(NotificationKind.UNSPECIFIED);
+  });
+
+  it('given a browser Accept-Language, then the best supported language is chosen by weight, English otherwise', () => {
+    expect(languageFromAcceptLanguage('pt-BR,pt;q=0.9,en;q=0.8')).toBe('pt');
+    expect(languageFromAcceptLanguage('en-US,en;q=0.9,pt;q=0.8')).toBe('en');
+    expect(languageFromAcceptLanguage('fr-FR,fr;q=0.9,pt;q=0.5')).toBe('pt');
+    expect(languageFromAcceptLanguage('de;q=1, pt;q=0')).toBe('en');
+    expect(languageFromAcceptLanguage('PT')).toBe('pt');
+    expect(languageFromAcceptLanguage(undefined)).toBe('en');
+    expect(languageFromAcceptLanguage('')).toBe('en');
   });
 });

@@ -349,6 +349,38 @@ for (const target of sqlTargets()) {
       ).toEqual([]);
     });
 
+    it('given a Portuguese reader, then the account emails are in Portuguese from registration on, and the choice can change', async () => {
+      const res = await h.users.register(
+        {
+          email: 'notif_lia@example.com',
+          password: 'correct horse battery',
+          displayName: 'notif_lia',
+          dateOfBirth: { year: 1990, month: 5, day: 17 },
+        },
+        { headers: { 'accept-language': 'pt-BR,pt;q=0.9,en;q=0.8' } },
+      );
+      const userId = res.user!.userId;
+      const { rows } = await h.db.sql.query<Row>(
+        "SELECT subject, body_text FROM mail_outbox WHERE user_id = $1 AND kind = 'verify_email'",
+        [userId],
+      );
+      expect(rows.map((r) => r.subject)).toEqual(['Confirme seu email na StreamBet']);
+      expect(String(rows[0]?.body_text)).toMatch(/^Olá notif_lia,/);
+      const prefs = await client.getNotificationPreferences({}, as(res.tokens!));
+      expect(prefs.language).toBe('pt');
+      await client.setNotificationPreferences({ language: 'en' }, as(res.tokens!));
+      await h.users.resendVerification({}, as(res.tokens!));
+      const { rows: again } = await h.db.sql.query<Row>(
+        "SELECT subject FROM mail_outbox WHERE user_id = $1 AND kind = 'verify_email' ORDER BY created_at_ms, message_id",
+        [userId],
+      );
+      // The first mail in Portuguese, the resend after the change in English.
+      expect(again.map((r) => String(r.subject)).sort()).toEqual([
+        'Confirm your StreamBet email address',
+        'Confirme seu email na StreamBet',
+      ]);
+    });
+
     it('given bad input or no token, then a clear error and nothing changes', async () => {
       const hal = await h.register('notif_hal');
       expect(
