@@ -135,7 +135,9 @@ describe.skipIf(!existsSync(chromiumPath))('the channel page: stream and chat', 
     await screenshot(viewerPage, 'channel-stream-and-chat');
 
     // The streamer turns slow mode on: the viewer sees it.
-    await streamerPage.getByTestId('chat-slow-30').click();
+    // Moderation by keyboard (focus, Enter), as a moderator without a mouse would.
+    await streamerPage.getByTestId('chat-slow-30').focus();
+    await streamerPage.keyboard.press('Enter');
     await viewerPage.getByTestId('chat-slow-mode').waitFor({ timeout: waitMs });
 
     // The streamer bans the viewer from their message: it disappears on both screens, and the
@@ -145,7 +147,8 @@ describe.skipIf(!existsSync(chromiumPath))('the channel page: stream and chat', 
       .locator(
         `[data-testid="chat-message"][data-user-id="${viewer.userId}"] [data-testid="chat-ban"]`,
       )
-      .click();
+      .focus();
+    await streamerPage.keyboard.press('Enter');
     await streamerPage.getByTestId('chat-mod-note').waitFor({ timeout: waitMs });
     await eventually('the banned viewer messages gone from the viewer page', async () =>
       (await chatTexts(viewerPage)).includes('good luck today!') ? undefined : true,
