@@ -40,22 +40,11 @@
  * Chrome DevTools or speedscope); BENCH_BETS_ROUNDS=paced runs that round alone (no targets judged,
  * no JSON line) to profile a change quickly.
  */
-import { spawn } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
-import http2 from 'node:http2';
 import { Session } from 'node:inspector/promises';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { create } from '@bufbuild/protobuf';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
-import {
-  BetEngineService,
-  BetSchema,
-  BetStatus,
-} from '@streambet/contracts/gen/streambet/betengine/v1/bet_engine_pb';
 import { MarketKind } from '@streambet/contracts/gen/streambet/pool/v1/pool_pb';
 import { generateServiceKeys, type ServiceKeys } from '@streambet/platform/auth/tokens';
 import type { EventBus } from '@streambet/platform/bus/types';
@@ -78,6 +67,15 @@ import { describeBatches, scrapeBatchMetrics } from './lib/batch-timing.js';
 import { startClusterPlatform } from './lib/cluster-platform.js';
 import { printResults, type BenchResult } from './lib/report.js';
 import { createBenchDatabase, type BenchDatabase } from './lib/postgres.js';
+import {
+  benchEdgeLimits,
+  commitsOf,
+  platformServices,
+  runLoad,
+  startNoopBetEngine,
+  waitForQuiet,
+  type LoadResult,
+} from './lib/gateway-placement.js';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 /** Bets per second per client in the paced (open-loop) rounds: 200 clients × 1/s = 200 bets/s. */
@@ -97,152 +95,6 @@ if (ROUNDS !== 'all' && ROUNDS !== 'paced')
   throw new Error(`BENCH_BETS_ROUNDS must be all or paced, got "${ROUNDS}"`);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_DB = Number(process.env.BENCH_BETS_REDIS_DB ?? 12);
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-interface LoadResult {
-  ok: number;
-  offered: number;
-  errors: Record<string, number>;
-  seconds: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** The load generator's own event-loop delay: high values mean it, not the server, was late. */
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-}
-
-/** Runs the load generator in its own process and returns its summary. */
-function runLoad(spec: object): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(here, 'lib/unary-load.ts')],
-      {
-        env: { ...process.env, LOAD_SPEC: JSON.stringify(spec) },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`load generator exited ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
-
-/** A bet engine that accepts every PlaceBet at once and touches nothing: the transport alone. */
-async function startNoopBetEngine(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http2.createServer(
-    connectNodeAdapter({
-      routes(router) {
-        router.service(BetEngineService, {
-          placeBet: (request) => ({
-            bet: create(BetSchema, {
-              betId: request.idempotencyKey,
-              marketId: request.marketId,
-              outcomeId: request.outcomeId,
-              stakeMinor: request.stakeMinor,
-              currency: request.currency,
-              status: BetStatus.ACCEPTED,
-            }),
-          }),
-        });
-      },
-    }),
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** `xact_commit` of each database (PostgreSQL counts read-only transactions and autocommits too). */
-async function commitsOf(databases: BenchDatabase[]): Promise<Map<string, number>> {
-  const client = new pg.Client({ connectionString: databases[0]!.url });
-  await client.connect();
-  try {
-    // Statistics reach the shared counters at most once a second per backend.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await client.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await client.query<{ datname: string; commits: string }>(
-      'SELECT datname, xact_commit::text AS commits FROM pg_stat_database WHERE datname = ANY($1)',
-      [databases.map((d) => d.name)],
-    );
-    return new Map(rows.map((row) => [row.datname, Number(row.commits)]));
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Waits until the platform has digested what earlier rounds left behind: every service's outbox
- * published and no consumer still applying events (the inbox row counts stop growing over three
- * polls 0.5 s apart). A round measured while consumers work through a backlog of thousands of
- * events from a saturation round would time that backlog, not the stated load. Gives up after
- * 120 s and says so.
- */
-async function waitForQuiet(databases: ReadonlyMap<DownstreamName, BenchDatabase>): Promise<void> {
-  const clients = await Promise.all(
-    [...databases.values()].map(async (db) => {
-      const client = new pg.Client({ connectionString: db.url, application_name: 'bench-quiet' });
-      await client.connect();
-      return client;
-    }),
-  );
-  const count = async (text: string): Promise<number> => {
-    let total = 0;
-    for (const client of clients) {
-      const exists = await client.query<{ present: boolean }>(
-        `SELECT to_regclass('outbox') IS NOT NULL AS present`,
-      );
-      if (exists.rows[0]?.present !== true) continue;
-      total += Number((await client.query<{ n: string }>(text)).rows[0]?.n ?? 0);
-    }
-    return total;
-  };
-  try {
-    const startedAt = performance.now();
-    let previousInbox = -1;
-    let stablePolls = 0;
-    while (stablePolls < 3) {
-      if (performance.now() - startedAt > 120_000) {
-        process.stderr.write('platform still busy after 120 s; measuring anyway\n');
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const unpublished = await count(
-        'SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL',
-      );
-      const inbox = await count('SELECT count(*)::text AS n FROM inbox');
-      stablePolls = unpublished === 0 && inbox === previousInbox ? stablePolls + 1 : 0;
-      previousInbox = inbox;
-    }
-  } finally {
-    await Promise.all(clients.map((client) => client.end()));
-  }
-}
-
-const services = [
-  'user',
-  'pool',
-  'bet-engine',
-  'settlement',
-  'payment',
-  'integration',
-  'realtime',
-  'analytics',
-] as const satisfies readonly DownstreamName[];
-
-const edgeLimits = {
-  RATE_LIMIT_IP_BURST: '1000000',
-  RATE_LIMIT_IP_PER_SECOND: '0',
-  RATE_LIMIT_USER_BURST: '1000000',
-  RATE_LIMIT_USER_PER_SECOND: '0',
-};
 
 /** One way of running the platform, with a second gateway in front of the no-op bet engine. */
 interface Shape {
@@ -265,7 +117,7 @@ async function startOneProcess(
   const pair = await generateServiceKeys(Object.keys(servicePorts));
   const platform = await startEmbeddedPlatform({
     ports: 'free',
-    env: { ...process.env, LOG_LEVEL: 'warn', USER_SCRYPT_LOG_N: '10', ...edgeLimits },
+    env: { ...process.env, LOG_LEVEL: 'warn', USER_SCRYPT_LOG_N: '10', ...benchEdgeLimits },
     keys: { servicePrivateJwks: pair.privateJwks, servicePublicJwks: pair.publicJwks },
     postgresUrlFor: (service) => databases.get(service)!.url,
   });
@@ -274,7 +126,7 @@ async function startOneProcess(
   const baselineGateway = await startGateway({
     config: loadGatewayConfig({
       ...process.env,
-      ...edgeLimits,
+      ...benchEdgeLimits,
       ...urlEnv,
       STREAMBET_MODE: 'embedded',
       [serviceUrlVariable('bet-engine')]: noopUrl,
@@ -308,7 +160,7 @@ async function startCluster(
     postgresUrlFor: (service) => databases.get(service)!.url,
     redisUrl: REDIS_URL,
     redisDb: REDIS_DB,
-    env: { LOG_LEVEL: 'warn', USER_SCRYPT_LOG_N: '10', ...edgeLimits },
+    env: { LOG_LEVEL: 'warn', USER_SCRYPT_LOG_N: '10', ...benchEdgeLimits },
   });
   try {
     const baselineGatewayUrl = await cluster.startGateway({
@@ -559,7 +411,7 @@ async function run(
 ): Promise<ShapeFigures> {
   const databases = new Map<DownstreamName, BenchDatabase>();
   try {
-    for (const name of services)
+    for (const name of platformServices)
       databases.set(name, await createBenchDatabase(name.replace('-', '_')));
     const shape = await start(databases, noopUrl);
     try {
